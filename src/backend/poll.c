@@ -1,0 +1,189 @@
+/* The portable poller, on poll(2). It proves the backend contract: the whole
+ * test suite runs against it with ART_BACKEND=poll.
+ *
+ * Notes:
+ * 1. The pollfd array is the registered set; index_of[fd] finds an fd's
+ *    slot so update is O(1). Removal swaps the last slot in.
+ * 2. A callback may close an fd while a batch is dispatched. Removing slots
+ *    then would reorder the array under the dispatch loop, so invalidate_fd
+ *    only blanks the slot (fd = -1, which poll(2) ignores) and the array is
+ *    compacted once the batch is done.
+ * 3. POLLNVAL means the fd was closed behind the loop's back; it is reported
+ *    to the owner as an error event, like a failed epoll_ctl.
+ * 4. There is no fd that stands for the whole set, so art_backend_fd gives
+ *    ART_ENOTSUP.
+ */
+#include <poll.h>
+#include <string.h>
+#include <fcntl.h>
+
+#include "../internal.h"
+
+typedef struct {
+  struct pollfd *fds;
+  int *index_of; /* fd -> slot in fds, -1 if none */
+  unsigned nfds, cap, index_cap;
+  int dispatching;
+  int dirty; /* blanked slots to compact after dispatch */
+} poll_state_t;
+
+static int poll_init(art_loop_t *loop) {
+  poll_state_t *st = art__calloc(1, sizeof(*st));
+  if (st == NULL)
+    return ART_ENOMEM;
+  loop->backend_data_ = st;
+  return 0;
+}
+
+static void poll_close(art_loop_t *loop) {
+  poll_state_t *st = loop->backend_data_;
+  art__free(st->fds);
+  art__free(st->index_of);
+  art__free(st);
+  loop->backend_data_ = NULL;
+}
+
+static short to_poll(unsigned ev) {
+  return (short)(((ev & ART_READABLE) ? POLLIN : 0) |
+                 ((ev & ART_WRITABLE) ? POLLOUT : 0) |
+                 ((ev & ART_DISCONNECT) ? POLLRDHUP : 0) |
+                 ((ev & ART_PRIORITIZED) ? POLLPRI : 0));
+}
+
+static unsigned from_poll(short ev) {
+  return ((ev & POLLIN) ? ART_READABLE : 0) |
+         ((ev & POLLOUT) ? ART_WRITABLE : 0) |
+         ((ev & POLLRDHUP) ? ART_DISCONNECT : 0) |
+         ((ev & POLLPRI) ? ART_PRIORITIZED : 0) |
+         ((ev & (POLLERR | POLLHUP | POLLNVAL)) ? ART__IO_ERROR : 0);
+}
+
+static int reserve(poll_state_t *st, int fd) {
+  if (st->nfds == st->cap) {
+    unsigned cap = st->cap ? st->cap * 2 : 64;
+    struct pollfd *fds = art__realloc(st->fds, cap * sizeof(*fds));
+    if (fds == NULL)
+      return ART_ENOMEM;
+    st->fds = fds;
+    st->cap = cap;
+  }
+  if ((unsigned)fd >= st->index_cap) {
+    unsigned cap = st->index_cap ? st->index_cap : 64;
+    while (cap <= (unsigned)fd)
+      cap *= 2;
+    int *idx = art__realloc(st->index_of, cap * sizeof(*idx));
+    if (idx == NULL)
+      return ART_ENOMEM;
+    for (unsigned i = st->index_cap; i < cap; i++)
+      idx[i] = -1;
+    st->index_of = idx;
+    st->index_cap = cap;
+  }
+  return 0;
+}
+
+static int slot_of(const poll_state_t *st, int fd) {
+  return (unsigned)fd < st->index_cap ? st->index_of[fd] : -1;
+}
+
+static void remove_slot(poll_state_t *st, int fd) {
+  int i = slot_of(st, fd);
+  if (i < 0)
+    return;
+  st->index_of[fd] = -1;
+  if (st->dispatching) {
+    st->fds[i].fd = -1;
+    st->dirty = 1;
+    return;
+  }
+  st->fds[i] = st->fds[--st->nfds];
+  if ((unsigned)i < st->nfds)
+    st->index_of[st->fds[i].fd] = i;
+}
+
+static void compact(poll_state_t *st) {
+  unsigned j = 0;
+  for (unsigned i = 0; i < st->nfds; i++) {
+    if (st->fds[i].fd < 0)
+      continue;
+    st->fds[j] = st->fds[i];
+    st->index_of[st->fds[j].fd] = (int)j;
+    j++;
+  }
+  st->nfds = j;
+  st->dirty = 0;
+}
+
+static int poll_update(art_loop_t *loop, art__io_t *w) {
+  poll_state_t *st = loop->backend_data_;
+  if (w->events == 0) {
+    remove_slot(st, w->fd);
+    w->pevents = 0;
+    return 0;
+  }
+  if (fcntl(w->fd, F_GETFD) == -1) {
+    remove_slot(st, w->fd);
+    w->pevents = 0;
+    return -errno;
+  }
+  int i = slot_of(st, w->fd);
+  if (i < 0) {
+    int err = reserve(st, w->fd);
+    if (err)
+      return err;
+    i = (int)st->nfds++;
+    st->fds[i].fd = w->fd;
+    st->index_of[w->fd] = i;
+  }
+  st->fds[i].events = to_poll(w->events);
+  st->fds[i].revents = 0;
+  w->pevents = w->events;
+  return 0;
+}
+
+static int poll_wait_dispatch(art_loop_t *loop, int timeout) {
+  poll_state_t *st = loop->backend_data_;
+  int n = poll(st->fds, st->nfds, timeout);
+  if (n <= 0)
+    return 0;
+  unsigned count = st->nfds; /* slots added by callbacks wait a turn */
+  st->dispatching = 1;
+  for (unsigned i = 0; i < count; i++) {
+    struct pollfd *p = &st->fds[i];
+    if (p->fd < 0 || p->revents == 0)
+      continue;
+    short rev = p->revents;
+    p->revents = 0;
+    art__io_dispatch(loop, p->fd, from_poll(rev));
+  }
+  st->dispatching = 0;
+  if (st->dirty)
+    compact(st);
+  return n;
+}
+
+static void poll_invalidate_fd(art_loop_t *loop, int fd) {
+  remove_slot(loop->backend_data_, fd);
+}
+
+static int poll_fd(const art_loop_t *loop) {
+  (void)loop;
+  return ART_ENOTSUP;
+}
+
+static int poll_check_fd(const art_loop_t *loop, int fd) {
+  (void)loop;
+  (void)fd;
+  return 0; /* poll(2) accepts every kind of fd */
+}
+
+const art__backend_ops_t art__backend_poll = {
+    .name = "poll",
+    .init = poll_init,
+    .close = poll_close,
+    .update = poll_update,
+    .wait = poll_wait_dispatch,
+    .invalidate_fd = poll_invalidate_fd,
+    .fd = poll_fd,
+    .check_fd = poll_check_fd,
+};

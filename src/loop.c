@@ -1,0 +1,250 @@
+/* The loop: init and close, art_run and its six phases, time, liveness. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+uint64_t art_hrtime(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void art_update_time(art_loop_t *loop) {
+  if (loop != NULL)
+    loop->time_ = art_hrtime() / 1000000u;
+}
+
+uint64_t art_now(const art_loop_t *loop) {
+  return loop == NULL ? 0 : loop->time_;
+}
+
+/* ART_BACKEND=poll selects the portable poller; anything else, epoll. */
+static const art__backend_ops_t *choose_backend(void) {
+  const char *name = getenv("ART_BACKEND");
+  if (name != NULL && strcmp(name, "poll") == 0)
+    return &art__backend_poll;
+  return &art__backend_epoll;
+}
+
+int art_loop_init(art_loop_t *loop) {
+  int err;
+  if (loop == NULL)
+    return ART_EINVAL;
+  memset(loop, 0, sizeof(*loop));
+  art__queue_init(&loop->watcher_changes_);
+  art__queue_init(&loop->handles_);
+  art__queue_init(&loop->idle_handles_);
+  art__queue_init(&loop->prepare_handles_);
+  art__queue_init(&loop->check_handles_);
+  art__queue_init(&loop->pending_);
+  art__queue_init(&loop->timer_ready_);
+  loop->phase_ = ART_PHASE_NONE;
+  loop->wakeup_fd_ = -1;
+  loop->wakeup_wfd_ = -1;
+  loop->metrics_.loop_start_ns = art_hrtime();
+  art_update_time(loop);
+  loop->backend_ = choose_backend();
+  err = loop->backend_->init(loop);
+  if (err)
+    goto fail_backend;
+  err = art__wakeup_init(loop);
+  if (err)
+    goto fail_wakeup;
+  return 0;
+
+fail_wakeup:
+  loop->backend_->close(loop);
+fail_backend:
+  art__free(loop->watchers_);
+  loop->backend_ = NULL;
+  return err;
+}
+
+/* True while a handle other than the loop's own internal ones is open. */
+static int has_open_handles(const art_loop_t *loop) {
+  const art__queue_t *q;
+  art__queue_foreach(q, &loop->handles_) {
+    const art_handle_t *h = art__container_of(q, art_handle_t, handle_node_);
+    if (!(h->flags_ & ART__H_INTERNAL))
+      return 1;
+  }
+  return 0;
+}
+
+static art_loop_t default_loop_storage;
+static art_loop_t *default_loop;
+static pthread_mutex_t default_loop_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int art_loop_close(art_loop_t *loop) {
+  if (loop == NULL || loop->backend_ == NULL)
+    return ART_EINVAL;
+  if (loop->phase_ != ART_PHASE_NONE)
+    return ART_EBUSY;
+  if (has_open_handles(loop) || loop->active_reqs_ > 0 ||
+      loop->closing_ != NULL || !art__queue_empty(&loop->pending_))
+    return ART_EBUSY;
+  art__wakeup_close(loop);
+  loop->backend_->close(loop);
+  loop->backend_ = NULL;
+  art__free(loop->watchers_);
+  loop->watchers_ = NULL;
+  loop->nwatchers_ = 0;
+  art__timers_free(loop);
+  art__microtask_free(loop);
+  pthread_mutex_lock(&default_loop_lock);
+  if (loop == default_loop)
+    default_loop = NULL;
+  pthread_mutex_unlock(&default_loop_lock);
+  return 0;
+}
+
+art_loop_t *art_default_loop(void) {
+  pthread_mutex_lock(&default_loop_lock);
+  if (default_loop == NULL && art_loop_init(&default_loop_storage) == 0)
+    default_loop = &default_loop_storage;
+  art_loop_t *loop = default_loop;
+  pthread_mutex_unlock(&default_loop_lock);
+  return loop;
+}
+
+static int loop_alive(const art_loop_t *loop) {
+  return loop->active_handles_ > 0 || loop->active_reqs_ > 0 ||
+         loop->closing_ != NULL || !art__queue_empty(&loop->pending_);
+}
+
+int art_loop_alive(const art_loop_t *loop) {
+  return loop != NULL && loop->backend_ != NULL && loop_alive(loop);
+}
+
+void art_stop(art_loop_t *loop) {
+  if (loop != NULL)
+    loop->stop_flag_ = 1;
+}
+
+/* The poll timeout of DESIGN.md: 0 whenever something is waiting to run
+ * without I/O, else the time to the next timer, else forever. */
+static int poll_timeout(const art_loop_t *loop) {
+  if (loop->stop_flag_ || !loop_alive(loop) ||
+      !art__queue_empty(&loop->idle_handles_) ||
+      !art__queue_empty(&loop->pending_) || loop->closing_ != NULL ||
+      loop->ticks_.count > 0 || loop->microtasks_.count > 0)
+    return 0;
+  return art__next_timeout(loop);
+}
+
+int art_backend_timeout(const art_loop_t *loop) {
+  if (loop == NULL || loop->backend_ == NULL)
+    return ART_EINVAL;
+  return poll_timeout(loop);
+}
+
+int art_backend_fd(const art_loop_t *loop) {
+  if (loop == NULL || loop->backend_ == NULL)
+    return ART_EINVAL;
+  return loop->backend_->fd(loop);
+}
+
+const char *art_backend_name(const art_loop_t *loop) {
+  if (loop == NULL || loop->backend_ == NULL)
+    return "none";
+  return loop->backend_->name;
+}
+
+static void run_pending(art_loop_t *loop) {
+  art__queue_t local;
+  art__queue_move(&loop->pending_, &local);
+  while (!art__queue_empty(&local)) {
+    art__queue_t *q = art__queue_head(&local);
+    art__queue_remove(q);
+    art__pending_t *p = art__container_of(q, art__pending_t, node);
+    p->cb(p);
+    art__drain(loop);
+  }
+}
+
+/* Hands queued mask changes to the backend. A change the backend refuses
+ * (the fd was closed, say) is reported to the owner as an error event. */
+static void apply_changes(art_loop_t *loop) {
+  while (!art__queue_empty(&loop->watcher_changes_)) {
+    art__queue_t *q = art__queue_head(&loop->watcher_changes_);
+    art__io_t *w = art__container_of(q, art__io_t, change);
+    art__queue_remove(q);
+    if (loop->backend_->update(loop, w) != 0 && w->events != 0) {
+      w->cb(loop, w, ART__IO_ERROR);
+      art__drain(loop);
+    }
+  }
+}
+
+static void run_poll(art_loop_t *loop, int timeout) {
+  apply_changes(loop);
+  if (timeout == 0) {
+    loop->backend_->wait(loop, 0);
+    return;
+  }
+  uint64_t before = art_hrtime();
+  loop->backend_->wait(loop, timeout);
+  /* The wait ends at the first event; dispatch time counts as busy, so
+   * this slightly overstates idleness only by the dispatch of one batch. */
+  loop->metrics_.idle_time_ns += art_hrtime() - before;
+}
+
+#define PHASE(loop, p, call)                                                   \
+  do {                                                                         \
+    (loop)->phase_ = (p);                                                      \
+    call;                                                                      \
+  } while (0)
+
+int art_run(art_loop_t *loop, art_run_mode mode) {
+  if (loop == NULL || loop->backend_ == NULL ||
+      (mode != ART_RUN_DEFAULT && mode != ART_RUN_ONCE &&
+       mode != ART_RUN_NOWAIT) ||
+      loop->phase_ != ART_PHASE_NONE)
+    return ART_EINVAL;
+  art__drain(loop); /* ticks queued before art_run */
+  int alive = loop_alive(loop);
+  if (!alive)
+    art_update_time(loop);
+  while (alive && !loop->stop_flag_) {
+    art_update_time(loop);
+    PHASE(loop, ART_PHASE_TIMERS, art__run_timers(loop));
+    PHASE(loop, ART_PHASE_PENDING, run_pending(loop));
+    PHASE(loop, ART_PHASE_IDLE_PREPARE, art__run_idle(loop));
+    PHASE(loop, ART_PHASE_IDLE_PREPARE, art__run_prepare(loop));
+    int timeout = mode == ART_RUN_NOWAIT ? 0 : poll_timeout(loop);
+    PHASE(loop, ART_PHASE_POLL, run_poll(loop, timeout));
+    PHASE(loop, ART_PHASE_CHECK, art__run_check(loop));
+    PHASE(loop, ART_PHASE_CLOSE, art__run_closing(loop));
+    loop->phase_ = ART_PHASE_NONE;
+    loop->metrics_.iterations++;
+    alive = loop_alive(loop);
+    if (mode != ART_RUN_DEFAULT)
+      break;
+  }
+  loop->phase_ = ART_PHASE_NONE;
+  loop->stop_flag_ = 0;
+  return alive;
+}
+
+int art_loop_metrics(const art_loop_t *loop, art_loop_metrics_t *m) {
+  if (loop == NULL || m == NULL)
+    return ART_EINVAL;
+  *m = loop->metrics_;
+  return 0;
+}
+
+art_phase art_loop_phase(const art_loop_t *loop) {
+  return loop == NULL ? ART_PHASE_NONE : (art_phase)loop->phase_;
+}
+
+const char *art_phase_name(art_phase phase) {
+  static const char *const names[] = {"timers", "pending",    "idle/prepare",
+                                      "poll",   "check",      "close",
+                                      "microtasks", "none"};
+  if ((unsigned)phase > ART_PHASE_NONE)
+    return "unknown";
+  return names[phase];
+}

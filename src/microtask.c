@@ -1,0 +1,76 @@
+/* Ticks and microtasks (Node's process.nextTick and promise jobs).
+ *
+ * Both queues are rings that grow only when full, so a program that keeps a
+ * steady depth of queued tasks allocates nothing per call. The drain follows
+ * Node: all ticks (including ones queued meanwhile), then all microtasks
+ * (likewise), repeated while either queue is non-empty. */
+#include <string.h>
+
+#include "internal.h"
+
+static int ring_push(art__task_ring_t *r, art_microtask_cb cb, void *arg) {
+  if (r->count == r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 64;
+    art__task_t *items = art__malloc(cap * sizeof(*items));
+    if (items == NULL)
+      return ART_ENOMEM;
+    /* Unwrap the old ring into the start of the new one. */
+    for (size_t i = 0; i < r->count; i++)
+      items[i] = r->items[(r->head + i) % r->cap];
+    art__free(r->items);
+    r->items = items;
+    r->cap = cap;
+    r->head = 0;
+  }
+  art__task_t *slot = &r->items[(r->head + r->count) % r->cap];
+  slot->cb = cb;
+  slot->arg = arg;
+  r->count++;
+  return 0;
+}
+
+static art__task_t ring_pop(art__task_ring_t *r) {
+  art__task_t t = r->items[r->head];
+  r->head = (r->head + 1) % r->cap;
+  r->count--;
+  return t;
+}
+
+int art_next_tick(art_loop_t *loop, art_microtask_cb cb, void *arg) {
+  if (loop == NULL || cb == NULL)
+    return ART_EINVAL;
+  return ring_push(&loop->ticks_, cb, arg);
+}
+
+int art_queue_microtask(art_loop_t *loop, art_microtask_cb cb, void *arg) {
+  if (loop == NULL || cb == NULL)
+    return ART_EINVAL;
+  return ring_push(&loop->microtasks_, cb, arg);
+}
+
+void art__microtask_drain_slow(art_loop_t *loop) {
+  int saved_phase = loop->phase_;
+  loop->draining_ = 1;
+  loop->phase_ = ART_PHASE_MICROTASKS;
+  while (loop->ticks_.count > 0 || loop->microtasks_.count > 0) {
+    while (loop->ticks_.count > 0) {
+      art__task_t t = ring_pop(&loop->ticks_);
+      t.cb(loop, t.arg);
+    }
+    while (loop->microtasks_.count > 0) {
+      art__task_t t = ring_pop(&loop->microtasks_);
+      t.cb(loop, t.arg);
+      /* Node: a tick queued by a microtask waits for the microtask queue
+       * to empty, so ticks are not checked here. */
+    }
+  }
+  loop->phase_ = saved_phase;
+  loop->draining_ = 0;
+}
+
+void art__microtask_free(art_loop_t *loop) {
+  art__free(loop->ticks_.items);
+  art__free(loop->microtasks_.items);
+  memset(&loop->ticks_, 0, sizeof(loop->ticks_));
+  memset(&loop->microtasks_, 0, sizeof(loop->microtasks_));
+}

@@ -1,0 +1,61 @@
+/* Idle, prepare and check handles: one shape, three loop lists. Each phase
+ * runs its handles in start order; a callback may start, stop or close any
+ * handle of the same phase because the list is detached before the walk. */
+#include "internal.h"
+
+static void run_phase(art_loop_t *loop, art__queue_t *list) {
+  art__queue_t local;
+  art__queue_move(list, &local);
+  while (!art__queue_empty(&local)) {
+    art__queue_t *q = art__queue_head(&local);
+    /* Same layout for all three types; idle stands for them. */
+    art_idle_t *h = art__container_of(q, art_idle_t, queue_);
+    art__queue_remove(q);
+    art__queue_insert_tail(list, q);
+    h->cb_(h);
+    art__drain(loop);
+  }
+}
+
+void art__phase_handle_close(art_handle_t *h) {
+  art_idle_t *p = (art_idle_t *)h;
+  art__queue_remove(&p->queue_);
+}
+
+#define ART__PHASE_IMPL(name, TYPE)                                            \
+  int art_##name##_init(art_loop_t *loop, art_##name##_t *h) {                 \
+    if (loop == NULL || h == NULL)                                             \
+      return ART_EINVAL;                                                       \
+    art__handle_init(loop, (art_handle_t *)h, TYPE);                           \
+    h->cb_ = NULL;                                                             \
+    art__queue_init(&h->queue_);                                               \
+    return 0;                                                                  \
+  }                                                                            \
+                                                                               \
+  int art_##name##_start(art_##name##_t *h, art_##name##_cb cb) {              \
+    if (!art__handle_usable((art_handle_t *)h) || h->type != TYPE ||           \
+        cb == NULL)                                                            \
+      return ART_EINVAL;                                                       \
+    h->cb_ = cb;                                                               \
+    if (h->flags_ & ART__H_ACTIVE)                                             \
+      return 0;                                                                \
+    art__queue_insert_tail(&h->loop->name##_handles_, &h->queue_);             \
+    art__handle_start((art_handle_t *)h);                                      \
+    return 0;                                                                  \
+  }                                                                            \
+                                                                               \
+  int art_##name##_stop(art_##name##_t *h) {                                   \
+    if (h == NULL || h->type != TYPE || h->loop == NULL)                       \
+      return ART_EINVAL;                                                       \
+    art__queue_remove(&h->queue_);                                             \
+    art__handle_stop((art_handle_t *)h);                                       \
+    return 0;                                                                  \
+  }                                                                            \
+                                                                               \
+  void art__run_##name(art_loop_t *loop) {                                     \
+    run_phase(loop, &loop->name##_handles_);                                   \
+  }
+
+ART__PHASE_IMPL(idle, ART_IDLE)
+ART__PHASE_IMPL(prepare, ART_PREPARE)
+ART__PHASE_IMPL(check, ART_CHECK)

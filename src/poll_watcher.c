@@ -1,0 +1,66 @@
+/* art_poll_t: watch any fd the user owns. */
+#include <fcntl.h>
+
+#include "internal.h"
+
+static void poll_io_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
+  art_poll_t *p = art__container_of(w, art_poll_t, io_);
+  (void)loop;
+  int status = 0;
+  if (events & ART__IO_ERROR) {
+    /* A watcher the backend refused (the fd was closed under it) is
+     * reported once as EBADF and stopped; HUP/ERR on a live fd is just an
+     * event for the user's own read or write to discover. */
+    if (fcntl(w->fd, F_GETFD) == -1) {
+      status = ART_EBADF;
+      art_poll_stop(p);
+    }
+    events &= ~ART__IO_ERROR;
+  }
+  p->cb_(p, status, (int)events);
+}
+
+int art_poll_init(art_loop_t *loop, art_poll_t *p, int fd) {
+  if (loop == NULL || p == NULL)
+    return ART_EINVAL;
+  if (fd < 0 || fcntl(fd, F_GETFD) == -1)
+    return ART_EBADF;
+  if ((unsigned)fd < loop->nwatchers_ && loop->watchers_[fd] != NULL)
+    return ART_EEXIST;
+  int err = loop->backend_->check_fd(loop, fd);
+  if (err)
+    return err;
+  art__handle_init(loop, (art_handle_t *)p, ART_POLL);
+  p->cb_ = NULL;
+  art__io_init(&p->io_, poll_io_cb, fd);
+  return 0;
+}
+
+int art_poll_start(art_poll_t *p, int events, art_poll_cb cb) {
+  const int all = ART_READABLE | ART_WRITABLE | ART_DISCONNECT |
+                  ART_PRIORITIZED;
+  if (!art__handle_usable((art_handle_t *)p) || p->type != ART_POLL ||
+      cb == NULL || (events & ~all) != 0)
+    return ART_EINVAL;
+  if (events == 0)
+    return art_poll_stop(p);
+  art__io_stop(p->loop, &p->io_, (unsigned)all & ~(unsigned)events);
+  int err = art__io_start(p->loop, &p->io_, (unsigned)events);
+  if (err)
+    return err;
+  p->cb_ = cb;
+  art__handle_start((art_handle_t *)p);
+  return 0;
+}
+
+int art_poll_stop(art_poll_t *p) {
+  if (p == NULL || p->type != ART_POLL || p->loop == NULL)
+    return ART_EINVAL;
+  art__io_stop(p->loop, &p->io_, ~0u);
+  art__handle_stop((art_handle_t *)p);
+  return 0;
+}
+
+void art__poll_close(art_poll_t *p) {
+  art__io_close(p->loop, &p->io_);
+}

@@ -1,0 +1,37 @@
+/* Small fd and time helpers shared by the handle types. */
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static int set_fd_flag(int fd, int getcmd, int setcmd, int flag, int set) {
+  int flags = fcntl(fd, getcmd);
+  if (flags == -1)
+    return -errno;
+  int want = set ? (flags | flag) : (flags & ~flag);
+  if (want != flags && fcntl(fd, setcmd, want) == -1)
+    return -errno;
+  return 0;
+}
+
+int art__cloexec(int fd, int set) {
+  return set_fd_flag(fd, F_GETFD, F_SETFD, FD_CLOEXEC, set);
+}
+
+int art__nonblock(int fd, int set) {
+  return set_fd_flag(fd, F_GETFL, F_SETFL, O_NONBLOCK, set);
+}
+
+/* On Linux the fd is released even when close reports EINTR, so retrying
+ * would close someone else's fd: never retry. */
+void art__close_fd(int fd) {
+  int saved = errno;
+  if (fd >= 0)
+    close(fd);
+  errno = saved;
+}
+
+int art__clamp_timeout(uint64_t ms) {
+  return ms > (uint64_t)INT_MAX ? INT_MAX : (int)ms;
+}

@@ -1,0 +1,104 @@
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "harness.h"
+
+int art_test_fd_count(void) {
+  DIR *d = opendir("/proc/self/fd");
+  int n = 0;
+  if (d == NULL)
+    return -1;
+  while (readdir(d) != NULL)
+    n++;
+  closedir(d);
+  return n - 3; /* ".", "..", and the DIR's own fd */
+}
+
+int art_test_setup(void **state) {
+  art_test_ctx_t *ctx = calloc(1, sizeof(*ctx));
+  if (ctx == NULL)
+    return -1;
+  ctx->fds_before = art_test_fd_count();
+  ctx->loop = malloc(sizeof(*ctx->loop));
+  if (ctx->loop == NULL || art_loop_init(ctx->loop) != 0) {
+    free(ctx->loop);
+    free(ctx);
+    return -1;
+  }
+  *state = ctx;
+  return 0;
+}
+
+int art_test_teardown(void **state) {
+  art_test_ctx_t *ctx = *state;
+  int r = art_loop_close(ctx->loop);
+  if (r != 0) {
+    fprintf(stderr, "art_loop_close: %s; open handles:\n", art_err_name(r));
+    art_print_handles(ctx->loop, stderr);
+  }
+  assert_int_equal(r, 0);
+  free(ctx->loop);
+  int fds_after = art_test_fd_count();
+  assert_int_equal(ctx->fds_before, fds_after);
+  free(ctx);
+  return 0;
+}
+
+int art_test_main(int argc, char **argv, const char *group,
+                  const struct CMUnitTest *tests, size_t count) {
+  if (argc > 1)
+    cmocka_set_test_filter(argv[1]);
+  return _cmocka_run_group_tests(group, tests, count, NULL, NULL);
+}
+
+static long fail_after = -1;
+static int failed;
+
+static void *failing_malloc(size_t n) {
+  if (fail_after == 0) {
+    failed = 1;
+    return NULL;
+  }
+  if (fail_after > 0)
+    fail_after--;
+  return malloc(n);
+}
+
+static void *failing_realloc(void *p, size_t n) {
+  if (fail_after == 0) {
+    failed = 1;
+    return NULL;
+  }
+  if (fail_after > 0)
+    fail_after--;
+  return realloc(p, n);
+}
+
+static void *failing_calloc(size_t c, size_t n) {
+  if (fail_after == 0) {
+    failed = 1;
+    return NULL;
+  }
+  if (fail_after > 0)
+    fail_after--;
+  return calloc(c, n);
+}
+
+void art_test_fail_alloc_after(long n) {
+  fail_after = n;
+  failed = 0;
+  art_replace_allocator(failing_malloc, failing_realloc, failing_calloc, free);
+}
+
+int art_test_alloc_failed(void) {
+  return failed;
+}
+
+int art_test_run_until(art_loop_t *loop, unsigned ms, int (*cond)(void *),
+                       void *arg) {
+  uint64_t deadline = art_hrtime() + (uint64_t)ms * 1000000u;
+  while (!cond(arg) && art_hrtime() < deadline)
+    art_run(loop, ART_RUN_ONCE);
+  return cond(arg);
+}
