@@ -302,6 +302,14 @@ struct art_loop_s {
   art_async_t *async_stack_;      /* atomic: async handles sent, LIFO */
   struct art__queue async_ready_; /* async handles popped, to dispatch */
   struct art_pool_s *pool_;       /* work pool; NULL means the default */
+  /* Per-area state, allocated by each area on first use and released by
+   * art_loop_close through the area's hook (see src/internal.h). */
+  void *signal_state_;            /* src/signal.c */
+  void *process_state_;           /* src/process.c */
+  void *fs_event_state_;          /* src/fs_event_inotify.c */
+  void *stream_state_;            /* src/stream.c, src/tcp.c */
+  void *udp_state_;               /* src/udp.c */
+  void *dns_state_;               /* src/dns.c */
 };
 
 /* Fields every handle starts with: the user's data, the read-only loop and
@@ -539,5 +547,13 @@ ART_EXTERN int art_async_send(art_async_t *async);
 #ifdef __cplusplus
 }
 #endif
+
+/* The areas beyond the loop core. */
+#include "asyncrt/threadpool.h"
+#include "asyncrt/fs.h"
+#include "asyncrt/stream.h"
+#include "asyncrt/udp.h"
+#include "asyncrt/dns.h"
+#include "asyncrt/process.h"
 
 #endif /* ASYNCRT_H */

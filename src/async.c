@@ -209,13 +209,12 @@ static void async_retire(art_async_t *a) {
   }
 }
 
-void art__async_close(art_async_t *a) {
-  async_retire(a);
+/* Retired at art_close, and again in the close phase: a send made in
+ * between finds CLOSED and does nothing, and one caught half-way is waited
+ * out, so the close callback may free the handle. */
+static void async_close(art_handle_t *h) {
+  async_retire((art_async_t *)h);
 }
 
-/* A send between art_close and the close phase finds CLOSED and does
- * nothing; retiring again here is what makes that so even if close ran
- * while the handle was queued. */
-void art__async_endgame(art_async_t *a) {
-  async_retire(a);
-}
+const art__handle_ops_t art__async_ops = {sizeof(art_async_t), async_close,
+                                          async_close};

@@ -30,27 +30,79 @@ void art__handle_init(art_loop_t *loop, art_handle_t *h,
   art__queue_insert_tail(&loop->handles_, &h->handle_node_);
 }
 
-/* Stops the handle's type-specific machinery; what it owns that must live
- * until the close phase is released by endgame() below. */
-static void close_type(art_handle_t *h) {
-  switch (h->type) {
+/* Each handle type's file defines art__<type>_ops. The references are weak
+ * so that a build without some type still links; close_type and endgame
+ * skip a type whose ops are absent. */
+#define ART__DECLARE_OPS(name)                                                 \
+  extern const art__handle_ops_t art__##name##_ops                            \
+      __attribute__((weak, visibility("hidden")));
+ART__DECLARE_OPS(timer)
+ART__DECLARE_OPS(idle)
+ART__DECLARE_OPS(prepare)
+ART__DECLARE_OPS(check)
+ART__DECLARE_OPS(poll)
+ART__DECLARE_OPS(async)
+ART__DECLARE_OPS(tcp)
+ART__DECLARE_OPS(pipe)
+ART__DECLARE_OPS(tty)
+ART__DECLARE_OPS(udp)
+ART__DECLARE_OPS(signal)
+ART__DECLARE_OPS(process)
+ART__DECLARE_OPS(fs_event)
+ART__DECLARE_OPS(fs_poll)
+
+static const art__handle_ops_t *ops_of(art_handle_type type) {
+  switch (type) {
   case ART_TIMER:
-    art__timer_close((art_timer_t *)h);
-    break;
+    return &art__timer_ops;
   case ART_IDLE:
+    return &art__idle_ops;
   case ART_PREPARE:
+    return &art__prepare_ops;
   case ART_CHECK:
-    art__phase_handle_close(h);
-    break;
+    return &art__check_ops;
   case ART_POLL:
-    art__poll_close((art_poll_t *)h);
-    break;
+    return &art__poll_ops;
   case ART_ASYNC:
-    art__async_close((art_async_t *)h);
-    break;
+    return &art__async_ops;
+  case ART_TCP:
+    return &art__tcp_ops;
+  case ART_NAMED_PIPE:
+    return &art__pipe_ops;
+  case ART_TTY:
+    return &art__tty_ops;
+  case ART_UDP:
+    return &art__udp_ops;
+  case ART_SIGNAL:
+    return &art__signal_ops;
+  case ART_PROCESS:
+    return &art__process_ops;
+  case ART_FS_EVENT:
+    return &art__fs_event_ops;
+  case ART_FS_POLL:
+    return &art__fs_poll_ops;
   default:
-    break;
+    return NULL;
   }
+}
+
+/* Stops the handle's type-specific machinery; what must live until the
+ * close phase is released by the type's endgame. */
+static void close_type(art_handle_t *h) {
+  const art__handle_ops_t *ops = ops_of(h->type);
+  if (ops != NULL && ops->close != NULL)
+    ops->close(h);
+}
+
+static void endgame(art_handle_t *h) {
+  const art__handle_ops_t *ops = ops_of(h->type);
+  if (ops != NULL && ops->endgame != NULL)
+    ops->endgame(h);
+}
+
+size_t art_handle_size(art_handle_type type) {
+  const art__handle_ops_t *ops = ops_of(type);
+  return ops != NULL ? ops->size : 0;
 }
 
 int art_close(art_handle_t *h, art_close_cb close_cb) {
@@ -63,19 +115,6 @@ int art_close(art_handle_t *h, art_close_cb close_cb) {
   h->next_closing_ = h->loop->closing_;
   h->loop->closing_ = h;
   return 0;
-}
-
-static void endgame(art_handle_t *h) {
-  switch (h->type) {
-  case ART_TIMER:
-    art__timer_endgame((art_timer_t *)h);
-    break;
-  case ART_ASYNC:
-    art__async_endgame((art_async_t *)h);
-    break;
-  default:
-    break;
-  }
 }
 
 /* The close phase: finish every handle closed before it started, in the

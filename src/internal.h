@@ -57,14 +57,13 @@ static inline int art__handle_usable(const art_handle_t *h) {
 
 void art__run_closing(art_loop_t *loop) ART__HIDDEN;
 
-/* Per-type close: stop everything, release fds. Called by art_close. */
-void art__timer_close(art_timer_t *t) ART__HIDDEN;
-void art__phase_handle_close(art_handle_t *h) ART__HIDDEN;
-void art__poll_close(art_poll_t *p) ART__HIDDEN;
-void art__async_close(art_async_t *a) ART__HIDDEN;
-/* Per-type final step, run in the close phase just before close_cb. */
-void art__timer_endgame(art_timer_t *t) ART__HIDDEN;
-void art__async_endgame(art_async_t *a) ART__HIDDEN;
+/* What art_close needs to know of a handle type. Each type's file defines
+ * one, named art__<type>_ops (see handle.c). */
+typedef struct {
+  size_t size;                       /* sizeof the public handle struct */
+  void (*close)(art_handle_t *h);    /* stop everything; runs in art_close */
+  void (*endgame)(art_handle_t *h);  /* last step in the close phase, or NULL */
+} art__handle_ops_t;
 
 /* ---- Requests. ---- */
 static inline void art__req_register(art_loop_t *loop, art_req_t *r,

@@ -17,7 +17,7 @@ static void run_phase(art_loop_t *loop, art__queue_t *list) {
   }
 }
 
-void art__phase_handle_close(art_handle_t *h) {
+static void phase_handle_close(art_handle_t *h) {
   art_idle_t *p = (art_idle_t *)h;
   art__queue_remove(&p->queue_);
 }
@@ -54,7 +54,10 @@ void art__phase_handle_close(art_handle_t *h) {
                                                                                \
   void art__run_##name(art_loop_t *loop) {                                     \
     run_phase(loop, &loop->name##_handles_);                                   \
-  }
+  }                                                                            \
+                                                                               \
+  const art__handle_ops_t art__##name##_ops = {sizeof(art_##name##_t),         \
+                                               phase_handle_close, NULL};
 
 ART__PHASE_IMPL(idle, ART_IDLE)
 ART__PHASE_IMPL(prepare, ART_PREPARE)

@@ -61,6 +61,9 @@ int art_poll_stop(art_poll_t *p) {
   return 0;
 }
 
-void art__poll_close(art_poll_t *p) {
+static void poll_close(art_handle_t *h) {
+  art_poll_t *p = (art_poll_t *)h;
   art__io_close(p->loop, &p->io_);
 }
+
+const art__handle_ops_t art__poll_ops = {sizeof(art_poll_t), poll_close, NULL};

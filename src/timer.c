@@ -91,15 +91,18 @@ uint64_t art_timer_get_due_in(const art_timer_t *t) {
   return t->due_ - t->loop->time_;
 }
 
-void art__timer_close(art_timer_t *t) {
-  unschedule(t);
+static void timer_close(art_handle_t *h) {
+  unschedule((art_timer_t *)h);
 }
 
 /* The heap slot reserved at init is given back only now, so the heap never
  * holds more entries than its capacity. */
-void art__timer_endgame(art_timer_t *t) {
-  t->loop->timer_reserved_--;
+static void timer_endgame(art_handle_t *h) {
+  h->loop->timer_reserved_--;
 }
+
+const art__handle_ops_t art__timer_ops = {sizeof(art_timer_t), timer_close,
+                                          timer_endgame};
 
 /* The timers phase. Collect every due timer first, then run them, so that
  * callbacks may start, stop or close any timer, themselves included. */
