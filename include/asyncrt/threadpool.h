@@ -9,6 +9,91 @@
 extern "C" {
 #endif
 
+typedef struct art_pool_s art_pool_t;
+typedef struct art_work_s art_work_t;
+
+/* Lanes keep kinds of work apart: slow work (DNS) may never occupy more than
+ * half the threads, so it cannot starve file-system work. */
+typedef enum {
+  ART_LANE_CPU = 0, /* art_queue_work */
+  ART_LANE_FS,      /* file-system requests */
+  ART_LANE_SLOW,    /* DNS and other work that may block for long */
+  ART_LANE_COUNT
+} art_lane;
+
+/* One item of pool work, embedded in every request that runs on the pool
+ * (work, fs, getaddrinfo...). Private. */
+struct art__work {
+  art__completion_t done_;        /* posted to the loop when finished */
+  struct art__queue wq_;          /* on a lane's queue while waiting */
+  void (*work_)(struct art__work *w);              /* on a pool thread */
+  void (*after_)(struct art__work *w, int status); /* on the loop thread */
+  art_loop_t *loop_;
+  art_pool_t *pool_;
+  int lane_;
+  int state_;      /* queued, running, done, canceled: src/threadpool.c */
+  uint64_t queued_ns_;
+  uint64_t started_ns_;
+};
+
+typedef void (*art_work_cb)(art_work_t *req);
+typedef void (*art_after_work_cb)(art_work_t *req, int status);
+
+struct art_work_s {
+  ART_REQ_FIELDS
+  art_work_cb work_cb_;
+  art_after_work_cb after_work_cb_;
+  struct art__work work_;
+};
+
+/* Counters of a pool; see art_pool_stats. */
+typedef struct {
+  unsigned threads;                 /* worker threads now */
+  unsigned idle;                    /* of which waiting for work */
+  uint64_t queued[ART_LANE_COUNT];  /* items waiting, per lane */
+  uint64_t running;                 /* items being run */
+  uint64_t completed;               /* items finished (canceled excluded) */
+  uint64_t canceled;                /* items canceled before they ran */
+  uint64_t wait_time_ns;            /* total time items waited in a queue */
+  uint64_t run_time_ns;             /* total time items ran */
+} art_pool_stats_t;
+
+/* Creates a pool of nthreads (1-1024) workers. ART_EINVAL outside that
+ * range, ART_ENOMEM, or the error of pthread_create. */
+ART_EXTERN int art_pool_init(art_pool_t **pool, unsigned nthreads);
+
+/* Changes the number of workers while the pool runs. Shrinking lets the
+ * work that is running finish. */
+ART_EXTERN int art_pool_set_size(art_pool_t *pool, unsigned nthreads);
+
+/* Stops the workers and frees the pool. ART_EBUSY, changing nothing, while
+ * work is queued or running. */
+ART_EXTERN int art_pool_close(art_pool_t *pool);
+
+/* Copies the pool's counters. NULL means the default pool. */
+ART_EXTERN int art_pool_stats(art_pool_t *pool, art_pool_stats_t *stats);
+
+/* The process-wide default pool, started on first use with 4 threads or
+ * ART_THREADPOOL_SIZE (1-1024). NULL if it cannot start; *err (may be NULL)
+ * says why, ART_EINVAL for a bad ART_THREADPOOL_SIZE. */
+ART_EXTERN art_pool_t *art_default_pool(int *err);
+
+/* Makes the loop submit its work to pool (NULL: the default pool). ART_EBUSY
+ * while the loop has work in flight. */
+ART_EXTERN int art_loop_set_pool(art_loop_t *loop, art_pool_t *pool);
+
+/* Runs work_cb on a pool thread, then after_work_cb(req, 0) on the loop
+ * thread in the poll phase; after_work_cb(req, ART_ECANCELED) instead if the
+ * work was canceled before it started. */
+ART_EXTERN int art_queue_work(art_loop_t *loop, art_work_t *req,
+                              art_work_cb work_cb,
+                              art_after_work_cb after_work_cb);
+
+/* Cancels a request (work, fs, getaddrinfo, getnameinfo) that is queued
+ * and not yet running: its callback runs with ART_ECANCELED, exactly once.
+ * ART_EBUSY if it is already running or done. */
+ART_EXTERN int art_cancel(art_req_t *req);
+
 #ifdef __cplusplus
 }
 #endif
