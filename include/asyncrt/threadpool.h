@@ -39,11 +39,16 @@ struct art__work {
 typedef void (*art_work_cb)(art_work_t *req);
 typedef void (*art_after_work_cb)(art_work_t *req, int status);
 
+/* Every request that runs on the pool starts with these fields, so that
+ * art_cancel finds its work item without knowing its type. */
+#define ART_POOL_REQ_FIELDS                                                    \
+  ART_REQ_FIELDS                                                               \
+  struct art__work work_;
+
 struct art_work_s {
-  ART_REQ_FIELDS
+  ART_POOL_REQ_FIELDS
   art_work_cb work_cb_;
   art_after_work_cb after_work_cb_;
-  struct art__work work_;
 };
 
 /* Counters of a pool; see art_pool_stats. */
