@@ -74,6 +74,29 @@ static int has_open_handles(const art_loop_t *loop) {
   return 0;
 }
 
+/* Areas that keep per-loop state (loop->signal_state_ and the like) release
+ * it here. Weak, so a build without an area still links. */
+#define ART__AREA_HOOK(name)                                                   \
+  extern void art__##name##_loop_close(art_loop_t *loop)                       \
+      __attribute__((weak, visibility("hidden")));
+ART__AREA_HOOK(signal)
+ART__AREA_HOOK(process)
+ART__AREA_HOOK(fs_event)
+ART__AREA_HOOK(stream)
+ART__AREA_HOOK(udp)
+ART__AREA_HOOK(dns)
+ART__AREA_HOOK(pool)
+
+static void close_areas(art_loop_t *loop) {
+  void (*const hooks[])(art_loop_t *) = {
+      art__signal_loop_close, art__process_loop_close, art__fs_event_loop_close,
+      art__stream_loop_close, art__udp_loop_close,     art__dns_loop_close,
+      art__pool_loop_close};
+  for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+    if (hooks[i] != NULL)
+      hooks[i](loop);
+}
+
 static art_loop_t default_loop_storage;
 static art_loop_t *default_loop;
 static pthread_mutex_t default_loop_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -86,6 +109,7 @@ int art_loop_close(art_loop_t *loop) {
   if (has_open_handles(loop) || loop->active_reqs_ > 0 ||
       loop->closing_ != NULL || !art__queue_empty(&loop->pending_))
     return ART_EBUSY;
+  close_areas(loop);
   art__wakeup_close(loop);
   loop->backend_->close(loop);
   loop->backend_ = NULL;
