@@ -192,6 +192,21 @@ typedef void (*art_poll_cb)(art_poll_t *poll, int status, int events);
 typedef void (*art_async_cb)(art_async_t *async);
 typedef void (*art_microtask_cb)(art_loop_t *loop, void *arg);
 
+/* A buffer the caller owns: used by file reads and writes and by streams.
+ * Vectored operations take an array of them. */
+typedef struct {
+  char *base; /* first byte */
+  size_t len; /* bytes at base */
+} art_buf_t;
+
+/* Makes a buffer descriptor for len bytes at base. */
+static inline art_buf_t art_buf_init(char *base, size_t len) {
+  art_buf_t b;
+  b.base = base;
+  b.len = len;
+  return b;
+}
+
 /* A queued microtask or tick: a callback and its argument. */
 typedef struct {
   art_microtask_cb cb;
