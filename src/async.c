@@ -82,20 +82,24 @@ void art__loop_wake(art_loop_t *loop) {
   /* EAGAIN means the counter is already huge: the loop will wake anyway. */
 }
 
+/* The wake happens under the lock: once the loop has taken c off the queue
+ * its callback may finish the last request and the loop may be closed and
+ * freed, so a poster must not touch the loop after unlocking. The write
+ * happens only when the queue was empty, so this costs little. */
 void art__loop_post(art_loop_t *loop, art__completion_t *c) {
   pthread_mutex_lock(loop->completion_lock_);
   int was_empty = art__queue_empty(&loop->completions_);
   art__queue_insert_tail(&loop->completions_, &c->node);
-  pthread_mutex_unlock(loop->completion_lock_);
   if (was_empty)
     art__loop_wake(loop);
+  pthread_mutex_unlock(loop->completion_lock_);
 }
 
 /* Moves every handle on the lock-free stack onto async_ready_ (oldest
  * first). Runs on the loop thread only. */
 static void take_async_stack(art_loop_t *loop) {
-  art_async_t *a = __atomic_exchange_n(&loop->async_stack_, NULL,
-                                       __ATOMIC_ACQUIRE);
+  art_async_t *a =
+      __atomic_exchange_n(&loop->async_stack_, NULL, __ATOMIC_ACQUIRE);
   art__queue_t reversed;
   art__queue_init(&reversed);
   for (; a != NULL; a = a->next_pending_)
@@ -121,6 +125,17 @@ static void run_completions(art_loop_t *loop) {
   }
 }
 
+/* QUEUED -> IDLE. A handle still BUSY was pushed by a sender that has not
+ * finished its wakeup yet: wait the few instructions until it has. */
+static void rearm(art_async_t *a) {
+  int expected = QUEUED;
+  while (!__atomic_compare_exchange_n(&a->pending_, &expected, IDLE, 0,
+                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    expected = QUEUED;
+    sched_yield();
+  }
+}
+
 static void run_asyncs(art_loop_t *loop) {
   take_async_stack(loop);
   while (!art__queue_empty(&loop->async_ready_)) {
@@ -128,7 +143,7 @@ static void run_asyncs(art_loop_t *loop) {
     art__queue_remove(q);
     art_async_t *a = art__container_of(q, art_async_t, ready_);
     /* Re-arm before the callback: a send made during it runs it again. */
-    __atomic_store_n(&a->pending_, IDLE, __ATOMIC_RELEASE);
+    rearm(a);
     if (a->cb_ != NULL) {
       a->cb_(a);
       art__drain(loop);
@@ -179,8 +194,11 @@ int art_async_send(art_async_t *a) {
     a->next_pending_ = head;
   while (!__atomic_compare_exchange_n(&loop->async_stack_, &head, a, 1,
                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-  __atomic_store_n(&a->pending_, QUEUED, __ATOMIC_RELEASE);
+  /* Wake while still BUSY: close and dispatch wait for QUEUED, so once the
+   * handle can be closed (and the loop freed) this sender is done with
+   * both. */
   art__loop_wake(loop);
+  __atomic_store_n(&a->pending_, QUEUED, __ATOMIC_RELEASE);
   return 0;
 }
 

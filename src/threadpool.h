@@ -19,4 +19,7 @@ int art__work_submit(art_loop_t *loop, struct art__work *w, art_lane lane,
  * ART_ECANCELED), ART_EBUSY if it is running or finished. */
 int art__work_cancel(struct art__work *w) ART__HIDDEN;
 
+/* Called by art_loop_close: the loop stops holding its pool open. */
+void art__pool_loop_close(art_loop_t *loop) ART__HIDDEN;
+
 #endif

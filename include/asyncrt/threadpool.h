@@ -24,14 +24,14 @@ typedef enum {
 /* One item of pool work, embedded in every request that runs on the pool
  * (work, fs, getaddrinfo...). Private. */
 struct art__work {
-  art__completion_t done_;        /* posted to the loop when finished */
-  struct art__queue wq_;          /* on a lane's queue while waiting */
-  void (*work_)(struct art__work *w);              /* on a pool thread */
+  art__completion_t done_;            /* posted to the loop when finished */
+  struct art__queue wq_;              /* on a lane's queue while waiting */
+  void (*work_)(struct art__work *w); /* on a pool thread */
   void (*after_)(struct art__work *w, int status); /* on the loop thread */
   art_loop_t *loop_;
   art_pool_t *pool_;
   int lane_;
-  int state_;      /* queued, running, done, canceled: src/threadpool.c */
+  int state_; /* queued, running, done, canceled: src/threadpool.c */
   uint64_t queued_ns_;
   uint64_t started_ns_;
 };
@@ -53,14 +53,14 @@ struct art_work_s {
 
 /* Counters of a pool; see art_pool_stats. */
 typedef struct {
-  unsigned threads;                 /* worker threads now */
-  unsigned idle;                    /* of which waiting for work */
-  uint64_t queued[ART_LANE_COUNT];  /* items waiting, per lane */
-  uint64_t running;                 /* items being run */
-  uint64_t completed;               /* items finished (canceled excluded) */
-  uint64_t canceled;                /* items canceled before they ran */
-  uint64_t wait_time_ns;            /* total time items waited in a queue */
-  uint64_t run_time_ns;             /* total time items ran */
+  unsigned threads;                /* worker threads now */
+  unsigned idle;                   /* of which waiting for work */
+  uint64_t queued[ART_LANE_COUNT]; /* items waiting, per lane */
+  uint64_t running;                /* items being run */
+  uint64_t completed;              /* items finished (canceled excluded) */
+  uint64_t canceled;               /* items canceled before they ran */
+  uint64_t wait_time_ns;           /* total time items waited in a queue */
+  uint64_t run_time_ns;            /* total time items ran */
 } art_pool_stats_t;
 
 /* Creates a pool of nthreads (1-1024) workers. ART_EINVAL outside that
@@ -72,7 +72,9 @@ ART_EXTERN int art_pool_init(art_pool_t **pool, unsigned nthreads);
 ART_EXTERN int art_pool_set_size(art_pool_t *pool, unsigned nthreads);
 
 /* Stops the workers and frees the pool. ART_EBUSY, changing nothing, while
- * work is queued or running. */
+ * work is queued or running or a loop still uses the pool (art_loop_set_pool
+ * until that loop is closed or given another pool). ART_EINVAL for the
+ * default pool, which is closed at process exit. */
 ART_EXTERN int art_pool_close(art_pool_t *pool);
 
 /* Copies the pool's counters. NULL means the default pool. */
@@ -83,16 +85,27 @@ ART_EXTERN int art_pool_stats(art_pool_t *pool, art_pool_stats_t *stats);
  * says why, ART_EINVAL for a bad ART_THREADPOOL_SIZE. */
 ART_EXTERN art_pool_t *art_default_pool(int *err);
 
-/* Makes the loop submit its work to pool (NULL: the default pool). ART_EBUSY
- * while the loop has work in flight. */
+/* Makes the loop submit its work to pool (NULL: the default pool) from now
+ * on; work already submitted finishes on the pool it was given to. */
 ART_EXTERN int art_loop_set_pool(art_loop_t *loop, art_pool_t *pool);
 
-/* Runs work_cb on a pool thread, then after_work_cb(req, 0) on the loop
- * thread in the poll phase; after_work_cb(req, ART_ECANCELED) instead if the
- * work was canceled before it started. */
+/* Runs work_cb on a pool thread (CPU lane), then after_work_cb(req, 0) on
+ * the loop thread in the poll phase; after_work_cb(req, ART_ECANCELED)
+ * instead if the work was canceled before it started. after_work_cb may be
+ * NULL. The request keeps the loop alive until after_work_cb returns. Nothing
+ * is allocated. ART_EINVAL for NULL loop, req or work_cb, or the error of
+ * starting the default pool (ART_EINVAL for a bad ART_THREADPOOL_SIZE). */
 ART_EXTERN int art_queue_work(art_loop_t *loop, art_work_t *req,
                               art_work_cb work_cb,
                               art_after_work_cb after_work_cb);
+
+/* art_queue_work on a chosen lane: ART_LANE_SLOW for work that may block
+ * for long (a remote database, a slow device), so that it never holds more
+ * than half the threads; ART_LANE_FS for short blocking file-system calls.
+ * ART_EINVAL for a lane out of range. */
+ART_EXTERN int art_queue_work_lane(art_loop_t *loop, art_work_t *req,
+                                   art_lane lane, art_work_cb work_cb,
+                                   art_after_work_cb after_work_cb);
 
 /* Cancels a request (work, fs, getaddrinfo, getnameinfo) that is queued
  * and not yet running: its callback runs with ART_ECANCELED, exactly once.

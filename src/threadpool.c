@@ -1,0 +1,501 @@
+/* The work pool: worker threads, per-lane queues, cancellation, statistics,
+ * and the process-wide default pool.
+ *
+ * Notes on the design:
+ *
+ * 1. One mutex per pool guards the lanes, the counters and the worker lists.
+ *    Workers sleep on one condition variable; a submitter signals it only
+ *    when a worker is idle, so a busy pool takes no futex wake per item.
+ * 2. Lanes (CPU, FS, SLOW) are separate FIFO queues taken round-robin, and a
+ *    worker takes SLOW work only while fewer than half the threads (rounded
+ *    up, at least one) run slow work: DNS cannot starve the file system.
+ * 3. A finished item reaches its loop through art__loop_post: the worker
+ *    queues the item's completion and writes the loop's eventfd only when
+ *    that queue was empty. Statistics are updated before the post, so that
+ *    when the after-callback runs the pool already counts the item as done
+ *    (art_pool_close from the callback then succeeds).
+ * 4. Shrinking lowers the target; a worker above the target exits when it
+ *    next looks for work, so running items finish. Exited workers are joined
+ *    by the next art_pool_set_size or art_pool_close.
+ * 5. The default pool is made on first use and closed by a destructor at
+ *    process exit if it is idle; in a child after fork it is forgotten (its
+ *    threads do not exist there) and made again on first use.
+ * 6. Nothing is allocated per item: struct art__work lives in the request.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "threadpool.h"
+
+/* States of an item (w->state_, accessed atomically). */
+enum { W_IDLE = 0, W_QUEUED, W_RUNNING, W_DONE, W_CANCELED };
+
+#define POOL_MAX_THREADS 1024u
+#define DEFAULT_THREADS  4u
+
+/* One worker thread. */
+typedef struct {
+  pthread_t tid;          /* the thread */
+  struct art__queue node; /* on pool->workers_ or pool->exited_ */
+  art_pool_t *pool;       /* its pool */
+} worker_t;
+
+struct art_pool_s {
+  pthread_mutex_t lock;                    /* guards everything below */
+  pthread_cond_t work_cond;                /* idle workers wait here */
+  pthread_cond_t exit_cond;                /* art_pool_close waits for exits */
+  struct art__queue lanes[ART_LANE_COUNT]; /* queued items, FIFO per lane */
+  uint64_t queued[ART_LANE_COUNT];         /* items on each lane */
+  unsigned next_lane;                      /* where the round-robin starts */
+  unsigned target;                         /* wanted number of workers */
+  unsigned nthreads;                       /* live workers */
+  unsigned idle;                           /* workers waiting on work_cond */
+  unsigned slow_running;                   /* SLOW items being run */
+  unsigned loops;                          /* loops given this pool */
+  uint64_t running;                        /* items being run */
+  uint64_t completed;                      /* items that ran to the end */
+  uint64_t canceled;                       /* items canceled while queued */
+  uint64_t wait_ns;          /* total queue time of started items */
+  uint64_t run_ns;           /* total run time of finished items */
+  struct art__queue workers; /* worker_t, alive */
+  struct art__queue exited;  /* worker_t, exited, to be joined */
+};
+
+/* The largest number of workers that may run SLOW items at once. */
+static unsigned slow_limit(const art_pool_t *p) {
+  unsigned n = (p->target + 1) / 2;
+  return n == 0 ? 1 : n;
+}
+
+/* Takes the next item a worker may run, or NULL. Called locked. */
+static struct art__work *take_work(art_pool_t *p) {
+  for (unsigned i = 0; i < ART_LANE_COUNT; i++) {
+    unsigned lane = (p->next_lane + i) % ART_LANE_COUNT;
+    if (art__queue_empty(&p->lanes[lane]))
+      continue;
+    if (lane == ART_LANE_SLOW && p->slow_running >= slow_limit(p))
+      continue;
+    p->next_lane = (lane + 1) % ART_LANE_COUNT;
+    art__queue_t *q = art__queue_head(&p->lanes[lane]);
+    art__queue_remove(q);
+    p->queued[lane]--;
+    return art__container_of(q, struct art__work, wq_);
+  }
+  return NULL;
+}
+
+/* Runs one item outside the lock and posts its completion. */
+static void run_item(art_pool_t *p, struct art__work *w) {
+  uint64_t start = art_hrtime();
+  int slow = w->lane_ == ART_LANE_SLOW;
+  art_loop_t *loop = w->loop_;
+  w->started_ns_ = start;
+  w->work_(w);
+  uint64_t end = art_hrtime();
+  pthread_mutex_lock(&p->lock);
+  p->running--;
+  p->completed++;
+  p->run_ns += end - start;
+  if (slow)
+    p->slow_running--;
+  pthread_mutex_unlock(&p->lock);
+  /* After this the loop may run the callback and reuse w at once. */
+  art__loop_post(loop, &w->done_);
+}
+
+/* Leaves the pool: called locked by a worker above the target. */
+static void worker_exit(art_pool_t *p, worker_t *self) {
+  art__queue_remove(&self->node);
+  art__queue_insert_tail(&p->exited, &self->node);
+  p->nthreads--;
+  pthread_cond_broadcast(&p->exit_cond);
+}
+
+static void *worker_main(void *arg) {
+  worker_t *self = arg;
+  art_pool_t *p = self->pool;
+  pthread_mutex_lock(&p->lock);
+  for (;;) {
+    if (p->nthreads > p->target) {
+      worker_exit(p, self);
+      break;
+    }
+    struct art__work *w = take_work(p);
+    if (w == NULL) {
+      p->idle++;
+      pthread_cond_wait(&p->work_cond, &p->lock);
+      p->idle--;
+      continue;
+    }
+    __atomic_store_n(&w->state_, W_RUNNING, __ATOMIC_RELAXED);
+    p->running++;
+    if (w->lane_ == ART_LANE_SLOW)
+      p->slow_running++;
+    p->wait_ns += art_hrtime() - w->queued_ns_;
+    pthread_mutex_unlock(&p->lock);
+    run_item(p, w);
+    pthread_mutex_lock(&p->lock);
+  }
+  pthread_mutex_unlock(&p->lock);
+  return NULL;
+}
+
+/* Starts one worker with every signal blocked, so signals go to the
+ * program's own threads. Called locked. */
+static int start_worker(art_pool_t *p) {
+  worker_t *wk = art__malloc(sizeof(*wk));
+  if (wk == NULL)
+    return ART_ENOMEM;
+  wk->pool = p;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int err = pthread_create(&wk->tid, NULL, worker_main, wk);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (err != 0) {
+    art__free(wk);
+    return -err;
+  }
+  art__queue_insert_tail(&p->workers, &wk->node);
+  p->nthreads++;
+  return 0;
+}
+
+/* Joins and frees the workers that have exited. Called unlocked; the list
+ * is detached under the lock first. */
+static void join_exited(art_pool_t *p) {
+  art__queue_t local;
+  pthread_mutex_lock(&p->lock);
+  art__queue_move(&p->exited, &local);
+  pthread_mutex_unlock(&p->lock);
+  while (!art__queue_empty(&local)) {
+    art__queue_t *q = art__queue_head(&local);
+    art__queue_remove(q);
+    worker_t *wk = art__container_of(q, worker_t, node);
+    pthread_join(wk->tid, NULL);
+    art__free(wk);
+  }
+}
+
+/* Brings the number of workers toward n. Called locked. Growing may stop
+ * early on an error, which is returned; the workers already made stay. */
+static int resize_locked(art_pool_t *p, unsigned n) {
+  p->target = n;
+  while (p->nthreads < n) {
+    int err = start_worker(p);
+    if (err) {
+      p->target = p->nthreads > 0 ? p->nthreads : 1;
+      return err;
+    }
+  }
+  if (p->nthreads > n)
+    pthread_cond_broadcast(&p->work_cond);
+  return 0;
+}
+
+static void pool_free(art_pool_t *p) {
+  pthread_cond_destroy(&p->exit_cond);
+  pthread_cond_destroy(&p->work_cond);
+  pthread_mutex_destroy(&p->lock);
+  art__free(p);
+}
+
+/* Stops every worker and frees the pool. Only called when it is idle. */
+static void pool_destroy(art_pool_t *p) {
+  pthread_mutex_lock(&p->lock);
+  p->target = 0;
+  pthread_cond_broadcast(&p->work_cond);
+  while (p->nthreads > 0)
+    pthread_cond_wait(&p->exit_cond, &p->lock);
+  pthread_mutex_unlock(&p->lock);
+  join_exited(p);
+  pool_free(p);
+}
+
+int art_pool_init(art_pool_t **pool, unsigned nthreads) {
+  if (pool == NULL || nthreads < 1 || nthreads > POOL_MAX_THREADS)
+    return ART_EINVAL;
+  art_pool_t *p = art__calloc(1, sizeof(*p));
+  if (p == NULL)
+    return ART_ENOMEM;
+  pthread_mutex_init(&p->lock, NULL);
+  pthread_cond_init(&p->work_cond, NULL);
+  pthread_cond_init(&p->exit_cond, NULL);
+  for (unsigned i = 0; i < ART_LANE_COUNT; i++)
+    art__queue_init(&p->lanes[i]);
+  art__queue_init(&p->workers);
+  art__queue_init(&p->exited);
+  pthread_mutex_lock(&p->lock);
+  int err = resize_locked(p, nthreads);
+  pthread_mutex_unlock(&p->lock);
+  if (err) {
+    pool_destroy(p);
+    return err;
+  }
+  *pool = p;
+  return 0;
+}
+
+int art_pool_set_size(art_pool_t *pool, unsigned nthreads) {
+  if (pool == NULL || nthreads < 1 || nthreads > POOL_MAX_THREADS)
+    return ART_EINVAL;
+  pthread_mutex_lock(&pool->lock);
+  int err = resize_locked(pool, nthreads);
+  pthread_mutex_unlock(&pool->lock);
+  join_exited(pool);
+  return err;
+}
+
+/* ---- The default pool. ---- */
+
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
+static art_pool_t *default_pool;
+static int default_err;       /* a sticky error from reading the size */
+static int default_size_read; /* ART_THREADPOOL_SIZE was looked at */
+static unsigned default_size; /* the size it gave */
+static int atfork_installed;
+
+/* Reads ART_THREADPOOL_SIZE once. A value that is not a whole number from 1
+ * to 1024 is an error that every later use reports, with one line on
+ * stderr saying why: silently running with another size would hide it. */
+static int read_default_size(void) {
+  const char *s = getenv("ART_THREADPOOL_SIZE");
+  default_size_read = 1;
+  default_size = DEFAULT_THREADS;
+  if (s == NULL || *s == '\0')
+    return 0;
+  char *end;
+  errno = 0;
+  unsigned long n = strtoul(s, &end, 10);
+  if (errno != 0 || *end != '\0' || s[0] == '-' || n < 1 ||
+      n > POOL_MAX_THREADS) {
+    fprintf(stderr,
+            "libasyncrt: ART_THREADPOOL_SIZE=\"%s\" is not a number from 1 "
+            "to %u; the work pool will not start\n",
+            s, POOL_MAX_THREADS);
+    return ART_EINVAL;
+  }
+  default_size = (unsigned)n;
+  return 0;
+}
+
+/* In a child after fork the workers do not exist: forget the pool (its
+ * memory is the parent's copy) and start afresh on first use. */
+static void default_atfork_child(void) {
+  pthread_mutex_init(&default_lock, NULL);
+  default_pool = NULL;
+  default_err = 0;
+  default_size_read = 0;
+}
+
+art_pool_t *art_default_pool(int *err) {
+  int e = 0;
+  pthread_mutex_lock(&default_lock);
+  if (!atfork_installed) {
+    pthread_atfork(NULL, NULL, default_atfork_child);
+    atfork_installed = 1;
+  }
+  if (!default_size_read)
+    default_err = read_default_size();
+  if (default_pool == NULL && default_err == 0)
+    e = art_pool_init(&default_pool, default_size);
+  else
+    e = default_err;
+  art_pool_t *p = default_pool;
+  pthread_mutex_unlock(&default_lock);
+  if (err != NULL)
+    *err = p != NULL ? 0 : e;
+  return p;
+}
+
+/* At exit, an idle default pool is closed so that valgrind sees no leak; a
+ * busy one is left alone, as joining a worker stuck in a system call would
+ * hang the exit. */
+__attribute__((destructor)) static void default_pool_teardown(void) {
+  pthread_mutex_lock(&default_lock);
+  art_pool_t *p = default_pool;
+  int idle = 0;
+  if (p != NULL) {
+    pthread_mutex_lock(&p->lock);
+    idle = p->running == 0 && p->queued[0] + p->queued[1] + p->queued[2] == 0;
+    pthread_mutex_unlock(&p->lock);
+  }
+  if (idle) {
+    default_pool = NULL;
+    pool_destroy(p);
+  }
+  pthread_mutex_unlock(&default_lock);
+}
+
+int art_pool_close(art_pool_t *pool) {
+  if (pool == NULL)
+    return ART_EINVAL;
+  pthread_mutex_lock(&default_lock);
+  int is_default = pool == default_pool;
+  pthread_mutex_unlock(&default_lock);
+  if (is_default)
+    return ART_EINVAL;
+  pthread_mutex_lock(&pool->lock);
+  int busy = pool->running > 0 || pool->loops > 0 ||
+             pool->queued[0] + pool->queued[1] + pool->queued[2] > 0;
+  pthread_mutex_unlock(&pool->lock);
+  if (busy)
+    return ART_EBUSY;
+  pool_destroy(pool);
+  return 0;
+}
+
+int art_pool_stats(art_pool_t *pool, art_pool_stats_t *s) {
+  int err;
+  if (s == NULL)
+    return ART_EINVAL;
+  if (pool == NULL && (pool = art_default_pool(&err)) == NULL)
+    return err;
+  pthread_mutex_lock(&pool->lock);
+  s->threads = pool->nthreads;
+  s->idle = pool->idle;
+  for (unsigned i = 0; i < ART_LANE_COUNT; i++)
+    s->queued[i] = pool->queued[i];
+  s->running = pool->running;
+  s->completed = pool->completed;
+  s->canceled = pool->canceled;
+  s->wait_time_ns = pool->wait_ns;
+  s->run_time_ns = pool->run_ns;
+  pthread_mutex_unlock(&pool->lock);
+  return 0;
+}
+
+/* Counts the loops that use a pool, so that it cannot be closed under
+ * them. */
+static void pool_attach(art_pool_t *p, int delta) {
+  pthread_mutex_lock(&p->lock);
+  p->loops += delta;
+  pthread_mutex_unlock(&p->lock);
+}
+
+int art_loop_set_pool(art_loop_t *loop, art_pool_t *pool) {
+  if (loop == NULL || loop->backend_ == NULL)
+    return ART_EINVAL;
+  if (pool != NULL)
+    pool_attach(pool, 1);
+  if (loop->pool_ != NULL)
+    pool_attach(loop->pool_, -1);
+  loop->pool_ = pool;
+  return 0;
+}
+
+/* The loop is closing: it no longer holds its pool open. */
+void art__pool_loop_close(art_loop_t *loop) {
+  if (loop->pool_ != NULL)
+    pool_attach(loop->pool_, -1);
+  loop->pool_ = NULL;
+}
+
+/* ---- Submission, completion, cancellation. ---- */
+
+/* Runs on the loop thread in the poll phase for a finished or canceled
+ * item: its owner's after-callback, then the request stops counting. */
+static void work_done(art__completion_t *c) {
+  struct art__work *w = art__container_of(c, struct art__work, done_);
+  art_loop_t *loop = w->loop_;
+  int canceled = __atomic_load_n(&w->state_, __ATOMIC_RELAXED) == W_CANCELED;
+  __atomic_store_n(&w->state_, W_DONE, __ATOMIC_RELAXED);
+  w->after_(w, canceled ? ART_ECANCELED : 0);
+  art__req_unregister(loop);
+}
+
+int art__work_submit(art_loop_t *loop, struct art__work *w, art_lane lane,
+                     void (*work)(struct art__work *w),
+                     void (*after)(struct art__work *w, int status)) {
+  int err;
+  art_pool_t *p = loop->pool_;
+  if (p == NULL && (p = art_default_pool(&err)) == NULL)
+    return err;
+  w->done_.cb = work_done;
+  w->work_ = work;
+  w->after_ = after;
+  w->loop_ = loop;
+  w->pool_ = p;
+  w->lane_ = lane;
+  w->queued_ns_ = art_hrtime();
+  loop->active_reqs_++;
+  pthread_mutex_lock(&p->lock);
+  __atomic_store_n(&w->state_, W_QUEUED, __ATOMIC_RELAXED);
+  art__queue_insert_tail(&p->lanes[lane], &w->wq_);
+  p->queued[lane]++;
+  if (p->idle > 0)
+    pthread_cond_signal(&p->work_cond);
+  pthread_mutex_unlock(&p->lock);
+  return 0;
+}
+
+int art__work_cancel(struct art__work *w) {
+  if (__atomic_load_n(&w->state_, __ATOMIC_RELAXED) != W_QUEUED)
+    return ART_EBUSY;
+  art_pool_t *p = w->pool_;
+  pthread_mutex_lock(&p->lock);
+  int queued = __atomic_load_n(&w->state_, __ATOMIC_RELAXED) == W_QUEUED;
+  if (queued) {
+    art__queue_remove(&w->wq_);
+    p->queued[w->lane_]--;
+    p->canceled++;
+    __atomic_store_n(&w->state_, W_CANCELED, __ATOMIC_RELAXED);
+  }
+  pthread_mutex_unlock(&p->lock);
+  if (!queued)
+    return ART_EBUSY;
+  /* Through the completion queue, so the callback runs in the poll phase
+   * like every other completion, never inside art_cancel. */
+  art__loop_post(w->loop_, &w->done_);
+  return 0;
+}
+
+/* ---- art_queue_work. ---- */
+
+static void queue_work_run(struct art__work *w) {
+  art_work_t *req = art__container_of(w, art_work_t, work_);
+  req->work_cb_(req);
+}
+
+static void queue_work_after(struct art__work *w, int status) {
+  art_work_t *req = art__container_of(w, art_work_t, work_);
+  if (req->after_work_cb_ != NULL)
+    req->after_work_cb_(req, status);
+}
+
+int art_queue_work_lane(art_loop_t *loop, art_work_t *req, art_lane lane,
+                        art_work_cb work_cb, art_after_work_cb after_work_cb) {
+  if (loop == NULL || loop->backend_ == NULL || req == NULL ||
+      work_cb == NULL || (unsigned)lane >= ART_LANE_COUNT)
+    return ART_EINVAL;
+  req->type = ART_WORK;
+  req->loop = loop;
+  req->work_cb_ = work_cb;
+  req->after_work_cb_ = after_work_cb;
+  return art__work_submit(loop, &req->work_, lane, queue_work_run,
+                          queue_work_after);
+}
+
+int art_queue_work(art_loop_t *loop, art_work_t *req, art_work_cb work_cb,
+                   art_after_work_cb after_work_cb) {
+  return art_queue_work_lane(loop, req, ART_LANE_CPU, work_cb, after_work_cb);
+}
+
+int art_cancel(art_req_t *req) {
+  if (req == NULL)
+    return ART_EINVAL;
+  switch (req->type) {
+  case ART_WORK:
+  case ART_FS:
+  case ART_GETADDRINFO:
+  case ART_GETNAMEINFO:
+    break;
+  default:
+    return ART_EINVAL;
+  }
+  /* Every pool request starts with ART_POOL_REQ_FIELDS. */
+  return art__work_cancel(&((art_work_t *)req)->work_);
+}
