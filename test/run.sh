@@ -74,4 +74,21 @@ for mode in "${modes[@]}"; do
     ;;
   esac
 done
+
+# ---------------------------------------------------------------------------
+# HTTP parser fuzzing (examples/http/fuzz_parser.c): when clang is present,
+# a libFuzzer build with ASan+UBSan runs for ART_FUZZ_SECONDS (default 45,
+# 0 skips) from the corpus in examples/http/corpus; any crash fails the run.
+fuzz_seconds=${ART_FUZZ_SECONDS:-45}
+if command -v clang >/dev/null && [ "$fuzz_seconds" -gt 0 ]; then
+  echo "== HTTP parser fuzzing, ${fuzz_seconds}s"
+  mkdir -p build/fuzz/corpus
+  clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+    examples/http/fuzz_parser.c examples/http/parser.c -o build/fuzz/fuzz_parser
+  build/fuzz/fuzz_parser -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+    -artifact_prefix=build/fuzz/ build/fuzz/corpus examples/http/corpus \
+    2>build/fuzz/log.txt || { tail -40 build/fuzz/log.txt; exit 1; }
+  grep -E '^Done|number_of_executed_units' build/fuzz/log.txt || true
+fi
+
 echo "test/run.sh: all passed"
