@@ -3,11 +3,213 @@
 #ifndef ASYNCRT_PROCESS_H
 #define ASYNCRT_PROCESS_H
 
+#include <sys/time.h>
+#include <sys/types.h>
+
 #include "../asyncrt.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ------------------------------------------------------------------------ */
+/* Signals: Node's process.on('SIGTERM').                                   */
+/*                                                                          */
+/* Any number of handles, on any number of loops and threads, may watch the */
+/* same signal: each of them gets every delivery. The process-wide handler  */
+/* only writes the signal number to a pipe of each loop that watches it;    */
+/* the callbacks run in the poll phase of those loops. Signals of one kind  */
+/* that arrive faster than the loop reads may coalesce, as POSIX signals    */
+/* do.                                                                      */
+/*                                                                          */
+/* The first handle for a signal installs the handler (SA_RESTART, every    */
+/* signal blocked while it runs); when the last one stops, the disposition  */
+/* the signal had before is restored (the default, unless the program had   */
+/* changed it).                                                             */
+/*                                                                          */
+/* SIGPIPE: the library never installs SIG_IGN behind the program's back.   */
+/* Its own socket writes use MSG_NOSIGNAL and its pipe writes keep SIGPIPE  */
+/* from being raised, so a write to a closed peer fails with ART_EPIPE      */
+/* while SIGPIPE keeps whatever disposition the program chose.              */
+
+typedef struct art_signal_s art_signal_t;
+typedef void (*art_signal_cb)(art_signal_t *handle, int signum);
+
+struct art_signal_s {
+  ART_HANDLE_FIELDS
+  int signum; /* read-only: the signal watched, 0 when stopped */
+  /* private */
+  art_signal_cb cb_;
+  int oneshot_;            /* stop before the next callback */
+  struct art__queue node_; /* on the loop's list of started handles */
+};
+
+ART_EXTERN int art_signal_init(art_loop_t *loop, art_signal_t *handle);
+
+/* Starts watching signum (1-64, not SIGKILL or SIGSTOP: ART_EINVAL). A
+ * started handle is moved to the new signal and callback. Errors of
+ * sigaction (signals reserved by the C library) are returned as is. */
+ART_EXTERN int art_signal_start(art_signal_t *handle, art_signal_cb cb,
+                                int signum);
+
+/* Like art_signal_start, but the handle stops itself just before its
+ * callback runs, so the callback runs once. */
+ART_EXTERN int art_signal_start_oneshot(art_signal_t *handle, art_signal_cb cb,
+                                        int signum);
+
+/* Stops watching; no callback runs after this returns, even for a signal
+ * already received and not yet dispatched. */
+ART_EXTERN int art_signal_stop(art_signal_t *handle);
+
+/* ------------------------------------------------------------------------ */
+/* Child processes: Node's child_process.spawn and execFile.                */
+
+typedef struct art_process_s art_process_t;
+struct art_stream_s;
+
+/* exit_status is the child's exit code; term_signal the signal that killed
+ * it (0 if it exited). ART_ECHILD as exit_status means something else in
+ * the program reaped the child first. */
+typedef void (*art_exit_cb)(art_process_t *process, int64_t exit_status,
+                            int term_signal);
+
+/* What a stdio slot of the child is. ART_CREATE_PIPE is combined with the
+ * direction as the child sees it: ART_READABLE_PIPE for its stdin,
+ * ART_WRITABLE_PIPE for stdout and stderr, both for a duplex channel. */
+typedef enum {
+  ART_IGNORE = 0x00,         /* /dev/null for 0-2, closed above */
+  ART_CREATE_PIPE = 0x01,    /* a new socketpair; data.stream gets our end */
+  ART_INHERIT_FD = 0x02,     /* data.fd, duplicated into the slot */
+  ART_INHERIT_STREAM = 0x04, /* data.stream's fd, duplicated into the slot */
+  ART_READABLE_PIPE = 0x10,  /* the child reads from the pipe */
+  ART_WRITABLE_PIPE = 0x20,  /* the child writes to the pipe */
+  ART_IPC = 0x40             /* the pipe can pass handles (an ipc pipe) */
+} art_stdio_flags;
+
+typedef struct {
+  int flags; /* art_stdio_flags */
+  union {
+    struct art_stream_s *stream; /* ART_CREATE_PIPE, ART_INHERIT_STREAM */
+    int fd;                      /* ART_INHERIT_FD */
+  } data;
+} art_stdio_container_t;
+
+enum {
+  ART_PROCESS_SETUID = 1 << 0,  /* run the child as options.uid */
+  ART_PROCESS_SETGID = 1 << 1,  /* run the child as options.gid */
+  ART_PROCESS_DETACHED = 1 << 2 /* new session (setsid): survives us */
+};
+
+typedef struct {
+  art_exit_cb exit_cb; /* may be NULL */
+  const char *file;    /* searched in PATH when it has no '/' */
+  char **args;         /* argv, NULL-terminated, args[0] required */
+  char **env;          /* NULL-terminated "K=V"; NULL inherits ours */
+  const char *cwd;     /* NULL: ours */
+  unsigned flags;      /* ART_PROCESS_* */
+  int stdio_count;     /* slots 0..stdio_count-1; the rest is closed */
+  art_stdio_container_t *stdio;
+  uid_t uid; /* with ART_PROCESS_SETUID */
+  gid_t gid; /* with ART_PROCESS_SETGID */
+} art_process_options_t;
+
+struct art_process_s {
+  ART_HANDLE_FIELDS
+  int pid; /* read-only: the child's pid, 0 once it was reaped */
+  /* private */
+  art_exit_cb exit_cb_;
+  art__io_t io_;           /* the child's pidfd, readable when it exits */
+  struct art__queue node_; /* on the loop's list of running children */
+};
+
+/* Starts a child process running options->file with options->args: no
+ * shell is involved. Returns once the child has called execve, so every
+ * failure up to and including execve is returned here: ART_ENOENT and
+ * ART_EACCES for the program, the error of chdir for options->cwd, of
+ * setuid/setgid, or of creating the pipes. ART_EINVAL for NULL arguments, a
+ * missing args[0] or an unknown flag. On success the handle is active until
+ * the child exits; exit_cb then runs once, in the poll phase. */
+ART_EXTERN int art_spawn(art_loop_t *loop, art_process_t *process,
+                         const art_process_options_t *options);
+
+/* Sends signum to the child. ART_ESRCH once it has exited. */
+ART_EXTERN int art_process_kill(art_process_t *process, int signum);
+
+/* kill(2): signal 0 probes. ART_ESRCH, ART_EPERM, ART_EINVAL. */
+ART_EXTERN int art_kill(int pid, int signum);
+
+/* The child's pid (0 after it was reaped, or for NULL). */
+ART_EXTERN int art_process_get_pid(const art_process_t *process);
+
+/* ------------------------------------------------------------------------ */
+/* Process and system information: Node's process.* and os.*.              */
+
+/* Resident set size of this process in bytes. */
+ART_EXTERN int art_resident_set_memory(size_t *rss);
+
+/* Seconds since this process started (Node's process.uptime()). */
+ART_EXTERN int art_uptime(double *uptime);
+
+/* CPU time and peak memory of this process. */
+typedef struct {
+  struct timeval utime; /* user CPU time */
+  struct timeval stime; /* system CPU time */
+  uint64_t maxrss;      /* peak resident set size, in KiB */
+  uint64_t minflt;      /* page faults served without I/O */
+  uint64_t majflt;      /* page faults that needed I/O */
+  uint64_t nvcsw;       /* voluntary context switches */
+  uint64_t nivcsw;      /* involuntary context switches */
+} art_rusage_t;
+ART_EXTERN int art_getrusage(art_rusage_t *usage);
+
+/* CPUs this thread may run on (its affinity mask), at least 1. */
+ART_EXTERN unsigned art_available_parallelism(void);
+
+/* One CPU's model, speed and times (ms) since boot. */
+typedef struct {
+  char *model; /* "unknown" when /proc/cpuinfo does not say */
+  int speed;   /* MHz, 0 when unknown */
+  struct {
+    uint64_t user, nice, sys, idle, irq; /* ms in each state */
+  } times;
+} art_cpu_info_t;
+
+/* Fills *infos with one entry per CPU; free with art_free_cpu_info. */
+ART_EXTERN int art_cpu_info(art_cpu_info_t **infos, int *count);
+ART_EXTERN void art_free_cpu_info(art_cpu_info_t *infos, int count);
+
+/* 1, 5 and 15 minute load averages. */
+ART_EXTERN int art_loadavg(double avg[3]);
+
+/* Bytes of physical memory, and of memory available for new allocations;
+ * 0 when unknown. */
+ART_EXTERN uint64_t art_total_memory(void);
+ART_EXTERN uint64_t art_free_memory(void);
+
+/* The memory limit of this process's cgroup (v2 memory.max, or v1
+ * memory.limit_in_bytes) in bytes; 0 when there is none. */
+ART_EXTERN uint64_t art_constrained_memory(void);
+
+/* The functions below that fill a caller's buffer take its size in *size.
+ * On success *size is the length written, without the terminating NUL. If
+ * the buffer is too small they return ART_ENOBUFS and set *size to the
+ * size needed, NUL included. */
+ART_EXTERN int art_os_gethostname(char *buffer, size_t *size);
+ART_EXTERN int art_os_homedir(char *buffer, size_t *size);
+ART_EXTERN int art_os_tmpdir(char *buffer, size_t *size);
+ART_EXTERN int art_cwd(char *buffer, size_t *size);
+ART_EXTERN int art_exepath(char *buffer, size_t *size);
+
+/* ART_ENOENT when the variable is not set. */
+ART_EXTERN int art_os_getenv(const char *name, char *buffer, size_t *size);
+/* ART_EINVAL for an empty name or one containing '='. */
+ART_EXTERN int art_os_setenv(const char *name, const char *value);
+ART_EXTERN int art_os_unsetenv(const char *name);
+
+ART_EXTERN int art_chdir(const char *dir);
+
+ART_EXTERN int art_getpid(void);
+ART_EXTERN int art_getppid(void);
 
 #ifdef __cplusplus
 }
