@@ -302,7 +302,7 @@ struct art_loop_s {
   size_t timer_cap_;              /* capacity, reserved by art_timer_init */
   size_t timer_reserved_;         /* timers initialised and not closed */
   uint64_t timer_seq_;            /* start counter: equal deadlines in order */
-  struct art__queue timer_ready_; /* due timers collected for this phase */
+  struct art__queue timer_ready_; /* repeats that fell behind, see timer.c */
   art__task_ring_t ticks_;        /* art_next_tick queue */
   art__task_ring_t microtasks_;   /* art_queue_microtask queue */
   int draining_;                  /* microtask drain running */
@@ -455,9 +455,10 @@ struct art_timer_s {
   /* private */
   art_timer_cb cb_;
   uint64_t due_;      /* absolute ms */
+  uint64_t seq_;      /* start order, breaks ties between equal deadlines */
   uint64_t repeat_;   /* ms, 0 = one-shot */
-  size_t heap_index_; /* position in loop heap, SIZE_MAX when not there */
-  struct art__queue ready_node_; /* on loop->timer_ready_ while due */
+  size_t heap_index_; /* its heap entry (maybe stale), SIZE_MAX if none */
+  struct art__queue ready_node_; /* on loop->timer_ready_ while deferred */
 };
 
 /* Initialises a timer. Reserves its heap slot, so starting and stopping

@@ -97,7 +97,7 @@ static inline void art__drain(art_loop_t *loop) {
 
 /* ---- Timers (src/timer.c). ---- */
 void art__run_timers(art_loop_t *loop) ART__HIDDEN;
-int art__next_timeout(const art_loop_t *loop) ART__HIDDEN;
+int art__next_timeout(art_loop_t *loop) ART__HIDDEN;
 void art__timers_free(art_loop_t *loop) ART__HIDDEN;
 
 /* ---- Idle / prepare / check (src/phase_watchers.c). ---- */

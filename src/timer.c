@@ -1,7 +1,24 @@
-/* Timers. A started timer is an entry of the loop's array heap; when due it
- * moves to the loop's ready list for the current timers phase, so a timer
- * started or restarted by a callback waits for the next iteration and a
- * zero-timeout timer cannot starve I/O. */
+/* Timers. A started timer has one entry in the loop's array heap (heap.h).
+ *
+ * Stopping and re-arming are lazy. art_timer_stop only marks the timer
+ * inactive, and art_timer_start with a deadline not earlier than the one
+ * its entry holds only rewrites the timer's own (due_, seq_). The entry
+ * keeps its old, smaller key; when it reaches the top of the heap it is
+ * settled: dropped if the timer is stopped, re-keyed and sifted down if the
+ * timer was re-armed. This makes the idle-timeout pattern of busy sockets
+ * (stop and start again a little later, millions of times) O(1) instead of
+ * two O(log n) heap operations. Invariant: every active timer not on the
+ * deferred list has exactly one entry, whose key is <= the timer's own key,
+ * so a settled top is the true minimum. A timer has at most one entry, so
+ * the capacity reserved at init (one slot per timer) always suffices.
+ *
+ * The timers phase pops and runs due timers one at a time. A timer started
+ * or re-armed from a callback gets a start counter >= the one recorded at
+ * the start of the phase and waits for the next iteration, so a
+ * zero-timeout timer cannot starve I/O. A repeating timer that fell so far
+ * behind that its next deadline has already passed is parked on the
+ * deferred list (loop->timer_ready_) until the phase ends: it runs again in
+ * the next iteration, catching up one run per iteration. */
 #include "heap.h"
 
 #define NOT_IN_HEAP SIZE_MAX
@@ -11,7 +28,8 @@ int art_timer_init(art_loop_t *loop, art_timer_t *t) {
     return ART_EINVAL;
   if (loop->timer_reserved_ == loop->timer_cap_) {
     size_t cap = loop->timer_cap_ ? loop->timer_cap_ * 2 : 16;
-    void *heap = art__realloc(loop->timer_heap_, cap * sizeof(*loop->timer_heap_));
+    void *heap =
+        art__realloc(loop->timer_heap_, cap * sizeof(*loop->timer_heap_));
     if (heap == NULL)
       return ART_ENOMEM;
     loop->timer_heap_ = heap;
@@ -21,27 +39,29 @@ int art_timer_init(art_loop_t *loop, art_timer_t *t) {
   art__handle_init(loop, (art_handle_t *)t, ART_TIMER);
   t->cb_ = NULL;
   t->due_ = 0;
+  t->seq_ = 0;
   t->repeat_ = 0;
   t->heap_index_ = NOT_IN_HEAP;
   art__queue_init(&t->ready_node_);
   return 0;
 }
 
-/* Takes t out of the heap or the ready list, whichever holds it. */
-static void unschedule(art_timer_t *t) {
-  art_loop_t *loop = t->loop;
-  if (t->heap_index_ != NOT_IN_HEAP) {
-    art__heap_remove(loop->timer_heap_, &loop->timer_count_, t->heap_index_);
-    t->heap_index_ = NOT_IN_HEAP;
-  }
-  art__queue_remove(&t->ready_node_);
+static art__heap_entry_t entry_of(art_timer_t *t) {
+  art__heap_entry_t e = {t->due_, t->seq_, t};
+  return e;
 }
 
-static void schedule(art_timer_t *t, uint64_t due) {
-  art_loop_t *loop = t->loop;
-  art__heap_entry_t e = {due, loop->timer_seq_++, t};
+/* Gives t the deadline due and a fresh start counter, and makes its heap
+ * entry (or deferred-list place) agree with the invariant above. */
+static void schedule(art_loop_t *loop, art_timer_t *t, uint64_t due) {
   t->due_ = due;
-  art__heap_push(loop->timer_heap_, &loop->timer_count_, e);
+  t->seq_ = loop->timer_seq_++;
+  art__queue_remove(&t->ready_node_);
+  size_t i = t->heap_index_;
+  if (i == NOT_IN_HEAP)
+    art__heap_push(loop->timer_heap_, &loop->timer_count_, entry_of(t));
+  else if (due < loop->timer_heap_[i].due) /* earlier: fix the entry now */
+    art__heap_sift_up(loop->timer_heap_, i, entry_of(t));
   art__handle_start((art_handle_t *)t);
 }
 
@@ -52,17 +72,17 @@ int art_timer_start(art_timer_t *t, art_timer_cb cb, uint64_t timeout,
     return ART_EINVAL;
   uint64_t now = t->loop->time_;
   uint64_t due = timeout > UINT64_MAX - now ? UINT64_MAX : now + timeout;
-  unschedule(t);
   t->cb_ = cb;
   t->repeat_ = repeat;
-  schedule(t, due);
+  schedule(t->loop, t, due);
   return 0;
 }
 
+/* Lazy: the heap entry, if any, is dropped when it reaches the top. */
 int art_timer_stop(art_timer_t *t) {
   if (t == NULL || t->type != ART_TIMER || t->loop == NULL)
     return ART_EINVAL;
-  unschedule(t);
+  art__queue_remove(&t->ready_node_);
   art__handle_stop((art_handle_t *)t);
   return 0;
 }
@@ -91,8 +111,16 @@ uint64_t art_timer_get_due_in(const art_timer_t *t) {
   return t->due_ - t->loop->time_;
 }
 
+/* Closing is eager: the memory may be reused from the close callback, so no
+ * entry may point at it afterwards. */
 static void timer_close(art_handle_t *h) {
-  unschedule((art_timer_t *)h);
+  art_timer_t *t = (art_timer_t *)h;
+  art_loop_t *loop = h->loop;
+  if (t->heap_index_ != NOT_IN_HEAP) {
+    art__heap_remove(loop->timer_heap_, &loop->timer_count_, t->heap_index_);
+    t->heap_index_ = NOT_IN_HEAP;
+  }
+  art__queue_remove(&t->ready_node_);
 }
 
 /* The heap slot reserved at init is given back only now, so the heap never
@@ -104,39 +132,80 @@ static void timer_endgame(art_handle_t *h) {
 const art__handle_ops_t art__timer_ops = {sizeof(art_timer_t), timer_close,
                                           timer_endgame};
 
-/* The timers phase. Collect every due timer first, then run them, so that
- * callbacks may start, stop or close any timer, themselves included. */
-void art__run_timers(art_loop_t *loop) {
+/* Removes the root's entry from the heap. */
+static void pop_root(art_loop_t *loop, art_timer_t *t) {
+  art__heap_pop(loop->timer_heap_, &loop->timer_count_);
+  t->heap_index_ = NOT_IN_HEAP;
+}
+
+/* Settles the top of the heap (see the note at the top of the file) and
+ * returns its timer, or NULL when the heap is empty. */
+static art_timer_t *settled_top(art_loop_t *loop) {
   art__heap_entry_t *heap = loop->timer_heap_;
-  while (loop->timer_count_ > 0 && heap[0].due <= loop->time_) {
+  while (loop->timer_count_ > 0) {
     art_timer_t *t = heap[0].timer;
-    art__heap_remove(heap, &loop->timer_count_, 0);
-    t->heap_index_ = NOT_IN_HEAP;
-    art__queue_insert_tail(&loop->timer_ready_, &t->ready_node_);
+    if (!(t->flags_ & ART__H_ACTIVE))
+      pop_root(loop, t); /* stopped */
+    else if (heap[0].seq != t->seq_)
+      art__heap_sift_down(heap, loop->timer_count_, 0, entry_of(t));
+    else
+      return t;
   }
+  return NULL;
+}
+
+/* Before running a repeating timer: its next deadline counts from the one
+ * it was due at. One already past waits on the deferred list. */
+static void reschedule_repeat(art_loop_t *loop, art_timer_t *t) {
+  uint64_t due = t->due_ + t->repeat_;
+  if (due < t->due_)
+    due = UINT64_MAX;
+  if (due >= loop->time_) {
+    schedule(loop, t, due);
+    return;
+  }
+  t->due_ = due;
+  t->seq_ = loop->timer_seq_++;
+  art__queue_insert_tail(&loop->timer_ready_, &t->ready_node_);
+}
+
+/* Puts the timers parked by reschedule_repeat back into the heap. */
+static void requeue_deferred(art_loop_t *loop) {
   while (!art__queue_empty(&loop->timer_ready_)) {
     art__queue_t *q = art__queue_head(&loop->timer_ready_);
-    art_timer_t *t = art__container_of(q, art_timer_t, ready_node_);
     art__queue_remove(q);
-    if (t->repeat_ != 0) {
-      uint64_t due = t->due_ + t->repeat_;
-      schedule(t, due < t->due_ ? UINT64_MAX : due);
-    } else {
-      art__handle_stop((art_handle_t *)t);
-    }
-    t->cb_(t);
-    art__drain(loop);
+    art_timer_t *t = art__container_of(q, art_timer_t, ready_node_);
+    art__heap_push(loop->timer_heap_, &loop->timer_count_, entry_of(t));
   }
 }
 
-/* ms until the earliest timer is due: 0 if one is due, -1 if none. */
-int art__next_timeout(const art_loop_t *loop) {
-  if (loop->timer_count_ == 0)
+/* The timers phase: runs every timer due now in (deadline, start order)
+ * order, except those started during this phase. */
+void art__run_timers(art_loop_t *loop) {
+  uint64_t limit = loop->timer_seq_;
+  art_timer_t *t;
+  while ((t = settled_top(loop)) != NULL && t->due_ <= loop->time_ &&
+         t->seq_ < limit) {
+    pop_root(loop, t);
+    if (t->repeat_ != 0)
+      reschedule_repeat(loop, t);
+    else
+      art__handle_stop((art_handle_t *)t);
+    t->cb_(t);
+    art__drain(loop);
+  }
+  requeue_deferred(loop);
+}
+
+/* ms until the earliest timer is due: 0 if one is due, -1 if none. Settles
+ * the top first, so a stopped or pushed-back timer never wakes the loop. */
+int art__next_timeout(art_loop_t *loop) {
+  art_timer_t *t = settled_top(loop);
+  if (t == NULL)
     return -1;
-  uint64_t due = loop->timer_heap_[0].due;
-  if (due <= loop->time_)
+  if (t->due_ <= loop->time_)
     return 0;
-  return art__clamp_timeout(due - loop->time_);
+  return art__clamp_timeout(t->due_ - loop->time_);
 }
 
 void art__timers_free(art_loop_t *loop) {
