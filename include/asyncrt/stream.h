@@ -1,13 +1,332 @@
 /* Streams with backpressure: TCP, Unix pipes (with handle passing) and TTYs.
- * Included by asyncrt.h; include that, not this. */
+ * Included by asyncrt.h; include that, not this.
+ *
+ * A stream is a handle that reads and writes a byte stream over one fd.
+ * TCP, pipe and TTY handles all start with ART_HANDLE_FIELDS and
+ * ART_STREAM_FIELDS, so each can be passed (cast) wherever an art_stream_t
+ * is wanted. */
 #ifndef ASYNCRT_STREAM_H
 #define ASYNCRT_STREAM_H
+
+#include <sys/types.h>
 
 #include "../asyncrt.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+struct sockaddr;
+
+typedef struct art_stream_s art_stream_t;
+typedef struct art_tcp_s art_tcp_t;
+typedef struct art_pipe_s art_pipe_t;
+typedef struct art_write_s art_write_t;
+typedef struct art_connect_s art_connect_t;
+typedef struct art_shutdown_s art_shutdown_t;
+typedef struct art_stream_pipe_s art_stream_pipe_t;
+
+/* Asks for a buffer to read into; suggested is a hint (64 KiB). Setting
+ * buf->base to NULL or buf->len to 0 makes the read callback get
+ * ART_ENOBUFS. */
+typedef void (*art_alloc_cb)(art_handle_t *handle, size_t suggested,
+                             art_buf_t *buf);
+
+/* nread > 0: bytes read into buf. nread == 0: nothing to read now (buf is
+ * handed back so it can be freed). nread < 0: ART_EOF at the end of the
+ * stream (reading stops), or an error. buf->base may be NULL for errors. */
+typedef void (*art_read_cb)(art_stream_t *stream, ssize_t nread,
+                            const art_buf_t *buf);
+typedef void (*art_write_cb)(art_write_t *req, int status);
+typedef void (*art_connect_cb)(art_connect_t *req, int status);
+typedef void (*art_shutdown_cb)(art_shutdown_t *req, int status);
+/* A listening stream has a connection to art_accept (status 0), or accepting
+ * failed (status < 0; the stream keeps listening). */
+typedef void (*art_connection_cb)(art_stream_t *server, int status);
+/* The write queue fell below the high-water mark after art_write had
+ * returned ART_STREAM_FULL. */
+typedef void (*art_drain_cb)(art_stream_t *stream);
+/* art_stream_pipe finished: 0, or the first error of either side. */
+typedef void (*art_stream_pipe_cb)(art_stream_pipe_t *p, int status);
+
+/* The private fields every stream has, after ART_HANDLE_FIELDS. */
+#define ART_STREAM_FIELDS                                                      \
+  art__io_t io_;                    /* the fd and its watcher */               \
+  art_alloc_cb alloc_cb_;           /* art_read_start's */                     \
+  art_read_cb read_cb_;             /* art_read_start's */                     \
+  art_connection_cb connection_cb_; /* art_listen's */                         \
+  art_drain_cb drain_cb_;           /* art_stream_on_drain's */                \
+  art_connect_t *connect_req_;      /* connect in flight */                    \
+  art_shutdown_t *shutdown_req_;    /* shutdown waiting for the queue */       \
+  struct art__queue write_queue_;   /* art_write_t not fully written */        \
+  struct art__queue write_done_;    /* written, callback not yet run */        \
+  size_t write_queue_size_;         /* bytes queued and not yet written */     \
+  size_t high_water_mark_;          /* backpressure threshold, bytes */        \
+  int accepted_fd_;                 /* accepted, waiting for art_accept */     \
+  unsigned stream_flags_;           /* ART__S_* bits, see src/stream.h */      \
+  art__pending_t pending_;          /* queued for the pending phase */         \
+  art_stream_pipe_t *pipe_src_;     /* pipeline reading from this stream */
+
+struct art_stream_s {
+  ART_HANDLE_FIELDS
+  ART_STREAM_FIELDS
+};
+
+/* Requests. The public fields may be read; the rest is private. */
+struct art_write_s {
+  ART_REQ_FIELDS
+  art_stream_t *handle;      /* the stream written to */
+  art_stream_t *send_handle; /* handle passed over an IPC pipe, or NULL */
+  art_write_cb cb_;
+  struct art__queue queue_; /* on the stream's write_queue_ / write_done_ */
+  art_buf_t *bufs_;         /* bufsml_ or an allocated array */
+  unsigned nbufs_;          /* entries in bufs_ */
+  unsigned index_;          /* first buffer not fully written */
+  size_t offset_;           /* bytes of bufs_[index_] already written */
+  int error_;               /* status for the callback */
+  art_buf_t bufsml_[4];     /* up to four buffers need no allocation */
+};
+
+struct art_connect_s {
+  ART_REQ_FIELDS
+  art_stream_t *handle; /* the stream being connected */
+  art_connect_cb cb_;
+  int error_; /* result, delivered in the pending phase */
+};
+
+struct art_shutdown_s {
+  ART_REQ_FIELDS
+  art_stream_t *handle; /* the stream being shut down */
+  art_shutdown_cb cb_;
+  int error_; /* result, delivered in the pending phase */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Reading and writing.                                                     */
+
+/* Starts reading: alloc_cb then read_cb for each chunk, in the poll phase.
+ * Each wakeup reads until the socket is drained (a short read or EAGAIN) or
+ * 32 reads, so one busy stream cannot starve the others. ART_EINVAL for
+ * NULL callbacks or a closed stream, ART_ENOTCONN if the stream is not
+ * readable (not connected, or EOF seen). Calling it again replaces the
+ * callbacks. */
+ART_EXTERN int art_read_start(art_stream_t *stream, art_alloc_cb alloc_cb,
+                              art_read_cb read_cb);
+ART_EXTERN int art_read_stop(art_stream_t *stream);
+
+/* What art_write returns when the queue is above the high-water mark: the
+ * write was queued, but the caller should wait for the drain callback. */
+#define ART_STREAM_FULL 1
+
+/* Queues nbufs buffers (the buffers themselves must stay valid until cb;
+ * the array need not). Writes complete in order, each cb exactly once:
+ * status 0, the error (ART_EPIPE, ART_ECONNRESET...), or ART_ECANCELED when
+ * the stream is closed first. When nothing is queued, the data is written
+ * at once; cb still runs later (the pending phase), never from inside
+ * art_write. Returns 0, ART_STREAM_FULL (queued, but above the high-water
+ * mark), or a negative error, in which case cb will not run. */
+ART_EXTERN int art_write(art_write_t *req, art_stream_t *stream,
+                         const art_buf_t bufs[], unsigned nbufs,
+                         art_write_cb cb);
+
+/* Like art_write on an IPC pipe, also passing send_handle (a TCP, UDP or
+ * pipe handle, which stays open here) to the peer. ART_EINVAL if stream is
+ * not an IPC pipe or send_handle has no fd; at least one byte must be
+ * written. */
+ART_EXTERN int art_write2(art_write_t *req, art_stream_t *stream,
+                          const art_buf_t bufs[], unsigned nbufs,
+                          art_stream_t *send_handle, art_write_cb cb);
+
+/* Writes what can be written now without queueing: the byte count, or
+ * ART_EAGAIN when nothing could be written (or writes are queued). */
+ART_EXTERN int art_try_write(art_stream_t *stream, const art_buf_t bufs[],
+                             unsigned nbufs);
+
+/* Half-closes the stream for writing once the queued writes are done; cb
+ * gets 0 or an error, ART_ECANCELED if the stream is closed first.
+ * ART_ENOTCONN if the stream is not writable (already shut down). */
+ART_EXTERN int art_shutdown(art_shutdown_t *req, art_stream_t *stream,
+                            art_shutdown_cb cb);
+
+/* Bytes queued and not yet written. */
+ART_EXTERN size_t art_stream_write_queue_size(const art_stream_t *stream);
+ART_EXTERN int art_is_readable(const art_stream_t *stream);
+ART_EXTERN int art_is_writable(const art_stream_t *stream);
+
+/* Backpressure. The high-water mark (default 64 KiB, at least 1) is the
+ * queued byte count above which art_write returns ART_STREAM_FULL; after
+ * that, cb (may be NULL) runs once when the queue falls below it again. */
+ART_EXTERN int art_stream_set_high_water_mark(art_stream_t *stream,
+                                              size_t bytes);
+ART_EXTERN int art_stream_on_drain(art_stream_t *stream, art_drain_cb cb);
+
+/* ------------------------------------------------------------------------ */
+/* Piping one stream into another: Node's stream.pipeline.                  */
+
+/* art_stream_pipe's options. */
+typedef struct {
+  int no_end;       /* non-zero: do not shut dst down at the end of src */
+  size_t chunk;     /* read buffer size, default 64 KiB */
+  unsigned nchunks; /* buffers in flight at most, default 4 */
+} art_stream_pipe_opts_t;
+
+/* The state of one pipeline, allocated by the caller. */
+struct art_stream_pipe_s {
+  void *data;        /* the user's */
+  art_stream_t *src; /* read from */
+  art_stream_t *dst; /* written to */
+  /* private */
+  art_stream_pipe_cb cb_;
+  art_stream_pipe_opts_t opts_;
+  char *mem_;               /* the chunks: one allocation at start */
+  void *free_;              /* chunks not in use (a stack) */
+  unsigned in_flight_;      /* writes not yet completed */
+  int status_;              /* first error, 0 while none */
+  int eof_;                 /* src reached its end */
+  int done_;                /* cb has run */
+  int paused_;              /* reading stopped for backpressure */
+  art_shutdown_t shutdown_; /* ends dst at EOF */
+};
+
+/* Reads src (which must not be reading already) and writes everything to
+ * dst. Reading pauses while dst is above its high-water mark or all chunks
+ * are in flight and resumes when a write completes; at EOF of src, dst is
+ * shut down (unless opts->no_end), then cb runs once with 0 or the first
+ * error of either side. Memory is opts->nchunks * opts->chunk, allocated
+ * once. opts may be NULL. Close neither stream before cb. */
+ART_EXTERN int art_stream_pipe(art_stream_pipe_t *p, art_stream_t *src,
+                               art_stream_t *dst,
+                               const art_stream_pipe_opts_t *opts,
+                               art_stream_pipe_cb cb);
+
+/* ------------------------------------------------------------------------ */
+/* Servers (TCP and pipes).                                                 */
+
+/* Starts listening; cb runs for each incoming connection, which the caller
+ * takes with art_accept (if it does not, accepting pauses until it does).
+ * Connections are accepted in batches of at most 64 per wakeup. When the
+ * process runs out of fds (EMFILE/ENFILE) pending connections are accepted
+ * with a reserved fd and closed, so the listener never spins. */
+ART_EXTERN int art_listen(art_stream_t *stream, int backlog,
+                          art_connection_cb cb);
+
+/* Takes the connection waiting on server into client (an initialised,
+ * unused handle of the matching type). On an IPC pipe, takes the next
+ * received handle instead (see art_pipe_pending_type). ART_EAGAIN when
+ * nothing waits. */
+ART_EXTERN int art_accept(art_stream_t *server, art_stream_t *client);
+
+/* ------------------------------------------------------------------------ */
+/* TCP.                                                                     */
+
+struct art_tcp_s {
+  ART_HANDLE_FIELDS
+  ART_STREAM_FIELDS
+};
+
+/* art_tcp_bind flags. */
+enum {
+  ART_TCP_IPV6ONLY = 1, /* an IPv6 socket that does not accept IPv4 */
+  ART_TCP_REUSEPORT = 2 /* SO_REUSEPORT: several sockets share the port */
+};
+
+/* Initialises a TCP handle; the socket is created by bind or connect. */
+ART_EXTERN int art_tcp_init(art_loop_t *loop, art_tcp_t *tcp);
+
+/* Adopts an open socket (made non-blocking and close-on-exec); art_close
+ * closes it. ART_EBADF for a closed fd, ART_ENOTSOCK for a non-socket. */
+ART_EXTERN int art_tcp_open(art_tcp_t *tcp, int fd);
+
+/* Binds to addr (struct sockaddr_in or sockaddr_in6) with SO_REUSEADDR.
+ * ART_EADDRINUSE and friends are reported here or by art_listen. */
+ART_EXTERN int art_tcp_bind(art_tcp_t *tcp, const struct sockaddr *addr,
+                            unsigned flags);
+
+/* Connects to addr; cb runs once with 0 or the error (ART_ECONNREFUSED...),
+ * never from inside this call, or with ART_ECANCELED if the handle is
+ * closed first. */
+ART_EXTERN int art_tcp_connect(art_connect_t *req, art_tcp_t *tcp,
+                               const struct sockaddr *addr, art_connect_cb cb);
+
+ART_EXTERN int art_tcp_nodelay(art_tcp_t *tcp, int enable);
+
+/* TCP keep-alive: first probe after delay s of silence, then every interval
+ * s, dropping the connection after count unanswered probes. */
+ART_EXTERN int art_tcp_keepalive(art_tcp_t *tcp, int enable, unsigned delay,
+                                 unsigned interval, unsigned count);
+
+/* The local or peer address; *namelen is the size of name on input and the
+ * address length on output. */
+ART_EXTERN int art_tcp_getsockname(const art_tcp_t *tcp, struct sockaddr *name,
+                                   int *namelen);
+ART_EXTERN int art_tcp_getpeername(const art_tcp_t *tcp, struct sockaddr *name,
+                                   int *namelen);
+
+/* Closes the handle and resets the connection (RST instead of FIN): queued
+ * writes are cancelled. ART_EINVAL while a shutdown is pending. */
+ART_EXTERN int art_tcp_close_reset(art_tcp_t *tcp, art_close_cb close_cb);
+
+/* ------------------------------------------------------------------------ */
+/* Pipes: Unix domain sockets, and any other fd (pipe(2) ends, stdin).      */
+
+/* One handle received over an IPC pipe and not yet accepted. */
+typedef struct {
+  int fd;               /* close-on-exec */
+  art_handle_type type; /* ART_TCP, ART_UDP or ART_NAMED_PIPE */
+} art__pending_fd_t;
+
+struct art_pipe_s {
+  ART_HANDLE_FIELDS
+  ART_STREAM_FIELDS
+  int ipc;                 /* passes handles (read-only) */
+  char *name_;             /* bound path, unlinked on close, or NULL */
+  art__pending_fd_t *fds_; /* received handles, not yet accepted */
+  unsigned nfds_;          /* entries in fds_ */
+  unsigned fds_cap_;       /* capacity of fds_ */
+};
+
+/* Initialises a pipe handle; ipc non-zero makes it pass handles. */
+ART_EXTERN int art_pipe_init(art_loop_t *loop, art_pipe_t *pipe, int ipc);
+
+/* Adopts any fd: a Unix socket, a pipe(2) end, a FIFO, a terminal, stdin or
+ * stdout, even a regular file (always ready: read and written directly).
+ * The fd is made non-blocking; that flag belongs to the open file
+ * description, so other processes sharing it (a shell's terminal) see it
+ * too. art_close closes the fd. */
+ART_EXTERN int art_pipe_open(art_pipe_t *pipe, int fd);
+
+/* Binds to a path, or with art_pipe_bind2 to a name of len bytes that may
+ * start with '\0' (a Linux abstract name). ART_ENAMETOOLONG when the name
+ * does not fit a sockaddr_un, never a truncated name. The path is unlinked
+ * when the handle closes. */
+ART_EXTERN int art_pipe_bind(art_pipe_t *pipe, const char *name);
+ART_EXTERN int art_pipe_bind2(art_pipe_t *pipe, const char *name, size_t len);
+
+/* Connects to a path or (art_pipe_connect2) to a name that may be
+ * abstract; cb as for art_tcp_connect. */
+ART_EXTERN int art_pipe_connect(art_connect_t *req, art_pipe_t *pipe,
+                                const char *name, art_connect_cb cb);
+ART_EXTERN int art_pipe_connect2(art_connect_t *req, art_pipe_t *pipe,
+                                 const char *name, size_t len,
+                                 art_connect_cb cb);
+
+/* The bound or peer name, copied into buf (*len is its size; on return the
+ * name's length, without a terminating NUL, which is added when there is
+ * room). ART_ENOBUFS, with *len set to what is needed, when buf is too
+ * small. An abstract name starts with '\0'. */
+ART_EXTERN int art_pipe_getsockname(const art_pipe_t *pipe, char *buf,
+                                    size_t *len);
+ART_EXTERN int art_pipe_getpeername(const art_pipe_t *pipe, char *buf,
+                                    size_t *len);
+
+/* Makes the bound socket file readable and/or writable by everyone
+ * (ART_READABLE, ART_WRITABLE). */
+ART_EXTERN int art_pipe_chmod(art_pipe_t *pipe, int flags);
+
+/* Handles received on an IPC pipe and not yet accepted, and the type of the
+ * next one (ART_UNKNOWN_HANDLE when none). */
+ART_EXTERN int art_pipe_pending_count(const art_pipe_t *pipe);
+ART_EXTERN art_handle_type art_pipe_pending_type(const art_pipe_t *pipe);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,657 @@
+/* The stream base of TCP, pipe and TTY handles: reading, the ordered write
+ * queue, shutdown, backpressure and closing.
+ *
+ * Notes on why the code is shaped the way it is:
+ * 1. A write is tried at once when nothing is queued, and EPOLLOUT is armed
+ *    only after the kernel said EAGAIN (or took part of the data). With
+ *    io.c's lazy masks, a request-response exchange costs write, epoll_wait
+ *    and read per side and no epoll_ctl at all.
+ * 2. The callback of a write that completed inside art_write runs in the
+ *    next pending phase, never re-entrantly from art_write.
+ * 3. When several requests are queued, one writev/sendmsg gathers the
+ *    buffers of as many of them as fit in MAX_IOV vectors: many small
+ *    writes cost one system call.
+ * 4. Sockets are written with MSG_NOSIGNAL. Other fds (pipe(2) ends, FIFOs,
+ *    terminals) are written with SIGPIPE blocked in the calling thread; a
+ *    SIGPIPE that the write raised is consumed with sigtimedwait before the
+ *    mask is restored. The process's SIGPIPE disposition is never changed.
+ *    (A SIGPIPE the thread already had blocked is left alone: it is the
+ *    application's.)
+ * 5. Reads go on until a short read, EAGAIN or MAX_READS reads in one
+ *    wakeup, so one busy stream cannot starve the others.
+ * 6. An fd that cannot be polled (a regular file) is always ready: its
+ *    reads run from the pending phase, its writes complete at once.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "stream.h"
+
+#define MAX_IOV        64
+#define MAX_READS      32
+#define READ_SUGGESTED (64 * 1024)
+#define DEFAULT_HWM    (64 * 1024)
+
+/* Flags that live only in this file. */
+enum {
+  S_CONNECT_DONE = 1u << 16,  /* connect result waits for the pending phase */
+  S_SHUTDOWN_DONE = 1u << 17, /* shutdown result waits for the pending phase */
+};
+
+static void stream_io(art_loop_t *loop, art__io_t *w, unsigned events);
+static void stream_pending(art__pending_t *p);
+static void flush_queue(art_stream_t *s);
+
+static int has_flag(const art_stream_t *s, unsigned f) {
+  return (s->stream_flags_ & f) != 0;
+}
+
+void art__stream_init(art_loop_t *loop, art_stream_t *s, art_handle_type type) {
+  art__handle_init(loop, (art_handle_t *)s, type);
+  art__io_init(&s->io_, stream_io, -1);
+  s->alloc_cb_ = NULL;
+  s->read_cb_ = NULL;
+  s->connection_cb_ = NULL;
+  s->drain_cb_ = NULL;
+  s->connect_req_ = NULL;
+  s->shutdown_req_ = NULL;
+  art__queue_init(&s->write_queue_);
+  art__queue_init(&s->write_done_);
+  s->write_queue_size_ = 0;
+  s->high_water_mark_ = DEFAULT_HWM;
+  s->accepted_fd_ = -1;
+  s->stream_flags_ = 0;
+  art__queue_init(&s->pending_.node);
+  s->pending_.cb = stream_pending;
+  s->pipe_src_ = NULL;
+}
+
+int art__stream_open(art_stream_t *s, int fd, unsigned flags) {
+  art_loop_t *loop = s->loop;
+  struct stat sb;
+  if (s->io_.fd >= 0)
+    return ART_EBUSY;
+  if ((unsigned)fd < loop->nwatchers_ && loop->watchers_[fd] != NULL)
+    return ART_EEXIST;
+  if (fstat(fd, &sb) == -1)
+    return -errno;
+  if (S_ISREG(sb.st_mode))
+    flags |= ART__S_FILE;
+  if (S_ISSOCK(sb.st_mode))
+    flags |= ART__S_SOCKET;
+  s->io_.fd = fd;
+  s->stream_flags_ |= flags;
+  return 0;
+}
+
+void art__stream_defer(art_stream_t *s) {
+  if (art__queue_empty(&s->pending_.node))
+    art__pending_add(s->loop, &s->pending_, stream_pending);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading.                                                                 */
+
+static void stop_reading(art_stream_t *s) {
+  s->stream_flags_ &= ~ART__S_READING;
+  art__io_stop(s->loop, &s->io_, ART_READABLE);
+  if (!has_flag(s, ART__S_LISTENING))
+    art__handle_stop((art_handle_t *)s);
+}
+
+static void call_read_cb(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  s->read_cb_(s, n, buf);
+  art__drain(s->loop);
+}
+
+static int still_reading(const art_stream_t *s) {
+  return art__handle_usable((const art_handle_t *)s) &&
+         has_flag(s, ART__S_READING);
+}
+
+/* One read from the fd: recvmsg on IPC pipes (to collect passed fds). */
+static ssize_t read_once(art_stream_t *s, char *base, size_t len) {
+  ssize_t n;
+  if (has_flag(s, ART__S_IPC))
+    return art__pipe_recv(s, base, len);
+  do
+    n = read(s->io_.fd, base, len);
+  while (n == -1 && errno == EINTR);
+  return n;
+}
+
+/* Reads until drained, EOF, an error, or MAX_READS reads. */
+static void read_some(art_stream_t *s) {
+  for (int i = 0; i < MAX_READS && still_reading(s); i++) {
+    art_buf_t buf = {NULL, 0};
+    s->alloc_cb_((art_handle_t *)s, READ_SUGGESTED, &buf);
+    art__drain(s->loop);
+    if (!still_reading(s))
+      return;
+    if (buf.base == NULL || buf.len == 0) {
+      call_read_cb(s, ART_ENOBUFS, &buf);
+      return;
+    }
+    ssize_t n = read_once(s, buf.base, buf.len);
+    if (n < 0) {
+      int err = errno == EWOULDBLOCK ? 0 : -errno;
+      if (err != 0)
+        stop_reading(s);
+      call_read_cb(s, err, &buf);
+      return;
+    }
+    if (n == 0) {
+      s->stream_flags_ &= ~ART__S_READABLE;
+      stop_reading(s);
+      call_read_cb(s, ART_EOF, &buf);
+      return;
+    }
+    call_read_cb(s, n, &buf);
+    if ((size_t)n < buf.len && !has_flag(s, ART__S_FILE))
+      return;
+  }
+}
+
+int art_read_start(art_stream_t *s, art_alloc_cb alloc_cb,
+                   art_read_cb read_cb) {
+  if (!art__stream_usable(s) || alloc_cb == NULL || read_cb == NULL)
+    return ART_EINVAL;
+  if (!has_flag(s, ART__S_READABLE) || has_flag(s, ART__S_LISTENING))
+    return ART_ENOTCONN;
+  s->alloc_cb_ = alloc_cb;
+  s->read_cb_ = read_cb;
+  if (has_flag(s, ART__S_FILE)) {
+    art__stream_defer(s);
+  } else {
+    int err = art__io_start(s->loop, &s->io_, ART_READABLE);
+    if (err)
+      return err;
+  }
+  s->stream_flags_ |= ART__S_READING;
+  art__handle_start((art_handle_t *)s);
+  return 0;
+}
+
+int art_read_stop(art_stream_t *s) {
+  if (!art__stream_usable(s))
+    return ART_EINVAL;
+  if (has_flag(s, ART__S_READING))
+    stop_reading(s);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing.                                                                 */
+
+/* writev to a non-socket with SIGPIPE blocked (note 4). */
+static ssize_t writev_nosigpipe(int fd, const struct iovec *iov, int n) {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  ssize_t r = writev(fd, iov, n);
+  if (r == -1 && errno == EPIPE && !sigismember(&old, SIGPIPE)) {
+    struct timespec zero = {0, 0};
+    int saved = errno;
+    while (sigtimedwait(&pipe_set, NULL, &zero) == -1 && errno == EINTR)
+      ;
+    errno = saved;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return r;
+}
+
+/* One vectored write, the way the fd needs it; -1 with errno on error. */
+static ssize_t write_vec(art_stream_t *s, struct iovec *iov, int n,
+                         const art_stream_t *send_handle) {
+  ssize_t r;
+  int fd = s->io_.fd;
+  if (send_handle == NULL && !has_flag(s, ART__S_SOCKET)) {
+    do
+      r = writev_nosigpipe(fd, iov, n);
+    while (r == -1 && errno == EINTR);
+    return r;
+  }
+  if (send_handle == NULL && n == 1) {
+    do
+      r = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+    while (r == -1 && errno == EINTR);
+    return r;
+  }
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+  if (send_handle != NULL) {
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = sizeof(ctl.buf);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &send_handle->io_.fd, sizeof(int));
+  }
+  do
+    r = sendmsg(fd, &msg, MSG_NOSIGNAL);
+  while (r == -1 && errno == EINTR);
+  return r;
+}
+
+static art_write_t *queue_head(const art__queue_t *q) {
+  return art__container_of(art__queue_head(q), art_write_t, queue_);
+}
+
+static int req_started(const art_write_t *req) {
+  return req->index_ != 0 || req->offset_ != 0;
+}
+
+/* Fills iov from the queued requests (note 3). A request that passes a
+ * handle goes alone, so its fd travels with its own first byte. Returns the
+ * vector count; *total gets their byte count and *send the handle to pass. */
+static int gather(art_stream_t *s, struct iovec *iov, size_t *total,
+                  art_stream_t **send) {
+  int n = 0;
+  art__queue_t *q;
+  *total = 0;
+  *send = NULL;
+  art__queue_foreach(q, &s->write_queue_) {
+    art_write_t *req = art__container_of(q, art_write_t, queue_);
+    int fresh_ipc = req->send_handle != NULL && !req_started(req);
+    if (fresh_ipc && n > 0)
+      break;
+    if (fresh_ipc)
+      *send = req->send_handle;
+    for (unsigned i = req->index_; i < req->nbufs_ && n < MAX_IOV; i++) {
+      size_t skip = i == req->index_ ? req->offset_ : 0;
+      iov[n].iov_base = req->bufs_[i].base + skip;
+      iov[n].iov_len = req->bufs_[i].len - skip;
+      *total += iov[n].iov_len;
+      n++;
+    }
+    if (n == MAX_IOV || fresh_ipc)
+      break;
+  }
+  return n;
+}
+
+static void complete_req(art_stream_t *s, art_write_t *req, int status) {
+  art__queue_remove(&req->queue_);
+  req->error_ = status;
+  art__queue_insert_tail(&s->write_done_, &req->queue_);
+}
+
+/* Advances the queue past n written bytes, moving finished requests to the
+ * done list. */
+static void consume(art_stream_t *s, size_t n) {
+  s->write_queue_size_ -= n;
+  while (!art__queue_empty(&s->write_queue_)) {
+    art_write_t *req = queue_head(&s->write_queue_);
+    while (req->index_ < req->nbufs_) {
+      size_t left = req->bufs_[req->index_].len - req->offset_;
+      if (left > n) {
+        req->offset_ += n;
+        return;
+      }
+      n -= left;
+      req->index_++;
+      req->offset_ = 0;
+    }
+    complete_req(s, req, 0);
+  }
+}
+
+/* Bytes a request has left to write. */
+static size_t req_left(const art_write_t *req) {
+  size_t left = 0;
+  for (unsigned i = req->index_; i < req->nbufs_; i++)
+    left += req->bufs_[i].len;
+  return left - req->offset_;
+}
+
+/* The queue hit an error: the head request fails with it, and so does every
+ * request after it (the stream cannot write any more). */
+static void fail_queue(art_stream_t *s, int err) {
+  while (!art__queue_empty(&s->write_queue_)) {
+    art_write_t *req = queue_head(&s->write_queue_);
+    s->write_queue_size_ -= req_left(req);
+    complete_req(s, req, err);
+  }
+}
+
+static void do_shutdown(art_stream_t *s);
+
+/* Writes as much of the queue as the fd takes now. Arms WRITABLE only when
+ * the kernel pushed back; disarms it when the queue is empty. */
+static void flush_queue(art_stream_t *s) {
+  while (!art__queue_empty(&s->write_queue_)) {
+    struct iovec iov[MAX_IOV];
+    size_t total;
+    art_stream_t *send;
+    int n = gather(s, iov, &total, &send);
+    ssize_t r = total == 0 && send == NULL ? 0 : write_vec(s, iov, n, send);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      art__io_start(s->loop, &s->io_, ART_WRITABLE);
+      return;
+    }
+    if (r < 0) {
+      fail_queue(s, -errno);
+      break;
+    }
+    consume(s, (size_t)r);
+    if ((size_t)r < total && !has_flag(s, ART__S_FILE)) {
+      art__io_start(s->loop, &s->io_, ART_WRITABLE);
+      return;
+    }
+  }
+  art__io_stop(s->loop, &s->io_, ART_WRITABLE);
+  if (s->shutdown_req_ != NULL && !has_flag(s, ART__S_SHUT))
+    do_shutdown(s);
+}
+
+/* Runs the callbacks of finished writes, then the drain callback if the
+ * queue fell below the high-water mark after a write reported it full. */
+static void run_write_done(art_stream_t *s) {
+  art_loop_t *loop = s->loop;
+  while (!art__queue_empty(&s->write_done_)) {
+    art_write_t *req = queue_head(&s->write_done_);
+    art__queue_remove(&req->queue_);
+    if (req->bufs_ != req->bufsml_)
+      art__free(req->bufs_);
+    req->bufs_ = NULL;
+    art__req_unregister(loop);
+    if (req->cb_ != NULL) {
+      req->cb_(req, req->error_);
+      art__drain(loop);
+    }
+  }
+  if (has_flag(s, ART__S_NEED_DRAIN) &&
+      s->write_queue_size_ < s->high_water_mark_ &&
+      art__handle_usable((art_handle_t *)s)) {
+    s->stream_flags_ &= ~ART__S_NEED_DRAIN;
+    if (s->drain_cb_ != NULL) {
+      s->drain_cb_(s);
+      art__drain(loop);
+    }
+  }
+}
+
+static int prepare_req(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
+                       unsigned nbufs, size_t *total) {
+  req->bufs_ = req->bufsml_;
+  if (nbufs > sizeof(req->bufsml_) / sizeof(req->bufsml_[0])) {
+    req->bufs_ = art__malloc(nbufs * sizeof(*bufs));
+    if (req->bufs_ == NULL)
+      return ART_ENOMEM;
+  }
+  *total = 0;
+  for (unsigned i = 0; i < nbufs; i++) {
+    req->bufs_[i] = bufs[i];
+    *total += bufs[i].len;
+  }
+  req->nbufs_ = nbufs;
+  req->index_ = 0;
+  req->offset_ = 0;
+  req->error_ = 0;
+  req->handle = s;
+  return 0;
+}
+
+int art__stream_write(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
+                      unsigned nbufs, art_stream_t *send_handle,
+                      art_write_cb cb) {
+  size_t total;
+  if (req == NULL || !art__stream_usable(s) || (bufs == NULL && nbufs > 0))
+    return ART_EINVAL;
+  if (!has_flag(s, ART__S_WRITABLE) && s->connect_req_ == NULL)
+    return has_flag(s, ART__S_SHUT) || s->shutdown_req_ ? ART_EPIPE
+                                                        : ART_ENOTCONN;
+  int err = prepare_req(req, s, bufs, nbufs, &total);
+  if (err)
+    return err;
+  art__req_register(s->loop, (art_req_t *)req, ART_WRITE);
+  req->cb_ = cb;
+  req->send_handle = send_handle;
+  int was_empty = art__queue_empty(&s->write_queue_);
+  art__queue_insert_tail(&s->write_queue_, &req->queue_);
+  s->write_queue_size_ += total;
+  if (was_empty && s->connect_req_ == NULL) {
+    flush_queue(s);
+    if (!art__queue_empty(&s->write_done_))
+      art__stream_defer(s);
+  }
+  if (s->write_queue_size_ >= s->high_water_mark_) {
+    s->stream_flags_ |= ART__S_NEED_DRAIN;
+    return ART_STREAM_FULL;
+  }
+  return 0;
+}
+
+int art_write(art_write_t *req, art_stream_t *s, const art_buf_t bufs[],
+              unsigned nbufs, art_write_cb cb) {
+  return art__stream_write(req, s, bufs, nbufs, NULL, cb);
+}
+
+int art_try_write(art_stream_t *s, const art_buf_t bufs[], unsigned nbufs) {
+  struct iovec iov[MAX_IOV];
+  if (!art__stream_usable(s) || bufs == NULL || nbufs == 0)
+    return ART_EINVAL;
+  if (!has_flag(s, ART__S_WRITABLE))
+    return has_flag(s, ART__S_SHUT) ? ART_EPIPE : ART_ENOTCONN;
+  if (!art__queue_empty(&s->write_queue_) || s->connect_req_ != NULL)
+    return ART_EAGAIN;
+  unsigned n = nbufs < MAX_IOV ? nbufs : MAX_IOV;
+  for (unsigned i = 0; i < n; i++) {
+    iov[i].iov_base = bufs[i].base;
+    iov[i].iov_len = bufs[i].len;
+  }
+  ssize_t r = write_vec(s, iov, (int)n, NULL);
+  if (r < 0)
+    return errno == EWOULDBLOCK ? ART_EAGAIN : -errno;
+  return r > INT32_MAX ? INT32_MAX : (int)r;
+}
+
+size_t art_stream_write_queue_size(const art_stream_t *s) {
+  return s == NULL ? 0 : s->write_queue_size_;
+}
+
+int art_is_readable(const art_stream_t *s) {
+  return art__stream_usable(s) && has_flag(s, ART__S_READABLE);
+}
+
+int art_is_writable(const art_stream_t *s) {
+  return art__stream_usable(s) && has_flag(s, ART__S_WRITABLE);
+}
+
+int art_stream_set_high_water_mark(art_stream_t *s, size_t bytes) {
+  if (!art__stream_usable(s) || bytes == 0)
+    return ART_EINVAL;
+  s->high_water_mark_ = bytes;
+  return 0;
+}
+
+int art_stream_on_drain(art_stream_t *s, art_drain_cb cb) {
+  if (!art__stream_usable(s))
+    return ART_EINVAL;
+  s->drain_cb_ = cb;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Shutdown.                                                                */
+
+/* Half-closes a socket. Other fds have no half-close: their peer sees the
+ * end when the handle is closed, so shutting them down only stops writes. */
+static void do_shutdown(art_stream_t *s) {
+  art_shutdown_t *req = s->shutdown_req_;
+  s->stream_flags_ |= ART__S_SHUT | S_SHUTDOWN_DONE;
+  req->error_ = 0;
+  if (has_flag(s, ART__S_SOCKET) && shutdown(s->io_.fd, SHUT_WR) == -1)
+    req->error_ = -errno;
+  art__stream_defer(s);
+}
+
+int art_shutdown(art_shutdown_t *req, art_stream_t *s, art_shutdown_cb cb) {
+  if (req == NULL || !art__stream_usable(s))
+    return ART_EINVAL;
+  if (!has_flag(s, ART__S_WRITABLE) || s->shutdown_req_ != NULL)
+    return ART_ENOTCONN;
+  art__req_register(s->loop, (art_req_t *)req, ART_SHUTDOWN);
+  req->handle = s;
+  req->cb_ = cb;
+  req->error_ = 0;
+  s->shutdown_req_ = req;
+  s->stream_flags_ &= ~ART__S_WRITABLE;
+  if (art__queue_empty(&s->write_queue_))
+    do_shutdown(s);
+  return 0;
+}
+
+static void finish_shutdown(art_stream_t *s, int status) {
+  art_shutdown_t *req = s->shutdown_req_;
+  s->shutdown_req_ = NULL;
+  s->stream_flags_ &= ~S_SHUTDOWN_DONE;
+  art__req_unregister(s->loop);
+  if (req->cb_ != NULL) {
+    req->cb_(req, status);
+    art__drain(s->loop);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connecting (the system call is made by tcp.c and pipe.c).                */
+
+static void finish_connect(art_stream_t *s, int status) {
+  art_connect_t *req = s->connect_req_;
+  s->connect_req_ = NULL;
+  s->stream_flags_ &= ~S_CONNECT_DONE;
+  if (status == 0)
+    s->stream_flags_ |= ART__S_READABLE | ART__S_WRITABLE;
+  else
+    fail_queue(s, status);
+  if (art__queue_empty(&s->write_queue_))
+    art__io_stop(s->loop, &s->io_, ART_WRITABLE);
+  art__req_unregister(s->loop);
+  req->cb_(req, status);
+  art__drain(s->loop);
+  if (art__handle_usable((art_handle_t *)s)) {
+    if (status == 0 && !art__queue_empty(&s->write_queue_))
+      flush_queue(s);
+    run_write_done(s);
+  }
+}
+
+/* err is the result of connect(2): in progress, or done (0 or an error,
+ * delivered in the pending phase). */
+void art__stream_connect_start(art_connect_t *req, art_stream_t *s, int err,
+                               art_connect_cb cb) {
+  art__req_register(s->loop, (art_req_t *)req, ART_CONNECT);
+  req->handle = s;
+  req->cb_ = cb;
+  req->error_ = err;
+  s->connect_req_ = req;
+  if (err == -EINPROGRESS) {
+    req->error_ = 0;
+    if (art__io_start(s->loop, &s->io_, ART_WRITABLE) == 0)
+      return;
+    req->error_ = ART_ENOMEM;
+  }
+  s->stream_flags_ |= S_CONNECT_DONE;
+  art__stream_defer(s);
+}
+
+static void connect_io(art_stream_t *s) {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(s->io_.fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+    err = errno;
+  if (err == EINPROGRESS)
+    return;
+  finish_connect(s, -err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Dispatch.                                                                */
+
+static void stream_io(art_loop_t *loop, art__io_t *w, unsigned events) {
+  art_stream_t *s = art__container_of(w, art_stream_t, io_);
+  (void)loop;
+  if (has_flag(s, ART__S_LISTENING)) {
+    art__stream_server_io(loop, w, events);
+    return;
+  }
+  if (s->connect_req_ != NULL) {
+    if (!has_flag(s, S_CONNECT_DONE))
+      connect_io(s);
+    return;
+  }
+  if ((events & ART_READABLE) && has_flag(s, ART__S_READING))
+    read_some(s);
+  if ((events & ART_WRITABLE) && art__handle_usable((art_handle_t *)s) &&
+      !art__queue_empty(&s->write_queue_)) {
+    flush_queue(s);
+    run_write_done(s);
+  }
+}
+
+/* The pending phase: results that must not be delivered re-entrantly. */
+static void stream_pending(art__pending_t *p) {
+  art_stream_t *s = art__container_of(p, art_stream_t, pending_);
+  if (has_flag(s, S_CONNECT_DONE) && s->connect_req_ != NULL)
+    finish_connect(s, s->connect_req_->error_);
+  if (!art__handle_usable((art_handle_t *)s))
+    return;
+  run_write_done(s);
+  if (has_flag(s, S_SHUTDOWN_DONE) && s->shutdown_req_ != NULL &&
+      art__handle_usable((art_handle_t *)s))
+    finish_shutdown(s, s->shutdown_req_->error_);
+  if (has_flag(s, ART__S_FILE) && still_reading(s)) {
+    read_some(s);
+    if (still_reading(s))
+      art__stream_defer(s);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Closing.                                                                 */
+
+void art__stream_close(art_handle_t *h) {
+  art_stream_t *s = (art_stream_t *)h;
+  s->stream_flags_ &=
+      ~(ART__S_READING | ART__S_LISTENING | ART__S_READABLE | ART__S_WRITABLE);
+  art__queue_remove(&s->pending_.node);
+  if (s->io_.fd >= 0) {
+    art__io_close(s->loop, &s->io_);
+    art__close_fd(s->io_.fd);
+    s->io_.fd = -1;
+  }
+  if (s->accepted_fd_ >= 0) {
+    art__close_fd(s->accepted_fd_);
+    s->accepted_fd_ = -1;
+  }
+}
+
+/* Just before the close callback: every request still in flight completes,
+ * the unfinished ones with ART_ECANCELED. */
+void art__stream_endgame(art_handle_t *h) {
+  art_stream_t *s = (art_stream_t *)h;
+  if (s->connect_req_ != NULL) {
+    art_connect_t *req = s->connect_req_;
+    s->connect_req_ = NULL;
+    art__req_unregister(s->loop);
+    req->cb_(req, ART_ECANCELED);
+    art__drain(s->loop);
+  }
+  fail_queue(s, ART_ECANCELED);
+  s->write_queue_size_ = 0;
+  s->stream_flags_ &= ~ART__S_NEED_DRAIN;
+  run_write_done(s);
+  if (s->shutdown_req_ != NULL)
+    finish_shutdown(s, ART_ECANCELED);
+}

@@ -1,0 +1,488 @@
+/* TCP: connect, accept, echo, ordering of queued writes, large transfers,
+ * half-close, errors, resets, running out of fds, many connections. */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "stream_helpers.h"
+
+/* ---- a client that writes a message and collects the echo ---- */
+
+typedef struct {
+  art_tcp_t tcp;
+  art_connect_t connect;
+  art_write_t write;
+  int connect_status;
+  int connected;
+  char got[64];
+  size_t ngot;
+  int eof;
+  int closed;
+  const char *msg;
+} client_t;
+
+static void client_close_cb(art_handle_t *h) {
+  client_t *c = h->data;
+  c->closed = 1;
+}
+
+static void client_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  client_t *c = s->data;
+  if (n > 0) {
+    assert_true(c->ngot + (size_t)n <= sizeof(c->got));
+    memcpy(c->got + c->ngot, buf->base, (size_t)n);
+    c->ngot += (size_t)n;
+    if (c->ngot == strlen(c->msg))
+      art_close((art_handle_t *)s, client_close_cb);
+  } else if (n < 0) {
+    c->eof = 1;
+    art_close((art_handle_t *)s, client_close_cb);
+  }
+  free(buf->base);
+}
+
+static void client_connected(art_connect_t *req, int status) {
+  client_t *c = req->handle->data;
+  c->connect_status = status;
+  c->connected = 1;
+  if (status < 0) {
+    art_close((art_handle_t *)req->handle, client_close_cb);
+    return;
+  }
+  art_buf_t b = art_buf_init((char *)c->msg, strlen(c->msg));
+  assert_int_equal(art_write(&c->write, req->handle, &b, 1, NULL), 0);
+  assert_int_equal(art_read_start(req->handle, helper_alloc, client_read), 0);
+}
+
+static void client_start(art_loop_t *loop, client_t *c,
+                         const struct sockaddr_in *addr, const char *msg) {
+  memset(c, 0, sizeof(*c));
+  c->msg = msg;
+  assert_int_equal(art_tcp_init(loop, &c->tcp), 0);
+  c->tcp.data = c;
+  assert_int_equal(art_tcp_connect(&c->connect, &c->tcp,
+                                   (const struct sockaddr *)addr,
+                                   client_connected),
+                   0);
+}
+
+ART_TEST(echo_round_trip) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t server;
+  client_t c;
+  struct sockaddr_in addr = listen_loopback(loop, &server, echo_connection);
+  client_start(loop, &c, &addr, "hello, world");
+  assert_true(art_test_run_until(loop, 5000, flag_set, &c.closed));
+  assert_int_equal(c.connect_status, 0);
+  assert_int_equal(c.ngot, strlen("hello, world"));
+  assert_memory_equal(c.got, "hello, world", c.ngot);
+  art_close((art_handle_t *)&server, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(helper_open_conns, 0);
+}
+
+ART_TEST(ipv6_echo) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t server;
+  client_t c;
+  struct sockaddr_in6 addr;
+  int len = sizeof(addr);
+  assert_int_equal(art_ip6_addr("::1", 0, &addr), 0);
+  assert_int_equal(art_tcp_init(loop, &server), 0);
+  assert_int_equal(
+      art_tcp_bind(&server, (struct sockaddr *)&addr, ART_TCP_IPV6ONLY), 0);
+  assert_int_equal(art_listen((art_stream_t *)&server, 16, echo_connection), 0);
+  assert_int_equal(art_tcp_getsockname(&server, (struct sockaddr *)&addr, &len),
+                   0);
+  assert_int_equal(len, sizeof(addr));
+  client_start(loop, &c, (struct sockaddr_in *)(void *)&addr, "six");
+  assert_true(art_test_run_until(loop, 5000, flag_set, &c.closed));
+  assert_memory_equal(c.got, "six", 3);
+  art_close((art_handle_t *)&server, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+static void never_connection(art_stream_t *s, int status) {
+  fail_msg("unexpected connection");
+}
+
+ART_TEST(bad_arguments) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t t, u;
+  art_connect_t creq;
+  art_write_t wreq;
+  art_shutdown_t sreq;
+  struct sockaddr_in addr;
+  struct sockaddr_un_like {
+    sa_family_t family;
+    char path[8];
+  } bogus = {AF_UNIX, "x"};
+  char byte = 'x';
+  art_buf_t b = art_buf_init(&byte, 1);
+  int len = sizeof(addr);
+  art_ip4_addr("127.0.0.1", 1, &addr);
+  assert_int_equal(art_tcp_init(NULL, &t), ART_EINVAL);
+  assert_int_equal(art_tcp_init(loop, NULL), ART_EINVAL);
+  assert_int_equal(art_tcp_init(loop, &t), 0);
+  assert_int_equal(art_tcp_bind(NULL, (struct sockaddr *)&addr, 0), ART_EINVAL);
+  assert_int_equal(art_tcp_bind(&t, NULL, 0), ART_EINVAL);
+  assert_int_equal(art_tcp_bind(&t, (struct sockaddr *)&bogus, 0), ART_EINVAL);
+  assert_int_equal(art_tcp_bind(&t, (struct sockaddr *)&addr, 0x100),
+                   ART_EINVAL);
+  assert_int_equal(art_tcp_bind(&t, (struct sockaddr *)&addr, ART_TCP_IPV6ONLY),
+                   ART_EINVAL);
+  assert_int_equal(
+      art_tcp_connect(NULL, &t, (struct sockaddr *)&addr, client_connected),
+      ART_EINVAL);
+  assert_int_equal(art_tcp_connect(&creq, &t, NULL, client_connected),
+                   ART_EINVAL);
+  assert_int_equal(art_tcp_connect(&creq, &t, (struct sockaddr *)&addr, NULL),
+                   ART_EINVAL);
+  assert_int_equal(art_tcp_open(&t, -1), ART_EBADF);
+  assert_int_equal(art_tcp_open(&t, 9999), ART_EBADF);
+  int fds[2];
+  assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+  assert_int_equal(art_tcp_open(&t, fds[0]), ART_ENOTSOCK);
+  close(fds[0]);
+  close(fds[1]);
+  /* Not connected: reading, writing and shutting down are refused. */
+  assert_int_equal(art_read_start((art_stream_t *)&t, helper_alloc, NULL),
+                   ART_EINVAL);
+  assert_int_equal(art_read_start((art_stream_t *)&t, helper_alloc,
+                                  (art_read_cb)client_read),
+                   ART_ENOTCONN);
+  assert_int_equal(art_write(&wreq, (art_stream_t *)&t, &b, 1, NULL),
+                   ART_ENOTCONN);
+  assert_int_equal(art_write(NULL, (art_stream_t *)&t, &b, 1, NULL),
+                   ART_EINVAL);
+  assert_int_equal(art_write(&wreq, (art_stream_t *)&t, NULL, 1, NULL),
+                   ART_EINVAL);
+  assert_int_equal(art_try_write((art_stream_t *)&t, &b, 1), ART_ENOTCONN);
+  assert_int_equal(art_shutdown(&sreq, (art_stream_t *)&t, NULL), ART_ENOTCONN);
+  assert_int_equal(art_shutdown(NULL, (art_stream_t *)&t, NULL), ART_EINVAL);
+  assert_int_equal(art_listen((art_stream_t *)&t, 1, never_connection),
+                   ART_EINVAL); /* no socket yet */
+  assert_int_equal(art_accept((art_stream_t *)&t, (art_stream_t *)&t),
+                   ART_EINVAL);
+  assert_int_equal(art_tcp_getsockname(&t, (struct sockaddr *)&addr, &len),
+                   ART_EBADF);
+  assert_int_equal(art_tcp_getsockname(&t, NULL, &len), ART_EINVAL);
+  assert_int_equal(art_tcp_keepalive(&t, 1, 0, 1, 1), ART_EINVAL);
+  assert_int_equal(art_tcp_keepalive(&t, 1, 1, 1, 1), ART_EBADF);
+  assert_int_equal(art_tcp_nodelay(NULL, 1), ART_EINVAL);
+  assert_int_equal(art_stream_set_high_water_mark((art_stream_t *)&t, 0),
+                   ART_EINVAL);
+  assert_int_equal(art_read_stop(NULL), ART_EINVAL);
+  assert_int_equal(art_is_readable(NULL), 0);
+  assert_int_equal(art_is_writable((art_stream_t *)&t), 0);
+  /* A listening server accepts nothing before a connection arrives. */
+  art_ip4_addr("127.0.0.1", 0, &addr);
+  assert_int_equal(art_tcp_bind(&t, (struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(art_listen((art_stream_t *)&t, 1, never_connection), 0);
+  assert_int_equal(art_tcp_init(loop, &u), 0);
+  assert_int_equal(art_accept((art_stream_t *)&t, (art_stream_t *)&u),
+                   ART_EAGAIN);
+  assert_int_equal(art_close((art_handle_t *)&t, NULL), 0);
+  assert_int_equal(art_close((art_handle_t *)&t, NULL), ART_EINVAL);
+  /* A closed handle refuses everything. */
+  assert_int_equal(art_tcp_nodelay(&t, 1), ART_EINVAL);
+  assert_int_equal(art_write(&wreq, (art_stream_t *)&t, &b, 1, NULL),
+                   ART_EINVAL);
+  assert_int_equal(art_accept((art_stream_t *)&t, (art_stream_t *)&u),
+                   ART_EINVAL);
+  art_close((art_handle_t *)&u, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+/* ---- connect errors and cancellation ---- */
+
+typedef struct {
+  art_tcp_t tcp;
+  art_connect_t req;
+  int status;
+  int calls;
+  int closed;
+  int order; /* 1: connect cb ran before close cb */
+} conn_probe_t;
+
+static void probe_connect_cb(art_connect_t *req, int status) {
+  conn_probe_t *p = req->handle->data;
+  p->status = status;
+  p->calls++;
+  if (!p->closed)
+    p->order = 1;
+  if (!art_is_closing((art_handle_t *)req->handle))
+    art_close((art_handle_t *)req->handle, NULL);
+}
+
+static void probe_close_cb(art_handle_t *h) {
+  conn_probe_t *p = h->data;
+  p->closed = 1;
+}
+
+static int probe_done(void *arg) {
+  conn_probe_t *p = arg;
+  return p->calls > 0;
+}
+
+ART_TEST(connect_refused) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  conn_probe_t p = {0};
+  struct sockaddr_in addr;
+  socklen_t len = sizeof(addr);
+  /* A port that is bound but not listening refuses connections. */
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  art_ip4_addr("127.0.0.1", 0, &addr);
+  assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  getsockname(fd, (struct sockaddr *)&addr, &len);
+  assert_int_equal(art_tcp_init(loop, &p.tcp), 0);
+  p.tcp.data = &p;
+  assert_int_equal(art_tcp_connect(&p.req, &p.tcp, (struct sockaddr *)&addr,
+                                   probe_connect_cb),
+                   0);
+  assert_int_equal(p.calls, 0); /* never from inside the call */
+  assert_int_equal(art_tcp_connect(&p.req, &p.tcp, (struct sockaddr *)&addr,
+                                   probe_connect_cb),
+                   ART_EALREADY);
+  assert_true(art_test_run_until(loop, 5000, probe_done, &p));
+  assert_int_equal(p.status, ART_ECONNREFUSED);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(p.calls, 1);
+  close(fd);
+}
+
+ART_TEST(close_while_connecting) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t server;
+  conn_probe_t p = {0};
+  struct sockaddr_in addr = listen_loopback(loop, &server, echo_connection);
+  assert_int_equal(art_tcp_init(loop, &p.tcp), 0);
+  p.tcp.data = &p;
+  assert_int_equal(art_tcp_connect(&p.req, &p.tcp, (struct sockaddr *)&addr,
+                                   probe_connect_cb),
+                   0);
+  assert_int_equal(art_close((art_handle_t *)&p.tcp, probe_close_cb), 0);
+  art_close((art_handle_t *)&server, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(p.calls, 1);
+  assert_int_equal(p.status, ART_ECANCELED);
+  assert_int_equal(p.order, 1);
+  assert_int_equal(p.closed, 1);
+}
+
+/* ---- 10,000 queued writes: order and exactly-once ---- */
+
+#define NWRITES 10000
+
+typedef struct {
+  art_tcp_t server, client, conn;
+  art_connect_t creq;
+  art_write_t reqs[NWRITES];
+  uint32_t seq[NWRITES];
+  unsigned next_cb; /* index the next write callback must have */
+  unsigned cb_calls[NWRITES];
+  uint32_t next_read; /* sequence number expected next */
+  uint8_t partial[4]; /* bytes of a number split across reads */
+  size_t npartial;
+  int closed;
+} order_t;
+
+static order_t *ord;
+
+static void order_write_cb(art_write_t *req, int status) {
+  unsigned i = (unsigned)(req - ord->reqs);
+  assert_int_equal(status, 0);
+  assert_int_equal(i, ord->next_cb);
+  ord->cb_calls[i]++;
+  ord->next_cb++;
+}
+
+static void order_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  for (ssize_t i = 0; i < n; i++) {
+    ord->partial[ord->npartial++] = (uint8_t)buf->base[i];
+    if (ord->npartial == 4) {
+      uint32_t v;
+      memcpy(&v, ord->partial, 4);
+      assert_int_equal(v, ord->next_read);
+      ord->next_read++;
+      ord->npartial = 0;
+    }
+  }
+  free(buf->base);
+  if (ord->next_read == NWRITES) {
+    art_close((art_handle_t *)&ord->conn, NULL);
+    art_close((art_handle_t *)&ord->client, NULL);
+    art_close((art_handle_t *)&ord->server, NULL);
+  }
+}
+
+static void order_connection(art_stream_t *server, int status) {
+  assert_int_equal(status, 0);
+  assert_int_equal(art_tcp_init(server->loop, &ord->conn), 0);
+  assert_int_equal(art_accept(server, (art_stream_t *)&ord->conn), 0);
+  assert_int_equal(
+      art_read_start((art_stream_t *)&ord->conn, helper_alloc, order_read), 0);
+}
+
+static void order_connected(art_connect_t *req, int status) {
+  assert_int_equal(status, 0);
+  /* Queue all of them at once: most are coalesced into few writevs. */
+  for (unsigned i = 0; i < NWRITES; i++) {
+    ord->seq[i] = i;
+    art_buf_t b = art_buf_init((char *)&ord->seq[i], 4);
+    int r = art_write(&ord->reqs[i], req->handle, &b, 1, order_write_cb);
+    assert_true(r == 0 || r == ART_STREAM_FULL);
+  }
+}
+
+ART_TEST(ten_thousand_writes_in_order) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  ord = calloc(1, sizeof(*ord));
+  struct sockaddr_in addr =
+      listen_loopback(loop, &ord->server, order_connection);
+  assert_int_equal(art_tcp_init(loop, &ord->client), 0);
+  assert_int_equal(art_tcp_connect(&ord->creq, &ord->client,
+                                   (struct sockaddr *)&addr, order_connected),
+                   0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(ord->next_read, NWRITES);
+  assert_int_equal(ord->next_cb, NWRITES);
+  for (unsigned i = 0; i < NWRITES; i++)
+    assert_int_equal(ord->cb_calls[i], 1);
+  free(ord);
+}
+
+/* ---- 100 MiB checked byte for byte, with backpressure ---- */
+
+#define BIG_TOTAL (100u << 20)
+#define BIG_CHUNK (64u << 10)
+
+typedef struct {
+  art_tcp_t server, client, conn;
+  art_connect_t creq;
+  art_shutdown_t sreq;
+  art_write_t wreq[8];
+  char out[8][BIG_CHUNK];
+  unsigned free_mask;
+  size_t sent;
+  size_t received;
+  size_t max_queue;
+  int eof;
+  int shutdown_status;
+  int shut;
+  int full; /* art_write said ART_STREAM_FULL, drain not yet seen */
+} big_t;
+
+static big_t *big;
+
+/* The byte at offset i of the stream: not periodic in the chunk size. */
+static inline char pattern(size_t i) {
+  return (char)((i * 2654435761u) >> 13);
+}
+
+static void big_pump(art_stream_t *s);
+static void big_write_cb(art_write_t *req, int status);
+
+static void big_write_cb_pump(art_write_t *req, int status) {
+  big_write_cb(req, status);
+  big_pump(req->handle);
+}
+
+static void big_write_cb(art_write_t *req, int status) {
+  assert_int_equal(status, 0);
+  big->free_mask |= 1u << (req - big->wreq);
+}
+
+static void big_drain(art_stream_t *s) {
+  big->full = 0;
+  big_pump(s);
+}
+
+static void big_shutdown_cb(art_shutdown_t *req, int status) {
+  big->shutdown_status = status;
+}
+
+/* Writes chunks while the stream takes them and a buffer is free. */
+static void big_pump(art_stream_t *s) {
+  while (!big->full && big->sent < BIG_TOTAL && big->free_mask != 0) {
+    int i = __builtin_ctz(big->free_mask);
+    big->free_mask &= ~(1u << i);
+    for (size_t k = 0; k < BIG_CHUNK; k++)
+      big->out[i][k] = pattern(big->sent + k);
+    art_buf_t b = art_buf_init(big->out[i], BIG_CHUNK);
+    big->sent += BIG_CHUNK;
+    int r = art_write(&big->wreq[i], s, &b, 1, big_write_cb_pump);
+    assert_true(r >= 0);
+    if (art_stream_write_queue_size(s) > big->max_queue)
+      big->max_queue = art_stream_write_queue_size(s);
+    if (r == ART_STREAM_FULL) {
+      big->full = 1; /* wait for drain */
+      return;
+    }
+  }
+  if (big->sent == BIG_TOTAL && !big->shut) {
+    big->shut = 1; /* goes out after the queued writes */
+    assert_int_equal(art_shutdown(&big->sreq, s, big_shutdown_cb), 0);
+  }
+}
+
+static void big_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  for (ssize_t i = 0; i < n; i++)
+    if (buf->base[i] != pattern(big->received + (size_t)i))
+      fail_msg("byte %zu differs", big->received + (size_t)i);
+  if (n > 0)
+    big->received += (size_t)n;
+  if (n == ART_EOF) {
+    big->eof = 1;
+    art_close((art_handle_t *)&big->conn, NULL);
+    art_close((art_handle_t *)&big->client, NULL);
+    art_close((art_handle_t *)&big->server, NULL);
+  }
+  free(buf->base);
+}
+
+static void big_connection(art_stream_t *server, int status) {
+  assert_int_equal(art_tcp_init(server->loop, &big->conn), 0);
+  assert_int_equal(art_accept(server, (art_stream_t *)&big->conn), 0);
+  assert_int_equal(
+      art_read_start((art_stream_t *)&big->conn, helper_alloc, big_read), 0);
+}
+
+static void big_connected(art_connect_t *req, int status) {
+  assert_int_equal(status, 0);
+  art_stream_on_drain(req->handle, big_drain);
+  big_pump(req->handle);
+}
+
+ART_TEST(transfer_100_mib) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  big = calloc(1, sizeof(*big));
+  big->free_mask = 0xff;
+  struct sockaddr_in addr = listen_loopback(loop, &big->server, big_connection);
+  assert_int_equal(art_tcp_init(loop, &big->client), 0);
+  assert_int_equal(art_tcp_connect(&big->creq, &big->client,
+                                   (struct sockaddr *)&addr, big_connected),
+                   0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(big->received, BIG_TOTAL);
+  assert_int_equal(big->eof, 1);
+  assert_int_equal(big->shutdown_status, 0);
+  /* Backpressure held: never more than the mark plus one chunk queued. */
+  assert_true(big->max_queue <= 64 * 1024 + BIG_CHUNK);
+  free(big);
+}
+
+static const struct CMUnitTest tests[] = {
+    ART_TEST_ENTRY(echo_round_trip),
+    ART_TEST_ENTRY(ipv6_echo),
+    ART_TEST_ENTRY(bad_arguments),
+    ART_TEST_ENTRY(connect_refused),
+    ART_TEST_ENTRY(close_while_connecting),
+    ART_TEST_ENTRY(ten_thousand_writes_in_order),
+    ART_TEST_ENTRY(transfer_100_mib),
+};
+
+int main(int argc, char **argv) {
+  return art_test_main(argc, argv, "tcp", tests, ART_ARRAY_SIZE(tests));
+}
