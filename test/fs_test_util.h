@@ -1,0 +1,79 @@
+/* Helpers shared by the file-system suites: a private temporary folder per
+ * test, removed with everything in it, and a way to run a check as an
+ * unprivileged user even when the suite runs as root. */
+#ifndef ART_FS_TEST_UTIL_H
+#define ART_FS_TEST_UTIL_H
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+/* Removes a folder and everything under it. */
+static void fs_test_rmtree(const char *dir) {
+  nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Makes a fresh folder under /tmp into dir (PATH_MAX bytes). */
+static void fs_test_tmpdir(char *dir, size_t size) {
+  snprintf(dir, size, "/tmp/art-fs-test-XXXXXX");
+  if (mkdtemp(dir) == NULL) {
+    perror("mkdtemp");
+    abort();
+  }
+}
+
+/* Joins dir and name into out. */
+static const char *fs_test_join(char *out, size_t size, const char *dir,
+                                const char *name) {
+  size_t a = strlen(dir), b = strlen(name);
+  if (a + b + 2 > size)
+    abort();
+  memcpy(out, dir, a);
+  out[a] = '/';
+  memcpy(out + a + 1, name, b + 1);
+  return out;
+}
+
+/* Creates a file with the given contents. */
+static void fs_test_put(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+    perror(path);
+    abort();
+  }
+  close(fd);
+}
+
+/* Runs fn(arg) in a child process as user "nobody" (65534) when the suite
+ * runs as root, or directly otherwise, and returns what it returned (an
+ * ART_E* code fits an exit status as its negation). */
+static int fs_test_unprivileged(int (*fn)(void *), void *arg) {
+  if (geteuid() != 0)
+    return fn(arg);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0)
+      _exit(255);
+    _exit(-fn(arg));
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) == 255)
+    return 1; /* cannot drop privileges: the caller sees a mismatch */
+  return -WEXITSTATUS(status);
+}
+
+#endif
