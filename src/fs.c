@@ -40,6 +40,7 @@ static int fs_prepare(art_loop_t *loop, art_fs_t *req, art_fs_type type,
   req->data_ = NULL;
   req->pos_ = 0;
   req->names_ = NULL;
+  req->work_.state_ = 0; /* never queued: art_cancel says ART_EBUSY */
   if (cb != NULL && loop == NULL)
     return req->result = ART_EINVAL;
   return 0;

@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw) {
+static inline int rm_entry(const char *path, const struct stat *st, int flag,
+                           struct FTW *ftw) {
   (void)st;
   (void)flag;
   (void)ftw;
@@ -22,12 +22,12 @@ static int rm_entry(const char *path, const struct stat *st, int flag,
 }
 
 /* Removes a folder and everything under it. */
-static void fs_test_rmtree(const char *dir) {
+static inline void fs_test_rmtree(const char *dir) {
   nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Makes a fresh folder under /tmp into dir (PATH_MAX bytes). */
-static void fs_test_tmpdir(char *dir, size_t size) {
+static inline void fs_test_tmpdir(char *dir, size_t size) {
   snprintf(dir, size, "/tmp/art-fs-test-XXXXXX");
   if (mkdtemp(dir) == NULL) {
     perror("mkdtemp");
@@ -36,8 +36,8 @@ static void fs_test_tmpdir(char *dir, size_t size) {
 }
 
 /* Joins dir and name into out. */
-static const char *fs_test_join(char *out, size_t size, const char *dir,
-                                const char *name) {
+static inline const char *fs_test_join(char *out, size_t size, const char *dir,
+                                       const char *name) {
   size_t a = strlen(dir), b = strlen(name);
   if (a + b + 2 > size)
     abort();
@@ -48,7 +48,7 @@ static const char *fs_test_join(char *out, size_t size, const char *dir,
 }
 
 /* Creates a file with the given contents. */
-static void fs_test_put(const char *path, const char *text) {
+static inline void fs_test_put(const char *path, const char *text) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
     perror(path);
@@ -60,7 +60,7 @@ static void fs_test_put(const char *path, const char *text) {
 /* Runs fn(arg) in a child process as user "nobody" (65534) when the suite
  * runs as root, or directly otherwise, and returns what it returned (an
  * ART_E* code fits an exit status as its negation). */
-static int fs_test_unprivileged(int (*fn)(void *), void *arg) {
+static inline int fs_test_unprivileged(int (*fn)(void *), void *arg) {
   if (geteuid() != 0)
     return fn(arg);
   pid_t pid = fork();
