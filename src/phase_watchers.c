@@ -1,20 +1,43 @@
 /* Idle, prepare and check handles: one shape, three loop lists. Each phase
- * runs its handles in start order; a callback may start, stop or close any
- * handle of the same phase because the list is detached before the walk. */
+ * runs its handles in start order, and a callback may start, stop or close
+ * any handle of the same phase.
+ *
+ * The walk detaches the list into `todo`, moves each handle to `done` just
+ * before its callback, and finally puts `done` back in front of the loop's
+ * list. A handle started by a callback lands on the (emptied) loop list, so
+ * it waits for the next iteration and stays behind every handle started
+ * before it; a stopped handle just leaves whichever list holds it.
+ * (Re-appending each handle to the loop list as it runs, the simpler way,
+ * would put handles started during the walk ahead of older ones not yet
+ * walked, breaking start order from the next iteration on.) */
 #include "internal.h"
 
+/* Moves every element of from to the front of to, keeping their order. */
+static void prepend_all(art__queue_t *to, art__queue_t *from) {
+  if (art__queue_empty(from))
+    return;
+  art__queue_t *first = from->next, *last = from->prev;
+  last->next = to->next;
+  to->next->prev = last;
+  to->next = first;
+  first->prev = to;
+  art__queue_init(from);
+}
+
 static void run_phase(art_loop_t *loop, art__queue_t *list) {
-  art__queue_t local;
-  art__queue_move(list, &local);
-  while (!art__queue_empty(&local)) {
-    art__queue_t *q = art__queue_head(&local);
+  art__queue_t todo, done;
+  art__queue_move(list, &todo);
+  art__queue_init(&done);
+  while (!art__queue_empty(&todo)) {
+    art__queue_t *q = art__queue_head(&todo);
+    art__queue_remove(q);
+    art__queue_insert_tail(&done, q);
     /* Same layout for all three types; idle stands for them. */
     art_idle_t *h = art__container_of(q, art_idle_t, queue_);
-    art__queue_remove(q);
-    art__queue_insert_tail(list, q);
     h->cb_(h);
     art__drain(loop);
   }
+  prepend_all(list, &done);
 }
 
 static void phase_handle_close(art_handle_t *h) {

@@ -1,0 +1,426 @@
+/* Timers: ordering, changes made from callbacks, repeat scheduling,
+ * starvation, bad input, liveness. No assertion depends on how fast the
+ * machine is: real sleeps only make the loop late, never early. */
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) == -1)
+    ;
+}
+
+static void close_all(art_loop_t *loop, art_handle_t **hs, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!art_is_closing(hs[i]))
+      assert_int_equal(art_close(hs[i], NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+/* ---- Ordering. ---- */
+
+static int fired[64];
+static int nfired;
+
+static void record_cb(art_timer_t *t) {
+  fired[nfired++] = (int)(intptr_t)t->data;
+}
+
+ART_TEST(equal_deadlines_run_in_start_order) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t[5];
+  nfired = 0;
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(art_timer_init(loop, &t[i]), 0);
+    t[i].data = (void *)(intptr_t)i;
+    assert_int_equal(art_timer_start(&t[i], record_cb, 5, 0), 0);
+  }
+  /* Restarting t[1] with the same deadline moves it behind the others. */
+  assert_int_equal(art_timer_start(&t[1], record_cb, 5, 0), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(nfired, 5);
+  const int want[] = {0, 2, 3, 4, 1};
+  assert_memory_equal(fired, want, sizeof(want));
+  art_handle_t *hs[] = {(art_handle_t *)&t[0], (art_handle_t *)&t[1],
+                        (art_handle_t *)&t[2], (art_handle_t *)&t[3],
+                        (art_handle_t *)&t[4]};
+  close_all(loop, hs, 5);
+}
+
+/* Many timers with colliding deadlines, some stopped: the survivors fire in
+ * (deadline, start order) order, which exercises every heap path. */
+#define MANY 600
+static int many_last_due, many_last_idx, many_count, many_bad;
+
+static void many_cb(art_timer_t *t) {
+  int idx = (int)(intptr_t)t->data;
+  int due = idx % 7;
+  if (due < many_last_due || (due == many_last_due && idx < many_last_idx))
+    many_bad++;
+  many_last_due = due;
+  many_last_idx = idx;
+  many_count++;
+}
+
+ART_TEST(many_timers_fire_in_deadline_then_start_order) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  static art_timer_t t[MANY];
+  many_last_due = -1;
+  many_last_idx = -1;
+  many_count = many_bad = 0;
+  for (int i = 0; i < MANY; i++) {
+    assert_int_equal(art_timer_init(loop, &t[i]), 0);
+    t[i].data = (void *)(intptr_t)i;
+    /* Start in a scrambled order of deadlines, in index order. */
+    assert_int_equal(art_timer_start(&t[i], many_cb, (uint64_t)(i % 7), 0), 0);
+  }
+  int stopped = 0;
+  for (int i = 0; i < MANY; i += 3) {
+    assert_int_equal(art_timer_stop(&t[i]), 0);
+    stopped++;
+  }
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(many_count, MANY - stopped);
+  assert_int_equal(many_bad, 0);
+  for (int i = 0; i < MANY; i++)
+    assert_int_equal(art_close((art_handle_t *)&t[i], NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+/* ---- Changes from inside callbacks. ---- */
+
+static art_timer_t ct[4];
+static int ct_runs[4];
+static int ct_closed;
+
+static void ct_close_cb(art_handle_t *h) {
+  ct_closed++;
+}
+
+static void ct_cb(art_timer_t *t) {
+  int i = (int)(t - ct);
+  ct_runs[i]++;
+  if (i == 0 && ct_runs[0] == 1) {
+    /* ct[1] and ct[2] are due in this same phase: stop one, close the
+     * other; restart ourselves; restart ct[3] further away. */
+    assert_int_equal(art_timer_stop(&ct[1]), 0);
+    assert_int_equal(art_close((art_handle_t *)&ct[2], ct_close_cb), 0);
+    assert_int_equal(art_timer_start(&ct[0], ct_cb, 1, 0), 0);
+    assert_int_equal(art_timer_start(&ct[3], ct_cb, 2, 0), 0);
+  } else if (i == 0) {
+    assert_int_equal(art_close((art_handle_t *)t, ct_close_cb), 0);
+  } else if (i == 3) {
+    assert_int_equal(art_close((art_handle_t *)t, ct_close_cb), 0);
+  }
+}
+
+ART_TEST(callback_stops_restarts_and_closes_timers) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  memset(ct_runs, 0, sizeof(ct_runs));
+  ct_closed = 0;
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(art_timer_init(loop, &ct[i]), 0);
+    assert_int_equal(art_timer_start(&ct[i], ct_cb, 1, 0), 0);
+  }
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(ct_runs[0], 2);
+  assert_int_equal(ct_runs[1], 0);
+  assert_int_equal(ct_runs[2], 0);
+  assert_int_equal(ct_runs[3], 1);
+  assert_int_equal(ct_closed, 3);
+  assert_int_equal(art_is_active((art_handle_t *)&ct[1]), 0);
+  assert_int_equal(art_close((art_handle_t *)&ct[1], NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+static int repeat_self_closes;
+
+static void repeat_close_self_cb(art_timer_t *t) {
+  if (++repeat_self_closes == 3)
+    assert_int_equal(art_close((art_handle_t *)t, NULL), 0);
+}
+
+ART_TEST(repeating_timer_closes_itself) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  repeat_self_closes = 0;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, repeat_close_self_cb, 0, 1), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(repeat_self_closes, 3);
+}
+
+static uint64_t started_iteration, ran_iteration;
+
+static void zero_late_cb(art_timer_t *t) {
+  art_loop_metrics_t m;
+  art_loop_metrics(t->loop, &m);
+  ran_iteration = m.iterations;
+}
+
+static void starter_cb(art_timer_t *t) {
+  art_loop_metrics_t m;
+  art_loop_metrics(t->loop, &m);
+  started_iteration = m.iterations;
+  assert_int_equal(art_timer_start((art_timer_t *)t->data, zero_late_cb, 0, 0),
+                   0);
+}
+
+ART_TEST(timer_started_from_timer_callback_waits_an_iteration) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t a, b;
+  assert_int_equal(art_timer_init(loop, &a), 0);
+  assert_int_equal(art_timer_init(loop, &b), 0);
+  a.data = &b;
+  assert_int_equal(art_timer_start(&a, starter_cb, 0, 0), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(ran_iteration, started_iteration + 1);
+  art_handle_t *hs[] = {(art_handle_t *)&a, (art_handle_t *)&b};
+  close_all(loop, hs, 2);
+}
+
+/* ---- Repeat scheduling. ---- */
+
+static art_timer_t rep;
+static int rep_runs;
+static uint64_t rep_due_in_first;
+static uint64_t rep_iter[3];
+
+static void slow_cb(art_timer_t *t) {
+  sleep_ms(40); /* makes the loop late for rep, never early */
+}
+
+static void rep_cb(art_timer_t *t) {
+  art_loop_metrics_t m;
+  art_loop_metrics(t->loop, &m);
+  rep_iter[rep_runs] = m.iterations;
+  if (rep_runs == 0)
+    rep_due_in_first = art_timer_get_due_in(t);
+  if (++rep_runs == 3)
+    art_timer_stop(t);
+}
+
+/* rep is due at S+10, then every 10 ms. A 40 ms callback at S makes the
+ * loop reach rep at S+40 or later. Rescheduled from its due time, rep is
+ * next due at S+20, already past: due_in is 0 and it runs again in the very
+ * next iteration (and the one after), catching up. Rescheduled from the time
+ * the callback ran, it would be due 10 ms later and due_in would be 10. */
+ART_TEST(repeat_reschedules_from_due_time) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t slow;
+  rep_runs = 0;
+  art_update_time(loop);
+  assert_int_equal(art_timer_init(loop, &slow), 0);
+  assert_int_equal(art_timer_init(loop, &rep), 0);
+  assert_int_equal(art_timer_start(&slow, slow_cb, 0, 0), 0);
+  assert_int_equal(art_timer_start(&rep, rep_cb, 10, 10), 0);
+  assert_int_equal(art_timer_get_repeat(&rep), 10);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(rep_runs, 3);
+  assert_int_equal(rep_due_in_first, 0);
+  assert_int_equal(rep_iter[1], rep_iter[0] + 1);
+  assert_int_equal(rep_iter[2], rep_iter[1] + 1);
+  art_handle_t *hs[] = {(art_handle_t *)&slow, (art_handle_t *)&rep};
+  close_all(loop, hs, 2);
+}
+
+/* ---- Starvation. ---- */
+
+static int zero_runs, fd_runs, check_runs;
+
+static void zero_rearm_cb(art_timer_t *t) {
+  zero_runs++;
+  assert_int_equal(art_timer_start(t, zero_rearm_cb, 0, 0), 0);
+}
+
+static void fd_cb(art_poll_t *p, int status, int events) {
+  assert_int_equal(status, 0);
+  assert_true(events & ART_READABLE);
+  fd_runs++;
+  art_poll_stop(p);
+}
+
+static void check_count_cb(art_check_t *c) {
+  check_runs++;
+}
+
+ART_TEST(zero_timer_rearmed_in_callback_does_not_starve_io) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  art_poll_t p;
+  art_check_t c;
+  int fds[2];
+  zero_runs = fd_runs = check_runs = 0;
+  assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+  assert_int_equal(write(fds[1], "x", 1), 1);
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, zero_rearm_cb, 0, 0), 0);
+  assert_int_equal(art_poll_init(loop, &p, fds[0]), 0);
+  assert_int_equal(art_poll_start(&p, ART_READABLE, fd_cb), 0);
+  assert_int_equal(art_check_init(loop, &c), 0);
+  assert_int_equal(art_check_start(&c, check_count_cb), 0);
+  for (int i = 0; i < 3; i++)
+    assert_int_not_equal(art_run(loop, ART_RUN_ONCE), 0);
+  assert_int_equal(zero_runs, 3); /* once per iteration, not in a loop */
+  assert_int_equal(fd_runs, 1);
+  assert_int_equal(check_runs, 3);
+  art_handle_t *hs[] = {(art_handle_t *)&t, (art_handle_t *)&p,
+                        (art_handle_t *)&c};
+  close_all(loop, hs, 3);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+/* ---- Small API. ---- */
+
+static void never_cb(art_timer_t *t) {
+  fail_msg("timer must not fire");
+}
+
+ART_TEST(get_due_in_and_repeat) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_get_due_in(&t), 0);
+  assert_int_equal(art_timer_start(&t, never_cb, 1000, 0), 0);
+  assert_int_equal(art_timer_get_due_in(&t), 1000); /* from cached now */
+  art_timer_set_repeat(&t, 250);
+  assert_int_equal(art_timer_get_repeat(&t), 250);
+  assert_int_equal(art_timer_get_due_in(&t), 1000);
+  assert_int_equal(art_timer_again(&t), 0);
+  assert_int_equal(art_timer_get_due_in(&t), 250);
+  assert_int_equal(art_timer_stop(&t), 0);
+  assert_int_equal(art_timer_get_due_in(&t), 0);
+  assert_int_equal(art_is_active((art_handle_t *)&t), 0);
+  /* A huge timeout saturates instead of wrapping into the past. */
+  assert_int_equal(art_timer_start(&t, never_cb, UINT64_MAX, 0), 0);
+  assert_true(art_timer_get_due_in(&t) > (uint64_t)1 << 40);
+  assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 1);
+  assert_int_equal(art_close((art_handle_t *)&t, NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+ART_TEST(again_rules) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  /* Never started: nothing to restart. */
+  assert_int_equal(art_timer_again(&t), ART_EINVAL);
+  assert_int_equal(art_timer_start(&t, never_cb, 1000, 0), 0);
+  /* A one-shot timer has no repeat to restart with: again stops it. */
+  assert_int_equal(art_timer_again(&t), 0);
+  assert_int_equal(art_is_active((art_handle_t *)&t), 0);
+  art_timer_set_repeat(&t, 500);
+  assert_int_equal(art_timer_again(&t), 0);
+  assert_int_equal(art_is_active((art_handle_t *)&t), 1);
+  assert_int_equal(art_timer_get_due_in(&t), 500);
+  assert_int_equal(art_close((art_handle_t *)&t, NULL), 0);
+  assert_int_equal(art_timer_again(&t), ART_EINVAL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+ART_TEST(bad_arguments) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  art_idle_t idle;
+  assert_int_equal(art_timer_init(NULL, &t), ART_EINVAL);
+  assert_int_equal(art_timer_init(loop, NULL), ART_EINVAL);
+  assert_int_equal(art_timer_start(NULL, never_cb, 0, 0), ART_EINVAL);
+  assert_int_equal(art_timer_stop(NULL), ART_EINVAL);
+  assert_int_equal(art_timer_again(NULL), ART_EINVAL);
+  assert_int_equal(art_timer_get_due_in(NULL), 0);
+  assert_int_equal(art_timer_get_repeat(NULL), 0);
+  art_timer_set_repeat(NULL, 5);
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, NULL, 0, 0), ART_EINVAL);
+  /* Another handle type passed as a timer. */
+  assert_int_equal(art_idle_init(loop, &idle), 0);
+  assert_int_equal(
+      art_timer_start((art_timer_t *)(void *)&idle, never_cb, 0, 0),
+      ART_EINVAL);
+  assert_int_equal(art_close((art_handle_t *)&t, NULL), 0);
+  assert_int_equal(art_close((art_handle_t *)&idle, NULL), 0);
+  /* Closing, then closed: start is refused both times. */
+  assert_int_equal(art_timer_start(&t, never_cb, 0, 0), ART_EINVAL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_timer_start(&t, never_cb, 0, 0), ART_EINVAL);
+  assert_int_equal(art_is_active((art_handle_t *)&t), 0);
+}
+
+ART_TEST(unrefd_timer_does_not_keep_loop_alive) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t bg, fg;
+  nfired = 0;
+  assert_int_equal(art_timer_init(loop, &bg), 0);
+  assert_int_equal(art_timer_init(loop, &fg), 0);
+  assert_int_equal(art_timer_start(&bg, never_cb, 60000, 0), 0);
+  art_unref((art_handle_t *)&bg);
+  assert_int_equal(art_has_ref((art_handle_t *)&bg), 0);
+  assert_int_equal(art_loop_alive(loop), 0);
+  uint64_t t0 = art_hrtime();
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  /* A referenced short timer runs; the unreferenced one stays started. */
+  fg.data = (void *)(intptr_t)7;
+  assert_int_equal(art_timer_start(&fg, record_cb, 1, 0), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(nfired, 1);
+  assert_int_equal(art_is_active((art_handle_t *)&bg), 1);
+  assert_true(art_hrtime() - t0 < 30ull * 1000000000ull); /* liveness only */
+  /* Referencing it again makes the loop alive. */
+  art_ref((art_handle_t *)&bg);
+  assert_int_equal(art_loop_alive(loop), 1);
+  art_handle_t *hs[] = {(art_handle_t *)&bg, (art_handle_t *)&fg};
+  close_all(loop, hs, 2);
+}
+
+static int heap_grow_runs;
+
+static void heap_grow_cb(art_timer_t *t) {
+  heap_grow_runs++;
+}
+
+/* Starting and stopping never allocates: the heap slot is reserved at init.
+ * With every allocation failing, start/stop still work. */
+ART_TEST(start_stop_do_not_allocate) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  static art_timer_t t[100];
+  heap_grow_runs = 0;
+  for (int i = 0; i < 100; i++)
+    assert_int_equal(art_timer_init(loop, &t[i]), 0);
+  art_test_fail_alloc_after(0);
+  for (int round = 0; round < 3; round++)
+    for (int i = 0; i < 100; i++)
+      assert_int_equal(art_timer_start(&t[i], heap_grow_cb, (uint64_t)i % 3, 0),
+                       0);
+  for (int i = 0; i < 100; i += 2)
+    assert_int_equal(art_timer_stop(&t[i]), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_test_alloc_failed(), 0);
+  art_test_fail_alloc_after(-1);
+  assert_int_equal(heap_grow_runs, 50);
+  for (int i = 0; i < 100; i++)
+    assert_int_equal(art_close((art_handle_t *)&t[i], NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+int main(int argc, char **argv) {
+  const struct CMUnitTest tests[] = {
+      ART_TEST_ENTRY(equal_deadlines_run_in_start_order),
+      ART_TEST_ENTRY(many_timers_fire_in_deadline_then_start_order),
+      ART_TEST_ENTRY(callback_stops_restarts_and_closes_timers),
+      ART_TEST_ENTRY(repeating_timer_closes_itself),
+      ART_TEST_ENTRY(timer_started_from_timer_callback_waits_an_iteration),
+      ART_TEST_ENTRY(repeat_reschedules_from_due_time),
+      ART_TEST_ENTRY(zero_timer_rearmed_in_callback_does_not_starve_io),
+      ART_TEST_ENTRY(get_due_in_and_repeat),
+      ART_TEST_ENTRY(again_rules),
+      ART_TEST_ENTRY(bad_arguments),
+      ART_TEST_ENTRY(unrefd_timer_does_not_keep_loop_alive),
+      ART_TEST_ENTRY(start_stop_do_not_allocate),
+  };
+  return art_test_main(argc, argv, "timer", tests, ART_ARRAY_SIZE(tests));
+}
