@@ -60,9 +60,9 @@ void art__run_closing(art_loop_t *loop) ART__HIDDEN;
 /* What art_close needs to know of a handle type. Each type's file defines
  * one, named art__<type>_ops (see handle.c). */
 typedef struct {
-  size_t size;                       /* sizeof the public handle struct */
-  void (*close)(art_handle_t *h);    /* stop everything; runs in art_close */
-  void (*endgame)(art_handle_t *h);  /* last step in the close phase, or NULL */
+  size_t size;                      /* sizeof the public handle struct */
+  void (*close)(art_handle_t *h);   /* stop everything; runs in art_close */
+  void (*endgame)(art_handle_t *h); /* last step in the close phase, or NULL */
 } art__handle_ops_t;
 
 /* ---- Requests. ---- */
@@ -137,6 +137,10 @@ typedef struct art__backend_ops {
   int (*fd)(const art_loop_t *loop);
   /* ART_EPERM if the backend cannot watch fd (regular files on epoll). */
   int (*check_fd)(const art_loop_t *loop, int fd);
+  /* Makes room for fd before it is first watched, so that update never has
+   * to allocate and an out-of-memory error reaches the caller that
+   * registered the fd. NULL when the backend keeps no per-fd memory. */
+  int (*reserve)(art_loop_t *loop, int fd);
 } art__backend_ops_t;
 
 extern const art__backend_ops_t art__backend_epoll ART__HIDDEN;

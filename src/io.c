@@ -53,6 +53,9 @@ int art__io_start(art_loop_t *loop, art__io_t *w, unsigned events) {
   if (cur != NULL && cur != w)
     return ART_EEXIST;
   if (cur == NULL) {
+    if (loop->backend_->reserve != NULL &&
+        (err = loop->backend_->reserve(loop, w->fd)) != 0)
+      return err;
     loop->watchers_[w->fd] = w;
     loop->nfds_++;
   }

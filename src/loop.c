@@ -204,8 +204,13 @@ static void apply_changes(art_loop_t *loop) {
   }
 }
 
-static void run_poll(art_loop_t *loop, int timeout) {
+/* The poll phase. The timeout is computed only after the mask changes are
+ * applied: a refused change runs its owner's callback, which may stop the
+ * last handle or queue work, and a timeout computed before that could block
+ * forever. */
+static void run_poll(art_loop_t *loop, art_run_mode mode) {
   apply_changes(loop);
+  int timeout = mode == ART_RUN_NOWAIT ? 0 : poll_timeout(loop);
   if (timeout == 0) {
     loop->backend_->wait(loop, 0);
     return;
@@ -239,8 +244,7 @@ int art_run(art_loop_t *loop, art_run_mode mode) {
     PHASE(loop, ART_PHASE_PENDING, run_pending(loop));
     PHASE(loop, ART_PHASE_IDLE_PREPARE, art__run_idle(loop));
     PHASE(loop, ART_PHASE_IDLE_PREPARE, art__run_prepare(loop));
-    int timeout = mode == ART_RUN_NOWAIT ? 0 : poll_timeout(loop);
-    PHASE(loop, ART_PHASE_POLL, run_poll(loop, timeout));
+    PHASE(loop, ART_PHASE_POLL, run_poll(loop, mode));
     PHASE(loop, ART_PHASE_CHECK, art__run_check(loop));
     PHASE(loop, ART_PHASE_CLOSE, art__run_closing(loop));
     loop->phase_ = ART_PHASE_NONE;
@@ -266,8 +270,8 @@ art_phase art_loop_phase(const art_loop_t *loop) {
 }
 
 const char *art_phase_name(art_phase phase) {
-  static const char *const names[] = {"timers", "pending",    "idle/prepare",
-                                      "poll",   "check",      "close",
+  static const char *const names[] = {"timers",     "pending", "idle/prepare",
+                                      "poll",       "check",   "close",
                                       "microtasks", "none"};
   if ((unsigned)phase > ART_PHASE_NONE)
     return "unknown";

@@ -12,6 +12,10 @@
  *    to the owner as an error event, like a failed epoll_ctl.
  * 4. There is no fd that stands for the whole set, so art_backend_fd gives
  *    ART_ENOTSUP.
+ * 5. Memory for an fd is reserved when the fd is first watched (reserve),
+ *    not when the change is applied: an allocation failure then surfaces as
+ *    ART_ENOMEM from the call that registered the fd, instead of as an error
+ *    event with no error code in the poll phase.
  */
 #include <poll.h>
 #include <string.h>
@@ -58,9 +62,12 @@ static unsigned from_poll(short ev) {
          ((ev & (POLLERR | POLLHUP | POLLNVAL)) ? ART__IO_ERROR : 0);
 }
 
-static int reserve(poll_state_t *st, int fd) {
-  if (st->nfds == st->cap) {
-    unsigned cap = st->cap ? st->cap * 2 : 64;
+/* Makes room for `slots` pollfd entries and for fd in index_of. */
+static int reserve(poll_state_t *st, int fd, unsigned slots) {
+  if (slots > st->cap) {
+    unsigned cap = st->cap ? st->cap : 64;
+    while (cap < slots)
+      cap *= 2;
     struct pollfd *fds = art__realloc(st->fds, cap * sizeof(*fds));
     if (fds == NULL)
       return ART_ENOMEM;
@@ -128,7 +135,7 @@ static int poll_update(art_loop_t *loop, art__io_t *w) {
   }
   int i = slot_of(st, w->fd);
   if (i < 0) {
-    int err = reserve(st, w->fd);
+    int err = reserve(st, w->fd, st->nfds + 1);
     if (err)
       return err;
     i = (int)st->nfds++;
@@ -162,6 +169,14 @@ static int poll_wait_dispatch(art_loop_t *loop, int timeout) {
   return n;
 }
 
+/* Called when an fd is first watched. Until the queued changes reach
+ * update, the set can hold every slot it has now plus one per registered
+ * watcher, so that much is reserved: update then never allocates. */
+static int poll_reserve(art_loop_t *loop, int fd) {
+  poll_state_t *st = loop->backend_data_;
+  return reserve(st, fd, st->nfds + loop->nfds_ + 1);
+}
+
 static void poll_invalidate_fd(art_loop_t *loop, int fd) {
   remove_slot(loop->backend_data_, fd);
 }
@@ -186,4 +201,5 @@ const art__backend_ops_t art__backend_poll = {
     .invalidate_fd = poll_invalidate_fd,
     .fd = poll_fd,
     .check_fd = poll_check_fd,
+    .reserve = poll_reserve,
 };
