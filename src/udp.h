@@ -1,0 +1,50 @@
+/* Internal interface between the files of the UDP handle: src/udp.c (the
+ * socket, receiving, options) and src/udp_send.c (the send queue). */
+#ifndef ART_UDP_INTERNAL_H
+#define ART_UDP_INTERNAL_H
+
+#include <stddef.h>
+#include <sys/uio.h>
+
+#include "internal.h"
+
+/* art_buf_t is handed to the kernel as a struct iovec: same layout. */
+_Static_assert(sizeof(art_buf_t) == sizeof(struct iovec) &&
+                   offsetof(art_buf_t, base) ==
+                       offsetof(struct iovec, iov_base) &&
+                   offsetof(art_buf_t, len) == offsetof(struct iovec, iov_len),
+               "art_buf_t must match struct iovec");
+
+/* UDP handle flags, above the bits that handle.c owns. */
+enum {
+  ART__UDP_CONNECTED = 1u << (ART__H_TYPE_SHIFT + 0), /* connect succeeded */
+  ART__UDP_READING = 1u << (ART__H_TYPE_SHIFT + 1),   /* recv started */
+  ART__UDP_IPV6 = 1u << (ART__H_TYPE_SHIFT + 2),      /* AF_INET6 socket */
+  ART__UDP_LOCAL = 1u << (ART__H_TYPE_SHIFT + 3)      /* AF_UNIX, adopted */
+};
+
+/* Creates the handle's socket of family if it has none. ART_EAFNOSUPPORT
+ * when the existing socket is of the other family. */
+int art__udp_ensure_socket(art_udp_t *h, int family) ART__HIDDEN;
+
+/* Checks a destination against the handle: family and length, and the
+ * connected/unconnected rules of art_udp_send. Creates the socket if it is
+ * missing. */
+int art__udp_check_dest(art_udp_t *h, const struct sockaddr *addr) ART__HIDDEN;
+
+/* The handle is active while it receives or has sends queued. */
+void art__udp_update_active(art_udp_t *h) ART__HIDDEN;
+
+/* The socket is writable: send what is queued, in order. */
+void art__udp_flush(art_udp_t *h) ART__HIDDEN;
+
+/* Closing: every queued send finishes with ART_ECANCELED, and every
+ * finished one gets its callback (run from the handle's endgame, so all of
+ * them come before close_cb). */
+void art__udp_cancel_queue(art_udp_t *h) ART__HIDDEN;
+void art__udp_run_done(art_udp_t *h) ART__HIDDEN;
+
+/* The pending-phase entry that runs finished sends' callbacks. */
+void art__udp_pending_cb(art__pending_t *p) ART__HIDDEN;
+
+#endif

@@ -1,0 +1,842 @@
+/* UDP: send and receive on loopback (IPv4, IPv6), batches with sendmmsg and
+ * recvmmsg, exactly-once send callbacks, close with queued sends,
+ * connect/disconnect, multicast on loopback, options, bad arguments. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* What a receiving handle saw. */
+typedef struct {
+  char buf[65536];  /* the buffer alloc_cb hands out */
+  size_t len;       /* how much of it alloc_cb offers */
+  int allocs;       /* alloc_cb calls */
+  int datagrams;    /* recv_cb calls with a datagram */
+  int handbacks;    /* recv_cb calls without MMSG_CHUNK */
+  int chunks;       /* datagrams flagged MMSG_CHUNK */
+  int frees;        /* MMSG_FREE calls */
+  int partial;      /* datagrams flagged PARTIAL */
+  int errors;       /* recv_cb calls with nread < 0 */
+  int last_error;   /* the last of them */
+  int stop_after;   /* recv_stop after this many datagrams (0: never) */
+  char last[256];   /* the last datagram, NUL-terminated */
+  ssize_t last_len; /* its nread */
+  unsigned seq_ok;  /* datagrams "d%u" seen in order */
+  struct sockaddr_storage from; /* sender of the last datagram */
+} rx_t;
+
+static void rx_alloc(art_udp_t *h, size_t suggested, art_buf_t *buf) {
+  rx_t *rx = h->data;
+  rx->allocs++;
+  *buf = art_buf_init(rx->buf, rx->len ? rx->len : sizeof(rx->buf));
+}
+
+static void rx_recv(art_udp_t *h, ssize_t nread, const art_buf_t *buf,
+                    const struct sockaddr *addr, unsigned flags) {
+  rx_t *rx = h->data;
+  if (!(flags & ART_UDP_MMSG_CHUNK)) {
+    rx->handbacks++;
+    assert_ptr_equal(buf->base, rx->buf); /* the pointer alloc_cb gave */
+  }
+  if (flags & ART_UDP_MMSG_FREE) {
+    rx->frees++;
+    assert_int_equal(nread, 0);
+    assert_null(addr);
+  }
+  if (nread < 0) {
+    rx->errors++;
+    rx->last_error = (int)nread;
+    return;
+  }
+  if (addr == NULL)
+    return;
+  rx->datagrams++;
+  if (flags & ART_UDP_MMSG_CHUNK)
+    rx->chunks++;
+  if (flags & ART_UDP_PARTIAL)
+    rx->partial++;
+  size_t n = (size_t)nread < sizeof(rx->last) - 1 ? (size_t)nread
+                                                  : sizeof(rx->last) - 1;
+  memcpy(rx->last, buf->base, n);
+  rx->last[n] = 0;
+  rx->last_len = nread;
+  char want[32];
+  snprintf(want, sizeof(want), "d%u", rx->seq_ok);
+  if (strcmp(rx->last, want) == 0)
+    rx->seq_ok++;
+  memcpy(&rx->from, addr,
+         addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                     : sizeof(struct sockaddr_in));
+  if (rx->stop_after && rx->datagrams == rx->stop_after)
+    art_udp_recv_stop(h);
+}
+
+/* Send callbacks: count and order. */
+typedef struct {
+  int calls;        /* callbacks run */
+  int status[2048]; /* status of each, by request index */
+  int order_ok;     /* callbacks came in request order */
+  int closed;       /* close_cb had run when a callback came */
+} tx_t;
+
+static tx_t tx;
+static int close_calls;
+
+static void on_close(art_handle_t *h) {
+  close_calls++;
+}
+
+static void send_cb(art_udp_send_t *req, int status) {
+  int idx = (int)(intptr_t)req->data;
+  if (idx != tx.calls)
+    tx.order_ok = 0;
+  tx.status[idx] = status;
+  tx.calls++;
+  if (close_calls > 0)
+    tx.closed = 1;
+}
+
+static void reset_tx(void) {
+  memset(&tx, 0, sizeof(tx));
+  tx.order_ok = 1;
+  close_calls = 0;
+}
+
+static int port_of(art_udp_t *h, struct sockaddr_storage *ss) {
+  int len = sizeof(*ss);
+  assert_int_equal(art_udp_getsockname(h, (struct sockaddr *)ss, &len), 0);
+  if (ss->ss_family == AF_INET6)
+    return ntohs(((struct sockaddr_in6 *)ss)->sin6_port);
+  return ntohs(((struct sockaddr_in *)ss)->sin_port);
+}
+
+/* art_test_run_until with a ticking timer, so that an iteration whose
+ * callbacks satisfy cond before its poll phase cannot block that poll
+ * phase forever. */
+static void tick(art_timer_t *t) {}
+
+static int run_until(art_loop_t *loop, unsigned ms, int (*cond)(void *),
+                     void *arg) {
+  art_timer_t t;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, tick, 5, 5), 0);
+  art_unref((art_handle_t *)&t);
+  int r = art_test_run_until(loop, ms, cond, arg);
+  art_close((art_handle_t *)&t, NULL);
+  art_run(loop, ART_RUN_NOWAIT);
+  return r;
+}
+
+/* Conditions for run_until. */
+static int got_n(void *arg) {
+  rx_t *rx = arg;
+  return rx->datagrams >= rx->stop_after;
+}
+static int want_datagrams;
+static int got_want(void *arg) {
+  return ((rx_t *)arg)->datagrams >= want_datagrams;
+}
+static int want_calls;
+static int tx_done(void *arg) {
+  return tx.calls >= want_calls;
+}
+static int closed_all(void *arg) {
+  return close_calls >= *(int *)arg;
+}
+
+static void close_all(art_loop_t *loop, art_udp_t **hs, int n) {
+  close_calls = 0;
+  for (int i = 0; i < n; i++)
+    assert_int_equal(art_close((art_handle_t *)hs[i], on_close), 0);
+  assert_true(run_until(loop, 2000, closed_all, &n));
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+/* A loopback server and an unbound client of a family; 0, or -1 when the
+ * family is not available here. */
+static int pair_up(art_loop_t *loop, int family, art_udp_t *srv, art_udp_t *cli,
+                   struct sockaddr_storage *srv_addr) {
+  assert_int_equal(art_udp_init(loop, srv), 0);
+  assert_int_equal(art_udp_init(loop, cli), 0);
+  struct sockaddr_storage ss;
+  if (family == AF_INET6)
+    assert_int_equal(art_ip6_addr("::1", 0, (struct sockaddr_in6 *)&ss), 0);
+  else
+    assert_int_equal(art_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)&ss),
+                     0);
+  int r = art_udp_bind(srv, (struct sockaddr *)&ss, 0);
+  if (r == ART_EADDRNOTAVAIL || r == ART_EAFNOSUPPORT)
+    return -1;
+  assert_int_equal(r, 0);
+  port_of(srv, srv_addr);
+  return 0;
+}
+
+static void send_recv_family(art_loop_t *loop, int family) {
+  art_udp_t srv, cli;
+  struct sockaddr_storage to;
+  rx_t *rx = calloc(1, sizeof(*rx));
+  reset_tx();
+  if (pair_up(loop, family, &srv, &cli, &to) != 0) {
+    art_udp_t *hs[] = {&srv, &cli};
+    close_all(loop, hs, 2);
+    free(rx);
+    skip();
+  }
+  srv.data = rx;
+  assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
+  assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), ART_EALREADY);
+  art_udp_send_t reqs[3];
+  char text[3][8];
+  for (int i = 0; i < 3; i++) {
+    snprintf(text[i], sizeof(text[i]), "d%d", i);
+    art_buf_t b = art_buf_init(text[i], strlen(text[i]));
+    reqs[i].data = (void *)(intptr_t)i;
+    assert_int_equal(
+        art_udp_send(&reqs[i], &cli, &b, 1, (struct sockaddr *)&to, send_cb),
+        0);
+  }
+  assert_int_equal(tx.calls, 0); /* never inside art_udp_send */
+  want_datagrams = 3;
+  want_calls = 3;
+  assert_true(run_until(loop, 3000, got_want, rx));
+  assert_true(run_until(loop, 3000, tx_done, NULL));
+  assert_int_equal(rx->seq_ok, 3);
+  assert_int_equal(rx->from.ss_family, family);
+  struct sockaddr_storage cli_addr;
+  assert_int_equal(port_of(&cli, &cli_addr),
+                   family == AF_INET6
+                       ? ntohs(((struct sockaddr_in6 *)&rx->from)->sin6_port)
+                       : ntohs(((struct sockaddr_in *)&rx->from)->sin_port));
+  assert_int_equal(tx.calls, 3);
+  assert_true(tx.order_ok);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(tx.status[i], 0);
+  assert_int_equal(art_udp_get_send_queue_count(&cli), 0);
+  assert_int_equal(art_udp_get_send_queue_size(&cli), 0);
+  art_udp_t *hs[] = {&srv, &cli};
+  close_all(loop, hs, 2);
+  assert_int_equal(tx.calls, 3); /* exactly once */
+  free(rx);
+}
+
+ART_TEST(send_recv_ipv4) {
+  send_recv_family(ART_TEST_LOOP(state), AF_INET);
+}
+
+ART_TEST(send_recv_ipv6) {
+  send_recv_family(ART_TEST_LOOP(state), AF_INET6);
+}
+
+/* 200 datagrams with try_send_batch; the receiver's buffer holds 64 slots of
+ * 128 bytes, so they come in with recvmmsg, flagged MMSG_CHUNK. */
+ART_TEST(batch_send_recv) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t srv, cli;
+  struct sockaddr_storage to;
+  rx_t *rx = calloc(1, sizeof(*rx));
+  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
+  srv.data = rx;
+  rx->len = 64 * 128;
+  assert_int_equal(art_udp_set_recv_slot(&srv, 128), 0);
+  assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
+  enum { N = 200 };
+  static char text[N][8];
+  static art_buf_t bufs[N];
+  static art_udp_msg_t msgs[N];
+  for (int i = 0; i < N; i++) {
+    snprintf(text[i], sizeof(text[i]), "d%d", i);
+    bufs[i] = art_buf_init(text[i], strlen(text[i]));
+    msgs[i].bufs = &bufs[i];
+    msgs[i].nbufs = 1;
+    msgs[i].addr = (struct sockaddr *)&to;
+  }
+  int sent = 0;
+  while (sent < N) { /* the receiver's buffer may fill: let it drain */
+    int r = art_udp_try_send_batch(&cli, msgs + sent, (unsigned)(N - sent));
+    if (r == ART_EAGAIN || r == 0) {
+      art_run(loop, ART_RUN_NOWAIT);
+      continue;
+    }
+    assert_true(r > 0);
+    sent += r;
+    art_run(loop, ART_RUN_NOWAIT);
+  }
+  want_datagrams = N;
+  assert_true(run_until(loop, 3000, got_want, rx));
+  assert_int_equal(rx->datagrams, N);
+  assert_int_equal(rx->seq_ok, N);
+  assert_true(rx->chunks > 0);
+  assert_true(rx->frees > 0);
+  assert_true(rx->allocs < N); /* batched: fewer buffers than datagrams */
+  assert_int_equal(rx->handbacks, rx->allocs); /* one per buffer */
+  assert_int_equal(art_udp_try_send_batch(&cli, msgs, 0), 0);
+  art_udp_t *hs[] = {&srv, &cli};
+  close_all(loop, hs, 2);
+  free(rx);
+}
+
+/* Datagrams larger than their slot are cut and flagged, in both modes. */
+ART_TEST(truncated_datagrams) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t srv, cli;
+  struct sockaddr_storage to;
+  rx_t *rx = calloc(1, sizeof(*rx));
+  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
+  srv.data = rx;
+  rx->len = 8; /* single reads into 8 bytes */
+  assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
+  art_buf_t b = art_buf_init("0123456789abcdefghij", 20);
+  assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to), 20);
+  want_datagrams = 1;
+  assert_true(run_until(loop, 3000, got_want, rx));
+  assert_int_equal(rx->partial, 1);
+  assert_int_equal(rx->last_len, 8);
+  assert_string_equal(rx->last, "01234567");
+  /* Batches: slots of 4 bytes in a 64-byte buffer. */
+  assert_int_equal(art_udp_set_recv_slot(&srv, 4), 0);
+  rx->len = 64;
+  assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to), 20);
+  want_datagrams = 2;
+  assert_true(run_until(loop, 3000, got_want, rx));
+  assert_int_equal(rx->partial, 2);
+  assert_int_equal(rx->chunks, 1);
+  assert_string_equal(rx->last, "0123");
+  art_udp_t *hs[] = {&srv, &cli};
+  close_all(loop, hs, 2);
+  free(rx);
+}
+
+/* Stopping in the middle of a batch: no datagram after the stop, and the
+ * buffer still comes back. */
+ART_TEST(recv_stop_mid_batch) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t srv, cli;
+  struct sockaddr_storage to;
+  rx_t *rx = calloc(1, sizeof(*rx));
+  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
+  srv.data = rx;
+  rx->len = 16 * 64;
+  rx->stop_after = 3;
+  assert_int_equal(art_udp_set_recv_slot(&srv, 64), 0);
+  art_buf_t b = art_buf_init("x", 1);
+  for (int i = 0; i < 10; i++)
+    assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to), 1);
+  assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
+  assert_true(run_until(loop, 3000, got_n, rx));
+  art_run(loop, ART_RUN_NOWAIT);
+  assert_int_equal(rx->datagrams, 3);
+  assert_int_equal(rx->frees, 1);
+  assert_int_equal(rx->handbacks, rx->allocs);
+  assert_false(art_is_active((art_handle_t *)&srv));
+  art_udp_t *hs[] = {&srv, &cli};
+  close_all(loop, hs, 2);
+  free(rx);
+}
+
+static void null_alloc(art_udp_t *h, size_t suggested, art_buf_t *buf) {
+  *buf = art_buf_init(NULL, 0);
+}
+
+static int enobufs_seen;
+static void enobufs_recv(art_udp_t *h, ssize_t nread, const art_buf_t *buf,
+                         const struct sockaddr *addr, unsigned flags) {
+  if (nread == ART_ENOBUFS) {
+    enobufs_seen++;
+    art_udp_recv_stop(h);
+  }
+}
+
+static int enobufs_cond(void *arg) {
+  return enobufs_seen > 0;
+}
+
+ART_TEST(alloc_gives_nothing) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t srv, cli;
+  struct sockaddr_storage to;
+  enobufs_seen = 0;
+  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
+  art_buf_t b = art_buf_init("x", 1);
+  assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to), 1);
+  assert_int_equal(art_udp_recv_start(&srv, null_alloc, enobufs_recv), 0);
+  assert_true(run_until(loop, 3000, enobufs_cond, NULL));
+  assert_int_equal(enobufs_seen, 1);
+  art_udp_t *hs[] = {&srv, &cli};
+  close_all(loop, hs, 2);
+}
+
+/* A socketpair end adopted with art_udp_open: the peer is never read, so
+ * the socket fills and sends queue. Returns how many were queued. */
+static int fill_until_queued(art_udp_t *h, art_udp_send_t *reqs, int max,
+                             char *payload, size_t len) {
+  art_buf_t b = art_buf_init(payload, len);
+  for (int i = 0; i < max; i++) {
+    reqs[i].data = (void *)(intptr_t)i;
+    assert_int_equal(art_udp_send(&reqs[i], h, &b, 1, NULL, send_cb), 0);
+    if (art_udp_get_send_queue_count(h) >= 8)
+      return i + 1;
+  }
+  fail_msg("the socket never filled");
+  return 0;
+}
+
+ART_TEST(close_cancels_queued_sends) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int sv[2];
+  static art_udp_send_t reqs[2048];
+  static char payload[1024];
+  art_udp_t h;
+  reset_tx();
+  assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+  assert_int_equal(art_udp_init(loop, &h), 0);
+  assert_int_equal(art_udp_open(&h, sv[0]), 0);
+  int n = fill_until_queued(&h, reqs, 2048, payload, sizeof(payload));
+  size_t queued = art_udp_get_send_queue_count(&h);
+  assert_int_equal(art_udp_get_send_queue_size(&h), queued * sizeof(payload));
+  assert_int_equal(art_udp_try_send(&h, NULL, 0, NULL), ART_EAGAIN);
+  assert_int_equal(art_udp_try_send_batch(&h, NULL, 0), ART_EAGAIN);
+  assert_true(art_is_active((art_handle_t *)&h));
+  assert_int_equal(art_close((art_handle_t *)&h, on_close), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(close_calls, 1);
+  assert_int_equal(tx.calls, n); /* every request, exactly once */
+  assert_true(tx.order_ok);
+  assert_false(tx.closed); /* all before close_cb */
+  for (int i = 0; i < n; i++)
+    assert_int_equal(tx.status[i], i < n - (int)queued ? 0 : ART_ECANCELED);
+  close(sv[1]);
+}
+
+static int peer_fd = -1;
+static void drain_peer(art_timer_t *t) {
+  char buf[2048];
+  while (recv(peer_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
+  }
+}
+
+/* Queued sends go out in order once the peer reads; each callback once. */
+ART_TEST(queued_sends_flush_in_order) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int sv[2];
+  static art_udp_send_t reqs[2048];
+  static char payload[1024];
+  art_udp_t h;
+  art_timer_t t;
+  reset_tx();
+  assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+  peer_fd = sv[1];
+  assert_int_equal(art_udp_init(loop, &h), 0);
+  assert_int_equal(art_udp_open(&h, sv[0]), 0);
+  assert_int_equal(art_udp_open(&h, sv[1]), ART_EBUSY);
+  int n = fill_until_queued(&h, reqs, 2048, payload, sizeof(payload));
+  /* A few more behind the queue: they must wait their turn. */
+  art_buf_t b = art_buf_init(payload, 10);
+  for (int i = n; i < n + 5; i++) {
+    reqs[i].data = (void *)(intptr_t)i;
+    assert_int_equal(art_udp_send(&reqs[i], &h, &b, 1, NULL, send_cb), 0);
+  }
+  n += 5;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, drain_peer, 1, 1), 0);
+  want_calls = n;
+  assert_true(run_until(loop, 5000, tx_done, NULL));
+  assert_int_equal(tx.calls, n);
+  assert_true(tx.order_ok);
+  for (int i = 0; i < n; i++)
+    assert_int_equal(tx.status[i], 0);
+  assert_int_equal(art_udp_get_send_queue_count(&h), 0);
+  assert_int_equal(art_udp_get_send_queue_size(&h), 0);
+  assert_false(art_is_active((art_handle_t *)&h));
+  art_close((art_handle_t *)&t, NULL);
+  art_close((art_handle_t *)&h, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(tx.calls, n);
+  close(sv[1]);
+}
+
+/* More than four buffers (the copy is allocated) make one datagram. */
+ART_TEST(many_buffers_one_datagram) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t srv, cli;
+  struct sockaddr_storage to;
+  rx_t *rx = calloc(1, sizeof(*rx));
+  reset_tx();
+  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
+  srv.data = rx;
+  assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
+  art_buf_t b[6] = {art_buf_init("a", 1), art_buf_init("bc", 2),
+                    art_buf_init("", 0),  art_buf_init("def", 3),
+                    art_buf_init("g", 1), art_buf_init("hi", 2)};
+  art_udp_send_t req;
+  req.data = 0;
+  /* The allocation of the copy fails: nothing is sent or registered. */
+  art_test_fail_alloc_after(0);
+  assert_int_equal(
+      art_udp_send(&req, &cli, b, 6, (struct sockaddr *)&to, send_cb),
+      ART_ENOMEM);
+  art_test_fail_alloc_after(-1);
+  assert_int_equal(
+      art_udp_send(&req, &cli, b, 6, (struct sockaddr *)&to, send_cb), 0);
+  want_datagrams = 1;
+  want_calls = 1;
+  assert_true(run_until(loop, 3000, got_want, rx));
+  assert_true(run_until(loop, 3000, tx_done, NULL));
+  assert_string_equal(rx->last, "abcdefghi");
+  assert_int_equal(tx.status[0], 0);
+  art_udp_t *hs[] = {&srv, &cli};
+  close_all(loop, hs, 2);
+  free(rx);
+}
+
+ART_TEST(connect_and_disconnect) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t srv, cli;
+  struct sockaddr_storage to, peer;
+  rx_t *rx = calloc(1, sizeof(*rx));
+  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
+  srv.data = rx;
+  int len = sizeof(peer);
+  assert_int_equal(art_udp_getpeername(&cli, (struct sockaddr *)&peer, &len),
+                   ART_EBADF); /* no socket yet */
+  assert_int_equal(art_udp_connect(&cli, NULL), ART_ENOTCONN);
+  assert_int_equal(art_udp_connect(&cli, (struct sockaddr *)&to), 0);
+  assert_int_equal(art_udp_connect(&cli, (struct sockaddr *)&to), ART_EISCONN);
+  len = sizeof(peer);
+  assert_int_equal(art_udp_getpeername(&cli, (struct sockaddr *)&peer, &len),
+                   0);
+  assert_int_equal(len, sizeof(struct sockaddr_in));
+  assert_memory_equal(&peer, &to, sizeof(struct sockaddr_in));
+  art_buf_t b = art_buf_init("d0", 2);
+  assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to),
+                   ART_EISCONN);
+  assert_int_equal(art_udp_try_send(&cli, &b, 1, NULL), 2);
+  assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
+  want_datagrams = 1;
+  assert_true(run_until(loop, 3000, got_want, rx));
+  assert_int_equal(art_udp_connect(&cli, NULL), 0);
+  len = sizeof(peer);
+  assert_int_equal(art_udp_getpeername(&cli, (struct sockaddr *)&peer, &len),
+                   ART_ENOTCONN);
+  assert_int_equal(art_udp_try_send(&cli, &b, 1, NULL), ART_ENOTCONN);
+  art_udp_send_t req;
+  assert_int_equal(art_udp_send(&req, &cli, &b, 1, NULL, NULL), ART_ENOTCONN);
+  b = art_buf_init("d1", 2);
+  assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to), 2);
+  want_datagrams = 2;
+  assert_true(run_until(loop, 3000, got_want, rx));
+  assert_int_equal(rx->seq_ok, 2);
+  art_udp_t *hs[] = {&srv, &cli};
+  close_all(loop, hs, 2);
+  free(rx);
+}
+
+/* A connected socket whose peer port is closed learns it from ICMP: the
+ * error reaches either the send callback or recv_cb, never a crash. */
+ART_TEST(connection_refused_is_reported) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t gone, cli;
+  struct sockaddr_storage to;
+  rx_t *rx = calloc(1, sizeof(*rx));
+  reset_tx();
+  assert_int_equal(pair_up(loop, AF_INET, &gone, &cli, &to), 0);
+  art_close((art_handle_t *)&gone, NULL); /* the port is free again */
+  art_run(loop, ART_RUN_DEFAULT);
+  cli.data = rx;
+  assert_int_equal(art_udp_connect(&cli, (struct sockaddr *)&to), 0);
+  assert_int_equal(art_udp_recv_start(&cli, rx_alloc, rx_recv), 0);
+  art_buf_t b = art_buf_init("x", 1);
+  art_udp_send_t reqs[4];
+  for (int i = 0; i < 4; i++) {
+    reqs[i].data = (void *)(intptr_t)i;
+    assert_int_equal(art_udp_send(&reqs[i], &cli, &b, 1, NULL, send_cb), 0);
+  }
+  want_calls = 4;
+  assert_true(run_until(loop, 3000, tx_done, NULL));
+  art_run(loop, ART_RUN_NOWAIT);
+  int refused = rx->last_error == ART_ECONNREFUSED;
+  for (int i = 0; i < 4; i++)
+    refused |= tx.status[i] == ART_ECONNREFUSED;
+  assert_true(refused);
+  art_udp_t *hs[] = {&cli};
+  close_all(loop, hs, 1);
+  free(rx);
+}
+
+/* Multicast on loopback: join 239.255.42.x on 127.0.0.1 and send to it with
+ * loop on. Skipped when the sandbox has no multicast route. */
+ART_TEST(multicast_loopback) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t srv, cli;
+  struct sockaddr_in any, group;
+  struct sockaddr_storage bound;
+  rx_t *rx = calloc(1, sizeof(*rx));
+  const char *grp = "239.255.42.99";
+  assert_int_equal(art_udp_init(loop, &srv), 0);
+  assert_int_equal(art_udp_init_ex(loop, &cli, AF_INET), 0);
+  srv.data = rx;
+  assert_int_equal(art_ip4_addr("0.0.0.0", 0, &any), 0);
+  assert_int_equal(art_udp_set_membership(&srv, grp, NULL, ART_JOIN_GROUP),
+                   ART_EBADF);
+  assert_int_equal(
+      art_udp_bind(&srv, (struct sockaddr *)&any, ART_UDP_REUSEADDR), 0);
+  int port = port_of(&srv, &bound);
+  int r = art_udp_set_membership(&srv, grp, "127.0.0.1", ART_JOIN_GROUP);
+  int ok = r == 0;
+  if (ok) {
+    assert_int_equal(art_udp_set_multicast_interface(&cli, "127.0.0.1"), 0);
+    assert_int_equal(art_udp_set_multicast_loop(&cli, 1), 0);
+    assert_int_equal(art_udp_set_multicast_ttl(&cli, 1), 0);
+    assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
+    assert_int_equal(art_ip4_addr(grp, port, &group), 0);
+    art_buf_t b = art_buf_init("d0", 2);
+    r = art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&group);
+    ok = r == 2;
+  }
+  if (ok) {
+    want_datagrams = 1;
+    assert_true(run_until(loop, 3000, got_want, rx));
+    assert_string_equal(rx->last, "d0");
+    assert_int_equal(
+        art_udp_set_membership(&srv, grp, "127.0.0.1", ART_LEAVE_GROUP), 0);
+    /* Leaving twice: the kernel says the group is not joined. */
+    assert_true(
+        art_udp_set_membership(&srv, grp, "127.0.0.1", ART_LEAVE_GROUP) < 0);
+  }
+  assert_int_equal(art_udp_set_membership(&srv, "::1", NULL, ART_JOIN_GROUP),
+                   ART_EINVAL);
+  assert_int_equal(
+      art_udp_set_membership(&srv, "239.1.1.1", NULL, (art_membership)7),
+      ART_EINVAL);
+  assert_int_equal(art_udp_set_membership(&srv, grp, "junk", ART_JOIN_GROUP),
+                   ART_EINVAL);
+  assert_int_equal(art_udp_set_multicast_interface(&cli, "::1"), ART_EINVAL);
+  assert_int_equal(art_udp_set_multicast_interface(&cli, NULL), 0);
+  art_udp_t *hs[] = {&srv, &cli};
+  close_all(loop, hs, 2);
+  free(rx);
+  if (!ok) {
+    fprintf(stderr, "no multicast on loopback here (%s): skipped\n",
+            art_err_name(r));
+    skip();
+  }
+}
+
+static int get_int_opt(art_udp_t *h, int level, int name) {
+  int v = -1;
+  socklen_t len = sizeof(v);
+  assert_int_equal(getsockopt(h->io_.fd, level, name, &v, &len), 0);
+  return v;
+}
+
+ART_TEST(socket_options) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t h4, h6, none;
+  assert_int_equal(art_udp_init_ex(loop, &h4, AF_INET), 0);
+  assert_int_equal(art_udp_init(loop, &none), 0);
+  assert_int_equal(art_udp_set_broadcast(&none, 1), ART_EBADF);
+  assert_int_equal(art_udp_set_ttl(&none, 5), ART_EBADF);
+  assert_int_equal(art_udp_set_multicast_loop(&none, 1), ART_EBADF);
+  assert_int_equal(art_udp_set_broadcast(&h4, 1), 0);
+  assert_int_equal(get_int_opt(&h4, SOL_SOCKET, SO_BROADCAST), 1);
+  assert_int_equal(art_udp_set_broadcast(&h4, 0), 0);
+  assert_int_equal(get_int_opt(&h4, SOL_SOCKET, SO_BROADCAST), 0);
+  assert_int_equal(art_udp_set_ttl(&h4, 17), 0);
+  assert_int_equal(get_int_opt(&h4, IPPROTO_IP, IP_TTL), 17);
+  assert_int_equal(art_udp_set_ttl(&h4, 0), ART_EINVAL);
+  assert_int_equal(art_udp_set_ttl(&h4, 256), ART_EINVAL);
+  assert_int_equal(art_udp_set_multicast_ttl(&h4, 0), 0);
+  assert_int_equal(art_udp_set_multicast_ttl(&h4, 255), 0);
+  assert_int_equal(get_int_opt(&h4, IPPROTO_IP, IP_MULTICAST_TTL), 255);
+  assert_int_equal(art_udp_set_multicast_ttl(&h4, -1), ART_EINVAL);
+  assert_int_equal(art_udp_set_multicast_ttl(&h4, 256), ART_EINVAL);
+  assert_int_equal(art_udp_set_multicast_loop(&h4, 0), 0);
+  assert_int_equal(get_int_opt(&h4, IPPROTO_IP, IP_MULTICAST_LOOP), 0);
+  art_udp_t *hs[3] = {&h4, &none, NULL};
+  int n = 2;
+  if (art_udp_init_ex(loop, &h6, AF_INET6) == 0) {
+    hs[n++] = &h6;
+    assert_int_equal(art_udp_set_ttl(&h6, 33), 0);
+    assert_int_equal(get_int_opt(&h6, IPPROTO_IPV6, IPV6_UNICAST_HOPS), 33);
+    assert_int_equal(art_udp_set_multicast_ttl(&h6, 3), 0);
+    assert_int_equal(get_int_opt(&h6, IPPROTO_IPV6, IPV6_MULTICAST_HOPS), 3);
+    assert_int_equal(art_udp_set_multicast_loop(&h6, 1), 0);
+    assert_int_equal(get_int_opt(&h6, IPPROTO_IPV6, IPV6_MULTICAST_LOOP), 1);
+    assert_int_equal(art_udp_set_multicast_interface(&h6, "::%lo"), 0);
+    assert_int_equal(art_udp_set_multicast_interface(&h6, "127.0.0.1"),
+                     ART_EINVAL);
+    struct sockaddr_in6 any6;
+    assert_int_equal(art_ip6_addr("::", 0, &any6), 0);
+    assert_int_equal(
+        art_udp_bind(&h6, (struct sockaddr *)&any6, ART_UDP_IPV6ONLY), 0);
+    assert_int_equal(get_int_opt(&h6, IPPROTO_IPV6, IPV6_V6ONLY), 1);
+  }
+  close_all(loop, hs, n);
+}
+
+ART_TEST(bind_flags) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t a, b, c;
+  struct sockaddr_in addr;
+  struct sockaddr_storage ss;
+  assert_int_equal(art_udp_init(loop, &a), 0);
+  assert_int_equal(art_udp_init(loop, &b), 0);
+  assert_int_equal(art_udp_init(loop, &c), 0);
+  assert_int_equal(art_ip4_addr("127.0.0.1", 0, &addr), 0);
+  assert_int_equal(art_udp_bind(&a, (struct sockaddr *)&addr, 0x100),
+                   ART_EINVAL);
+  assert_int_equal(art_udp_bind(&a, (struct sockaddr *)&addr, ART_UDP_IPV6ONLY),
+                   ART_EINVAL);
+  assert_int_equal(
+      art_udp_bind(&a, (struct sockaddr *)&addr, ART_UDP_REUSEPORT), 0);
+  addr.sin_port = htons((uint16_t)port_of(&a, &ss));
+  assert_int_equal(
+      art_udp_bind(&b, (struct sockaddr *)&addr, ART_UDP_REUSEPORT), 0);
+  assert_int_equal(art_udp_bind(&c, (struct sockaddr *)&addr, 0),
+                   ART_EADDRINUSE);
+  assert_int_equal(art_udp_bind(&a, (struct sockaddr *)&addr, 0),
+                   ART_EINVAL); /* already bound */
+  struct sockaddr_in6 a6;
+  assert_int_equal(art_ip6_addr("::1", 0, &a6), 0);
+  assert_int_equal(art_udp_bind(&a, (struct sockaddr *)&a6, 0),
+                   ART_EAFNOSUPPORT);
+  art_udp_t *hs[] = {&a, &b, &c};
+  close_all(loop, hs, 3);
+}
+
+ART_TEST(open_existing_socket) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t h, bad;
+  int fds[2];
+  assert_int_equal(art_udp_init(loop, &h), 0);
+  assert_int_equal(art_udp_init(loop, &bad), 0);
+  assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+  assert_int_equal(art_udp_open(&bad, fds[0]), ART_ENOTSOCK);
+  assert_int_equal(art_udp_open(&bad, -1), ART_EBADF);
+  int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_int_equal(art_udp_open(&bad, tcp), ART_EINVAL);
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  assert_int_equal(art_udp_open(&h, fd), 0);
+  assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+  assert_int_equal(art_udp_getsockname(&h, (struct sockaddr *)&ss, &len), 0);
+  len = -1;
+  assert_int_equal(art_udp_getsockname(&h, (struct sockaddr *)&ss, &len),
+                   ART_EINVAL);
+  art_udp_t *hs[] = {&h, &bad};
+  close_all(loop, hs, 2);
+  assert_int_equal(fcntl(fd, F_GETFD), -1); /* closed with the handle */
+  close(fds[0]);
+  close(fds[1]);
+  close(tcp);
+}
+
+static void never_alloc(art_udp_t *h, size_t s, art_buf_t *b) {}
+static void never_recv(art_udp_t *h, ssize_t n, const art_buf_t *b,
+                       const struct sockaddr *a, unsigned f) {}
+
+ART_TEST(bad_arguments) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t h;
+  art_udp_send_t req;
+  struct sockaddr_in a;
+  struct sockaddr_un_like {
+    sa_family_t family;
+    char path[20];
+  } un = {AF_UNIX, "x"};
+  art_buf_t b = art_buf_init("x", 1);
+  assert_int_equal(art_udp_init(NULL, &h), ART_EINVAL);
+  assert_int_equal(art_udp_init(loop, NULL), ART_EINVAL);
+  assert_int_equal(art_udp_init_ex(loop, &h, 12345), ART_EINVAL);
+  assert_int_equal(art_udp_init(loop, &h), 0);
+  assert_int_equal(art_ip4_addr("127.0.0.1", 9, &a), 0);
+  assert_int_equal(art_udp_bind(NULL, (struct sockaddr *)&a, 0), ART_EINVAL);
+  assert_int_equal(art_udp_bind(&h, NULL, 0), ART_EINVAL);
+  assert_int_equal(art_udp_bind(&h, (struct sockaddr *)&un, 0), ART_EINVAL);
+  assert_int_equal(art_udp_connect(NULL, (struct sockaddr *)&a), ART_EINVAL);
+  assert_int_equal(art_udp_connect(&h, (struct sockaddr *)&un), ART_EINVAL);
+  assert_int_equal(art_udp_send(NULL, &h, &b, 1, (struct sockaddr *)&a, NULL),
+                   ART_EINVAL);
+  assert_int_equal(art_udp_send(&req, NULL, &b, 1, (struct sockaddr *)&a, NULL),
+                   ART_EINVAL);
+  assert_int_equal(art_udp_send(&req, &h, NULL, 1, (struct sockaddr *)&a, NULL),
+                   ART_EINVAL);
+  assert_int_equal(
+      art_udp_send(&req, &h, &b, 100000, (struct sockaddr *)&a, NULL),
+      ART_EINVAL);
+  assert_int_equal(art_udp_send(&req, &h, &b, 1, (struct sockaddr *)&un, NULL),
+                   ART_EINVAL);
+  assert_int_equal(art_udp_send(&req, &h, &b, 1, NULL, NULL), ART_ENOTCONN);
+  assert_int_equal(art_udp_try_send(NULL, &b, 1, (struct sockaddr *)&a),
+                   ART_EINVAL);
+  assert_int_equal(art_udp_try_send_batch(&h, NULL, 3), ART_EINVAL);
+  art_udp_msg_t m = {&b, 1, NULL};
+  assert_int_equal(art_udp_try_send_batch(&h, &m, 1), ART_ENOTCONN);
+  assert_int_equal(art_udp_recv_start(&h, NULL, never_recv), ART_EINVAL);
+  assert_int_equal(art_udp_recv_start(&h, never_alloc, NULL), ART_EINVAL);
+  assert_int_equal(art_udp_recv_stop(NULL), ART_EINVAL);
+  assert_int_equal(art_udp_recv_stop(&h), 0); /* not receiving: fine */
+  assert_int_equal(art_udp_set_recv_slot(&h, 0), ART_EINVAL);
+  assert_int_equal(art_udp_set_recv_slot(&h, 65537), ART_EINVAL);
+  assert_int_equal(art_udp_set_broadcast(NULL, 1), ART_EINVAL);
+  assert_int_equal(art_udp_set_membership(&h, NULL, NULL, ART_JOIN_GROUP),
+                   ART_EINVAL);
+  assert_int_equal(art_udp_getsockname(&h, NULL, NULL), ART_EINVAL);
+  assert_int_equal(art_udp_get_send_queue_size(NULL), 0);
+  /* A closed handle refuses everything. */
+  art_close((art_handle_t *)&h, NULL);
+  assert_int_equal(art_udp_bind(&h, (struct sockaddr *)&a, 0), ART_EINVAL);
+  assert_int_equal(art_udp_send(&req, &h, &b, 1, (struct sockaddr *)&a, NULL),
+                   ART_EINVAL);
+  assert_int_equal(art_udp_recv_start(&h, never_alloc, never_recv), ART_EINVAL);
+  assert_int_equal(art_udp_set_ttl(&h, 4), ART_EINVAL);
+  assert_int_equal(art_close((art_handle_t *)&h, NULL), ART_EINVAL);
+  art_run(loop, ART_RUN_DEFAULT);
+  assert_int_equal(art_udp_connect(&h, (struct sockaddr *)&a), ART_EINVAL);
+  assert_int_equal(art_handle_size(ART_UDP), sizeof(art_udp_t));
+}
+
+/* recv start on a handle without a socket binds it to an ephemeral port. */
+ART_TEST(recv_start_binds) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t h;
+  struct sockaddr_storage ss;
+  assert_int_equal(art_udp_init(loop, &h), 0);
+  assert_int_equal(art_udp_recv_start(&h, never_alloc, never_recv), 0);
+  assert_true(port_of(&h, &ss) > 0);
+  assert_int_equal(ss.ss_family, AF_INET);
+  assert_true(art_is_active((art_handle_t *)&h));
+  assert_int_equal(art_udp_recv_stop(&h), 0);
+  assert_false(art_is_active((art_handle_t *)&h));
+  art_udp_t *hs[] = {&h};
+  close_all(loop, hs, 1);
+}
+
+int main(int argc, char **argv) {
+  const struct CMUnitTest tests[] = {
+      ART_TEST_ENTRY(send_recv_ipv4),
+      ART_TEST_ENTRY(send_recv_ipv6),
+      ART_TEST_ENTRY(batch_send_recv),
+      ART_TEST_ENTRY(truncated_datagrams),
+      ART_TEST_ENTRY(recv_stop_mid_batch),
+      ART_TEST_ENTRY(alloc_gives_nothing),
+      ART_TEST_ENTRY(close_cancels_queued_sends),
+      ART_TEST_ENTRY(queued_sends_flush_in_order),
+      ART_TEST_ENTRY(many_buffers_one_datagram),
+      ART_TEST_ENTRY(connect_and_disconnect),
+      ART_TEST_ENTRY(connection_refused_is_reported),
+      ART_TEST_ENTRY(multicast_loopback),
+      ART_TEST_ENTRY(socket_options),
+      ART_TEST_ENTRY(bind_flags),
+      ART_TEST_ENTRY(open_existing_socket),
+      ART_TEST_ENTRY(bad_arguments),
+      ART_TEST_ENTRY(recv_start_binds),
+  };
+  return art_test_main(argc, argv, "udp", tests, ART_ARRAY_SIZE(tests));
+}
