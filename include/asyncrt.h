@@ -222,12 +222,12 @@ typedef struct {
   size_t cap;
 } art__task_ring_t;
 
-/* One entry of the timer heap: the deadline sits beside the pointer so that
- * sifting compares keys without touching the timers themselves. */
+/* One entry of the timer heap: the key and the timer's slot number, so that
+ * sifting touches neither the timers nor anything but dense arrays. */
 typedef struct {
-  uint64_t due;
-  uint64_t seq;
-  art_timer_t *timer;
+  uint64_t due;  /* absolute ms */
+  uint64_t seq;  /* start order */
+  uint32_t slot; /* index into loop->timer_slots_ and loop->timer_pos_ */
 } art__heap_entry_t;
 
 /* Work finished on another thread that must be completed on the loop's
@@ -298,9 +298,12 @@ struct art_loop_s {
   int phase_;                     /* art_phase now running */
   uint64_t time_;                 /* cached now, ms */
   art__heap_entry_t *timer_heap_; /* min-heap of started timers */
+  art_timer_t **timer_slots_;     /* slot -> timer */
+  uint32_t *timer_pos_;           /* slot -> heap index, or next free slot */
   size_t timer_count_;            /* entries in the heap */
-  size_t timer_cap_;              /* capacity, reserved by art_timer_init */
-  size_t timer_reserved_;         /* timers initialised and not closed */
+  size_t timer_cap_;              /* capacity of the three arrays */
+  size_t timer_reserved_;         /* slots handed out (high-water mark) */
+  uint32_t timer_free_;           /* 1 + first free slot, 0: none */
   uint64_t timer_seq_;            /* start counter: equal deadlines in order */
   struct art__queue timer_ready_; /* repeats that fell behind, see timer.c */
   art__task_ring_t ticks_;        /* art_next_tick queue */
@@ -457,7 +460,7 @@ struct art_timer_s {
   uint64_t due_;      /* absolute ms */
   uint64_t seq_;      /* start order, breaks ties between equal deadlines */
   uint64_t repeat_;   /* ms, 0 = one-shot */
-  size_t heap_index_; /* its heap entry (maybe stale), SIZE_MAX if none */
+  uint32_t slot_;     /* its slot; loop->timer_pos_[slot_] finds its entry */
   struct art__queue ready_node_; /* on loop->timer_ready_ while deferred */
 };
 

@@ -1,20 +1,25 @@
 /* The timer heap: a 4-ary min-heap in an array of (deadline, start order,
- * timer) entries.
+ * slot) entries.
  *
  * Why an array and not a pointer-linked heap: sifting compares the keys
  * stored in the array, so it walks consecutive memory instead of chasing one
- * pointer per level into timers spread over the user's memory. Each timer
- * remembers its index so that it can be found in O(1). Capacity is reserved
- * when a timer is initialised (one slot per timer), so push never allocates.
+ * pointer per level into timers spread over the user's memory.
  *
- * Why 4-ary: the tree is half as deep as a binary one, and the four children
- * of a node are adjacent (96 bytes), so one level costs about one cache line
- * fetch. Popping the root, the hot operation of the timers phase, uses the
- * bottom-up method: the hole walks down to a leaf along the smallest
- * children without comparing against the displaced last entry, which then
- * sifts up from there; the last entry usually belongs near the bottom, so
- * this saves most of the comparisons of the textbook sift-down. Measured on
- * 1,000,000 timers, see docs/performance.md.
+ * Why slots: each timer gets a slot number at init. The loop keeps two
+ * dense arrays indexed by slot: the timer's address and the index of its
+ * heap entry. Moving an entry updates timer_pos_[slot] (4 bytes in an array
+ * that stays in cache) instead of writing into the timer itself, which, with
+ * many timers, is a cache miss per level. The timer finds its entry in O(1)
+ * through the same array. Capacity for all three arrays is reserved when a
+ * timer is initialised, so push never allocates.
+ *
+ * Why 4-ary: the tree is half as deep as a binary one and the four children
+ * of a node are adjacent (96 bytes), so a level costs about one cache line.
+ * Popping the root, the hot operation of the timers phase, is bottom-up: the
+ * hole walks down to a leaf along the smallest children without comparing
+ * against the displaced last entry, which then sifts up from there. The last
+ * entry usually belongs near the bottom, so this saves most comparisons.
+ * Measured on 1,000,000 timers: see docs/performance.md.
  */
 #ifndef ART_HEAP_H
 #define ART_HEAP_H
@@ -32,11 +37,11 @@ static inline size_t art__heap_parent(size_t i) {
   return (i - 1) / ART__HEAP_ARITY;
 }
 
-/* Writes e at i and tells its timer where it now is. */
-static inline void art__heap_place(art__heap_entry_t *heap, size_t i,
+/* Writes e at i and records where its timer's entry now is. */
+static inline void art__heap_place(art_loop_t *loop, size_t i,
                                    art__heap_entry_t e) {
-  heap[i] = e;
-  e.timer->heap_index_ = i;
+  loop->timer_heap_[i] = e;
+  loop->timer_pos_[e.slot] = (uint32_t)i;
 }
 
 /* Index of the smallest child of i in a heap of n entries (i has at least
@@ -53,60 +58,63 @@ static inline size_t art__heap_min_child(const art__heap_entry_t *heap,
 }
 
 /* Moves e up from hole i to its place. */
-static inline void art__heap_sift_up(art__heap_entry_t *heap, size_t i,
+static inline void art__heap_sift_up(art_loop_t *loop, size_t i,
                                      art__heap_entry_t e) {
+  art__heap_entry_t *heap = loop->timer_heap_;
   while (i > 0) {
     size_t parent = art__heap_parent(i);
     if (!art__heap_less(&e, &heap[parent]))
       break;
-    art__heap_place(heap, i, heap[parent]);
+    art__heap_place(loop, i, heap[parent]);
     i = parent;
   }
-  art__heap_place(heap, i, e);
+  art__heap_place(loop, i, e);
 }
 
-/* Moves e down from hole i in a heap of n entries. */
-static inline void art__heap_sift_down(art__heap_entry_t *heap, size_t n,
-                                       size_t i, art__heap_entry_t e) {
+/* Moves e down from hole i. */
+static inline void art__heap_sift_down(art_loop_t *loop, size_t i,
+                                       art__heap_entry_t e) {
+  art__heap_entry_t *heap = loop->timer_heap_;
+  size_t n = loop->timer_count_;
   while (ART__HEAP_ARITY * i + 1 < n) {
     size_t child = art__heap_min_child(heap, n, i);
     if (!art__heap_less(&heap[child], &e))
       break;
-    art__heap_place(heap, i, heap[child]);
+    art__heap_place(loop, i, heap[child]);
     i = child;
   }
-  art__heap_place(heap, i, e);
+  art__heap_place(loop, i, e);
 }
 
-static inline void art__heap_push(art__heap_entry_t *heap, size_t *n,
-                                  art__heap_entry_t e) {
-  art__heap_sift_up(heap, (*n)++, e);
+static inline void art__heap_push(art_loop_t *loop, art__heap_entry_t e) {
+  art__heap_sift_up(loop, loop->timer_count_++, e);
 }
 
 /* Removes the root (bottom-up: see the note at the top). */
-static inline void art__heap_pop(art__heap_entry_t *heap, size_t *n) {
-  size_t count = --*n;
+static inline void art__heap_pop(art_loop_t *loop) {
+  art__heap_entry_t *heap = loop->timer_heap_;
+  size_t count = --loop->timer_count_;
   if (count == 0)
     return;
   size_t i = 0;
   while (ART__HEAP_ARITY * i + 1 < count) {
     size_t child = art__heap_min_child(heap, count, i);
-    art__heap_place(heap, i, heap[child]);
+    art__heap_place(loop, i, heap[child]);
     i = child;
   }
-  art__heap_sift_up(heap, i, heap[count]);
+  art__heap_sift_up(loop, i, heap[count]);
 }
 
 /* Removes the entry at index i. */
-static inline void art__heap_remove(art__heap_entry_t *heap, size_t *n,
-                                    size_t i) {
-  art__heap_entry_t last = heap[--*n];
-  if (i == *n)
+static inline void art__heap_remove(art_loop_t *loop, size_t i) {
+  art__heap_entry_t *heap = loop->timer_heap_;
+  art__heap_entry_t last = heap[--loop->timer_count_];
+  if (i == loop->timer_count_)
     return;
   if (i > 0 && art__heap_less(&last, &heap[art__heap_parent(i)]))
-    art__heap_sift_up(heap, i, last);
+    art__heap_sift_up(loop, i, last);
   else
-    art__heap_sift_down(heap, *n, i, last);
+    art__heap_sift_down(loop, i, last);
 }
 
 #endif

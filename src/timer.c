@@ -21,33 +21,76 @@
  * the next iteration, catching up one run per iteration. */
 #include "heap.h"
 
-#define NOT_IN_HEAP SIZE_MAX
+#define NOT_IN_HEAP UINT32_MAX
+#define MAX_TIMERS  (UINT32_MAX - 1)
 
-int art_timer_init(art_loop_t *loop, art_timer_t *t) {
-  if (loop == NULL || t == NULL)
-    return ART_EINVAL;
+/* Grows the three slot-indexed arrays to cap entries. An array already
+ * grown stays grown if a later one fails; only timer_cap_ says what all three
+ * hold. */
+static int grow_slots(art_loop_t *loop, size_t cap) {
+  void *p = art__realloc(loop->timer_heap_, cap * sizeof(art__heap_entry_t));
+  if (p == NULL)
+    return ART_ENOMEM;
+  loop->timer_heap_ = p;
+  p = art__realloc(loop->timer_slots_, cap * sizeof(art_timer_t *));
+  if (p == NULL)
+    return ART_ENOMEM;
+  loop->timer_slots_ = p;
+  p = art__realloc(loop->timer_pos_, cap * sizeof(uint32_t));
+  if (p == NULL)
+    return ART_ENOMEM;
+  loop->timer_pos_ = p;
+  loop->timer_cap_ = cap;
+  return 0;
+}
+
+/* A slot for a new timer: a freed one, else the next unused one. */
+static int take_slot(art_loop_t *loop, uint32_t *slot) {
+  if (loop->timer_free_ != 0) {
+    *slot = loop->timer_free_ - 1;
+    loop->timer_free_ = loop->timer_pos_[*slot];
+    return 0;
+  }
+  if (loop->timer_reserved_ == MAX_TIMERS)
+    return ART_ENOMEM;
   if (loop->timer_reserved_ == loop->timer_cap_) {
     size_t cap = loop->timer_cap_ ? loop->timer_cap_ * 2 : 16;
-    void *heap =
-        art__realloc(loop->timer_heap_, cap * sizeof(*loop->timer_heap_));
-    if (heap == NULL)
-      return ART_ENOMEM;
-    loop->timer_heap_ = heap;
-    loop->timer_cap_ = cap;
+    int err = grow_slots(loop, cap < MAX_TIMERS ? cap : MAX_TIMERS);
+    if (err)
+      return err;
   }
-  loop->timer_reserved_++;
+  *slot = (uint32_t)loop->timer_reserved_++;
+  return 0;
+}
+
+int art_timer_init(art_loop_t *loop, art_timer_t *t) {
+  uint32_t slot;
+  if (loop == NULL || t == NULL)
+    return ART_EINVAL;
+  int err = take_slot(loop, &slot);
+  if (err)
+    return err;
+  loop->timer_slots_[slot] = t;
+  loop->timer_pos_[slot] = NOT_IN_HEAP;
   art__handle_init(loop, (art_handle_t *)t, ART_TIMER);
   t->cb_ = NULL;
   t->due_ = 0;
   t->seq_ = 0;
   t->repeat_ = 0;
-  t->heap_index_ = NOT_IN_HEAP;
+  t->slot_ = slot;
   art__queue_init(&t->ready_node_);
   return 0;
 }
 
-static art__heap_entry_t entry_of(art_timer_t *t) {
-  art__heap_entry_t e = {t->due_, t->seq_, t};
+/* Takes t off the deferred list if it is there; a read only otherwise, to
+ * keep the common start path from dirtying one more cache line. */
+static void undefer(art_timer_t *t) {
+  if (!art__queue_empty(&t->ready_node_))
+    art__queue_remove(&t->ready_node_);
+}
+
+static art__heap_entry_t entry_of(const art_timer_t *t) {
+  art__heap_entry_t e = {t->due_, t->seq_, t->slot_};
   return e;
 }
 
@@ -56,12 +99,12 @@ static art__heap_entry_t entry_of(art_timer_t *t) {
 static void schedule(art_loop_t *loop, art_timer_t *t, uint64_t due) {
   t->due_ = due;
   t->seq_ = loop->timer_seq_++;
-  art__queue_remove(&t->ready_node_);
-  size_t i = t->heap_index_;
+  undefer(t);
+  uint32_t i = loop->timer_pos_[t->slot_];
   if (i == NOT_IN_HEAP)
-    art__heap_push(loop->timer_heap_, &loop->timer_count_, entry_of(t));
+    art__heap_push(loop, entry_of(t));
   else if (due < loop->timer_heap_[i].due) /* earlier: fix the entry now */
-    art__heap_sift_up(loop->timer_heap_, i, entry_of(t));
+    art__heap_sift_up(loop, i, entry_of(t));
   art__handle_start((art_handle_t *)t);
 }
 
@@ -82,7 +125,7 @@ int art_timer_start(art_timer_t *t, art_timer_cb cb, uint64_t timeout,
 int art_timer_stop(art_timer_t *t) {
   if (t == NULL || t->type != ART_TIMER || t->loop == NULL)
     return ART_EINVAL;
-  art__queue_remove(&t->ready_node_);
+  undefer(t);
   art__handle_stop((art_handle_t *)t);
   return 0;
 }
@@ -116,17 +159,22 @@ uint64_t art_timer_get_due_in(const art_timer_t *t) {
 static void timer_close(art_handle_t *h) {
   art_timer_t *t = (art_timer_t *)h;
   art_loop_t *loop = h->loop;
-  if (t->heap_index_ != NOT_IN_HEAP) {
-    art__heap_remove(loop->timer_heap_, &loop->timer_count_, t->heap_index_);
-    t->heap_index_ = NOT_IN_HEAP;
+  uint32_t i = loop->timer_pos_[t->slot_];
+  if (i != NOT_IN_HEAP) {
+    art__heap_remove(loop, i);
+    loop->timer_pos_[t->slot_] = NOT_IN_HEAP;
   }
-  art__queue_remove(&t->ready_node_);
+  undefer(t);
 }
 
-/* The heap slot reserved at init is given back only now, so the heap never
- * holds more entries than its capacity. */
+/* The slot taken at init is given back only now, so the heap never holds
+ * more entries than its capacity. */
 static void timer_endgame(art_handle_t *h) {
-  h->loop->timer_reserved_--;
+  art_timer_t *t = (art_timer_t *)h;
+  art_loop_t *loop = h->loop;
+  loop->timer_slots_[t->slot_] = NULL;
+  loop->timer_pos_[t->slot_] = loop->timer_free_;
+  loop->timer_free_ = t->slot_ + 1;
 }
 
 const art__handle_ops_t art__timer_ops = {sizeof(art_timer_t), timer_close,
@@ -134,20 +182,20 @@ const art__handle_ops_t art__timer_ops = {sizeof(art_timer_t), timer_close,
 
 /* Removes the root's entry from the heap. */
 static void pop_root(art_loop_t *loop, art_timer_t *t) {
-  art__heap_pop(loop->timer_heap_, &loop->timer_count_);
-  t->heap_index_ = NOT_IN_HEAP;
+  art__heap_pop(loop);
+  loop->timer_pos_[t->slot_] = NOT_IN_HEAP;
 }
 
 /* Settles the top of the heap (see the note at the top of the file) and
  * returns its timer, or NULL when the heap is empty. */
 static art_timer_t *settled_top(art_loop_t *loop) {
-  art__heap_entry_t *heap = loop->timer_heap_;
   while (loop->timer_count_ > 0) {
-    art_timer_t *t = heap[0].timer;
+    const art__heap_entry_t *top = &loop->timer_heap_[0];
+    art_timer_t *t = loop->timer_slots_[top->slot];
     if (!(t->flags_ & ART__H_ACTIVE))
       pop_root(loop, t); /* stopped */
-    else if (heap[0].seq != t->seq_)
-      art__heap_sift_down(heap, loop->timer_count_, 0, entry_of(t));
+    else if (top->seq != t->seq_)
+      art__heap_sift_down(loop, 0, entry_of(t));
     else
       return t;
   }
@@ -175,7 +223,7 @@ static void requeue_deferred(art_loop_t *loop) {
     art__queue_t *q = art__queue_head(&loop->timer_ready_);
     art__queue_remove(q);
     art_timer_t *t = art__container_of(q, art_timer_t, ready_node_);
-    art__heap_push(loop->timer_heap_, &loop->timer_count_, entry_of(t));
+    art__heap_push(loop, entry_of(t));
   }
 }
 
@@ -210,6 +258,12 @@ int art__next_timeout(art_loop_t *loop) {
 
 void art__timers_free(art_loop_t *loop) {
   art__free(loop->timer_heap_);
+  art__free(loop->timer_slots_);
+  art__free(loop->timer_pos_);
   loop->timer_heap_ = NULL;
+  loop->timer_slots_ = NULL;
+  loop->timer_pos_ = NULL;
   loop->timer_cap_ = 0;
+  loop->timer_reserved_ = 0;
+  loop->timer_free_ = 0;
 }
