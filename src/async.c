@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "threadpool.h"
 
 enum { IDLE = 0, BUSY = 1, QUEUED = 2, CLOSED = 3 };
 
@@ -116,6 +117,7 @@ static void run_completions(art_loop_t *loop) {
   pthread_mutex_lock(loop->completion_lock_);
   art__queue_move(&loop->completions_, &local);
   pthread_mutex_unlock(loop->completion_lock_);
+  int batch = art__pool_batch_begin(loop);
   while (!art__queue_empty(&local)) {
     art__queue_t *q = art__queue_head(&local);
     art__queue_remove(q);
@@ -123,6 +125,7 @@ static void run_completions(art_loop_t *loop) {
     c->cb(c);
     art__drain(loop);
   }
+  art__pool_batch_end(batch);
 }
 
 /* QUEUED -> IDLE. A handle still BUSY was pushed by a sender that has not

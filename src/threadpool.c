@@ -70,15 +70,20 @@ static unsigned slow_limit(const art_pool_t *p) {
   return n == 0 ? 1 : n;
 }
 
-/* Takes the next item a worker may run, or NULL. Called locked. */
+static unsigned next_lane_of(unsigned lane) {
+  return lane + 1 == ART_LANE_COUNT ? 0 : lane + 1;
+}
+
+/* Takes the next item a worker may run, or NULL. Called locked. Lanes are
+ * served round-robin, one item each in turn. */
 static struct art__work *take_work(art_pool_t *p) {
-  for (unsigned i = 0; i < ART_LANE_COUNT; i++) {
-    unsigned lane = (p->next_lane + i) % ART_LANE_COUNT;
+  unsigned lane = p->next_lane;
+  for (unsigned i = 0; i < ART_LANE_COUNT; i++, lane = next_lane_of(lane)) {
     if (art__queue_empty(&p->lanes[lane]))
       continue;
     if (lane == ART_LANE_SLOW && p->slow_running >= slow_limit(p))
       continue;
-    p->next_lane = (lane + 1) % ART_LANE_COUNT;
+    p->next_lane = next_lane_of(lane);
     art__queue_t *q = art__queue_head(&p->lanes[lane]);
     art__queue_remove(q);
     p->queued[lane]--;
@@ -87,23 +92,25 @@ static struct art__work *take_work(art_pool_t *p) {
   return NULL;
 }
 
-/* Runs one item outside the lock and posts its completion. */
-static void run_item(art_pool_t *p, struct art__work *w) {
-  uint64_t start = art_hrtime();
-  int slow = w->lane_ == ART_LANE_SLOW;
-  art_loop_t *loop = w->loop_;
-  w->started_ns_ = start;
-  w->work_(w);
-  uint64_t end = art_hrtime();
-  pthread_mutex_lock(&p->lock);
+/* Books the end, at now, of the item a worker just ran. Called locked. The
+ * statistics change before the completion is posted, so the
+ * after-callback already sees the item as done. */
+static void finish_locked(art_pool_t *p, struct art__work *w, uint64_t now) {
   p->running--;
   p->completed++;
-  p->run_ns += end - start;
-  if (slow)
+  p->run_ns += now - w->started_ns_;
+  if (w->lane_ == ART_LANE_SLOW)
     p->slow_running--;
-  pthread_mutex_unlock(&p->lock);
-  /* After this the loop may run the callback and reuse w at once. */
-  art__loop_post(loop, &w->done_);
+}
+
+/* Marks w as started at now. Called locked. */
+static void start_locked(art_pool_t *p, struct art__work *w, uint64_t now) {
+  __atomic_store_n(&w->state_, W_RUNNING, __ATOMIC_RELAXED);
+  p->running++;
+  if (w->lane_ == ART_LANE_SLOW)
+    p->slow_running++;
+  p->wait_ns += now > w->queued_ns_ ? now - w->queued_ns_ : 0;
+  w->started_ns_ = now;
 }
 
 /* Leaves the pool: called locked by a worker above the target. */
@@ -114,31 +121,41 @@ static void worker_exit(art_pool_t *p, worker_t *self) {
   pthread_cond_broadcast(&p->exit_cond);
 }
 
+/* A worker takes the pool lock once per item, to book the item it just ran
+ * and take the next, and reads the clock once per item: the end of one
+ * item is the start of the next. The finished item is posted to its loop
+ * after the lock is dropped; from then on the loop may reuse it. */
 static void *worker_main(void *arg) {
   worker_t *self = arg;
   art_pool_t *p = self->pool;
+  struct art__work *w = NULL; /* the item being run */
+  uint64_t now = 0;           /* when it ended */
   pthread_mutex_lock(&p->lock);
   for (;;) {
-    if (p->nthreads > p->target) {
-      worker_exit(p, self);
-      break;
-    }
-    struct art__work *w = take_work(p);
-    if (w == NULL) {
+    struct art__work *done = w;
+    if (done != NULL)
+      finish_locked(p, done, now);
+    w = p->nthreads > p->target ? NULL : take_work(p);
+    if (w != NULL) {
+      start_locked(p, w, done != NULL ? now : art_hrtime());
+    } else if (done == NULL) {
+      if (p->nthreads > p->target)
+        break;
       p->idle++;
       pthread_cond_wait(&p->work_cond, &p->lock);
       p->idle--;
       continue;
     }
-    __atomic_store_n(&w->state_, W_RUNNING, __ATOMIC_RELAXED);
-    p->running++;
-    if (w->lane_ == ART_LANE_SLOW)
-      p->slow_running++;
-    p->wait_ns += art_hrtime() - w->queued_ns_;
     pthread_mutex_unlock(&p->lock);
-    run_item(p, w);
+    if (done != NULL)
+      art__loop_post(done->loop_, &done->done_);
+    if (w != NULL) {
+      w->work_(w);
+      now = art_hrtime();
+    }
     pthread_mutex_lock(&p->lock);
   }
+  worker_exit(p, self);
   pthread_mutex_unlock(&p->lock);
   return NULL;
 }
@@ -249,6 +266,74 @@ int art_pool_set_size(art_pool_t *pool, unsigned nthreads) {
   return err;
 }
 
+/* ---- Batched submission. ---- */
+
+/* Submissions batched on a loop thread while it runs a batch of
+ * completions: after-callbacks that queue more work (the common chain) add
+ * to this list, and the whole list reaches the pool under one lock with at
+ * most one wakeup per idle worker. The list is flushed when the completions
+ * are done, when it reaches BATCH_MAX items, and before anything that must
+ * see every item on its lane (cancel, close). */
+#define BATCH_MAX 256
+
+typedef struct {
+  art_loop_t *loop;        /* loop running completions here, or NULL */
+  art_pool_t *pool;        /* pool of the items in the list */
+  struct art__queue items; /* struct art__work, by wq_ */
+  unsigned n;              /* items in the list */
+} batch_t;
+
+static __thread batch_t batch;
+
+/* Puts every batched item on its lane and wakes as many idle workers as
+ * there are items. */
+static void batch_flush(void) {
+  art_pool_t *p = batch.pool;
+  unsigned n = batch.n;
+  if (n == 0)
+    return;
+  batch.n = 0;
+  pthread_mutex_lock(&p->lock);
+  while (!art__queue_empty(&batch.items)) {
+    art__queue_t *q = art__queue_head(&batch.items);
+    struct art__work *w = art__container_of(q, struct art__work, wq_);
+    art__queue_remove(q);
+    art__queue_insert_tail(&p->lanes[w->lane_], q);
+    p->queued[w->lane_]++;
+  }
+  if (n >= p->idle)
+    pthread_cond_broadcast(&p->work_cond);
+  else
+    while (n-- > 0)
+      pthread_cond_signal(&p->work_cond);
+  pthread_mutex_unlock(&p->lock);
+}
+
+static void batch_add(art_pool_t *p, struct art__work *w) {
+  if (batch.pool != p)
+    batch_flush();
+  batch.pool = p;
+  art__queue_insert_tail(&batch.items, &w->wq_);
+  if (++batch.n >= BATCH_MAX)
+    batch_flush();
+}
+
+int art__pool_batch_begin(art_loop_t *loop) {
+  if (batch.loop != NULL)
+    return 0; /* a loop run from a callback of another: no batching */
+  batch.loop = loop;
+  batch.n = 0;
+  art__queue_init(&batch.items);
+  return 1;
+}
+
+void art__pool_batch_end(int begun) {
+  if (!begun)
+    return;
+  batch_flush();
+  batch.loop = NULL;
+}
+
 /* ---- The default pool. ---- */
 
 static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -286,13 +371,19 @@ static int read_default_size(void) {
  * memory is the parent's copy) and start afresh on first use. */
 static void default_atfork_child(void) {
   pthread_mutex_init(&default_lock, NULL);
-  default_pool = NULL;
+  __atomic_store_n(&default_pool, NULL, __ATOMIC_RELEASE);
   default_err = 0;
   default_size_read = 0;
 }
 
 art_pool_t *art_default_pool(int *err) {
   int e = 0;
+  art_pool_t *p = __atomic_load_n(&default_pool, __ATOMIC_ACQUIRE);
+  if (p != NULL) { /* every submission passes here: no lock once made */
+    if (err != NULL)
+      *err = 0;
+    return p;
+  }
   pthread_mutex_lock(&default_lock);
   if (!atfork_installed) {
     pthread_atfork(NULL, NULL, default_atfork_child);
@@ -300,11 +391,14 @@ art_pool_t *art_default_pool(int *err) {
   }
   if (!default_size_read)
     default_err = read_default_size();
-  if (default_pool == NULL && default_err == 0)
-    e = art_pool_init(&default_pool, default_size);
-  else
+  p = default_pool;
+  if (p == NULL && default_err == 0) {
+    e = art_pool_init(&p, default_size);
+    if (e == 0)
+      __atomic_store_n(&default_pool, p, __ATOMIC_RELEASE);
+  } else {
     e = default_err;
-  art_pool_t *p = default_pool;
+  }
   pthread_mutex_unlock(&default_lock);
   if (err != NULL)
     *err = p != NULL ? 0 : e;
@@ -324,7 +418,7 @@ __attribute__((destructor)) static void default_pool_teardown(void) {
     pthread_mutex_unlock(&p->lock);
   }
   if (idle) {
-    default_pool = NULL;
+    __atomic_store_n(&default_pool, NULL, __ATOMIC_RELEASE);
     pool_destroy(p);
   }
   pthread_mutex_unlock(&default_lock);
@@ -333,11 +427,10 @@ __attribute__((destructor)) static void default_pool_teardown(void) {
 int art_pool_close(art_pool_t *pool) {
   if (pool == NULL)
     return ART_EINVAL;
-  pthread_mutex_lock(&default_lock);
-  int is_default = pool == default_pool;
-  pthread_mutex_unlock(&default_lock);
-  if (is_default)
+  if (pool == __atomic_load_n(&default_pool, __ATOMIC_ACQUIRE))
     return ART_EINVAL;
+  if (batch.pool == pool)
+    batch_flush();
   pthread_mutex_lock(&pool->lock);
   int busy = pool->running > 0 || pool->loops > 0 ||
              pool->queued[0] + pool->queued[1] + pool->queued[2] > 0;
@@ -422,8 +515,12 @@ int art__work_submit(art_loop_t *loop, struct art__work *w, art_lane lane,
   w->lane_ = lane;
   w->queued_ns_ = art_hrtime();
   loop->active_reqs_++;
-  pthread_mutex_lock(&p->lock);
   __atomic_store_n(&w->state_, W_QUEUED, __ATOMIC_RELAXED);
+  if (batch.loop == loop) {
+    batch_add(p, w);
+    return 0;
+  }
+  pthread_mutex_lock(&p->lock);
   art__queue_insert_tail(&p->lanes[lane], &w->wq_);
   p->queued[lane]++;
   if (p->idle > 0)
@@ -435,6 +532,8 @@ int art__work_submit(art_loop_t *loop, struct art__work *w, art_lane lane,
 int art__work_cancel(struct art__work *w) {
   if (__atomic_load_n(&w->state_, __ATOMIC_RELAXED) != W_QUEUED)
     return ART_EBUSY;
+  if (batch.n > 0)
+    batch_flush(); /* w may be in it: put it on its lane first */
   art_pool_t *p = w->pool_;
   pthread_mutex_lock(&p->lock);
   int queued = __atomic_load_n(&w->state_, __ATOMIC_RELAXED) == W_QUEUED;

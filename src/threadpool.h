@@ -19,6 +19,12 @@ int art__work_submit(art_loop_t *loop, struct art__work *w, art_lane lane,
  * ART_ECANCELED), ART_EBUSY if it is running or finished. */
 int art__work_cancel(struct art__work *w) ART__HIDDEN;
 
+/* The poll phase brackets a batch of completions with these (on the loop
+ * thread): work submitted meanwhile reaches the pool in one batch at the
+ * end. begin returns what end must be given. */
+int art__pool_batch_begin(art_loop_t *loop) ART__HIDDEN;
+void art__pool_batch_end(int begun) ART__HIDDEN;
+
 /* Called by art_loop_close: the loop stops holding its pool open. */
 void art__pool_loop_close(art_loop_t *loop) ART__HIDDEN;
 
