@@ -11,6 +11,7 @@
 const char *art_strerror(int err) {
   switch (err) {
     ART_ERRNO_MAP(ART__ERR_TEXT)
+    ART_EAI_MAP(ART__ERR_TEXT) /* resolver codes, include/asyncrt/dns.h */
   case ART_EOF:
     return "end of file";
   }
@@ -20,6 +21,7 @@ const char *art_strerror(int err) {
 const char *art_err_name(int err) {
   switch (err) {
     ART_ERRNO_MAP(ART__ERR_NAME)
+    ART_EAI_MAP(ART__ERR_NAME)
   case ART_EOF:
     return "EOF";
   }
