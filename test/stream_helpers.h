@@ -40,7 +40,8 @@ static void owned_write_done(art_write_t *req, int status) {
 }
 
 /* Writes a copy of len bytes at data; the copy is freed when done. */
-static int write_copy(art_stream_t *s, const char *data, size_t len) {
+static __attribute__((unused)) int write_copy(art_stream_t *s, const char *data,
+                                              size_t len) {
   owned_write_t *w = malloc(sizeof(*w) + len);
   memcpy(w->data, data, len);
   art_buf_t b = art_buf_init(w->data, len);
@@ -58,7 +59,8 @@ static void echo_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
   free(buf->base);
 }
 
-static void echo_connection(art_stream_t *server, int status) {
+static __attribute__((unused)) void echo_connection(art_stream_t *server,
+                                                    int status) {
   if (status < 0)
     return;
   art_tcp_t *c = malloc(sizeof(*c));
@@ -70,8 +72,8 @@ static void echo_connection(art_stream_t *server, int status) {
 }
 
 /* Binds server to 127.0.0.1:0, listens with cb, returns the address. */
-static struct sockaddr_in listen_loopback(art_loop_t *loop, art_tcp_t *server,
-                                          art_connection_cb cb) {
+static __attribute__((unused)) struct sockaddr_in
+listen_loopback(art_loop_t *loop, art_tcp_t *server, art_connection_cb cb) {
   struct sockaddr_in addr;
   int len = sizeof(addr);
   assert_int_equal(art_ip4_addr("127.0.0.1", 0, &addr), 0);
@@ -83,7 +85,7 @@ static struct sockaddr_in listen_loopback(art_loop_t *loop, art_tcp_t *server,
   return addr;
 }
 
-static int flag_set(void *arg) {
+static __attribute__((unused)) int flag_set(void *arg) {
   return *(int *)arg != 0;
 }
 

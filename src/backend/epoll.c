@@ -102,11 +102,11 @@ static int epoll_wait_dispatch(art_loop_t *loop, int timeout) {
     int fd = st->events[i].data.fd;
     if (fd < 0)
       continue; /* invalidated by an earlier callback of this batch */
-    if ((unsigned)fd >= loop->nwatchers_ || loop->watchers_[fd] == NULL) {
-      /* Registered but no longer wanted: drop it now. */
-      epoll_ctl(st->epfd, EPOLL_CTL_DEL, fd, NULL);
-      continue;
-    }
+    if ((unsigned)fd >= loop->nwatchers_ || loop->watchers_[fd] == NULL)
+      continue; /* stopped by an earlier callback of this batch: its queued
+                   mask change removes it (deleting it here would leave
+                   pevents stale, and a restart before the next wait would
+                   then never be registered again) */
     art__io_dispatch(loop, fd, from_epoll(st->events[i].events));
   }
   st->batch = NULL;

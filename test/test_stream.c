@@ -1,0 +1,568 @@
+/* The stream base: backpressure and drain, art_stream_pipe, half-close,
+ * cancelling queued writes on close, resets mid-write, art_try_write, and
+ * streams over regular files. */
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "stream_helpers.h"
+
+/* A connected pair of TCP handles in one loop. */
+typedef struct {
+  art_tcp_t server, a, b; /* a: client side, b: accepted side */
+  art_connect_t creq;
+  int ready;
+} pair_t;
+
+static void pair_connection(art_stream_t *server, int status) {
+  pair_t *p = server->data;
+  assert_int_equal(art_tcp_init(server->loop, &p->b), 0);
+  assert_int_equal(art_accept(server, (art_stream_t *)&p->b), 0);
+  p->ready++;
+  art_close((art_handle_t *)server, NULL);
+}
+
+static void pair_connected(art_connect_t *req, int status) {
+  pair_t *p = req->data;
+  assert_int_equal(status, 0);
+  p->ready++;
+}
+
+static int pair_ready(void *arg) {
+  return ((pair_t *)arg)->ready == 2;
+}
+
+static void make_pair(art_loop_t *loop, pair_t *p) {
+  memset(p, 0, sizeof(*p));
+  p->server.data = p;
+  struct sockaddr_in addr = listen_loopback(loop, &p->server, pair_connection);
+  p->server.data = p;
+  assert_int_equal(art_tcp_init(loop, &p->a), 0);
+  p->creq.data = p;
+  assert_int_equal(art_tcp_connect(&p->creq, &p->a, (struct sockaddr *)&addr,
+                                   pair_connected),
+                   0);
+  assert_true(art_test_run_until(loop, 5000, pair_ready, p));
+}
+
+/* ---- slow reader: the writer's queue stays bounded ---- */
+
+#define SLOW_CHUNK 16384
+#define SLOW_TOTAL (8u << 20)
+
+typedef struct {
+  pair_t pair;
+  art_write_t reqs[64];
+  uint64_t free_mask;
+  char data[SLOW_CHUNK];
+  size_t sent, received, max_queue;
+  int full, drains, shut_done;
+  art_timer_t timer;
+  art_shutdown_t sreq;
+} slow_t;
+
+static slow_t *slow;
+
+static void slow_pump(art_stream_t *s);
+
+static void slow_write_cb(art_write_t *req, int status) {
+  assert_int_equal(status, 0);
+  slow->free_mask |= 1ull << (req - slow->reqs);
+  slow_pump(req->handle);
+}
+
+static void slow_drain(art_stream_t *s) {
+  slow->drains++;
+  slow->full = 0;
+  slow_pump(s);
+}
+
+static void slow_shut(art_shutdown_t *req, int status) {
+  assert_int_equal(status, 0);
+  slow->shut_done = 1;
+}
+
+static void slow_pump(art_stream_t *s) {
+  while (!slow->full && slow->sent < SLOW_TOTAL && slow->free_mask) {
+    int i = __builtin_ctzll(slow->free_mask);
+    slow->free_mask &= ~(1ull << i);
+    art_buf_t b = art_buf_init(slow->data, SLOW_CHUNK);
+    int r = art_write(&slow->reqs[i], s, &b, 1, slow_write_cb);
+    assert_true(r >= 0);
+    slow->sent += SLOW_CHUNK;
+    size_t q = art_stream_write_queue_size(s);
+    if (q > slow->max_queue)
+      slow->max_queue = q;
+    slow->full = r == ART_STREAM_FULL;
+  }
+  if (slow->sent == SLOW_TOTAL && !slow->sreq.handle)
+    assert_int_equal(art_shutdown(&slow->sreq, s, slow_shut), 0);
+}
+
+static void slow_read(art_stream_t *s, ssize_t n, const art_buf_t *buf);
+
+/* The reader takes a break after every read, so the writer fills up. */
+static void slow_resume(art_timer_t *t) {
+  art_read_start((art_stream_t *)&slow->pair.b, helper_alloc, slow_read);
+}
+
+static void slow_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  free(buf->base);
+  if (n > 0) {
+    slow->received += (size_t)n;
+    art_read_stop(s);
+    art_timer_start(&slow->timer, slow_resume, 0, 0);
+  } else if (n == ART_EOF) {
+    art_close((art_handle_t *)&slow->pair.a, NULL);
+    art_close((art_handle_t *)&slow->pair.b, NULL);
+    art_close((art_handle_t *)&slow->timer, NULL);
+  }
+}
+
+ART_TEST(slow_reader_bounds_writer_memory) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  slow = calloc(1, sizeof(*slow));
+  slow->free_mask = ~0ull;
+  make_pair(loop, &slow->pair);
+  art_stream_t *w = (art_stream_t *)&slow->pair.a;
+  assert_int_equal(art_stream_set_high_water_mark(w, 32 * 1024), 0);
+  assert_int_equal(art_stream_on_drain(w, slow_drain), 0);
+  assert_int_equal(art_timer_init(loop, &slow->timer), 0);
+  art_tcp_t *r = &slow->pair.b;
+  /* A small send buffer makes the kernel push back early. (A tiny receive
+   * buffer would not do: loopback's large MSS then stalls the window.) */
+  int small = 8192;
+  setsockopt(slow->pair.a.io_.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+  assert_int_equal(art_read_start((art_stream_t *)r, helper_alloc, slow_read),
+                   0);
+  slow_pump(w);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(slow->received, SLOW_TOTAL);
+  assert_true(slow->drains > 0);
+  assert_true(slow->shut_done);
+  /* Never more than the mark plus the one write that crossed it. */
+  assert_true(slow->max_queue < 32 * 1024 + SLOW_CHUNK);
+  free(slow);
+}
+
+/* ---- half-close ---- */
+
+typedef struct {
+  pair_t pair;
+  art_write_t w1, w2;
+  art_shutdown_t s1;
+  char got_b[16], got_a[16];
+  size_t nb, na;
+  int eof_a, eof_b, shut_status;
+} half_t;
+
+static half_t *half;
+
+static void half_read_a(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  if (n > 0) {
+    memcpy(half->got_a + half->na, buf->base, (size_t)n);
+    half->na += (size_t)n;
+  } else if (n == ART_EOF) {
+    half->eof_a = 1;
+    art_close((art_handle_t *)s, NULL);
+  }
+  free(buf->base);
+}
+
+static void half_read_b(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  if (n > 0) {
+    memcpy(half->got_b + half->nb, buf->base, (size_t)n);
+    half->nb += (size_t)n;
+  } else if (n == ART_EOF) {
+    /* a is done writing; b can still answer. */
+    half->eof_b = 1;
+    assert_false(art_is_readable(s));
+    assert_true(art_is_writable(s));
+    art_buf_t b = art_buf_init("xyz", 3);
+    assert_int_equal(art_write(&half->w2, s, &b, 1, NULL), 0);
+    art_close((art_handle_t *)s, NULL);
+  }
+  free(buf->base);
+}
+
+static void half_shut(art_shutdown_t *req, int status) {
+  half->shut_status = status;
+}
+
+ART_TEST(half_close) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  half = calloc(1, sizeof(*half));
+  make_pair(loop, &half->pair);
+  art_stream_t *a = (art_stream_t *)&half->pair.a;
+  art_buf_t b = art_buf_init("abc", 3);
+  assert_int_equal(art_write(&half->w1, a, &b, 1, NULL), 0);
+  assert_int_equal(art_shutdown(&half->s1, a, half_shut), 0);
+  assert_false(art_is_writable(a));
+  assert_int_equal(art_write(&half->w2, a, &b, 1, NULL), ART_EPIPE);
+  assert_int_equal(art_shutdown(&half->s1, a, half_shut), ART_ENOTCONN);
+  assert_int_equal(art_read_start(a, helper_alloc, half_read_a), 0);
+  assert_int_equal(
+      art_read_start((art_stream_t *)&half->pair.b, helper_alloc, half_read_b),
+      0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(half->shut_status, 0);
+  assert_int_equal(half->nb, 3);
+  assert_memory_equal(half->got_b, "abc", 3);
+  assert_int_equal(half->na, 3);
+  assert_memory_equal(half->got_a, "xyz", 3);
+  assert_true(half->eof_a && half->eof_b);
+  free(half);
+}
+
+/* ---- closing cancels queued writes, before the close callback ---- */
+
+typedef struct {
+  pair_t pair;
+  art_write_t reqs[32];
+  char data[1 << 20];
+  int ok, canceled, other, closed_before;
+  int closed;
+  art_shutdown_t sreq;
+  int shut_status;
+} cancel_t;
+
+static cancel_t *cancel;
+
+static void cancel_write_cb(art_write_t *req, int status) {
+  if (status == 0)
+    cancel->ok++;
+  else if (status == ART_ECANCELED)
+    cancel->canceled++;
+  else
+    cancel->other++;
+  if (cancel->closed)
+    cancel->closed_before++;
+}
+
+static void cancel_close_cb(art_handle_t *h) {
+  cancel->closed = 1;
+}
+
+static void cancel_shut(art_shutdown_t *req, int status) {
+  cancel->shut_status = status;
+}
+
+ART_TEST(close_cancels_queued_writes) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  cancel = calloc(1, sizeof(*cancel));
+  make_pair(loop, &cancel->pair);
+  art_stream_t *a = (art_stream_t *)&cancel->pair.a;
+  /* 32 MiB to a peer that does not read: most of it stays queued. */
+  for (int i = 0; i < 32; i++) {
+    art_buf_t b = art_buf_init(cancel->data, sizeof(cancel->data));
+    assert_true(art_write(&cancel->reqs[i], a, &b, 1, cancel_write_cb) >= 0);
+  }
+  assert_int_equal(art_shutdown(&cancel->sreq, a, cancel_shut), 0);
+  assert_true(art_stream_write_queue_size(a) > 0);
+  art_run(loop, ART_RUN_NOWAIT);
+  art_close((art_handle_t *)a, cancel_close_cb);
+  art_close((art_handle_t *)&cancel->pair.b, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(cancel->ok + cancel->canceled, 32);
+  assert_true(cancel->canceled > 0);
+  assert_int_equal(cancel->other, 0);
+  assert_int_equal(cancel->closed_before, 0);
+  assert_int_equal(cancel->shut_status, ART_ECANCELED);
+  free(cancel);
+}
+
+/* ---- the peer resets the connection mid-write ---- */
+
+typedef struct {
+  pair_t pair;
+  art_write_t reqs[16];
+  char data[1 << 20];
+  int statuses[16];
+  int calls;
+} reset_t;
+
+static reset_t *rst;
+
+static void reset_write_cb(art_write_t *req, int status) {
+  rst->statuses[req - rst->reqs] = status;
+  if (++rst->calls == 16)
+    art_close((art_handle_t *)&rst->pair.a, NULL);
+}
+
+static void reset_peer(art_timer_t *t) {
+  art_tcp_close_reset(&rst->pair.b, NULL);
+  art_close((art_handle_t *)t, NULL);
+}
+
+ART_TEST(reset_mid_write) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  struct sigaction old, dfl = {.sa_handler = SIG_DFL};
+  art_timer_t t;
+  sigaction(SIGPIPE, &dfl, &old); /* SIGPIPE would kill the process */
+  rst = calloc(1, sizeof(*rst));
+  make_pair(loop, &rst->pair);
+  for (int i = 0; i < 16; i++) {
+    art_buf_t b = art_buf_init(rst->data, sizeof(rst->data));
+    assert_true(art_write(&rst->reqs[i], (art_stream_t *)&rst->pair.a, &b, 1,
+                          reset_write_cb) >= 0);
+  }
+  art_timer_init(loop, &t);
+  art_timer_start(&t, reset_peer, 10, 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(rst->calls, 16);
+  int errors = 0;
+  for (int i = 0; i < 16; i++) {
+    int s = rst->statuses[i];
+    assert_true(s == 0 || s == ART_ECONNRESET || s == ART_EPIPE);
+    errors += s != 0;
+  }
+  assert_true(errors > 0);
+  sigaction(SIGPIPE, &old, NULL);
+  free(rst);
+}
+
+/* ---- try_write, write hints ---- */
+
+ART_TEST(try_write_and_hints) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  pair_t p;
+  art_write_t w;
+  static char big_buf[32 << 20];
+  make_pair(loop, &p);
+  art_stream_t *a = (art_stream_t *)&p.a;
+  art_buf_t b = art_buf_init("abc", 3);
+  assert_int_equal(art_try_write(a, &b, 1), 3);
+  assert_int_equal(art_try_write(a, NULL, 1), ART_EINVAL);
+  /* 32 MiB against a 64 KiB mark: queued, and the hint says full. */
+  art_buf_t big_b = art_buf_init(big_buf, sizeof(big_buf));
+  assert_int_equal(art_write(&w, a, &big_b, 1, NULL), ART_STREAM_FULL);
+  assert_true(art_stream_write_queue_size(a) > 0);
+  assert_int_equal(art_try_write(a, &b, 1), ART_EAGAIN);
+  art_close((art_handle_t *)&p.a, NULL);
+  art_close((art_handle_t *)&p.b, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+/* ---- art_stream_pipe ---- */
+
+#define PIPE_TOTAL (16u << 20)
+
+typedef struct {
+  pair_t in, out; /* in.a -> in.b ==pipeline==> out.a -> out.b */
+  art_stream_pipe_t pipeline;
+  art_write_t reqs[4];
+  char data[4][65536];
+  unsigned free_mask;
+  size_t sent, received, max_queue;
+  int full, status, done_calls, eof;
+  art_shutdown_t sreq;
+} sp_t;
+
+static sp_t *sp;
+
+static void sp_pump(art_stream_t *s);
+
+static void sp_write_cb(art_write_t *req, int status) {
+  sp->free_mask |= 1u << (req - sp->reqs);
+  sp_pump(req->handle);
+}
+
+static void sp_drain(art_stream_t *s) {
+  sp->full = 0;
+  sp_pump(s);
+}
+
+static void sp_pump(art_stream_t *s) {
+  while (!sp->full && sp->free_mask && sp->sent < PIPE_TOTAL) {
+    int i = __builtin_ctz(sp->free_mask);
+    sp->free_mask &= ~(1u << i);
+    for (size_t k = 0; k < sizeof(sp->data[i]); k++)
+      sp->data[i][k] = (char)((sp->sent + k) % 251);
+    art_buf_t b = art_buf_init(sp->data[i], sizeof(sp->data[i]));
+    sp->sent += b.len;
+    sp->full =
+        art_write(&sp->reqs[i], s, &b, 1, sp_write_cb) == ART_STREAM_FULL;
+  }
+  if (sp->sent == PIPE_TOTAL && sp->sreq.handle == NULL)
+    art_shutdown(&sp->sreq, s, NULL);
+}
+
+static void sp_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  for (ssize_t i = 0; i < n; i++)
+    if (buf->base[i] != (char)((sp->received + (size_t)i) % 251))
+      fail_msg("byte %zu differs", sp->received + (size_t)i);
+  if (n > 0)
+    sp->received += (size_t)n;
+  if (n == ART_EOF)
+    sp->eof = 1;
+  size_t q = art_stream_write_queue_size((art_stream_t *)&sp->out.a);
+  if (q > sp->max_queue)
+    sp->max_queue = q;
+  free(buf->base);
+}
+
+static void sp_done(art_stream_pipe_t *p, int status) {
+  sp->status = status;
+  sp->done_calls++;
+}
+
+static int sp_finished(void *arg) {
+  return sp->eof && sp->done_calls;
+}
+
+ART_TEST(stream_pipe_moves_everything) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  sp = calloc(1, sizeof(*sp));
+  sp->free_mask = 0xf;
+  make_pair(loop, &sp->in);
+  make_pair(loop, &sp->out);
+  art_stream_on_drain((art_stream_t *)&sp->in.a, sp_drain);
+  assert_int_equal(art_stream_pipe(&sp->pipeline, (art_stream_t *)&sp->in.b,
+                                   (art_stream_t *)&sp->out.a, NULL, sp_done),
+                   0);
+  assert_int_equal(art_stream_pipe(&sp->pipeline, (art_stream_t *)&sp->in.b,
+                                   (art_stream_t *)&sp->out.a, NULL, sp_done),
+                   ART_EBUSY);
+  assert_int_equal(
+      art_read_start((art_stream_t *)&sp->out.b, helper_alloc, sp_read), 0);
+  sp_pump((art_stream_t *)&sp->in.a);
+  assert_true(art_test_run_until(loop, 20000, sp_finished, NULL));
+  assert_int_equal(sp->status, 0);
+  assert_int_equal(sp->done_calls, 1);
+  assert_int_equal(sp->received, PIPE_TOTAL);
+  /* The pipeline never let dst's queue grow past mark + one chunk. */
+  assert_true(sp->max_queue <= 64 * 1024 + 65536);
+  art_close((art_handle_t *)&sp->in.a, NULL);
+  art_close((art_handle_t *)&sp->in.b, NULL);
+  art_close((art_handle_t *)&sp->out.a, NULL);
+  art_close((art_handle_t *)&sp->out.b, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(sp->done_calls, 1);
+  free(sp);
+}
+
+static void sp_err_done(art_stream_pipe_t *p, int status) {
+  int *st = p->data;
+  st[0] = status;
+  st[1]++;
+  art_close((art_handle_t *)p->src, NULL);
+}
+
+/* dst reset by its peer: the pipeline reports the write error once. */
+ART_TEST(stream_pipe_reports_first_error) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  pair_t in, out;
+  art_stream_pipe_t pl;
+  art_write_t w;
+  static char chunk[1 << 20];
+  int st[2] = {0, 0}; /* status, calls */
+  make_pair(loop, &in);
+  make_pair(loop, &out);
+  pl.data = st;
+  assert_int_equal(art_stream_pipe(&pl, (art_stream_t *)&in.b,
+                                   (art_stream_t *)&out.a, NULL, sp_err_done),
+                   0);
+  art_tcp_close_reset(&out.b, NULL);
+  art_buf_t b = art_buf_init(chunk, sizeof(chunk));
+  art_write(&w, (art_stream_t *)&in.a, &b, 1, NULL);
+  int r = art_test_run_until(loop, 5000, flag_set, &st[1]);
+  int status = st[0];
+  assert_true(r);
+  if (status != ART_ECONNRESET && status != ART_EPIPE)
+    fail_msg("status %s", art_err_name(status));
+  art_close((art_handle_t *)&in.a, NULL);
+  art_close((art_handle_t *)&out.a, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(st[1], 1);
+}
+
+ART_TEST(stream_pipe_bad_arguments) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_stream_pipe_t pl;
+  art_tcp_t t;
+  pair_t p;
+  art_stream_pipe_opts_t opts = {0, 0, 100000};
+  make_pair(loop, &p);
+  art_tcp_init(loop, &t);
+  art_stream_t *a = (art_stream_t *)&p.a, *b = (art_stream_t *)&p.b;
+  assert_int_equal(art_stream_pipe(NULL, a, b, NULL, sp_done), ART_EINVAL);
+  assert_int_equal(art_stream_pipe(&pl, a, a, NULL, sp_done), ART_EINVAL);
+  assert_int_equal(art_stream_pipe(&pl, a, b, NULL, NULL), ART_EINVAL);
+  assert_int_equal(art_stream_pipe(&pl, a, b, &opts, sp_done), ART_EINVAL);
+  assert_int_equal(art_stream_pipe(&pl, (art_stream_t *)&t, b, NULL, sp_done),
+                   ART_ENOTCONN);
+  art_close((art_handle_t *)&t, NULL);
+  art_close((art_handle_t *)a, NULL);
+  art_close((art_handle_t *)b, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+/* ---- regular files as streams: always ready ---- */
+
+typedef struct {
+  art_pipe_t in, out;
+  art_stream_pipe_t pl;
+  int status, done;
+} file_t;
+
+static void file_done(art_stream_pipe_t *p, int status) {
+  file_t *f = p->data;
+  f->status = status;
+  f->done = 1;
+  art_close((art_handle_t *)&f->in, NULL);
+  art_close((art_handle_t *)&f->out, NULL);
+}
+
+ART_TEST(file_to_file_through_stream_pipe) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  char dir[] = "/tmp/art-stream-XXXXXX", src[64], dst[64];
+  file_t f = {0};
+  assert_non_null(mkdtemp(dir));
+  snprintf(src, sizeof(src), "%s/src", dir);
+  snprintf(dst, sizeof(dst), "%s/dst", dir);
+  int fd = open(src, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  static char data[300000];
+  for (size_t i = 0; i < sizeof(data); i++)
+    data[i] = (char)(i * 7);
+  assert_int_equal(write(fd, data, sizeof(data)), sizeof(data));
+  close(fd);
+  assert_int_equal(art_pipe_init(loop, &f.in, 0), 0);
+  assert_int_equal(art_pipe_init(loop, &f.out, 0), 0);
+  assert_int_equal(art_pipe_open(&f.in, open(src, O_RDONLY | O_CLOEXEC)), 0);
+  assert_int_equal(
+      art_pipe_open(&f.out,
+                    open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_TRUNC, 0600)),
+      0);
+  f.pl.data = &f;
+  art_stream_pipe_opts_t opts = {0, 4096, 2};
+  assert_int_equal(art_stream_pipe(&f.pl, (art_stream_t *)&f.in,
+                                   (art_stream_t *)&f.out, &opts, file_done),
+                   0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(f.done, 1);
+  assert_int_equal(f.status, 0);
+  static char back[300001];
+  fd = open(dst, O_RDONLY | O_CLOEXEC);
+  assert_int_equal(read(fd, back, sizeof(back)), sizeof(data));
+  close(fd);
+  assert_memory_equal(back, data, sizeof(data));
+  unlink(src);
+  unlink(dst);
+  rmdir(dir);
+}
+
+static const struct CMUnitTest tests[] = {
+    ART_TEST_ENTRY(slow_reader_bounds_writer_memory),
+    ART_TEST_ENTRY(half_close),
+    ART_TEST_ENTRY(close_cancels_queued_writes),
+    ART_TEST_ENTRY(reset_mid_write),
+    ART_TEST_ENTRY(try_write_and_hints),
+    ART_TEST_ENTRY(stream_pipe_moves_everything),
+    ART_TEST_ENTRY(stream_pipe_reports_first_error),
+    ART_TEST_ENTRY(stream_pipe_bad_arguments),
+    ART_TEST_ENTRY(file_to_file_through_stream_pipe),
+};
+
+int main(int argc, char **argv) {
+  return art_test_main(argc, argv, "stream", tests, ART_ARRAY_SIZE(tests));
+}
