@@ -311,13 +311,23 @@ art_handle_type art_pipe_pending_type(const art_pipe_t *p) {
   return p->fds_[0].type;
 }
 
+int art__handle_fd(const art_handle_t *h) {
+  if (!art__handle_usable(h))
+    return -1;
+  if (h->type == ART_UDP)
+    return ((const art_udp_t *)h)->io_.fd;
+  if (art__is_stream_type(h->type))
+    return ((const art_stream_t *)h)->io_.fd;
+  return -1;
+}
+
 int art_write2(art_write_t *req, art_stream_t *s, const art_buf_t bufs[],
                unsigned nbufs, art_stream_t *send_handle, art_write_cb cb) {
   if (send_handle == NULL)
     return art_write(req, s, bufs, nbufs, cb);
   if (!art__stream_usable(s) || !(s->stream_flags_ & ART__S_IPC) ||
-      !art__handle_usable((art_handle_t *)send_handle) ||
-      send_handle->io_.fd < 0 || bufs == NULL || nbufs == 0)
+      art__handle_fd((art_handle_t *)send_handle) < 0 || bufs == NULL ||
+      nbufs == 0)
     return ART_EINVAL;
   size_t total = 0;
   for (unsigned i = 0; i < nbufs; i++)
@@ -339,6 +349,8 @@ int art__pipe_accept_pending(art_stream_t *s, art_stream_t *client) {
     err = art_tcp_open((art_tcp_t *)client, next.fd);
   else if (next.type == ART_NAMED_PIPE)
     err = art_pipe_open((art_pipe_t *)client, next.fd);
+  else if (next.type == ART_UDP)
+    err = art_udp_open((art_udp_t *)client, next.fd);
   else
     err = ART_ENOTSUP;
   if (err)

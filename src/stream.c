@@ -209,16 +209,16 @@ static ssize_t writev_nosigpipe(int fd, const struct iovec *iov, int n) {
 
 /* One vectored write, the way the fd needs it; -1 with errno on error. */
 static ssize_t write_vec(art_stream_t *s, struct iovec *iov, int n,
-                         const art_stream_t *send_handle) {
+                         int send_fd) {
   ssize_t r;
   int fd = s->io_.fd;
-  if (send_handle == NULL && !has_flag(s, ART__S_SOCKET)) {
+  if (send_fd < 0 && !has_flag(s, ART__S_SOCKET)) {
     do
       r = writev_nosigpipe(fd, iov, n);
     while (r == -1 && errno == EINTR);
     return r;
   }
-  if (send_handle == NULL && n == 1) {
+  if (send_fd < 0 && n == 1) {
     do
       r = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
     while (r == -1 && errno == EINTR);
@@ -229,14 +229,14 @@ static ssize_t write_vec(art_stream_t *s, struct iovec *iov, int n,
     struct cmsghdr align;
   } ctl;
   struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-  if (send_handle != NULL) {
+  if (send_fd >= 0) {
     msg.msg_control = ctl.buf;
     msg.msg_controllen = sizeof(ctl.buf);
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &send_handle->io_.fd, sizeof(int));
+    memcpy(CMSG_DATA(c), &send_fd, sizeof(int));
   }
   do
     r = sendmsg(fd, &msg, MSG_NOSIGNAL);
@@ -254,20 +254,21 @@ static int req_started(const art_write_t *req) {
 
 /* Fills iov from the queued requests (note 3). A request that passes a
  * handle goes alone, so its fd travels with its own first byte. Returns the
- * vector count; *total gets their byte count and *send the handle to pass. */
+ * vector count; *total gets their byte count and *send_fd the fd to pass
+ * (-1: none). */
 static int gather(art_stream_t *s, struct iovec *iov, size_t *total,
-                  art_stream_t **send) {
+                  int *send_fd) {
   int n = 0;
   art__queue_t *q;
   *total = 0;
-  *send = NULL;
+  *send_fd = -1;
   art__queue_foreach(q, &s->write_queue_) {
     art_write_t *req = art__container_of(q, art_write_t, queue_);
     int fresh_ipc = req->send_handle != NULL && !req_started(req);
     if (fresh_ipc && n > 0)
       break;
     if (fresh_ipc)
-      *send = req->send_handle;
+      *send_fd = art__handle_fd((art_handle_t *)req->send_handle);
     for (unsigned i = req->index_; i < req->nbufs_ && n < MAX_IOV; i++) {
       size_t skip = i == req->index_ ? req->offset_ : 0;
       iov[n].iov_base = req->bufs_[i].base + skip;
@@ -333,9 +334,9 @@ static void flush_queue(art_stream_t *s) {
   while (!art__queue_empty(&s->write_queue_)) {
     struct iovec iov[MAX_IOV];
     size_t total;
-    art_stream_t *send;
-    int n = gather(s, iov, &total, &send);
-    ssize_t r = total == 0 && send == NULL ? 0 : write_vec(s, iov, n, send);
+    int send_fd;
+    int n = gather(s, iov, &total, &send_fd);
+    ssize_t r = total == 0 && send_fd < 0 ? 0 : write_vec(s, iov, n, send_fd);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       art__io_start(s->loop, &s->io_, ART_WRITABLE);
       return;
@@ -451,7 +452,7 @@ int art_try_write(art_stream_t *s, const art_buf_t bufs[], unsigned nbufs) {
     iov[i].iov_base = bufs[i].base;
     iov[i].iov_len = bufs[i].len;
   }
-  ssize_t r = write_vec(s, iov, (int)n, NULL);
+  ssize_t r = write_vec(s, iov, (int)n, -1);
   if (r < 0)
     return errno == EWOULDBLOCK ? ART_EAGAIN : -errno;
   return r > INT32_MAX ? INT32_MAX : (int)r;

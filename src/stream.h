@@ -61,10 +61,8 @@ ssize_t art__pipe_recv(art_stream_t *s, char *buf, size_t len) ART__HIDDEN;
 /* Takes the next handle received on an IPC pipe into client (pipe.c). */
 int art__pipe_accept_pending(art_stream_t *pipe,
                              art_stream_t *client) ART__HIDDEN;
-/* The fd of any stream handle, or -1. */
-static inline int art__stream_fd(const art_stream_t *s) {
-  return s->io_.fd;
-}
+/* The fd of a stream or UDP handle (what IPC can pass), or -1. */
+int art__handle_fd(const art_handle_t *h) ART__HIDDEN;
 
 /* Connect completion used by tcp.c and pipe.c. */
 void art__stream_connect_start(art_connect_t *req, art_stream_t *s, int err,

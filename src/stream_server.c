@@ -147,8 +147,13 @@ int art__stream_accept_fd(art_stream_t *server, art_stream_t *client,
 }
 
 int art_accept(art_stream_t *server, art_stream_t *client) {
-  if (!art__stream_usable(server) || !art__stream_usable(client) ||
-      client->io_.fd >= 0 || server == client)
+  if (!art__stream_usable(server) || server == client)
+    return ART_EINVAL;
+  /* A UDP handle (cast) can only come from an IPC pipe. */
+  if (art__handle_usable((art_handle_t *)client) && client->type == ART_UDP &&
+      (server->stream_flags_ & ART__S_IPC))
+    return art__pipe_accept_pending(server, client);
+  if (!art__stream_usable(client) || client->io_.fd >= 0)
     return ART_EINVAL;
   if ((server->stream_flags_ & ART__S_IPC) &&
       !(server->stream_flags_ & ART__S_LISTENING))

@@ -79,7 +79,7 @@ listen_loopback(art_loop_t *loop, art_tcp_t *server, art_connection_cb cb) {
   assert_int_equal(art_ip4_addr("127.0.0.1", 0, &addr), 0);
   assert_int_equal(art_tcp_init(loop, server), 0);
   assert_int_equal(art_tcp_bind(server, (struct sockaddr *)&addr, 0), 0);
-  assert_int_equal(art_listen((art_stream_t *)server, 511, cb), 0);
+  assert_int_equal(art_listen((art_stream_t *)server, 1024, cb), 0);
   assert_int_equal(art_tcp_getsockname(server, (struct sockaddr *)&addr, &len),
                    0);
   return addr;

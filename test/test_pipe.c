@@ -433,7 +433,61 @@ ART_TEST(ipc_passes_pipe) {
   free(ipc);
 }
 
+typedef struct {
+  art_pipe_t a, b;
+  art_udp_t sent, got;
+  art_write_t w;
+  int accepted;
+  art_handle_type type;
+} udp_ipc_t;
+
+static void udp_ipc_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  udp_ipc_t *u = s->data;
+  free(buf->base);
+  if (n <= 0 || u->accepted)
+    return;
+  u->type = art_pipe_pending_type(&u->b);
+  assert_int_equal(art_udp_init(s->loop, &u->got), 0);
+  assert_int_equal(art_accept(s, (art_stream_t *)&u->got), 0);
+  assert_int_equal(art_pipe_pending_count(&u->b), 0);
+  u->accepted = 1;
+  art_close((art_handle_t *)&u->a, NULL);
+  art_close((art_handle_t *)&u->b, NULL);
+}
+
+ART_TEST(ipc_passes_udp_socket) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  udp_ipc_t u;
+  struct sockaddr_in addr, addr2;
+  int len = sizeof(addr), len2 = sizeof(addr2);
+  memset(&u, 0, sizeof(u));
+  open_ipc_pair(loop, &u.a, &u.b);
+  u.b.data = &u;
+  assert_int_equal(art_udp_init(loop, &u.sent), 0);
+  art_ip4_addr("127.0.0.1", 0, &addr);
+  assert_int_equal(art_udp_bind(&u.sent, (struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(
+      art_read_start((art_stream_t *)&u.b, helper_alloc, udp_ipc_read), 0);
+  art_buf_t b = art_buf_init("u", 1);
+  assert_int_equal(art_write2(&u.w, (art_stream_t *)&u.a, &b, 1,
+                              (art_stream_t *)&u.sent, NULL),
+                   0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(u.accepted, 1);
+  assert_int_equal(u.type, ART_UDP);
+  /* The received socket is the same one: same local address. */
+  assert_int_equal(art_udp_getsockname(&u.sent, (struct sockaddr *)&addr, &len),
+                   0);
+  assert_int_equal(
+      art_udp_getsockname(&u.got, (struct sockaddr *)&addr2, &len2), 0);
+  assert_int_equal(addr.sin_port, addr2.sin_port);
+  art_close((art_handle_t *)&u.sent, NULL);
+  art_close((art_handle_t *)&u.got, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
 static const struct CMUnitTest tests[] = {
+    ART_TEST_ENTRY(ipc_passes_udp_socket),
     ART_TEST_ENTRY(unix_socket_echo),
     ART_TEST_ENTRY(abstract_name_echo),
     ART_TEST_ENTRY(names_too_long_are_refused),

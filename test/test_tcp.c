@@ -1,6 +1,7 @@
 /* TCP: connect, accept, echo, ordering of queued writes, large transfers,
  * half-close, errors, resets, running out of fds, many connections. */
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -473,7 +474,283 @@ ART_TEST(transfer_100_mib) {
   free(big);
 }
 
+/* ---- running out of fds: the reserve-fd defence ---- */
+
+static int emfile_reports;
+
+static void emfile_connection(art_stream_t *server, int status) {
+  if (status == ART_EMFILE || status == ART_ENFILE) {
+    emfile_reports++;
+    return;
+  }
+  echo_connection(server, status);
+}
+
+static void tick(art_timer_t *t) {}
+
+/* True when every fd of the array saw its connection end. */
+static int all_ended(void *arg) {
+  int *fds = arg;
+  for (int i = 0; i < 3; i++) {
+    char c;
+    ssize_t n = recv(fds[i], &c, 1, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return 0;
+  }
+  return 1;
+}
+
+static int old_fd_echoed;
+
+static int echo_back(void *arg) {
+  char buf[8];
+  ssize_t n = recv(*(int *)arg, buf, sizeof(buf), MSG_DONTWAIT);
+  if (n == 3 && memcmp(buf, "old", 3) == 0)
+    old_fd_echoed = 1;
+  return old_fd_echoed;
+}
+
+static int one_conn(void *arg) {
+  return helper_open_conns == 1;
+}
+
+ART_TEST(emfile_closes_pending_and_keeps_old_connections) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t server;
+  art_timer_t timer;
+  struct rlimit saved, low;
+  int pending[3], dups[64], ndups = 0;
+  art_loop_metrics_t m0, m1;
+  emfile_reports = 0;
+  old_fd_echoed = 0;
+  struct sockaddr_in addr = listen_loopback(loop, &server, emfile_connection);
+  assert_int_equal(art_timer_init(loop, &timer), 0);
+  assert_int_equal(art_timer_start(&timer, tick, 10, 10), 0);
+  /* An established connection, accepted before the fds run out. */
+  int old = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_int_equal(connect(old, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  assert_true(art_test_run_until(loop, 5000, one_conn, NULL));
+  for (int i = 0; i < 3; i++)
+    pending[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  /* Use up every fd under a lowered limit. */
+  getrlimit(RLIMIT_NOFILE, &saved);
+  low = saved;
+  low.rlim_cur = (rlim_t)art_test_fd_count() + 8;
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+  int fd;
+  while (ndups < 64 && (fd = fcntl(0, F_DUPFD_CLOEXEC, 0)) >= 0)
+    dups[ndups++] = fd;
+  assert_int_equal(errno, EMFILE);
+  for (int i = 0; i < 3; i++)
+    connect(pending[i], (struct sockaddr *)&addr, sizeof(addr));
+  art_loop_metrics(loop, &m0);
+  uint64_t t0 = art_hrtime();
+  assert_true(art_test_run_until(loop, 5000, all_ended, pending));
+  /* The old connection still works. */
+  assert_int_equal(send(old, "old", 3, MSG_NOSIGNAL), 3);
+  assert_true(art_test_run_until(loop, 5000, echo_back, &old));
+  art_loop_metrics(loop, &m1);
+  uint64_t ms = (art_hrtime() - t0) / 1000000u;
+  /* No spin: iterations come from the 10 ms tick and real events only. */
+  assert_true(m1.iterations - m0.iterations < ms / 10 + 40);
+  assert_true(emfile_reports >= 1);
+  for (int i = 0; i < ndups; i++)
+    close(dups[i]);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  for (int i = 0; i < 3; i++)
+    close(pending[i]);
+  close(old);
+  art_close((art_handle_t *)&server, NULL);
+  art_close((art_handle_t *)&timer, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(helper_open_conns, 0);
+}
+
+/* ---- 1,000 connections, one echo round each ---- */
+
+#define NCONN 1000
+
+typedef struct {
+  art_tcp_t tcp;
+  art_connect_t creq;
+  art_write_t wreq;
+  char msg[8];
+  char got[8];
+  size_t ngot;
+} many_t;
+
+static int many_done;
+
+static void many_close(art_handle_t *h) {
+  many_done++;
+}
+
+static void many_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  many_t *c = s->data;
+  if (n > 0) {
+    memcpy(c->got + c->ngot, buf->base, (size_t)n);
+    c->ngot += (size_t)n;
+    if (c->ngot == sizeof(c->msg)) {
+      assert_memory_equal(c->got, c->msg, sizeof(c->msg));
+      art_close((art_handle_t *)s, many_close);
+    }
+  } else if (n < 0) {
+    fail_msg("connection ended early: %s", art_err_name((int)n));
+  }
+  free(buf->base);
+}
+
+static void many_connected(art_connect_t *req, int status) {
+  many_t *c = req->handle->data;
+  assert_int_equal(status, 0);
+  art_buf_t b = art_buf_init(c->msg, sizeof(c->msg));
+  assert_int_equal(art_write(&c->wreq, req->handle, &b, 1, NULL), 0);
+  assert_int_equal(art_read_start(req->handle, helper_alloc, many_read), 0);
+}
+
+static int all_many_done(void *arg) {
+  return many_done == NCONN;
+}
+
+ART_TEST(thousand_connection_echo_round) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t server;
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < 2 * NCONN + 64 && rl.rlim_max >= 2 * NCONN + 64) {
+    rl.rlim_cur = 2 * NCONN + 64;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+  }
+  many_done = 0;
+  many_t *c = calloc(NCONN, sizeof(*c));
+  struct sockaddr_in addr = listen_loopback(loop, &server, echo_connection);
+  for (int i = 0; i < NCONN; i++) {
+    snprintf(c[i].msg, sizeof(c[i].msg), "m%06d", i);
+    c[i].msg[7] = '!';
+    assert_int_equal(art_tcp_init(loop, &c[i].tcp), 0);
+    c[i].tcp.data = &c[i];
+    assert_int_equal(art_tcp_connect(&c[i].creq, &c[i].tcp,
+                                     (struct sockaddr *)&addr, many_connected),
+                     0);
+  }
+  assert_true(art_test_run_until(loop, 20000, all_many_done, NULL));
+  art_close((art_handle_t *)&server, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(helper_open_conns, 0);
+  free(c);
+}
+
+/* ---- socket options and names ---- */
+
+static art_tcp_t opt_conn;
+static int opt_accepted;
+
+static void opt_connection(art_stream_t *server, int status) {
+  assert_int_equal(art_tcp_init(server->loop, &opt_conn), 0);
+  assert_int_equal(art_accept(server, (art_stream_t *)&opt_conn), 0);
+  opt_accepted = 1;
+}
+
+static void opt_connected(art_connect_t *req, int status) {
+  assert_int_equal(status, 0);
+}
+
+ART_TEST(options_and_names) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t server, client, other;
+  art_connect_t creq;
+  struct sockaddr_in a1, a2, peer;
+  int l1 = sizeof(a1), l2 = sizeof(a2), lp = sizeof(peer);
+  opt_accepted = 0;
+  struct sockaddr_in addr = listen_loopback(loop, &server, opt_connection);
+  /* Without ART_TCP_REUSEPORT the port is taken. */
+  assert_int_equal(art_tcp_init(loop, &other), 0);
+  assert_int_equal(art_tcp_bind(&other, (struct sockaddr *)&addr, 0),
+                   ART_EADDRINUSE);
+  art_close((art_handle_t *)&other, NULL);
+  assert_int_equal(art_tcp_init(loop, &client), 0);
+  assert_int_equal(art_tcp_nodelay(&client, 1), 0); /* before the socket */
+  assert_int_equal(
+      art_tcp_connect(&creq, &client, (struct sockaddr *)&addr, opt_connected),
+      0);
+  assert_int_equal(
+      art_tcp_connect(&creq, &client, (struct sockaddr *)&addr, opt_connected),
+      ART_EALREADY);
+  assert_true(art_test_run_until(loop, 5000, flag_set, &opt_accepted));
+  art_run(loop, ART_RUN_NOWAIT);
+  int on = 0;
+  socklen_t len = sizeof(on);
+  getsockopt(client.io_.fd, IPPROTO_TCP, TCP_NODELAY, &on, &len);
+  assert_true(on);
+  assert_int_equal(art_tcp_keepalive(&opt_conn, 1, 30, 5, 3), 0);
+  getsockopt(opt_conn.io_.fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len);
+  assert_true(on);
+  getsockopt(opt_conn.io_.fd, IPPROTO_TCP, TCP_KEEPINTVL, &on, &len);
+  assert_int_equal(on, 5);
+  assert_int_equal(art_tcp_keepalive(&opt_conn, 0, 0, 0, 0), 0);
+  assert_int_equal(art_tcp_getsockname(&client, (struct sockaddr *)&a1, &l1),
+                   0);
+  assert_int_equal(art_tcp_getpeername(&opt_conn, (struct sockaddr *)&a2, &l2),
+                   0);
+  assert_int_equal(a1.sin_port, a2.sin_port);
+  assert_int_equal(art_tcp_getpeername(&client, (struct sockaddr *)&peer, &lp),
+                   0);
+  assert_int_equal(peer.sin_port, addr.sin_port);
+  assert_int_equal(art_tcp_getpeername(&server, (struct sockaddr *)&peer, &lp),
+                   ART_ENOTCONN);
+  art_close((art_handle_t *)&client, NULL);
+  art_close((art_handle_t *)&opt_conn, NULL);
+  art_close((art_handle_t *)&server, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+ART_TEST(reuseport_shares_a_port) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t a, b;
+  struct sockaddr_in addr;
+  int len = sizeof(addr);
+  art_ip4_addr("127.0.0.1", 0, &addr);
+  assert_int_equal(art_tcp_init(loop, &a), 0);
+  assert_int_equal(art_tcp_init(loop, &b), 0);
+  assert_int_equal(
+      art_tcp_bind(&a, (struct sockaddr *)&addr, ART_TCP_REUSEPORT), 0);
+  assert_int_equal(art_tcp_getsockname(&a, (struct sockaddr *)&addr, &len), 0);
+  assert_int_equal(art_listen((art_stream_t *)&a, 8, echo_connection), 0);
+  assert_int_equal(
+      art_tcp_bind(&b, (struct sockaddr *)&addr, ART_TCP_REUSEPORT), 0);
+  assert_int_equal(art_listen((art_stream_t *)&b, 8, echo_connection), 0);
+  art_close((art_handle_t *)&a, NULL);
+  art_close((art_handle_t *)&b, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+/* art_tcp_open adopts a connected socket made outside the library. */
+ART_TEST(open_adopts_connected_socket) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t server, t;
+  client_t dummy;
+  (void)dummy;
+  struct sockaddr_in addr = listen_loopback(loop, &server, echo_connection);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  assert_int_equal(art_tcp_init(loop, &t), 0);
+  assert_int_equal(art_tcp_open(&t, fd), 0);
+  assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+  assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+  assert_true(art_is_readable((art_stream_t *)&t));
+  assert_true(art_is_writable((art_stream_t *)&t));
+  assert_int_equal(art_tcp_open(&t, fd), ART_EBUSY);
+  art_close((art_handle_t *)&t, NULL);
+  art_close((art_handle_t *)&server, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
 static const struct CMUnitTest tests[] = {
+    ART_TEST_ENTRY(emfile_closes_pending_and_keeps_old_connections),
+    ART_TEST_ENTRY(thousand_connection_echo_round),
+    ART_TEST_ENTRY(options_and_names),
+    ART_TEST_ENTRY(reuseport_shares_a_port),
+    ART_TEST_ENTRY(open_adopts_connected_socket),
     ART_TEST_ENTRY(echo_round_trip),
     ART_TEST_ENTRY(ipv6_echo),
     ART_TEST_ENTRY(bad_arguments),

@@ -129,8 +129,9 @@ ART_EXTERN int art_write(art_write_t *req, art_stream_t *stream,
                          const art_buf_t bufs[], unsigned nbufs,
                          art_write_cb cb);
 
-/* Like art_write on an IPC pipe, also passing send_handle (a TCP, UDP or
- * pipe handle, which stays open here) to the peer. ART_EINVAL if stream is
+/* Like art_write on an IPC pipe, also passing send_handle (a TCP or pipe
+ * handle, or an art_udp_t cast to art_stream_t *; it stays open here) to
+ * the peer. ART_EINVAL if stream is
  * not an IPC pipe or send_handle has no fd; at least one byte must be
  * written. */
 ART_EXTERN int art_write2(art_write_t *req, art_stream_t *stream,
@@ -212,8 +213,9 @@ ART_EXTERN int art_listen(art_stream_t *stream, int backlog,
 
 /* Takes the connection waiting on server into client (an initialised,
  * unused handle of the matching type). On an IPC pipe, takes the next
- * received handle instead (see art_pipe_pending_type). ART_EAGAIN when
- * nothing waits. */
+ * received handle instead, into a handle of art_pipe_pending_type's type
+ * (an art_tcp_t, an art_pipe_t, or an art_udp_t cast to art_stream_t *).
+ * ART_EAGAIN when nothing waits; ART_EINVAL for a client of another type. */
 ART_EXTERN int art_accept(art_stream_t *server, art_stream_t *client);
 
 /* ------------------------------------------------------------------------ */
