@@ -315,6 +315,7 @@ struct art_loop_s {
   int wakeup_wfd_;                /* write end: the same eventfd or a pipe */
   art__io_t wakeup_io_;
   int wakeup_pending_;            /* atomic: a wakeup write is outstanding */
+  int wakers_;                    /* atomic: threads inside art__loop_post */
   void *completion_lock_;         /* pthread_mutex_t, allocated at init */
   struct art__queue completions_; /* art__completion_t posted by threads */
   art_async_t *async_stack_;      /* atomic: async handles sent, LIFO */

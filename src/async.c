@@ -60,6 +60,9 @@ int art__wakeup_init(art_loop_t *loop) {
 }
 
 void art__wakeup_close(art_loop_t *loop) {
+  /* A poster may still be between its unlock and its eventfd write. */
+  while (__atomic_load_n(&loop->wakers_, __ATOMIC_ACQUIRE) != 0)
+    sched_yield();
   if (loop->wakeup_fd_ >= 0) {
     art__io_close(loop, &loop->wakeup_io_);
     art__close_fd(loop->wakeup_fd_);
@@ -83,17 +86,20 @@ void art__loop_wake(art_loop_t *loop) {
   /* EAGAIN means the counter is already huge: the loop will wake anyway. */
 }
 
-/* The wake happens under the lock: once the loop has taken c off the queue
- * its callback may finish the last request and the loop may be closed and
- * freed, so a poster must not touch the loop after unlocking. The write
- * happens only when the queue was empty, so this costs little. */
+/* The eventfd is written after unlocking, so that the loop, woken at once
+ * on another CPU, does not find the lock still held. Until the write is
+ * done the poster counts in loop->wakers_: once the loop has run c's
+ * callback it may be closed, and art__wakeup_close waits for that count to
+ * drop before it frees anything a poster touches. */
 void art__loop_post(art_loop_t *loop, art__completion_t *c) {
+  __atomic_add_fetch(&loop->wakers_, 1, __ATOMIC_RELAXED);
   pthread_mutex_lock(loop->completion_lock_);
   int was_empty = art__queue_empty(&loop->completions_);
   art__queue_insert_tail(&loop->completions_, &c->node);
+  pthread_mutex_unlock(loop->completion_lock_);
   if (was_empty)
     art__loop_wake(loop);
-  pthread_mutex_unlock(loop->completion_lock_);
+  __atomic_sub_fetch(&loop->wakers_, 1, __ATOMIC_RELEASE);
 }
 
 /* Moves every handle on the lock-free stack onto async_ready_ (oldest

@@ -301,12 +301,13 @@ static void batch_flush(void) {
     art__queue_insert_tail(&p->lanes[w->lane_], q);
     p->queued[w->lane_]++;
   }
-  if (n >= p->idle)
+  unsigned idle = p->idle;
+  pthread_mutex_unlock(&p->lock);
+  if (n >= idle && idle > 0)
     pthread_cond_broadcast(&p->work_cond);
-  else
+  else if (idle > 0)
     while (n-- > 0)
       pthread_cond_signal(&p->work_cond);
-  pthread_mutex_unlock(&p->lock);
 }
 
 static void batch_add(art_pool_t *p, struct art__work *w) {
@@ -523,9 +524,12 @@ int art__work_submit(art_loop_t *loop, struct art__work *w, art_lane lane,
   pthread_mutex_lock(&p->lock);
   art__queue_insert_tail(&p->lanes[lane], &w->wq_);
   p->queued[lane]++;
-  if (p->idle > 0)
-    pthread_cond_signal(&p->work_cond);
+  int wake = p->idle > 0;
   pthread_mutex_unlock(&p->lock);
+  /* Signaled after unlocking: a worker woken under the lock would at once
+   * block on it again, two more futex calls per item. */
+  if (wake)
+    pthread_cond_signal(&p->work_cond);
   return 0;
 }
 
