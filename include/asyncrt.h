@@ -250,11 +250,19 @@ struct art__io_s {
 
 /* Counters of the loop; see art_loop_metrics. */
 typedef struct {
-  uint64_t iterations;    /* art_run iterations completed */
-  uint64_t events;        /* I/O callbacks dispatched by the poll phase */
-  uint64_t idle_time_ns;  /* time spent blocked waiting in the poll phase */
-  uint64_t phase_time_ns[7]; /* time per phase, indexed by art_phase */
-  uint64_t loop_start_ns; /* art_hrtime() when the loop was initialised */
+  uint64_t iterations;   /* art_run iterations completed */
+  uint64_t events;       /* I/O callbacks dispatched by the poll phase */
+  uint64_t idle_time_ns; /* time spent blocked waiting in the poll phase */
+  /* Time per phase, indexed by art_phase, counted only while
+   * ART_LOOP_MEASURE_PHASES is on. Microtask drains count under
+   * ART_PHASE_MICROTASKS, not under the phase they ran after; the poll
+   * phase's figure includes idle_time_ns. */
+  uint64_t phase_time_ns[7];
+  uint64_t loop_start_ns;    /* art_hrtime() when the loop was initialised */
+  uint64_t sample_ns;        /* art_hrtime() when these figures were read */
+  uint64_t timers_fired;     /* timer callbacks run */
+  uint64_t timer_lag_sum_ms; /* sum over them of (run time - due time) */
+  uint64_t timer_lag_max_ms; /* the largest such lateness: the loop's lag */
 } art_loop_metrics_t;
 
 /* The phases, in the order an iteration runs them. */
@@ -310,6 +318,9 @@ struct art_loop_s {
   art__task_ring_t microtasks_;   /* art_queue_microtask queue */
   int draining_;                  /* microtask drain running */
   art_loop_metrics_t metrics_;
+  int measure_phases_;            /* ART_LOOP_MEASURE_PHASES is on */
+  uint64_t phase_mark_ns_;        /* when the phase being measured began */
+  uint64_t drain_ns_;             /* microtask time inside that phase */
   /* Cross-thread wakeup (src/async.c). */
   int wakeup_fd_;                 /* eventfd (or the read end of a pipe) */
   int wakeup_wfd_;                /* write end: the same eventfd or a pipe */
@@ -411,9 +422,33 @@ ART_EXTERN int art_backend_timeout(const art_loop_t *loop);
 /* The name of the backend in use: "epoll" or "poll". */
 ART_EXTERN const char *art_backend_name(const art_loop_t *loop);
 
-/* Copies the loop's counters. Event-loop utilisation over an interval is
- * 1 - delta(idle_time_ns) / delta(wall time). */
+/* Copies the loop's counters and stamps m->sample_ns. Always on and free:
+ * iterations, events, idle time, timer lag (how late timer callbacks ran,
+ * measured against the loop's cached ms clock). Per-phase times need
+ * ART_LOOP_MEASURE_PHASES. ART_EINVAL for NULL. */
 ART_EXTERN int art_loop_metrics(const art_loop_t *loop, art_loop_metrics_t *m);
+
+/* Event-loop utilisation between two samples of art_loop_metrics (prev NULL:
+ * since the loop was initialised): the share of wall time not spent blocked
+ * in the poll phase, from 0 (always waiting) to 1 (never waiting), as Node's
+ * performance.eventLoopUtilization(). Stores it in *out. ART_EINVAL for NULL
+ * cur or out, or if cur was not sampled after prev. */
+ART_EXTERN int art_loop_utilization(const art_loop_metrics_t *prev,
+                                    const art_loop_metrics_t *cur,
+                                    double *out);
+
+/* Loop options for art_loop_configure. */
+typedef enum {
+  /* value 1: measure the time of every phase into phase_time_ns (two
+   * clock reads per phase); 0: stop measuring (the default: the loop then
+   * pays one predictable branch per phase and nothing else). */
+  ART_LOOP_MEASURE_PHASES = 1
+} art_loop_option;
+
+/* Sets a loop option. ART_EINVAL for NULL, an unknown option or a value out
+ * of range. May be called at any time, also from callbacks. */
+ART_EXTERN int art_loop_configure(art_loop_t *loop, art_loop_option option,
+                                  long value);
 
 /* The phase the loop is running now (ART_PHASE_NONE outside art_run). */
 ART_EXTERN art_phase art_loop_phase(const art_loop_t *loop);

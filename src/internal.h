@@ -154,6 +154,14 @@ void art__loop_post(art_loop_t *loop, art__completion_t *c) ART__HIDDEN;
 /* Thread-safe and async-signal-safe: make the poll phase return soon. */
 void art__loop_wake(art_loop_t *loop) ART__HIDDEN;
 
+/* ---- Metrics (src/metrics.c), only while ART_LOOP_MEASURE_PHASES is on. ----
+ * begin marks the start of an iteration; charge adds the time since the last
+ * mark, minus microtask time, to phase p; drain_time adds ns to the
+ * microtask figure. */
+void art__phase_begin(art_loop_t *loop) ART__HIDDEN;
+void art__phase_charge(art_loop_t *loop, int phase) ART__HIDDEN;
+void art__phase_drain_time(art_loop_t *loop, uint64_t ns) ART__HIDDEN;
+
 /* ---- Misc (src/util.c). ---- */
 /* Sets O_CLOEXEC / O_NONBLOCK on fd; 0 or -errno. */
 int art__cloexec(int fd, int set) ART__HIDDEN;

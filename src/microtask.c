@@ -49,6 +49,7 @@ int art_queue_microtask(art_loop_t *loop, art_microtask_cb cb, void *arg) {
 }
 
 void art__microtask_drain_slow(art_loop_t *loop) {
+  uint64_t start = loop->measure_phases_ ? art_hrtime() : 0;
   int saved_phase = loop->phase_;
   loop->draining_ = 1;
   loop->phase_ = ART_PHASE_MICROTASKS;
@@ -66,6 +67,8 @@ void art__microtask_drain_slow(art_loop_t *loop) {
   }
   loop->phase_ = saved_phase;
   loop->draining_ = 0;
+  if (start != 0 && loop->measure_phases_)
+    art__phase_drain_time(loop, art_hrtime() - start);
 }
 
 void art__microtask_free(art_loop_t *loop) {

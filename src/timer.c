@@ -227,6 +227,15 @@ static void requeue_deferred(art_loop_t *loop) {
   }
 }
 
+/* Counts how late t runs against its deadline: the loop's lag metric. */
+static inline void note_lag(art_loop_t *loop, const art_timer_t *t) {
+  uint64_t lag = loop->time_ - t->due_;
+  loop->metrics_.timers_fired++;
+  loop->metrics_.timer_lag_sum_ms += lag;
+  if (lag > loop->metrics_.timer_lag_max_ms)
+    loop->metrics_.timer_lag_max_ms = lag;
+}
+
 /* The timers phase: runs every timer due now in (deadline, start order)
  * order, except those started during this phase. */
 void art__run_timers(art_loop_t *loop) {
@@ -235,6 +244,7 @@ void art__run_timers(art_loop_t *loop) {
   while ((t = settled_top(loop)) != NULL && t->due_ <= loop->time_ &&
          t->seq_ < limit) {
     pop_root(loop, t);
+    note_lag(loop, t);
     if (t->repeat_ != 0)
       reschedule_repeat(loop, t);
     else
