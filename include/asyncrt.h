@@ -159,6 +159,7 @@ typedef enum {
   ART_TTY,
   ART_UDP,
   ART_SIGNAL,
+  ART_FILE, /* only from art_guess_handle: a regular file or device */
   ART_HANDLE_TYPE_MAX
 } art_handle_type;
 

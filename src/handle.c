@@ -11,7 +11,7 @@ static const char *const type_names[ART_HANDLE_TYPE_MAX] = {
     [ART_PROCESS] = "process",        [ART_STREAM] = "stream",
     [ART_TCP] = "tcp",                [ART_TIMER] = "timer",
     [ART_TTY] = "tty",                [ART_UDP] = "udp",
-    [ART_SIGNAL] = "signal",
+    [ART_SIGNAL] = "signal",          [ART_FILE] = "file",
 };
 
 const char *art_handle_type_name(art_handle_type type) {

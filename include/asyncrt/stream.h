@@ -9,6 +9,7 @@
 #define ASYNCRT_STREAM_H
 
 #include <sys/types.h>
+#include <termios.h>
 
 #include "../asyncrt.h"
 
@@ -329,6 +330,56 @@ ART_EXTERN int art_pipe_chmod(art_pipe_t *pipe, int flags);
  * next one (ART_UNKNOWN_HANDLE when none). */
 ART_EXTERN int art_pipe_pending_count(const art_pipe_t *pipe);
 ART_EXTERN art_handle_type art_pipe_pending_type(const art_pipe_t *pipe);
+
+/* ------------------------------------------------------------------------ */
+/* TTYs: a terminal as a stream, its modes and size.                        */
+
+typedef struct art_tty_s art_tty_t;
+
+/* Terminal modes of art_tty_set_mode. */
+typedef enum {
+  ART_TTY_MODE_NORMAL = 0, /* the mode the terminal had before */
+  ART_TTY_MODE_RAW,        /* byte at a time, no echo, no signals from keys;
+                              output processing (\n to \r\n) kept */
+  ART_TTY_MODE_IO          /* binary-safe: cfmakeraw, output unprocessed */
+} art_tty_mode_t;
+
+struct art_tty_s {
+  ART_HANDLE_FIELDS
+  ART_STREAM_FIELDS
+  /* private */
+  struct termios orig_termios_; /* before the first mode change */
+  int mode_;                    /* art_tty_mode_t now in effect */
+  int orig_status_;             /* fcntl(F_GETFL) at init, restored at close */
+};
+
+/* Opens the terminal fd as a stream. readable: the handle reads (and also
+ * writes if fd was opened read-write); otherwise it only writes. The fd is
+ * made non-blocking while the handle is open; its file status flags are put
+ * back at close, because a terminal's open file description is usually
+ * shared with the shell and other processes. art_close closes fd, except
+ * 0, 1 and 2, which are left open. ART_EBADF for a bad fd, ART_EINVAL if fd
+ * is not a terminal. */
+ART_EXTERN int art_tty_init(art_loop_t *loop, art_tty_t *tty, int fd,
+                            int readable);
+
+/* Switches the terminal's mode. The first switch away from NORMAL in the
+ * process also records the terminal's settings for art_tty_reset_mode. */
+ART_EXTERN int art_tty_set_mode(art_tty_t *tty, art_tty_mode_t mode);
+
+/* The terminal's size in character cells. */
+ART_EXTERN int art_tty_get_winsize(art_tty_t *tty, int *width, int *height);
+
+/* Restores the settings recorded by the first art_tty_set_mode away from
+ * NORMAL; call it at exit or from a signal handler (it is
+ * async-signal-safe and keeps errno). 0 if there is nothing to restore,
+ * ART_EBUSY if another thread is changing a mode at that very moment. */
+ART_EXTERN int art_tty_reset_mode(void);
+
+/* What kind of object fd is: ART_TTY, ART_TCP, ART_UDP, ART_NAMED_PIPE (a
+ * pipe, FIFO or Unix socket), ART_FILE (a regular file or other device),
+ * or ART_UNKNOWN_HANDLE (a bad fd, a directory, another socket family). */
+ART_EXTERN art_handle_type art_guess_handle(int fd);
 
 #ifdef __cplusplus
 }
