@@ -1,0 +1,467 @@
+/* One HTTP connection: reading, parsing, timeouts, writing, closing.
+ *
+ * Requests on a connection are handled one at a time, in order (pipelined
+ * requests wait in the read buffer): the parser is driven until it reports
+ * an event, and the connection is "busy" while a route or a write of the
+ * current response is in progress. Reading continues while busy as long as
+ * the fixed read buffer has room; when it is full, reading stops, which is
+ * the backpressure a client that pipelines without reading gets.
+ *
+ * Each connection owns one timer, whose role changes: the keep-alive idle
+ * timeout between requests, the request timeout while a request arrives
+ * (408), a route's own wait (/api/slow), and the linger after a closing
+ * response.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "server.h"
+
+/* The JSON body of an error response, in c->body. */
+static const char *error_body(conn_t *c, int status, size_t *len) {
+  int n =
+      snprintf(c->body, sizeof(c->body), "{\"error\":\"%s\",\"status\":%d}\n",
+               http_status_text(status), status);
+  *len = (size_t)n;
+  return c->body;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pooling and closing.                                                     */
+
+/* Takes a connection struct from the free list, or allocates one. */
+conn_t *conn_get(server_t *srv) {
+  conn_t *c = srv->free_conns;
+  if (c != NULL) {
+    srv->free_conns = c->next;
+    return c;
+  }
+  c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return NULL;
+  c->srv = srv;
+  c->fd = -1;
+  srv->nallocated++;
+  return c;
+}
+
+/* Frees every pooled struct; the server calls it once the loop is done. */
+void conn_free_all(server_t *srv) {
+  while (srv->free_conns != NULL) {
+    conn_t *c = srv->free_conns;
+    srv->free_conns = c->next;
+    free(c->file_buf);
+    free(c);
+  }
+}
+
+/* Returns a closed connection to the pool once nothing refers to it. */
+static void maybe_release(conn_t *c) {
+  server_t *srv = c->srv;
+  if (!(c->flags & C_CLOSING) || c->handles > 0 || c->ops > 0)
+    return;
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else
+    srv->conns = c->next;
+  if (c->next != NULL)
+    c->next->prev = c->prev;
+  c->prev = NULL;
+  c->next = srv->free_conns;
+  srv->free_conns = c;
+  srv->nconns--;
+  server_conn_released(srv);
+}
+
+static void on_handle_closed(art_handle_t *h) {
+  conn_t *c = h->data;
+  c->handles--;
+  maybe_release(c);
+}
+
+/* A route request (work, fs) finished; the connection may be released. */
+void conn_op_done(conn_t *c) {
+  c->ops--;
+  maybe_release(c);
+}
+
+/* Closes both handles; route work still in flight holds the struct until
+ * it completes. Safe to call more than once. */
+void conn_close(conn_t *c) {
+  if (c->flags & C_CLOSING)
+    return;
+  c->flags |= C_CLOSING;
+  route_abort(c);
+  art_close((art_handle_t *)&c->timer, on_handle_closed);
+  art_close((art_handle_t *)&c->tcp, on_handle_closed);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Timers.                                                                  */
+
+static void on_timer(art_timer_t *t) {
+  conn_t *c = t->data;
+  timer_role_t role = c->timer_role;
+  c->timer_role = T_NONE;
+  switch (role) {
+  case T_REQUEST:
+    if (c->flags & (C_BUSY | C_HEAD_SENT)) {
+      conn_close(c); /* a body too slow to stream: nothing left to say */
+      return;
+    }
+    c->flags |= C_CLOSE_AFTER;
+    c->route = R_REFUSED;
+    conn_respond(c, 408, "application/json", NULL, 0);
+    return;
+  case T_ROUTE:
+    route_timer(c);
+    return;
+  default: /* idle keep-alive connection, or the end of a linger */
+    conn_close(c);
+  }
+}
+
+/* Gives the timer a role and starts it; T_NONE stops it. */
+void conn_start_timer(conn_t *c, timer_role_t role, uint64_t ms) {
+  c->timer_role = role;
+  if (role == T_NONE)
+    art_timer_stop(&c->timer);
+  else
+    art_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading.                                                                 */
+
+static void on_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
+  conn_t *c = h->data;
+  if (c->flags & C_LINGER) { /* everything read now is discarded */
+    *buf = art_buf_init(c->in, sizeof(c->in));
+    return;
+  }
+  *buf = art_buf_init(c->in + c->in_end, sizeof(c->in) - c->in_end);
+}
+
+static void on_read(art_stream_t *s, ssize_t nread, const art_buf_t *buf);
+
+/* Reads while there is room and the peer may still send. */
+static void update_reading(conn_t *c) {
+  int want = !(c->flags & (C_CLOSING | C_EOF)) &&
+             ((c->flags & C_LINGER) || c->in_end < sizeof(c->in));
+  if (want && !(c->flags & C_READING)) {
+    if (art_read_start((art_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+      conn_close(c);
+      return;
+    }
+    c->flags |= C_READING;
+  } else if (!want && (c->flags & C_READING)) {
+    art_read_stop((art_stream_t *)&c->tcp);
+    c->flags &= ~(unsigned)C_READING;
+  }
+}
+
+/* The first byte of a request: its timeout starts, and its clock. */
+static void request_begins(conn_t *c) {
+  c->arrival_ns = art_hrtime();
+  c->steps[0].what = "arrival";
+  c->steps[0].phase = art_phase_name(art_loop_phase(c->srv->loop));
+  c->steps[0].ns = c->arrival_ns;
+  conn_start_timer(c, T_REQUEST, c->srv->cfg.request_timeout);
+}
+
+static void on_parser_error(conn_t *c) {
+  if (c->flags & C_HEAD_SENT) {
+    conn_close(c); /* mid-response: the status line is gone already */
+    return;
+  }
+  c->flags |= C_CLOSE_AFTER;
+  c->route = R_REFUSED;
+  conn_respond(c, c->parser.status, "application/json", NULL, 0);
+}
+
+/* Everything buffered was parsed: the buffer starts over. */
+static void input_drained(conn_t *c) {
+  c->in_start = c->in_end = 0;
+  if (c->flags & C_EOF) {
+    conn_close(c);
+    return;
+  }
+  if (http_parser_partial(&c->parser) && c->timer_role != T_REQUEST)
+    request_begins(c);
+  update_reading(c);
+}
+
+static void on_head(conn_t *c) {
+  const http_request_t *req = &c->parser.req;
+  c->flags &= ~(unsigned)C_HEAD_SENT;
+  c->head_only = req->method == HTTP_HEAD_METHOD;
+  c->bytes_out = 0;
+  c->status = 0;
+  c->nsteps = 1; /* steps[0] is the arrival */
+  if (!req->keep_alive || c->srv->shutting_down)
+    c->flags |= C_CLOSE_AFTER;
+  route_head(c);
+}
+
+/* Drives the parser over the buffered input until it needs more bytes or
+ * the current request makes the connection busy. */
+static void conn_process(conn_t *c) {
+  while (!(c->flags & (C_BUSY | C_CLOSING))) {
+    const char *body;
+    size_t n, blen;
+    http_event ev =
+        http_parser_execute(&c->parser, c->in + c->in_start,
+                            c->in_end - c->in_start, &n, &body, &blen);
+    c->in_start += n;
+    switch (ev) {
+    case HTTP_NEED_MORE:
+      input_drained(c);
+      return;
+    case HTTP_HEAD:
+      on_head(c);
+      break;
+    case HTTP_BODY:
+      route_body(c, body, blen);
+      break;
+    case HTTP_DONE:
+      if (c->timer_role == T_REQUEST)
+        conn_start_timer(c, T_NONE, 0);
+      route_done(c);
+      break;
+    case HTTP_ERROR:
+      on_parser_error(c);
+      return;
+    }
+  }
+  update_reading(c);
+}
+
+/* Continues after a route or a write let the connection go on. */
+void conn_resume(conn_t *c) {
+  c->flags &= ~(unsigned)C_BUSY;
+  conn_process(c);
+}
+
+static void on_read(art_stream_t *s, ssize_t nread, const art_buf_t *buf) {
+  conn_t *c = (conn_t *)s;
+  if (nread == 0)
+    return;
+  if (nread < 0) {
+    c->flags |= C_EOF;
+    c->flags &= ~(unsigned)C_READING;
+    if (nread != ART_EOF || (c->flags & C_LINGER) || !(c->flags & C_BUSY))
+      conn_close(c); /* an error, or nothing left to answer */
+    return;
+  }
+  if (c->flags & C_LINGER)
+    return;
+  if (c->in_end == 0 && c->timer_role == T_IDLE)
+    request_begins(c);
+  c->in_end += (size_t)nread;
+  if (c->flags & C_BUSY)
+    update_reading(c);
+  else
+    conn_process(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing.                                                                 */
+
+static void on_shutdown(art_shutdown_t *req, int status) {
+  conn_t *c = req->data;
+  if (status < 0 && !(c->flags & C_CLOSING))
+    conn_close(c);
+}
+
+/* After a response that ends the connection: half-close, then discard what
+ * the peer still sends until its FIN or a short linger, so that the peer
+ * reads the response instead of a reset. */
+static void start_linger(conn_t *c) {
+  if (c->flags & C_EOF) {
+    conn_close(c);
+    return;
+  }
+  c->flags |= C_LINGER;
+  c->sreq.data = c;
+  if (art_shutdown(&c->sreq, (art_stream_t *)&c->tcp, on_shutdown) != 0) {
+    conn_close(c);
+    return;
+  }
+  conn_start_timer(c, T_LINGER, 1000);
+  update_reading(c);
+}
+
+/* The current response is complete: count it, then the next request. */
+static void response_done(conn_t *c) {
+  server_request_done(c);
+  c->route = R_NONE;
+  c->head_only = 0;
+  if (c->flags & C_CLOSE_AFTER) {
+    start_linger(c);
+    return;
+  }
+  if (c->in_start < c->in_end)
+    request_begins(c); /* a pipelined request is waiting */
+  else
+    conn_start_timer(c, T_IDLE, c->srv->cfg.idle_timeout);
+  conn_resume(c);
+}
+
+static void on_write(art_write_t *req, int status) {
+  conn_t *c = req->data;
+  write_next_t next = c->write_next;
+  c->write_next = W_NONE;
+  if (status < 0 || (c->flags & C_CLOSING)) {
+    conn_close(c);
+    return;
+  }
+  switch (next) {
+  case W_FINAL:
+    response_done(c);
+    break;
+  case W_CONTINUE:
+    conn_resume(c);
+    break;
+  default:
+    route_write_done(c);
+  }
+}
+
+/* Writes c->bufs[0..nbufs) as one vectored write; the connection is busy
+ * until it completes, then `next` says how to go on. */
+void conn_write(conn_t *c, unsigned nbufs, write_next_t next) {
+  c->write_next = next;
+  c->flags |= C_BUSY;
+  c->wreq.data = c;
+  if (art_write(&c->wreq, (art_stream_t *)&c->tcp, c->bufs, nbufs, on_write) <
+      0)
+    conn_close(c);
+}
+
+/* The Date header value, formatted once per second. */
+static const char *http_date(server_t *srv) {
+  static char date[40];
+  static time_t last;
+  time_t now = time(NULL);
+  if (now != last) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    last = now;
+  }
+  return date;
+}
+
+/* Formats the response head into c->head; length UINT64_MAX means a
+ * chunked body. extra (may be NULL) is more header lines, CRLF-ended. */
+size_t conn_format_head(conn_t *c, int status, const char *type,
+                        uint64_t length, const char *extra) {
+  char framing[48];
+  const char *conn_hdr = "";
+  int n;
+  if (c->flags & C_CLOSE_AFTER)
+    conn_hdr = "Connection: close\r\n";
+  else if (c->parser.req.version_minor == 0)
+    conn_hdr = "Connection: keep-alive\r\n";
+  if (length == UINT64_MAX)
+    snprintf(framing, sizeof(framing), "Transfer-Encoding: chunked\r\n");
+  else
+    snprintf(framing, sizeof(framing), "Content-Length: %llu\r\n",
+             (unsigned long long)length);
+  n = snprintf(c->head, sizeof(c->head),
+               "HTTP/1.1 %d %s\r\nServer: libasyncrt\r\nDate: %s\r\n"
+               "Content-Type: %s\r\n%s%s%s\r\n",
+               status, http_status_text(status), http_date(c->srv), type,
+               framing, conn_hdr, extra != NULL ? extra : "");
+  c->status = status;
+  c->head_len = n < (int)sizeof(c->head) ? (size_t)n : sizeof(c->head) - 1;
+  return c->head_len;
+}
+
+/* Sends a whole response: head and body in one write. A NULL body means
+ * the standard JSON error body for the status. */
+void conn_respond(conn_t *c, int status, const char *type, const char *body,
+                  size_t len) {
+  unsigned nbufs = c->head_only ? 1 : 2;
+  if (body == NULL)
+    body = error_body(c, status, &len);
+  conn_format_head(c, status, type, len, c->extra);
+  c->extra[0] = '\0';
+  c->bufs[0] = art_buf_init(c->head, c->head_len);
+  c->bufs[1] = art_buf_init((char *)body, len);
+  c->bytes_out = nbufs == 2 ? len : 0;
+  conn_write(c, nbufs, W_FINAL);
+}
+
+/* A streamed response ended without a last write of its own. */
+void conn_response_done(conn_t *c) {
+  response_done(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A new connection.                                                        */
+
+/* Records the peer address, IPv4 as IPv4-mapped IPv6, for the limiter and
+ * the access log. */
+static void note_peer(conn_t *c) {
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+  memset(c->addr, 0, sizeof(c->addr));
+  strcpy(c->addr_text, "-");
+  if (art_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+    return;
+  art_ip_name((struct sockaddr *)&ss, c->addr_text, sizeof(c->addr_text));
+  if (ss.ss_family == AF_INET) {
+    c->addr[10] = c->addr[11] = 0xff;
+    memcpy(c->addr + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+  } else if (ss.ss_family == AF_INET6) {
+    memcpy(c->addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+  }
+}
+
+/* Starts serving an accepted connection (c->tcp is initialised and
+ * accepted; the caller set C_REJECT if it is over the limit). */
+int conn_start(conn_t *c) {
+  server_t *srv = c->srv;
+  int err;
+  c->tcp.data = c;
+  c->handles = 1;
+  c->ops = 0;
+  c->work_inflight = c->fs_inflight = 0;
+  c->in_start = c->in_end = 0;
+  c->route = R_NONE;
+  c->write_next = W_NONE;
+  c->timer_role = T_NONE;
+  c->head_only = 0;
+  c->extra[0] = '\0';
+  http_parser_init(&c->parser, srv->cfg.max_body);
+  c->prev = NULL;
+  c->next = srv->conns;
+  if (srv->conns != NULL)
+    srv->conns->prev = c;
+  srv->conns = c;
+  srv->nconns++;
+  if ((err = art_timer_init(srv->loop, &c->timer)) != 0) {
+    conn_close(c);
+    return err;
+  }
+  c->timer.data = c;
+  c->handles = 2;
+  art_tcp_nodelay(&c->tcp, 1);
+  note_peer(c);
+  if (c->flags & C_REJECT) {
+    c->flags |= C_CLOSE_AFTER;
+    c->route = R_REFUSED;
+    conn_respond(c, 503, "application/json", NULL, 0);
+    return 0;
+  }
+  conn_start_timer(c, T_IDLE, srv->cfg.idle_timeout);
+  update_reading(c);
+  return 0;
+}

@@ -1,0 +1,396 @@
+/* http_e2e: end-to-end tests of the HTTP server, with a small blocking
+ * HTTP client of its own (e2e_client.c; no curl needed).
+ *
+ *   http_e2e SERVER SCENARIO
+ *
+ * Starts SERVER on an ephemeral port with a temporary served folder, runs
+ * one scenario against it, then stops it with SIGTERM and requires exit
+ * status 0 (under AddressSanitizer that also means nothing leaked).
+ * Deadlines are for liveness only: nothing passes or fails on speed.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+static const char *binary;
+
+/* ------------------------------------------------------------------------ */
+/* routes: every route, its errors, and the loop staying responsive.        */
+
+static void check_file(const char *name, const char *expect, size_t len) {
+  char target[256];
+  resp_t r;
+  snprintf(target, sizeof(target), "/api/file?name=%s", name);
+  request("GET", target, NULL, &r);
+  CHECK(r.status == 200, "%s: status %d", target, r.status);
+  CHECK(r.body_len == len && memcmp(r.body, expect, len) == 0,
+        "%s: %zu bytes, not the file's %zu", target, r.body_len, len);
+  resp_free(&r);
+}
+
+static void routes_file(void) {
+  char *big = malloc(BIG_SIZE);
+  resp_t r;
+  size_t i;
+  for (i = 0; i < BIG_SIZE; i++)
+    big[i] = (char)(i * 7 % 251);
+  check_file("hello.txt", "hello, file\n", 12);
+  check_file("sub/inner.txt", "inner\n", 6);
+  check_file("big.bin", big, BIG_SIZE);
+  check_file("sub%2Finner.txt", "inner\n", 6);
+  free(big);
+  request("HEAD", "/api/file?name=big.bin", NULL, &r);
+  CHECK(r.status == 200 && atoi(header(&r, "Content-Length")) == BIG_SIZE,
+        "HEAD file: %d", r.status);
+  resp_free(&r);
+  expect_get("/api/file?name=../etc/passwd", 403, "Forbidden");
+  expect_get("/api/file?name=sub/../../x", 403, NULL);
+  expect_get("/api/file?name=%2e%2e%2fx", 403, NULL);
+  expect_get("/api/file?name=/etc/passwd", 403, NULL);
+  expect_get("/api/file?name=link", 403, NULL);
+  expect_get("/api/file?name=missing.txt", 404, "Not Found");
+  expect_get("/api/file?name=sub", 404, NULL);
+  expect_get("/api/file", 400, NULL);
+  expect_get("/api/file?name=%zz", 400, NULL);
+}
+
+static void routes_echo(void) {
+  client_t *c = client_open();
+  char line[64];
+  resp_t r;
+  request("POST", "/api/echo", "ping pong", &r);
+  CHECK(r.status == 200 && strcmp(r.body, "ping pong") == 0, "echo: %d %s",
+        r.status, r.body);
+  resp_free(&r);
+  request("POST", "/api/echo", "", &r);
+  CHECK(r.status == 200 && r.body_len == 0, "empty echo: %d", r.status);
+  resp_free(&r);
+  send_str(c, "POST /api/echo HTTP/1.1\r\nHost: e\r\nTransfer-Encoding: "
+              "chunked\r\nContent-Type: text/plain\r\n\r\n4\r\nabcd\r\n");
+  send_str(c, "3;x=1\r\nefg\r\n0\r\nX-T: 1\r\n\r\n");
+  read_response(c, &r, 0);
+  CHECK(r.status == 200 && strcmp(r.body, "abcdefg") == 0 &&
+            strstr(r.head, "text/plain") != NULL,
+        "chunked echo: %d %s", r.status, r.body);
+  resp_free(&r);
+  /* Expect: 100-continue: the body goes only after "100 Continue". */
+  send_str(c, "POST /api/echo HTTP/1.1\r\nHost: e\r\nExpect: 100-continue\r\n"
+              "Content-Length: 5\r\n\r\n");
+  take_line(c, line, sizeof(line));
+  CHECK(strcmp(line, "HTTP/1.1 100 Continue") == 0, "not 100: %s", line);
+  take_line(c, line, sizeof(line));
+  CHECK(line[0] == '\0', "100 Continue has fields");
+  send_str(c, "fives");
+  read_response(c, &r, 0);
+  CHECK(r.status == 200 && strcmp(r.body, "fives") == 0, "expect echo: %s",
+        r.body);
+  resp_free(&r);
+  client_close(c);
+  request("GET", "/api/echo", NULL, &r);
+  CHECK(r.status == 405 && strstr(r.head, "Allow: POST") != NULL,
+        "GET echo: %d", r.status);
+  resp_free(&r);
+}
+
+/* A long pool job on one connection; /api/fast on another must be
+ * answered while it runs. */
+static void routes_heavy_keeps_loop_free(void) {
+  client_t *heavy = client_open();
+  struct pollfd pfd;
+  resp_t r;
+  int tries;
+  send_str(heavy,
+           "GET /api/heavy?rounds=400000000 HTTP/1.1\r\nHost: e\r\n\r\n");
+  for (tries = 0;; tries++) { /* until the pool runs it */
+    request("GET", "/api/stats", NULL, &r);
+    if (strstr(r.body, "\"running\":1") != NULL)
+      break;
+    resp_free(&r);
+    CHECK(tries < 500, "the heavy job never ran");
+    usleep(10000);
+  }
+  resp_free(&r);
+  expect_get("/api/fast", 200, "fast");
+  pfd.fd = heavy->fd;
+  pfd.events = POLLIN;
+  CHECK(poll(&pfd, 1, 0) == 0, "heavy answered before fast: not on the pool?");
+  read_response(heavy, &r, 0);
+  CHECK(r.status == 200 && strstr(r.body, "\"rounds\":400000000") != NULL,
+        "heavy: %d %s", r.status, r.body);
+  resp_free(&r);
+  client_close(heavy);
+}
+
+static void scenario_routes(void) {
+  resp_t r;
+  expect_get("/api/fast", 200, "\"route\":\"fast\"");
+  expect_get("/api/slow?ms=30", 200, "\"ms\":30");
+  expect_get("/api/heavy?rounds=1000", 200, "\"rounds\":1000");
+  expect_get("/api/stats", 200, "\"utilisation\"");
+  expect_get("/api/stats", 200, "\"rss_bytes\"");
+  expect_get("/api/lifecycle", 200, "\"phase\":\"timers\"");
+  expect_get("/api/lifecycle", 200, "\"phase\":\"microtasks\"");
+  expect_get("/api/lifecycle", 200, "pool work completed");
+  expect_get("/nowhere", 404, "\"status\":404");
+  request("POST", "/api/fast", "x", &r);
+  CHECK(r.status == 405, "POST fast: %d", r.status);
+  resp_free(&r);
+  request("HEAD", "/api/fast", NULL, &r);
+  CHECK(r.status == 200 && atoi(header(&r, "Content-Length")) > 0,
+        "HEAD fast: %d", r.status);
+  resp_free(&r);
+  routes_file();
+  routes_echo();
+  routes_heavy_keeps_loop_free();
+}
+
+/* ------------------------------------------------------------------------ */
+/* pipelining: keep-alive, pipelined requests answered in order.            */
+
+static void scenario_pipelining(void) {
+  client_t *c = client_open();
+  resp_t r;
+  int i;
+  static const char *const expect[] = {"fast", "\"ms\":20", "piped",
+                                       "Not Found", "fast"};
+  for (i = 0; i < 3; i++) { /* keep-alive, one at a time */
+    send_str(c, "GET /api/fast HTTP/1.1\r\nHost: e\r\n\r\n");
+    read_response(c, &r, 0);
+    CHECK(r.status == 200 && !r.closes, "keep-alive %d: %d", i, r.status);
+    resp_free(&r);
+  }
+  send_str(c, "GET /api/fast HTTP/1.1\r\nHost: e\r\n\r\n"
+              "GET /api/slow?ms=20 HTTP/1.1\r\nHost: e\r\n\r\n"
+              "POST /api/echo HTTP/1.1\r\nHost: e\r\nContent-Length: 5\r\n\r\n"
+              "piped"
+              "GET /x HTTP/1.1\r\nHost: e\r\n\r\n"
+              "GET /api/fast HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n");
+  for (i = 0; i < 5; i++) {
+    read_response(c, &r, 0);
+    CHECK(strstr(r.body, expect[i]) != NULL, "pipelined %d: %s", i, r.body);
+    CHECK(r.closes == (i == 4), "pipelined %d: Connection", i);
+    resp_free(&r);
+  }
+  expect_eof(c);
+  client_close(c);
+  c = client_open(); /* HTTP/1.0 closes unless asked to keep alive */
+  send_str(c, "GET /api/fast HTTP/1.0\r\n\r\n");
+  read_response(c, &r, 0);
+  CHECK(r.status == 200 && r.closes, "1.0: %d", r.status);
+  resp_free(&r);
+  expect_eof(c);
+  client_close(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* timeouts: 408 for half a head, quiet close of idle connections.          */
+
+static void scenario_timeouts(void) {
+  client_t *c = client_open();
+  resp_t r;
+  send_str(c, "GET /api/fast HTTP/1.1\r\nHo");
+  read_response(c, &r, 0);
+  CHECK(r.status == 408 && r.closes, "half a head: %d", r.status);
+  resp_free(&r);
+  expect_eof(c);
+  client_close(c);
+  c = client_open(); /* idle from the start */
+  expect_eof(c);
+  CHECK(c->len == 0, "idle close sent bytes");
+  client_close(c);
+  c = client_open(); /* idle after a response */
+  send_str(c, "GET /api/fast HTTP/1.1\r\nHost: e\r\n\r\n");
+  read_response(c, &r, 0);
+  CHECK(r.status == 200, "before idle: %d", r.status);
+  resp_free(&r);
+  expect_eof(c);
+  client_close(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* rate_limit, limits, conn_limit.                                          */
+
+static void scenario_rate_limit(void) {
+  client_t *c = client_open();
+  resp_t r;
+  int i, retry;
+  for (i = 0; i < 5; i++) {
+    send_str(c, "GET /api/fast HTTP/1.1\r\nHost: e\r\n\r\n");
+    read_response(c, &r, 0);
+    CHECK(r.status == 200, "request %d: %d", i, r.status);
+    resp_free(&r);
+  }
+  send_str(c, "GET /api/fast HTTP/1.1\r\nHost: e\r\n\r\n");
+  read_response(c, &r, 0);
+  retry = header(&r, "Retry-After") ? atoi(header(&r, "Retry-After")) : -1;
+  CHECK(r.status == 429 && retry >= 1 && retry <= 60, "6th: %d retry %d",
+        r.status, retry);
+  resp_free(&r);
+  client_close(c);
+  expect_get("/api/fast", 429, "Too Many Requests"); /* per client, not conn */
+}
+
+/* Sends raw bytes on a new connection; expects status and a close. */
+static void expect_raw(const char *what, const char *data, size_t len,
+                       int status) {
+  client_t *c = client_open();
+  resp_t r;
+  send_all(c, data, len);
+  read_response(c, &r, 0);
+  CHECK(r.status == status && r.closes, "%s: status %d, expected %d", what,
+        r.status, status);
+  resp_free(&r);
+  expect_eof(c);
+  client_close(c);
+}
+
+static void scenario_limits(void) {
+  static char buf[16384];
+  size_t n;
+  int i;
+  n = (size_t)snprintf(buf, sizeof(buf),
+                       "POST /api/echo HTTP/1.1\r\nHost: e"
+                       "\r\nContent-Length: 1001\r\n\r\n");
+  expect_raw("body over --max-body", buf, n, 413);
+  n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: e\r\nX: ");
+  memset(buf + n, 'x', 9000);
+  memcpy(buf + n + 9000, "\r\n\r\n", 4);
+  expect_raw("9 KB header", buf, n + 9004, 431);
+  n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: e\r\n");
+  for (i = 0; i < 100; i++)
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, "X-%d: v\r\n", i);
+  n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\r\n");
+  expect_raw("101 headers", buf, n, 431);
+  expect_raw("bare LF", "GET / HTTP/1.1\nHost: e\n\n", 24, 400);
+  expect_raw("CL and TE",
+             "POST / HTTP/1.1\r\nHost: e\r\nContent-Length: 1\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n",
+             75, 400);
+  expect_raw("bad version", "GET / HTTP/9.9\r\nHost: e\r\n\r\n", 28, 505);
+  /* (not to /api/echo: it streams, so its 200 would be out already) */
+  n = (size_t)snprintf(buf, sizeof(buf),
+                       "POST /upload HTTP/1.1\r\nHost: "
+                       "e\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n");
+  expect_raw("chunked over --max-body", buf, n, 413);
+  expect_get("/api/fast", 200, "fast"); /* and the server is fine */
+}
+
+static void scenario_conn_limit(void) {
+  client_t *a = client_open(), *b = client_open(), *c;
+  resp_t r;
+  int tries;
+  send_str(a, "GET /api/fast HTTP/1.1\r\nHost: e\r\n\r\n");
+  send_str(b, "GET /api/fast HTTP/1.1\r\nHost: e\r\n\r\n");
+  read_response(a, &r, 0);
+  resp_free(&r);
+  read_response(b, &r, 0);
+  resp_free(&r);
+  c = client_open(); /* the third, over --max-conns 2 */
+  send_str(c, "GET /api/fast HTTP/1.1\r\nHost: e\r\n\r\n");
+  read_response(c, &r, 0);
+  CHECK(r.status == 503 && r.closes, "third connection: %d", r.status);
+  resp_free(&r);
+  expect_eof(c);
+  client_close(c);
+  client_close(b);
+  for (tries = 0;; tries++) { /* once the server has seen b go */
+    request("GET", "/api/fast", NULL, &r);
+    if (r.status == 200)
+      break;
+    CHECK(r.status == 503 && tries < 500, "after a close: %d", r.status);
+    resp_free(&r);
+    usleep(10000);
+  }
+  resp_free(&r);
+  client_close(a);
+}
+
+/* ------------------------------------------------------------------------ */
+/* shutdown: a request in flight completes, then the process exits 0.       */
+
+static void scenario_shutdown(void) {
+  client_t *busy = client_open(), *idle = client_open();
+  resp_t r;
+  int status;
+  send_str(idle, "GET /api/fast HTTP/1.1\r\nHost: e\r\n\r\n");
+  read_response(idle, &r, 0);
+  resp_free(&r);
+  send_str(busy, "GET /api/slow?ms=600 HTTP/1.1\r\nHost: e\r\n\r\n");
+  usleep(100000);
+  CHECK(kill(server_pid, SIGTERM) == 0, "kill");
+  expect_eof(idle); /* idle keep-alive connections close at once */
+  read_response(busy, &r, 0);
+  CHECK(r.status == 200 && r.closes && strstr(r.body, "slow") != NULL,
+        "in-flight request: %d", r.status);
+  resp_free(&r);
+  expect_eof(busy);
+  client_close(busy);
+  client_close(idle);
+  status = server_stop(0, 10000);
+  CHECK(status == 0, "exit status %d", status);
+  CHECK(connect_server() < 0, "still accepting after shutdown");
+}
+
+/* A request that outlives --shutdown-timeout is cut at the deadline. */
+static void scenario_deadline(void) {
+  client_t *c = client_open();
+  int status;
+  send_str(c, "GET /api/slow?ms=30000 HTTP/1.1\r\nHost: e\r\n\r\n");
+  usleep(100000);
+  status = server_stop(SIGINT, 10000);
+  CHECK(status == 0, "exit status %d", status);
+  expect_eof(c);
+  client_close(c);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static const struct {
+  const char *name;
+  void (*run)(void);
+  const char *args[8];
+} scenarios[] = {
+    {"routes", scenario_routes, {"--log", NULL}},
+    {"pipelining", scenario_pipelining, {NULL}},
+    {"timeouts",
+     scenario_timeouts,
+     {"--request-timeout", "300", "--idle-timeout", "300", NULL}},
+    {"rate_limit",
+     scenario_rate_limit,
+     {"--rate-limit", "5", "--rate-window", "60000", NULL}},
+    {"limits", scenario_limits, {"--max-body", "1000", NULL}},
+    {"conn_limit", scenario_conn_limit, {"--max-conns", "2", NULL}},
+    {"shutdown", scenario_shutdown, {NULL}},
+    {"deadline", scenario_deadline, {"--shutdown-timeout", "200", NULL}},
+};
+
+int main(int argc, char **argv) {
+  size_t i;
+  if (argc != 3) {
+    fprintf(stderr, "usage: http_e2e SERVER SCENARIO\n");
+    return 2;
+  }
+  binary = argv[1];
+  scenario = argv[2];
+  signal(SIGPIPE, SIG_IGN);
+  for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+    if (strcmp(scenarios[i].name, scenario) != 0)
+      continue;
+    make_root();
+    server_start(binary, scenarios[i].args);
+    scenarios[i].run();
+    if (server_pid > 0)
+      CHECK(server_stop(SIGTERM, 10000) == 0, "exit status not 0");
+    e2e_cleanup();
+    printf("http_e2e %s: ok\n", scenario);
+    return 0;
+  }
+  fprintf(stderr, "http_e2e: unknown scenario %s\n", scenario);
+  return 2;
+}

@@ -1,0 +1,70 @@
+/* The end-to-end tests' client and server process (e2e_client.c), used by
+ * the scenarios in e2e.c. */
+#ifndef HTTP_E2E_H
+#define HTTP_E2E_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define BIG_SIZE (200 * 1024 + 17) /* several file chunks and a tail */
+
+/* A connection with a read buffer (responses may arrive together). */
+typedef struct {
+  int fd;
+  char buf[1 << 20];
+  size_t len;
+} client_t;
+
+/* A parsed response. */
+typedef struct {
+  int status;
+  char head[4096];
+  char *body; /* malloc'd, NUL-terminated */
+  size_t body_len;
+  int closes; /* Connection: close */
+} resp_t;
+
+extern pid_t server_pid; /* the server process */
+extern int server_port;  /* where it listens */
+extern char root[64];    /* its served folder */
+extern const char *scenario;
+
+/* Kills the server if it runs, removes the served folder. */
+void e2e_cleanup(void);
+
+/* Reports a failure, kills the server, removes the folder, exits 1. */
+void die(const char *fmt, ...);
+#define CHECK(cond, ...)                                                       \
+  do {                                                                         \
+    if (!(cond))                                                               \
+      die(__VA_ARGS__);                                                        \
+  } while (0)
+
+/* The served folder: hello.txt, big.bin (BIG_SIZE bytes, byte i is
+ * i * 7 % 251), sub/inner.txt, and link, a symlink to /etc/hostname. */
+void make_root(void);
+
+/* Starts the server on port 0 with --root and the extra arguments
+ * (NULL-terminated), and reads the port it prints. */
+void server_start(const char *binary, const char *const *extra);
+
+/* Sends sig to the server and waits (at most timeout_ms) for it to exit;
+ * returns its exit status, or dies if it was killed or did not exit. */
+int server_stop(int sig, int timeout_ms);
+
+int connect_server(void); /* a connected socket, or -1 */
+client_t *client_open(void);
+void client_close(client_t *c);
+void send_all(client_t *c, const void *data, size_t len);
+void send_str(client_t *c, const char *s);
+ssize_t fill(client_t *c); /* reads more: count, 0 at EOF, -1 on error */
+void take_line(client_t *c, char *line, size_t size);
+const char *header(const resp_t *r, const char *name);
+void read_response(client_t *c, resp_t *r, int head_only);
+void resp_free(resp_t *r);
+void expect_eof(client_t *c);
+void request(const char *method, const char *target, const char *body,
+             resp_t *r);
+void expect_get(const char *target, int status, const char *text);
+
+#endif

@@ -1,0 +1,387 @@
+/* server: the libasyncrt HTTP/1.1 example server.
+ *
+ *   server [PORT] [--host ADDR] [--root DIR] [--log] [options]
+ *
+ * One loop serves every connection. It listens on 127.0.0.1 unless told
+ * otherwise; port 0 picks a free port. The first line printed says where it
+ * listens ("listening on http://127.0.0.1:3000"), followed by curl commands
+ * to try each route. SIGTERM or SIGINT stop it gracefully: no new
+ * connections, requests in flight finish (within --shutdown-timeout), every
+ * handle is closed, and the process exits 0.
+ *
+ * This file: options, the listener, the connection limit, the per-client
+ * rate limiter, the access log and shutdown. conn.c runs connections,
+ * routes.c and file_routes.c answer requests.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "server.h"
+
+static const char USAGE[] =
+    "usage: server [PORT] [options]\n"
+    "  PORT                    port to listen on (default 3000; 0: any free)\n"
+    "  --host ADDR             address to bind (default 127.0.0.1)\n"
+    "  --root DIR              folder served by /api/file (default .)\n"
+    "  --log                   one access log line per request on stdout\n"
+    "  --request-timeout MS    time to receive a request, else 408 (10000)\n"
+    "  --idle-timeout MS       keep-alive idle time before closing (5000)\n"
+    "  --shutdown-timeout MS   time in-flight requests get at exit (5000)\n"
+    "  --rate-limit N          requests per client per window, 0: off (0)\n"
+    "  --rate-window MS        rate-limit window (1000)\n"
+    "  --max-conns N           open connections; past it, 503 (10000)\n"
+    "  --max-body BYTES        larger request bodies get 413 (1048576)\n";
+
+/* ------------------------------------------------------------------------ */
+/* Options.                                                                 */
+
+static int parse_number(const char *s, uint64_t max, uint64_t *out) {
+  char *end;
+  unsigned long long v;
+  if (s == NULL || *s < '0' || *s > '9')
+    return -1;
+  v = strtoull(s, &end, 10);
+  if (*end != '\0' || v > max)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+/* Options that take a number: name, where it goes, its largest value. */
+static int number_option(config_t *cfg, const char *name, const char *value) {
+  uint64_t v, *dst = NULL, max = UINT64_MAX / 2;
+  unsigned *udst = NULL;
+  if (strcmp(name, "--request-timeout") == 0)
+    dst = &cfg->request_timeout;
+  else if (strcmp(name, "--idle-timeout") == 0)
+    dst = &cfg->idle_timeout;
+  else if (strcmp(name, "--shutdown-timeout") == 0)
+    dst = &cfg->shutdown_timeout;
+  else if (strcmp(name, "--rate-window") == 0)
+    dst = &cfg->rate_window;
+  else if (strcmp(name, "--max-body") == 0)
+    dst = &cfg->max_body;
+  else if (strcmp(name, "--rate-limit") == 0)
+    udst = &cfg->rate_limit;
+  else if (strcmp(name, "--max-conns") == 0)
+    udst = &cfg->max_conns;
+  else
+    return -1;
+  if (udst != NULL)
+    max = 1u << 30;
+  if (parse_number(value, max, &v) != 0 ||
+      (dst != NULL && v == 0 && dst != &cfg->max_body))
+    return -1;
+  if (udst != NULL)
+    *udst = (unsigned)v;
+  else
+    *dst = v;
+  return 0;
+}
+
+static int parse_args(config_t *cfg, int argc, char **argv) {
+  int i;
+  uint64_t port;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--log") == 0) {
+      cfg->log = 1;
+    } else if (strcmp(a, "--host") == 0 && i + 1 < argc) {
+      cfg->host = argv[++i];
+    } else if (strcmp(a, "--root") == 0 && i + 1 < argc) {
+      cfg->root = argv[++i];
+    } else if (strncmp(a, "--", 2) == 0) {
+      if (i + 1 >= argc || number_option(cfg, a, argv[i + 1]) != 0)
+        return -1;
+      i++;
+    } else if (parse_number(a, 65535, &port) == 0) {
+      cfg->port = (int)port;
+    } else {
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Rate limiting: a fixed window per client address, in a fixed table.      */
+
+static size_t addr_hash(const uint8_t addr[16]) {
+  uint64_t h = 1469598103934665603ull;
+  int i;
+  for (i = 0; i < 16; i++)
+    h = (h ^ addr[i]) * 1099511628211ull;
+  return (size_t)(h ^ (h >> 32));
+}
+
+/* Finds the slot of addr among the few it may hash to, or takes the one
+ * whose window is oldest (a stale address forgets its count early, never
+ * a busy one within its window unless the table is crowded). */
+static rate_slot_t *rate_slot(server_t *srv, const uint8_t addr[16]) {
+  size_t h = addr_hash(addr), i;
+  rate_slot_t *victim = NULL;
+  for (i = 0; i < 8; i++) {
+    rate_slot_t *s = &srv->rate[(h + i) & (RATE_SLOTS - 1)];
+    if (s->used && memcmp(s->addr, addr, 16) == 0)
+      return s;
+    if (victim == NULL || !s->used ||
+        (victim->used && s->window_start < victim->window_start))
+      victim = s;
+  }
+  memcpy(victim->addr, addr, 16);
+  victim->used = 1;
+  victim->count = 0;
+  victim->window_start = art_now(srv->loop);
+  return victim;
+}
+
+/* Counts a request of addr. Returns 0 if allowed, -1 if over the limit,
+ * with *retry_after_ms until the window ends. */
+int server_rate_check(server_t *srv, const uint8_t addr[16],
+                      uint64_t *retry_after_ms) {
+  uint64_t now = art_now(srv->loop);
+  rate_slot_t *s;
+  if (srv->cfg.rate_limit == 0)
+    return 0;
+  s = rate_slot(srv, addr);
+  if (now - s->window_start >= srv->cfg.rate_window) {
+    s->window_start = now;
+    s->count = 0;
+  }
+  if (++s->count <= srv->cfg.rate_limit)
+    return 0;
+  *retry_after_ms = s->window_start + srv->cfg.rate_window - now;
+  return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Accounting.                                                              */
+
+/* A response was completely written: count it and log it. */
+void server_request_done(conn_t *c) {
+  server_t *srv = c->srv;
+  const http_request_t *req = &c->parser.req;
+  srv->requests++;
+  if (!srv->cfg.log)
+    return;
+  printf("%s \"%s %.*s\" %d %llu %.3fms\n", c->addr_text,
+         req->target != NULL ? http_method_name(req->method) : "-",
+         req->target != NULL ? (int)req->target_len : 1,
+         req->target != NULL ? req->target : "-", c->status,
+         (unsigned long long)c->bytes_out,
+         (double)(art_hrtime() - c->arrival_ns) / 1e6);
+  fflush(stdout);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Shutdown.                                                                */
+
+static void close_all(server_t *srv) {
+  conn_t *c;
+  for (c = srv->conns; c != NULL; c = c->next)
+    conn_close(c);
+}
+
+/* The last connection is gone: close what is left, and art_run returns. */
+static void shutdown_finish(server_t *srv) {
+  art_close((art_handle_t *)&srv->shutdown_timer, NULL);
+  art_close((art_handle_t *)&srv->sigterm, NULL);
+  art_close((art_handle_t *)&srv->sigint, NULL);
+  printf("server: stopped after %llu requests\n",
+         (unsigned long long)srv->requests);
+  fflush(stdout);
+}
+
+void server_conn_released(server_t *srv) {
+  if (srv->shutting_down == 1 && srv->nconns == 0) {
+    srv->shutting_down = 2;
+    shutdown_finish(srv);
+  }
+}
+
+static void on_shutdown_deadline(art_timer_t *t) {
+  server_t *srv = t->data;
+  printf("server: deadline passed, closing %u connections\n", srv->nconns);
+  fflush(stdout);
+  close_all(srv);
+}
+
+/* Stops accepting; idle connections close now, busy ones after their
+ * response (which says Connection: close); a deadline closes the rest. A
+ * second signal skips the wait. */
+static void on_signal(art_signal_t *h, int signum) {
+  server_t *srv = h->data;
+  conn_t *c, *next;
+  if (srv->shutting_down) {
+    close_all(srv);
+    return;
+  }
+  srv->shutting_down = 1;
+  printf("server: %s, finishing %u connections\n",
+         signum == SIGINT ? "SIGINT" : "SIGTERM", srv->nconns);
+  fflush(stdout);
+  art_close((art_handle_t *)&srv->listener, NULL);
+  art_timer_start(&srv->shutdown_timer, on_shutdown_deadline,
+                  srv->cfg.shutdown_timeout, 0);
+  art_unref((art_handle_t *)&srv->sigterm);
+  art_unref((art_handle_t *)&srv->sigint);
+  for (c = srv->conns; c != NULL; c = next) {
+    next = c->next;
+    if (!(c->flags & C_BUSY) && !http_parser_partial(&c->parser))
+      conn_close(c);
+    else
+      c->flags |= C_CLOSE_AFTER;
+  }
+  if (srv->nconns == 0 && srv->shutting_down == 1) {
+    srv->shutting_down = 2;
+    shutdown_finish(srv);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Listening.                                                               */
+
+static void back_to_pool(conn_t *c) {
+  c->next = c->srv->free_conns;
+  c->srv->free_conns = c;
+}
+
+static void on_unaccepted_close(art_handle_t *h) {
+  back_to_pool(h->data);
+}
+
+/* A connection is waiting: take it; over the limit, it gets a 503. Only
+ * when memory runs out is it left waiting in the backlog. */
+static void on_connection(art_stream_t *server, int status) {
+  server_t *srv = server->data;
+  conn_t *c;
+  if (status < 0 || srv->shutting_down || (c = conn_get(srv)) == NULL)
+    return;
+  c->flags = srv->nconns >= srv->cfg.max_conns ? C_REJECT : 0;
+  if (art_tcp_init(srv->loop, &c->tcp) != 0) {
+    back_to_pool(c);
+    return;
+  }
+  c->tcp.data = c;
+  if (art_accept(server, (art_stream_t *)&c->tcp) != 0) {
+    art_close((art_handle_t *)&c->tcp, on_unaccepted_close);
+    return;
+  }
+  srv->accepted++;
+  if (c->flags & C_REJECT)
+    srv->rejected++;
+  conn_start(c);
+}
+
+/* Binds host:port (IPv4 or IPv6) and prints where it listens. */
+static int start_listening(server_t *srv) {
+  struct sockaddr_storage ss;
+  char name[ART_IP_NAME_MAX];
+  int err, len = sizeof(ss), port;
+  const char *host = srv->cfg.host;
+  if (art_ip4_addr(host, srv->cfg.port, (struct sockaddr_in *)&ss) != 0 &&
+      art_ip6_addr(host, srv->cfg.port, (struct sockaddr_in6 *)&ss) != 0)
+    return ART_EINVAL;
+  if ((err = art_tcp_init(srv->loop, &srv->listener)) != 0)
+    return err;
+  srv->listener.data = srv;
+  if ((err = art_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0)) != 0 ||
+      (err = art_listen((art_stream_t *)&srv->listener, 4096, on_connection)) !=
+          0 ||
+      (err = art_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss,
+                                 &len)) != 0)
+    return err;
+  art_ip_name((struct sockaddr *)&ss, name, sizeof(name));
+  port =
+      ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                    : ((struct sockaddr_in6 *)&ss)->sin6_port);
+  snprintf(srv->base_url, sizeof(srv->base_url),
+           ss.ss_family == AF_INET6 ? "http://[%s]:%d" : "http://%s:%d", name,
+           port);
+  return 0;
+}
+
+static void print_banner(server_t *srv) {
+  const char *u = srv->base_url;
+  printf("listening on %s (pid %d, %s backend, serving %s)\n", u, art_getpid(),
+         art_backend_name(srv->loop), srv->cfg.root);
+  printf("try:\n"
+         "  curl %s/api/fast\n"
+         "  curl '%s/api/slow?ms=200'\n"
+         "  curl %s/api/heavy\n"
+         "  curl '%s/api/file?name=README.md'\n"
+         "  curl --data-binary @README.md %s/api/echo\n"
+         "  curl %s/api/stats\n"
+         "  curl %s/api/lifecycle\n"
+         "Ctrl-C (SIGINT) or SIGTERM stops it gracefully.\n",
+         u, u, u, u, u, u, u);
+  fflush(stdout);
+}
+
+static int start_signals(server_t *srv) {
+  int err;
+  if ((err = art_timer_init(srv->loop, &srv->shutdown_timer)) != 0 ||
+      (err = art_signal_init(srv->loop, &srv->sigterm)) != 0 ||
+      (err = art_signal_init(srv->loop, &srv->sigint)) != 0)
+    return err;
+  srv->shutdown_timer.data = srv;
+  srv->sigterm.data = srv->sigint.data = srv;
+  if ((err = art_signal_start(&srv->sigterm, on_signal, SIGTERM)) != 0 ||
+      (err = art_signal_start(&srv->sigint, on_signal, SIGINT)) != 0)
+    return err;
+  return 0;
+}
+
+static void close_handle(art_handle_t *h, void *arg) {
+  if (!art_is_closing(h))
+    art_close(h, NULL);
+}
+
+static int serve(server_t *srv) {
+  int err;
+  if ((err = art_loop_init(&srv->loop_storage)) != 0)
+    return err;
+  srv->loop = &srv->loop_storage;
+  srv->start_ns = art_hrtime();
+  if ((err = start_signals(srv)) != 0 || (err = start_listening(srv)) != 0) {
+    fprintf(stderr, "server: cannot listen on %s port %d: %s\n", srv->cfg.host,
+            srv->cfg.port, art_strerror(err));
+    art_walk(srv->loop, close_handle, NULL);
+    art_run(srv->loop, ART_RUN_DEFAULT);
+    art_loop_close(srv->loop);
+    return err;
+  }
+  print_banner(srv);
+  art_run(srv->loop, ART_RUN_DEFAULT);
+  return art_loop_close(srv->loop);
+}
+
+int main(int argc, char **argv) {
+  server_t *srv = calloc(1, sizeof(*srv));
+  int err;
+  if (srv == NULL)
+    return 1;
+  srv->cfg.host = "127.0.0.1";
+  srv->cfg.port = 3000;
+  srv->cfg.root = ".";
+  srv->cfg.request_timeout = 10000;
+  srv->cfg.idle_timeout = 5000;
+  srv->cfg.shutdown_timeout = 5000;
+  srv->cfg.rate_window = 1000;
+  srv->cfg.max_conns = 10000;
+  srv->cfg.max_body = 1 << 20;
+  if (parse_args(&srv->cfg, argc, argv) != 0) {
+    fputs(USAGE, stderr);
+    free(srv);
+    return 2;
+  }
+  err = serve(srv);
+  conn_free_all(srv);
+  free(srv);
+  return err == 0 ? 0 : 1;
+}

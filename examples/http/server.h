@@ -1,0 +1,204 @@
+/* The HTTP/1.1 server example: shared types of server.c (process, listener,
+ * limits, shutdown), conn.c (one connection: reading, parsing, timeouts,
+ * writing) and routes.c (what each URL does). */
+#ifndef HTTP_SERVER_H
+#define HTTP_SERVER_H
+
+#include <stdint.h>
+
+#include "asyncrt.h"
+#include "parser.h"
+
+#define CONN_IN_SIZE    4096  /* read buffer per connection */
+#define CONN_HEAD_SIZE  512   /* response head buffer */
+#define CONN_BODY_SIZE  2048  /* small response body buffer */
+#define FILE_CHUNK      32768 /* bytes per file read, the file route */
+#define LIFECYCLE_STEPS 10    /* steps the lifecycle route records */
+#define RATE_SLOTS      4096  /* client addresses the rate limiter tracks */
+
+typedef struct server_s server_t;
+typedef struct conn_s conn_t;
+
+/* Command-line settings. */
+typedef struct {
+  const char *host;          /* address to bind, 127.0.0.1 by default */
+  int port;                  /* 0: ephemeral */
+  const char *root;          /* folder served by /api/file */
+  int log;                   /* access log line per request on stdout */
+  uint64_t request_timeout;  /* ms to receive a whole request (408) */
+  uint64_t idle_timeout;     /* ms a keep-alive connection may sit idle */
+  uint64_t shutdown_timeout; /* ms in-flight requests get at shutdown */
+  unsigned rate_limit;       /* requests per window per client, 0: off */
+  uint64_t rate_window;      /* window length, ms */
+  unsigned max_conns;        /* open connections served; past it, 503 */
+  uint64_t max_body;         /* request bodies above this get 413 */
+} config_t;
+
+/* One client address in the fixed-window rate limiter. */
+typedef struct {
+  uint8_t addr[16];      /* IPv4-mapped or IPv6 address */
+  uint64_t window_start; /* loop ms when the current window began */
+  unsigned count;        /* requests in the current window */
+  int used;              /* slot holds an address */
+} rate_slot_t;
+
+/* What a finished write lets the connection do next. */
+typedef enum {
+  W_NONE,     /* no write in flight */
+  W_FINAL,    /* the last write of a response */
+  W_CONTINUE, /* "100 Continue": go on reading the body */
+  W_PIECE,    /* a piece of a streamed response: go on */
+  W_FILE      /* a file chunk: read the next one */
+} write_next_t;
+
+/* What the connection's one timer is counting down. */
+typedef enum {
+  T_NONE,
+  T_IDLE,    /* keep-alive idle timeout: close quietly */
+  T_REQUEST, /* request timeout: 408 and close */
+  T_ROUTE,   /* a route's own timer (slow, lifecycle) */
+  T_LINGER   /* after a closing response: stop waiting for the peer's FIN */
+} timer_role_t;
+
+/* The routes (see routes.c). */
+typedef enum {
+  R_NONE,
+  R_FAST,
+  R_SLOW,
+  R_HEAVY,
+  R_FILE,
+  R_ECHO,
+  R_STATS,
+  R_LIFECYCLE,
+  R_NOT_FOUND,
+  R_REFUSED /* answered with an error status once the body is read */
+} route_t;
+
+/* Connection flags. */
+enum {
+  C_CLOSING = 1,     /* art_close called on the handles */
+  C_BUSY = 2,        /* a route or a write is in progress: parsing waits */
+  C_CLOSE_AFTER = 4, /* close once the current response is written */
+  C_EOF = 8,         /* the peer finished sending */
+  C_READING = 16,    /* art_read_start is in effect */
+  C_LINGER = 32,     /* response written and shut down: discard input */
+  C_HEAD_SENT = 64,  /* the response head went out (streamed routes) */
+  C_REJECT = 128     /* over the connection limit: answer 503 and close */
+};
+
+/* One step of the lifecycle route. */
+typedef struct {
+  const char *what;  /* "arrival", "parse", ... */
+  const char *phase; /* art_phase_name of the phase it ran in */
+  uint64_t ns;       /* art_hrtime() when it ran */
+} lifecycle_step_t;
+
+/* A connection. Pooled by the server: released structs are reused, so a
+ * steady stream of connections and requests allocates nothing. The fields
+ * touched by every request sit first; the large buffers last, so an idle
+ * connection keeps few pages resident. */
+struct conn_s {
+  art_tcp_t tcp;       /* the socket (first: a conn_t* is a stream) */
+  art_timer_t timer;   /* timeouts and route timers, see timer_role */
+  server_t *srv;       /* the server this connection belongs to */
+  conn_t *prev, *next; /* on srv->conns while open; next: free list */
+  unsigned flags;      /* C_* bits */
+  int handles;         /* handles not yet closed (close callbacks) */
+  int ops;             /* route requests in flight (work, fs) */
+  int work_inflight;   /* c->work is queued or running */
+  int fs_inflight;     /* c->fs is queued or running */
+  timer_role_t timer_role;
+  write_next_t write_next;
+  route_t route;                   /* the current request's route */
+  int status;                      /* the current response's status */
+  uint8_t addr[16];                /* peer address, IPv4-mapped */
+  char addr_text[ART_IP_NAME_MAX]; /* peer address, printable */
+  uint64_t arrival_ns;             /* first byte of the current request */
+  uint64_t bytes_out;              /* body bytes of the current response */
+  size_t in_start;                 /* unparsed input: in[in_start..in_end) */
+  size_t in_end;
+  art_write_t wreq;          /* the one write in flight */
+  art_shutdown_t sreq;       /* half-close after a closing response */
+  art_buf_t bufs[3];         /* what wreq writes */
+  char chunk_line[24];       /* chunk-size line of a chunked echo */
+  char extra[64];            /* header lines for the next response, or "" */
+  int head_only;             /* the request is HEAD: no response body */
+  char head[CONN_HEAD_SIZE]; /* response head */
+  char body[CONN_BODY_SIZE]; /* small response body */
+  size_t head_len;
+  size_t body_len;
+  /* Route state. */
+  art_work_t work;    /* heavy and lifecycle pool work */
+  uint64_t rounds;    /* heavy: hash rounds asked for */
+  uint64_t digest;    /* heavy: result of the chain */
+  uint64_t work_ns;   /* heavy: time the work ran */
+  art_fs_t fs;        /* file and lifecycle: the fs request */
+  int fd;             /* file: the open file, -1 when none */
+  uint64_t file_size; /* file: bytes to send */
+  uint64_t file_off;  /* file: bytes sent so far */
+  char *file_buf;     /* file: FILE_CHUNK bytes, kept for reuse */
+  int echo_chunked;   /* echo: answer with chunked framing */
+  lifecycle_step_t steps[LIFECYCLE_STEPS];
+  unsigned nsteps;
+  http_parser_t parser;  /* request parsing; holds the head buffer */
+  char in[CONN_IN_SIZE]; /* bytes read and not yet parsed */
+};
+
+/* The server: one loop, one listener, the connections, the counters. */
+struct server_s {
+  art_loop_t loop_storage; /* the loop itself */
+  art_loop_t *loop;        /* &loop_storage once initialised */
+  char base_url[96];       /* http://host:port, for the banner */
+  config_t cfg;
+  art_tcp_t listener;
+  art_signal_t sigterm, sigint; /* graceful shutdown */
+  art_timer_t shutdown_timer;   /* deadline for in-flight requests */
+  conn_t *conns;                /* open connections */
+  conn_t *free_conns;           /* released structs, for reuse */
+  unsigned nconns;              /* open connections */
+  unsigned nallocated;          /* conn structs allocated */
+  int shutting_down;
+  uint64_t requests;            /* responses completed */
+  uint64_t accepted;            /* connections accepted */
+  uint64_t rejected;            /* connections refused with 503 */
+  uint64_t start_ns;            /* art_hrtime() at start */
+  rate_slot_t rate[RATE_SLOTS]; /* per-client request counters */
+};
+
+/* conn.c */
+conn_t *conn_get(server_t *srv);
+int conn_start(conn_t *c);
+void conn_close(conn_t *c);
+void conn_resume(conn_t *c);
+void conn_write(conn_t *c, unsigned nbufs, write_next_t next);
+void conn_respond(conn_t *c, int status, const char *type, const char *body,
+                  size_t len);
+void conn_start_timer(conn_t *c, timer_role_t role, uint64_t ms);
+size_t conn_format_head(conn_t *c, int status, const char *type,
+                        uint64_t length, const char *extra);
+void conn_op_done(conn_t *c);
+void conn_response_done(conn_t *c);
+void conn_free_all(server_t *srv);
+
+/* routes.c, file_routes.c */
+void route_head(conn_t *c);
+void route_body(conn_t *c, const char *data, size_t len);
+void route_done(conn_t *c);
+void route_timer(conn_t *c);
+void route_write_done(conn_t *c);
+void route_abort(conn_t *c);
+int query_param(const http_request_t *req, const char *name, char *out,
+                size_t outsz);
+void file_start(conn_t *c);
+void file_write_done(conn_t *c);
+void lifecycle_start(conn_t *c);
+void lifecycle_timer(conn_t *c);
+void lifecycle_step(conn_t *c, const char *what, const char *phase);
+
+/* server.c */
+int server_rate_check(server_t *srv, const uint8_t addr[16],
+                      uint64_t *retry_after_ms);
+void server_conn_released(server_t *srv);
+void server_request_done(conn_t *c);
+
+#endif
