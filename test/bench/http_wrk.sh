@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# GET /api/fast under wrk: examples/http/server against Node.js's http module
+# serving the same JSON (test/bench/http_node.js), in the same run, on
+# loopback, keep-alive.
+#
+#   test/bench/http_wrk.sh [BUILD_DIR]     (default build/bench; built
+#                                           Release if the server is missing)
+#
+# Environment: DURATION (s per run, default 10), ROUNDS (default 3),
+# CONNS (default 100), BIG_CONNS (default 10000; 0 skips that part),
+# PIN=split to pin each server to CPU 0 and wrk to CPU 1 (default: the
+# scheduler places them).
+#
+# Each round runs both servers one after the other (A B A B...); the figures
+# are the medians. RSS is read from /proc halfway through the load. Then the
+# same with BIG_CONNS connections, to see how RSS grows with connections.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+build=${1:-build/bench}
+duration=${DURATION:-10}
+rounds=${ROUNDS:-3}
+conns=${CONNS:-100}
+big_conns=${BIG_CONNS:-10000}
+srv_cpu=() wrk_cpu=()
+if [ "${PIN:-}" = split ]; then
+  srv_cpu=(taskset -c 0) wrk_cpu=(taskset -c 1)
+fi
+
+if ! command -v wrk >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get install -y -qq wrk >/dev/null
+fi
+command -v node >/dev/null || { echo "http_wrk.sh: node is needed" >&2; exit 1; }
+if [ ! -x "$build/examples/http/server" ]; then
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DART_BUILD_TESTS=OFF \
+    >/dev/null
+  cmake --build "$build" -j2 --target http_server >/dev/null
+fi
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; }
+trap cleanup EXIT
+
+# start NAME: starts one server on a free port, sets pid and port.
+start() {
+  local out
+  out=$(mktemp)
+  if [ "$1" = asyncrt ]; then
+    "${srv_cpu[@]}" "$build/examples/http/server" 0 --max-conns 20000 >"$out" &
+  else
+    port=$((20000 + RANDOM % 20000))
+    "${srv_cpu[@]}" node test/bench/http_node.js "$port" >"$out" &
+  fi
+  pid=$!
+  for _ in $(seq 100); do
+    grep -q 'listening on' "$out" && break
+    sleep 0.05
+  done
+  port=$(grep -o 'listening on http://[^ ]*' "$out" | sed 's/.*://')
+  rm -f "$out"
+}
+
+stop() {
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  pid=""
+}
+
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
+
+# to_ms VALUE: wrk's "1.23ms", "850.00us", "1.02s" in ms.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 }
+    else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 } }'
+}
+
+# run NAME CONNS SECONDS: one wrk run; prints "req/s p50 p99 rss_kb".
+run() {
+  local out rss
+  start "$1"
+  out=$(mktemp)
+  "${wrk_cpu[@]}" wrk -t2 -c"$2" -d"$3"s --latency \
+    "http://127.0.0.1:$port/api/fast" >"$out" &
+  local wrk_pid=$!
+  sleep $(( $3 / 2 ))
+  rss=$(rss_kb)
+  wait $wrk_pid
+  echo "$(awk '/Requests\/sec/ {print $2}' "$out")" \
+    "$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")" \
+    "$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")" "$rss"
+  grep -q 'Socket errors' "$out" && grep 'Socket errors' "$out" >&2
+  rm -f "$out"
+  stop
+}
+
+median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+
+declare -A res
+for r in $(seq "$rounds"); do
+  for s in asyncrt node; do
+    line=$(run "$s" "$conns" "$duration")
+    echo "round $r $s: req/s p50_ms p99_ms rss_kb = $line"
+    res[$s]+="$line"$'\n'
+  done
+done
+
+echo
+echo "wrk -t2 -c$conns -d${duration}s --latency http://127.0.0.1:PORT/api/fast" \
+  "(PIN=${PIN:-none}), medians of $rounds:"
+printf '%-10s %12s %10s %10s %10s\n' server req/s p50_ms p99_ms rss_MiB
+for s in asyncrt node; do
+  col() { printf '%s' "${res[$s]}" | awk -v c="$1" 'NF {print $c}' | median; }
+  printf '%-10s %12.0f %10.3f %10.3f %10.1f\n' "$s" "$(col 1)" "$(col 2)" \
+    "$(col 3)" "$(echo "$(col 4) / 1024" | bc -l)"
+  declare "rps_$s=$(col 1)" "p99_$s=$(col 3)"
+done
+echo "ratio req/s asyncrt/node: $(echo "$rps_asyncrt / $rps_node" | bc -l |
+  cut -c1-5); p99 asyncrt/node: $(echo "$p99_asyncrt / $p99_node" | bc -l |
+  cut -c1-5)"
+
+if [ "$big_conns" -gt 0 ]; then
+  echo
+  echo "RSS growth, $conns -> $big_conns connections (wrk -t2, 5 s each):"
+  printf '%-10s %12s %12s %14s\n' server "rss@$conns" "rss@$big_conns" \
+    "KiB/conn"
+  for s in asyncrt node; do
+    small=$(run "$s" "$conns" 5 | awk '{print $4}')
+    big=$(run "$s" "$big_conns" 5 | awk '{print $4}')
+    printf '%-10s %10.1fMi %10.1fMi %14.2f\n' "$s" \
+      "$(echo "$small / 1024" | bc -l)" "$(echo "$big / 1024" | bc -l)" \
+      "$(echo "($big - $small) / ($big_conns - $conns)" | bc -l)"
+  done
+fi
