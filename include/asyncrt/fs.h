@@ -355,6 +355,48 @@ ART_EXTERN int art_fs_write_file(art_loop_t *loop, art_fs_t *req,
                                  const char *path, const void *data, size_t len,
                                  int flags, art_fs_cb cb);
 
+/* ------------------------------------------------------------------------ */
+/* Stat polling: art_fs_poll_t (Node's fs.watchFile).                       */
+
+typedef struct art_fs_poll_s art_fs_poll_t;
+
+/* status 0: prev and curr are the stats before and after a change (prev
+ * zeroed when the path has just appeared). A negative status (ART_ENOENT
+ * when the path disappeared or never existed): curr is zeroed and prev is
+ * the last stat seen (zeroed if none). Runs once per change. */
+typedef void (*art_fs_poll_cb)(art_fs_poll_t *handle, int status,
+                               const art_stat_t *prev, const art_stat_t *curr);
+
+struct art_fs_poll_s {
+  ART_HANDLE_FIELDS
+  /* private */
+  art_fs_poll_cb cb_; /* the user's callback */
+  void *ctx_;         /* the running poll (src/fs_poll.c), NULL if stopped */
+};
+
+/* Initialises a stat-polling handle. */
+ART_EXTERN int art_fs_poll_init(art_loop_t *loop, art_fs_poll_t *handle);
+
+/* Stats path at once (on the pool's file-system lane) and then every
+ * interval_ms (at least 1), calling cb when anything but the access time
+ * changed, when the path appears and when it disappears. The first
+ * successful stat only sets the baseline; a path missing from the start
+ * gives one ART_ENOENT callback. Works where inotify does not (network
+ * and FUSE file systems). ART_EINVAL for NULL arguments, a zero interval
+ * or a closed handle; ART_EBUSY if already started (stop it first). */
+ART_EXTERN int art_fs_poll_start(art_fs_poll_t *handle, art_fs_poll_cb cb,
+                                 const char *path, unsigned interval_ms);
+
+/* Stops polling; no callback follows, even for a stat already running.
+ * Stopping a stopped handle does nothing. */
+ART_EXTERN int art_fs_poll_stop(art_fs_poll_t *handle);
+
+/* Copies the watched path and its NUL into buf of *size bytes and sets
+ * *size to its length. ART_ENOBUFS, with *size set to the bytes needed, if
+ * buf is too small; ART_EINVAL if the handle is not started. */
+ART_EXTERN int art_fs_poll_getpath(art_fs_poll_t *handle, char *buf,
+                                   size_t *size);
+
 #ifdef __cplusplus
 }
 #endif
