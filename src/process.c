@@ -1,0 +1,443 @@
+/* art_process_t: spawning children and reaping them.
+ *
+ * Notes:
+ * 1. Creating the child. Release builds use clone(CLONE_VM | CLONE_VFORK)
+ *    on a per-loop stack: no page tables are copied, so a spawn costs the
+ *    same whatever the parent's size. Sanitizer builds use fork(), because
+ *    the sanitizers' runtimes cannot follow a child sharing their memory.
+ *    posix_spawn is not used: it cannot set up a new session together with
+ *    ids and arbitrary fd slots and report which step failed on every libc.
+ *    The child's side is in process_child.c.
+ * 2. Errors. The child writes errno to a close-on-exec pipe if any step up
+ *    to execve fails; a successful execve closes the pipe. The parent reads
+ *    it after clone returns, so art_spawn returns ENOENT, EACCES, a chdir
+ *    error... directly and reaps the failed child at once.
+ * 3. Reaping. Each child gets a pidfd (pidfd_open), watched by the loop:
+ *    readable means exited, and waitpid on that one pid reaps it. Signals go
+ *    through pidfd_send_signal, so a recycled pid is never hit. Kernels
+ *    without pidfd (or ART_PROCESS_NO_PIDFD in the environment, for tests)
+ *    fall back to a SIGCHLD watcher that polls each child of the loop with
+ *    waitpid(pid, WNOHANG); waitpid(-1) is never called, so children
+ *    spawned by other code are left alone.
+ * 4. A process handle closed while its child runs hands the child to the
+ *    loop's orphan list, which reaps it when it exits (while the loop runs),
+ *    so closing never leaves a zombie behind.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ART__SPAWN_FORK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define ART__SPAWN_FORK 1
+#endif
+#endif
+
+#define CHILD_STACK_SIZE (64 * 1024)
+#define MAX_STDIO        1024
+#define DEFAULT_PATH     "/usr/local/bin:/usr/bin:/bin"
+
+/* A child whose handle was closed before it exited. */
+typedef struct {
+  art__io_t io;           /* its pidfd, or fd -1 in SIGCHLD mode */
+  int pid;                /* to reap */
+  struct art__queue node; /* on proc_loop_t.orphans */
+} orphan_t;
+
+/* Per-loop state: loop->process_state_. */
+typedef struct {
+  struct art__queue children; /* running art_process_t */
+  struct art__queue orphans;  /* orphan_t */
+  int use_pidfd;              /* 0: SIGCHLD fallback */
+  char *stack;                /* the clone child's stack */
+} proc_loop_t;
+
+static void child_exited(art_loop_t *loop, art__io_t *w, unsigned events);
+static void reap_all(art_loop_t *loop);
+
+static int pidfd_open(int pid) {
+  return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Whether this kernel has pidfd_open (asked once per process). */
+static int pidfd_supported(void) {
+  static int supported = -1; /* atomic: -1 unknown, 0, 1 */
+  int s = __atomic_load_n(&supported, __ATOMIC_RELAXED);
+  if (s < 0) {
+    int fd = pidfd_open(getpid());
+    s = fd >= 0;
+    if (fd >= 0)
+      art__close_fd(fd);
+    __atomic_store_n(&supported, s, __ATOMIC_RELAXED);
+  }
+  return s;
+}
+
+static int get_state(art_loop_t *loop, proc_loop_t **out) {
+  proc_loop_t *st = loop->process_state_;
+  if (st != NULL) {
+    *out = st;
+    return 0;
+  }
+  st = art__calloc(1, sizeof(*st));
+  if (st == NULL)
+    return ART_ENOMEM;
+#ifndef ART__SPAWN_FORK
+  st->stack = art__malloc(CHILD_STACK_SIZE);
+  if (st->stack == NULL) {
+    art__free(st);
+    return ART_ENOMEM;
+  }
+#endif
+  art__queue_init(&st->children);
+  art__queue_init(&st->orphans);
+  st->use_pidfd = pidfd_supported() && getenv("ART_PROCESS_NO_PIDFD") == NULL;
+  if (!st->use_pidfd) {
+    int err = art__signal_hook(loop, SIGCHLD, reap_all);
+    if (err) {
+      art__free(st->stack);
+      art__free(st);
+      return err;
+    }
+  }
+  loop->process_state_ = st;
+  *out = st;
+  return 0;
+}
+
+/* ---- Reaping. ---- */
+
+/* waitpid for one pid without blocking: 1 and *status if it was reaped, 0
+ * if it still runs, ART_ECHILD if someone else reaped it. */
+static int try_reap(int pid, int *status) {
+  int r;
+  do
+    r = waitpid(pid, status, WNOHANG);
+  while (r == -1 && errno == EINTR);
+  if (r == pid)
+    return 1;
+  return r == 0 ? 0 : ART_ECHILD;
+}
+
+/* The child is gone: stop watching it and run exit_cb once. */
+static void finish(art_process_t *p, int reaped, int status) {
+  int64_t exit_status = 0;
+  int term_signal = 0;
+  art__queue_remove(&p->node_);
+  if (p->io_.fd >= 0) {
+    art__io_close(p->loop, &p->io_);
+    art__close_fd(p->io_.fd);
+    p->io_.fd = -1;
+  }
+  p->pid = 0;
+  art__handle_stop((art_handle_t *)p);
+  if (reaped < 0)
+    exit_status = reaped;
+  else if (WIFEXITED(status))
+    exit_status = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    term_signal = WTERMSIG(status);
+  if (p->exit_cb_ != NULL) {
+    p->exit_cb_(p, exit_status, term_signal);
+    art__drain(p->loop);
+  }
+}
+
+/* pidfd readable: the child exited. */
+static void child_exited(art_loop_t *loop, art__io_t *w, unsigned events) {
+  art_process_t *p = art__container_of(w, art_process_t, io_);
+  int status = 0;
+  int r = try_reap(p->pid, &status);
+  if (r != 0)
+    finish(p, r, status);
+}
+
+static void free_orphan(art_loop_t *loop, orphan_t *o) {
+  art__queue_remove(&o->node);
+  if (o->io.fd >= 0) {
+    art__io_close(loop, &o->io);
+    art__close_fd(o->io.fd);
+  }
+  art__free(o);
+}
+
+static void orphan_exited(art_loop_t *loop, art__io_t *w, unsigned events) {
+  orphan_t *o = art__container_of(w, orphan_t, io);
+  int status;
+  if (try_reap(o->pid, &status) != 0)
+    free_orphan(loop, o);
+}
+
+/* SIGCHLD fallback: poll every child and orphan of the loop. The list is
+ * moved aside first: exit callbacks may spawn or close processes. */
+static void reap_all(art_loop_t *loop) {
+  proc_loop_t *st = loop->process_state_;
+  if (st == NULL)
+    return;
+  art__queue_t local, *q, *next;
+  for (q = st->orphans.next; q != &st->orphans; q = next) {
+    next = q->next;
+    orphan_t *o = art__container_of(q, orphan_t, node);
+    int status;
+    if (try_reap(o->pid, &status) != 0)
+      free_orphan(loop, o);
+  }
+  art__queue_move(&st->children, &local);
+  while (!art__queue_empty(&local)) {
+    q = art__queue_head(&local);
+    art__queue_remove(q);
+    art__queue_insert_tail(&st->children, q);
+    art_process_t *p = art__container_of(q, art_process_t, node_);
+    int status = 0;
+    int r = try_reap(p->pid, &status);
+    if (r != 0)
+      finish(p, r, status);
+  }
+}
+
+/* ---- Spawning. ---- */
+
+/* The PATH the child searches: the one of the environment it gets. */
+static const char *search_path(char **env) {
+  if (env == NULL) {
+    const char *p = getenv("PATH");
+    return p != NULL ? p : DEFAULT_PATH;
+  }
+  for (; *env != NULL; env++)
+    if (strncmp(*env, "PATH=", 5) == 0)
+      return *env + 5;
+  return DEFAULT_PATH;
+}
+
+static int check_options(const art_loop_t *loop, const art_process_t *p,
+                         const art_process_options_t *o) {
+  const unsigned known =
+      ART_PROCESS_SETUID | ART_PROCESS_SETGID | ART_PROCESS_DETACHED;
+  if (loop == NULL || p == NULL || o == NULL || o->file == NULL ||
+      o->args == NULL || o->args[0] == NULL || (o->flags & ~known) != 0 ||
+      o->stdio_count < 0 || o->stdio_count > MAX_STDIO ||
+      (o->stdio_count > 0 && o->stdio == NULL))
+    return ART_EINVAL;
+  for (int i = 0; i < o->stdio_count; i++) {
+    const art_stdio_container_t *s = &o->stdio[i];
+    if (s->flags == ART_IGNORE)
+      continue;
+    if (s->flags != ART_INHERIT_FD || s->data.fd < 0)
+      return ART_EINVAL;
+  }
+  return 0;
+}
+
+/* Fills the child's slot table from the options. */
+static void prepare_stdio(art__child_ctx_t *c, const art_process_options_t *o) {
+  for (int i = 0; i < o->stdio_count; i++) {
+    c->ignore[i] = o->stdio[i].flags == ART_IGNORE;
+    c->fds[i] = c->ignore[i] ? -1 : o->stdio[i].data.fd;
+  }
+}
+
+#ifndef ART__SPAWN_FORK
+static int clone_entry(void *arg) {
+  art__child_exec(arg);
+}
+#endif
+
+/* Creates the child with every signal blocked (see process_child.c);
+ * returns its pid or a negative error. */
+static int start_child(proc_loop_t *st, art__child_ctx_t *c) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+#ifdef ART__SPAWN_FORK
+  int pid = fork();
+  if (pid == 0)
+    art__child_exec(c);
+#else
+  int pid = clone(clone_entry, st->stack + CHILD_STACK_SIZE,
+                  CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+#endif
+  int err = pid == -1 ? -errno : pid;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return err;
+}
+
+/* After execve or a failure the pipe holds errno or nothing (EOF). A child
+ * that failed is reaped here, at once. */
+static int child_error(int fd, int pid) {
+  int err = 0;
+  ssize_t r;
+  do
+    r = read(fd, &err, sizeof(err));
+  while (r == -1 && errno == EINTR);
+  if (r != (ssize_t)sizeof(err))
+    return 0;
+  while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+    ;
+  return err > 0 ? -err : ART_EIO;
+}
+
+/* Runs the child through execve; its pid, or the error it met. */
+static int run_child(proc_loop_t *st, art__child_ctx_t *c) {
+  int ep[2];
+  if (pipe2(ep, O_CLOEXEC) == -1)
+    return -errno;
+  c->errfd = ep[1];
+  int pid = start_child(st, c);
+  art__close_fd(ep[1]);
+  if (pid > 0) {
+    int err = child_error(ep[0], pid);
+    if (err)
+      pid = err;
+  }
+  art__close_fd(ep[0]);
+  return pid;
+}
+
+/* Kills and reaps a child that cannot be watched. */
+static int abandon(int pid, int fd, int err) {
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+    ;
+  art__close_fd(fd);
+  return err;
+}
+
+/* Makes p a running, watched child. A child that cannot be watched is
+ * killed: it could never be reaped. */
+static int watch_child(art_loop_t *loop, proc_loop_t *st, art_process_t *p,
+                       const art_process_options_t *o, int pid) {
+  int fd = -1;
+  if (st->use_pidfd && (fd = pidfd_open(pid)) == -1)
+    return abandon(pid, -1, -errno);
+  art__io_init(&p->io_, child_exited, fd);
+  if (fd >= 0) {
+    int err = art__io_start(loop, &p->io_, ART_READABLE);
+    if (err)
+      return abandon(pid, fd, err);
+  }
+  art__handle_init(loop, (art_handle_t *)p, ART_PROCESS);
+  p->pid = pid;
+  p->exit_cb_ = o->exit_cb;
+  art__queue_insert_tail(&st->children, &p->node_);
+  art__handle_start((art_handle_t *)p);
+  return 0;
+}
+
+int art_spawn(art_loop_t *loop, art_process_t *p,
+              const art_process_options_t *o) {
+  int small_fds[8], small_ignore[8];
+  proc_loop_t *st;
+  int err = check_options(loop, p, o);
+  if (err == 0)
+    err = get_state(loop, &st);
+  if (err)
+    return err;
+  art__child_ctx_t c = {.file = o->file,
+                        .path = search_path(o->env),
+                        .args = o->args,
+                        .env = o->env,
+                        .cwd = o->cwd,
+                        .flags = o->flags,
+                        .uid = o->uid,
+                        .gid = o->gid,
+                        .nfds = o->stdio_count,
+                        .fds = small_fds,
+                        .ignore = small_ignore};
+  if (o->stdio_count > 8) {
+    c.fds = art__malloc(2 * sizeof(int) * (size_t)o->stdio_count);
+    if (c.fds == NULL)
+      return ART_ENOMEM;
+    c.ignore = c.fds + o->stdio_count;
+  }
+  prepare_stdio(&c, o);
+  int pid = run_child(st, &c);
+  if (c.fds != small_fds)
+    art__free(c.fds);
+  if (pid < 0)
+    return pid;
+  return watch_child(loop, st, p, o, pid);
+}
+
+int art_process_kill(art_process_t *p, int signum) {
+  if (!art__handle_usable((art_handle_t *)p) || p->type != ART_PROCESS ||
+      signum < 0 || signum >= ART__NSIG)
+    return ART_EINVAL;
+  if (p->pid == 0)
+    return ART_ESRCH;
+  long r;
+  if (p->io_.fd >= 0)
+    r = syscall(SYS_pidfd_send_signal, p->io_.fd, signum, NULL, 0);
+  else
+    r = kill(p->pid, signum);
+  return r == 0 ? 0 : -errno;
+}
+
+int art_kill(int pid, int signum) {
+  if (signum < 0 || signum >= ART__NSIG)
+    return ART_EINVAL;
+  return kill(pid, signum) == 0 ? 0 : -errno;
+}
+
+int art_process_get_pid(const art_process_t *p) {
+  return p == NULL ? 0 : p->pid;
+}
+
+/* ---- Close. ---- */
+
+/* A child still running when its handle closes becomes an orphan of the
+ * loop, reaped when it exits. */
+static void adopt(art_loop_t *loop, proc_loop_t *st, art_process_t *p) {
+  int fd = p->io_.fd;
+  if (fd >= 0)
+    art__io_close(loop, &p->io_);
+  orphan_t *o = art__malloc(sizeof(*o));
+  if (o == NULL) { /* cannot keep track: it will stay a zombie */
+    art__close_fd(fd);
+    return;
+  }
+  o->pid = p->pid;
+  art__io_init(&o->io, orphan_exited, fd);
+  art__queue_insert_tail(&st->orphans, &o->node);
+  if (fd >= 0 && art__io_start(loop, &o->io, ART_READABLE) != 0)
+    free_orphan(loop, o);
+}
+
+static void process_close(art_handle_t *h) {
+  art_process_t *p = (art_process_t *)h;
+  if (p->pid == 0)
+    return;
+  art__queue_remove(&p->node_);
+  adopt(p->loop, p->loop->process_state_, p);
+  p->io_.fd = -1;
+  p->pid = 0;
+}
+
+/* Reaps the orphans that have exited and forgets the others. */
+void art__process_loop_close(art_loop_t *loop) {
+  proc_loop_t *st = loop->process_state_;
+  if (st == NULL)
+    return;
+  while (!art__queue_empty(&st->orphans)) {
+    orphan_t *o =
+        art__container_of(art__queue_head(&st->orphans), orphan_t, node);
+    int status;
+    try_reap(o->pid, &status);
+    free_orphan(loop, o);
+  }
+  art__free(st->stack);
+  art__free(st);
+  loop->process_state_ = NULL;
+}
+
+const art__handle_ops_t art__process_ops = {sizeof(art_process_t),
+                                            process_close, NULL};
