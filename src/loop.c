@@ -208,11 +208,24 @@ static void apply_changes(art_loop_t *loop) {
  * applied: a refused change runs its owner's callback, which may stop the
  * last handle or queue work, and a timeout computed before that could block
  * forever. */
+/* True when a zero-timeout wait cannot find anything: the only fd watched
+ * is the wakeup eventfd, and no wakeup is outstanding (every writer of the
+ * eventfd sets wakeup_pending_ first, and the loop clears it only after
+ * reading). Skipping the syscall then makes an iteration with nothing to
+ * poll cheap, as libuv does when it watches no fd. A wakeup posted after
+ * this check is seen by the next iteration's wait. */
+static int nothing_to_poll(const art_loop_t *loop) {
+  return loop->nfds_ == 1 && loop->wakeup_fd_ >= 0 &&
+         loop->watchers_[loop->wakeup_fd_] == &loop->wakeup_io_ &&
+         !__atomic_load_n(&loop->wakeup_pending_, __ATOMIC_ACQUIRE);
+}
+
 static void run_poll(art_loop_t *loop, art_run_mode mode) {
   apply_changes(loop);
   int timeout = mode == ART_RUN_NOWAIT ? 0 : poll_timeout(loop);
   if (timeout == 0) {
-    loop->backend_->wait(loop, 0);
+    if (!nothing_to_poll(loop))
+      loop->backend_->wait(loop, 0);
     return;
   }
   uint64_t before = art_hrtime();
