@@ -35,18 +35,24 @@ static const char *error_body(conn_t *c, int status, size_t *len) {
 /* ------------------------------------------------------------------------ */
 /* Pooling and closing.                                                     */
 
-/* Takes a connection struct from the free list, or allocates one. */
+/* Takes a connection struct from the free list, or allocates one. The
+ * struct is page-aligned and not cleared: what a small request touches
+ * (its first page) is all that becomes resident; conn_start initialises
+ * the fields. */
 conn_t *conn_get(server_t *srv) {
   conn_t *c = srv->free_conns;
+  void *mem;
   if (c != NULL) {
     srv->free_conns = c->next;
     return c;
   }
-  c = calloc(1, sizeof(*c));
-  if (c == NULL)
+  if (posix_memalign(&mem, 4096, sizeof(*c)) != 0)
     return NULL;
+  c = mem;
   c->srv = srv;
   c->fd = -1;
+  c->file_buf = NULL;
+  c->nsteps = 0;
   srv->nallocated++;
   return c;
 }
@@ -139,13 +145,17 @@ void conn_start_timer(conn_t *c, timer_role_t role, uint64_t ms) {
 /* ------------------------------------------------------------------------ */
 /* Reading.                                                                 */
 
+/* A connection waiting for a request reads into the server's shared
+ * buffer (and keeps in[] untouched: fewer resident pages per connection);
+ * one with a request in progress or input kept reads into its own in[].
+ * Reads into the shared buffer are no larger than in[], so that whatever
+ * is left unparsed always fits there. */
 static void on_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
   conn_t *c = h->data;
-  if (c->flags & C_LINGER) { /* everything read now is discarded */
-    *buf = art_buf_init(c->in, sizeof(c->in));
-    return;
-  }
-  *buf = art_buf_init(c->in + c->in_end, sizeof(c->in) - c->in_end);
+  if ((c->flags & C_LINGER) || (c->in_end == 0 && !(c->flags & C_BUSY)))
+    *buf = art_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
+  else
+    *buf = art_buf_init(c->in + c->in_end, sizeof(c->in) - c->in_end);
 }
 
 static void on_read(art_stream_t *s, ssize_t nread, const art_buf_t *buf);
@@ -169,9 +179,7 @@ static void update_reading(conn_t *c) {
 /* The first byte of a request: its timeout starts, and its clock. */
 static void request_begins(conn_t *c) {
   c->arrival_ns = art_hrtime();
-  c->steps[0].what = "arrival";
-  c->steps[0].phase = art_phase_name(art_loop_phase(c->srv->loop));
-  c->steps[0].ns = c->arrival_ns;
+  c->arrival_phase = art_phase_name(art_loop_phase(c->srv->loop));
   conn_start_timer(c, T_REQUEST, c->srv->cfg.request_timeout);
 }
 
@@ -203,14 +211,33 @@ static void on_head(conn_t *c) {
   c->head_only = req->method == HTTP_HEAD_METHOD;
   c->bytes_out = 0;
   c->status = 0;
-  c->nsteps = 1; /* steps[0] is the arrival */
   if (!req->keep_alive || c->srv->shutting_down)
     c->flags |= C_CLOSE_AFTER;
   route_head(c);
 }
 
-/* Drives the parser over the buffered input until it needs more bytes or
- * the current request makes the connection busy. */
+/* Hands one parser event (not HTTP_NEED_MORE) to the connection or its
+ * route. */
+static void dispatch(conn_t *c, http_event ev, const char *body, size_t blen) {
+  switch (ev) {
+  case HTTP_HEAD:
+    on_head(c);
+    break;
+  case HTTP_BODY:
+    route_body(c, body, blen);
+    break;
+  case HTTP_DONE:
+    if (c->timer_role == T_REQUEST)
+      conn_start_timer(c, T_NONE, 0);
+    route_done(c);
+    break;
+  default:
+    on_parser_error(c);
+  }
+}
+
+/* Drives the parser over in[] until it needs more bytes or the current
+ * request makes the connection busy. */
 static void conn_process(conn_t *c) {
   while (!(c->flags & (C_BUSY | C_CLOSING))) {
     const char *body;
@@ -219,27 +246,37 @@ static void conn_process(conn_t *c) {
         http_parser_execute(&c->parser, c->in + c->in_start,
                             c->in_end - c->in_start, &n, &body, &blen);
     c->in_start += n;
-    switch (ev) {
-    case HTTP_NEED_MORE:
+    if (ev == HTTP_NEED_MORE) {
       input_drained(c);
       return;
-    case HTTP_HEAD:
-      on_head(c);
-      break;
-    case HTTP_BODY:
-      route_body(c, body, blen);
-      break;
-    case HTTP_DONE:
-      if (c->timer_role == T_REQUEST)
-        conn_start_timer(c, T_NONE, 0);
-      route_done(c);
-      break;
-    case HTTP_ERROR:
-      on_parser_error(c);
-      return;
     }
+    dispatch(c, ev, body, blen);
+    if (ev == HTTP_ERROR)
+      return;
   }
   update_reading(c);
+}
+
+/* Parses bytes read into the shared buffer. The first event moves what is
+ * left (a body piece included: a write may refer to it) into in[], and
+ * parsing goes on from there. */
+static void process_shared(conn_t *c, const char *data, size_t len) {
+  const char *body;
+  size_t n, blen, keep;
+  http_event ev = http_parser_execute(&c->parser, data, len, &n, &body, &blen);
+  if (ev == HTTP_NEED_MORE) {
+    input_drained(c);
+    return;
+  }
+  if (ev != HTTP_BODY)
+    body = data + n, blen = 0;
+  keep = (size_t)(data + len - body);
+  memcpy(c->in, body, keep);
+  c->in_start = blen;
+  c->in_end = keep;
+  dispatch(c, ev, c->in, blen);
+  if (ev != HTTP_ERROR)
+    conn_process(c);
 }
 
 /* Continues after a route or a write let the connection go on. */
@@ -263,6 +300,10 @@ static void on_read(art_stream_t *s, ssize_t nread, const art_buf_t *buf) {
     return;
   if (c->in_end == 0 && c->timer_role == T_IDLE)
     request_begins(c);
+  if (buf->base == c->srv->rbuf) {
+    process_shared(c, buf->base, (size_t)nread);
+    return;
+  }
   c->in_end += (size_t)nread;
   if (c->flags & C_BUSY)
     update_reading(c);
@@ -413,10 +454,8 @@ static void note_peer(conn_t *c) {
   struct sockaddr_storage ss;
   int len = sizeof(ss);
   memset(c->addr, 0, sizeof(c->addr));
-  strcpy(c->addr_text, "-");
   if (art_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
     return;
-  art_ip_name((struct sockaddr *)&ss, c->addr_text, sizeof(c->addr_text));
   if (ss.ss_family == AF_INET) {
     c->addr[10] = c->addr[11] = 0xff;
     memcpy(c->addr + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
@@ -439,6 +478,10 @@ int conn_start(conn_t *c) {
   c->write_next = W_NONE;
   c->timer_role = T_NONE;
   c->head_only = 0;
+  c->status = 0;
+  c->bytes_out = 0;
+  c->arrival_ns = art_hrtime();
+  c->arrival_phase = "none";
   c->extra[0] = '\0';
   http_parser_init(&c->parser, srv->cfg.max_body);
   c->prev = NULL;
@@ -448,7 +491,8 @@ int conn_start(conn_t *c) {
   srv->conns = c;
   srv->nconns++;
   if ((err = art_timer_init(srv->loop, &c->timer)) != 0) {
-    conn_close(c);
+    c->flags |= C_CLOSING; /* only the socket to close */
+    art_close((art_handle_t *)&c->tcp, on_handle_closed);
     return err;
   }
   c->timer.data = c;

@@ -70,20 +70,20 @@ typedef struct {
   http_method method;
   const char *target; /* request-target, not NUL-terminated */
   size_t target_len;
-  int version_minor;                       /* 0 or 1 (HTTP/1.x) */
-  http_header_t headers[HTTP_MAX_HEADERS]; /* in arrival order */
-  unsigned nheaders;
+  int version_minor;       /* 0 or 1 (HTTP/1.x) */
+  unsigned nheaders;       /* entries of headers[] in use */
   uint64_t content_length; /* body length when not chunked */
   int chunked;             /* Transfer-Encoding: chunked */
   int keep_alive;          /* the connection may carry another request */
   int expect_continue;     /* Expect: 100-continue was sent */
   size_t head_len;         /* bytes of the head, terminator included */
+  http_header_t headers[HTTP_MAX_HEADERS]; /* in arrival order */
 } http_request_t;
 
 /* The parser. Caller-allocated; all fields are private except req and
- * status. */
+ * status. The small fields come first and the buffers last, with the used
+ * part of each at its start, so that a small request touches few pages. */
 typedef struct {
-  http_request_t req;       /* the current request */
   int status;               /* after HTTP_ERROR: the status to answer */
   uint64_t max_body;        /* 413 past this many body bytes */
   int state;                /* where in the message we are (parser.c) */
@@ -96,6 +96,7 @@ typedef struct {
   size_t line_len;          /* bytes of the current chunk-size line */
   size_t trailer_bytes;     /* bytes of the trailer section so far */
   unsigned trailer_count;   /* trailer fields so far */
+  http_request_t req;       /* the current request */
   char head[HTTP_HEAD_MAX]; /* the head being collected */
 } http_parser_t;
 

@@ -141,8 +141,13 @@ void route_head(conn_t *c) {
   } else {
     c->route = match(c, req);
   }
-  if (c->route == R_LIFECYCLE)
+  if (c->route == R_LIFECYCLE) {
+    c->steps[0].what = "arrival (first byte read)";
+    c->steps[0].phase = c->arrival_phase;
+    c->steps[0].ns = c->arrival_ns;
+    c->nsteps = 1;
     lifecycle_step(c, "head parsed", NULL);
+  }
   if (c->route == R_ECHO) {
     echo_head(c);
   } else if (req->expect_continue && (req->chunked || req->content_length)) {

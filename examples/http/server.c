@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -164,12 +165,18 @@ int server_rate_check(server_t *srv, const uint8_t addr[16],
 
 /* A response was completely written: count it and log it. */
 void server_request_done(conn_t *c) {
+  static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255};
   server_t *srv = c->srv;
   const http_request_t *req = &c->parser.req;
+  char addr[INET6_ADDRSTRLEN];
   srv->requests++;
   if (!srv->cfg.log)
     return;
-  printf("%s \"%s %.*s\" %d %llu %.3fms\n", c->addr_text,
+  if (memcmp(c->addr, v4mapped, 12) == 0)
+    inet_ntop(AF_INET, c->addr + 12, addr, sizeof(addr));
+  else
+    inet_ntop(AF_INET6, c->addr, addr, sizeof(addr));
+  printf("%s \"%s %.*s\" %d %llu %.3fms\n", addr,
          req->target != NULL ? http_method_name(req->method) : "-",
          req->target != NULL ? (int)req->target_len : 1,
          req->target != NULL ? req->target : "-", c->status,

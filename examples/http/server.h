@@ -94,9 +94,10 @@ typedef struct {
 } lifecycle_step_t;
 
 /* A connection. Pooled by the server: released structs are reused, so a
- * steady stream of connections and requests allocates nothing. The fields
- * touched by every request sit first; the large buffers last, so an idle
- * connection keeps few pages resident. */
+ * steady stream of connections and requests allocates nothing. What every
+ * request touches sits first (the parser's head buffer is filled from its
+ * start), the rest after: a keep-alive connection serving small requests
+ * keeps one page resident (see conn_get). */
 struct conn_s {
   art_tcp_t tcp;       /* the socket (first: a conn_t* is a stream) */
   art_timer_t timer;   /* timeouts and route timers, see timer_role */
@@ -109,39 +110,39 @@ struct conn_s {
   int fs_inflight;     /* c->fs is queued or running */
   timer_role_t timer_role;
   write_next_t write_next;
-  route_t route;                   /* the current request's route */
-  int status;                      /* the current response's status */
-  uint8_t addr[16];                /* peer address, IPv4-mapped */
-  char addr_text[ART_IP_NAME_MAX]; /* peer address, printable */
-  uint64_t arrival_ns;             /* first byte of the current request */
-  uint64_t bytes_out;              /* body bytes of the current response */
-  size_t in_start;                 /* unparsed input: in[in_start..in_end) */
-  size_t in_end;
-  art_write_t wreq;          /* the one write in flight */
-  art_shutdown_t sreq;       /* half-close after a closing response */
-  art_buf_t bufs[3];         /* what wreq writes */
-  char chunk_line[24];       /* chunk-size line of a chunked echo */
-  char extra[64];            /* header lines for the next response, or "" */
+  route_t route;             /* the current request's route */
+  int status;                /* the current response's status */
   int head_only;             /* the request is HEAD: no response body */
+  uint8_t addr[16];          /* peer address, IPv4-mapped */
+  uint64_t arrival_ns;       /* first byte of the current request */
+  const char *arrival_phase; /* loop phase the first byte was read in */
+  uint64_t bytes_out;        /* body bytes of the current response */
+  size_t in_start;           /* unparsed input: in[in_start..in_end) */
+  size_t in_end;
+  size_t head_len;           /* bytes of head[] in use */
+  size_t body_len;           /* bytes of body[] in use */
+  art_write_t wreq;          /* the one write in flight */
+  art_buf_t bufs[3];         /* what wreq writes */
+  char extra[64];            /* header lines for the next response, or "" */
   char head[CONN_HEAD_SIZE]; /* response head */
+  http_parser_t parser;      /* request parsing; holds the head buffer */
+  /* Below: touched only by pipelined input, bodies and some routes. */
+  char in[CONN_IN_SIZE];     /* input kept while the connection is busy */
   char body[CONN_BODY_SIZE]; /* small response body */
-  size_t head_len;
-  size_t body_len;
-  /* Route state. */
-  art_work_t work;    /* heavy and lifecycle pool work */
-  uint64_t rounds;    /* heavy: hash rounds asked for */
-  uint64_t digest;    /* heavy: result of the chain */
-  uint64_t work_ns;   /* heavy: time the work ran */
-  art_fs_t fs;        /* file and lifecycle: the fs request */
-  int fd;             /* file: the open file, -1 when none */
-  uint64_t file_size; /* file: bytes to send */
-  uint64_t file_off;  /* file: bytes sent so far */
-  char *file_buf;     /* file: FILE_CHUNK bytes, kept for reuse */
-  int echo_chunked;   /* echo: answer with chunked framing */
+  art_shutdown_t sreq;       /* half-close after a closing response */
+  char chunk_line[24];       /* chunk-size line of a chunked echo */
+  art_work_t work;           /* heavy and lifecycle pool work */
+  uint64_t rounds;           /* heavy: hash rounds; slow: ms */
+  uint64_t digest;           /* heavy: result of the chain */
+  uint64_t work_ns;          /* heavy: time the work ran; slow: start */
+  art_fs_t fs;               /* file and lifecycle: the fs request */
+  int fd;                    /* file: the open file, -1 when none */
+  uint64_t file_size;        /* file: bytes to send */
+  uint64_t file_off;         /* file: bytes sent so far */
+  char *file_buf;            /* file: FILE_CHUNK bytes, kept for reuse */
+  int echo_chunked;          /* echo: answer with chunked framing */
   lifecycle_step_t steps[LIFECYCLE_STEPS];
   unsigned nsteps;
-  http_parser_t parser;  /* request parsing; holds the head buffer */
-  char in[CONN_IN_SIZE]; /* bytes read and not yet parsed */
 };
 
 /* The server: one loop, one listener, the connections, the counters. */
@@ -163,6 +164,7 @@ struct server_s {
   uint64_t rejected;            /* connections refused with 503 */
   uint64_t start_ns;            /* art_hrtime() at start */
   rate_slot_t rate[RATE_SLOTS]; /* per-client request counters */
+  char rbuf[CONN_IN_SIZE];      /* read buffer shared by idle connections */
 };
 
 /* conn.c */
