@@ -1,6 +1,11 @@
 /* The loop core: run modes, liveness, phase order, close rules. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -44,8 +49,7 @@ static void timer_cb(art_timer_t *t) {
 
 static art_idle_t immediate_idle;
 
-static void idle_noop(art_idle_t *i) {
-}
+static void idle_noop(art_idle_t *i) {}
 
 /* Node's setImmediate: a check handle, plus an idle handle so that the poll
  * phase does not block while an immediate is waiting. */
@@ -78,11 +82,339 @@ ART_TEST(node_event_order) {
   art_run(loop, ART_RUN_DEFAULT);
 }
 
+static void never_cb(art_timer_t *t) {
+  fail_msg("timer must not fire");
+}
+
+static void close_and_drain(art_loop_t *loop, art_handle_t *h) {
+  assert_int_equal(art_close(h, NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+ART_TEST(nowait_never_blocks) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, never_cb, 60000, 0), 0);
+  uint64_t t0 = art_hrtime();
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 1);
+  assert_true(art_hrtime() - t0 < 20ull * 1000000000ull); /* liveness */
+  art_loop_metrics_t m;
+  assert_int_equal(art_loop_metrics(loop, &m), 0);
+  assert_int_equal(m.iterations, 5);
+  close_and_drain(loop, (art_handle_t *)&t);
+}
+
+static int fired;
+
+static void count_cb(art_timer_t *t) {
+  fired++;
+}
+
+/* ONCE blocks in poll for the timer, runs one iteration per call and says
+ * whether more remains. */
+ART_TEST(once_runs_one_iteration) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  art_loop_metrics_t m0, m1;
+  fired = 0;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, count_cb, 20, 0), 0);
+  art_loop_metrics(loop, &m0);
+  int calls = 0;
+  while (art_run(loop, ART_RUN_ONCE) != 0)
+    calls++;
+  art_loop_metrics(loop, &m1);
+  assert_int_equal(fired, 1);
+  /* Each call was exactly one iteration; blocking means few were needed. */
+  assert_int_equal(m1.iterations - m0.iterations, (uint64_t)calls + 1);
+  assert_true(calls <= 3);
+  assert_int_equal(art_run(loop, ART_RUN_ONCE), 0);
+  close_and_drain(loop, (art_handle_t *)&t);
+}
+
+static int stop_runs;
+
+static void stop_cb(art_timer_t *t) {
+  stop_runs++;
+  art_stop(t->loop);
+}
+
+ART_TEST(stop_returns_after_iteration) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  stop_runs = 0;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, stop_cb, 0, 1), 0);
+  assert_int_not_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(stop_runs, 1);
+  assert_int_equal(art_loop_alive(loop), 1);
+  /* The stop is used up: the next run goes on until stopped again. */
+  assert_int_not_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(stop_runs, 2);
+  /* A stop before art_run makes it return at once. */
+  art_stop(loop);
+  assert_int_equal(art_backend_timeout(loop), 0);
+  assert_int_not_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(stop_runs, 2);
+  art_stop(NULL);
+  close_and_drain(loop, (art_handle_t *)&t);
+}
+
+static void idle_noop2(art_idle_t *i) {}
+
+static void tick_noop(art_loop_t *loop, void *arg) {}
+
+/* The poll timeout of DESIGN.md, observed through art_backend_timeout. */
+ART_TEST(poll_timeout_rule) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  art_idle_t i;
+  art_check_t c;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_idle_init(loop, &i), 0);
+  assert_int_equal(art_check_init(loop, &c), 0);
+  /* Nothing alive: no reason to wait. */
+  assert_int_equal(art_backend_timeout(loop), 0);
+  /* An active check handle alone: wait forever. */
+  assert_int_equal(art_check_start(&c, (art_check_cb)idle_noop2), 0);
+  assert_int_equal(art_backend_timeout(loop), -1);
+  /* A timer: the time to its deadline. */
+  assert_int_equal(art_timer_start(&t, never_cb, 5000, 0), 0);
+  assert_int_equal(art_backend_timeout(loop), 5000);
+  /* Idle handles, microtasks, ticks and stop each make it 0. */
+  assert_int_equal(art_idle_start(&i, idle_noop2), 0);
+  assert_int_equal(art_backend_timeout(loop), 0);
+  assert_int_equal(art_idle_stop(&i), 0);
+  assert_int_equal(art_backend_timeout(loop), 5000);
+  assert_int_equal(art_queue_microtask(loop, tick_noop, NULL), 0);
+  assert_int_equal(art_backend_timeout(loop), 0);
+  assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 1);
+  art_update_time(loop);
+  assert_true(art_backend_timeout(loop) > 0);
+  assert_int_equal(art_next_tick(loop, tick_noop, NULL), 0);
+  assert_int_equal(art_backend_timeout(loop), 0);
+  assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 1);
+  art_stop(loop);
+  assert_int_equal(art_backend_timeout(loop), 0);
+  assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 1); /* clears the stop */
+  assert_true(art_backend_timeout(loop) > 0);
+  /* A stopped timer no longer bounds the wait. */
+  assert_int_equal(art_timer_stop(&t), 0);
+  assert_int_equal(art_backend_timeout(loop), -1);
+  /* A handle waiting for its close callback: 0. */
+  assert_int_equal(art_close((art_handle_t *)&i, NULL), 0);
+  assert_int_equal(art_backend_timeout(loop), 0);
+  assert_int_equal(art_backend_timeout(NULL), ART_EINVAL);
+  assert_int_equal(art_close((art_handle_t *)&t, NULL), 0);
+  close_and_drain(loop, (art_handle_t *)&c);
+}
+
+ART_TEST(time_is_monotonic_and_cached) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  uint64_t h0 = art_hrtime();
+  uint64_t n0 = art_now(loop);
+  struct timespec ts = {0, 3 * 1000000L};
+  nanosleep(&ts, NULL);
+  /* Cached: unchanged until updated. */
+  assert_int_equal(art_now(loop), n0);
+  art_update_time(loop);
+  uint64_t n1 = art_now(loop);
+  uint64_t h1 = art_hrtime();
+  assert_true(h1 >= h0 + 3 * 1000000ull);
+  assert_true(n1 >= n0 + 3);
+  /* ms and ns agree on the same clock. */
+  assert_true(n1 <= h1 / 1000000u);
+  for (int i = 0; i < 1000; i++) {
+    uint64_t h = art_hrtime();
+    assert_true(h >= h1);
+    h1 = h;
+  }
+  assert_int_equal(art_now(NULL), 0);
+  art_update_time(NULL);
+}
+
+static void read_cb(art_poll_t *p, int status, int events) {
+  char b;
+  assert_int_equal(read(p->io_.fd, &b, 1), 1);
+  art_poll_stop(p);
+}
+
+ART_TEST(metrics) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_loop_metrics_t m0, m1;
+  art_timer_t t;
+  art_poll_t p;
+  int fds[2];
+  assert_int_equal(art_loop_metrics(NULL, &m0), ART_EINVAL);
+  assert_int_equal(art_loop_metrics(loop, NULL), ART_EINVAL);
+  assert_int_equal(art_loop_metrics(loop, &m0), 0);
+  assert_true(m0.loop_start_ns <= art_hrtime());
+  /* A 30 ms timer with nothing else to do: time spent blocked in poll. */
+  fired = 0;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, count_cb, 30, 0), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_loop_metrics(loop, &m1), 0);
+  assert_int_equal(fired, 1);
+  assert_true(m1.iterations >= m0.iterations + 2);
+  assert_true(m1.idle_time_ns > m0.idle_time_ns);
+  /* One readable fd: one event dispatched. */
+  assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+  assert_int_equal(write(fds[1], "x", 1), 1);
+  assert_int_equal(art_poll_init(loop, &p, fds[0]), 0);
+  assert_int_equal(art_poll_start(&p, ART_READABLE, read_cb), 0);
+  m0 = m1;
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_loop_metrics(loop, &m1), 0);
+  assert_int_equal(m1.events, m0.events + 1);
+  assert_int_equal(m1.iterations, m0.iterations + 1);
+  assert_int_equal(art_close((art_handle_t *)&t, NULL), 0);
+  close_and_drain(loop, (art_handle_t *)&p);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+ART_TEST(loop_close_rules) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_loop_t other;
+  art_idle_t i;
+  assert_int_equal(art_loop_init(&other), 0);
+  /* An open handle, even an inactive one, keeps the loop from closing. */
+  assert_int_equal(art_idle_init(&other, &i), 0);
+  assert_int_equal(art_loop_close(&other), ART_EBUSY);
+  assert_int_equal(art_close((art_handle_t *)&i, NULL), 0);
+  /* Closing but not yet closed: still busy. */
+  assert_int_equal(art_loop_close(&other), ART_EBUSY);
+  assert_int_equal(art_run(&other, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_loop_close(&other), 0);
+  /* Closed: every call refuses it; a second close too. */
+  assert_int_equal(art_loop_close(&other), ART_EINVAL);
+  assert_int_equal(art_run(&other, ART_RUN_NOWAIT), ART_EINVAL);
+  assert_int_equal(art_loop_alive(&other), 0);
+  assert_int_equal(art_backend_fd(&other), ART_EINVAL);
+  assert_string_equal(art_backend_name(&other), "none");
+  /* The same memory makes a new loop. */
+  assert_int_equal(art_loop_init(&other), 0);
+  assert_int_equal(art_run(&other, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_loop_close(&other), 0);
+  (void)loop;
+}
+
+static int inner_run, inner_close;
+
+static void reentrant_cb(art_timer_t *t) {
+  inner_run = art_run(t->loop, ART_RUN_NOWAIT);
+  inner_close = art_loop_close(t->loop);
+}
+
+ART_TEST(run_or_close_from_callback_refused) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, reentrant_cb, 0, 0), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(inner_run, ART_EINVAL);
+  assert_int_equal(inner_close, ART_EBUSY);
+  close_and_drain(loop, (art_handle_t *)&t);
+}
+
+ART_TEST(default_loop_lifecycle) {
+  art_loop_t *a = art_default_loop();
+  assert_non_null(a);
+  assert_ptr_equal(art_default_loop(), a);
+  assert_int_equal(art_run(a, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_loop_close(a), 0);
+  /* A later call makes a new, working default loop. */
+  art_loop_t *b = art_default_loop();
+  assert_non_null(b);
+  art_timer_t t;
+  fired = 0;
+  assert_int_equal(art_timer_init(b, &t), 0);
+  assert_int_equal(art_timer_start(&t, count_cb, 0, 0), 0);
+  assert_int_equal(art_run(b, ART_RUN_DEFAULT), 0);
+  assert_int_equal(fired, 1);
+  assert_int_equal(art_loop_close(b), ART_EBUSY);
+  assert_int_equal(art_close((art_handle_t *)&t, NULL), 0);
+  assert_int_equal(art_run(b, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_loop_close(b), 0);
+}
+
+/* Lists the fds open now. */
+static int list_fds(int *fds, int max) {
+  DIR *d = opendir("/proc/self/fd");
+  int n = 0;
+  struct dirent *e;
+  assert_non_null(d);
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.' && n < max && atoi(e->d_name) != dirfd(d))
+      fds[n++] = atoi(e->d_name);
+  closedir(d);
+  return n;
+}
+
+static int contains(const int *fds, int n, int fd) {
+  for (int i = 0; i < n; i++)
+    if (fds[i] == fd)
+      return 1;
+  return 0;
+}
+
+/* Every fd the loop creates (backend, wakeup) is close-on-exec. */
+ART_TEST(loop_fds_are_cloexec) {
+  int before[256], after[256], nb, na, created = 0;
+  art_loop_t other;
+  art_async_t a;
+  nb = list_fds(before, 256);
+  assert_int_equal(art_loop_init(&other), 0);
+  assert_int_equal(art_async_init(&other, &a, NULL), 0);
+  assert_int_equal(art_run(&other, ART_RUN_NOWAIT), 1);
+  na = list_fds(after, 256);
+  for (int i = 0; i < na; i++) {
+    if (contains(before, nb, after[i]))
+      continue;
+    created++;
+    assert_true(fcntl(after[i], F_GETFD) & FD_CLOEXEC);
+  }
+  /* epoll: the epoll fd and the eventfd; poll: the eventfd. */
+  assert_true(created >= 1);
+  if (strcmp(art_backend_name(&other), "epoll") == 0) {
+    assert_int_equal(created, 2);
+    assert_true(fcntl(art_backend_fd(&other), F_GETFD) & FD_CLOEXEC);
+  }
+  assert_int_equal(art_close((art_handle_t *)&a, NULL), 0);
+  assert_int_equal(art_run(&other, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_loop_close(&other), 0);
+  (void)state;
+}
+
+ART_TEST(backend_name) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  const char *want = getenv("ART_BACKEND");
+  if (want != NULL && strcmp(want, "poll") == 0)
+    assert_string_equal(art_backend_name(loop), "poll");
+  else
+    assert_string_equal(art_backend_name(loop), "epoll");
+  assert_string_equal(art_backend_name(NULL), "none");
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(empty_loop_returns_at_once),
       ART_TEST_ENTRY(bad_arguments),
       ART_TEST_ENTRY(node_event_order),
+      ART_TEST_ENTRY(nowait_never_blocks),
+      ART_TEST_ENTRY(once_runs_one_iteration),
+      ART_TEST_ENTRY(stop_returns_after_iteration),
+      ART_TEST_ENTRY(poll_timeout_rule),
+      ART_TEST_ENTRY(time_is_monotonic_and_cached),
+      ART_TEST_ENTRY(metrics),
+      ART_TEST_ENTRY(loop_close_rules),
+      ART_TEST_ENTRY(run_or_close_from_callback_refused),
+      ART_TEST_ENTRY(default_loop_lifecycle),
+      ART_TEST_ENTRY(loop_fds_are_cloexec),
+      ART_TEST_ENTRY(backend_name),
   };
   return art_test_main(argc, argv, "loop", tests, ART_ARRAY_SIZE(tests));
 }

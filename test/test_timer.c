@@ -407,6 +407,134 @@ ART_TEST(start_stop_do_not_allocate) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }
 
+/* ---- A model of the timer rules, checked against random operations. ----
+ * Random starts, stops and agains, from timer callbacks and from a check
+ * handle, on timers that are due, not due, stopped or repeating. The model
+ * says which timers must fire in each timers phase and in which order:
+ * only active ones, only due ones, none started during the phase, in
+ * (deadline, start order) order, and every one that qualifies. */
+#define NMODEL 64
+
+typedef struct {
+  art_timer_t t;
+  int active;
+  int started; /* ever started: art_timer_again needs it */
+  uint64_t due, seq, repeat;
+  int fired; /* in the current phase */
+} model_t;
+
+static model_t mt[NMODEL];
+static uint64_t mseq, phase_limit, last_due, last_seq;
+static int have_last;
+static unsigned rng = 12345;
+static long model_fires, model_errors;
+
+static unsigned rnd(unsigned n) {
+  rng = rng * 1103515245u + 12345u;
+  return (rng >> 16) % n;
+}
+
+static void model_cb(art_timer_t *t);
+
+static void model_start(model_t *m, uint64_t timeout, uint64_t repeat) {
+  art_loop_t *loop = m->t.loop;
+  assert_int_equal(art_timer_start(&m->t, model_cb, timeout, repeat), 0);
+  m->active = m->started = 1;
+  m->due = art_now(loop) + timeout;
+  m->seq = mseq++;
+  m->repeat = repeat;
+}
+
+static void model_op(void) {
+  model_t *m = &mt[rnd(NMODEL)];
+  switch (rnd(4)) {
+  case 0:
+  case 1:
+    model_start(m, rnd(4), rnd(3) == 0 ? 1 + rnd(3) : 0);
+    break;
+  case 2:
+    assert_int_equal(art_timer_stop(&m->t), 0);
+    m->active = 0;
+    break;
+  default:
+    if (!m->started) {
+      assert_int_equal(art_timer_again(&m->t), ART_EINVAL);
+    } else if (m->repeat == 0) {
+      assert_int_equal(art_timer_again(&m->t), 0);
+      m->active = 0;
+    } else {
+      model_start(m, m->repeat, m->repeat);
+    }
+  }
+}
+
+static void model_cb(art_timer_t *t) {
+  model_t *m = (model_t *)t;
+  uint64_t now = art_now(t->loop);
+  model_fires++;
+  if (!m->active || m->due > now || m->seq >= phase_limit || m->fired)
+    model_errors++;
+  if (have_last &&
+      (m->due < last_due || (m->due == last_due && m->seq < last_seq)))
+    model_errors++;
+  have_last = 1;
+  last_due = m->due;
+  last_seq = m->seq;
+  m->fired = 1;
+  if (m->repeat != 0) {
+    m->due += m->repeat;
+    m->seq = mseq++;
+  } else {
+    m->active = 0;
+  }
+  for (unsigned k = rnd(3); k > 0; k--)
+    model_op();
+}
+
+/* Runs after the timers phase: did every timer that had to fire, fire?
+ * Then changes things for the next iteration. */
+static void model_check_cb(art_check_t *c) {
+  uint64_t now = art_now(c->loop);
+  for (int i = 0; i < NMODEL; i++) {
+    model_t *m = &mt[i];
+    if (m->active && m->due <= now && m->seq < phase_limit && !m->fired)
+      model_errors++;
+    m->fired = 0;
+  }
+  have_last = 0;
+  for (unsigned k = rnd(6); k > 0; k--)
+    model_op();
+  phase_limit = mseq;
+}
+
+ART_TEST(random_operations_match_model) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_check_t c;
+  memset(mt, 0, sizeof(mt));
+  mseq = 0;
+  have_last = 0;
+  model_fires = model_errors = 0;
+  art_update_time(loop);
+  for (int i = 0; i < NMODEL; i++)
+    assert_int_equal(art_timer_init(loop, &mt[i].t), 0);
+  for (int i = 0; i < NMODEL; i++)
+    model_start(&mt[i], rnd(4), rnd(4) == 0 ? 1 + rnd(2) : 0);
+  phase_limit = mseq;
+  assert_int_equal(art_check_init(loop, &c), 0);
+  assert_int_equal(art_check_start(&c, model_check_cb), 0);
+  for (int iter = 0; iter < 300; iter++) {
+    art_run(loop, ART_RUN_NOWAIT);
+    if (iter % 3 == 0)
+      sleep_ms(1);
+  }
+  assert_int_equal(model_errors, 0);
+  assert_true(model_fires > 100);
+  for (int i = 0; i < NMODEL; i++)
+    assert_int_equal(art_close((art_handle_t *)&mt[i].t, NULL), 0);
+  assert_int_equal(art_close((art_handle_t *)&c, NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(equal_deadlines_run_in_start_order),
@@ -421,6 +549,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(bad_arguments),
       ART_TEST_ENTRY(unrefd_timer_does_not_keep_loop_alive),
       ART_TEST_ENTRY(start_stop_do_not_allocate),
+      ART_TEST_ENTRY(random_operations_match_model),
   };
   return art_test_main(argc, argv, "timer", tests, ART_ARRAY_SIZE(tests));
 }

@@ -1,0 +1,302 @@
+/* The handle lifecycle shared by every type: close rules, ref/unref and
+ * liveness, walk, debugging output, type names. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static int closed;
+static uint64_t close_iteration;
+
+static void count_close_cb(art_handle_t *h) {
+  art_loop_metrics_t m;
+  art_loop_metrics(h->loop, &m);
+  close_iteration = m.iterations;
+  assert_int_equal(art_loop_phase(h->loop), ART_PHASE_CLOSE);
+  assert_int_equal(art_is_closing(h), 1);
+  assert_int_equal(art_is_active(h), 0);
+  closed++;
+}
+
+static void never_timer_cb(art_timer_t *t) {
+  fail_msg("closed timer fired");
+}
+
+/* close_cb runs in the close phase of the iteration art_close was called
+ * in, not later; the handle is not active meanwhile and never fires. */
+static art_timer_t victim;
+static uint64_t closed_in_iteration;
+
+static void closer_idle_cb(art_idle_t *i) {
+  art_loop_metrics_t m;
+  art_loop_metrics(i->loop, &m);
+  closed_in_iteration = m.iterations;
+  assert_int_equal(art_close((art_handle_t *)&victim, count_close_cb), 0);
+  assert_int_equal(art_close((art_handle_t *)i, NULL), 0);
+}
+
+ART_TEST(close_cb_runs_in_same_iteration) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_idle_t i;
+  closed = 0;
+  assert_int_equal(art_timer_init(loop, &victim), 0);
+  assert_int_equal(art_timer_start(&victim, never_timer_cb, 1000, 0), 0);
+  assert_int_equal(art_idle_init(loop, &i), 0);
+  assert_int_equal(art_idle_start(&i, closer_idle_cb), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(closed, 1);
+  assert_int_equal(close_iteration, closed_in_iteration);
+  /* Closed before art_run: the first iteration finishes it. */
+  art_timer_t t;
+  closed = 0;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, never_timer_cb, 0, 0), 0);
+  assert_int_equal(art_close((art_handle_t *)&t, count_close_cb), 0);
+  assert_int_equal(art_is_closing((art_handle_t *)&t), 1);
+  assert_int_equal(art_loop_alive(loop), 1);
+  assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 0);
+  assert_int_equal(closed, 1);
+}
+
+/* The handle's memory is reused from inside close_cb: freed, or made into
+ * a new handle of another type that is closed again. */
+static int reuse_stage;
+
+static void free_close_cb(art_handle_t *h) {
+  memset(h, 0xA5, sizeof(art_timer_t)); /* poison before freeing */
+  free(h);
+  reuse_stage++;
+}
+
+static void reuse_close_cb(art_handle_t *h) {
+  art_loop_t *loop = h->loop;
+  reuse_stage++;
+  if (reuse_stage == 1) {
+    /* The memory of a timer becomes an idle handle, closed at once. */
+    memset(h, 0x5A, sizeof(art_timer_t));
+    art_idle_t *i = (art_idle_t *)(void *)h;
+    assert_int_equal(art_idle_init(loop, i), 0);
+    assert_int_equal(art_close((art_handle_t *)i, reuse_close_cb), 0);
+  }
+}
+
+ART_TEST(memory_reused_inside_close_cb) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  union {
+    art_timer_t t;
+    art_idle_t i;
+  } *u = malloc(sizeof(*u));
+  art_timer_t *heap_timer = malloc(sizeof(art_timer_t));
+  reuse_stage = 0;
+  assert_int_equal(art_timer_init(loop, &u->t), 0);
+  assert_int_equal(art_timer_start(&u->t, never_timer_cb, 0, 5), 0);
+  assert_int_equal(art_timer_init(loop, heap_timer), 0);
+  assert_int_equal(art_timer_start(heap_timer, never_timer_cb, 0, 5), 0);
+  assert_int_equal(art_close((art_handle_t *)&u->t, reuse_close_cb), 0);
+  assert_int_equal(art_close((art_handle_t *)heap_timer, free_close_cb), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(reuse_stage, 3);
+  free(u);
+}
+
+ART_TEST(close_twice_and_start_after_close) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  art_check_t c;
+  closed = 0;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_check_init(loop, &c), 0);
+  assert_int_equal(art_close((art_handle_t *)&t, count_close_cb), 0);
+  assert_int_equal(art_close((art_handle_t *)&t, count_close_cb), ART_EINVAL);
+  assert_int_equal(art_timer_start(&t, never_timer_cb, 0, 0), ART_EINVAL);
+  assert_int_equal(art_close((art_handle_t *)&c, NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(closed, 1);
+  /* Closed for good: still refused, and close_cb never runs twice. */
+  assert_int_equal(art_close((art_handle_t *)&t, count_close_cb), ART_EINVAL);
+  assert_int_equal(art_timer_start(&t, never_timer_cb, 0, 0), ART_EINVAL);
+  assert_int_equal(art_is_closing((art_handle_t *)&t), 1);
+  assert_int_equal(art_is_active((art_handle_t *)&t), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(closed, 1);
+  assert_int_equal(art_close(NULL, NULL), ART_EINVAL);
+}
+
+static void idle_noop(art_idle_t *i) {}
+
+ART_TEST(ref_unref_and_liveness) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_idle_t i;
+  assert_int_equal(art_idle_init(loop, &i), 0);
+  /* Referenced from init, idempotent both ways. */
+  assert_int_equal(art_has_ref((art_handle_t *)&i), 1);
+  art_ref((art_handle_t *)&i);
+  assert_int_equal(art_has_ref((art_handle_t *)&i), 1);
+  /* Referenced but inactive: the loop is not alive. */
+  assert_int_equal(art_loop_alive(loop), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  /* Active and referenced: alive. */
+  assert_int_equal(art_idle_start(&i, idle_noop), 0);
+  assert_int_equal(art_loop_alive(loop), 1);
+  /* Active and unreferenced (twice: still one unref): not alive. */
+  art_unref((art_handle_t *)&i);
+  art_unref((art_handle_t *)&i);
+  assert_int_equal(art_has_ref((art_handle_t *)&i), 0);
+  assert_int_equal(art_loop_alive(loop), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  /* Unref, stop, ref, start: the count follows. */
+  assert_int_equal(art_idle_stop(&i), 0);
+  art_ref((art_handle_t *)&i);
+  assert_int_equal(art_loop_alive(loop), 0);
+  assert_int_equal(art_idle_start(&i, idle_noop), 0);
+  assert_int_equal(art_loop_alive(loop), 1);
+  art_unref((art_handle_t *)&i);
+  art_ref((art_handle_t *)&i);
+  assert_int_equal(art_loop_alive(loop), 1);
+  /* Closing an active referenced handle: alive until the close phase. */
+  assert_int_equal(art_close((art_handle_t *)&i, NULL), 0);
+  assert_int_equal(art_loop_alive(loop), 1);
+  assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 0);
+  assert_int_equal(art_loop_alive(loop), 0);
+  /* NULL is harmless. */
+  art_ref(NULL);
+  art_unref(NULL);
+  assert_int_equal(art_has_ref(NULL), 0);
+  assert_int_equal(art_is_active(NULL), 0);
+  assert_int_equal(art_is_closing(NULL), 0);
+}
+
+/* An unreferenced handle closed while active must not drive the count of
+ * active handles below zero (the loop would then never be alive again). */
+ART_TEST(close_unrefd_active_handle_keeps_count) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_idle_t a, b;
+  assert_int_equal(art_idle_init(loop, &a), 0);
+  assert_int_equal(art_idle_init(loop, &b), 0);
+  assert_int_equal(art_idle_start(&a, idle_noop), 0);
+  art_unref((art_handle_t *)&a);
+  assert_int_equal(art_close((art_handle_t *)&a, NULL), 0);
+  art_ref((art_handle_t *)&a); /* on a closing handle: changes nothing */
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_loop_alive(loop), 0);
+  assert_int_equal(art_idle_start(&b, idle_noop), 0);
+  assert_int_equal(art_loop_alive(loop), 1);
+  assert_int_equal(art_idle_stop(&b), 0);
+  assert_int_equal(art_loop_alive(loop), 0);
+  assert_int_equal(art_close((art_handle_t *)&b, NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+typedef struct {
+  int count;
+  int types[8];
+} walk_t;
+
+static void walk_cb(art_handle_t *h, void *arg) {
+  walk_t *w = arg;
+  w->types[w->count++] = h->type;
+}
+
+static void walk_close_cb(art_handle_t *h, void *arg) {
+  if (!art_is_closing(h))
+    assert_int_equal(art_close(h, NULL), 0);
+}
+
+ART_TEST(walk_visits_open_handles) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  art_idle_t i;
+  art_check_t c;
+  walk_t w = {0};
+  /* The loop's own wakeup watcher is not a user handle. */
+  art_walk(loop, walk_cb, &w);
+  assert_int_equal(w.count, 0);
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_idle_init(loop, &i), 0);
+  assert_int_equal(art_check_init(loop, &c), 0);
+  assert_int_equal(art_close((art_handle_t *)&c, NULL), 0);
+  art_walk(loop, walk_cb, &w);
+  assert_int_equal(w.count, 3); /* closing ones included */
+  assert_int_equal(w.types[0], ART_TIMER);
+  assert_int_equal(w.types[1], ART_IDLE);
+  assert_int_equal(w.types[2], ART_CHECK);
+  /* A walk callback may close the handle it is given. */
+  art_walk(loop, walk_close_cb, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  w.count = 0;
+  art_walk(loop, walk_cb, &w);
+  assert_int_equal(w.count, 0);
+  art_walk(NULL, walk_cb, &w);
+  art_walk(loop, NULL, &w);
+}
+
+ART_TEST(print_handles) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  art_idle_t i;
+  art_poll_t p;
+  char line[3][128], addr[64];
+  FILE *f = tmpfile();
+  assert_non_null(f);
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, never_timer_cb, 10000, 0), 0);
+  assert_int_equal(art_idle_init(loop, &i), 0);
+  assert_int_equal(art_idle_start(&i, idle_noop), 0);
+  art_unref((art_handle_t *)&i);
+  assert_int_equal(art_poll_init(loop, &p, 0), 0);
+  assert_int_equal(art_close((art_handle_t *)&p, NULL), 0);
+  art_print_handles(loop, f);
+  rewind(f);
+  for (int k = 0; k < 3; k++)
+    assert_non_null(fgets(line[k], sizeof(line[k]), f));
+  assert_null(fgets(addr, sizeof(addr), f));
+  fclose(f);
+  snprintf(addr, sizeof(addr), "%p", (void *)&t);
+  assert_non_null(strstr(line[0], "[AR-]"));
+  assert_non_null(strstr(line[0], "timer"));
+  assert_non_null(strstr(line[0], addr));
+  snprintf(addr, sizeof(addr), "%p", (void *)&i);
+  assert_non_null(strstr(line[1], "[A--]"));
+  assert_non_null(strstr(line[1], "idle"));
+  assert_non_null(strstr(line[1], addr));
+  assert_non_null(strstr(line[2], "[-RC]"));
+  assert_non_null(strstr(line[2], "poll"));
+  art_print_handles(NULL, stderr); /* harmless */
+  assert_int_equal(art_close((art_handle_t *)&t, NULL), 0);
+  assert_int_equal(art_close((art_handle_t *)&i, NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+ART_TEST(type_names_and_sizes) {
+  assert_string_equal(art_handle_type_name(ART_TIMER), "timer");
+  assert_string_equal(art_handle_type_name(ART_IDLE), "idle");
+  assert_string_equal(art_handle_type_name(ART_PREPARE), "prepare");
+  assert_string_equal(art_handle_type_name(ART_CHECK), "check");
+  assert_string_equal(art_handle_type_name(ART_POLL), "poll");
+  assert_string_equal(art_handle_type_name(ART_ASYNC), "async");
+  assert_string_equal(art_handle_type_name(ART_TCP), "tcp");
+  assert_string_equal(art_handle_type_name(ART_UNKNOWN_HANDLE), "unknown");
+  assert_string_equal(art_handle_type_name(ART_HANDLE_TYPE_MAX), "unknown");
+  assert_string_equal(art_handle_type_name((art_handle_type)-1), "unknown");
+  for (int t = 0; t < ART_HANDLE_TYPE_MAX; t++)
+    assert_non_null(art_handle_type_name((art_handle_type)t));
+  assert_int_equal(art_handle_size(ART_TIMER), sizeof(art_timer_t));
+  assert_int_equal(art_handle_size(ART_IDLE), sizeof(art_idle_t));
+  assert_int_equal(art_handle_size(ART_POLL), sizeof(art_poll_t));
+  assert_int_equal(art_handle_size(ART_ASYNC), sizeof(art_async_t));
+  assert_int_equal(art_handle_size(ART_UNKNOWN_HANDLE), 0);
+}
+
+int main(int argc, char **argv) {
+  const struct CMUnitTest tests[] = {
+      ART_TEST_ENTRY(close_cb_runs_in_same_iteration),
+      ART_TEST_ENTRY(memory_reused_inside_close_cb),
+      ART_TEST_ENTRY(close_twice_and_start_after_close),
+      ART_TEST_ENTRY(ref_unref_and_liveness),
+      ART_TEST_ENTRY(close_unrefd_active_handle_keeps_count),
+      ART_TEST_ENTRY(walk_visits_open_handles),
+      ART_TEST_ENTRY(print_handles),
+      ART_TEST_ENTRY(type_names_and_sizes),
+  };
+  return art_test_main(argc, argv, "handle", tests, ART_ARRAY_SIZE(tests));
+}
