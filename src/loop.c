@@ -204,10 +204,6 @@ static void apply_changes(art_loop_t *loop) {
   }
 }
 
-/* The poll phase. The timeout is computed only after the mask changes are
- * applied: a refused change runs its owner's callback, which may stop the
- * last handle or queue work, and a timeout computed before that could block
- * forever. */
 /* True when a zero-timeout wait cannot find anything: the only fd watched
  * is the wakeup eventfd, and no wakeup is outstanding (every writer of the
  * eventfd sets wakeup_pending_ first, and the loop clears it only after
@@ -220,6 +216,10 @@ static int nothing_to_poll(const art_loop_t *loop) {
          !__atomic_load_n(&loop->wakeup_pending_, __ATOMIC_ACQUIRE);
 }
 
+/* The poll phase. The timeout is computed only after the mask changes are
+ * applied: a refused change runs its owner's callback, which may stop the
+ * last handle or queue work, and a timeout computed before that could block
+ * forever. */
 static void run_poll(art_loop_t *loop, art_run_mode mode) {
   apply_changes(loop);
   int timeout = mode == ART_RUN_NOWAIT ? 0 : poll_timeout(loop);
