@@ -7,7 +7,7 @@
  *    is lazy too: recv start on an unbound socket binds it to "any", port 0,
  *    since a socket that was never bound or used would receive nothing.
  * 2. recvmmsg needs an array of headers, iovecs and address buffers. They
- *    live once per loop (loop->udp_state_, 13 KiB, allocated at the first
+ *    live once per loop (loop->udp_state_, 26 KiB, allocated at the first
  *    batched receive): receiving is not re-entrant within one loop, and the
  *    address given to recv_cb is only valid during the callback anyway.
  * 3. Reading stops after a short batch: a level-triggered poller reports the
@@ -349,8 +349,11 @@ static void udp_read(art_udp_t *h) {
 static void udp_io_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
   art_udp_t *h = art__container_of(w, art_udp_t, io_);
   (void)loop;
-  if (events & ART_READABLE)
+  if (events & ART_READABLE) {
+    unsigned saved = art__udp_defer_begin(h);
     udp_read(h);
+    art__udp_defer_end(h, saved);
+  }
   if ((events & ART_WRITABLE) && udp_usable(h))
     art__udp_flush(h);
 }

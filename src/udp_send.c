@@ -12,6 +12,11 @@
  * case costs one system call and never touches the poller. Only EAGAIN (or
  * ENOBUFS) queues the request and arms EPOLLOUT; the queue is then flushed
  * with sendmmsg, up to ART_UDP_MMSG_MAX datagrams per call.
+ *
+ * Sends made from the handle's own callbacks (a reply from recv_cb, the
+ * next datagram from a send callback) are the exception: they queue, and
+ * the end of that run of callbacks flushes them all with one sendmmsg (see
+ * art__udp_defer_begin in src/udp.h).
  */
 #include <limits.h>
 #include <string.h>
@@ -141,7 +146,7 @@ int art_udp_send(art_udp_send_t *req, art_udp_t *h, const art_buf_t bufs[],
     return err;
   req->cb_ = cb;
   art__req_register(h->loop, (art_req_t *)req, ART_UDP_SEND);
-  if (art__queue_empty(&h->queue_))
+  if (art__queue_empty(&h->queue_) && !(h->flags_ & ART__UDP_DEFER))
     err = send_first(h, req);
   else
     err = enqueue(h, req);
@@ -292,11 +297,29 @@ static void complete(art_udp_t *h, art_udp_send_t *req) {
 void art__udp_run_done(art_udp_t *h) {
   art__queue_t local;
   art__queue_move(&h->done_, &local);
+  unsigned saved = art__udp_defer_begin(h);
   while (!art__queue_empty(&local)) {
     art__queue_t *q = art__queue_head(&local);
     art__queue_remove(q);
     complete(h, art__container_of(q, art_udp_send_t, node_));
   }
+  art__udp_defer_end(h, saved);
+}
+
+unsigned art__udp_defer_begin(art_udp_t *h) {
+  unsigned saved = h->flags_ & ART__UDP_DEFER;
+  h->flags_ |= ART__UDP_DEFER;
+  return saved;
+}
+
+/* Sends what the callbacks queued at once rather than after the next poll:
+ * the socket is very likely writable, and EAGAIN just leaves EPOLLOUT
+ * armed. */
+void art__udp_defer_end(art_udp_t *h, unsigned saved) {
+  h->flags_ = (h->flags_ & ~ART__UDP_DEFER) | saved;
+  if (!saved && !art__queue_empty(&h->queue_) &&
+      art__handle_usable((art_handle_t *)h))
+    art__udp_flush(h);
 }
 
 void art__udp_pending_cb(art__pending_t *p) {

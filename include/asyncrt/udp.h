@@ -67,7 +67,7 @@ enum {
 };
 
 /* Most datagrams one receive or send system call moves. */
-#define ART_UDP_MMSG_MAX 64
+#define ART_UDP_MMSG_MAX 128
 
 /* Operations of art_udp_set_membership. */
 typedef enum { ART_LEAVE_GROUP = 0, ART_JOIN_GROUP } art_membership;
