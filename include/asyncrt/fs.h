@@ -397,6 +397,57 @@ ART_EXTERN int art_fs_poll_stop(art_fs_poll_t *handle);
 ART_EXTERN int art_fs_poll_getpath(art_fs_poll_t *handle, char *buf,
                                    size_t *size);
 
+/* ------------------------------------------------------------------------ */
+/* Watching files and folders (Node's fs.watch): inotify on Linux.          */
+
+typedef struct art_fs_event_s art_fs_event_t;
+
+/* What happened, as a bit set: a name appeared, disappeared or was renamed
+ * (ART_RENAME), or contents or attributes changed (ART_CHANGE). */
+enum { ART_RENAME = 1, ART_CHANGE = 2 };
+
+/* art_fs_event_start flags. WATCH_ENTRY and STAT exist for libuv
+ * compatibility and change nothing on Linux. RECURSIVE watches the whole
+ * tree under a folder, subfolders created later included; file names are
+ * then given relative to the watched folder ("sub/file.txt"). */
+enum {
+  ART_FS_EVENT_WATCH_ENTRY = 1,
+  ART_FS_EVENT_STAT = 2,
+  ART_FS_EVENT_RECURSIVE = 4
+};
+
+/* filename is the entry that changed (relative to the watched folder), or
+ * the watched file's own name; it is valid only during the call. status is
+ * 0 or a negative ART_E* code. */
+typedef void (*art_fs_event_cb)(art_fs_event_t *handle, const char *filename,
+                                int events, int status);
+
+struct art_fs_event_s {
+  ART_HANDLE_FIELDS
+  /* private */
+  art_fs_event_cb cb_;    /* the user's callback */
+  char *path_;            /* the watched path (the handle's copy) */
+  unsigned watch_flags_;  /* ART_FS_EVENT_* given to start */
+  unsigned dispatch_seq_; /* the last inotify event delivered to it */
+};
+
+ART_EXTERN int art_fs_event_init(art_loop_t *loop, art_fs_event_t *handle);
+
+/* Starts watching path (a file or a folder). ART_EINVAL if the handle is
+ * already started or closed, ART_ENOENT/ART_EACCES... from the system, or
+ * ART_ENOSPC when the inotify watch limit is reached. */
+ART_EXTERN int art_fs_event_start(art_fs_event_t *handle, art_fs_event_cb cb,
+                                  const char *path, unsigned flags);
+
+/* Stops watching; no callback runs after it (nor after art_close). */
+ART_EXTERN int art_fs_event_stop(art_fs_event_t *handle);
+
+/* Copies the watched path and its NUL into buffer and sets *size to its
+ * length. ART_ENOBUFS with *size set to the room needed if buffer is too
+ * small; ART_EINVAL if the handle is not started. */
+ART_EXTERN int art_fs_event_getpath(art_fs_event_t *handle, char *buffer,
+                                    size_t *size);
+
 #ifdef __cplusplus
 }
 #endif
