@@ -19,6 +19,13 @@
  * Only senders move IDLE -> BUSY -> QUEUED; only the loop thread moves
  * QUEUED -> IDLE and anything -> CLOSED, so close never frees memory that a
  * sender is still writing.
+ *
+ * A thread that may still write the eventfd after the loop could have
+ * finished with its item or handle (a pool worker posting, a sender after
+ * QUEUED) counts itself in loop->wakers_ until the write is done;
+ * art__wakeup_close waits for that count to reach zero. The writes happen
+ * outside every lock and every BUSY window, so the loop, woken at once on
+ * another CPU, never finds a lock still held or a handle still BUSY.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -135,7 +142,7 @@ static void run_completions(art_loop_t *loop) {
 }
 
 /* QUEUED -> IDLE. A handle still BUSY was pushed by a sender that has not
- * finished its wakeup yet: wait the few instructions until it has. */
+ * yet marked it QUEUED: wait the few instructions until it has. */
 static void rearm(art_async_t *a) {
   int expected = QUEUED;
   while (!__atomic_compare_exchange_n(&a->pending_, &expected, IDLE, 0,
@@ -197,17 +204,19 @@ int art_async_send(art_async_t *a) {
   if (!__atomic_compare_exchange_n(&a->pending_, &expected, BUSY, 0,
                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
     return 0;
+  /* BUSY keeps the handle open, hence the loop alive: count as a waker
+   * first, so that after QUEUED (when the handle may be closed and freed)
+   * the loop is still kept until the eventfd write below is done. */
   art_loop_t *loop = a->loop;
+  __atomic_add_fetch(&loop->wakers_, 1, __ATOMIC_RELAXED);
   art_async_t *head = __atomic_load_n(&loop->async_stack_, __ATOMIC_RELAXED);
   do
     a->next_pending_ = head;
   while (!__atomic_compare_exchange_n(&loop->async_stack_, &head, a, 1,
                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-  /* Wake while still BUSY: close and dispatch wait for QUEUED, so once the
-   * handle can be closed (and the loop freed) this sender is done with
-   * both. */
-  art__loop_wake(loop);
   __atomic_store_n(&a->pending_, QUEUED, __ATOMIC_RELEASE);
+  art__loop_wake(loop); /* a is not touched any more */
+  __atomic_sub_fetch(&loop->wakers_, 1, __ATOMIC_RELEASE);
   return 0;
 }
 
