@@ -1,12 +1,19 @@
-/* Empty loop iterations per second: one idle handle (so the poll phase
- * never blocks) whose callback counts iterations and stops itself after
- * ITERATIONS. libasyncrt and libuv alternate, BENCH_ROUNDS rounds (default
- * 3), medians compared. A third figure shows the cost of the opt-in
- * per-phase clock (ART_LOOP_MEASURE_PHASES). Usage:
- *   bench_loop [art|uv|both] [iterations] */
+/* Loop iterations per second. One idle handle keeps the poll phase from
+ * blocking; its callback counts iterations and stops itself after
+ * ITERATIONS. Three workloads:
+ *   empty     the idle handle alone;
+ *   with_fd   plus a watched pipe that never becomes readable, so both
+ *             libraries must ask the kernel every iteration (epoll_wait
+ *             with a zero timeout): the per-iteration overhead, like for
+ *             like;
+ *   timed     empty, with the opt-in per-phase clock on
+ *             (ART_LOOP_MEASURE_PHASES; libasyncrt only).
+ * libasyncrt and libuv alternate, BENCH_ROUNDS rounds (default 3), medians
+ * compared. Usage: bench_loop [art|uv|both] [iterations] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <asyncrt.h>
 #ifdef ART_HAVE_LIBUV
@@ -17,29 +24,43 @@
 
 #define MAX_ROUNDS 64
 
+enum { EMPTY, WITH_FD, TIMED, NWORKLOADS };
+
 static unsigned long iterations = 5000000;
 static unsigned long count;
+static int pipe_fds[2];
 
 static void on_art_idle(art_idle_t *idle) {
   if (++count == iterations)
     art_idle_stop(idle);
 }
 
-/* Iterations per second of one art_run with one idle handle, with or
- * without the per-phase clock. */
-static double art_round(int measure_phases) {
+static void on_art_poll(art_poll_t *p, int status, int events) {
+  abort(); /* the pipe is never written */
+}
+
+/* Iterations per second of one art_run for a workload. */
+static double art_round(int workload) {
   art_loop_t loop;
   art_idle_t idle;
+  art_poll_t watcher;
   if (art_loop_init(&loop) != 0)
     abort();
-  art_loop_configure(&loop, ART_LOOP_MEASURE_PHASES, measure_phases);
+  art_loop_configure(&loop, ART_LOOP_MEASURE_PHASES, workload == TIMED);
   art_idle_init(&loop, &idle);
   art_idle_start(&idle, on_art_idle);
+  if (workload == WITH_FD) {
+    art_poll_init(&loop, &watcher, pipe_fds[0]);
+    art_poll_start(&watcher, ART_READABLE, on_art_poll);
+    art_unref((art_handle_t *)&watcher);
+  }
   count = 0;
   double t0 = bench_now();
   art_run(&loop, ART_RUN_DEFAULT);
   double t1 = bench_now();
   art_close((art_handle_t *)&idle, NULL);
+  if (workload == WITH_FD)
+    art_close((art_handle_t *)&watcher, NULL);
   art_run(&loop, ART_RUN_DEFAULT);
   if (count != iterations || art_loop_close(&loop) != 0)
     abort();
@@ -52,18 +73,30 @@ static void on_uv_idle(uv_idle_t *idle) {
     uv_idle_stop(idle);
 }
 
-static double uv_round(void) {
+static void on_uv_poll(uv_poll_t *p, int status, int events) {
+  abort();
+}
+
+static double uv_round(int workload) {
   uv_loop_t loop;
   uv_idle_t idle;
+  uv_poll_t watcher;
   if (uv_loop_init(&loop) != 0)
     abort();
   uv_idle_init(&loop, &idle);
   uv_idle_start(&idle, on_uv_idle);
+  if (workload == WITH_FD) {
+    uv_poll_init(&loop, &watcher, pipe_fds[0]);
+    uv_poll_start(&watcher, UV_READABLE, on_uv_poll);
+    uv_unref((uv_handle_t *)&watcher);
+  }
   count = 0;
   double t0 = bench_now();
   uv_run(&loop, UV_RUN_DEFAULT);
   double t1 = bench_now();
   uv_close((uv_handle_t *)&idle, NULL);
+  if (workload == WITH_FD)
+    uv_close((uv_handle_t *)&watcher, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   if (count != iterations || uv_loop_close(&loop) != 0)
     abort();
@@ -72,6 +105,9 @@ static double uv_round(void) {
 #endif
 
 int main(int argc, char **argv) {
+  static const char *const names[NWORKLOADS] = {
+      "loop_empty (idle handle)", "loop_with_fd (idle + watched pipe)",
+      "loop_empty, phases timed"};
   const char *which = argc > 1 ? argv[1] : "both";
   if (argc > 2)
     iterations = strtoul(argv[2], NULL, 10);
@@ -82,27 +118,28 @@ int main(int argc, char **argv) {
 #ifndef ART_HAVE_LIBUV
   do_uv = 0;
 #endif
-  double a[MAX_ROUNDS], m[MAX_ROUNDS], u[MAX_ROUNDS];
-  int na = 0, nu = 0;
-  printf("loop: %lu iterations with one idle handle, %d rounds\n", iterations,
-         rounds);
-  for (int i = 0; i < rounds; i++) {
-    if (do_art) {
-      m[na] = art_round(1) / 1e6;
-      a[na++] = art_round(0) / 1e6;
-    }
+  if (pipe(pipe_fds) != 0)
+    abort();
+  double a[NWORKLOADS][MAX_ROUNDS], u[NWORKLOADS][MAX_ROUNDS];
+  printf("loop: %lu iterations, %d rounds\n", iterations, rounds);
+  for (int i = 0; i < rounds; i++)
+    for (int w = 0; w < NWORKLOADS; w++) {
+      if (do_art)
+        a[w][i] = art_round(w) / 1e6;
 #ifdef ART_HAVE_LIBUV
-    if (do_uv)
-      u[nu++] = uv_round() / 1e6;
+      if (do_uv && w != TIMED)
+        u[w][i] = uv_round(w) / 1e6;
 #endif
+    }
+  for (int w = 0; w < NWORKLOADS; w++) {
+    double um = do_uv && w != TIMED ? bench_median(u[w], (size_t)rounds) : -1;
+    if (do_art && w == TIMED)
+      printf("%-40s asyncrt %12.1f M/s   (no libuv equivalent)\n", names[w],
+             bench_median(a[w], (size_t)rounds));
+    else if (do_art)
+      bench_report(names[w], "M/s", bench_median(a[w], (size_t)rounds), um);
+    else if (w != TIMED)
+      printf("%-40s libuv %12.1f M/s\n", names[w], um);
   }
-  double ua = nu > 0 ? bench_median(u, (size_t)nu) : -1;
-  if (do_art) {
-    bench_report("loop_empty_iterations (idle handle)", "M/s",
-                 bench_median(a, (size_t)na), ua);
-    printf("%-40s asyncrt %12.2f M/s   (ART_LOOP_MEASURE_PHASES on)\n",
-           "loop_empty_iterations (phases timed)", bench_median(m, (size_t)na));
-  } else
-    printf("%-40s libuv %12.2f M/s\n", "loop_empty_iterations", ua);
   return 0;
 }
