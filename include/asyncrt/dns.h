@@ -99,16 +99,16 @@ struct art_getaddrinfo_s {
   ART_POOL_REQ_FIELDS
   struct addrinfo *addrinfo; /* read-only: the result of a synchronous call */
   /* private */
-  art_getaddrinfo_cb cb_;
-  char *node_;    /* the copied host name, or NULL */
-  char *service_; /* the copied service, or NULL */
-  char *strings_; /* one allocation holding both copies */
-  int hints_set_; /* hints were given */
-  int ai_flags_;  /* the copied hints */
-  int ai_family_;
-  int ai_socktype_;
-  int ai_protocol_;
-  int retcode_; /* getaddrinfo's result, on the pool thread */
+  art_getaddrinfo_cb cb_; /* completion; NULL for a synchronous call */
+  char *node_;            /* the copied host name, or NULL */
+  char *service_;         /* the copied service, or NULL */
+  char *strings_;         /* one allocation holding both copies */
+  int hints_set_;         /* hints were given */
+  int ai_flags_;          /* hints->ai_flags */
+  int ai_family_;         /* hints->ai_family */
+  int ai_socktype_;       /* hints->ai_socktype */
+  int ai_protocol_;       /* hints->ai_protocol */
+  int retcode_;           /* getaddrinfo's result, on the pool thread */
 };
 
 /* Results of getnameinfo, sized like NI_MAXHOST and NI_MAXSERV. */
@@ -120,7 +120,7 @@ struct art_getnameinfo_s {
   char host[ART_NI_MAXHOST];    /* read-only: the host name found */
   char service[ART_NI_MAXSERV]; /* read-only: the service found */
   /* private */
-  art_getnameinfo_cb cb_;
+  art_getnameinfo_cb cb_;        /* completion; NULL: synchronous */
   struct sockaddr_storage addr_; /* the copied address */
   int flags_;                    /* NI_* flags */
   int retcode_;                  /* getnameinfo's result */

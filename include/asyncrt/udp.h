@@ -99,10 +99,10 @@ struct art_udp_send_s {
   ART_REQ_FIELDS
   art_udp_t *handle; /* read-only */
   /* private */
-  art_udp_send_cb cb_;
-  struct art__queue node_; /* on handle->queue_ or handle->done_ */
-  art_buf_t *bufs_;        /* bufsml_ or an allocated copy */
-  unsigned nbufs_;
+  art_udp_send_cb cb_;           /* completion, may be NULL */
+  struct art__queue node_;       /* on handle->queue_ or handle->done_ */
+  art_buf_t *bufs_;              /* bufsml_ or an allocated copy */
+  unsigned nbufs_;               /* entries in bufs_ */
   int status_;                   /* result once on done_ */
   socklen_t addrlen_;            /* 0 on a connected socket */
   struct sockaddr_storage addr_; /* destination */

@@ -15,7 +15,7 @@
  * figure is datagrams received per second with nothing dropped. Datagrams
  * are 64 bytes. Each run lasts BENCH_MS ms (default 500); rounds alternate
  * libasyncrt and libuv (BENCH_ROUNDS, default 3) and medians are compared.
- * Usage: bench_udp_pummel [art|uv|both]
+ * Usage: bench_udp_pummel [art|uv|both] [unbatched|batched|all]
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -319,7 +319,10 @@ int main(int argc, char **argv) {
   if (ms != NULL && atoi(ms) > 0)
     run_ms = atoi(ms);
   memset(payload, 'p', sizeof(payload));
-  compare("udp_pummel 1v1 unbatched (64 B)", 0, do_art, do_uv);
-  compare("udp_pummel 1v1 batched (64 B)", 1, do_art, do_uv);
+  const char *mode = argc > 2 ? argv[2] : "all";
+  if (strcmp(mode, "batched") != 0)
+    compare("udp_pummel 1v1 unbatched (64 B)", 0, do_art, do_uv);
+  if (strcmp(mode, "unbatched") != 0)
+    compare("udp_pummel 1v1 batched (64 B)", 1, do_art, do_uv);
   return 0;
 }
