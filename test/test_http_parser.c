@@ -185,6 +185,11 @@ static const parse_case_t valid[] = {
     {IN("\r\n\r\nOPTIONS * HTTP/1.1\r\n" H11 "\r\n"), 0,
      "H:OPTIONS * 1.1 ka=1 ch=0 cl=0 ec=0 [Host=a;] B: D|"},
     {IN("GET / HTTP/1.1\r\n" H11 "X-Bin: caf\xc3\xa9\r\n\r\n"), 0, NULL},
+    {IN("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n"
+        "\r\nx"),
+     0,
+     "H:POST / 1.0 ka=0 ch=0 cl=1 ec=0 [Expect=100-continue;Content-Length=1;"
+     "] B:x D|"},
     {IN("HEAD /x HTTP/1.1\r\n" H11 "Content-Length: 0\r\n\r\n"), 0, NULL},
     {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: ,chunked\r\n\r\n"
         "0\r\n\r\n"),

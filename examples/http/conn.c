@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/mman.h>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -35,36 +37,64 @@ static const char *error_body(conn_t *c, int status, size_t *len) {
 /* ------------------------------------------------------------------------ */
 /* Pooling and closing.                                                     */
 
-/* Takes a connection struct from the free list, or allocates one. The
- * struct is page-aligned and not cleared: what a small request touches
- * (its first page) is all that becomes resident; conn_start initialises
- * the fields. */
+/* Connection structs live in slabs of SLAB_CONNS, mapped from the kernel,
+ * one every conn_stride() bytes, page-aligned. Untouched pages cost no
+ * memory: a connection serving small requests touches only its first page
+ * (see the layout of conn_t), so that is what each one adds to the RSS. */
+#define SLAB_CONNS 32
+
+static size_t conn_stride(void) {
+  return (sizeof(conn_t) + 4095) & ~(size_t)4095;
+}
+
+/* Maps a new slab and records it. Returns 0 or -1. */
+static int add_slab(server_t *srv) {
+  void *slab, **slabs;
+  slab = mmap(NULL, SLAB_CONNS * conn_stride(), PROT_READ | PROT_WRITE,
+              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (slab == MAP_FAILED)
+    return -1;
+  slabs = realloc(srv->slabs, (srv->nslabs + 1) * sizeof(*slabs));
+  if (slabs == NULL) {
+    munmap(slab, SLAB_CONNS * conn_stride());
+    return -1;
+  }
+  slabs[srv->nslabs++] = slab;
+  srv->slabs = slabs;
+  return 0;
+}
+
+/* Takes a connection struct from the free list, or the next unused slot
+ * of the last slab. conn_start initialises it. */
 conn_t *conn_get(server_t *srv) {
   conn_t *c = srv->free_conns;
-  void *mem;
+  unsigned slot = srv->nallocated % SLAB_CONNS;
   if (c != NULL) {
     srv->free_conns = c->next;
     return c;
   }
-  if (posix_memalign(&mem, 4096, sizeof(*c)) != 0)
+  if (slot == 0 && add_slab(srv) != 0)
     return NULL;
-  c = mem;
-  c->srv = srv;
+  c = (conn_t *)((char *)srv->slabs[srv->nslabs - 1] + slot * conn_stride());
+  c->srv = srv; /* the mapping is zeroed: the rest starts as 0 / NULL */
   c->fd = -1;
-  c->file_buf = NULL;
-  c->nsteps = 0;
   srv->nallocated++;
   return c;
 }
 
-/* Frees every pooled struct; the server calls it once the loop is done. */
+/* Unmaps every slab; the server calls it once the loop is done (so every
+ * connection is closed and released). */
 void conn_free_all(server_t *srv) {
-  while (srv->free_conns != NULL) {
-    conn_t *c = srv->free_conns;
-    srv->free_conns = c->next;
+  unsigned i;
+  for (i = 0; i < srv->nallocated; i++) {
+    conn_t *c = (conn_t *)((char *)srv->slabs[i / SLAB_CONNS] +
+                           (i % SLAB_CONNS) * conn_stride());
     free(c->file_buf);
-    free(c);
   }
+  for (i = 0; i < srv->nslabs; i++)
+    munmap(srv->slabs[i], SLAB_CONNS * conn_stride());
+  free(srv->slabs);
+  srv->free_conns = NULL;
 }
 
 /* Returns a closed connection to the pool once nothing refers to it. */

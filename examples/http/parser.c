@@ -291,6 +291,8 @@ static int check_fields(http_request_t *req, const field_facts_t *f) {
     return 400;
   if (f->te_seen && !req->chunked)
     return 400;
+  if (req->version_minor == 0)
+    req->expect_continue = 0; /* no 1xx for HTTP/1.0 (RFC 9110 15.2) */
   if (req->version_minor == 1)
     req->keep_alive = !f->conn_close;
   else

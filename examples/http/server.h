@@ -108,6 +108,7 @@ struct conn_s {
   int ops;             /* route requests in flight (work, fs) */
   int work_inflight;   /* c->work is queued or running */
   int fs_inflight;     /* c->fs is queued or running */
+  int fd;              /* file routes: the open file, -1 when none */
   timer_role_t timer_role;
   write_next_t write_next;
   route_t route;             /* the current request's route */
@@ -136,7 +137,6 @@ struct conn_s {
   uint64_t digest;           /* heavy: result of the chain */
   uint64_t work_ns;          /* heavy: time the work ran; slow: start */
   art_fs_t fs;               /* file and lifecycle: the fs request */
-  int fd;                    /* file: the open file, -1 when none */
   uint64_t file_size;        /* file: bytes to send */
   uint64_t file_off;         /* file: bytes sent so far */
   char *file_buf;            /* file: FILE_CHUNK bytes, kept for reuse */
@@ -157,7 +157,9 @@ struct server_s {
   conn_t *conns;                /* open connections */
   conn_t *free_conns;           /* released structs, for reuse */
   unsigned nconns;              /* open connections */
-  unsigned nallocated;          /* conn structs allocated */
+  unsigned nallocated;          /* conn structs handed out of the slabs */
+  void **slabs;                 /* mapped slabs of conn structs */
+  unsigned nslabs;
   int shutting_down;
   uint64_t requests;            /* responses completed */
   uint64_t accepted;            /* connections accepted */

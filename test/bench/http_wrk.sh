@@ -71,6 +71,10 @@ stop() {
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
 
+# CPU time the server used so far (user + system, all threads), in clock
+# ticks: on a shared machine, CPU per request is steadier than req/s.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+
 # to_ms VALUE: wrk's "1.23ms", "850.00us", "1.02s" in ms.
 to_ms() {
   awk -v v="$1" 'BEGIN {
@@ -79,20 +83,25 @@ to_ms() {
     else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 } }'
 }
 
-# run NAME CONNS SECONDS: one wrk run; prints "req/s p50 p99 rss_kb".
+# run NAME CONNS SECONDS: one wrk run; prints "req/s p50 p99 rss_kb
+# cpu_us_per_request".
 run() {
-  local out rss
+  local out rss cpu0 cpu1
   start "$1"
   out=$(mktemp)
+  cpu0=$(cpu_ticks)
   "${wrk_cpu[@]}" wrk -t2 -c"$2" -d"$3"s --latency \
     "http://127.0.0.1:$port/api/fast" >"$out" &
   local wrk_pid=$!
   sleep $(( $3 / 2 ))
   rss=$(rss_kb)
   wait $wrk_pid
+  cpu1=$(cpu_ticks)
   echo "$(awk '/Requests\/sec/ {print $2}' "$out")" \
     "$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")" \
-    "$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")" "$rss"
+    "$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")" "$rss" \
+    "$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" \
+      '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' "$out")"
   grep -q 'Socket errors' "$out" && grep 'Socket errors' "$out" >&2
   rm -f "$out"
   stop
@@ -104,7 +113,7 @@ declare -A res
 for r in $(seq "$rounds"); do
   for s in asyncrt node; do
     line=$(run "$s" "$conns" "$duration")
-    echo "round $r $s: req/s p50_ms p99_ms rss_kb = $line"
+    echo "round $r $s: req/s p50_ms p99_ms rss_kb cpu_us/req = $line"
     res[$s]+="$line"$'\n'
   done
 done
@@ -112,16 +121,18 @@ done
 echo
 echo "wrk -t2 -c$conns -d${duration}s --latency http://127.0.0.1:PORT/api/fast" \
   "(PIN=${PIN:-none}), medians of $rounds:"
-printf '%-10s %12s %10s %10s %10s\n' server req/s p50_ms p99_ms rss_MiB
+printf '%-10s %12s %10s %10s %10s %12s\n' server req/s p50_ms p99_ms \
+  rss_MiB cpu_us/req
 for s in asyncrt node; do
   col() { printf '%s' "${res[$s]}" | awk -v c="$1" 'NF {print $c}' | median; }
-  printf '%-10s %12.0f %10.3f %10.3f %10.1f\n' "$s" "$(col 1)" "$(col 2)" \
-    "$(col 3)" "$(echo "$(col 4) / 1024" | bc -l)"
-  declare "rps_$s=$(col 1)" "p99_$s=$(col 3)"
+  printf '%-10s %12.0f %10.3f %10.3f %10.1f %12.2f\n' "$s" "$(col 1)" \
+    "$(col 2)" "$(col 3)" "$(echo "$(col 4) / 1024" | bc -l)" "$(col 5)"
+  declare "rps_$s=$(col 1)" "p99_$s=$(col 3)" "cpu_$s=$(col 5)"
 done
-echo "ratio req/s asyncrt/node: $(echo "$rps_asyncrt / $rps_node" | bc -l |
-  cut -c1-5); p99 asyncrt/node: $(echo "$p99_asyncrt / $p99_node" | bc -l |
-  cut -c1-5)"
+ratio() { echo "$1 / $2" | bc -l | awk '{printf "%.2f", $1}'; }
+echo "asyncrt/node: req/s x$(ratio "$rps_asyncrt" "$rps_node")," \
+  "p99 x$(ratio "$p99_asyncrt" "$p99_node")," \
+  "server CPU per request x$(ratio "$cpu_asyncrt" "$cpu_node")"
 
 if [ "$big_conns" -gt 0 ]; then
   echo
