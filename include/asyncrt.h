@@ -440,9 +440,9 @@ ART_EXTERN int art_loop_utilization(const art_loop_metrics_t *prev,
 
 /* Loop options for art_loop_configure. */
 typedef enum {
-  /* value 1: measure the time of every phase into phase_time_ns (two
-   * clock reads per phase); 0: stop measuring (the default: the loop then
-   * pays one predictable branch per phase and nothing else). */
+  /* value 1: measure the time of every phase into phase_time_ns (one clock
+   * read per phase boundary, seven per iteration); 0: stop measuring (the
+   * default: the loop then pays one predictable branch per phase). */
   ART_LOOP_MEASURE_PHASES = 1
 } art_loop_option;
 
@@ -506,16 +506,26 @@ struct art_timer_s {
 ART_EXTERN int art_timer_init(art_loop_t *loop, art_timer_t *timer);
 
 /* Starts (or restarts) the timer: cb runs timeout ms from the loop's cached
- * now, then every repeat ms (0: once). A repeating timer is rescheduled from
- * its due time, not from when its callback returned. A timer started from a
- * timer callback runs in the next iteration at the earliest. */
+ * now, then every repeat ms (0: once). Timers due at the same time run in
+ * start order. A repeating timer is rescheduled from its due time, not from
+ * when its callback returned. A timer started from a timer callback runs in
+ * the next iteration at the earliest. A timeout too large to add to now
+ * saturates (the timer never fires). ART_EINVAL for NULL, a NULL cb, or a
+ * handle that is not an open timer. Never allocates. */
 ART_EXTERN int art_timer_start(art_timer_t *timer, art_timer_cb cb,
                                uint64_t timeout, uint64_t repeat);
+
+/* Stops the timer; its callback will not run until it is started again.
+ * Stopping a stopped timer is a no-op. ART_EINVAL for NULL or a non-timer.
+ * Never allocates. */
 ART_EXTERN int art_timer_stop(art_timer_t *timer);
 
-/* Restarts a repeating timer with its repeat as timeout. ART_EINVAL if the
- * timer was never started. */
+/* Restarts a repeating timer with its repeat as timeout; stops a one-shot
+ * timer. ART_EINVAL if the timer was never started or is closed. */
 ART_EXTERN int art_timer_again(art_timer_t *timer);
+
+/* The repeat interval in ms (0: one-shot). Setting it affects the next
+ * rescheduling, not the pending deadline. NULL is ignored / gives 0. */
 ART_EXTERN void art_timer_set_repeat(art_timer_t *timer, uint64_t repeat);
 ART_EXTERN uint64_t art_timer_get_repeat(const art_timer_t *timer);
 
