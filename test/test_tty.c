@@ -275,6 +275,31 @@ ART_TEST(bad_arguments) {
   close(m);
 }
 
+/* A TTY on fd 0-2 is not closed by art_close (stderr is borrowed here). */
+ART_TEST(stdio_fd_stays_open) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int m, s;
+  art_tty_t tty;
+  open_pty(&m, &s);
+  int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  assert_true(saved >= 0);
+  assert_int_equal(dup2(s, STDERR_FILENO), STDERR_FILENO);
+  int r = art_tty_init(loop, &tty, STDERR_FILENO, 0);
+  if (r == 0) {
+    art_close((art_handle_t *)&tty, NULL);
+    art_run(loop, ART_RUN_DEFAULT);
+  }
+  int open_after = fcntl(STDERR_FILENO, F_GETFD) != -1;
+  int nonblock = (fcntl(STDERR_FILENO, F_GETFL) & O_NONBLOCK) != 0;
+  dup2(saved, STDERR_FILENO); /* stderr back before any assertion */
+  close(saved);
+  assert_int_equal(r, 0);
+  assert_true(open_after);
+  assert_false(nonblock);
+  close(s);
+  close(m);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(modes),
@@ -284,6 +309,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(nonblocking_flag_put_back),
       ART_TEST_ENTRY(guess_handle),
       ART_TEST_ENTRY(bad_arguments),
+      ART_TEST_ENTRY(stdio_fd_stays_open),
   };
   return art_test_main(argc, argv, "tty", tests, ART_ARRAY_SIZE(tests));
 }

@@ -524,6 +524,101 @@ ART_TEST(recv_start_binds) {
   close_all(loop, hs, 1);
 }
 
+/* An IPv6 socket bound to "::" without ART_UDP_IPV6ONLY also receives IPv4
+ * datagrams, from a v4-mapped address; with the flag it does not bind
+ * IPv4 at all. */
+ART_TEST(dual_stack) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t srv, cli;
+  struct sockaddr_in6 any6;
+  struct sockaddr_in to;
+  struct sockaddr_storage bound;
+  rx_t *rx = calloc(1, sizeof(*rx));
+  assert_int_equal(art_udp_init(loop, &srv), 0);
+  assert_int_equal(art_udp_init(loop, &cli), 0);
+  srv.data = rx;
+  assert_int_equal(art_ip6_addr("::", 0, &any6), 0);
+  int r = art_udp_bind(&srv, (struct sockaddr *)&any6, 0);
+  if (r == 0) {
+    assert_int_equal(art_ip4_addr("127.0.0.1", port_of(&srv, &bound), &to), 0);
+    assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
+    art_buf_t b = art_buf_init("d0", 2);
+    assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to), 2);
+    want_datagrams = 1;
+    assert_true(run_until(loop, 3000, got_want, rx));
+    assert_int_equal(rx->from.ss_family, AF_INET6);
+    assert_true(
+        IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&rx->from)->sin6_addr));
+  }
+  art_udp_t *hs[] = {&srv, &cli};
+  close_all(loop, hs, 2);
+  free(rx);
+  if (r != 0)
+    skip(); /* no IPv6 here */
+}
+
+/* A datagram over 64 KiB cannot be sent: the error comes back, from
+ * try_send at once and through the callback of a queued send. */
+ART_TEST(oversized_datagram) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t srv, cli;
+  struct sockaddr_storage to;
+  static char big[70000];
+  art_udp_send_t req;
+  reset_tx();
+  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
+  art_buf_t b = art_buf_init(big, sizeof(big));
+  assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to),
+                   ART_EMSGSIZE);
+  req.data = 0;
+  assert_int_equal(
+      art_udp_send(&req, &cli, &b, 1, (struct sockaddr *)&to, send_cb), 0);
+  want_calls = 1;
+  assert_true(run_until(loop, 3000, tx_done, NULL));
+  assert_int_equal(tx.status[0], ART_EMSGSIZE);
+  art_udp_t *hs[] = {&srv, &cli};
+  close_all(loop, hs, 2);
+}
+
+/* Node's rule: microtasks queued by a receive callback run before the next
+ * datagram's callback, also within one recvmmsg batch. */
+static char trace[64];
+static void note_micro(art_loop_t *loop, void *arg) {
+  strcat(trace, "m");
+}
+
+static void trace_recv(art_udp_t *h, ssize_t nread, const art_buf_t *buf,
+                       const struct sockaddr *addr, unsigned flags) {
+  rx_recv(h, nread, buf, addr, flags);
+  if (addr != NULL && strlen(trace) < sizeof(trace) - 3) {
+    strcat(trace, "r");
+    art_queue_microtask(h->loop, note_micro, NULL);
+  }
+}
+
+ART_TEST(microtasks_between_datagrams) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_udp_t srv, cli;
+  struct sockaddr_storage to;
+  rx_t *rx = calloc(1, sizeof(*rx));
+  trace[0] = 0;
+  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
+  srv.data = rx;
+  rx->len = 8 * 64;
+  assert_int_equal(art_udp_set_recv_slot(&srv, 64), 0);
+  art_buf_t b = art_buf_init("x", 1);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to), 1);
+  assert_int_equal(art_udp_recv_start(&srv, rx_alloc, trace_recv), 0);
+  want_datagrams = 3;
+  assert_true(run_until(loop, 3000, got_want, rx));
+  assert_string_equal(trace, "rmrmrm");
+  assert_int_equal(rx->chunks, 3); /* one batch */
+  art_udp_t *hs[] = {&srv, &cli};
+  close_all(loop, hs, 2);
+  free(rx);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(send_recv_ipv4),
@@ -540,6 +635,9 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(open_existing_socket),
       ART_TEST_ENTRY(bad_arguments),
       ART_TEST_ENTRY(recv_start_binds),
+      ART_TEST_ENTRY(dual_stack),
+      ART_TEST_ENTRY(oversized_datagram),
+      ART_TEST_ENTRY(microtasks_between_datagrams),
   };
   return art_test_main(argc, argv, "udp", tests, ART_ARRAY_SIZE(tests));
 }
