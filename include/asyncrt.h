@@ -415,8 +415,9 @@ ART_EXTERN uint64_t art_hrtime(void);
 /* Embedding: an fd that becomes readable when the loop has I/O to process,
  * and the ms until it must run for timers (-1: none, 0: now). A program with
  * its own main loop polls the fd with that timeout, then calls
- * art_run(loop, ART_RUN_NOWAIT). The poll(2) backend has no such fd and
- * returns ART_ENOTSUP. */
+ * art_run(loop, ART_RUN_NOWAIT). The timeout is also 0 while fd watchers
+ * changed since the loop last ran (the fd cannot report them yet). The
+ * poll(2) backend has no such fd and returns ART_ENOTSUP. */
 ART_EXTERN int art_backend_fd(const art_loop_t *loop);
 ART_EXTERN int art_backend_timeout(const art_loop_t *loop);
 

@@ -159,9 +159,16 @@ static int poll_timeout(art_loop_t *loop) {
   return art__next_timeout(loop);
 }
 
+/* For a host loop waiting on art_backend_fd. Mask changes reach the
+ * backend only in the poll phase, so while some are queued (a watcher
+ * started before the first art_run, or from a check or close callback) the
+ * backend fd cannot report their fds: the host must not sleep before the
+ * loop has run. */
 int art_backend_timeout(const art_loop_t *loop) {
   if (loop == NULL || loop->backend_ == NULL)
     return ART_EINVAL;
+  if (!art__queue_empty(&loop->watcher_changes_))
+    return 0;
   /* Logically const: settling the timer heap's top changes no outcome. */
   return poll_timeout((art_loop_t *)loop);
 }
