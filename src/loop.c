@@ -53,8 +53,17 @@ int art_loop_init(art_loop_t *loop) {
   err = art__wakeup_init(loop);
   if (err)
     goto fail_wakeup;
+  /* The wakeup fd reaches the backend now rather than in the first poll
+   * phase: a host polling art_backend_fd then sees wakeups (and
+   * art_backend_timeout need not say 0) before the loop has ever run. */
+  err = loop->backend_->update(loop, &loop->wakeup_io_);
+  if (err)
+    goto fail_register;
+  art__queue_remove(&loop->wakeup_io_.change);
   return 0;
 
+fail_register:
+  art__wakeup_close(loop);
 fail_wakeup:
   loop->backend_->close(loop);
 fail_backend:
