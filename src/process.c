@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -219,6 +220,35 @@ static const char *search_path(char **env) {
   return DEFAULT_PATH;
 }
 
+/* A stdio slot is valid: ignore, an open fd, an open stream, or a pipe to
+ * create on an initialised, unopened art_pipe_t (an ipc one for ART_IPC). */
+static int check_slot(const art_stdio_container_t *s) {
+  const int pipe_bits =
+      ART_CREATE_PIPE | ART_READABLE_PIPE | ART_WRITABLE_PIPE | ART_IPC;
+  const art_pipe_t *pp = (const art_pipe_t *)s->data.stream;
+  switch (s->flags & (ART_CREATE_PIPE | ART_INHERIT_FD | ART_INHERIT_STREAM)) {
+  case 0:
+    return s->flags == ART_IGNORE ? 0 : ART_EINVAL;
+  case ART_INHERIT_FD:
+    return s->flags == ART_INHERIT_FD && s->data.fd >= 0 ? 0 : ART_EINVAL;
+  case ART_INHERIT_STREAM:
+    return s->flags == ART_INHERIT_STREAM && s->data.stream != NULL &&
+                   art__handle_usable((const art_handle_t *)s->data.stream) &&
+                   s->data.stream->io_.fd >= 0
+               ? 0
+               : ART_EINVAL;
+  case ART_CREATE_PIPE:
+    if ((s->flags & ~pipe_bits) != 0 || pp == NULL ||
+        !art__handle_usable((const art_handle_t *)pp) ||
+        pp->type != ART_NAMED_PIPE || pp->io_.fd >= 0 ||
+        ((s->flags & ART_IPC) != 0) != (pp->ipc != 0))
+      return ART_EINVAL;
+    return 0;
+  default:
+    return ART_EINVAL;
+  }
+}
+
 static int check_options(const art_loop_t *loop, const art_process_t *p,
                          const art_process_options_t *o) {
   const unsigned known =
@@ -229,21 +259,68 @@ static int check_options(const art_loop_t *loop, const art_process_t *p,
       (o->stdio_count > 0 && o->stdio == NULL))
     return ART_EINVAL;
   for (int i = 0; i < o->stdio_count; i++) {
-    const art_stdio_container_t *s = &o->stdio[i];
-    if (s->flags == ART_IGNORE)
-      continue;
-    if (s->flags != ART_INHERIT_FD || s->data.fd < 0)
+    int err = check_slot(&o->stdio[i]);
+    if (err)
+      return err;
+    if (o->stdio[i].flags & ART_CREATE_PIPE &&
+        o->stdio[i].data.stream->loop != loop)
       return ART_EINVAL;
   }
   return 0;
 }
 
-/* Fills the child's slot table from the options. */
-static void prepare_stdio(art__child_ctx_t *c, const art_process_options_t *o) {
+/* Closes the fds prepare_stdio created: the child's ends always, ours
+ * (pairs[2i]) too when the spawn failed. */
+static void release_pipes(const art_process_options_t *o, int *pairs,
+                          int ours_too) {
   for (int i = 0; i < o->stdio_count; i++) {
-    c->ignore[i] = o->stdio[i].flags == ART_IGNORE;
-    c->fds[i] = c->ignore[i] ? -1 : o->stdio[i].data.fd;
+    art__close_fd(pairs[2 * i + 1]);
+    pairs[2 * i + 1] = -1;
+    if (ours_too) {
+      art__close_fd(pairs[2 * i]);
+      pairs[2 * i] = -1;
+    }
   }
+}
+
+/* Fills the child's slot table from the options, creating the pipes: a
+ * socketpair per ART_CREATE_PIPE slot (duplex, so one kind serves every
+ * direction and handle passing), pairs[2i] ours, pairs[2i+1] the child's. */
+static int prepare_stdio(art__child_ctx_t *c, const art_process_options_t *o,
+                         int *pairs) {
+  for (int i = 0; i < o->stdio_count; i++) {
+    const art_stdio_container_t *s = &o->stdio[i];
+    pairs[2 * i] = pairs[2 * i + 1] = -1;
+    c->ignore[i] = s->flags == ART_IGNORE;
+    c->fds[i] = -1;
+    if (s->flags & ART_INHERIT_FD)
+      c->fds[i] = s->data.fd;
+    else if (s->flags & ART_INHERIT_STREAM)
+      c->fds[i] = s->data.stream->io_.fd;
+    else if (s->flags & ART_CREATE_PIPE) {
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pairs + 2 * i)) {
+        int err = -errno;
+        release_pipes(o, pairs, 1);
+        return err;
+      }
+      c->fds[i] = pairs[2 * i + 1];
+    }
+  }
+  return 0;
+}
+
+/* Hands our end of each created pipe to its art_pipe_t. */
+static int open_pipes(const art_process_options_t *o, int *pairs) {
+  for (int i = 0; i < o->stdio_count; i++) {
+    if (pairs[2 * i] < 0)
+      continue;
+    int err =
+        art_pipe_open((art_pipe_t *)o->stdio[i].data.stream, pairs[2 * i]);
+    if (err)
+      return err;
+    pairs[2 * i] = -1; /* the stream owns it now */
+  }
+  return 0;
 }
 
 #ifndef ART__SPAWN_FORK
@@ -333,15 +410,44 @@ static int watch_child(art_loop_t *loop, proc_loop_t *st, art_process_t *p,
   return 0;
 }
 
+/* What art_spawn needs per slot: the child's fd and ignore flag, and the
+ * socketpair fds. Up to 8 slots live on the stack. */
+typedef struct {
+  int small[4 * 8];
+  int *mem; /* small, or art__malloc'd for more slots */
+} slot_mem_t;
+
+static int slot_mem_init(slot_mem_t *m, int n) {
+  m->mem = m->small;
+  if (n > 8 && (m->mem = art__malloc(4 * sizeof(int) * (size_t)n)) == NULL)
+    return ART_ENOMEM;
+  return 0;
+}
+
+/* After the child started: give our pipe ends to their streams and watch
+ * the child; undo everything if either fails. */
+static int adopt_child(art_loop_t *loop, proc_loop_t *st, art_process_t *p,
+                       const art_process_options_t *o, int pid, int *pairs) {
+  int err = open_pipes(o, pairs);
+  if (err) {
+    release_pipes(o, pairs, 1);
+    return abandon(pid, -1, err);
+  }
+  return watch_child(loop, st, p, o, pid);
+}
+
 int art_spawn(art_loop_t *loop, art_process_t *p,
               const art_process_options_t *o) {
-  int small_fds[8], small_ignore[8];
   proc_loop_t *st;
+  slot_mem_t m;
   int err = check_options(loop, p, o);
   if (err == 0)
     err = get_state(loop, &st);
+  if (err == 0)
+    err = slot_mem_init(&m, o->stdio_count);
   if (err)
     return err;
+  int n = o->stdio_count, *pairs = m.mem + 2 * n;
   art__child_ctx_t c = {.file = o->file,
                         .path = search_path(o->env),
                         .args = o->args,
@@ -350,22 +456,22 @@ int art_spawn(art_loop_t *loop, art_process_t *p,
                         .flags = o->flags,
                         .uid = o->uid,
                         .gid = o->gid,
-                        .nfds = o->stdio_count,
-                        .fds = small_fds,
-                        .ignore = small_ignore};
-  if (o->stdio_count > 8) {
-    c.fds = art__malloc(2 * sizeof(int) * (size_t)o->stdio_count);
-    if (c.fds == NULL)
-      return ART_ENOMEM;
-    c.ignore = c.fds + o->stdio_count;
+                        .nfds = n,
+                        .fds = m.mem,
+                        .ignore = m.mem + n};
+  int pid = prepare_stdio(&c, o, pairs);
+  if (pid == 0)
+    pid = run_child(st, &c);
+  if (pid > 0) {
+    release_pipes(o, pairs, 0); /* the child's ends: it has its copies */
+    err = adopt_child(loop, st, p, o, pid, pairs);
+  } else {
+    release_pipes(o, pairs, 1);
+    err = pid;
   }
-  prepare_stdio(&c, o);
-  int pid = run_child(st, &c);
-  if (c.fds != small_fds)
-    art__free(c.fds);
-  if (pid < 0)
-    return pid;
-  return watch_child(loop, st, p, o, pid);
+  if (m.mem != m.small)
+    art__free(m.mem);
+  return err;
 }
 
 int art_process_kill(art_process_t *p, int signum) {

@@ -446,6 +446,344 @@ ART_TEST(closed_handle_leaves_no_zombie) {
   art_run(loop, ART_RUN_DEFAULT);
 }
 
+/* ---- stdio pipes ---- */
+
+#define BIG (8u << 20)
+typedef struct {
+  art_pipe_t in, out, err;
+  art_write_t w;
+  art_shutdown_t sd;
+  size_t out_bytes, err_bytes;
+  unsigned long out_sum;
+  int eofs, write_status;
+} io_t;
+
+static char read_buf[65536];
+
+static void io_alloc(art_handle_t *h, size_t n, art_buf_t *buf) {
+  *buf = art_buf_init(read_buf, sizeof(read_buf));
+}
+
+static void io_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  io_t *io = s->data;
+  if (n > 0 && s == (art_stream_t *)&io->out) {
+    io->out_bytes += (size_t)n;
+    for (ssize_t i = 0; i < n; i++)
+      io->out_sum = io->out_sum * 31 + (unsigned char)buf->base[i];
+  } else if (n > 0) {
+    io->err_bytes += (size_t)n;
+  } else if (n < 0) {
+    io->eofs++;
+    art_close((art_handle_t *)s, NULL);
+  }
+}
+
+static void io_written(art_write_t *w, int status) {
+  ((io_t *)w->data)->write_status = status;
+}
+
+static void io_shut(art_shutdown_t *s, int status) {}
+
+static void io_written_status(art_write_t *w, int status) {
+  *(int *)w->data = status;
+}
+
+static void io_init(art_loop_t *loop, io_t *io) {
+  memset(io, 0, sizeof(*io));
+  art_pipe_init(loop, &io->in, 0);
+  art_pipe_init(loop, &io->out, 0);
+  art_pipe_init(loop, &io->err, 0);
+  io->in.data = io->out.data = io->err.data = io->w.data = io;
+  io->write_status = 1;
+}
+
+ART_TEST(pipes_8mib_through_cat) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  io_t io;
+  art_process_t p;
+  io_init(loop, &io);
+  art_stdio_container_t slots[3] = {
+      {ART_CREATE_PIPE | ART_READABLE_PIPE, {.stream = (art_stream_t *)&io.in}},
+      {ART_CREATE_PIPE | ART_WRITABLE_PIPE,
+       {.stream = (art_stream_t *)&io.out}},
+      {ART_INHERIT_FD, {.fd = 2}}};
+  art_process_options_t o = helper("cat", NULL, NULL);
+  o.stdio = slots;
+  o.stdio_count = 3;
+  char *data = malloc(BIG);
+  unsigned long sum = 0;
+  for (size_t i = 0; i < BIG; i++) {
+    data[i] = (char)(i * 7 + (i >> 13));
+    sum = sum * 31 + (unsigned char)data[i];
+  }
+  reset();
+  assert_int_equal(art_spawn(loop, &p, &o), 0);
+  art_buf_t b = art_buf_init(data, BIG);
+  assert_true(art_write(&io.w, (art_stream_t *)&io.in, &b, 1, io_written) >= 0);
+  assert_int_equal(art_shutdown(&io.sd, (art_stream_t *)&io.in, io_shut), 0);
+  assert_int_equal(art_read_start((art_stream_t *)&io.out, io_alloc, io_read),
+                   0);
+  art_close((art_handle_t *)&io.err, NULL); /* unused */
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(io.write_status, 0);
+  assert_int_equal(io.out_bytes, BIG);
+  assert_true(io.out_sum == sum);
+  assert_int_equal(exits, 1);
+  assert_int_equal(last_status, 0);
+  art_close((art_handle_t *)&io.in, NULL);
+  art_close((art_handle_t *)&p, NULL);
+  art_run(loop, ART_RUN_DEFAULT);
+  free(data);
+}
+
+ART_TEST(stdout_and_stderr_together) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  io_t io;
+  art_process_t p;
+  io_init(loop, &io);
+  art_stdio_container_t slots[3] = {{ART_IGNORE, {.fd = 0}},
+                                    {ART_CREATE_PIPE | ART_WRITABLE_PIPE,
+                                     {.stream = (art_stream_t *)&io.out}},
+                                    {ART_CREATE_PIPE | ART_WRITABLE_PIPE,
+                                     {.stream = (art_stream_t *)&io.err}}};
+  art_process_options_t o = helper("write", "4194304", "3000000");
+  o.stdio = slots;
+  o.stdio_count = 3;
+  reset();
+  assert_int_equal(art_spawn(loop, &p, &o), 0);
+  art_read_start((art_stream_t *)&io.out, io_alloc, io_read);
+  art_read_start((art_stream_t *)&io.err, io_alloc, io_read);
+  art_close((art_handle_t *)&io.in, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(io.out_bytes, 4194304);
+  assert_int_equal(io.err_bytes, 3000000);
+  assert_int_equal(io.eofs, 2);
+  assert_int_equal(last_status, 0);
+  art_close((art_handle_t *)&p, NULL);
+  art_run(loop, ART_RUN_DEFAULT);
+}
+
+ART_TEST(pipe_slot_errors) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_pipe_t opened, ipc, fresh;
+  art_process_t p;
+  int fds[2];
+  assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+  art_pipe_init(loop, &opened, 0);
+  assert_int_equal(art_pipe_open(&opened, fds[0]), 0);
+  art_pipe_init(loop, &ipc, 1);
+  art_pipe_init(loop, &fresh, 0);
+  art_stdio_container_t slot = {ART_CREATE_PIPE | ART_WRITABLE_PIPE,
+                                {.stream = NULL}};
+  art_process_options_t o = helper("exit", "0", NULL);
+  o.stdio = &slot;
+  o.stdio_count = 1;
+  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL); /* NULL stream */
+  slot.data.stream = (art_stream_t *)&opened;            /* already has an fd */
+  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  slot.data.stream = (art_stream_t *)&ipc; /* ipc pipe without ART_IPC */
+  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  slot.flags = ART_CREATE_PIPE | ART_IPC;
+  slot.data.stream = (art_stream_t *)&fresh; /* ART_IPC on a plain pipe */
+  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  slot.flags = ART_INHERIT_STREAM;
+  slot.data.stream = (art_stream_t *)&fresh; /* no fd */
+  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  slot.flags = ART_READABLE_PIPE; /* a direction without ART_CREATE_PIPE */
+  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  art_close((art_handle_t *)&opened, NULL);
+  art_close((art_handle_t *)&ipc, NULL);
+  art_close((art_handle_t *)&fresh, NULL);
+  art_run(loop, ART_RUN_DEFAULT);
+  close(fds[1]);
+}
+
+/* An ipc pipe slot and an inherited stream: the child gets both. */
+ART_TEST(ipc_slot_and_inherited_stream) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_pipe_t ipc, inherit;
+  art_process_t p;
+  int fds[2];
+  assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+  art_pipe_init(loop, &ipc, 1);
+  art_pipe_init(loop, &inherit, 0);
+  assert_int_equal(art_pipe_open(&inherit, fds[1]), 0);
+  art_stdio_container_t slots[4] = {
+      {ART_IGNORE, {.fd = 0}},
+      {ART_INHERIT_STREAM, {.stream = (art_stream_t *)&inherit}},
+      {ART_INHERIT_FD, {.fd = 2}},
+      {ART_CREATE_PIPE | ART_IPC | ART_READABLE_PIPE | ART_WRITABLE_PIPE,
+       {.stream = (art_stream_t *)&ipc}}};
+  art_process_options_t o = helper("fds", NULL, NULL);
+  o.stdio = slots;
+  o.stdio_count = 4;
+  reset();
+  assert_int_equal(art_spawn(loop, &p, &o), 0);
+  art_close((art_handle_t *)&inherit, NULL);
+  art_run(loop, ART_RUN_DEFAULT);
+  char buf[64] = {0};
+  assert_true(read(fds[0], buf, sizeof(buf) - 1) > 0);
+  assert_string_equal(buf, "0 1 2 3\n");
+  close(fds[0]);
+  art_close((art_handle_t *)&ipc, NULL);
+  art_close((art_handle_t *)&p, NULL);
+  art_run(loop, ART_RUN_DEFAULT);
+}
+
+static void write_after_exit(art_loop_t *loop, art_stream_t *s) {
+  static char junk[1 << 20];
+  art_write_t w;
+  int status = 1;
+  w.data = &status;
+  art_buf_t b = art_buf_init(junk, sizeof(junk));
+  assert_true(art_write(&w, s, &b, 1, io_written_status) >= 0);
+  art_run(loop, ART_RUN_DEFAULT);
+  assert_int_equal(status, ART_EPIPE);
+}
+
+/* SIGPIPE keeps its default disposition; writing to a child's stdin after
+ * it exited fails with EPIPE instead of killing us, for a socketpair slot
+ * and for a pipe(2). */
+ART_TEST(sigpipe_default_write_to_closed) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  struct sigaction sa;
+  sigaction(SIGPIPE, NULL, &sa);
+  assert_true(sa.sa_handler == SIG_DFL);
+  art_pipe_t in, raw;
+  art_process_t p;
+  art_pipe_init(loop, &in, 0);
+  art_stdio_container_t slots[1] = {
+      {ART_CREATE_PIPE | ART_READABLE_PIPE, {.stream = (art_stream_t *)&in}}};
+  art_process_options_t o = helper("exit", "0", NULL);
+  o.stdio = slots;
+  o.stdio_count = 1;
+  assert_int_equal(art_spawn(loop, &p, &o), 0);
+  art_run(loop, ART_RUN_DEFAULT); /* until it exited */
+  write_after_exit(loop, (art_stream_t *)&in);
+  art_close((art_handle_t *)&p, NULL);
+  art_run(loop, ART_RUN_DEFAULT);
+  int fds[2];
+  assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+  slots[0].flags = ART_INHERIT_FD;
+  slots[0].data.fd = fds[0];
+  assert_int_equal(art_spawn(loop, &p, &o), 0);
+  close(fds[0]);
+  art_pipe_init(loop, &raw, 0);
+  assert_int_equal(art_pipe_open(&raw, fds[1]), 0);
+  art_run(loop, ART_RUN_DEFAULT);
+  write_after_exit(loop, (art_stream_t *)&raw);
+  sigaction(SIGPIPE, NULL, &sa);
+  assert_true(sa.sa_handler == SIG_DFL);
+  art_close((art_handle_t *)&p, NULL);
+  art_close((art_handle_t *)&in, NULL);
+  art_close((art_handle_t *)&raw, NULL);
+  art_run(loop, ART_RUN_DEFAULT);
+}
+
+/* ---- art_exec ---- */
+
+static int exec_calls, exec_status;
+
+static void exec_cb(art_exec_t *req, int status) {
+  exec_calls++;
+  exec_status = status;
+}
+
+static art_exec_t *run_exec(art_loop_t *loop, const art_exec_options_t *o,
+                            const char *a, const char *b, const char *c) {
+  static art_exec_t req;
+  helper(a, b, c);
+  exec_calls = 0;
+  exec_status = 1;
+  assert_int_equal(
+      art_exec(loop, &req, ART_CHILD_PATH, helper_args, o, exec_cb), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(exec_calls, 1);
+  return &req;
+}
+
+ART_TEST(exec_captures_output) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_exec_t *r = run_exec(loop, NULL, "write", "100000", "5000");
+  assert_int_equal(exec_status, 0);
+  assert_int_equal(r->out_len, 100000);
+  assert_int_equal(r->err_len, 5000);
+  assert_int_equal(strlen(r->out), 100000);
+  assert_int_equal(r->exit_status, 0);
+  assert_int_equal(r->term_signal, 0);
+  art_exec_cleanup(r);
+  assert_null(r->out);
+  r = run_exec(loop, NULL, "exit", "3", NULL);
+  assert_int_equal(exec_status, 0);
+  assert_int_equal(r->exit_status, 3);
+  assert_int_equal(r->out_len, 0);
+  art_exec_cleanup(r);
+}
+
+ART_TEST(exec_with_input) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_exec_options_t o = {.input = "hello, child", .input_len = 12};
+  art_exec_t *r = run_exec(loop, &o, "cat", NULL, NULL);
+  assert_int_equal(exec_status, 0);
+  assert_string_equal(r->out, "hello, child");
+  art_exec_cleanup(r);
+  o.input_len = 0; /* empty input: stdin at its end at once */
+  r = run_exec(loop, &o, "cat", NULL, NULL);
+  assert_int_equal(r->out_len, 0);
+  assert_int_equal(r->exit_status, 0);
+  art_exec_cleanup(r);
+}
+
+ART_TEST(exec_over_max_buffer) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_exec_options_t o = {.max_buffer = 1000};
+  art_exec_t *r = run_exec(loop, &o, "write", "50000000", NULL);
+  assert_int_equal(exec_status, ART_ENOBUFS);
+  assert_int_equal(r->out_len, 1000);
+  assert_int_equal(strlen(r->out), 1000);
+  assert_int_equal(r->term_signal, SIGTERM);
+  art_exec_cleanup(r);
+  o.kill_signal = SIGKILL;
+  r = run_exec(loop, &o, "write", "0", "2000");
+  assert_int_equal(exec_status, ART_ENOBUFS);
+  assert_int_equal(r->err_len, 1000);
+  art_exec_cleanup(r);
+}
+
+ART_TEST(exec_timeout) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_exec_options_t o = {.timeout = 30};
+  art_exec_t *r = run_exec(loop, &o, "sleep", NULL, NULL);
+  assert_int_equal(exec_status, ART_ETIMEDOUT);
+  assert_int_equal(r->term_signal, SIGTERM);
+  art_exec_cleanup(r);
+  o.timeout = 10000; /* not reached */
+  r = run_exec(loop, &o, "exit", "0", NULL);
+  assert_int_equal(exec_status, 0);
+  art_exec_cleanup(r);
+}
+
+ART_TEST(exec_errors) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_exec_t r;
+  char *args[] = {"nope", NULL}, *none[] = {NULL};
+  assert_int_equal(art_exec(NULL, &r, "x", args, NULL, exec_cb), ART_EINVAL);
+  assert_int_equal(art_exec(loop, NULL, "x", args, NULL, exec_cb), ART_EINVAL);
+  assert_int_equal(art_exec(loop, &r, NULL, args, NULL, exec_cb), ART_EINVAL);
+  assert_int_equal(art_exec(loop, &r, "x", NULL, NULL, exec_cb), ART_EINVAL);
+  assert_int_equal(art_exec(loop, &r, "x", none, NULL, exec_cb), ART_EINVAL);
+  assert_int_equal(art_exec(loop, &r, "x", args, NULL, NULL), ART_EINVAL);
+  exec_calls = 0;
+  assert_int_equal(art_exec(loop, &r, "/nonexistent/x", args, NULL, exec_cb),
+                   ART_ENOENT);
+  art_exec_options_t o = {.cwd = "/nonexistent"};
+  assert_int_equal(art_exec(loop, &r, "/bin/true", args, &o, exec_cb),
+                   ART_ENOENT);
+  art_run(loop, ART_RUN_DEFAULT);
+  assert_int_equal(exec_calls, 0);
+  art_exec_cleanup(NULL);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(bad_arguments),
@@ -462,6 +800,16 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(signals_reset_in_child),
       ART_TEST_ENTRY(set_uid_and_gid),
       ART_TEST_ENTRY(closed_handle_leaves_no_zombie),
+      ART_TEST_ENTRY(pipes_8mib_through_cat),
+      ART_TEST_ENTRY(stdout_and_stderr_together),
+      ART_TEST_ENTRY(pipe_slot_errors),
+      ART_TEST_ENTRY(ipc_slot_and_inherited_stream),
+      ART_TEST_ENTRY(sigpipe_default_write_to_closed),
+      ART_TEST_ENTRY(exec_captures_output),
+      ART_TEST_ENTRY(exec_with_input),
+      ART_TEST_ENTRY(exec_over_max_buffer),
+      ART_TEST_ENTRY(exec_timeout),
+      ART_TEST_ENTRY(exec_errors),
   };
   return art_test_main(argc, argv, "process", tests, ART_ARRAY_SIZE(tests));
 }

@@ -65,7 +65,6 @@ ART_EXTERN int art_signal_stop(art_signal_t *handle);
 /* Child processes: Node's child_process.spawn and execFile.                */
 
 typedef struct art_process_s art_process_t;
-struct art_stream_s;
 
 /* exit_status is the child's exit code; term_signal the signal that killed
  * it (0 if it exited). ART_ECHILD as exit_status means something else in
@@ -78,7 +77,8 @@ typedef void (*art_exit_cb)(art_process_t *process, int64_t exit_status,
  * ART_WRITABLE_PIPE for stdout and stderr, both for a duplex channel. */
 typedef enum {
   ART_IGNORE = 0x00,         /* /dev/null for 0-2, closed above */
-  ART_CREATE_PIPE = 0x01,    /* a new socketpair; data.stream gets our end */
+  ART_CREATE_PIPE = 0x01,    /* a new socketpair: data.stream, an art_pipe_t
+                                initialised and not opened, gets our end */
   ART_INHERIT_FD = 0x02,     /* data.fd, duplicated into the slot */
   ART_INHERIT_STREAM = 0x04, /* data.stream's fd, duplicated into the slot */
   ART_READABLE_PIPE = 0x10,  /* the child reads from the pipe */
@@ -89,8 +89,8 @@ typedef enum {
 typedef struct {
   int flags; /* art_stdio_flags */
   union {
-    struct art_stream_s *stream; /* ART_CREATE_PIPE, ART_INHERIT_STREAM */
-    int fd;                      /* ART_INHERIT_FD */
+    art_stream_t *stream; /* ART_CREATE_PIPE, ART_INHERIT_STREAM */
+    int fd;               /* ART_INHERIT_FD */
   } data;
 } art_stdio_container_t;
 
@@ -140,6 +140,65 @@ ART_EXTERN int art_kill(int pid, int signum);
 
 /* The child's pid (0 after it was reaped, or for NULL). */
 ART_EXTERN int art_process_get_pid(const art_process_t *process);
+
+/* art_exec: Node's execFile. Runs a program with its stdout and stderr
+ * captured into buffers, optionally feeding it input, and calls back once
+ * the child has exited and both outputs reached their end. */
+typedef struct art_exec_s art_exec_t;
+
+/* status: 0 when the child ran and its output was captured in full (look
+ * at exit_status and term_signal for how it ended); ART_ENOBUFS when an
+ * output exceeded max_buffer (the child was killed, the buffers hold the
+ * first max_buffer bytes); ART_ETIMEDOUT when the timeout killed it; or the
+ * error of reading an output. The request may be reused or freed in the
+ * callback, after art_exec_cleanup. */
+typedef void (*art_exec_cb)(art_exec_t *req, int status);
+
+typedef struct {
+  char **env;        /* NULL inherits ours */
+  const char *cwd;   /* NULL: ours */
+  size_t max_buffer; /* bytes kept per output; 0 means 1 MiB */
+  uint64_t timeout;  /* ms before the child is killed; 0: never */
+  int kill_signal;   /* sent on overflow or timeout; 0 means SIGTERM */
+  const char *input; /* written to the child's stdin, then closed; NULL:
+                        stdin is /dev/null */
+  size_t input_len;  /* bytes of input */
+} art_exec_options_t;
+
+struct art_exec_s {
+  ART_REQ_FIELDS
+  int64_t exit_status; /* as for art_exit_cb */
+  int term_signal;     /* as for art_exit_cb */
+  char *out;           /* stdout, NUL-terminated (NULL if empty) */
+  size_t out_len;      /* bytes in out */
+  char *err;           /* stderr, NUL-terminated (NULL if empty) */
+  size_t err_len;      /* bytes in err */
+  /* private */
+  art_exec_cb cb_;
+  art_process_t process_;
+  art_pipe_t pipes_[3];      /* stdin (when input is given), stdout, stderr */
+  art_timer_t timer_;        /* the timeout */
+  art_write_t write_;        /* the input */
+  art_shutdown_t shutdown_;  /* end of input */
+  size_t out_cap_, err_cap_; /* allocated sizes of out and err */
+  size_t max_buffer_;
+  int kill_signal_;
+  int status_;  /* for the callback */
+  int eofs_;    /* outputs finished (0-2) */
+  int exited_;  /* exit_cb ran */
+  int handles_; /* internal handles not yet closed */
+  int closing_; /* closing the internal handles */
+};
+
+/* Starts file with args (as art_spawn: no shell). Errors of the spawn are
+ * returned here and cb is then not called; ART_EINVAL for NULL arguments.
+ * While it runs the request keeps the loop alive. */
+ART_EXTERN int art_exec(art_loop_t *loop, art_exec_t *req, const char *file,
+                        char **args, const art_exec_options_t *options,
+                        art_exec_cb cb);
+
+/* Frees the captured buffers (out and err become NULL). */
+ART_EXTERN void art_exec_cleanup(art_exec_t *req);
 
 /* ------------------------------------------------------------------------ */
 /* Process and system information: Node's process.* and os.*.              */
