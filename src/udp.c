@@ -187,6 +187,8 @@ int art_udp_bind(art_udp_t *h, const struct sockaddr *addr, unsigned flags) {
 int art_udp_connect(art_udp_t *h, const struct sockaddr *addr) {
   if (!udp_usable(h))
     return ART_EINVAL;
+  if (!art__queue_empty(&h->queue_))
+    return ART_EBUSY;
   if (addr == NULL) {
     if (!(h->flags_ & ART__UDP_CONNECTED))
       return ART_ENOTCONN;

@@ -151,3 +151,65 @@ int art_udp_set_membership(art_udp_t *h, const char *multicast_addr,
     return membership6(h, &a6.sin6_addr, interface_addr, join);
   return ART_EINVAL; /* not an address of the socket's family */
 }
+
+/* IPv4 source-specific membership: IP_ADD/DROP_SOURCE_MEMBERSHIP. */
+static int source_membership4(art_udp_t *h, const char *group,
+                              const char *ifaddr, const char *source,
+                              int join) {
+  struct ip_mreq_source mreq;
+  struct sockaddr_in g, src;
+  memset(&mreq, 0, sizeof(mreq));
+  int err = art_ip4_addr(group, 0, &g);
+  if (!err)
+    err = art_ip4_addr(source, 0, &src);
+  if (!err)
+    err = parse_if4(ifaddr, &mreq.imr_interface);
+  if (err)
+    return err;
+  mreq.imr_multiaddr = g.sin_addr;
+  mreq.imr_sourceaddr = src.sin_addr;
+  int opt = join ? IP_ADD_SOURCE_MEMBERSHIP : IP_DROP_SOURCE_MEMBERSHIP;
+  if (setsockopt(h->io_.fd, IPPROTO_IP, opt, &mreq, sizeof(mreq)) == -1)
+    return -errno;
+  return 0;
+}
+
+/* IPv6 source-specific membership: MCAST_JOIN/LEAVE_SOURCE_GROUP, which take
+ * the group and source as sockaddrs and the interface as an index. */
+static int source_membership6(art_udp_t *h, const char *group,
+                              const char *ifaddr, const char *source,
+                              int join) {
+  struct group_source_req req;
+  unsigned index;
+  memset(&req, 0, sizeof(req));
+  int err = art_ip6_addr(group, 0, (struct sockaddr_in6 *)&req.gsr_group);
+  if (!err)
+    err = art_ip6_addr(source, 0, (struct sockaddr_in6 *)&req.gsr_source);
+  if (!err)
+    err = parse_if6(ifaddr, &index);
+  if (err)
+    return err;
+  req.gsr_interface = index;
+  int opt = join ? MCAST_JOIN_SOURCE_GROUP : MCAST_LEAVE_SOURCE_GROUP;
+  if (setsockopt(h->io_.fd, IPPROTO_IPV6, opt, &req, sizeof(req)) == -1)
+    return -errno;
+  return 0;
+}
+
+int art_udp_set_source_membership(art_udp_t *h, const char *multicast_addr,
+                                  const char *interface_addr,
+                                  const char *source_addr,
+                                  art_membership membership) {
+  if (multicast_addr == NULL || source_addr == NULL ||
+      (membership != ART_JOIN_GROUP && membership != ART_LEAVE_GROUP))
+    return ART_EINVAL;
+  int err = opt_check(h);
+  if (err)
+    return err;
+  int join = membership == ART_JOIN_GROUP;
+  if (is_v6(h))
+    return source_membership6(h, multicast_addr, interface_addr, source_addr,
+                              join);
+  return source_membership4(h, multicast_addr, interface_addr, source_addr,
+                            join);
+}

@@ -36,6 +36,7 @@ ART_TEST(close_cancels_queued_sends) {
   assert_int_equal(art_udp_get_send_queue_size(&h), queued * sizeof(payload));
   assert_int_equal(art_udp_try_send(&h, NULL, 0, NULL), ART_EAGAIN);
   assert_int_equal(art_udp_try_send_batch(&h, NULL, 0), ART_EAGAIN);
+  assert_int_equal(art_udp_connect(&h, NULL), ART_EBUSY); /* sends queued */
   assert_true(art_is_active((art_handle_t *)&h));
   assert_int_equal(art_close((art_handle_t *)&h, on_close), 0);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);

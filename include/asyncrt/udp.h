@@ -142,7 +142,9 @@ ART_EXTERN int art_udp_bind(art_udp_t *handle, const struct sockaddr *addr,
 
 /* Connects to addr: sends then need no address and only datagrams from addr
  * are received. addr NULL disconnects (ART_ENOTCONN if not connected);
- * connecting a connected handle is ART_EISCONN. */
+ * connecting a connected handle is ART_EISCONN. ART_EBUSY while sends are
+ * queued, since their destinations were checked against the current
+ * state. */
 ART_EXTERN int art_udp_connect(art_udp_t *handle, const struct sockaddr *addr);
 
 /* Queues a datagram made of bufs (nbufs 0 to IOV_MAX) to addr (NULL on a
@@ -204,6 +206,15 @@ ART_EXTERN int art_udp_set_membership(art_udp_t *handle,
                                       const char *multicast_addr,
                                       const char *interface_addr,
                                       art_membership membership);
+
+/* Source-specific multicast: receive multicast_addr only from source_addr
+ * (IGMPv3 / MLDv2), on the interface as for art_udp_set_membership. All
+ * addresses are of the socket's family. */
+ART_EXTERN int art_udp_set_source_membership(art_udp_t *handle,
+                                             const char *multicast_addr,
+                                             const char *interface_addr,
+                                             const char *source_addr,
+                                             art_membership membership);
 
 /* The local and the connected address; *namelen is the size of name on
  * entry and of the address on return. ART_EBADF if no socket exists yet,
