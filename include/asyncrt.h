@@ -442,7 +442,7 @@ ART_EXTERN int art_loop_utilization(const art_loop_metrics_t *prev,
 /* Loop options for art_loop_configure. */
 typedef enum {
   /* value 1: measure the time of every phase into phase_time_ns (one clock
-   * read per phase boundary, seven per iteration); 0: stop measuring (the
+   * read per phase boundary, six per iteration); 0: stop measuring (the
    * default: the loop then pays one predictable branch per phase). */
   ART_LOOP_MEASURE_PHASES = 1
 } art_loop_option;

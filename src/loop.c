@@ -261,6 +261,17 @@ static void run_poll(art_loop_t *loop, art_run_mode mode) {
       art__phase_charge(loop, p);                                              \
   } while (0)
 
+/* Step 1 of an iteration: update the cached time. The same clock read
+ * starts the first phase's measurement when phases are timed. */
+static void begin_iteration(art_loop_t *loop) {
+  uint64_t ns = art_hrtime();
+  loop->time_ = ns / 1000000u;
+  if (loop->measure_phases_) {
+    loop->phase_mark_ns_ = ns;
+    loop->drain_ns_ = 0;
+  }
+}
+
 int art_run(art_loop_t *loop, art_run_mode mode) {
   if (loop == NULL || loop->backend_ == NULL ||
       (mode != ART_RUN_DEFAULT && mode != ART_RUN_ONCE &&
@@ -272,13 +283,11 @@ int art_run(art_loop_t *loop, art_run_mode mode) {
   if (!alive)
     art_update_time(loop);
   while (alive && !loop->stop_flag_) {
-    art_update_time(loop);
-    if (loop->measure_phases_)
-      art__phase_begin(loop);
+    begin_iteration(loop);
     PHASE(loop, ART_PHASE_TIMERS, art__run_timers(loop));
     PHASE(loop, ART_PHASE_PENDING, run_pending(loop));
-    PHASE(loop, ART_PHASE_IDLE_PREPARE, art__run_idle(loop));
-    PHASE(loop, ART_PHASE_IDLE_PREPARE, art__run_prepare(loop));
+    PHASE(loop, ART_PHASE_IDLE_PREPARE,
+          (art__run_idle(loop), art__run_prepare(loop)));
     PHASE(loop, ART_PHASE_POLL, run_poll(loop, mode));
     PHASE(loop, ART_PHASE_CHECK, art__run_check(loop));
     PHASE(loop, ART_PHASE_CLOSE, art__run_closing(loop));
