@@ -8,7 +8,8 @@
  * completions batch behind one wakeup. Rounds alternate libasyncrt and
  * libuv (BENCH_ROUNDS, default 3); medians are compared. Run pinned
  * (taskset -c 0) and split: see docs/performance.md.
- * Usage: bench_fs_stat [N] [concurrency...] */
+ * Usage: bench_fs_stat [N] [concurrency...]; BENCH_LIB=art|uv runs one
+ * library only (to count its syscalls with strace -f -c). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,12 +106,14 @@ static void compare(int inflight) {
   int rounds = bench_rounds();
   if (rounds > MAX_ROUNDS)
     rounds = MAX_ROUNDS;
+  /* BENCH_LIB=art or uv runs one side only (for strace -c). */
+  const char *only = getenv("BENCH_LIB");
   for (int r = 0; r < rounds; r++) {
-    art[r] = art_run_stats(inflight);
-#ifdef ART_HAVE_LIBUV
-    uv[r] = uv_run_stats(inflight);
-#else
+    art[r] = only && strcmp(only, "art") != 0 ? 1 : art_run_stats(inflight);
     uv[r] = -1;
+#ifdef ART_HAVE_LIBUV
+    if (!only || strcmp(only, "uv") == 0)
+      uv[r] = uv_run_stats(inflight);
 #endif
   }
   char name[64];
@@ -132,9 +135,12 @@ int main(int argc, char **argv) {
   /* Warm both pools up so that thread creation is not measured. */
   long saved = n_stats;
   n_stats = 1000;
-  art_run_stats(4);
+  const char *only = getenv("BENCH_LIB");
+  if (!only || strcmp(only, "art") == 0)
+    art_run_stats(4);
 #ifdef ART_HAVE_LIBUV
-  uv_run_stats(4);
+  if (!only || strcmp(only, "uv") == 0)
+    uv_run_stats(4);
 #endif
   n_stats = saved;
   if (argc > 2) {
