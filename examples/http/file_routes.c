@@ -302,10 +302,11 @@ static void lifecycle_opened(art_fs_t *req) {
 static void lifecycle_work(art_work_t *w) {
   conn_t *c = w->data;
   uint64_t i, x = c->arrival_ns;
-  lifecycle_step(c, "pool work ran", "(pool thread)");
-  for (i = 0; i < 1000000; i++)
+  lifecycle_step(c, "pool work started (hash chain)", "(pool thread)");
+  for (i = 0; i < 500000; i++)
     x = (x ^ (x >> 31)) * 0x9e3779b97f4a7c15ull + i;
   c->digest = x;
+  lifecycle_step(c, "pool work finished", "(pool thread)");
 }
 
 static void lifecycle_after(art_work_t *w, int status) {

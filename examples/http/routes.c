@@ -279,31 +279,46 @@ static void heavy_start(conn_t *c) {
 /* ------------------------------------------------------------------------ */
 /* /api/stats.                                                              */
 
-static void stats_answer(conn_t *c) {
+/* The loop part of /api/stats: counters, utilisation since the start and
+ * since the previous /api/stats, timer lag, time per phase. */
+static int stats_loop(conn_t *c, char *out, size_t size) {
   server_t *srv = c->srv;
   art_loop_metrics_t m;
-  art_pool_stats_t ps;
-  size_t rss = 0;
-  uint64_t now = art_hrtime(), queued = 0, wall;
+  double total = 0, recent = 0;
   int n, i;
   art_loop_metrics(srv->loop, &m);
+  art_loop_utilization(NULL, &m, &total);
+  art_loop_utilization(srv->last_stats.sample_ns ? &srv->last_stats : NULL, &m,
+                       &recent);
+  srv->last_stats = m;
+  n = snprintf(out, size,
+               "{\"loop\":{\"backend\":\"%s\",\"iterations\":%llu,"
+               "\"events\":%llu,\"idle_ms\":%.3f,\"utilisation\":%.4f,"
+               "\"utilisation_since_last_stats\":%.4f,\"timers_fired\":%llu,"
+               "\"timer_lag_max_ms\":%llu,\"phase_ms\":{",
+               art_backend_name(srv->loop), (unsigned long long)m.iterations,
+               (unsigned long long)m.events, (double)m.idle_time_ns / 1e6,
+               total, recent, (unsigned long long)m.timers_fired,
+               (unsigned long long)m.timer_lag_max_ms);
+  for (i = 0; i < ART_PHASE_NONE && n < (int)size; i++)
+    n += snprintf(out + n, size - (size_t)n, "%s\"%s\":%.3f", i ? "," : "",
+                  art_phase_name((art_phase)i),
+                  (double)m.phase_time_ns[i] / 1e6);
+  return n;
+}
+
+static void stats_answer(conn_t *c) {
+  server_t *srv = c->srv;
+  art_pool_stats_t ps;
+  size_t rss = 0;
+  uint64_t queued = 0;
+  int n, i;
   memset(&ps, 0, sizeof(ps));
   art_pool_stats(NULL, &ps);
   art_resident_set_memory(&rss);
   for (i = 0; i < ART_LANE_COUNT; i++)
     queued += ps.queued[i];
-  wall = now - m.loop_start_ns;
-  n = snprintf(
-      c->body, sizeof(c->body),
-      "{\"loop\":{\"backend\":\"%s\",\"iterations\":%llu,\"events\":%llu,"
-      "\"idle_ms\":%.3f,\"utilisation\":%.4f,\"phase_ms\":{",
-      art_backend_name(srv->loop), (unsigned long long)m.iterations,
-      (unsigned long long)m.events, (double)m.idle_time_ns / 1e6,
-      wall > 0 ? 1.0 - (double)m.idle_time_ns / (double)wall : 0.0);
-  for (i = 0; i < ART_PHASE_NONE; i++)
-    n += snprintf(c->body + n, sizeof(c->body) - (size_t)n, "%s\"%s\":%.3f",
-                  i ? "," : "", art_phase_name((art_phase)i),
-                  (double)m.phase_time_ns[i] / 1e6);
+  n = stats_loop(c, c->body, sizeof(c->body));
   n += snprintf(
       c->body + n, sizeof(c->body) - (size_t)n,
       "}},\"pool\":{\"threads\":%u,\"idle\":%u,\"queued\":%llu,\"running\":"
@@ -317,7 +332,9 @@ static void stats_answer(conn_t *c) {
       (double)ps.run_time_ns / 1e6, srv->nconns,
       (unsigned long long)srv->accepted, (unsigned long long)srv->rejected,
       srv->nallocated, (unsigned long long)srv->requests, rss,
-      (double)(now - srv->start_ns) / 1e9);
+      (double)(art_hrtime() - srv->start_ns) / 1e9);
+  if (n >= (int)sizeof(c->body))
+    n = (int)sizeof(c->body) - 1;
   conn_respond(c, 200, JSON, c->body, (size_t)n);
 }
 

@@ -85,12 +85,16 @@ static int number_option(config_t *cfg, const char *name, const char *value) {
   return 0;
 }
 
+/* Returns 0 to run, 1 after printing the help, -1 on a bad argument. */
 static int parse_args(config_t *cfg, int argc, char **argv) {
   int i;
   uint64_t port;
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (strcmp(a, "--log") == 0) {
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(USAGE, stdout);
+      return 1;
+    } else if (strcmp(a, "--log") == 0) {
       cfg->log = 1;
     } else if (strcmp(a, "--host") == 0 && i + 1 < argc) {
       cfg->host = argv[++i];
@@ -355,6 +359,7 @@ static int serve(server_t *srv) {
     return err;
   srv->loop = &srv->loop_storage;
   srv->start_ns = art_hrtime();
+  art_loop_configure(srv->loop, ART_LOOP_MEASURE_PHASES, 1); /* /api/stats */
   if ((err = start_signals(srv)) != 0 || (err = start_listening(srv)) != 0) {
     fprintf(stderr, "server: cannot listen on %s port %d: %s\n", srv->cfg.host,
             srv->cfg.port, art_strerror(err));
@@ -382,10 +387,11 @@ int main(int argc, char **argv) {
   srv->cfg.rate_window = 1000;
   srv->cfg.max_conns = 10000;
   srv->cfg.max_body = 1 << 20;
-  if (parse_args(&srv->cfg, argc, argv) != 0) {
-    fputs(USAGE, stderr);
+  if ((err = parse_args(&srv->cfg, argc, argv)) != 0) {
+    if (err < 0)
+      fputs(USAGE, stderr);
     free(srv);
-    return 2;
+    return err < 0 ? 2 : 0;
   }
   err = serve(srv);
   conn_free_all(srv);

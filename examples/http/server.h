@@ -99,18 +99,18 @@ typedef struct {
  * start), the rest after: a keep-alive connection serving small requests
  * keeps one page resident (see conn_get). */
 struct conn_s {
-  art_tcp_t tcp;       /* the socket (first: a conn_t* is a stream) */
-  art_timer_t timer;   /* timeouts and route timers, see timer_role */
-  server_t *srv;       /* the server this connection belongs to */
-  conn_t *prev, *next; /* on srv->conns while open; next: free list */
-  unsigned flags;      /* C_* bits */
-  int handles;         /* handles not yet closed (close callbacks) */
-  int ops;             /* route requests in flight (work, fs) */
-  int work_inflight;   /* c->work is queued or running */
-  int fs_inflight;     /* c->fs is queued or running */
-  int fd;              /* file routes: the open file, -1 when none */
-  timer_role_t timer_role;
-  write_next_t write_next;
+  art_tcp_t tcp;             /* the socket (first: a conn_t* is a stream) */
+  art_timer_t timer;         /* timeouts and route timers, see timer_role */
+  server_t *srv;             /* the server this connection belongs to */
+  conn_t *prev, *next;       /* on srv->conns while open; next: free list */
+  unsigned flags;            /* C_* bits */
+  int handles;               /* handles not yet closed (close callbacks) */
+  int ops;                   /* route requests in flight (work, fs) */
+  int work_inflight;         /* c->work is queued or running */
+  int fs_inflight;           /* c->fs is queued or running */
+  int fd;                    /* file routes: the open file, -1 when none */
+  timer_role_t timer_role;   /* what the timer counts down now */
+  write_next_t write_next;   /* how to go on when wreq completes */
   route_t route;             /* the current request's route */
   int status;                /* the current response's status */
   int head_only;             /* the request is HEAD: no response body */
@@ -119,7 +119,7 @@ struct conn_s {
   const char *arrival_phase; /* loop phase the first byte was read in */
   uint64_t bytes_out;        /* body bytes of the current response */
   size_t in_start;           /* unparsed input: in[in_start..in_end) */
-  size_t in_end;
+  size_t in_end;             /* (see in_start) */
   size_t head_len;           /* bytes of head[] in use */
   size_t body_len;           /* bytes of body[] in use */
   art_write_t wreq;          /* the one write in flight */
@@ -141,32 +141,33 @@ struct conn_s {
   uint64_t file_off;         /* file: bytes sent so far */
   char *file_buf;            /* file: FILE_CHUNK bytes, kept for reuse */
   int echo_chunked;          /* echo: answer with chunked framing */
-  lifecycle_step_t steps[LIFECYCLE_STEPS];
-  unsigned nsteps;
+  lifecycle_step_t steps[LIFECYCLE_STEPS]; /* lifecycle: the trace */
+  unsigned nsteps;                         /* lifecycle: entries of steps[] */
 };
 
 /* The server: one loop, one listener, the connections, the counters. */
 struct server_s {
-  art_loop_t loop_storage; /* the loop itself */
-  art_loop_t *loop;        /* &loop_storage once initialised */
-  char base_url[96];       /* http://host:port, for the banner */
-  config_t cfg;
-  art_tcp_t listener;
-  art_signal_t sigterm, sigint; /* graceful shutdown */
-  art_timer_t shutdown_timer;   /* deadline for in-flight requests */
-  conn_t *conns;                /* open connections */
-  conn_t *free_conns;           /* released structs, for reuse */
-  unsigned nconns;              /* open connections */
-  unsigned nallocated;          /* conn structs handed out of the slabs */
-  void **slabs;                 /* mapped slabs of conn structs */
-  unsigned nslabs;
-  int shutting_down;
-  uint64_t requests;            /* responses completed */
-  uint64_t accepted;            /* connections accepted */
-  uint64_t rejected;            /* connections refused with 503 */
-  uint64_t start_ns;            /* art_hrtime() at start */
-  rate_slot_t rate[RATE_SLOTS]; /* per-client request counters */
-  char rbuf[CONN_IN_SIZE];      /* read buffer shared by idle connections */
+  art_loop_t loop_storage;       /* the loop itself */
+  art_loop_t *loop;              /* &loop_storage once initialised */
+  char base_url[96];             /* http://host:port, for the banner */
+  config_t cfg;                  /* the command line */
+  art_tcp_t listener;            /* the listening socket */
+  art_signal_t sigterm, sigint;  /* graceful shutdown */
+  art_timer_t shutdown_timer;    /* deadline for in-flight requests */
+  conn_t *conns;                 /* open connections */
+  conn_t *free_conns;            /* released structs, for reuse */
+  unsigned nconns;               /* open connections */
+  unsigned nallocated;           /* conn structs handed out of the slabs */
+  void **slabs;                  /* mapped slabs of conn structs */
+  unsigned nslabs;               /* entries of slabs[] */
+  int shutting_down;             /* 1: draining connections; 2: done */
+  uint64_t requests;             /* responses completed */
+  uint64_t accepted;             /* connections accepted */
+  uint64_t rejected;             /* connections refused with 503 */
+  uint64_t start_ns;             /* art_hrtime() at start */
+  art_loop_metrics_t last_stats; /* loop counters at the last /api/stats */
+  rate_slot_t rate[RATE_SLOTS];  /* per-client request counters */
+  char rbuf[CONN_IN_SIZE];       /* read buffer shared by idle connections */
 };
 
 /* conn.c */

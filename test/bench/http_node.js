@@ -20,7 +20,9 @@ const server = http.createServer((req, res) => {
   res.end('{"error":"Not Found","status":404}\n');
 });
 server.maxConnections = 20000;
-server.listen(port, '127.0.0.1', () => {
+// The same listen backlog as examples/http/server, so that a storm of
+// 10,000 connects is accepted alike.
+server.listen({ port, host: '127.0.0.1', backlog: 4096 }, () => {
   console.log(`listening on http://127.0.0.1:${port}`);
 });
 for (const sig of ['SIGTERM', 'SIGINT']) {

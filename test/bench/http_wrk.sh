@@ -12,8 +12,9 @@
 # scheduler places them).
 #
 # Each round runs both servers one after the other (A B A B...); the figures
-# are the medians. RSS is read from /proc halfway through the load. Then the
-# same with BIG_CONNS connections, to see how RSS grows with connections.
+# are the medians. RSS is read from /proc three quarters into the load.
+# Then RSS with CONNS and with BIG_CONNS connections, divided by the
+# connections the server really had established (ss) at that moment.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -84,24 +85,26 @@ to_ms() {
 }
 
 # run NAME CONNS SECONDS: one wrk run; prints "req/s p50 p99 rss_kb
-# cpu_us_per_request".
+# cpu_us_per_request established": RSS and the server's established
+# connections are sampled three quarters into the run.
 run() {
-  local out rss cpu0 cpu1
+  local out rss cpu0 cpu1 est
   start "$1"
   out=$(mktemp)
   cpu0=$(cpu_ticks)
   "${wrk_cpu[@]}" wrk -t2 -c"$2" -d"$3"s --latency \
     "http://127.0.0.1:$port/api/fast" >"$out" &
   local wrk_pid=$!
-  sleep $(( $3 / 2 ))
+  sleep "$(echo "$3 * 3 / 4" | bc -l)"
   rss=$(rss_kb)
+  est=$(ss -Htn state established "( sport = :$port )" | wc -l)
   wait $wrk_pid
   cpu1=$(cpu_ticks)
   echo "$(awk '/Requests\/sec/ {print $2}' "$out")" \
     "$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")" \
     "$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")" "$rss" \
     "$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" \
-      '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' "$out")"
+      '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' "$out")" "$est"
   grep -q 'Socket errors' "$out" && grep 'Socket errors' "$out" >&2
   rm -f "$out"
   stop
@@ -136,14 +139,16 @@ echo "asyncrt/node: req/s x$(ratio "$rps_asyncrt" "$rps_node")," \
 
 if [ "$big_conns" -gt 0 ]; then
   echo
-  echo "RSS growth, $conns -> $big_conns connections (wrk -t2, 5 s each):"
-  printf '%-10s %12s %12s %14s\n' server "rss@$conns" "rss@$big_conns" \
+  echo "RSS growth with connections (wrk -t2 -c$conns, then -c$big_conns," \
+    "8 s each; RSS and established connections sampled at 6 s):"
+  printf '%-10s %16s %16s %10s\n' server "rss@$conns" "rss@$big_conns" \
     "KiB/conn"
   for s in asyncrt node; do
-    small=$(run "$s" "$conns" 5 | awk '{print $4}')
-    big=$(run "$s" "$big_conns" 5 | awk '{print $4}')
-    printf '%-10s %10.1fMi %10.1fMi %14.2f\n' "$s" \
-      "$(echo "$small / 1024" | bc -l)" "$(echo "$big / 1024" | bc -l)" \
-      "$(echo "($big - $small) / ($big_conns - $conns)" | bc -l)"
+    read -r _ _ _ small _ nsmall < <(run "$s" "$conns" 8)
+    read -r _ _ _ big _ nbig < <(run "$s" "$big_conns" 8)
+    printf '%-10s %9.1f MiB/%-5s %9.1f MiB/%-5s %10.2f\n' "$s" \
+      "$(echo "$small / 1024" | bc -l)" "$nsmall" \
+      "$(echo "$big / 1024" | bc -l)" "$nbig" \
+      "$(echo "($big - $small) / ($nbig - $nsmall)" | bc -l)"
   done
 fi
