@@ -31,11 +31,22 @@ static void close_handle(art_exec_t *r, void *h) {
     art_close(h, handle_closed);
 }
 
+/* Frees an output that stayed empty: the result says NULL. */
+static void drop_empty(char **b, size_t *cap) {
+  art__free(*b);
+  *b = NULL;
+  *cap = 0;
+}
+
 /* Closes everything once the child exited and both outputs ended. */
 static void maybe_finish(art_exec_t *r) {
   if (!r->exited_ || r->eofs_ < 2 || r->closing_)
     return;
   r->closing_ = 1;
+  if (r->out_len == 0)
+    drop_empty(&r->out, &r->out_cap_);
+  if (r->err_len == 0)
+    drop_empty(&r->err, &r->err_cap_);
   close_handle(r, &r->process_);
   close_handle(r, &r->pipes_[0]);
   if (r->timer_.type == ART_TIMER)
