@@ -1,4 +1,5 @@
-/* The loop core: run modes, liveness, phase order, close rules. */
+/* The loop core: run modes, liveness, phase order, close rules. One test
+ * puts a request on the work pool: ART_SUITE_THREADS */
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -399,6 +400,32 @@ ART_TEST(backend_name) {
   assert_string_equal(art_backend_name(NULL), "none");
 }
 
+static int after_status = 1;
+
+static void slow_work(art_work_t *req) {
+  struct timespec ts = {0, 20 * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static void after_work(art_work_t *req, int status) {
+  after_status = status;
+}
+
+/* A request in flight keeps the loop alive and from closing. */
+ART_TEST(request_in_flight_blocks_close) {
+  art_loop_t other;
+  art_work_t w;
+  assert_int_equal(art_loop_init(&other), 0);
+  assert_int_equal(art_queue_work(&other, &w, slow_work, after_work), 0);
+  assert_int_equal(art_loop_alive(&other), 1);
+  assert_int_equal(art_loop_close(&other), ART_EBUSY);
+  assert_int_equal(art_run(&other, ART_RUN_DEFAULT), 0);
+  assert_int_equal(after_status, 0);
+  assert_int_equal(art_loop_alive(&other), 0);
+  assert_int_equal(art_loop_close(&other), 0);
+  (void)state;
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(empty_loop_returns_at_once),
@@ -415,6 +442,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(default_loop_lifecycle),
       ART_TEST_ENTRY(loop_fds_are_cloexec),
       ART_TEST_ENTRY(backend_name),
+      ART_TEST_ENTRY(request_in_flight_blocks_close),
   };
   return art_test_main(argc, argv, "loop", tests, ART_ARRAY_SIZE(tests));
 }

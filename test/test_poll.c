@@ -345,6 +345,57 @@ ART_TEST(start_after_close_is_einval) {
   close(fds[1]);
 }
 
+/* The writer went away: a READABLE watcher hears of it (read gives EOF),
+ * with status 0, not an error. */
+ART_TEST(hangup_is_readable) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_poll_t p;
+  seen_t s = {.stop = 1};
+  int fds[2];
+  assert_int_equal(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+  assert_int_equal(art_poll_init(loop, &p, fds[0]), 0);
+  p.data = &s;
+  assert_int_equal(art_poll_start(&p, ART_READABLE, seen_cb), 0);
+  art_run(loop, ART_RUN_NOWAIT);
+  assert_int_equal(s.calls, 0);
+  close(fds[1]);
+  assert_true(art_test_run_until(loop, 5000, called, &s));
+  assert_int_equal(s.status, 0);
+  assert_true(s.events & ART_READABLE);
+  char b;
+  assert_int_equal(read(fds[0], &b, 1), 0);
+  close_and_drain(loop, &p);
+  close(fds[0]);
+}
+
+/* The fd is closed behind a watcher that changes nothing. poll(2) reports
+ * POLLNVAL, which reaches the callback as ART_EBADF, once, and stops the
+ * handle. epoll silently forgets a closed fd, so there is nothing to
+ * report; the loop must simply go on. */
+ART_TEST(fd_closed_without_mask_change) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_poll_t p;
+  seen_t s = {0};
+  int fds[2];
+  assert_int_equal(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+  assert_int_equal(art_poll_init(loop, &p, fds[0]), 0);
+  p.data = &s;
+  assert_int_equal(art_poll_start(&p, ART_READABLE, seen_cb), 0);
+  art_run(loop, ART_RUN_NOWAIT);
+  close(fds[0]);
+  for (int i = 0; i < 3; i++)
+    art_run(loop, ART_RUN_NOWAIT);
+  if (strcmp(art_backend_name(loop), "poll") == 0) {
+    assert_int_equal(s.calls, 1);
+    assert_int_equal(s.status, ART_EBADF);
+    assert_int_equal(art_is_active((art_handle_t *)&p), 0);
+  } else {
+    assert_int_equal(s.calls, 0);
+  }
+  close_and_drain(loop, &p);
+  close(fds[1]);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(readable_pipe),
@@ -359,6 +410,8 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(close_other_fd_in_same_batch),
       ART_TEST_ENTRY(many_fds),
       ART_TEST_ENTRY(start_after_close_is_einval),
+      ART_TEST_ENTRY(hangup_is_readable),
+      ART_TEST_ENTRY(fd_closed_without_mask_change),
   };
   return art_test_main(argc, argv, "poll", tests, ART_ARRAY_SIZE(tests));
 }
