@@ -673,6 +673,48 @@ ART_TEST(source_specific_multicast) {
   }
 }
 
+/* Two sockets on one port with ART_UDP_REUSEPORT share the traffic: the
+ * kernel hashes each sender to one of them. 32 senders all landing on the
+ * same socket has a chance of 2^-31. */
+ART_TEST(reuseport_spreads_senders) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  enum { SENDERS = 32 };
+  art_udp_t srv[2], cli[SENDERS];
+  struct sockaddr_in addr;
+  struct sockaddr_storage ss;
+  rx_t *rx[2] = {calloc(1, sizeof(rx_t)), calloc(1, sizeof(rx_t))};
+  assert_int_equal(art_ip4_addr("127.0.0.1", 0, &addr), 0);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(art_udp_init(loop, &srv[i]), 0);
+    srv[i].data = rx[i];
+    assert_int_equal(
+        art_udp_bind(&srv[i], (struct sockaddr *)&addr, ART_UDP_REUSEPORT), 0);
+    addr.sin_port = htons((uint16_t)port_of(&srv[i], &ss));
+    assert_int_equal(art_udp_recv_start(&srv[i], rx_alloc, rx_recv), 0);
+  }
+  art_buf_t b = art_buf_init("x", 1);
+  for (int i = 0; i < SENDERS; i++) {
+    assert_int_equal(art_udp_init(loop, &cli[i]), 0);
+    assert_int_equal(art_udp_try_send(&cli[i], &b, 1, (struct sockaddr *)&addr),
+                     1);
+  }
+  for (int tries = 0; tries < 200; tries++) {
+    art_run(loop, ART_RUN_NOWAIT);
+    if (rx[0]->datagrams + rx[1]->datagrams >= SENDERS)
+      break;
+    usleep(1000);
+  }
+  assert_int_equal(rx[0]->datagrams + rx[1]->datagrams, SENDERS);
+  assert_true(rx[0]->datagrams > 0);
+  assert_true(rx[1]->datagrams > 0);
+  art_udp_t *hs[2 + SENDERS] = {&srv[0], &srv[1]};
+  for (int i = 0; i < SENDERS; i++)
+    hs[2 + i] = &cli[i];
+  close_all(loop, hs, 2 + SENDERS);
+  free(rx[0]);
+  free(rx[1]);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(send_recv_ipv4),
@@ -693,6 +735,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(oversized_datagram),
       ART_TEST_ENTRY(microtasks_between_datagrams),
       ART_TEST_ENTRY(source_specific_multicast),
+      ART_TEST_ENTRY(reuseport_spreads_senders),
   };
   return art_test_main(argc, argv, "udp", tests, ART_ARRAY_SIZE(tests));
 }
