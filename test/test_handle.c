@@ -287,6 +287,24 @@ ART_TEST(type_names_and_sizes) {
   assert_int_equal(art_handle_size(ART_UNKNOWN_HANDLE), 0);
 }
 
+/* Every handle type starts with the common fields, at the same offsets, so
+ * an art_handle_t pointer reads any of them. */
+#define SAME_HEAD(T)                                                           \
+  assert_int_equal(offsetof(T, data), offsetof(art_handle_t, data));           \
+  assert_int_equal(offsetof(T, loop), offsetof(art_handle_t, loop));           \
+  assert_int_equal(offsetof(T, type), offsetof(art_handle_t, type));
+
+ART_TEST(common_fields_first) {
+  assert_int_equal(offsetof(art_handle_t, data), 0);
+  SAME_HEAD(art_timer_t)
+  SAME_HEAD(art_idle_t)
+  SAME_HEAD(art_prepare_t)
+  SAME_HEAD(art_check_t)
+  SAME_HEAD(art_poll_t)
+  SAME_HEAD(art_async_t)
+  (void)state;
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(close_cb_runs_in_same_iteration),
@@ -297,6 +315,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(walk_visits_open_handles),
       ART_TEST_ENTRY(print_handles),
       ART_TEST_ENTRY(type_names_and_sizes),
+      ART_TEST_ENTRY(common_fields_first),
   };
   return art_test_main(argc, argv, "handle", tests, ART_ARRAY_SIZE(tests));
 }
