@@ -251,7 +251,7 @@ static int start(art_signal_t *h, art_signal_cb cb, int signum, int oneshot) {
   if (!art__handle_usable((art_handle_t *)h) || h->type != ART_SIGNAL ||
       cb == NULL || !valid_signum(signum))
     return ART_EINVAL;
-  sig_loop_t *s;
+  sig_loop_t *s = NULL; /* set by get_state; gcc -O3 cannot tell */
   int err = get_state(h->loop, &s);
   if (err)
     return err;
@@ -291,7 +291,7 @@ int art_signal_stop(art_signal_t *h) {
 
 int art__signal_hook(art_loop_t *loop, int signum,
                      void (*fn)(art_loop_t *loop)) {
-  sig_loop_t *s;
+  sig_loop_t *s = NULL; /* set by get_state; gcc -O3 cannot tell */
   int err = get_state(loop, &s);
   if (err)
     return err;
