@@ -438,7 +438,7 @@ static int adopt_child(art_loop_t *loop, proc_loop_t *st, art_process_t *p,
 
 int art_spawn(art_loop_t *loop, art_process_t *p,
               const art_process_options_t *o) {
-  proc_loop_t *st;
+  proc_loop_t *st = NULL;
   slot_mem_t m;
   int err = check_options(loop, p, o);
   if (err == 0)
