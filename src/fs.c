@@ -41,8 +41,8 @@ static int fs_prepare(art_loop_t *loop, art_fs_t *req, art_fs_type type,
   req->pos_ = 0;
   req->names_ = NULL;
   req->work_.state_ = 0; /* never queued: art_cancel says ART_EBUSY */
-  if (cb != NULL && loop == NULL)
-    return req->result = ART_EINVAL;
+  if (cb != NULL && (loop == NULL || loop->backend_ == NULL))
+    return req->result = ART_EINVAL; /* no loop, or a closed one */
   return 0;
 }
 

@@ -275,6 +275,16 @@ static const char *event_name(char *buf, const watch_t *w,
   return slash != NULL && slash[1] != '\0' ? slash + 1 : self;
 }
 
+/* Copies a name into a PATH_MAX buffer, cutting what does not fit (only a
+ * watched path longer than PATH_MAX could). */
+static void copy_name(char *out, const char *name) {
+  size_t len = strlen(name);
+  if (len >= PATH_MAX)
+    len = PATH_MAX - 1;
+  memcpy(out, name, len);
+  out[len] = '\0';
+}
+
 /* Keeps a recursive handle's watches in step with its tree, before the
  * event is delivered. Returns 1 if the event is about a subfolder itself
  * (its parent's event already reported it), so it is not delivered. */
@@ -318,7 +328,7 @@ static void dispatch(inotify_state_t *st, const struct inotify_event *ev) {
     watch_t *w = &st->watches[i];
     art_fs_event_t *h = w->handle;
     h->dispatch_seq_ = seq;
-    strcpy(name, event_name(buf, w, ev));
+    copy_name(name, event_name(buf, w, ev));
     int tree = follow_tree(st, w, ev, name); /* may move the table */
     if (tree == 1)
       continue;

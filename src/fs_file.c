@@ -162,51 +162,51 @@ ssize_t art__fs_copyfile(art_fs_t *req) {
   return err;
 }
 
+/* The buffer is full: reads one more block, and if the file goes on,
+ * grows the buffer and appends it. Probing first means that a file whose
+ * size was known is read without a reallocation. Returns the bytes added,
+ * 0 at the end of the file, or -errno. */
+static ssize_t probe_and_grow(int fd, char **buf, size_t *cap, size_t len) {
+  char probe[4096];
+  ssize_t r;
+  ART__NOINTR(r, read(fd, probe, sizeof(probe)));
+  if (r <= 0)
+    return r == 0 ? 0 : -errno;
+  if (len + (size_t)r > ART_FS_READ_FILE_MAX)
+    return -ERANGE;
+  size_t ncap = *cap * 2 + (size_t)r;
+  char *grown = art__realloc(*buf, ncap);
+  if (grown == NULL)
+    return -ENOMEM;
+  memcpy(grown + len, probe, (size_t)r);
+  *buf = grown;
+  *cap = ncap;
+  return r;
+}
+
 /* Reads what is left of fd into a growing buffer that starts at cap bytes
  * (room for a NUL included). */
 static ssize_t read_all(art_fs_t *req, int fd, size_t cap) {
   char *buf = art__malloc(cap);
+  if (buf == NULL)
+    return -ENOMEM;
   size_t len = 0;
-  while (buf != NULL) {
-    if (len + 1 == cap) {
-      /* Full: probe for more before growing, so a file whose size was
-       * known is read without a reallocation. */
-      char probe[4096];
-      ssize_t r;
-      ART__NOINTR(r, read(fd, probe, sizeof(probe)));
-      if (r <= 0) {
-        if (r == 0)
-          break;
-        art__free(buf);
-        return -errno;
-      }
-      if (len + (size_t)r > ART_FS_READ_FILE_MAX) {
-        art__free(buf);
-        return -ERANGE;
-      }
-      size_t ncap = cap * 2 + (size_t)r;
-      char *grown = art__realloc(buf, ncap);
-      if (grown == NULL)
-        break;
-      buf = grown;
-      cap = ncap;
-      memcpy(buf + len, probe, (size_t)r);
-      len += (size_t)r;
-      continue;
-    }
+  for (;;) {
     ssize_t r;
-    ART__NOINTR(r, read(fd, buf + len, cap - 1 - len));
+    if (len + 1 == cap) {
+      r = probe_and_grow(fd, &buf, &cap, len);
+    } else {
+      ART__NOINTR(r, read(fd, buf + len, cap - 1 - len));
+      if (r == -1)
+        r = -errno;
+    }
+    if (r < 0) {
+      art__free(buf);
+      return r;
+    }
     if (r == 0)
       break;
-    if (r == -1) {
-      art__free(buf);
-      return -errno;
-    }
     len += (size_t)r;
-  }
-  if (buf == NULL || len + 1 > cap) {
-    art__free(buf);
-    return -ENOMEM;
   }
   buf[len] = '\0';
   req->ptr = buf;

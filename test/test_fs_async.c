@@ -518,6 +518,40 @@ ART_TEST(vectored_async) {
   close(fd);
 }
 
+/* ---- Whole-file reads: a sparse file past the size cap, and a closed
+ * loop refused up front. ---- */
+
+static int range_calls;
+
+static void range_cb(art_fs_t *req) {
+  range_calls++;
+  assert_int_equal(req->result, ART_ERANGE);
+  assert_null(req->ptr);
+  art_fs_req_cleanup(req);
+}
+
+ART_TEST(read_file_too_large) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int fd = open(in_dir(p1, "sparse"), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(ftruncate(fd, (off_t)ART_FS_READ_FILE_MAX + 1), 0);
+  close(fd);
+  art_fs_t req;
+  range_calls = 0;
+  assert_int_equal(art_fs_read_file(loop, &req, p1, range_cb), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(range_calls, 1);
+}
+
+ART_TEST(closed_loop_refused) {
+  art_loop_t closed;
+  art_fs_t req;
+  assert_int_equal(art_loop_init(&closed), 0);
+  assert_int_equal(art_loop_close(&closed), 0);
+  assert_int_equal(art_fs_stat(&closed, &req, dir, noop_cb), ART_EINVAL);
+  assert_int_equal(req.result, ART_EINVAL);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       FS_TEST(chain_of_callbacks),
@@ -527,6 +561,8 @@ int main(int argc, char **argv) {
       FS_TEST(cancel_finished_is_busy),
       FS_TEST(many_in_flight),
       FS_TEST(vectored_async),
+      FS_TEST(read_file_too_large),
+      FS_TEST(closed_loop_refused),
   };
   return art_test_main(argc, argv, "fs_async", tests, ART_ARRAY_SIZE(tests));
 }
