@@ -473,6 +473,9 @@ static void pool_attach(art_pool_t *p, int delta) {
 int art_loop_set_pool(art_loop_t *loop, art_pool_t *pool) {
   if (loop == NULL || loop->backend_ == NULL)
     return ART_EINVAL;
+  /* Batched items for the old pool must reach it while it is held. */
+  if (batch.n > 0)
+    batch_flush();
   if (pool != NULL)
     pool_attach(pool, 1);
   if (loop->pool_ != NULL)

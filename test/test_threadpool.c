@@ -494,6 +494,51 @@ ART_TEST(pool_close_busy) {
   assert_int_equal(art_pool_close(pool), 0);
 }
 
+/* Work queued from an after-callback is batched until the callbacks are
+ * done; detaching the pool meanwhile must not let it close under that
+ * work. */
+static art_pool_t *detach_pool;
+static art_work_t detach_second;
+static int detach_second_calls;
+
+static void detach_second_after(art_work_t *req, int status) {
+  assert_int_equal(status, 0);
+  detach_second_calls++;
+}
+
+static void *close_from_thread(void *arg) {
+  return (void *)(intptr_t)art_pool_close(detach_pool);
+}
+
+static void detach_first_after(art_work_t *req, int status) {
+  assert_int_equal(
+      art_queue_work(req->loop, &detach_second, gate_work, detach_second_after),
+      0);
+  assert_int_equal(art_loop_set_pool(req->loop, NULL), 0);
+  /* Another thread tries to close the pool: the second item is queued or
+   * held at the gate, so it is busy. */
+  pthread_t th;
+  void *rc;
+  assert_int_equal(pthread_create(&th, NULL, close_from_thread, NULL), 0);
+  pthread_join(th, &rc);
+  assert_int_equal((intptr_t)rc, ART_EBUSY);
+  gate_open();
+}
+
+ART_TEST(set_pool_from_callback_keeps_queued_work) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_work_t first;
+  detach_second_calls = 0;
+  gate_reset();
+  assert_int_equal(art_pool_init(&detach_pool, 1), 0);
+  assert_int_equal(art_loop_set_pool(loop, detach_pool), 0);
+  assert_int_equal(art_queue_work(loop, &first, noop_work, detach_first_after),
+                   0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(detach_second_calls, 1);
+  assert_int_equal(art_pool_close(detach_pool), 0);
+}
+
 /* Runs check(value) in a child process, where the default pool is fresh
  * and reads ART_THREADPOOL_SIZE anew. */
 static int child_with_size(const char *value, int (*check)(void)) {
@@ -595,6 +640,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(default_pool_stats),
       ART_TEST_ENTRY(loop_close_busy_with_work_in_flight),
       ART_TEST_ENTRY(pool_close_busy),
+      ART_TEST_ENTRY(set_pool_from_callback_keeps_queued_work),
       ART_TEST_ENTRY(threadpool_size_from_environment),
       ART_TEST_ENTRY(bad_arguments),
   };
