@@ -128,6 +128,11 @@ ART_TEST(configure_and_utilization_bad_arguments) {
                    ART_EINVAL);
   assert_int_equal(art_loop_configure(loop, ART_LOOP_MEASURE_PHASES, -1),
                    ART_EINVAL);
+  art_loop_t closed;
+  assert_int_equal(art_loop_init(&closed), 0);
+  assert_int_equal(art_loop_close(&closed), 0);
+  assert_int_equal(art_loop_configure(&closed, ART_LOOP_MEASURE_PHASES, 1),
+                   ART_EINVAL);
   assert_int_equal(art_loop_metrics(NULL, &a), ART_EINVAL);
   assert_int_equal(art_loop_metrics(loop, NULL), ART_EINVAL);
   assert_int_equal(art_loop_metrics(loop, &a), 0);
