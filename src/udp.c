@@ -82,9 +82,8 @@ int art_udp_init(art_loop_t *loop, art_udp_t *h) {
   return art_udp_init_ex(loop, h, AF_UNSPEC);
 }
 
-int art__udp_ensure_socket(art_udp_t *h, int family) {
-  if (h->io_.fd >= 0)
-    return udp_family(h) == family ? 0 : ART_EAFNOSUPPORT;
+/* Every socket the handle makes: non-blocking and close-on-exec. */
+static int create_socket(art_udp_t *h, int family) {
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd == -1)
     return -errno;
@@ -92,6 +91,12 @@ int art__udp_ensure_socket(art_udp_t *h, int family) {
   if (family == AF_INET6)
     h->flags_ |= ART__UDP_IPV6;
   return 0;
+}
+
+int art__udp_ensure_socket(art_udp_t *h, int family) {
+  if (h->io_.fd >= 0)
+    return udp_family(h) == family ? 0 : ART_EAFNOSUPPORT;
+  return create_socket(h, family);
 }
 
 /* The length of a sockaddr of a family the handle can use, or 0. */
@@ -264,19 +269,17 @@ static int recv_one(art_udp_t *h, const art_buf_t *buf) {
   return 1;
 }
 
-/* Points the per-loop headers at count slots of buf. */
+/* Points the per-loop headers at count slots of buf. The parts that never
+ * change (where each header's address and iovec live) were set when the
+ * state was made; only what the kernel overwrites is reset here. */
 static void prepare_batch(udp_loop_state_t *st, const art_buf_t *buf,
                           size_t slot, unsigned count) {
   for (unsigned i = 0; i < count; i++) {
-    struct msghdr *m = &st->msgs[i].msg_hdr;
     st->iov[i].iov_base = buf->base + (size_t)i * slot;
     st->iov[i].iov_len = slot;
-    memset(m, 0, sizeof(*m));
     st->addrs[i].ss_family = AF_UNSPEC;
-    m->msg_name = &st->addrs[i];
-    m->msg_namelen = sizeof(st->addrs[i]);
-    m->msg_iov = &st->iov[i];
-    m->msg_iovlen = 1;
+    st->msgs[i].msg_hdr.msg_namelen = sizeof(st->addrs[i]);
+    st->msgs[i].msg_hdr.msg_flags = 0;
   }
 }
 
@@ -319,9 +322,19 @@ static int recv_batch(art_udp_t *h, udp_loop_state_t *st,
 /* The batch arrays, allocated on first use; NULL if that fails (the caller
  * then reads one datagram at a time). */
 static udp_loop_state_t *loop_state(art_loop_t *loop) {
-  if (loop->udp_state_ == NULL)
-    loop->udp_state_ = art__malloc(sizeof(udp_loop_state_t));
-  return loop->udp_state_;
+  udp_loop_state_t *st = loop->udp_state_;
+  if (st != NULL)
+    return st;
+  st = art__calloc(1, sizeof(*st));
+  if (st == NULL)
+    return NULL;
+  for (unsigned i = 0; i < ART_UDP_MMSG_MAX; i++) {
+    st->msgs[i].msg_hdr.msg_name = &st->addrs[i];
+    st->msgs[i].msg_hdr.msg_iov = &st->iov[i];
+    st->msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  loop->udp_state_ = st;
+  return st;
 }
 
 /* The socket is readable: allocate, receive, deliver, a bounded number of

@@ -29,6 +29,15 @@ enum {
  * when the existing socket is of the other family. */
 int art__udp_ensure_socket(art_udp_t *h, int family) ART__HIDDEN;
 
+/* The common case of art__udp_check_dest, inline: an address of the
+ * family of an existing, unconnected socket. */
+static inline int art__udp_dest_fast(const art_udp_t *h,
+                                     const struct sockaddr *addr) {
+  int family = (h->flags_ & ART__UDP_IPV6) ? AF_INET6 : AF_INET;
+  return addr != NULL && h->io_.fd >= 0 && addr->sa_family == family &&
+         !(h->flags_ & (ART__UDP_CONNECTED | ART__UDP_LOCAL));
+}
+
 /* Checks a destination against the handle: family and length, and the
  * connected/unconnected rules of art_udp_send. Creates the socket if it is
  * missing. */

@@ -71,7 +71,7 @@ static void finish_head(art_udp_t *h, int status) {
   art__queue_t *q = art__queue_head(&h->queue_);
   art_udp_send_t *req = art__container_of(q, art_udp_send_t, node_);
   art__queue_remove(q);
-  h->send_queue_size -= total_len(req->bufs_, req->nbufs_);
+  h->send_queue_size -= req->len_;
   h->send_queue_count--;
   finish(h, req, status);
 }
@@ -86,12 +86,17 @@ static int req_setup(art_udp_send_t *req, art_udp_t *h, const art_buf_t *bufs,
     if (req->bufs_ == NULL)
       return ART_ENOMEM;
   }
-  if (nbufs > 0)
+  if (nbufs == 1) /* the common case, without a call to memcpy */
+    req->bufs_[0] = bufs[0];
+  else if (nbufs > 0)
     memcpy(req->bufs_, bufs, nbufs * sizeof(*bufs));
   req->nbufs_ = nbufs;
+  req->len_ = total_len(bufs, nbufs);
   req->addrlen_ = sockaddr_len(addr);
-  if (addr != NULL)
-    memcpy(&req->addr_, addr, req->addrlen_);
+  if (addr != NULL && addr->sa_family == AF_INET)
+    *(struct sockaddr_in *)&req->addr_ = *(const struct sockaddr_in *)addr;
+  else if (addr != NULL)
+    *(struct sockaddr_in6 *)&req->addr_ = *(const struct sockaddr_in6 *)addr;
   req->handle = h;
   req->status_ = 0;
   art__queue_init(&req->node_);
@@ -100,13 +105,17 @@ static int req_setup(art_udp_send_t *req, art_udp_t *h, const art_buf_t *bufs,
 
 /* Puts a request at the end of the queue and arms EPOLLOUT. */
 static int enqueue(art_udp_t *h, art_udp_send_t *req) {
-  int err = art__io_start(h->loop, &h->io_, ART_WRITABLE);
-  if (err)
-    return err;
+  int first = art__queue_empty(&h->queue_);
+  if (first) { /* later ones find EPOLLOUT armed and the handle active */
+    int err = art__io_start(h->loop, &h->io_, ART_WRITABLE);
+    if (err)
+      return err;
+  }
   art__queue_insert_tail(&h->queue_, &req->node_);
-  h->send_queue_size += total_len(req->bufs_, req->nbufs_);
+  h->send_queue_size += req->len_;
   h->send_queue_count++;
-  art__udp_update_active(h);
+  if (first)
+    art__udp_update_active(h);
   return 0;
 }
 
@@ -139,7 +148,7 @@ int art_udp_send(art_udp_send_t *req, art_udp_t *h, const art_buf_t bufs[],
   if (req == NULL || !art__handle_usable((art_handle_t *)h) ||
       h->type != ART_UDP || !bufs_ok(bufs, nbufs))
     return ART_EINVAL;
-  int err = art__udp_check_dest(h, addr);
+  int err = art__udp_dest_fast(h, addr) ? 0 : art__udp_check_dest(h, addr);
   if (!err)
     err = req_setup(req, h, bufs, nbufs, addr);
   if (err)
@@ -198,6 +207,8 @@ static int check_batch(art_udp_t *h, const art_udp_msg_t *msgs,
   for (unsigned i = 0; i < count; i++) {
     if (!bufs_ok(msgs[i].bufs, msgs[i].nbufs))
       return ART_EINVAL;
+    if (art__udp_dest_fast(h, msgs[i].addr))
+      continue;
     int err = art__udp_check_dest(h, msgs[i].addr);
     if (err)
       return err;

@@ -103,6 +103,7 @@ struct art_udp_send_s {
   struct art__queue node_;       /* on handle->queue_ or handle->done_ */
   art_buf_t *bufs_;              /* bufsml_ or an allocated copy */
   unsigned nbufs_;               /* entries in bufs_ */
+  size_t len_;                   /* bytes in the datagram */
   int status_;                   /* result once on done_ */
   socklen_t addrlen_;            /* 0 on a connected socket */
   struct sockaddr_storage addr_; /* destination */
