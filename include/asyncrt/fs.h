@@ -187,15 +187,15 @@ struct art_fs_s {
   int flags_;            /* open, copyfile, scandir, write_file flags */
   int mode_;             /* open, mkdir, chmod mode; access mode */
   int64_t off_;          /* offset; -1 for the current position */
-  size_t len_;           /* sendfile length, write_file size */
-  double atime_;         /* utime times, seconds */
-  double mtime_;
-  uid_t uid_;        /* chown owner */
-  gid_t gid_;        /* chown group */
-  art_dir_t *dir_;   /* readdir, closedir */
-  const void *data_; /* write_file data (the caller's) */
-  size_t pos_;       /* next entry for art_fs_scandir_next */
-  char *names_;      /* readdir: one block holding the names */
+  size_t len_;           /* sendfile/write_file length; scandir count */
+  double atime_;         /* utime access time, seconds */
+  double mtime_;         /* utime modification time, seconds */
+  uid_t uid_;            /* chown owner */
+  gid_t gid_;            /* chown group */
+  art_dir_t *dir_;       /* readdir, closedir */
+  const void *data_;     /* write_file data (the caller's) */
+  size_t pos_;           /* next entry for art_fs_scandir_next */
+  char *names_;          /* readdir: one block holding the names */
 };
 
 /* Frees what the request allocated (paths, buffers, link targets, scandir
