@@ -368,10 +368,25 @@ static int read_default_size(void) {
   return 0;
 }
 
-/* In a child after fork the workers do not exist: forget the pool (its
+/* Frees the child's copy of a pool whose threads stayed in the parent.
+ * Its locks are not touched: another thread may have held them at fork. */
+static void free_forked_copy(art_pool_t *p) {
+  art__queue_t *lists[] = {&p->workers, &p->exited};
+  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+    while (!art__queue_empty(lists[i])) {
+      art__queue_t *q = art__queue_head(lists[i]);
+      art__queue_remove(q);
+      art__free(art__container_of(q, worker_t, node));
+    }
+  art__free(p);
+}
+
+/* In a child after fork the workers do not exist: drop the pool (its
  * memory is the parent's copy) and start afresh on first use. */
 static void default_atfork_child(void) {
   pthread_mutex_init(&default_lock, NULL);
+  if (default_pool != NULL)
+    free_forked_copy(default_pool);
   __atomic_store_n(&default_pool, NULL, __ATOMIC_RELEASE);
   default_err = 0;
   default_size_read = 0;
