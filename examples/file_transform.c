@@ -3,7 +3,9 @@
  *
  *   file_transform INPUT OUTPUT
  *
- * SLOTS chunks of CHUNK bytes are in flight at once. Each slot reads its
+ * Opening, reading, writing and closing all run on the work pool; the
+ * loop thread only upper-cases. SLOTS chunks of CHUNK bytes are in flight
+ * at once. Each slot reads its
  * chunk at an explicit offset on the work pool, upper-cases it on the loop
  * thread, writes it at the same offset, then takes the next chunk: the
  * order in which reads and writes complete does not matter, and memory is
@@ -34,17 +36,29 @@ static int failed;       /* first error seen */
 static uint64_t total;   /* bytes written */
 static slot_t slots[SLOTS];
 
+static art_fs_t open_req;  /* opens, then closes, the two files */
+static art_fs_t close_req; /* closes the output while open_req closes input */
+static uint64_t t0;        /* when the transfer started */
+static int reported;       /* the error was printed already */
+
 static void read_done(art_fs_t *req);
+static void finish(void);
+
+/* Notes an error (the first one wins) and ends a slot. */
+static void slot_end(int err) {
+  if (err < 0 && !failed)
+    failed = err;
+  if (--running == 0)
+    finish();
+}
 
 /* Starts reading what is left of the slot's chunk. */
 static void start_read(slot_t *s) {
   art_buf_t b = art_buf_init(s->buf + s->have, s->want - s->have);
   int err = art_fs_read(loop, &s->req, in_fd, &b, 1, s->off + (int64_t)s->have,
                         read_done);
-  if (err) {
-    failed = err;
-    running--;
-  }
+  if (err)
+    slot_end(err);
 }
 
 /* Gives the slot the next chunk of the file. */
@@ -61,8 +75,7 @@ static void write_done(art_fs_t *req) {
   ssize_t r = req->result;
   art_fs_req_cleanup(req);
   if (r < 0 || failed) {
-    failed = failed ? failed : (int)r;
-    running--;
+    slot_end((int)r);
     return;
   }
   total += (uint64_t)r;
@@ -89,29 +102,66 @@ static void read_done(art_fs_t *req) {
   ssize_t r = req->result;
   art_fs_req_cleanup(req);
   if (r <= 0 || failed) {
-    if (r < 0 && !failed)
-      failed = (int)r;
-    running--; /* 0: the end of the file */
+    slot_end((int)r); /* 0: the end of the file */
     return;
   }
   upper(s->buf, (size_t)r);
   s->have = (size_t)r;
   art_buf_t b = art_buf_init(s->buf, (size_t)r);
   int err = art_fs_write(loop, req, out_fd, &b, 1, s->off, write_done);
-  if (err) {
-    failed = err;
-    running--;
-  }
+  if (err)
+    slot_end(err);
 }
 
-/* Opens a file synchronously: done once, before the transfer starts. */
-static int open_file(const char *path, int flags) {
-  art_fs_t req;
-  int fd = art_fs_open(NULL, &req, path, flags, 0644, NULL);
-  art_fs_req_cleanup(&req);
-  if (fd < 0)
-    fprintf(stderr, "file_transform: %s: %s\n", path, art_strerror(fd));
-  return fd;
+/* A file closed; a failed close of the output is a failed write. */
+static void closed(art_fs_t *req) {
+  if (req->result < 0 && !failed)
+    failed = (int)req->result;
+  art_fs_req_cleanup(req);
+}
+
+/* Every slot is done: close both files. */
+static void finish(void) {
+  art_fs_close(loop, &open_req, in_fd, closed);
+  art_fs_close(loop, &close_req, out_fd, closed);
+}
+
+/* Reports an open that failed. */
+static int open_failed(art_fs_t *req) {
+  if (req->result >= 0)
+    return 0;
+  fprintf(stderr, "file_transform: %s: %s\n", req->path,
+          art_strerror((int)req->result));
+  failed = (int)req->result;
+  reported = 1;
+  return 1;
+}
+
+/* The output is open: start SLOTS chunks. */
+static void output_open(art_fs_t *req) {
+  if (open_failed(req)) {
+    art_fs_req_cleanup(req);
+    art_fs_close(loop, req, in_fd, closed);
+    return;
+  }
+  out_fd = (int)req->result;
+  art_fs_req_cleanup(req);
+  t0 = art_hrtime();
+  running = SLOTS;
+  for (int i = 0; i < SLOTS; i++)
+    take_chunk(&slots[i]);
+}
+
+/* The input is open: open the output. */
+static void input_open(art_fs_t *req) {
+  if (open_failed(req)) {
+    art_fs_req_cleanup(req);
+    return;
+  }
+  in_fd = (int)req->result;
+  const char *out = req->data;
+  art_fs_req_cleanup(req);
+  art_fs_open(loop, req, out, O_WRONLY | O_CREAT | O_TRUNC, 0644, output_open);
 }
 
 int main(int argc, char **argv) {
@@ -119,23 +169,16 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: file_transform INPUT OUTPUT\n");
     return 2;
   }
-  if ((in_fd = open_file(argv[1], O_RDONLY)) < 0 ||
-      (out_fd = open_file(argv[2], O_WRONLY | O_CREAT | O_TRUNC)) < 0)
-    return 1;
   loop = art_default_loop();
-  uint64_t t0 = art_hrtime();
-  running = SLOTS;
-  for (int i = 0; i < SLOTS; i++)
-    take_chunk(&slots[i]);
-  art_run(loop, ART_RUN_DEFAULT);
+  open_req.data = argv[2];
+  int err = art_fs_open(loop, &open_req, argv[1], O_RDONLY, 0, input_open);
+  if (err == 0)
+    art_run(loop, ART_RUN_DEFAULT);
   double secs = (double)(art_hrtime() - t0) / 1e9;
-  art_fs_t req;
-  art_fs_close(NULL, &req, in_fd, NULL);
-  int err = art_fs_close(NULL, &req, out_fd, NULL);
   art_loop_close(loop);
-  if (failed || err) {
-    fprintf(stderr, "file_transform: %s\n",
-            art_strerror(failed ? failed : err));
+  if (err || failed) {
+    if (!reported)
+      fprintf(stderr, "file_transform: %s\n", art_strerror(err ? err : failed));
     return 1;
   }
   struct rusage ru;

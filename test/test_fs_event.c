@@ -230,6 +230,33 @@ ART_TEST(recursive_tree) {
   close_handle(loop, &flat);
 }
 
+/* A subtree removed and made again under a recursive watch: the removal
+ * is reported by the parents, the kernel's dropped watches are forgotten,
+ * and the new folder of the same name is watched afresh. */
+ART_TEST(recursive_subtree_removed_and_remade) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_fs_event_t h;
+  reset();
+  assert_int_equal(mkdir(in_dir(p1, "x"), 0700), 0);
+  assert_int_equal(mkdir(in_dir(p1, "x/y"), 0700), 0);
+  fs_test_put(in_dir(p1, "x/y/f"), "1");
+  assert_int_equal(art_fs_event_init(loop, &h), 0);
+  assert_int_equal(art_fs_event_start(&h, record, dir, ART_FS_EVENT_RECURSIVE),
+                   0);
+  fs_test_rmtree(in_dir(p1, "x"));
+  assert_true(wait_for(loop, "x/y/f:R"));
+  assert_true(wait_for(loop, "x/y:R"));
+  assert_true(wait_for(loop, "x:R"));
+  settle(loop);
+  assert_false(saw("y:R")); /* subfolders do not report themselves */
+  reset();
+  assert_int_equal(mkdir(in_dir(p1, "x"), 0700), 0);
+  assert_true(wait_for(loop, "x:R"));
+  fs_test_put(in_dir(p1, "x/g"), "2");
+  assert_true(wait_for(loop, "x/g:R"));
+  close_handle(loop, &h);
+}
+
 /* Closing the handle in its first callback: nothing more arrives, though
  * more events were already waiting. */
 static void close_on_first(art_fs_event_t *h, const char *name, int events,
@@ -318,6 +345,7 @@ int main(int argc, char **argv) {
       FS_TEST(create_modify_rename_delete),
       FS_TEST(watch_a_file),
       FS_TEST(recursive_tree),
+      FS_TEST(recursive_subtree_removed_and_remade),
       FS_TEST(no_callback_after_close),
       FS_TEST(handles_share_a_folder),
       FS_TEST(watched_folder_deleted),
