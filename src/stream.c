@@ -34,7 +34,8 @@
 #include "stream.h"
 
 #define MAX_IOV        64
-#define MAX_READS      32
+#define MAX_READS 32
+#define MAX_WRITE_CBS 16
 #define READ_SUGGESTED (64 * 1024)
 #define DEFAULT_HWM    (64 * 1024)
 
@@ -357,10 +358,20 @@ static void flush_queue(art_stream_t *s) {
 }
 
 /* Runs the callbacks of finished writes, then the drain callback if the
- * queue fell below the high-water mark after a write reported it full. */
+ * queue fell below the high-water mark after a write reported it full.
+ * A callback that writes again may complete that write at once, and its
+ * callback runs in this same loop: a writer refilling from its callbacks
+ * keeps the socket busy without a trip through the poller. The chain stops
+ * after MAX_WRITE_CBS callbacks (the rest runs in the next pending phase),
+ * so such a writer cannot monopolise the loop or fill the socket far beyond
+ * what the reader takes per wakeup. */
 static void run_write_done(art_stream_t *s) {
   art_loop_t *loop = s->loop;
-  while (!art__queue_empty(&s->write_done_)) {
+  for (int i = 0; !art__queue_empty(&s->write_done_); i++) {
+    if (i == MAX_WRITE_CBS && art__handle_usable((art_handle_t *)s)) {
+      art__stream_defer(s);
+      return;
+    }
     art_write_t *req = queue_head(&s->write_done_);
     art__queue_remove(&req->queue_);
     if (req->bufs_ != req->bufsml_)
