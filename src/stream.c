@@ -34,8 +34,8 @@
 #include "stream.h"
 
 #define MAX_IOV        64
-#define MAX_READS 32
-#define MAX_WRITE_CBS 16
+#define MAX_READS      32
+#define MAX_WRITE_CBS  16
 #define READ_SUGGESTED (64 * 1024)
 #define DEFAULT_HWM    (64 * 1024)
 
@@ -328,6 +328,20 @@ static void fail_queue(art_stream_t *s, int err) {
 }
 
 static void do_shutdown(art_stream_t *s);
+static void flush_queue(art_stream_t *s);
+
+/* After a direct write left data queued: a socket or pipe that took part
+ * (or none) is full, so wait for it; a file takes the rest now, and so
+ * does the queue when the direct path did not try (r == -2). */
+static void flush_or_wait(art_stream_t *s, ssize_t r) {
+  if (has_flag(s, ART__S_FILE) || r == -2) {
+    flush_queue(s);
+    if (!art__queue_empty(&s->write_done_))
+      art__stream_defer(s);
+  } else {
+    art__io_start(s->loop, &s->io_, ART_WRITABLE);
+  }
+}
 
 /* Writes as much of the queue as the fd takes now. Arms WRITABLE only when
  * the kernel pushed back; disarms it when the queue is empty. */
@@ -415,6 +429,30 @@ static int prepare_req(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
   return 0;
 }
 
+/* The common case of note 1: nothing is queued. Writes straight from the
+ * request's buffers, without the queue's gathering. Returns the bytes
+ * written, -1 with errno, or -2 (not tried) when the request has more
+ * buffers than this path takes. */
+static ssize_t write_direct(const art_write_t *req, art_stream_t *s) {
+  struct iovec iov[sizeof(req->bufsml_) / sizeof(req->bufsml_[0])];
+  unsigned n = req->nbufs_;
+  if (n > sizeof(iov) / sizeof(iov[0]))
+    return -2;
+  for (unsigned i = 0; i < n; i++) {
+    iov[i].iov_base = req->bufs_[i].base;
+    iov[i].iov_len = req->bufs_[i].len;
+  }
+  return n == 0 ? 0 : write_vec(s, iov, (int)n, -1);
+}
+
+/* A request finished by the direct path: its callback runs in the next
+ * pending phase (never from inside art_write). */
+static void finish_direct(art_write_t *req, art_stream_t *s, int status) {
+  req->error_ = status;
+  art__queue_insert_tail(&s->write_done_, &req->queue_);
+  art__stream_defer(s);
+}
+
 int art__stream_write(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
                       unsigned nbufs, art_stream_t *send_handle,
                       art_write_cb cb) {
@@ -430,14 +468,25 @@ int art__stream_write(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
   art__req_register(s->loop, (art_req_t *)req, ART_WRITE);
   req->cb_ = cb;
   req->send_handle = send_handle;
-  int was_empty = art__queue_empty(&s->write_queue_);
+  int idle = art__queue_empty(&s->write_queue_) && s->connect_req_ == NULL;
+  int direct = idle && send_handle == NULL;
+  ssize_t r = direct ? write_direct(req, s) : -1;
+  if (direct && (size_t)r == total) {
+    finish_direct(req, s, 0);
+    return 0;
+  }
+  if (direct && r == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    finish_direct(req, s, -errno);
+    return 0;
+  }
   art__queue_insert_tail(&s->write_queue_, &req->queue_);
   s->write_queue_size_ += total;
-  if (was_empty && s->connect_req_ == NULL) {
-    flush_queue(s);
-    if (!art__queue_empty(&s->write_done_))
-      art__stream_defer(s);
-  }
+  if (direct && r >= 0)
+    consume(s, (size_t)r); /* partial: the kernel is full, wait for it */
+  if (direct)
+    flush_or_wait(s, r);
+  else if (idle)
+    flush_or_wait(s, -2); /* a handle to pass: the queue's path sends it */
   if (s->write_queue_size_ >= s->high_water_mark_) {
     s->stream_flags_ |= ART__S_NEED_DRAIN;
     return ART_STREAM_FULL;

@@ -21,7 +21,8 @@
 #include <time.h>
 
 /* CPU time of this thread: steadier than wall time on a shared machine. */
-static double cpu0, cpu_secs, cpu_rate; /* cpu_rate: work per CPU s */ /* CPU time at the start, and of the run */
+static double cpu0, cpu_secs, cpu_rate;
+    /* cpu_rate: work per CPU s */ /* CPU time at the start, and of the run */
 
 static double cpu_now(void) {
   struct timespec ts;

@@ -16,7 +16,8 @@
 #include <time.h>
 
 /* CPU time of this thread: steadier than wall time on a shared machine. */
-static double cpu0, cpu_secs, cpu_rate; /* cpu_rate: work per CPU s */ /* CPU time at the start, and of the run */
+static double cpu0, cpu_secs, cpu_rate;
+    /* cpu_rate: work per CPU s */ /* CPU time at the start, and of the run */
 
 static double cpu_now(void) {
   struct timespec ts;
@@ -28,7 +29,7 @@ static double cpu_now(void) {
 #endif
 
 #define CLIENTS 100
-#define CONNS 1024
+#define CONNS   1024
 
 static long wanted = 10000;
 

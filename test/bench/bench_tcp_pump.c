@@ -15,7 +15,8 @@
 #include <time.h>
 
 /* CPU time of this thread: steadier than wall time on a shared machine. */
-static double cpu0, cpu_secs, cpu_rate; /* cpu_rate: work per CPU s */ /* CPU time at the start, and of the run */
+static double cpu0, cpu_secs, cpu_rate;
+    /* cpu_rate: work per CPU s */ /* CPU time at the start, and of the run */
 
 static double cpu_now(void) {
   struct timespec ts;
@@ -26,7 +27,7 @@ static double cpu_now(void) {
 #include <uv.h>
 #endif
 
-#define CHUNK (64 * 1024)
+#define CHUNK    (64 * 1024)
 #define INFLIGHT 4
 
 static size_t total = 512u << 20;
@@ -129,8 +130,7 @@ static void u_pump(void) {
   while (u_nfree > 0 && u_sent < total) {
     uv_buf_t b = uv_buf_init(out, CHUNK);
     u_sent += CHUNK;
-    uv_write(&u_w[u_free[--u_nfree]], (uv_stream_t *)&u_tx, &b, 1,
-             u_write_cb);
+    uv_write(&u_w[u_free[--u_nfree]], (uv_stream_t *)&u_tx, &b, 1, u_write_cb);
   }
 }
 
