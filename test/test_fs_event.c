@@ -128,6 +128,37 @@ ART_TEST(bad_arguments) {
   assert_int_equal(art_fs_event_getpath(&h, buf, &size), ART_EINVAL);
 }
 
+/* The loop's inotify fd is close-on-exec and non-blocking, made once per
+ * loop whatever the number of handles, and closed with the loop (the
+ * fixture's fd count checks that). */
+ART_TEST(inotify_fd_flags) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_fs_event_t a, b;
+  int before = art_test_fd_count();
+  assert_int_equal(art_fs_event_init(loop, &a), 0);
+  assert_int_equal(art_fs_event_init(loop, &b), 0);
+  assert_int_equal(art_fs_event_start(&a, record, dir, 0), 0);
+  assert_int_equal(art_fs_event_start(&b, record, dir, 0), 0);
+  assert_int_equal(art_test_fd_count(), before + 1);
+  int found = 0;
+  for (int fd = 0; fd < 1024; fd++) {
+    char link[64], target[64];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof(target) - 1);
+    if (n <= 0)
+      continue;
+    target[n] = '\0';
+    if (strcmp(target, "anon_inode:inotify") != 0)
+      continue;
+    found++;
+    assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+  }
+  assert_int_equal(found, 1);
+  close_handle(loop, &a);
+  close_handle(loop, &b);
+}
+
 ART_TEST(getpath) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_fs_event_t h;
@@ -341,6 +372,7 @@ ART_TEST(watched_folder_deleted) {
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       FS_TEST(bad_arguments),
+      FS_TEST(inotify_fd_flags),
       FS_TEST(getpath),
       FS_TEST(create_modify_rename_delete),
       FS_TEST(watch_a_file),

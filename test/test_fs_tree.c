@@ -3,6 +3,7 @@
  * whole-file helpers, with their error paths. Opening, reading, writing,
  * stat and attributes are in test_fs.c; the asynchronous forms in
  * test_fs_async.c. */
+#include <dirent.h>
 #include <limits.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -269,6 +270,7 @@ ART_TEST(opendir_readdir_closedir) {
   art_dir_t *d = req.ptr;
   art_fs_req_cleanup(&req);
   assert_non_null(d);
+  assert_true(fcntl(dirfd((DIR *)d->dir_), F_GETFD) & FD_CLOEXEC);
   art_dirent_t ents[3];
   d->dirents = ents;
   d->nentries = 3;
