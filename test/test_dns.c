@@ -107,6 +107,12 @@ ART_TEST(resolver_errors) {
   assert_int_equal(seen.status, ART_EAI_FAMILY);
   resolve(loop, "127.0.0.1", NULL, AF_INET, 0x40000000);
   assert_int_equal(seen.status, ART_EAI_BADFLAGS);
+  art_getnameinfo_t nreq;
+  struct sockaddr_in a;
+  assert_int_equal(art_ip4_addr("127.0.0.1", 80, &a), 0);
+  assert_int_equal(
+      art_getnameinfo(loop, &nreq, NULL, (struct sockaddr *)&a, 0x7fff0000),
+      ART_EAI_BADFLAGS);
   /* Text for the codes. */
   assert_string_equal(art_err_name(ART_EAI_NONAME), "EAI_NONAME");
   assert_string_equal(art_err_name(ART_EAI_AGAIN), "EAI_AGAIN");

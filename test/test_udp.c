@@ -491,6 +491,20 @@ ART_TEST(bad_arguments) {
   assert_int_equal(art_udp_set_recv_slot(&h, 0), ART_EINVAL);
   assert_int_equal(art_udp_set_recv_slot(&h, 65537), ART_EINVAL);
   assert_int_equal(art_udp_set_broadcast(NULL, 1), ART_EINVAL);
+  assert_int_equal(art_udp_set_ttl(NULL, 1), ART_EINVAL);
+  assert_int_equal(art_udp_set_multicast_ttl(NULL, 1), ART_EINVAL);
+  assert_int_equal(art_udp_set_multicast_loop(NULL, 1), ART_EINVAL);
+  assert_int_equal(art_udp_set_multicast_interface(NULL, NULL), ART_EINVAL);
+  assert_int_equal(
+      art_udp_set_membership(NULL, "239.1.1.1", NULL, ART_JOIN_GROUP),
+      ART_EINVAL);
+  assert_int_equal(art_udp_set_source_membership(NULL, "232.1.1.1", NULL,
+                                                 "127.0.0.1", ART_JOIN_GROUP),
+                   ART_EINVAL);
+  assert_int_equal(art_udp_getpeername(NULL, NULL, NULL), ART_EINVAL);
+  assert_int_equal(art_udp_open(NULL, 0), ART_EINVAL);
+  assert_int_equal(art_udp_set_recv_slot(NULL, 64), ART_EINVAL);
+  assert_int_equal(art_udp_get_send_queue_count(NULL), 0);
   assert_int_equal(art_udp_set_membership(&h, NULL, NULL, ART_JOIN_GROUP),
                    ART_EINVAL);
   assert_int_equal(art_udp_getsockname(&h, NULL, NULL), ART_EINVAL);
