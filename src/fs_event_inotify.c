@@ -398,8 +398,9 @@ int art_fs_event_start(art_fs_event_t *handle, art_fs_event_cb cb,
 }
 
 int art_fs_event_stop(art_fs_event_t *handle) {
-  if (handle == NULL || handle->type != ART_FS_EVENT || handle->loop == NULL)
-    return ART_EINVAL;
+  if (handle == NULL || handle->type != ART_FS_EVENT || handle->loop == NULL ||
+      (handle->flags_ & ART__H_CLOSED))
+    return ART_EINVAL; /* closing is fine: art_close stops it this way */
   if (!(handle->flags_ & ART__H_ACTIVE))
     return 0;
   inotify_state_t *st = handle->loop->fs_event_state_;
