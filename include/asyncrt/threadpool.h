@@ -54,7 +54,7 @@ struct art_work_s {
 /* Counters of a pool; see art_pool_stats. */
 typedef struct {
   unsigned threads;                /* worker threads now */
-  unsigned idle;                   /* of which waiting for work */
+  unsigned idle;                   /* of which asleep, waiting for work */
   uint64_t queued[ART_LANE_COUNT]; /* items waiting, per lane */
   uint64_t running;                /* items being run */
   uint64_t completed;              /* items finished (canceled excluded) */
@@ -67,8 +67,10 @@ typedef struct {
  * range, ART_ENOMEM, or the error of pthread_create. */
 ART_EXTERN int art_pool_init(art_pool_t **pool, unsigned nthreads);
 
-/* Changes the number of workers while the pool runs. Shrinking lets the
- * work that is running finish. */
+/* Changes the number of workers (1-1024) while the pool runs. Growing
+ * starts threads at once; shrinking does not wait: workers above the new
+ * size exit as soon as they are between items, so running work finishes.
+ * art_pool_stats shows the count falling. */
 ART_EXTERN int art_pool_set_size(art_pool_t *pool, unsigned nthreads);
 
 /* Stops the workers and frees the pool. ART_EBUSY, changing nothing, while
@@ -92,9 +94,13 @@ ART_EXTERN int art_loop_set_pool(art_loop_t *loop, art_pool_t *pool);
 /* Runs work_cb on a pool thread (CPU lane), then after_work_cb(req, 0) on
  * the loop thread in the poll phase; after_work_cb(req, ART_ECANCELED)
  * instead if the work was canceled before it started. after_work_cb may be
- * NULL. The request keeps the loop alive until after_work_cb returns. Nothing
- * is allocated. ART_EINVAL for NULL loop, req or work_cb, or the error of
- * starting the default pool (ART_EINVAL for a bad ART_THREADPOOL_SIZE). */
+ * NULL. The request keeps the loop alive until after_work_cb returns, and
+ * may be queued again from it. Nothing is allocated. Work queued from an
+ * after-callback reaches the pool when that batch of completions has been
+ * run (at most 256 items later), in one lock acquisition. ART_EINVAL for
+ * NULL loop, req or work_cb, or the error of starting the default pool
+ * (ART_EINVAL for a bad ART_THREADPOOL_SIZE). Call it on the loop's
+ * thread. */
 ART_EXTERN int art_queue_work(art_loop_t *loop, art_work_t *req,
                               art_work_cb work_cb,
                               art_after_work_cb after_work_cb);
