@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
 #include "e2e.h"
 
 static const char *binary;
@@ -98,6 +100,41 @@ static void routes_echo(void) {
   resp_free(&r);
 }
 
+/* A body larger than every buffer on the way, sent while the echo is read
+ * back: the server must stop reading while its writes wait, and resume. */
+static void routes_echo_big(void) {
+  enum { SIZE = 600 * 1024 };
+  client_t *c = client_open();
+  char *body = malloc(SIZE), head[128];
+  size_t sent = 0, i;
+  resp_t r;
+  for (i = 0; i < SIZE; i++)
+    body[i] = (char)(i * 13 % 256);
+  snprintf(head, sizeof(head),
+           "POST /api/echo HTTP/1.1\r\nHost: e\r\nContent-Length: %d\r\n\r\n",
+           SIZE);
+  send_str(c, head);
+  while (sent < SIZE) { /* send what fits, read what came back */
+    struct pollfd pfd = {c->fd, POLLIN | POLLOUT, 0};
+    CHECK(poll(&pfd, 1, 10000) > 0, "echo stalled at %zu bytes", sent);
+    if (pfd.revents & POLLOUT) {
+      ssize_t n =
+          send(c->fd, body + sent, SIZE - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      CHECK(n > 0 || errno == EAGAIN, "send: %s", strerror(errno));
+      sent += n > 0 ? (size_t)n : 0;
+    }
+    if (pfd.revents & POLLIN)
+      CHECK(fill(c) > 0, "connection ended during the echo");
+  }
+  read_response(c, &r, 0);
+  CHECK(r.status == 200 && r.body_len == SIZE &&
+            memcmp(r.body, body, SIZE) == 0,
+        "big echo: %d, %zu bytes", r.status, r.body_len);
+  resp_free(&r);
+  free(body);
+  client_close(c);
+}
+
 /* A long pool job on one connection; /api/fast on another must be
  * answered while it runs. */
 static void routes_heavy_keeps_loop_free(void) {
@@ -147,6 +184,7 @@ static void scenario_routes(void) {
   resp_free(&r);
   routes_file();
   routes_echo();
+  routes_echo_big();
   routes_heavy_keeps_loop_free();
 }
 
@@ -178,6 +216,16 @@ static void scenario_pipelining(void) {
     resp_free(&r);
   }
   expect_eof(c);
+  client_close(c);
+  c = client_open(); /* 300 at once: more than the server's 4 KiB buffer */
+  for (i = 0; i < 300; i++)
+    send_str(c, "GET /api/fast HTTP/1.1\r\nHost: e\r\n\r\n");
+  for (i = 0; i < 300; i++) {
+    read_response(c, &r, 0);
+    CHECK(r.status == 200 && strstr(r.body, "fast") != NULL,
+          "burst response %d: %d", i, r.status);
+    resp_free(&r);
+  }
   client_close(c);
   c = client_open(); /* HTTP/1.0 closes unless asked to keep alive */
   send_str(c, "GET /api/fast HTTP/1.0\r\n\r\n");
