@@ -19,6 +19,8 @@
  * behind that its next deadline has already passed is parked on the
  * deferred list (loop->timer_ready_) until the phase ends: it runs again in
  * the next iteration, catching up one run per iteration. */
+#include <string.h>
+
 #include "heap.h"
 
 #define NOT_IN_HEAP UINT32_MAX
@@ -26,12 +28,16 @@
 
 /* Grows the three slot-indexed arrays to cap entries. An array already
  * grown stays grown if a later one fails; only timer_cap_ says what all three
- * hold. */
+ * hold. The new part of the heap array is written once here, so that its
+ * pages are faulted in by init and not later by art_timer_start (the slot
+ * and position arrays are written by init anyway). */
 static int grow_slots(art_loop_t *loop, size_t cap) {
   void *p = art__realloc(loop->timer_heap_, cap * sizeof(art__heap_entry_t));
   if (p == NULL)
     return ART_ENOMEM;
   loop->timer_heap_ = p;
+  memset(loop->timer_heap_ + loop->timer_cap_, 0,
+         (cap - loop->timer_cap_) * sizeof(art__heap_entry_t));
   p = art__realloc(loop->timer_slots_, cap * sizeof(art_timer_t *));
   if (p == NULL)
     return ART_ENOMEM;
