@@ -539,6 +539,39 @@ ART_TEST(random_operations_match_model) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }
 
+/* set_repeat from a timer's own callback takes effect after the next run:
+ * the next deadline was already set with the old repeat (libuv's rule). A
+ * one-shot timer that sets a repeat stays stopped. */
+static uint64_t sr_due_in[3];
+static int sr_runs;
+
+static void set_repeat_cb(art_timer_t *t) {
+  art_timer_set_repeat(t, 5000);
+  sr_due_in[sr_runs++] = art_timer_get_due_in(t);
+  if (sr_runs == 2)
+    art_timer_stop(t);
+}
+
+ART_TEST(set_repeat_from_callback) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t, once;
+  sr_runs = 0;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_init(loop, &once), 0);
+  assert_int_equal(art_timer_start(&t, set_repeat_cb, 0, 1), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(sr_runs, 2);
+  assert_true(sr_due_in[0] <= 1); /* scheduled with the old repeat */
+  assert_int_equal(art_timer_get_repeat(&t), 5000);
+  sr_runs = 0;
+  assert_int_equal(art_timer_start(&once, set_repeat_cb, 0, 0), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(sr_runs, 1);
+  assert_int_equal(art_is_active((art_handle_t *)&once), 0);
+  art_handle_t *hs[] = {(art_handle_t *)&t, (art_handle_t *)&once};
+  close_all(loop, hs, 2);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(equal_deadlines_run_in_start_order),
@@ -554,6 +587,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(unrefd_timer_does_not_keep_loop_alive),
       ART_TEST_ENTRY(start_stop_do_not_allocate),
       ART_TEST_ENTRY(random_operations_match_model),
+      ART_TEST_ENTRY(set_repeat_from_callback),
   };
   return art_test_main(argc, argv, "timer", tests, ART_ARRAY_SIZE(tests));
 }
