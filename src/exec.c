@@ -123,10 +123,10 @@ static void read_cb(art_stream_t *s, ssize_t nread, const art_buf_t *buf) {
   }
   if (nread == ART_ENOBUFS) /* no memory for a bigger buffer */
     nread = ART_ENOMEM;
-  if (nread < 0 && nread != ART_EOF && r->status_ == 0)
-    r->status_ = (int)nread;
-  if (nread < 0)
+  if (nread == ART_EOF)
     output_done(r, (art_pipe_t *)s);
+  else if (nread < 0) /* the output is lost: the child's work is moot */
+    cut_short(r, (int)nread);
 }
 
 static void exit_cb(art_process_t *p, int64_t exit_status, int term_signal) {

@@ -278,7 +278,8 @@ int art_signal_start_oneshot(art_signal_t *h, art_signal_cb cb, int signum) {
 }
 
 int art_signal_stop(art_signal_t *h) {
-  if (h == NULL || h->type != ART_SIGNAL || h->loop == NULL)
+  if (h == NULL || h->type != ART_SIGNAL || h->loop == NULL ||
+      (h->flags_ & ART__H_CLOSED))
     return ART_EINVAL;
   if (h->signum == 0)
     return 0;

@@ -156,6 +156,29 @@ ART_TEST(bad_arguments) {
   assert_no_children();
 }
 
+/* Out of memory for the loop's process state, or for the slot table of a
+ * spawn with many slots: ART_ENOMEM, no child, nothing to close. */
+ART_TEST(spawn_without_memory) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_process_t p;
+  art_stdio_container_t slots[12];
+  art_process_options_t o = helper("exit", "0", NULL);
+  memset(slots, 0, sizeof(slots));
+  art_test_fail_alloc_after(0);
+  assert_int_equal(art_spawn(loop, &p, &o), ART_ENOMEM);
+  art_test_fail_alloc_after(-1);
+  assert_int_equal(art_spawn(loop, &p, &o), 0); /* creates the state */
+  art_run(loop, ART_RUN_DEFAULT);
+  art_close((art_handle_t *)&p, NULL);
+  art_run(loop, ART_RUN_DEFAULT);
+  o.stdio = slots;
+  o.stdio_count = 12;
+  art_test_fail_alloc_after(0);
+  assert_int_equal(art_spawn(loop, &p, &o), ART_ENOMEM);
+  art_test_fail_alloc_after(-1);
+  assert_no_children();
+}
+
 ART_TEST(spawn_and_exit_zero) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_process_t p;
@@ -763,6 +786,25 @@ ART_TEST(exec_timeout) {
   art_exec_cleanup(r);
 }
 
+/* No memory for the output buffer: the request ends with ART_ENOMEM. */
+ART_TEST(exec_without_memory) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  static art_exec_t req;
+  art_exec_t *r = run_exec(loop, NULL, "exit", "0", NULL); /* warm up */
+  art_exec_cleanup(r);
+  helper("write", "100000", NULL);
+  exec_calls = 0;
+  assert_int_equal(
+      art_exec(loop, &req, ART_CHILD_PATH, helper_args, NULL, exec_cb), 0);
+  art_test_fail_alloc_after(0);
+  art_run(loop, ART_RUN_DEFAULT);
+  art_test_fail_alloc_after(-1);
+  assert_int_equal(exec_calls, 1);
+  assert_int_equal(exec_status, ART_ENOMEM);
+  assert_null(req.out);
+  art_exec_cleanup(&req);
+}
+
 ART_TEST(exec_errors) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_exec_t r;
@@ -787,6 +829,7 @@ ART_TEST(exec_errors) {
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(bad_arguments),
+      ART_TEST_ENTRY(spawn_without_memory),
       ART_TEST_ENTRY(spawn_and_exit_zero),
       ART_TEST_ENTRY(exit_status_and_signal),
       ART_TEST_ENTRY(exec_failures),
@@ -809,6 +852,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(exec_with_input),
       ART_TEST_ENTRY(exec_over_max_buffer),
       ART_TEST_ENTRY(exec_timeout),
+      ART_TEST_ENTRY(exec_without_memory),
       ART_TEST_ENTRY(exec_errors),
   };
   return art_test_main(argc, argv, "process", tests, ART_ARRAY_SIZE(tests));

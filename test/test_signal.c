@@ -51,6 +51,22 @@ ART_TEST(bad_arguments) {
   assert_false(art_is_active((art_handle_t *)&h));
   close_all(loop, &h, 1);
   assert_int_equal(art_signal_start(&h, count_cb, SIGUSR1), ART_EINVAL);
+  assert_int_equal(art_signal_stop(&h), ART_EINVAL);
+  assert_int_equal(art_close((art_handle_t *)&h, NULL), ART_EINVAL);
+}
+
+/* Out of memory for the loop's signal state: an error, nothing changed. */
+ART_TEST(start_without_memory) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_signal_t h;
+  assert_int_equal(art_signal_init(loop, &h), 0);
+  art_test_fail_alloc_after(0);
+  assert_int_equal(art_signal_start(&h, count_cb, SIGUSR1), ART_ENOMEM);
+  art_test_fail_alloc_after(-1);
+  assert_false(art_is_active((art_handle_t *)&h));
+  assert_true(handler_is(SIGUSR1, SIG_DFL));
+  assert_int_equal(art_signal_start(&h, count_cb, SIGUSR1), 0);
+  close_all(loop, &h, 1);
 }
 
 ART_TEST(every_handle_gets_it) {
@@ -286,6 +302,7 @@ ART_TEST(sigpipe_watched) {
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(bad_arguments),
+      ART_TEST_ENTRY(start_without_memory),
       ART_TEST_ENTRY(every_handle_gets_it),
       ART_TEST_ENTRY(oneshot_runs_once),
       ART_TEST_ENTRY(closed_with_signal_pending),

@@ -39,7 +39,7 @@ struct art_signal_s {
   ART_HANDLE_FIELDS
   int signum; /* read-only: the signal watched, 0 when stopped */
   /* private */
-  art_signal_cb cb_;
+  art_signal_cb cb_;       /* art_signal_start's callback */
   int oneshot_;            /* stop before the next callback */
   struct art__queue node_; /* on the loop's list of started handles */
 };
@@ -117,7 +117,7 @@ struct art_process_s {
   ART_HANDLE_FIELDS
   int pid; /* read-only: the child's pid, 0 once it was reaped */
   /* private */
-  art_exit_cb exit_cb_;
+  art_exit_cb exit_cb_;    /* options.exit_cb */
   art__io_t io_;           /* the child's pidfd, readable when it exits */
   struct art__queue node_; /* on the loop's list of running children */
 };
@@ -174,20 +174,20 @@ struct art_exec_s {
   char *err;           /* stderr, NUL-terminated (NULL if empty) */
   size_t err_len;      /* bytes in err */
   /* private */
-  art_exec_cb cb_;
-  art_process_t process_;
+  art_exec_cb cb_;           /* art_exec's callback */
+  art_process_t process_;    /* the child */
   art_pipe_t pipes_[3];      /* stdin (when input is given), stdout, stderr */
   art_timer_t timer_;        /* the timeout */
   art_write_t write_;        /* the input */
   art_shutdown_t shutdown_;  /* end of input */
   size_t out_cap_, err_cap_; /* allocated sizes of out and err */
-  size_t max_buffer_;
-  int kill_signal_;
-  int status_;  /* for the callback */
-  int eofs_;    /* outputs finished (0-2) */
-  int exited_;  /* exit_cb ran */
-  int handles_; /* internal handles not yet closed */
-  int closing_; /* closing the internal handles */
+  size_t max_buffer_;        /* bytes kept per output */
+  int kill_signal_;          /* sent on overflow or timeout */
+  int status_;               /* for the callback */
+  int eofs_;                 /* outputs finished (0-2) */
+  int exited_;               /* exit_cb ran */
+  int handles_;              /* internal handles not yet closed */
+  int closing_;              /* closing the internal handles */
 };
 
 /* Starts file with args (as art_spawn: no shell). Errors of the spawn are
