@@ -305,6 +305,39 @@ ART_TEST(common_fields_first) {
   (void)state;
 }
 
+/* A close callback closes another handle, and a microtask queued from it
+ * closes a third: each finishes in the next iteration's close phase, and
+ * ART_RUN_DEFAULT keeps going until all are done. */
+static art_timer_t chain[3];
+static uint64_t chain_iter[3];
+
+static void chain_close_cb(art_handle_t *h) {
+  art_loop_metrics_t m;
+  art_loop_metrics(h->loop, &m);
+  chain_iter[(art_timer_t *)h - chain] = m.iterations;
+}
+
+static void close_third(art_loop_t *loop, void *arg) {
+  assert_int_equal(art_close((art_handle_t *)&chain[2], chain_close_cb), 0);
+}
+
+static void chain_first_cb(art_handle_t *h) {
+  chain_close_cb(h);
+  assert_int_equal(art_close((art_handle_t *)&chain[1], chain_close_cb), 0);
+  assert_int_equal(art_queue_microtask(h->loop, close_third, NULL), 0);
+}
+
+ART_TEST(close_from_close_callback_and_microtask) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(art_timer_init(loop, &chain[i]), 0);
+  assert_int_equal(art_close((art_handle_t *)&chain[0], chain_first_cb), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(chain_iter[1], chain_iter[0] + 1);
+  assert_int_equal(chain_iter[2], chain_iter[0] + 1);
+  assert_int_equal(art_loop_alive(loop), 0);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(close_cb_runs_in_same_iteration),
@@ -316,6 +349,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(print_handles),
       ART_TEST_ENTRY(type_names_and_sizes),
       ART_TEST_ENTRY(common_fields_first),
+      ART_TEST_ENTRY(close_from_close_callback_and_microtask),
   };
   return art_test_main(argc, argv, "handle", tests, ART_ARRAY_SIZE(tests));
 }
