@@ -156,8 +156,9 @@ ART_TEST(resubmit_from_callback) {
 
 #define QUEUED_BEHIND 16
 
-ART_TEST(cancel_queued_with_workers_blocked) {
-  art_loop_t *loop = ART_TEST_LOOP(state);
+/* Four workers held at the gate, QUEUED_BEHIND items queued on lane behind
+ * them and canceled: each gets ART_ECANCELED once, from the loop. */
+static void cancel_behind_blocked(art_loop_t *loop, art_lane lane) {
   art_pool_t *pool;
   item_t blockers[4], waiting[QUEUED_BEHIND];
   memset(blockers, 0, sizeof(blockers));
@@ -171,7 +172,8 @@ ART_TEST(cancel_queued_with_workers_blocked) {
   assert_true(gate_wait_started(4));
   for (int i = 0; i < QUEUED_BEHIND; i++)
     assert_int_equal(
-        art_queue_work(loop, &waiting[i].req, item_work, item_after), 0);
+        art_queue_work_lane(loop, &waiting[i].req, lane, item_work, item_after),
+        0);
   for (int i = 0; i < QUEUED_BEHIND; i++)
     assert_int_equal(art_cancel((art_req_t *)&waiting[i].req), 0);
   /* A second cancel, and canceling running work, are refused. */
@@ -183,7 +185,7 @@ ART_TEST(cancel_queued_with_workers_blocked) {
   art_pool_stats_t s;
   assert_int_equal(art_pool_stats(pool, &s), 0);
   assert_int_equal(s.canceled, QUEUED_BEHIND);
-  assert_int_equal(s.queued[ART_LANE_CPU], 0);
+  assert_int_equal(s.queued[lane], 0);
   assert_int_equal(s.running, 4);
   gate_open();
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
@@ -199,6 +201,14 @@ ART_TEST(cancel_queued_with_workers_blocked) {
   }
   assert_int_equal(art_loop_set_pool(loop, NULL), 0);
   assert_int_equal(art_pool_close(pool), 0);
+}
+
+ART_TEST(cancel_queued_with_workers_blocked) {
+  cancel_behind_blocked(ART_TEST_LOOP(state), ART_LANE_CPU);
+}
+
+ART_TEST(cancel_queued_fs_lane_with_workers_blocked) {
+  cancel_behind_blocked(ART_TEST_LOOP(state), ART_LANE_FS);
 }
 
 #define PAIRS 10000
@@ -633,6 +643,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(many_items),
       ART_TEST_ENTRY(resubmit_from_callback),
       ART_TEST_ENTRY(cancel_queued_with_workers_blocked),
+      ART_TEST_ENTRY(cancel_queued_fs_lane_with_workers_blocked),
       ART_TEST_ENTRY(queue_cancel_pairs),
       ART_TEST_ENTRY(set_size_under_load),
       ART_TEST_ENTRY(shrink_lets_running_work_finish),
