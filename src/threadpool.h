@@ -12,8 +12,8 @@
  * default pool could not start) with nothing queued. */
 int art__work_submit(art_loop_t *loop, struct art__work *w, art_lane lane,
                      void (*work)(struct art__work *w),
-                     void (*after)(struct art__work *w, int status))
-    ART__HIDDEN;
+                     void (*after)(struct art__work *w,
+                                   int status)) ART__HIDDEN;
 
 /* 0 if w was queued and is now canceled (after will run with
  * ART_ECANCELED), ART_EBUSY if it is running or finished. */
