@@ -48,7 +48,8 @@ int art_pipe_init(art_loop_t *loop, art_pipe_t *p, int ipc) {
 int art__pipe_open_fd(art_stream_t *s, int fd) {
   if (s->type != ART_NAMED_PIPE)
     return ART_EINVAL;
-  return art__stream_open(s, fd, ART__S_READABLE | ART__S_WRITABLE);
+  return art__stream_open(s, fd,
+                          ART__S_READABLE | ART__S_WRITABLE | ART__S_SOCKET);
 }
 
 /* What an adopted fd can do: a socket is readable and writable once
@@ -109,7 +110,7 @@ static int new_socket(art_pipe_t *p) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd == -1)
     return -errno;
-  int err = art__stream_open((art_stream_t *)p, fd, 0);
+  int err = art__stream_open((art_stream_t *)p, fd, ART__S_SOCKET);
   if (err)
     art__close_fd(fd);
   return err;

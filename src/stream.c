@@ -80,12 +80,14 @@ int art__stream_open(art_stream_t *s, int fd, unsigned flags) {
     return ART_EBUSY;
   if ((unsigned)fd < loop->nwatchers_ && loop->watchers_[fd] != NULL)
     return ART_EEXIST;
-  if (fstat(fd, &sb) == -1)
-    return -errno;
-  if (S_ISREG(sb.st_mode))
-    flags |= ART__S_FILE;
-  if (S_ISSOCK(sb.st_mode))
-    flags |= ART__S_SOCKET;
+  if (!(flags & ART__S_SOCKET)) { /* sockets we made or accepted are known */
+    if (fstat(fd, &sb) == -1)
+      return -errno;
+    if (S_ISREG(sb.st_mode))
+      flags |= ART__S_FILE;
+    if (S_ISSOCK(sb.st_mode))
+      flags |= ART__S_SOCKET;
+  }
   s->io_.fd = fd;
   s->stream_flags_ |= flags;
   return 0;
