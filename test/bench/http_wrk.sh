@@ -8,6 +8,7 @@
 #
 # Environment: DURATION (s per run, default 10), ROUNDS (default 3),
 # CONNS (default 100), BIG_CONNS (default 10000; 0 skips that part),
+# WARMUP (s of unmeasured load before each run, default 2),
 # PIN=split to pin each server to CPU 0 and wrk to CPU 1 (default: the
 # scheduler places them).
 #
@@ -23,6 +24,7 @@ duration=${DURATION:-10}
 rounds=${ROUNDS:-3}
 conns=${CONNS:-100}
 big_conns=${BIG_CONNS:-10000}
+warmup=${WARMUP:-2}
 srv_cpu=() wrk_cpu=()
 if [ "${PIN:-}" = split ]; then
   srv_cpu=(taskset -c 0) wrk_cpu=(taskset -c 1)
@@ -91,11 +93,15 @@ run() {
   local out rss cpu0 cpu1 est
   start "$1"
   out=$(mktemp)
+  if [ "$warmup" -gt 0 ]; then # JIT and caches warm, not measured
+    "${wrk_cpu[@]}" wrk -t2 -c"$2" -d"$warmup"s \
+      "http://127.0.0.1:$port/api/fast" >/dev/null
+  fi
   cpu0=$(cpu_ticks)
   "${wrk_cpu[@]}" wrk -t2 -c"$2" -d"$3"s --latency \
     "http://127.0.0.1:$port/api/fast" >"$out" &
   local wrk_pid=$!
-  sleep "$(echo "$3 * 3 / 4" | bc -l)"
+  sleep "$(calc "$3 * 3 / 4")"
   rss=$(rss_kb)
   est=$(ss -Htn state established "( sport = :$port )" | wc -l)
   wait $wrk_pid
@@ -109,6 +115,8 @@ run() {
   rm -f "$out"
   stop
 }
+
+calc() { awk "BEGIN {print $1}"; }
 
 median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
@@ -129,10 +137,10 @@ printf '%-10s %12s %10s %10s %10s %12s\n' server req/s p50_ms p99_ms \
 for s in asyncrt node; do
   col() { printf '%s' "${res[$s]}" | awk -v c="$1" 'NF {print $c}' | median; }
   printf '%-10s %12.0f %10.3f %10.3f %10.1f %12.2f\n' "$s" "$(col 1)" \
-    "$(col 2)" "$(col 3)" "$(echo "$(col 4) / 1024" | bc -l)" "$(col 5)"
+    "$(col 2)" "$(col 3)" "$(calc "$(col 4) / 1024")" "$(col 5)"
   declare "rps_$s=$(col 1)" "p99_$s=$(col 3)" "cpu_$s=$(col 5)"
 done
-ratio() { echo "$1 / $2" | bc -l | awk '{printf "%.2f", $1}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 echo "asyncrt/node: req/s x$(ratio "$rps_asyncrt" "$rps_node")," \
   "p99 x$(ratio "$p99_asyncrt" "$p99_node")," \
   "server CPU per request x$(ratio "$cpu_asyncrt" "$cpu_node")"
@@ -147,8 +155,8 @@ if [ "$big_conns" -gt 0 ]; then
     read -r _ _ _ small _ nsmall < <(run "$s" "$conns" 8)
     read -r _ _ _ big _ nbig < <(run "$s" "$big_conns" 8)
     printf '%-10s %9.1f MiB/%-5s %9.1f MiB/%-5s %10.2f\n' "$s" \
-      "$(echo "$small / 1024" | bc -l)" "$nsmall" \
-      "$(echo "$big / 1024" | bc -l)" "$nbig" \
-      "$(echo "($big - $small) / ($nbig - $nsmall)" | bc -l)"
+      "$(calc "$small / 1024")" "$nsmall" \
+      "$(calc "$big / 1024")" "$nbig" \
+      "$(calc "($big - $small) / ($nbig - $nsmall)")"
   done
 fi
