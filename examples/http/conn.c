@@ -429,29 +429,64 @@ static const char *http_date(server_t *srv) {
   return date;
 }
 
+/* A cursor writing into a fixed buffer; output past its end is dropped
+ * (the head buffer is sized so that it never is). */
+typedef struct {
+  char *p;   /* next byte to write */
+  char *end; /* end of the buffer */
+} out_t;
+
+static void put(out_t *o, const char *s, size_t n) {
+  if (n > (size_t)(o->end - o->p))
+    n = (size_t)(o->end - o->p);
+  memcpy(o->p, s, n);
+  o->p += n;
+}
+
+static void put_str(out_t *o, const char *s) {
+  put(o, s, strlen(s));
+}
+
+static void put_u64(out_t *o, uint64_t v) {
+  char digits[20];
+  size_t i = sizeof(digits);
+  do {
+    digits[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  put(o, digits + i, sizeof(digits) - i);
+}
+
 /* Formats the response head into c->head; length UINT64_MAX means a
- * chunked body. extra (may be NULL) is more header lines, CRLF-ended. */
+ * chunked body. extra (may be NULL) is more header lines, CRLF-ended.
+ * Pieces are copied rather than printf'd: this runs for every response. */
 size_t conn_format_head(conn_t *c, int status, const char *type,
                         uint64_t length, const char *extra) {
-  char framing[48];
-  const char *conn_hdr = "";
-  int n;
+  out_t o = {c->head, c->head + sizeof(c->head)};
+  put(&o, "HTTP/1.1 ", 9);
+  put_u64(&o, (uint64_t)status);
+  put(&o, " ", 1);
+  put_str(&o, http_status_text(status));
+  put_str(&o, "\r\nServer: libasyncrt\r\nDate: ");
+  put_str(&o, http_date(c->srv));
+  put_str(&o, "\r\nContent-Type: ");
+  put_str(&o, type);
+  if (length == UINT64_MAX) {
+    put_str(&o, "\r\nTransfer-Encoding: chunked\r\n");
+  } else {
+    put_str(&o, "\r\nContent-Length: ");
+    put_u64(&o, length);
+    put(&o, "\r\n", 2);
+  }
   if (c->flags & C_CLOSE_AFTER)
-    conn_hdr = "Connection: close\r\n";
+    put_str(&o, "Connection: close\r\n");
   else if (c->parser.req.version_minor == 0)
-    conn_hdr = "Connection: keep-alive\r\n";
-  if (length == UINT64_MAX)
-    snprintf(framing, sizeof(framing), "Transfer-Encoding: chunked\r\n");
-  else
-    snprintf(framing, sizeof(framing), "Content-Length: %llu\r\n",
-             (unsigned long long)length);
-  n = snprintf(c->head, sizeof(c->head),
-               "HTTP/1.1 %d %s\r\nServer: libasyncrt\r\nDate: %s\r\n"
-               "Content-Type: %s\r\n%s%s%s\r\n",
-               status, http_status_text(status), http_date(c->srv), type,
-               framing, conn_hdr, extra != NULL ? extra : "");
+    put_str(&o, "Connection: keep-alive\r\n");
+  if (extra != NULL)
+    put_str(&o, extra);
+  put(&o, "\r\n", 2);
   c->status = status;
-  c->head_len = n < (int)sizeof(c->head) ? (size_t)n : sizeof(c->head) - 1;
+  c->head_len = (size_t)(o.p - c->head);
   return c->head_len;
 }
 

@@ -360,12 +360,34 @@ static int skip_leading(http_parser_t *p, unsigned char c) {
   return c == '\n' ? -1 : 0;
 }
 
-/* Copies head bytes until the blank line; eol counts the CR LF CR LF seen. */
+/* Copies the run of ordinary bytes (no CR, LF or NUL) starting at
+ * data[i] into the head, as far as there is room, and returns the index
+ * after it: most of a head is copied this way, a run at a time. */
+static size_t copy_run(http_parser_t *p, const char *data, size_t i,
+                       size_t len) {
+  size_t room = HTTP_HEAD_MAX - p->head_used;
+  size_t end = len - i < room ? len : i + room, j = i;
+  while (j < end && data[j] != '\r' && data[j] != '\n' && data[j] != '\0')
+    j++;
+  if (j > i) {
+    memcpy(p->head + p->head_used, data + i, j - i);
+    p->head_used += j - i;
+    p->eol = 0;
+  }
+  return j;
+}
+
+/* Copies head bytes until the blank line; eol counts the CR LF CR LF seen.
+ * Ordinary bytes go in runs; each CR, LF or NUL is checked on its own. */
 static http_event head_execute(http_parser_t *p, const char *data, size_t len,
                                size_t *consumed) {
-  size_t i;
-  for (i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)data[i];
+  size_t i = 0;
+  while (i < len) {
+    unsigned char c;
+    if (p->state == ST_HEAD && !(p->eol & 1) &&
+        (i = copy_run(p, data, i, len)) == len)
+      break;
+    c = (unsigned char)data[i++];
     if (p->state == ST_START) {
       int skip = skip_leading(p, c);
       if (skip < 0)
@@ -384,7 +406,7 @@ static http_event head_execute(http_parser_t *p, const char *data, size_t len,
     } else if (c == '\n') {
       p->line_ended = 1;
       if (p->eol == 3) {
-        *consumed = i + 1;
+        *consumed = i;
         return head_complete(p);
       }
       p->eol = 2;
