@@ -95,10 +95,27 @@ int art_test_alloc_failed(void) {
   return failed;
 }
 
+static void tick_noop(art_timer_t *t) {
+  (void)t;
+}
+
+/* A repeating, unreferenced timer bounds each blocking poll to 10 ms, so a
+ * condition that became true without any further event is still seen; it
+ * keeps nothing alive and is closed before returning. */
 int art_test_run_until(art_loop_t *loop, unsigned ms, int (*cond)(void *),
                        void *arg) {
   uint64_t deadline = art_hrtime() + (uint64_t)ms * 1000000u;
+  art_timer_t tick;
+  int have_tick = art_timer_init(loop, &tick) == 0;
+  if (have_tick) {
+    art_timer_start(&tick, tick_noop, 10, 10);
+    art_unref((art_handle_t *)&tick);
+  }
   while (!cond(arg) && art_hrtime() < deadline)
     art_run(loop, ART_RUN_ONCE);
+  if (have_tick) {
+    art_close((art_handle_t *)&tick, NULL);
+    art_run(loop, ART_RUN_NOWAIT); /* its close phase */
+  }
   return cond(arg);
 }

@@ -51,7 +51,7 @@ fi
 for mode in "${modes[@]}"; do
   case $mode in
   plain)
-    build build/plain -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    build build/plain -DCMAKE_BUILD_TYPE=RelWithDebInfo -DART_BUILD_BENCH=ON
     run_ctest build/plain "plain build, epoll backend"
     ART_BACKEND=poll run_ctest build/plain "plain build, poll backend"
     ;;

@@ -20,8 +20,9 @@ typedef struct {
 } transcript_t;
 
 static void put(transcript_t *t, const char *s, size_t n) {
-  if (t->len + n >= sizeof(t->text))
-    n = sizeof(t->text) - 1 - t->len;
+  size_t room = sizeof(t->text) - 1 - t->len; /* len never passes size - 1 */
+  if (n > room)
+    n = room;
   memcpy(t->text + t->len, s, n);
   t->len += n;
   t->text[t->len] = '\0';

@@ -150,7 +150,7 @@ static void chain_cb(art_udp_send_t *req, int status) {
 
 static void chain_send(void) {
   int i = chain_next++;
-  snprintf(chain_text[i], sizeof(chain_text[i]), "d%d", i);
+  snprintf(chain_text[i], sizeof(chain_text[i]), "d%d", i % 100000);
   art_buf_t b = art_buf_init(chain_text[i], strlen(chain_text[i]));
   chain_reqs[i].data = (void *)(intptr_t)i;
   assert_int_equal(art_udp_send(&chain_reqs[i], chain_handle, &b, 1,
