@@ -551,7 +551,121 @@ ART_TEST(file_to_file_through_stream_pipe) {
   rmdir(dir);
 }
 
+/* ---- many buffers in one write; writes queued before connecting ---- */
+
+#define NPIECES 200
+
+typedef struct {
+  art_tcp_t server, a, b;
+  art_connect_t creq;
+  art_write_t w1, w2;
+  char pieces[NPIECES][3];
+  char got[NPIECES * 3 + 8];
+  size_t ngot;
+  int w1_status, w2_status, calls;
+} vec_t;
+
+static vec_t *vec;
+
+static void vec_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  if (n > 0) {
+    assert_true(vec->ngot + (size_t)n <= sizeof(vec->got));
+    memcpy(vec->got + vec->ngot, buf->base, (size_t)n);
+    vec->ngot += (size_t)n;
+  }
+  if (vec->ngot == NPIECES * 3 + 5) {
+    art_close((art_handle_t *)&vec->a, NULL);
+    art_close((art_handle_t *)&vec->b, NULL);
+  }
+  free(buf->base);
+}
+
+static void vec_connection(art_stream_t *server, int status) {
+  assert_int_equal(art_tcp_init(server->loop, &vec->b), 0);
+  assert_int_equal(art_accept(server, (art_stream_t *)&vec->b), 0);
+  assert_int_equal(
+      art_read_start((art_stream_t *)&vec->b, helper_alloc, vec_read), 0);
+  art_close((art_handle_t *)server, NULL);
+}
+
+static void vec_write_cb(art_write_t *req, int status) {
+  vec->calls++;
+  if (req == &vec->w1)
+    vec->w1_status = status;
+  else
+    vec->w2_status = status;
+}
+
+static void vec_connected(art_connect_t *req, int status) {
+  assert_int_equal(status, 0);
+}
+
+/* 200 buffers in one request (an allocated copy of the array, and more than
+ * one writev's worth of vectors), queued before the connection exists. */
+ART_TEST(many_buffers_written_before_connect) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_buf_t bufs[NPIECES];
+  vec = calloc(1, sizeof(*vec));
+  struct sockaddr_in addr = listen_loopback(loop, &vec->server, vec_connection);
+  assert_int_equal(art_tcp_init(loop, &vec->a), 0);
+  assert_int_equal(art_tcp_connect(&vec->creq, &vec->a,
+                                   (struct sockaddr *)&addr, vec_connected),
+                   0);
+  for (int i = 0; i < NPIECES; i++) {
+    snprintf(vec->pieces[i], sizeof(vec->pieces[i]), "%02d", i % 100);
+    vec->pieces[i][2] = ',';
+    bufs[i] = art_buf_init(vec->pieces[i], 3);
+  }
+  assert_int_equal(
+      art_write(&vec->w1, (art_stream_t *)&vec->a, bufs, NPIECES, vec_write_cb),
+      0);
+  art_buf_t tail = art_buf_init("<end>", 5);
+  assert_int_equal(
+      art_write(&vec->w2, (art_stream_t *)&vec->a, &tail, 1, vec_write_cb), 0);
+  assert_int_equal(art_stream_write_queue_size((art_stream_t *)&vec->a),
+                   NPIECES * 3 + 5);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(vec->calls, 2);
+  assert_int_equal(vec->w1_status, 0);
+  assert_int_equal(vec->w2_status, 0);
+  for (int i = 0; i < NPIECES; i++)
+    assert_memory_equal(vec->got + 3 * i, vec->pieces[i], 3);
+  assert_memory_equal(vec->got + 3 * NPIECES, "<end>", 5);
+  free(vec);
+}
+
+/* Out of memory: the failing call reports ART_ENOMEM and changes nothing. */
+ART_TEST(out_of_memory_is_reported) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  pair_t p;
+  art_write_t w;
+  art_stream_pipe_t pl;
+  char pieces[5] = "abcde";
+  art_buf_t bufs[5];
+  make_pair(loop, &p);
+  for (int i = 0; i < 5; i++)
+    bufs[i] = art_buf_init(pieces + i, 1);
+  art_test_fail_alloc_after(0);
+  assert_int_equal(art_write(&w, (art_stream_t *)&p.a, bufs, 5, NULL),
+                   ART_ENOMEM);
+  assert_int_equal(art_stream_pipe(&pl, (art_stream_t *)&p.b,
+                                   (art_stream_t *)&p.a, NULL, sp_done),
+                   ART_ENOMEM);
+  assert_true(art_test_alloc_failed());
+  art_test_fail_alloc_after(-1);
+  assert_int_equal(art_stream_write_queue_size((art_stream_t *)&p.a), 0);
+  /* Four buffers or fewer never allocate. */
+  art_test_fail_alloc_after(0);
+  assert_int_equal(art_write(&w, (art_stream_t *)&p.a, bufs, 4, NULL), 0);
+  art_test_fail_alloc_after(-1);
+  art_close((art_handle_t *)&p.a, NULL);
+  art_close((art_handle_t *)&p.b, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
 static const struct CMUnitTest tests[] = {
+    ART_TEST_ENTRY(many_buffers_written_before_connect),
+    ART_TEST_ENTRY(out_of_memory_is_reported),
     ART_TEST_ENTRY(slow_reader_bounds_writer_memory),
     ART_TEST_ENTRY(half_close),
     ART_TEST_ENTRY(close_cancels_queued_writes),
