@@ -245,6 +245,8 @@ static inline void note_lag(art_loop_t *loop, const art_timer_t *t) {
 /* The timers phase: runs every timer due now in (deadline, start order)
  * order, except those started during this phase. */
 void art__run_timers(art_loop_t *loop) {
+  if (loop->timer_count_ == 0)
+    return; /* the deferred list fills only inside this function */
   uint64_t limit = loop->timer_seq_;
   art_timer_t *t;
   while ((t = settled_top(loop)) != NULL && t->due_ <= loop->time_ &&

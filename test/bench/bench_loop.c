@@ -9,7 +9,8 @@
  *   timed     empty, with the opt-in per-phase clock on
  *             (ART_LOOP_MEASURE_PHASES; libasyncrt only).
  * libasyncrt and libuv alternate, BENCH_ROUNDS rounds (default 3), medians
- * compared. Usage: bench_loop [art|uv|both] [iterations] */
+ * compared. Usage: bench_loop [art|uv|both] [iterations] [workload]
+ * (workload: empty, with_fd or timed; default all three). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,12 +119,19 @@ int main(int argc, char **argv) {
 #ifndef ART_HAVE_LIBUV
   do_uv = 0;
 #endif
+  static const char *const keys[NWORKLOADS] = {"empty", "with_fd", "timed"};
+  int only = -1;
+  for (int w = 0; argc > 3 && w < NWORKLOADS; w++)
+    if (strcmp(argv[3], keys[w]) == 0)
+      only = w;
   if (pipe(pipe_fds) != 0)
     abort();
   double a[NWORKLOADS][MAX_ROUNDS], u[NWORKLOADS][MAX_ROUNDS];
   printf("loop: %lu iterations, %d rounds\n", iterations, rounds);
   for (int i = 0; i < rounds; i++)
     for (int w = 0; w < NWORKLOADS; w++) {
+      if (only >= 0 && w != only)
+        continue;
       if (do_art)
         a[w][i] = art_round(w) / 1e6;
 #ifdef ART_HAVE_LIBUV
@@ -132,6 +140,8 @@ int main(int argc, char **argv) {
 #endif
     }
   for (int w = 0; w < NWORKLOADS; w++) {
+    if (only >= 0 && w != only)
+      continue;
     double um = do_uv && w != TIMED ? bench_median(u[w], (size_t)rounds) : -1;
     if (do_art && w == TIMED)
       printf("%-40s asyncrt %12.1f M/s   (no libuv equivalent)\n", names[w],
