@@ -704,6 +704,8 @@ void art__stream_close(art_handle_t *h) {
  * the unfinished ones with ART_ECANCELED. */
 void art__stream_endgame(art_handle_t *h) {
   art_stream_t *s = (art_stream_t *)h;
+  if (s->pipe_src_ != NULL)
+    art__stream_pipe_src_closed(s);
   if (s->connect_req_ != NULL) {
     art_connect_t *req = s->connect_req_;
     s->connect_req_ = NULL;

@@ -58,6 +58,10 @@ int art__stream_write(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
 
 /* For an IPC pipe: reads with recvmsg and keeps received fds (pipe.c). */
 ssize_t art__pipe_recv(art_stream_t *s, char *buf, size_t len) ART__HIDDEN;
+/* src of a pipeline is closing: the pipeline ends with ART_ECANCELED once
+ * its writes in flight are done (stream_pipe.c). */
+void art__stream_pipe_src_closed(art_stream_t *src) ART__HIDDEN;
+
 /* Takes the next handle received on an IPC pipe into client (pipe.c). */
 int art__pipe_accept_pending(art_stream_t *pipe,
                              art_stream_t *client) ART__HIDDEN;

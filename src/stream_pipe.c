@@ -39,13 +39,13 @@ static void release(art_stream_pipe_t *p, chunk_t *c) {
 
 static void finish(art_stream_pipe_t *p, int status) {
   p->done_ = 1;
-  if (p->src->pipe_src_ == p)
+  if (!p->src_gone_ && p->src->pipe_src_ == p)
     p->src->pipe_src_ = NULL;
   art__free(p->mem_);
   p->mem_ = NULL;
   p->free_ = NULL;
   p->cb_(p, status);
-  art__drain(p->src->loop);
+  art__drain(p->loop_);
 }
 
 static void shutdown_cb(art_shutdown_t *req, int status) {
@@ -80,9 +80,17 @@ static void maybe_finish(art_stream_pipe_t *p) {
 static void fail(art_stream_pipe_t *p, int err) {
   if (p->status_ == 0)
     p->status_ = err;
-  if (art__stream_usable(p->src))
+  if (!p->src_gone_ && art__stream_usable(p->src))
     art_read_stop(p->src);
   maybe_finish(p);
+}
+
+void art__stream_pipe_src_closed(art_stream_t *src) {
+  art_stream_pipe_t *p = src->pipe_src_;
+  src->pipe_src_ = NULL;
+  p->src_gone_ = 1;
+  if (!p->done_)
+    fail(p, ART_ECANCELED);
 }
 
 static void pipe_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
@@ -98,7 +106,7 @@ static void pipe_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
 }
 
 static void resume_if_drained(art_stream_pipe_t *p) {
-  if (!p->paused_ || p->status_ != 0 || p->eof_ != EOF_NONE ||
+  if (!p->paused_ || p->src_gone_ || p->status_ != 0 || p->eof_ != EOF_NONE ||
       p->free_ == NULL ||
       art_stream_write_queue_size(p->dst) >= p->dst->high_water_mark_)
     return;
@@ -176,6 +184,7 @@ int art_stream_pipe(art_stream_pipe_t *p, art_stream_t *src, art_stream_t *dst,
   p->data = data;
   p->src = src;
   p->dst = dst;
+  p->loop_ = src->loop;
   p->cb_ = cb;
   if (opts != NULL)
     p->opts_ = *opts;

@@ -663,7 +663,51 @@ ART_TEST(out_of_memory_is_reported) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }
 
+static void count_done(art_stream_pipe_t *p, int status) {
+  int *st = p->data;
+  st[0] = status;
+  st[1]++;
+}
+
+static int src_closed_flag;
+
+static void src_closed(art_handle_t *h) {
+  src_closed_flag = 1;
+}
+
+/* Closing src mid-way ends the pipeline once, with ART_ECANCELED, and frees
+ * its buffers (ASan checks the leak). */
+ART_TEST(stream_pipe_src_closed_midway) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  pair_t in, out;
+  art_stream_pipe_t pl;
+  art_write_t w;
+  static char chunk[256 * 1024];
+  int st[2] = {0, 0};
+  src_closed_flag = 0;
+  make_pair(loop, &in);
+  make_pair(loop, &out);
+  pl.data = st;
+  assert_int_equal(art_stream_pipe(&pl, (art_stream_t *)&in.b,
+                                   (art_stream_t *)&out.a, NULL, count_done),
+                   0);
+  art_buf_t b = art_buf_init(chunk, sizeof(chunk));
+  assert_true(art_write(&w, (art_stream_t *)&in.a, &b, 1, NULL) >= 0);
+  art_run(loop, ART_RUN_NOWAIT);
+  art_run(loop, ART_RUN_NOWAIT);
+  art_close((art_handle_t *)&in.b, src_closed);
+  assert_true(art_test_run_until(loop, 5000, flag_set, &st[1]));
+  assert_int_equal(st[0], ART_ECANCELED);
+  art_close((art_handle_t *)&in.a, NULL);
+  art_close((art_handle_t *)&out.a, NULL);
+  art_close((art_handle_t *)&out.b, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(st[1], 1);
+  assert_true(src_closed_flag);
+}
+
 static const struct CMUnitTest tests[] = {
+    ART_TEST_ENTRY(stream_pipe_src_closed_midway),
     ART_TEST_ENTRY(many_buffers_written_before_connect),
     ART_TEST_ENTRY(out_of_memory_is_reported),
     ART_TEST_ENTRY(slow_reader_bounds_writer_memory),

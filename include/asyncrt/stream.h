@@ -187,6 +187,8 @@ struct art_stream_pipe_s {
   int eof_;                 /* src reached its end */
   int done_;                /* cb has run */
   int paused_;              /* reading stopped for backpressure */
+  int src_gone_;            /* src closed: never touch it again */
+  art_loop_t *loop_;        /* the loop of both streams */
   art_shutdown_t shutdown_; /* ends dst at EOF */
 };
 
@@ -195,7 +197,9 @@ struct art_stream_pipe_s {
  * are in flight and resumes when a write completes; at EOF of src, dst is
  * shut down (unless opts->no_end), then cb runs once with 0 or the first
  * error of either side. Memory is opts->nchunks * opts->chunk, allocated
- * once. opts may be NULL. Close neither stream before cb. */
+ * once. opts may be NULL. Closing src ends the pipeline with ART_ECANCELED
+ * once the writes in flight are done; closing dst fails those writes, which
+ * ends it too (cb may then run after the close callbacks: keep p valid). */
 ART_EXTERN int art_stream_pipe(art_stream_pipe_t *p, art_stream_t *src,
                                art_stream_t *dst,
                                const art_stream_pipe_opts_t *opts,
