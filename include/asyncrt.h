@@ -234,8 +234,8 @@ typedef struct {
 /* Work finished on another thread that must be completed on the loop's
  * thread: art__loop_post queues it and wakes the loop. */
 typedef struct art__completion_s {
-  struct art__queue node;
-  void (*cb)(struct art__completion_s *c);
+  struct art__completion_s *next;          /* link on the completion stack */
+  void (*cb)(struct art__completion_s *c); /* runs in the poll phase */
 } art__completion_t;
 
 /* An fd watched by the backend. */
@@ -328,8 +328,7 @@ struct art_loop_s {
   art__io_t wakeup_io_;
   int wakeup_pending_;            /* atomic: a wakeup write is outstanding */
   int wakers_;                    /* atomic: threads inside art__loop_post */
-  void *completion_lock_;         /* pthread_mutex_t, allocated at init */
-  struct art__queue completions_; /* art__completion_t posted by threads */
+  art__completion_t *completions_; /* atomic: posted by threads, LIFO */
   art_async_t *async_stack_;      /* atomic: async handles sent, LIFO */
   struct art__queue async_ready_; /* async handles popped, to dispatch */
   struct art_pool_s *pool_;       /* work pool; NULL means the default */

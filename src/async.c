@@ -40,21 +40,12 @@ enum { IDLE = 0, BUSY = 1, QUEUED = 2, CLOSED = 3 };
 static void wakeup_cb(art_loop_t *loop, art__io_t *w, unsigned events);
 
 int art__wakeup_init(art_loop_t *loop) {
-  pthread_mutex_t *lock = art__malloc(sizeof(*lock));
-  if (lock == NULL)
-    return ART_ENOMEM;
-  pthread_mutex_init(lock, NULL);
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (fd == -1) {
-    int err = -errno;
-    pthread_mutex_destroy(lock);
-    art__free(lock);
-    return err;
-  }
-  loop->completion_lock_ = lock;
+  if (fd == -1)
+    return -errno;
   loop->wakeup_fd_ = fd;
   loop->wakeup_wfd_ = fd;
-  art__queue_init(&loop->completions_);
+  loop->completions_ = NULL;
   art__queue_init(&loop->async_ready_);
   loop->async_stack_ = NULL;
   art__io_init(&loop->wakeup_io_, wakeup_cb, fd);
@@ -75,11 +66,6 @@ void art__wakeup_close(art_loop_t *loop) {
     art__close_fd(loop->wakeup_fd_);
   }
   loop->wakeup_fd_ = loop->wakeup_wfd_ = -1;
-  if (loop->completion_lock_ != NULL) {
-    pthread_mutex_destroy(loop->completion_lock_);
-    art__free(loop->completion_lock_);
-    loop->completion_lock_ = NULL;
-  }
 }
 
 void art__loop_wake(art_loop_t *loop) {
@@ -93,18 +79,23 @@ void art__loop_wake(art_loop_t *loop) {
   /* EAGAIN means the counter is already huge: the loop will wake anyway. */
 }
 
-/* The eventfd is written after unlocking, so that the loop, woken at once
- * on another CPU, does not find the lock still held. Until the write is
- * done the poster counts in loop->wakers_: once the loop has run c's
- * callback it may be closed, and art__wakeup_close waits for that count to
- * drop before it frees anything a poster touches. */
+/* Pushes c on the loop's completion stack with one CAS (no lock for a
+ * worker to wait on, or for the loop to find held when it wakes) and
+ * writes the eventfd only when the stack was empty: the loop takes the
+ * whole stack at once, so one write covers every completion pushed until
+ * then. Until the write is done the poster counts in loop->wakers_: once
+ * the loop has run c's callback it may be closed, and art__wakeup_close
+ * waits for that count to drop before it frees anything a poster
+ * touches. */
 void art__loop_post(art_loop_t *loop, art__completion_t *c) {
   __atomic_add_fetch(&loop->wakers_, 1, __ATOMIC_RELAXED);
-  pthread_mutex_lock(loop->completion_lock_);
-  int was_empty = art__queue_empty(&loop->completions_);
-  art__queue_insert_tail(&loop->completions_, &c->node);
-  pthread_mutex_unlock(loop->completion_lock_);
-  if (was_empty)
+  art__completion_t *head =
+      __atomic_load_n(&loop->completions_, __ATOMIC_RELAXED);
+  do
+    c->next = head;
+  while (!__atomic_compare_exchange_n(&loop->completions_, &head, c, 1,
+                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+  if (head == NULL)
     art__loop_wake(loop);
   __atomic_sub_fetch(&loop->wakers_, 1, __ATOMIC_RELEASE);
 }
@@ -125,16 +116,22 @@ static void take_async_stack(art_loop_t *loop) {
   }
 }
 
+/* Takes the whole completion stack and runs it oldest first. A callback
+ * may free or re-post its completion, so the next link is read before. */
 static void run_completions(art_loop_t *loop) {
-  art__queue_t local;
-  pthread_mutex_lock(loop->completion_lock_);
-  art__queue_move(&loop->completions_, &local);
-  pthread_mutex_unlock(loop->completion_lock_);
+  art__completion_t *c =
+      __atomic_exchange_n(&loop->completions_, NULL, __ATOMIC_ACQUIRE);
+  art__completion_t *fifo = NULL;
+  while (c != NULL) { /* reverse the LIFO stack */
+    art__completion_t *next = c->next;
+    c->next = fifo;
+    fifo = c;
+    c = next;
+  }
   int batch = art__pool_batch_begin(loop);
-  while (!art__queue_empty(&local)) {
-    art__queue_t *q = art__queue_head(&local);
-    art__queue_remove(q);
-    art__completion_t *c = art__container_of(q, art__completion_t, node);
+  while (fifo != NULL) {
+    c = fifo;
+    fifo = c->next;
     c->cb(c);
     art__drain(loop);
   }
