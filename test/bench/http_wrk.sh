@@ -54,8 +54,7 @@ start() {
   if [ "$1" = asyncrt ]; then
     "${srv_cpu[@]}" "$build/examples/http/server" 0 --max-conns 20000 >"$out" &
   else
-    port=$((20000 + RANDOM % 20000))
-    "${srv_cpu[@]}" node test/bench/http_node.js "$port" >"$out" &
+    "${srv_cpu[@]}" node test/bench/http_node.js 0 >"$out" &
   fi
   pid=$!
   for _ in $(seq 100); do
