@@ -34,6 +34,8 @@ typedef struct {
   char got[32];
   size_t ngot;
   int closed;
+  char peer[128]; /* the server's name as getpeername saw it */
+  size_t peer_len;
 } pclient_t;
 
 static void pclient_close(art_handle_t *h) {
@@ -54,6 +56,15 @@ static void pclient_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
 static void pclient_connected(art_connect_t *req, int status) {
   pclient_t *c = req->handle->data;
   c->status = status;
+  if (status == 0) {
+    char peer[128], tiny[2];
+    size_t len = sizeof(peer), small = sizeof(tiny);
+    assert_int_equal(art_pipe_getpeername(&c->pipe, peer, &len), 0);
+    c->peer_len = len;
+    memcpy(c->peer, peer, len);
+    assert_int_equal(art_pipe_getpeername(&c->pipe, tiny, &small), ART_ENOBUFS);
+    assert_int_equal(small, len + 1);
+  }
   if (status < 0) {
     art_close((art_handle_t *)req->handle, pclient_close);
     return;
@@ -95,6 +106,8 @@ ART_TEST(unix_socket_echo) {
   assert_true(art_test_run_until(loop, 5000, flag_set, &c.closed));
   assert_int_equal(c.status, 0);
   assert_memory_equal(c.got, "ping", 4);
+  assert_int_equal(c.peer_len, strlen(path));
+  assert_memory_equal(c.peer, path, c.peer_len);
   art_close((art_handle_t *)&server, NULL);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   assert_int_equal(helper_open_conns, 0);
@@ -121,6 +134,8 @@ ART_TEST(abstract_name_echo) {
   pclient_start(loop, &c, name, (size_t)n);
   assert_true(art_test_run_until(loop, 5000, flag_set, &c.closed));
   assert_memory_equal(c.got, "ping", 4);
+  assert_int_equal(c.peer_len, n); /* the abstract name, leading NUL and all */
+  assert_memory_equal(c.peer, name, (size_t)n);
   art_close((art_handle_t *)&server, NULL);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }
