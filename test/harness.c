@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 
@@ -45,10 +46,22 @@ int art_test_teardown(void **state) {
   return 0;
 }
 
+/* A name given on the command line must be a test of the suite: a test
+ * written as ART_TEST but missing from main's array would otherwise run
+ * nothing and pass. */
 int art_test_main(int argc, char **argv, const char *group,
                   const struct CMUnitTest *tests, size_t count) {
-  if (argc > 1)
+  if (argc > 1) {
+    size_t i = 0;
+    while (i < count && strcmp(tests[i].name, argv[1]) != 0)
+      i++;
+    if (i == count) {
+      fprintf(stderr, "%s: no test named '%s' in main's array\n", group,
+              argv[1]);
+      return 1;
+    }
     cmocka_set_test_filter(argv[1]);
+  }
   return _cmocka_run_group_tests(group, tests, count, NULL, NULL);
 }
 
