@@ -706,7 +706,72 @@ ART_TEST(stream_pipe_src_closed_midway) {
   assert_true(src_closed_flag);
 }
 
+/* ---- a watcher stopped by another's callback in the same poll batch ---- */
+
+typedef struct {
+  pair_t p1, p2;
+  art_write_t w1, w2;
+  art_check_t check;
+  art_stream_t *stopped; /* the reader stopped by the other's callback */
+  int got1, got2, iteration_reads;
+} batch_t;
+
+static batch_t *bt;
+
+static void bt_read(art_stream_t *s, ssize_t n, const art_buf_t *buf);
+
+/* Restarts the stopped reader after the poll phase, before the next wait. */
+static void bt_check(art_check_t *c) {
+  if (bt->stopped != NULL) {
+    art_read_start(bt->stopped, helper_alloc, bt_read);
+    bt->stopped = NULL;
+  }
+  bt->iteration_reads = 0;
+}
+
+static void bt_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  free(buf->base);
+  if (n <= 0)
+    return;
+  int first = s == (art_stream_t *)&bt->p1.b;
+  *(first ? &bt->got1 : &bt->got2) = 1;
+  art_stream_t *other =
+      first ? (art_stream_t *)&bt->p2.b : (art_stream_t *)&bt->p1.b;
+  if (bt->iteration_reads++ == 0 && !(first ? bt->got2 : bt->got1)) {
+    art_read_stop(other); /* its event may be later in this very batch */
+    bt->stopped = other;
+  }
+}
+
+static int bt_both(void *arg) {
+  return bt->got1 && bt->got2;
+}
+
+ART_TEST(reader_stopped_and_restarted_within_a_batch) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  bt = calloc(1, sizeof(*bt));
+  make_pair(loop, &bt->p1);
+  make_pair(loop, &bt->p2);
+  art_buf_t b = art_buf_init("x", 1);
+  art_write(&bt->w1, (art_stream_t *)&bt->p1.a, &b, 1, NULL);
+  art_write(&bt->w2, (art_stream_t *)&bt->p2.a, &b, 1, NULL);
+  art_check_init(loop, &bt->check);
+  art_check_start(&bt->check, bt_check);
+  art_read_start((art_stream_t *)&bt->p1.b, helper_alloc, bt_read);
+  art_read_start((art_stream_t *)&bt->p2.b, helper_alloc, bt_read);
+  /* Both fds are readable before the first wait: one batch holds both. */
+  assert_true(art_test_run_until(loop, 3000, bt_both, NULL));
+  art_close((art_handle_t *)&bt->check, NULL);
+  art_close((art_handle_t *)&bt->p1.a, NULL);
+  art_close((art_handle_t *)&bt->p1.b, NULL);
+  art_close((art_handle_t *)&bt->p2.a, NULL);
+  art_close((art_handle_t *)&bt->p2.b, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  free(bt);
+}
+
 static const struct CMUnitTest tests[] = {
+    ART_TEST_ENTRY(reader_stopped_and_restarted_within_a_batch),
     ART_TEST_ENTRY(stream_pipe_src_closed_midway),
     ART_TEST_ENTRY(many_buffers_written_before_connect),
     ART_TEST_ENTRY(out_of_memory_is_reported),
