@@ -362,6 +362,21 @@ static void scenario_conn_limit(void) {
 /* ------------------------------------------------------------------------ */
 /* shutdown: a request in flight completes, then the process exits 0.       */
 
+/* Waits until the server reports one request in progress. */
+static void wait_busy(void) {
+  resp_t r;
+  int tries;
+  for (tries = 0;; tries++) {
+    request("GET", "/api/stats", NULL, &r);
+    if (strstr(r.body, "\"busy\":1") != NULL)
+      break;
+    resp_free(&r);
+    CHECK(tries < 500, "the request never started");
+    usleep(10000);
+  }
+  resp_free(&r);
+}
+
 static void scenario_shutdown(void) {
   client_t *busy = client_open(), *idle = client_open();
   resp_t r;
@@ -370,7 +385,7 @@ static void scenario_shutdown(void) {
   read_response(idle, &r, 0);
   resp_free(&r);
   send_str(busy, "GET /api/slow?ms=600 HTTP/1.1\r\nHost: e\r\n\r\n");
-  usleep(100000);
+  wait_busy();
   CHECK(kill(server_pid, SIGTERM) == 0, "kill");
   expect_eof(idle); /* idle keep-alive connections close at once */
   read_response(busy, &r, 0);
@@ -390,7 +405,7 @@ static void scenario_deadline(void) {
   client_t *c = client_open();
   int status;
   send_str(c, "GET /api/slow?ms=30000 HTTP/1.1\r\nHost: e\r\n\r\n");
-  usleep(100000);
+  wait_busy();
   status = server_stop(SIGINT, 10000);
   CHECK(status == 0, "exit status %d", status);
   expect_eof(c);

@@ -307,6 +307,15 @@ static int stats_loop(conn_t *c, char *out, size_t size) {
   return n;
 }
 
+/* Connections with a request in progress (the asking one is not yet). */
+static unsigned count_busy(const server_t *srv) {
+  const conn_t *c;
+  unsigned n = 0;
+  for (c = srv->conns; c != NULL; c = c->next)
+    n += (c->flags & C_BUSY) && !(c->flags & (C_CLOSING | C_LINGER));
+  return n;
+}
+
 static void stats_answer(conn_t *c) {
   server_t *srv = c->srv;
   art_pool_stats_t ps;
@@ -323,13 +332,14 @@ static void stats_answer(conn_t *c) {
       c->body + n, sizeof(c->body) - (size_t)n,
       "}},\"pool\":{\"threads\":%u,\"idle\":%u,\"queued\":%llu,\"running\":"
       "%llu,\"completed\":%llu,\"canceled\":%llu,\"wait_ms\":%.3f,"
-      "\"run_ms\":%.3f},\"connections\":{\"open\":%u,\"accepted\":%llu,"
-      "\"rejected\":%llu,\"pooled_structs\":%u},\"requests\":%llu,"
+      "\"run_ms\":%.3f},\"connections\":{\"open\":%u,\"busy\":%u,"
+      "\"accepted\":%llu,\"rejected\":%llu,\"pooled_structs\":%u},\"requests\":"
+      "%llu,"
       "\"rss_bytes\":%zu,\"uptime_s\":%.3f}\n",
       ps.threads, ps.idle, (unsigned long long)queued,
       (unsigned long long)ps.running, (unsigned long long)ps.completed,
       (unsigned long long)ps.canceled, (double)ps.wait_time_ns / 1e6,
-      (double)ps.run_time_ns / 1e6, srv->nconns,
+      (double)ps.run_time_ns / 1e6, srv->nconns, count_busy(srv),
       (unsigned long long)srv->accepted, (unsigned long long)srv->rejected,
       srv->nallocated, (unsigned long long)srv->requests, rss,
       (double)(art_hrtime() - srv->start_ns) / 1e9);
