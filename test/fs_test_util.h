@@ -1,17 +1,21 @@
 /* Helpers shared by the file-system suites: a private temporary folder per
- * test, removed with everything in it, and a way to run a check as an
- * unprivileged user even when the suite runs as root. */
+ * test (dir, made by the FS_TEST fixture and removed with everything in it),
+ * and a way to run a check as an unprivileged user even when the suite runs
+ * as root. */
 #ifndef ART_FS_TEST_UTIL_H
 #define ART_FS_TEST_UTIL_H
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "harness.h"
 
 static inline int rm_entry(const char *path, const struct stat *st, int flag,
                            struct FTW *ftw) {
@@ -46,6 +50,30 @@ static inline const char *fs_test_join(char *out, size_t size, const char *dir,
   memcpy(out + a + 1, name, b + 1);
   return out;
 }
+
+/* The running test's private folder, made by fs_test_setup. */
+static char dir[PATH_MAX];
+
+/* Joins the test's folder and name into buf (PATH_MAX bytes). */
+static inline const char *in_dir(char *buf, const char *name) {
+  return fs_test_join(buf, PATH_MAX, dir, name);
+}
+
+/* Fixture: a fresh folder, then the harness's fresh loop. */
+static inline int fs_test_setup(void **state) {
+  fs_test_tmpdir(dir, sizeof(dir));
+  return art_test_setup(state);
+}
+
+/* Fixture: removes the folder, then the harness's checks and cleanup. */
+static inline int fs_test_teardown(void **state) {
+  fs_test_rmtree(dir);
+  return art_test_teardown(state);
+}
+
+/* A test entry run with the folder fixture. */
+#define FS_TEST(name)                                                          \
+  cmocka_unit_test_setup_teardown(name, fs_test_setup, fs_test_teardown)
 
 /* Creates a file with the given contents. */
 static inline void fs_test_put(const char *path, const char *text) {

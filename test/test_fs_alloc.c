@@ -7,25 +7,18 @@
 #include "fs_test_util.h"
 #include "harness.h"
 
-static char dir[PATH_MAX];
+/* Scratch path buffers (the test's folder is fs_test_util.h's dir). */
 static char p1[PATH_MAX];
 
-static const char *in_dir(char *buf, const char *name) {
-  return fs_test_join(buf, PATH_MAX, dir, name);
-}
-
-static int setup(void **state) {
-  fs_test_tmpdir(dir, sizeof(dir));
-  return art_test_setup(state);
-}
-
-static int teardown(void **state) {
+/* The shared teardown, after lifting any allocation failure still armed. */
+static int alloc_teardown(void **state) {
   art_test_fail_alloc_after(-1);
-  fs_test_rmtree(dir);
-  return art_test_teardown(state);
+  return fs_test_teardown(state);
 }
 
-#define FS_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#undef FS_TEST
+#define FS_TEST(name)                                                          \
+  cmocka_unit_test_setup_teardown(name, fs_test_setup, alloc_teardown)
 
 /* Runs op with the nth allocation failing, for n = 0, 1, ... until it
  * succeeds without a failure. Each failed run must give ART_ENOMEM. */

@@ -10,25 +10,9 @@
 #include "fs_test_util.h"
 #include "harness.h"
 
-static char dir[PATH_MAX];
+/* Scratch path buffers (the test's folder is fs_test_util.h's dir). */
 static char p1[PATH_MAX];
 static char p2[PATH_MAX];
-
-static const char *in_dir(char *buf, const char *name) {
-  return fs_test_join(buf, PATH_MAX, dir, name);
-}
-
-static int setup(void **state) {
-  fs_test_tmpdir(dir, sizeof(dir));
-  return art_test_setup(state);
-}
-
-static int teardown(void **state) {
-  fs_test_rmtree(dir);
-  return art_test_teardown(state);
-}
-
-#define FS_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 /* ---- A chain: open, write, read, fstat, close, each from the previous
  * one's callback. ---- */
