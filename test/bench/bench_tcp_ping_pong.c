@@ -18,20 +18,11 @@
 
 #include "asyncrt.h"
 #include "common.h"
-#include <time.h>
 
-/* CPU time of this thread: steadier than wall time on a shared machine. */
+/* This thread's CPU time at the start of a run, the run's CPU seconds, and
+ * its work per CPU second (CPU time is steadier than wall time on a shared
+ * machine). */
 static double cpu0, cpu_secs, cpu_rate;
-    /* cpu_rate: work per CPU s */ /* CPU time at the start, and of the run */
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-#ifdef ART_HAVE_LIBUV
-#include <uv.h>
-#endif
 
 #define MSG 64
 
@@ -99,23 +90,18 @@ static void art_connected(art_connect_t *req, int status) {
   }
   art_read_start((art_stream_t *)&art_a.tcp, art_alloc, art_read);
   art_t0 = bench_now();
-  cpu0 = cpu_now();
+  cpu0 = bench_cpu_now();
   art_send(&art_a);
 }
 
 static double run_art(void) {
   art_loop_t loop;
   struct sockaddr_in addr;
-  int len = sizeof(addr);
   memset(&art_a, 0, sizeof(art_a));
   memset(&art_b, 0, sizeof(art_b));
   art_trips = 0;
   art_loop_init(&loop);
-  art_ip4_addr("127.0.0.1", 0, &addr);
-  art_tcp_init(&loop, &art_server);
-  art_tcp_bind(&art_server, (struct sockaddr *)&addr, 0);
-  art_listen((art_stream_t *)&art_server, 8, art_connection);
-  art_tcp_getsockname(&art_server, (struct sockaddr *)&addr, &len);
+  bench_art_listen(&loop, &art_server, 8, art_connection, &addr);
   art_tcp_init(&loop, &art_a.tcp);
   art_a.tcp.data = &art_a;
   art_tcp_nodelay(&art_a.tcp, 1);
@@ -123,7 +109,7 @@ static double run_art(void) {
                   art_connected);
   art_run(&loop, ART_RUN_DEFAULT);
   double secs = bench_now() - art_t0;
-  cpu_secs = cpu_now() - cpu0;
+  cpu_secs = bench_cpu_now() - cpu0;
   art_loop_close(&loop);
   cpu_rate = (double)art_trips / cpu_secs;
   return (double)art_trips / secs;
@@ -161,7 +147,7 @@ static double run_raw(void) {
   epoll_ctl(ep, EPOLL_CTL_ADD, b, &ev);
   long trips = 0;
   double t0 = bench_now();
-  cpu0 = cpu_now();
+  cpu0 = bench_cpu_now();
   send(a, msg, MSG, MSG_NOSIGNAL);
   while (trips < trips_wanted) {
     struct epoll_event evs[8];
@@ -180,7 +166,7 @@ static double run_raw(void) {
     }
   }
   double secs = bench_now() - t0;
-  cpu_secs = cpu_now() - cpu0;
+  cpu_secs = bench_cpu_now() - cpu0;
   close(a);
   close(b);
   close(ep);
@@ -246,30 +232,25 @@ static void uv_connection(uv_stream_t *server, int status) {
 static void uv_connected(uv_connect_t *req, int status) {
   uv_read_start((uv_stream_t *)&uv_a.tcp, uv_alloc, uv_read);
   uv_t0 = bench_now();
-  cpu0 = cpu_now();
+  cpu0 = bench_cpu_now();
   uv_send(&uv_a);
 }
 
 static double run_uv(void) {
   uv_loop_t loop;
   struct sockaddr_in addr;
-  int len = sizeof(addr);
   memset(&uv_a, 0, sizeof(uv_a));
   memset(&uv_b, 0, sizeof(uv_b));
   uv_trips = 0;
   uv_loop_init(&loop);
-  uv_ip4_addr("127.0.0.1", 0, &addr);
-  uv_tcp_init(&loop, &uv_server);
-  uv_tcp_bind(&uv_server, (struct sockaddr *)&addr, 0);
-  uv_listen((uv_stream_t *)&uv_server, 8, uv_connection);
-  uv_tcp_getsockname(&uv_server, (struct sockaddr *)&addr, &len);
+  bench_uv_listen(&loop, &uv_server, 8, uv_connection, &addr);
   uv_tcp_init(&loop, &uv_a.tcp);
   uv_a.tcp.data = &uv_a;
   uv_tcp_nodelay(&uv_a.tcp, 1);
   uv_tcp_connect(&uv_creq, &uv_a.tcp, (struct sockaddr *)&addr, uv_connected);
   uv_run(&loop, UV_RUN_DEFAULT);
   double secs = bench_now() - uv_t0;
-  cpu_secs = cpu_now() - cpu0;
+  cpu_secs = bench_cpu_now() - cpu0;
   uv_loop_close(&loop);
   cpu_rate = (double)uv_trips / cpu_secs;
   return (double)uv_trips / secs;
@@ -277,48 +258,27 @@ static double run_uv(void) {
 #endif
 
 int main(int argc, char **argv) {
+  /* The order of a round: libasyncrt, the raw epoll floor, libuv. */
+  static const char *const names[] = {"art", "raw", "uv"};
+  const bench_run_fn runs[] = {run_art, run_raw, BENCH_UV(run_uv)};
+  bench_medians_t m[3]; /* art, raw, uv */
   memset(msg, 'p', sizeof(msg));
   if (argc >= 3)
     trips_wanted = atol(argv[2]);
   if (argc >= 2) {
-    double r = 0;
-    if (strcmp(argv[1], "art") == 0)
-      r = run_art();
-    else if (strcmp(argv[1], "raw") == 0)
-      r = run_raw();
-#ifdef ART_HAVE_LIBUV
-    else if (strcmp(argv[1], "uv") == 0)
-      r = run_uv();
-#endif
+    double r = bench_run_named(argv[1], names, runs, 3);
     printf("%s: %.0f round trips/s, %.0f per CPU-second\n", argv[1], r,
            cpu_rate);
     return 0;
   }
-  int rounds = bench_rounds();
-  double art[64], uv[64], raw[64], art_c[64], uv_c[64], raw_c[64];
-  for (int i = 0; i < rounds && i < 64; i++) {
-    art[i] = run_art();
-    art_c[i] = cpu_rate;
-    raw[i] = run_raw();
-    raw_c[i] = cpu_rate;
-#ifdef ART_HAVE_LIBUV
-    uv[i] = run_uv();
-    uv_c[i] = cpu_rate;
-#else
-    uv[i] = uv_c[i] = -1;
-#endif
-  }
-  double mac = bench_median(art_c, (size_t)rounds);
-  double mrc = bench_median(raw_c, (size_t)rounds);
-  bench_report("tcp_ping_pong per CPU-second", "/s", mac,
-               bench_median(uv_c, (size_t)rounds));
+  bench_alternate(runs, 3, &cpu_rate, m);
+  bench_report("tcp_ping_pong per CPU-second", "/s", m[0].cpu, m[2].cpu);
   printf("%-40s asyncrt %12.1f /s   raw epoll %8.1f /s   ratio %.2fx\n",
-         "tcp_ping_pong per CPU-s vs raw epoll", mac, mrc, mac / mrc);
-  double ma = bench_median(art, (size_t)rounds);
-  double mr = bench_median(raw, (size_t)rounds);
-  double mu = bench_median(uv, (size_t)rounds);
-  bench_report("tcp_ping_pong 64B (round trips/s)", "/s", ma, mu);
+         "tcp_ping_pong per CPU-s vs raw epoll", m[0].cpu, m[1].cpu,
+         m[0].cpu / m[1].cpu);
+  bench_report("tcp_ping_pong 64B (round trips/s)", "/s", m[0].rate, m[2].rate);
   printf("%-40s asyncrt %12.1f /s   raw epoll %8.1f /s   ratio %.2fx\n",
-         "tcp_ping_pong vs raw epoll floor", ma, mr, ma / mr);
+         "tcp_ping_pong vs raw epoll floor", m[0].rate, m[1].rate,
+         m[0].rate / m[1].rate);
   return 0;
 }

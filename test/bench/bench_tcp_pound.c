@@ -13,20 +13,11 @@
 
 #include "asyncrt.h"
 #include "common.h"
-#include <time.h>
 
-/* CPU time of this thread: steadier than wall time on a shared machine. */
+/* This thread's CPU time at the start of a run, the run's CPU seconds, and
+ * its work per CPU second (CPU time is steadier than wall time on a shared
+ * machine). */
 static double cpu0, cpu_secs, cpu_rate;
-    /* cpu_rate: work per CPU s */ /* CPU time at the start, and of the run */
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-#ifdef ART_HAVE_LIBUV
-#include <uv.h>
-#endif
 
 #define CLIENTS 100
 #define CONNS   1024
@@ -81,26 +72,21 @@ static void a_connection(art_stream_t *server, int status) {
   art_close((art_handle_t *)c, a_conn_closed);
   if (++a_accepts == wanted) {
     a_t1 = bench_now();
-    cpu_secs = cpu_now() - cpu0;
+    cpu_secs = bench_cpu_now() - cpu0;
     art_close((art_handle_t *)server, NULL);
   }
 }
 
 static double run_art(void) {
   art_loop_t loop;
-  int len = sizeof(a_addr);
   a_accepts = 0;
   a_nconn_free = CONNS;
   for (int i = 0; i < CONNS; i++)
     a_conn_free[i] = i;
   art_loop_init(&loop);
-  art_ip4_addr("127.0.0.1", 0, &a_addr);
-  art_tcp_init(&loop, &a_server);
-  art_tcp_bind(&a_server, (struct sockaddr *)&a_addr, 0);
-  art_listen((art_stream_t *)&a_server, 1024, a_connection);
-  art_tcp_getsockname(&a_server, (struct sockaddr *)&a_addr, &len);
+  bench_art_listen(&loop, &a_server, 1024, a_connection, &a_addr);
   a_t0 = bench_now();
-  cpu0 = cpu_now();
+  cpu0 = bench_cpu_now();
   for (int i = 0; i < CLIENTS; i++)
     a_start(&loop, &a_clients[i]);
   art_run(&loop, ART_RUN_DEFAULT);
@@ -158,26 +144,21 @@ static void u_connection(uv_stream_t *server, int status) {
   uv_close((uv_handle_t *)c, u_conn_closed);
   if (++u_accepts == wanted) {
     u_t1 = bench_now();
-    cpu_secs = cpu_now() - cpu0;
+    cpu_secs = bench_cpu_now() - cpu0;
     uv_close((uv_handle_t *)server, NULL);
   }
 }
 
 static double run_uv(void) {
   uv_loop_t loop;
-  int len = sizeof(u_addr);
   u_accepts = 0;
   u_nconn_free = CONNS;
   for (int i = 0; i < CONNS; i++)
     u_conn_free[i] = i;
   uv_loop_init(&loop);
-  uv_ip4_addr("127.0.0.1", 0, &u_addr);
-  uv_tcp_init(&loop, &u_server);
-  uv_tcp_bind(&u_server, (struct sockaddr *)&u_addr, 0);
-  uv_listen((uv_stream_t *)&u_server, 1024, u_connection);
-  uv_tcp_getsockname(&u_server, (struct sockaddr *)&u_addr, &len);
+  bench_uv_listen(&loop, &u_server, 1024, u_connection, &u_addr);
   u_t0 = bench_now();
-  cpu0 = cpu_now();
+  cpu0 = bench_cpu_now();
   for (int i = 0; i < CLIENTS; i++)
     u_start(&loop, &u_clients[i]);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -188,34 +169,18 @@ static double run_uv(void) {
 #endif
 
 int main(int argc, char **argv) {
+  static const char *const names[] = {"art", "uv"};
+  const bench_run_fn runs[] = {run_art, BENCH_UV(run_uv)};
+  bench_medians_t m[2];
   if (argc >= 3)
     wanted = atol(argv[2]);
   if (argc >= 2) {
-    double r = strcmp(argv[1], "art") == 0 ? run_art() : 0;
-#ifdef ART_HAVE_LIBUV
-    if (strcmp(argv[1], "uv") == 0)
-      r = run_uv();
-#endif
+    double r = bench_run_named(argv[1], names, runs, 2);
     printf("%s: %.0f accepts/s, %.0f per CPU-second\n", argv[1], r, cpu_rate);
     return 0;
   }
-  int rounds = bench_rounds();
-  double art[64], uv[64], art_c[64], uv_c[64];
-  for (int i = 0; i < rounds && i < 64; i++) {
-    art[i] = run_art();
-    art_c[i] = cpu_rate;
-#ifdef ART_HAVE_LIBUV
-    uv[i] = run_uv();
-    uv_c[i] = cpu_rate;
-#else
-    uv[i] = uv_c[i] = -1;
-#endif
-  }
-  bench_report("tcp_pound per CPU-second (accepts)", "/s",
-               bench_median(art_c, (size_t)rounds),
-               bench_median(uv_c, (size_t)rounds));
-  bench_report("tcp_pound 100 clients (accepts/s)", "/s",
-               bench_median(art, (size_t)rounds),
-               bench_median(uv, (size_t)rounds));
+  bench_alternate(runs, 2, &cpu_rate, m);
+  bench_report("tcp_pound per CPU-second (accepts)", "/s", m[0].cpu, m[1].cpu);
+  bench_report("tcp_pound 100 clients (accepts/s)", "/s", m[0].rate, m[1].rate);
   return 0;
 }

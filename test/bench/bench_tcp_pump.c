@@ -12,20 +12,11 @@
 
 #include "asyncrt.h"
 #include "common.h"
-#include <time.h>
 
-/* CPU time of this thread: steadier than wall time on a shared machine. */
+/* This thread's CPU time at the start of a run, the run's CPU seconds, and
+ * its work per CPU second (CPU time is steadier than wall time on a shared
+ * machine). */
 static double cpu0, cpu_secs, cpu_rate;
-    /* cpu_rate: work per CPU s */ /* CPU time at the start, and of the run */
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-#ifdef ART_HAVE_LIBUV
-#include <uv.h>
-#endif
 
 #define CHUNK    (64 * 1024)
 #define INFLIGHT 4
@@ -81,29 +72,24 @@ static void a_connection(art_stream_t *server, int status) {
 
 static void a_connected(art_connect_t *req, int status) {
   a_t0 = bench_now();
-  cpu0 = cpu_now();
+  cpu0 = bench_cpu_now();
   a_pump();
 }
 
 static double run_art(void) {
   art_loop_t loop;
   struct sockaddr_in addr;
-  int len = sizeof(addr);
   a_sent = a_got = 0;
   a_nfree = INFLIGHT;
   for (int i = 0; i < INFLIGHT; i++)
     a_free[i] = i;
   art_loop_init(&loop);
-  art_ip4_addr("127.0.0.1", 0, &addr);
-  art_tcp_init(&loop, &a_server);
-  art_tcp_bind(&a_server, (struct sockaddr *)&addr, 0);
-  art_listen((art_stream_t *)&a_server, 8, a_connection);
-  art_tcp_getsockname(&a_server, (struct sockaddr *)&addr, &len);
+  bench_art_listen(&loop, &a_server, 8, a_connection, &addr);
   art_tcp_init(&loop, &a_tx);
   art_tcp_connect(&a_creq, &a_tx, (struct sockaddr *)&addr, a_connected);
   art_run(&loop, ART_RUN_DEFAULT);
   double secs = bench_now() - a_t0;
-  cpu_secs = cpu_now() - cpu0;
+  cpu_secs = bench_cpu_now() - cpu0;
   art_loop_close(&loop);
   cpu_rate = (double)a_got / cpu_secs / 1e6;
   return (double)a_got / secs / 1e6;
@@ -156,29 +142,24 @@ static void u_connection(uv_stream_t *server, int status) {
 
 static void u_connected(uv_connect_t *req, int status) {
   u_t0 = bench_now();
-  cpu0 = cpu_now();
+  cpu0 = bench_cpu_now();
   u_pump();
 }
 
 static double run_uv(void) {
   uv_loop_t loop;
   struct sockaddr_in addr;
-  int len = sizeof(addr);
   u_sent = u_got = 0;
   u_nfree = INFLIGHT;
   for (int i = 0; i < INFLIGHT; i++)
     u_free[i] = i;
   uv_loop_init(&loop);
-  uv_ip4_addr("127.0.0.1", 0, &addr);
-  uv_tcp_init(&loop, &u_server);
-  uv_tcp_bind(&u_server, (struct sockaddr *)&addr, 0);
-  uv_listen((uv_stream_t *)&u_server, 8, u_connection);
-  uv_tcp_getsockname(&u_server, (struct sockaddr *)&addr, &len);
+  bench_uv_listen(&loop, &u_server, 8, u_connection, &addr);
   uv_tcp_init(&loop, &u_tx);
   uv_tcp_connect(&u_creq, &u_tx, (struct sockaddr *)&addr, u_connected);
   uv_run(&loop, UV_RUN_DEFAULT);
   double secs = bench_now() - u_t0;
-  cpu_secs = cpu_now() - cpu0;
+  cpu_secs = bench_cpu_now() - cpu0;
   uv_loop_close(&loop);
   cpu_rate = (double)u_got / cpu_secs / 1e6;
   return (double)u_got / secs / 1e6;
@@ -186,34 +167,18 @@ static double run_uv(void) {
 #endif
 
 int main(int argc, char **argv) {
+  static const char *const names[] = {"art", "uv"};
+  const bench_run_fn runs[] = {run_art, BENCH_UV(run_uv)};
+  bench_medians_t m[2];
   if (argc >= 3)
     total = (size_t)atol(argv[2]) << 20;
   if (argc >= 2) {
-    double r = strcmp(argv[1], "art") == 0 ? run_art() : 0;
-#ifdef ART_HAVE_LIBUV
-    if (strcmp(argv[1], "uv") == 0)
-      r = run_uv();
-#endif
+    double r = bench_run_named(argv[1], names, runs, 2);
     printf("%s: %.0f MB/s, %.0f MB per CPU-second\n", argv[1], r, cpu_rate);
     return 0;
   }
-  int rounds = bench_rounds();
-  double art[64], uv[64], art_c[64], uv_c[64];
-  for (int i = 0; i < rounds && i < 64; i++) {
-    art[i] = run_art();
-    art_c[i] = cpu_rate;
-#ifdef ART_HAVE_LIBUV
-    uv[i] = run_uv();
-    uv_c[i] = cpu_rate;
-#else
-    uv[i] = uv_c[i] = -1;
-#endif
-  }
-  bench_report("tcp_pump per CPU-second (MB)", "MB/s",
-               bench_median(art_c, (size_t)rounds),
-               bench_median(uv_c, (size_t)rounds));
-  bench_report("tcp_pump 64 KiB writes (MB/s)", "MB/s",
-               bench_median(art, (size_t)rounds),
-               bench_median(uv, (size_t)rounds));
+  bench_alternate(runs, 2, &cpu_rate, m);
+  bench_report("tcp_pump per CPU-second (MB)", "MB/s", m[0].cpu, m[1].cpu);
+  bench_report("tcp_pump 64 KiB writes (MB/s)", "MB/s", m[0].rate, m[1].rate);
   return 0;
 }
