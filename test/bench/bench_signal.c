@@ -15,8 +15,6 @@
 
 #include "common.h"
 
-#define MAX_ROUNDS 64
-
 static long total = 200000;
 static long delivered;
 
@@ -67,21 +65,12 @@ static double run_uv(void) {
 #endif
 
 int main(int argc, char **argv) {
-  double a[MAX_ROUNDS], u[MAX_ROUNDS];
-  int rounds = bench_rounds();
+  const bench_run_fn runs[] = {run_art, BENCH_UV(run_uv)};
+  bench_medians_t m[2];
   if (argc > 1)
     total = atol(argv[1]);
-  if (rounds > MAX_ROUNDS)
-    rounds = MAX_ROUNDS;
-  for (int r = 0; r < rounds; r++) {
-    a[r] = run_art();
-#ifdef ART_HAVE_LIBUV
-    u[r] = run_uv();
-#else
-    u[r] = -1;
-#endif
-  }
-  bench_report("signal raised and delivered, one loop", "signals/s",
-               bench_median(a, rounds), bench_median(u, rounds));
+  bench_alternate(runs, 2, NULL, m);
+  bench_report("signal raised and delivered, one loop", "signals/s", m[0].rate,
+               m[1].rate);
   return 0;
 }

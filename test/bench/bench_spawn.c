@@ -21,8 +21,7 @@
 
 #include "common.h"
 
-#define MAX_ROUNDS 64
-#define MAX_PAR    4
+#define MAX_PAR 4
 
 static int total = 400; /* children per round */
 static int started, done, par, with_pipe;
@@ -176,22 +175,12 @@ static double run_uv(void) {
 #endif
 
 static void measure(const char *name, int parallel, int pipe_stdout) {
-  double a[MAX_ROUNDS], u[MAX_ROUNDS];
-  int rounds = bench_rounds();
-  if (rounds > MAX_ROUNDS)
-    rounds = MAX_ROUNDS;
+  const bench_run_fn runs[] = {run_art, BENCH_UV(run_uv)};
+  bench_medians_t m[2];
   par = parallel;
   with_pipe = pipe_stdout;
-  for (int r = 0; r < rounds; r++) {
-    a[r] = run_art();
-#ifdef ART_HAVE_LIBUV
-    u[r] = run_uv();
-#else
-    u[r] = -1;
-#endif
-  }
-  bench_report(name, "spawns/s", bench_median(a, rounds),
-               bench_median(u, rounds));
+  bench_alternate(runs, 2, NULL, m);
+  bench_report(name, "spawns/s", m[0].rate, m[1].rate);
 }
 
 int main(int argc, char **argv) {

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,13 +48,6 @@ static double t0, elapsed;   /* wall clock */
 static double c0, cpu_spent; /* this thread's CPU time */
 static double cpu_rate;      /* datagrams per CPU second, last run */
 
-/* CPU time of the calling thread: unlike the wall clock, it does not count
- * the time other processes on this shared machine took the CPU away. */
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 static int run_ms = 500;
 
 /* ---- libasyncrt ---- */
@@ -119,7 +111,7 @@ static void a_batch(art_idle_t *idle) {
 static void a_stop(art_timer_t *t) {
   (void)t;
   elapsed = bench_now() - t0;
-  cpu_spent = cpu_now() - c0;
+  cpu_spent = bench_cpu_now() - c0;
   stopping = 1;
   art_close((art_handle_t *)&a_rx, NULL);
   art_close((art_handle_t *)&a_tx, NULL);
@@ -151,7 +143,7 @@ static double art_run_pummel(int batched) {
   art_timer_init(&loop, &a_timer);
   art_timer_start(&a_timer, a_stop, (uint64_t)run_ms, 0);
   t0 = bench_now();
-  c0 = cpu_now();
+  c0 = bench_cpu_now();
   if (batched)
     art_idle_start(&a_idle, a_batch);
   art_udp_recv_start(&a_rx, a_alloc, a_recv);
@@ -227,7 +219,7 @@ static void u_batch(uv_idle_t *idle) {
 static void u_stop(uv_timer_t *t) {
   (void)t;
   elapsed = bench_now() - t0;
-  cpu_spent = cpu_now() - c0;
+  cpu_spent = bench_cpu_now() - c0;
   stopping = 1;
   uv_close((uv_handle_t *)&u_rx, NULL);
   uv_close((uv_handle_t *)&u_tx, NULL);
@@ -254,7 +246,7 @@ static double uv_run_pummel(int batched) {
   uv_timer_init(&loop, &u_timer);
   uv_timer_start(&u_timer, u_stop, (uint64_t)run_ms, 0);
   t0 = bench_now();
-  c0 = cpu_now();
+  c0 = bench_cpu_now();
   if (batched)
     uv_idle_start(&u_idle, u_batch);
   uv_udp_recv_start(&u_rx, u_alloc, u_recv);
@@ -291,7 +283,7 @@ static double raw_run_pummel(int batched) {
     rm[i].msg_hdr = (struct msghdr){NULL, 0, &riov[i], 1, NULL, 0, 0};
   }
   unsigned long n = 0;
-  double start = bench_now(), cstart = cpu_now(), dt;
+  double start = bench_now(), cstart = bench_cpu_now(), dt;
   do {
     for (int k = 0; k < 64; k++) {
       if (batched) {
@@ -309,7 +301,7 @@ static double raw_run_pummel(int batched) {
   } while (dt * 1000 < run_ms);
   close(rx);
   close(tx);
-  cpu_rate = (double)n / (cpu_now() - cstart);
+  cpu_rate = (double)n / (bench_cpu_now() - cstart);
   return (double)n / dt;
 }
 

@@ -57,7 +57,7 @@ void bench_alternate(const bench_run_fn *run, int n, const double *cpu_rate,
   for (int r = 0; r < rounds; r++)
     for (int i = 0; i < n; i++) {
       rate[i][r] = run[i] ? run[i]() : -1;
-      cpu[i][r] = run[i] ? *cpu_rate : -1;
+      cpu[i][r] = run[i] && cpu_rate ? *cpu_rate : -1;
     }
   for (int i = 0; i < n; i++) {
     med[i].rate = bench_median(rate[i], (size_t)rounds);

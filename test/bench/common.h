@@ -54,8 +54,9 @@ typedef struct {
 
 /* Runs the n workloads one after the other in each of bench_rounds() rounds
  * (at most BENCH_MAX_ROUNDS), so that they alternate A B A B, reading
- * *cpu_rate after each run, and stores workload i's medians in med[i]. A
- * NULL run is not measured (its medians are -1: "not installed"). */
+ * *cpu_rate after each run (cpu_rate NULL: the cpu medians are -1), and
+ * stores workload i's medians in med[i]. A NULL run is not measured (its
+ * medians are -1: "not installed"). */
 void bench_alternate(const bench_run_fn *run, int n, const double *cpu_rate,
                      bench_medians_t *med);
 
