@@ -35,15 +35,40 @@ static void close_and_drain(art_loop_t *loop, art_poll_t *p) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }
 
+/* Closes both ends of a pipe or socketpair. */
+static void close_pair(int fds[2]) {
+  close(fds[0]);
+  close(fds[1]);
+}
+
+/* Closes p and its fds (after the handle, which watches fds[0]). */
+static void close_all(art_loop_t *loop, art_poll_t *p, int fds[2]) {
+  close_and_drain(loop, p);
+  close_pair(fds);
+}
+
+/* A non-blocking, close-on-exec AF_UNIX stream socketpair. */
+static void make_socketpair(int sv[2]) {
+  assert_int_equal(
+      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv),
+      0);
+}
+
+/* Inits p on fd with s as its data and starts it for events. */
+static void watch(art_loop_t *loop, art_poll_t *p, int fd, seen_t *s,
+                  int events) {
+  assert_int_equal(art_poll_init(loop, p, fd), 0);
+  p->data = s;
+  assert_int_equal(art_poll_start(p, events, seen_cb), 0);
+}
+
 ART_TEST(readable_pipe) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_poll_t p;
   seen_t s = {.stop = 1};
   int fds[2];
   assert_int_equal(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
-  assert_int_equal(art_poll_init(loop, &p, fds[0]), 0);
-  p.data = &s;
-  assert_int_equal(art_poll_start(&p, ART_READABLE, seen_cb), 0);
+  watch(loop, &p, fds[0], &s, ART_READABLE);
   assert_int_equal(art_is_active((art_handle_t *)&p), 1);
   /* Nothing to read yet: a non-blocking iteration reports nothing. */
   art_run(loop, ART_RUN_NOWAIT);
@@ -53,9 +78,7 @@ ART_TEST(readable_pipe) {
   assert_int_equal(s.status, 0);
   assert_int_equal(s.events, ART_READABLE);
   assert_int_equal(art_is_active((art_handle_t *)&p), 0);
-  close_and_drain(loop, &p);
-  close(fds[0]);
-  close(fds[1]);
+  close_all(loop, &p, fds);
 }
 
 ART_TEST(writable_socketpair) {
@@ -63,19 +86,13 @@ ART_TEST(writable_socketpair) {
   art_poll_t p;
   seen_t s = {.stop = 1};
   int sv[2];
-  assert_int_equal(
-      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv),
-      0);
-  assert_int_equal(art_poll_init(loop, &p, sv[0]), 0);
-  p.data = &s;
-  assert_int_equal(art_poll_start(&p, ART_WRITABLE, seen_cb), 0);
+  make_socketpair(sv);
+  watch(loop, &p, sv[0], &s, ART_WRITABLE);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   assert_int_equal(s.calls, 1);
   assert_int_equal(s.status, 0);
   assert_int_equal(s.events, ART_WRITABLE);
-  close_and_drain(loop, &p);
-  close(sv[0]);
-  close(sv[1]);
+  close_all(loop, &p, sv);
 }
 
 /* Readable data waits, but only WRITABLE is wanted after the change: the
@@ -85,13 +102,9 @@ ART_TEST(mask_change) {
   art_poll_t p;
   seen_t s = {0};
   int sv[2];
-  assert_int_equal(
-      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv),
-      0);
+  make_socketpair(sv);
   assert_int_equal(write(sv[1], "x", 1), 1);
-  assert_int_equal(art_poll_init(loop, &p, sv[0]), 0);
-  p.data = &s;
-  assert_int_equal(art_poll_start(&p, ART_READABLE | ART_WRITABLE, seen_cb), 0);
+  watch(loop, &p, sv[0], &s, ART_READABLE | ART_WRITABLE);
   art_run(loop, ART_RUN_NOWAIT);
   assert_int_equal(s.calls, 1);
   assert_int_equal(s.events, ART_READABLE | ART_WRITABLE);
@@ -110,9 +123,7 @@ ART_TEST(mask_change) {
   assert_int_equal(art_poll_start(&p, 0, seen_cb), 0);
   assert_int_equal(art_is_active((art_handle_t *)&p), 0);
   assert_int_equal(art_poll_start(&p, 64, seen_cb), ART_EINVAL);
-  close_and_drain(loop, &p);
-  close(sv[0]);
-  close(sv[1]);
+  close_all(loop, &p, sv);
 }
 
 ART_TEST(stop_delivers_nothing) {
@@ -122,9 +133,7 @@ ART_TEST(stop_delivers_nothing) {
   int fds[2];
   assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
   assert_int_equal(write(fds[1], "x", 1), 1);
-  assert_int_equal(art_poll_init(loop, &p, fds[0]), 0);
-  p.data = &s;
-  assert_int_equal(art_poll_start(&p, ART_READABLE, seen_cb), 0);
+  watch(loop, &p, fds[0], &s, ART_READABLE);
   art_run(loop, ART_RUN_NOWAIT);
   assert_int_equal(s.calls, 1);
   assert_int_equal(art_poll_stop(&p), 0);
@@ -137,9 +146,7 @@ ART_TEST(stop_delivers_nothing) {
   assert_int_equal(art_poll_start(&p, ART_READABLE, seen_cb), 0);
   art_run(loop, ART_RUN_NOWAIT);
   assert_int_equal(s.calls, 2);
-  close_and_drain(loop, &p);
-  close(fds[0]);
-  close(fds[1]);
+  close_all(loop, &p, fds);
 }
 
 ART_TEST(disconnect) {
@@ -147,21 +154,15 @@ ART_TEST(disconnect) {
   art_poll_t p;
   seen_t s = {.stop = 1};
   int sv[2];
-  assert_int_equal(
-      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv),
-      0);
-  assert_int_equal(art_poll_init(loop, &p, sv[0]), 0);
-  p.data = &s;
-  assert_int_equal(art_poll_start(&p, ART_DISCONNECT, seen_cb), 0);
+  make_socketpair(sv);
+  watch(loop, &p, sv[0], &s, ART_DISCONNECT);
   art_run(loop, ART_RUN_NOWAIT);
   assert_int_equal(s.calls, 0);
   assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
   assert_true(art_test_run_until(loop, 5000, called, &s));
   assert_int_equal(s.status, 0);
   assert_true(s.events & ART_DISCONNECT);
-  close_and_drain(loop, &p);
-  close(sv[0]);
-  close(sv[1]);
+  close_all(loop, &p, sv);
 }
 
 ART_TEST(bad_fds) {
@@ -170,8 +171,7 @@ ART_TEST(bad_fds) {
   int fds[2];
   assert_int_equal(art_poll_init(loop, &p, -1), ART_EBADF);
   assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-  close(fds[0]);
-  close(fds[1]);
+  close_pair(fds);
   assert_int_equal(art_poll_init(loop, &p, fds[0]), ART_EBADF);
   assert_int_equal(art_poll_init(NULL, &p, 0), ART_EINVAL);
   assert_int_equal(art_poll_init(loop, NULL, 0), ART_EINVAL);
@@ -186,12 +186,8 @@ ART_TEST(fd_closed_under_watcher_reports_ebadf) {
   art_poll_t p;
   seen_t s = {0};
   int sv[2];
-  assert_int_equal(
-      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv),
-      0);
-  assert_int_equal(art_poll_init(loop, &p, sv[0]), 0);
-  p.data = &s;
-  assert_int_equal(art_poll_start(&p, ART_READABLE, seen_cb), 0);
+  make_socketpair(sv);
+  watch(loop, &p, sv[0], &s, ART_READABLE);
   art_run(loop, ART_RUN_NOWAIT); /* registered with the backend */
   assert_int_equal(s.calls, 0);
   close(sv[0]);
@@ -227,9 +223,7 @@ ART_TEST(fd_watched_twice_is_eexist) {
   art_run(loop, ART_RUN_NOWAIT);
   assert_int_equal(s.calls, 1);
   assert_int_equal(art_close((art_handle_t *)&a, NULL), 0);
-  close_and_drain(loop, &b);
-  close(fds[0]);
-  close(fds[1]);
+  close_all(loop, &b, fds);
 }
 
 /* epoll cannot watch regular files; poll(2) can, and they are always
@@ -245,9 +239,7 @@ ART_TEST(regular_file_per_backend) {
     assert_int_equal(art_poll_init(loop, &p, fd), ART_EPERM);
   } else {
     assert_string_equal(art_backend_name(loop), "poll");
-    assert_int_equal(art_poll_init(loop, &p, fd), 0);
-    p.data = &s;
-    assert_int_equal(art_poll_start(&p, ART_READABLE, seen_cb), 0);
+    watch(loop, &p, fd, &s, ART_READABLE);
     assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
     assert_int_equal(s.calls, 1);
     assert_int_equal(s.events, ART_READABLE);
@@ -269,8 +261,7 @@ static void pair_cb(art_poll_t *p, int status, int events) {
   if (pair_calls > 1)
     return;
   assert_int_equal(art_close((art_handle_t *)&pair[other], NULL), 0);
-  close(pair_fds[other][0]);
-  close(pair_fds[other][1]);
+  close_pair(pair_fds[other]);
   assert_int_equal(pipe2(pair_fds[other], O_CLOEXEC), 0);
   assert_int_equal(art_poll_stop(p), 0);
 }
@@ -291,8 +282,7 @@ ART_TEST(close_other_fd_in_same_batch) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   assert_int_equal(pair_calls, 1);
   for (int i = 0; i < 2; i++) {
-    close(pair_fds[i][0]);
-    close(pair_fds[i][1]);
+    close_pair(pair_fds[i]);
   }
 }
 
@@ -324,8 +314,7 @@ ART_TEST(many_fds) {
     assert_int_equal(art_close((art_handle_t *)&p[i], NULL), 0);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   for (int i = 0; i < MANY; i++) {
-    close(sv[i][0]);
-    close(sv[i][1]);
+    close_pair(sv[i]);
   }
 }
 
@@ -341,8 +330,7 @@ ART_TEST(start_after_close_is_einval) {
   assert_int_equal(art_poll_start(&p, ART_READABLE, seen_cb), ART_EINVAL);
   /* The fd is the caller's: closing the handle left it open. */
   assert_int_not_equal(fcntl(fds[0], F_GETFD), -1);
-  close(fds[0]);
-  close(fds[1]);
+  close_pair(fds);
 }
 
 /* The writer went away: a READABLE watcher hears of it (read gives EOF),
@@ -353,9 +341,7 @@ ART_TEST(hangup_is_readable) {
   seen_t s = {.stop = 1};
   int fds[2];
   assert_int_equal(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
-  assert_int_equal(art_poll_init(loop, &p, fds[0]), 0);
-  p.data = &s;
-  assert_int_equal(art_poll_start(&p, ART_READABLE, seen_cb), 0);
+  watch(loop, &p, fds[0], &s, ART_READABLE);
   art_run(loop, ART_RUN_NOWAIT);
   assert_int_equal(s.calls, 0);
   close(fds[1]);
@@ -378,9 +364,7 @@ ART_TEST(fd_closed_without_mask_change) {
   seen_t s = {0};
   int fds[2];
   assert_int_equal(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
-  assert_int_equal(art_poll_init(loop, &p, fds[0]), 0);
-  p.data = &s;
-  assert_int_equal(art_poll_start(&p, ART_READABLE, seen_cb), 0);
+  watch(loop, &p, fds[0], &s, ART_READABLE);
   art_run(loop, ART_RUN_NOWAIT);
   close(fds[0]);
   for (int i = 0; i < 3; i++)
