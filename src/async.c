@@ -189,7 +189,7 @@ int art_async_init(art_loop_t *loop, art_async_t *a, art_async_cb cb) {
 }
 
 int art_async_send(art_async_t *a) {
-  if (a == NULL)
+  if (a == NULL || a->type != ART_ASYNC) /* type never changes: no race */
     return ART_EINVAL;
   int expected = IDLE;
   /* Cheap exit for the common coalesced case: already queued. */

@@ -154,8 +154,8 @@ int art_fs_poll_init(art_loop_t *loop, art_fs_poll_t *h) {
 
 int art_fs_poll_start(art_fs_poll_t *h, art_fs_poll_cb cb, const char *path,
                       unsigned interval_ms) {
-  if (!art__handle_usable((art_handle_t *)h) || cb == NULL || path == NULL ||
-      interval_ms == 0)
+  if (!art__handle_usable((art_handle_t *)h) || h->type != ART_FS_POLL ||
+      cb == NULL || path == NULL || interval_ms == 0)
     return ART_EINVAL;
   if (h->ctx_ != NULL)
     return ART_EBUSY;
@@ -187,7 +187,8 @@ int art_fs_poll_start(art_fs_poll_t *h, art_fs_poll_cb cb, const char *path,
 }
 
 int art_fs_poll_stop(art_fs_poll_t *h) {
-  if (h == NULL || h->loop == NULL || (h->flags_ & ART__H_CLOSED))
+  if (h == NULL || h->type != ART_FS_POLL || h->loop == NULL ||
+      (h->flags_ & ART__H_CLOSED))
     return ART_EINVAL;
   poll_ctx_t *ctx = h->ctx_;
   if (ctx == NULL)
@@ -200,7 +201,7 @@ int art_fs_poll_stop(art_fs_poll_t *h) {
 }
 
 int art_fs_poll_getpath(art_fs_poll_t *h, char *buf, size_t *size) {
-  if (h == NULL || buf == NULL || size == NULL)
+  if (h == NULL || h->type != ART_FS_POLL || buf == NULL || size == NULL)
     return ART_EINVAL;
   poll_ctx_t *ctx = h->ctx_;
   if (ctx == NULL)

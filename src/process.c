@@ -495,7 +495,7 @@ int art_kill(int pid, int signum) {
 }
 
 int art_process_get_pid(const art_process_t *p) {
-  return p == NULL ? 0 : p->pid;
+  return p == NULL || p->type != ART_PROCESS ? 0 : p->pid;
 }
 
 /* ---- Close. ---- */

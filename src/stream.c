@@ -521,7 +521,7 @@ int art_try_write(art_stream_t *s, const art_buf_t bufs[], unsigned nbufs) {
 }
 
 size_t art_stream_write_queue_size(const art_stream_t *s) {
-  return s == NULL ? 0 : s->write_queue_size_;
+  return s == NULL || !art__is_stream_type(s->type) ? 0 : s->write_queue_size_;
 }
 
 int art_is_readable(const art_stream_t *s) {

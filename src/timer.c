@@ -146,16 +146,17 @@ int art_timer_again(art_timer_t *t) {
 }
 
 void art_timer_set_repeat(art_timer_t *t, uint64_t repeat) {
-  if (t != NULL)
+  if (t != NULL && t->type == ART_TIMER)
     t->repeat_ = repeat;
 }
 
 uint64_t art_timer_get_repeat(const art_timer_t *t) {
-  return t == NULL ? 0 : t->repeat_;
+  return t == NULL || t->type != ART_TIMER ? 0 : t->repeat_;
 }
 
 uint64_t art_timer_get_due_in(const art_timer_t *t) {
-  if (t == NULL || !(t->flags_ & ART__H_ACTIVE) || t->due_ <= t->loop->time_)
+  if (t == NULL || t->type != ART_TIMER || !(t->flags_ & ART__H_ACTIVE) ||
+      t->due_ <= t->loop->time_)
     return 0;
   return t->due_ - t->loop->time_;
 }

@@ -1,0 +1,81 @@
+/* Typed functions given a handle of another type: each one must refuse it
+ * (ART_EINVAL, or the neutral value of a getter) without reading or
+ * writing past the end of the handle it was given. The handles are
+ * allocated at their exact size so that the sanitizer build catches an
+ * access beyond them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static void free_cb(art_handle_t *h) {
+  free(h);
+}
+
+/* An idle handle in a block of exactly its size. */
+static art_idle_t *new_idle(art_loop_t *loop) {
+  art_idle_t *h = malloc(sizeof(*h));
+  assert_non_null(h);
+  assert_int_equal(art_idle_init(loop, h), 0);
+  return h;
+}
+
+static void fs_poll_cb(art_fs_poll_t *h, int status, const art_stat_t *prev,
+                       const art_stat_t *curr) {
+  (void)h;
+  (void)status;
+  (void)prev;
+  (void)curr;
+}
+
+static void close_and_run(art_loop_t *loop, art_handle_t *h) {
+  assert_int_equal(art_close(h, free_cb), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+ART_TEST(async_send_wrong_type) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_idle_t *idle = new_idle(loop);
+  assert_int_equal(art_async_send((art_async_t *)idle), ART_EINVAL);
+  close_and_run(loop, (art_handle_t *)idle);
+}
+
+ART_TEST(fs_poll_wrong_type) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_idle_t *idle = new_idle(loop);
+  art_fs_poll_t *fp = (art_fs_poll_t *)idle;
+  char buf[64];
+  size_t size = sizeof(buf);
+  assert_int_equal(art_fs_poll_start(fp, fs_poll_cb, "/", 1000), ART_EINVAL);
+  assert_int_equal(art_fs_poll_stop(fp), ART_EINVAL);
+  assert_int_equal(art_fs_poll_getpath(fp, buf, &size), ART_EINVAL);
+  close_and_run(loop, (art_handle_t *)idle);
+}
+
+ART_TEST(timer_getters_wrong_type) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_idle_t *idle = new_idle(loop);
+  art_timer_t *t = (art_timer_t *)idle;
+  art_timer_set_repeat(t, 5);
+  assert_int_equal(art_timer_get_repeat(t), 0);
+  assert_int_equal(art_timer_get_due_in(t), 0);
+  close_and_run(loop, (art_handle_t *)idle);
+}
+
+ART_TEST(stream_and_process_getters_wrong_type) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_idle_t *idle = new_idle(loop);
+  assert_int_equal(art_stream_write_queue_size((art_stream_t *)idle), 0);
+  assert_int_equal(art_process_get_pid((art_process_t *)idle), 0);
+  close_and_run(loop, (art_handle_t *)idle);
+}
+
+int main(int argc, char **argv) {
+  const struct CMUnitTest tests[] = {
+      ART_TEST_ENTRY(async_send_wrong_type),
+      ART_TEST_ENTRY(fs_poll_wrong_type),
+      ART_TEST_ENTRY(timer_getters_wrong_type),
+      ART_TEST_ENTRY(stream_and_process_getters_wrong_type),
+  };
+  return art_test_main(argc, argv, "review_core", tests, ART_ARRAY_SIZE(tests));
+}
