@@ -274,40 +274,65 @@ ART_TEST(connection_refused_is_reported) {
   free(rx);
 }
 
+/* The multicast tests' handles: srv receives into rx, cli sends over IPv4. */
+static void group_pair(art_loop_t *loop, art_udp_t *srv, art_udp_t *cli,
+                       rx_t *rx) {
+  assert_int_equal(art_udp_init(loop, srv), 0);
+  assert_int_equal(art_udp_init_ex(loop, cli, AF_INET), 0);
+  srv->data = rx;
+}
+
+/* Binds srv to 0.0.0.0 on an ephemeral port (shared: REUSEADDR); returns
+ * the port. */
+static int bind_any(art_udp_t *srv) {
+  struct sockaddr_in any;
+  struct sockaddr_storage bound;
+  assert_int_equal(art_ip4_addr("0.0.0.0", 0, &any), 0);
+  assert_int_equal(
+      art_udp_bind(srv, (struct sockaddr *)&any, ART_UDP_REUSEADDR), 0);
+  return port_of(srv, &bound);
+}
+
+/* Starts srv receiving and sends "d0" from cli to grp:port; returns what
+ * art_udp_try_send returned (2 when sent). */
+static int send_to_group(art_udp_t *srv, art_udp_t *cli, const char *grp,
+                         int port) {
+  struct sockaddr_in group;
+  assert_int_equal(art_udp_recv_start(srv, rx_alloc, rx_recv), 0);
+  assert_int_equal(art_ip4_addr(grp, port, &group), 0);
+  art_buf_t b = art_buf_init("d0", 2);
+  return art_udp_try_send(cli, &b, 1, (struct sockaddr *)&group);
+}
+
+/* Runs the loop until rx holds one datagram, which must be "d0". */
+static void expect_d0(art_loop_t *loop, rx_t *rx) {
+  want_datagrams = 1;
+  assert_true(run_until(loop, 3000, got_want, rx));
+  assert_string_equal(rx->last, "d0");
+}
+
 /* Multicast on loopback: join 239.255.42.x on 127.0.0.1 and send to it with
  * loop on. Skipped when the sandbox has no multicast route. */
 ART_TEST(multicast_loopback) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_udp_t srv, cli;
-  struct sockaddr_in any, group;
-  struct sockaddr_storage bound;
   rx_t *rx = calloc(1, sizeof(*rx));
   const char *grp = "239.255.42.99";
-  assert_int_equal(art_udp_init(loop, &srv), 0);
-  assert_int_equal(art_udp_init_ex(loop, &cli, AF_INET), 0);
-  srv.data = rx;
-  assert_int_equal(art_ip4_addr("0.0.0.0", 0, &any), 0);
+  group_pair(loop, &srv, &cli, rx);
   assert_int_equal(art_udp_set_membership(&srv, grp, NULL, ART_JOIN_GROUP),
                    ART_EBADF);
-  assert_int_equal(
-      art_udp_bind(&srv, (struct sockaddr *)&any, ART_UDP_REUSEADDR), 0);
-  int port = port_of(&srv, &bound);
+  int port = bind_any(&srv);
   int r = art_udp_set_membership(&srv, grp, "127.0.0.1", ART_JOIN_GROUP);
   int ok = r == 0;
   if (ok) {
     assert_int_equal(art_udp_set_multicast_interface(&cli, "127.0.0.1"), 0);
     assert_int_equal(art_udp_set_multicast_loop(&cli, 1), 0);
     assert_int_equal(art_udp_set_multicast_ttl(&cli, 1), 0);
-    assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
-    assert_int_equal(art_ip4_addr(grp, port, &group), 0);
-    art_buf_t b = art_buf_init("d0", 2);
-    r = art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&group);
+    r = send_to_group(&srv, &cli, grp, port);
     ok = r == 2;
   }
   if (ok) {
-    want_datagrams = 1;
-    assert_true(run_until(loop, 3000, got_want, rx));
-    assert_string_equal(rx->last, "d0");
+    expect_d0(loop, rx);
     assert_int_equal(
         art_udp_set_membership(&srv, grp, "127.0.0.1", ART_LEAVE_GROUP), 0);
     /* Leaving twice: the kernel says the group is not joined. */
@@ -638,20 +663,13 @@ ART_TEST(microtasks_between_datagrams) {
 ART_TEST(source_specific_multicast) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_udp_t srv, cli;
-  struct sockaddr_in any, group;
-  struct sockaddr_storage bound;
   rx_t *rx = calloc(1, sizeof(*rx));
   const char *grp = "232.1.42.7";
-  assert_int_equal(art_udp_init(loop, &srv), 0);
-  assert_int_equal(art_udp_init_ex(loop, &cli, AF_INET), 0);
-  srv.data = rx;
+  group_pair(loop, &srv, &cli, rx);
   assert_int_equal(art_udp_set_source_membership(&srv, grp, NULL, "127.0.0.1",
                                                  ART_JOIN_GROUP),
                    ART_EBADF);
-  assert_int_equal(art_ip4_addr("0.0.0.0", 0, &any), 0);
-  assert_int_equal(
-      art_udp_bind(&srv, (struct sockaddr *)&any, ART_UDP_REUSEADDR), 0);
-  int port = port_of(&srv, &bound);
+  int port = bind_any(&srv);
   assert_int_equal(art_udp_set_source_membership(&srv, grp, "127.0.0.1", NULL,
                                                  ART_JOIN_GROUP),
                    ART_EINVAL);
@@ -663,16 +681,11 @@ ART_TEST(source_specific_multicast) {
   int ok = r == 0;
   if (ok) {
     assert_int_equal(art_udp_set_multicast_interface(&cli, "127.0.0.1"), 0);
-    assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
-    assert_int_equal(art_ip4_addr(grp, port, &group), 0);
-    art_buf_t b = art_buf_init("d0", 2);
-    r = art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&group);
+    r = send_to_group(&srv, &cli, grp, port);
     ok = r == 2;
   }
   if (ok) {
-    want_datagrams = 1;
-    assert_true(run_until(loop, 3000, got_want, rx));
-    assert_string_equal(rx->last, "d0");
+    expect_d0(loop, rx);
     assert_int_equal(art_udp_set_source_membership(
                          &srv, grp, "127.0.0.1", "127.0.0.1", ART_LEAVE_GROUP),
                      0);
