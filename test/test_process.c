@@ -50,6 +50,14 @@ static art_process_options_t helper(const char *a, const char *b,
   return o;
 }
 
+/* Spawns into p the helper that sleeps until it is killed, with the exit
+ * record reset. */
+static void spawn_sleeper(art_loop_t *loop, art_process_t *p) {
+  art_process_options_t o = helper("sleep", NULL, NULL);
+  reset();
+  assert_int_equal(art_spawn(loop, p, &o), 0);
+}
+
 /* Runs to completion a child whose stdout goes to a temporary file, and
  * returns what it printed (static buffer, trailing newline removed). */
 static char output[4096];
@@ -382,9 +390,7 @@ ART_TEST(kill_a_child) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_process_t p;
   art_timer_t t;
-  art_process_options_t o = helper("sleep", NULL, NULL);
-  reset();
-  assert_int_equal(art_spawn(loop, &p, &o), 0);
+  spawn_sleeper(loop, &p);
   assert_int_equal(art_process_kill(&p, 0), 0); /* probe */
   assert_int_equal(art_process_kill(&p, 99), ART_EINVAL);
   art_timer_init(loop, &t);
@@ -450,9 +456,7 @@ ART_TEST(closed_handle_leaves_no_zombie) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_process_t p;
   art_timer_t t;
-  art_process_options_t o = helper("sleep", NULL, NULL);
-  reset();
-  assert_int_equal(art_spawn(loop, &p, &o), 0);
+  spawn_sleeper(loop, &p);
   int pid = art_process_get_pid(&p);
   art_close((art_handle_t *)&p, NULL);
   art_run(loop, ART_RUN_DEFAULT);
