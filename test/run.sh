@@ -6,6 +6,7 @@
 #      against both backends;
 #   3. ThreadSanitizer, for the suites that use threads.
 # Usage: test/run.sh [plain|asan|tsan]...   (default: all three)
+#        test/run.sh deps   (only install what is missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,9 @@ fi
 
 jobs=$(nproc)
 modes=("$@")
+if [ "${modes[*]}" = deps ]; then
+  exit 0
+fi
 [ ${#modes[@]} -eq 0 ] && modes=(plain asan tsan)
 
 build() {
