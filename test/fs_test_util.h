@@ -75,6 +75,31 @@ static inline int fs_test_teardown(void **state) {
 #define FS_TEST(name)                                                          \
   cmocka_unit_test_setup_teardown(name, fs_test_setup, fs_test_teardown)
 
+/* A symlink loop in the test's folder: loop1 -> loop2 -> loop1; returns
+ * loop1's path, in buf. */
+static inline const char *make_loop(char *buf) {
+  char a[PATH_MAX], b[PATH_MAX];
+  assert_int_equal(symlink(in_dir(b, "loop2"), in_dir(a, "loop1")), 0);
+  assert_int_equal(symlink(a, b), 0);
+  return in_dir(buf, "loop1");
+}
+
+/* Opens path (mode 0644 if created) with a synchronous art_fs_open; returns
+ * the fd or the error. */
+static inline int open_file(const char *path, int flags) {
+  art_fs_t req;
+  int fd = art_fs_open(NULL, &req, path, flags, 0644, NULL);
+  art_fs_req_cleanup(&req);
+  return fd;
+}
+
+/* Closes fd with a synchronous art_fs_close, which must succeed. */
+static inline void close_file(int fd) {
+  art_fs_t req;
+  assert_int_equal(art_fs_close(NULL, &req, fd, NULL), 0);
+  art_fs_req_cleanup(&req);
+}
+
 /* Creates a file with the given contents. */
 static inline void fs_test_put(const char *path, const char *text) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -16,27 +16,6 @@
 static char p1[PATH_MAX];
 static char p2[PATH_MAX];
 
-/* A symlink loop: loop1 -> loop2 -> loop1. */
-static const char *make_loop(char *buf) {
-  char a[PATH_MAX], b[PATH_MAX];
-  assert_int_equal(symlink(in_dir(b, "loop2"), in_dir(a, "loop1")), 0);
-  assert_int_equal(symlink(a, b), 0);
-  return in_dir(buf, "loop1");
-}
-
-static int open_file(const char *path, int flags) {
-  art_fs_t req;
-  int fd = art_fs_open(NULL, &req, path, flags, 0644, NULL);
-  art_fs_req_cleanup(&req);
-  return fd;
-}
-
-static void close_file(int fd) {
-  art_fs_t req;
-  assert_int_equal(art_fs_close(NULL, &req, fd, NULL), 0);
-  art_fs_req_cleanup(&req);
-}
-
 ART_TEST(rename_link_symlink) {
   art_fs_t req;
   fs_test_put(in_dir(p1, "a"), "data");
