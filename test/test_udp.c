@@ -12,8 +12,7 @@ static void send_recv_family(art_loop_t *loop, int family) {
   rx_t *rx = calloc(1, sizeof(*rx));
   reset_tx();
   if (pair_up(loop, family, &srv, &cli, &to) != 0) {
-    art_udp_t *hs[] = {&srv, &cli};
-    close_all(loop, hs, 2);
+    close_two(loop, &srv, &cli);
     free(rx);
     skip();
   }
@@ -31,9 +30,8 @@ static void send_recv_family(art_loop_t *loop, int family) {
         0);
   }
   assert_int_equal(tx.calls, 0); /* never inside art_udp_send */
-  want_datagrams = 3;
   want_calls = 3;
-  assert_true(run_until(loop, 3000, got_want, rx));
+  wait_datagrams(loop, rx, 3);
   assert_true(run_until(loop, 3000, tx_done, NULL));
   assert_int_equal(rx->seq_ok, 3);
   assert_int_equal(rx->from.ss_family, family);
@@ -48,8 +46,7 @@ static void send_recv_family(art_loop_t *loop, int family) {
     assert_int_equal(tx.status[i], 0);
   assert_int_equal(art_udp_get_send_queue_count(&cli), 0);
   assert_int_equal(art_udp_get_send_queue_size(&cli), 0);
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
   assert_int_equal(tx.calls, 3); /* exactly once */
   free(rx);
 }
@@ -96,8 +93,7 @@ ART_TEST(batch_send_recv) {
     sent += r;
     art_run(loop, ART_RUN_NOWAIT);
   }
-  want_datagrams = N;
-  assert_true(run_until(loop, 3000, got_want, rx));
+  wait_datagrams(loop, rx, N);
   assert_int_equal(rx->datagrams, N);
   assert_int_equal(rx->seq_ok, N);
   assert_true(rx->chunks > 0);
@@ -105,8 +101,7 @@ ART_TEST(batch_send_recv) {
   assert_true(rx->allocs < N); /* batched: fewer buffers than datagrams */
   assert_int_equal(rx->handbacks, rx->allocs); /* one per buffer */
   assert_int_equal(art_udp_try_send_batch(&cli, msgs, 0), 0);
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
   free(rx);
 }
 
@@ -122,8 +117,7 @@ ART_TEST(truncated_datagrams) {
   assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
   art_buf_t b = art_buf_init("0123456789abcdefghij", 20);
   assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to), 20);
-  want_datagrams = 1;
-  assert_true(run_until(loop, 3000, got_want, rx));
+  wait_datagrams(loop, rx, 1);
   assert_int_equal(rx->partial, 1);
   assert_int_equal(rx->last_len, 8);
   assert_string_equal(rx->last, "01234567");
@@ -131,13 +125,11 @@ ART_TEST(truncated_datagrams) {
   assert_int_equal(art_udp_set_recv_slot(&srv, 4), 0);
   rx->len = 64;
   assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to), 20);
-  want_datagrams = 2;
-  assert_true(run_until(loop, 3000, got_want, rx));
+  wait_datagrams(loop, rx, 2);
   assert_int_equal(rx->partial, 2);
   assert_int_equal(rx->chunks, 1);
   assert_string_equal(rx->last, "0123");
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
   free(rx);
 }
 
@@ -163,8 +155,7 @@ ART_TEST(recv_stop_mid_batch) {
   assert_int_equal(rx->frees, 1);
   assert_int_equal(rx->handbacks, rx->allocs);
   assert_false(art_is_active((art_handle_t *)&srv));
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
   free(rx);
 }
 
@@ -196,8 +187,7 @@ ART_TEST(alloc_gives_nothing) {
   assert_int_equal(art_udp_recv_start(&srv, null_alloc, enobufs_recv), 0);
   assert_true(run_until(loop, 3000, enobufs_cond, NULL));
   assert_int_equal(enobufs_seen, 1);
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
 }
 
 ART_TEST(connect_and_disconnect) {
@@ -223,8 +213,7 @@ ART_TEST(connect_and_disconnect) {
                    ART_EISCONN);
   assert_int_equal(art_udp_try_send(&cli, &b, 1, NULL), 2);
   assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
-  want_datagrams = 1;
-  assert_true(run_until(loop, 3000, got_want, rx));
+  wait_datagrams(loop, rx, 1);
   assert_int_equal(art_udp_connect(&cli, NULL), 0);
   len = sizeof(peer);
   assert_int_equal(art_udp_getpeername(&cli, (struct sockaddr *)&peer, &len),
@@ -234,11 +223,9 @@ ART_TEST(connect_and_disconnect) {
   assert_int_equal(art_udp_send(&req, &cli, &b, 1, NULL, NULL), ART_ENOTCONN);
   b = art_buf_init("d1", 2);
   assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to), 2);
-  want_datagrams = 2;
-  assert_true(run_until(loop, 3000, got_want, rx));
+  wait_datagrams(loop, rx, 2);
   assert_int_equal(rx->seq_ok, 2);
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
   free(rx);
 }
 
@@ -306,8 +293,7 @@ static int send_to_group(art_udp_t *srv, art_udp_t *cli, const char *grp,
 
 /* Runs the loop until rx holds one datagram, which must be "d0". */
 static void expect_d0(art_loop_t *loop, rx_t *rx) {
-  want_datagrams = 1;
-  assert_true(run_until(loop, 3000, got_want, rx));
+  wait_datagrams(loop, rx, 1);
   assert_string_equal(rx->last, "d0");
 }
 
@@ -348,8 +334,7 @@ ART_TEST(multicast_loopback) {
                    ART_EINVAL);
   assert_int_equal(art_udp_set_multicast_interface(&cli, "::1"), ART_EINVAL);
   assert_int_equal(art_udp_set_multicast_interface(&cli, NULL), 0);
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
   free(rx);
   if (!ok) {
     fprintf(stderr, "no multicast on loopback here (%s): skipped\n",
@@ -460,8 +445,7 @@ ART_TEST(open_existing_socket) {
   len = -1;
   assert_int_equal(art_udp_getsockname(&h, (struct sockaddr *)&ss, &len),
                    ART_EINVAL);
-  art_udp_t *hs[] = {&h, &bad};
-  close_all(loop, hs, 2);
+  close_two(loop, &h, &bad);
   assert_int_equal(fcntl(fd, F_GETFD), -1); /* closed with the handle */
   close(fds[0]);
   close(fds[1]);
@@ -583,14 +567,12 @@ ART_TEST(dual_stack) {
     assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
     art_buf_t b = art_buf_init("d0", 2);
     assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to), 2);
-    want_datagrams = 1;
-    assert_true(run_until(loop, 3000, got_want, rx));
+    wait_datagrams(loop, rx, 1);
     assert_int_equal(rx->from.ss_family, AF_INET6);
     assert_true(
         IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&rx->from)->sin6_addr));
   }
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
   free(rx);
   if (r != 0)
     skip(); /* no IPv6 here */
@@ -615,8 +597,7 @@ ART_TEST(oversized_datagram) {
   want_calls = 1;
   assert_true(run_until(loop, 3000, tx_done, NULL));
   assert_int_equal(tx.status[0], ART_EMSGSIZE);
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
 }
 
 /* Node's rule: microtasks queued by a receive callback run before the next
@@ -649,12 +630,10 @@ ART_TEST(microtasks_between_datagrams) {
   for (int i = 0; i < 3; i++)
     assert_int_equal(art_udp_try_send(&cli, &b, 1, (struct sockaddr *)&to), 1);
   assert_int_equal(art_udp_recv_start(&srv, rx_alloc, trace_recv), 0);
-  want_datagrams = 3;
-  assert_true(run_until(loop, 3000, got_want, rx));
+  wait_datagrams(loop, rx, 3);
   assert_string_equal(trace, "rmrmrm");
   assert_int_equal(rx->chunks, 3); /* one batch */
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
   free(rx);
 }
 
@@ -690,8 +669,7 @@ ART_TEST(source_specific_multicast) {
                          &srv, grp, "127.0.0.1", "127.0.0.1", ART_LEAVE_GROUP),
                      0);
   }
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
   free(rx);
   if (!ok) {
     fprintf(stderr, "no source-specific multicast here (%s): skipped\n",

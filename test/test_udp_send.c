@@ -119,14 +119,12 @@ ART_TEST(many_buffers_one_datagram) {
   art_test_fail_alloc_after(-1);
   assert_int_equal(
       art_udp_send(&req, &cli, b, 6, (struct sockaddr *)&to, send_cb), 0);
-  want_datagrams = 1;
   want_calls = 1;
-  assert_true(run_until(loop, 3000, got_want, rx));
+  wait_datagrams(loop, rx, 1);
   assert_true(run_until(loop, 3000, tx_done, NULL));
   assert_string_equal(rx->last, "abcdefghi");
   assert_int_equal(tx.status[0], 0);
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
   free(rx);
 }
 
@@ -180,8 +178,7 @@ ART_TEST(sends_from_send_callbacks) {
     assert_int_equal(tx.status[i], 0);
   assert_int_equal(rx->seq_ok, CHAIN);
   assert_int_equal(art_udp_get_send_queue_count(&cli), 0);
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
   free(rx);
 }
 
@@ -234,8 +231,7 @@ ART_TEST(replies_from_recv_callbacks) {
   assert_int_equal(rx->seq_ok, ECHOES);
   assert_true(tx.order_ok);
   assert_int_equal(tx.calls, ECHOES);
-  art_udp_t *hs[] = {&srv, &cli};
-  close_all(loop, hs, 2);
+  close_two(loop, &srv, &cli);
   free(rx);
   free(srx);
 }

@@ -161,6 +161,18 @@ UDP_UTIL void close_all(art_loop_t *loop, art_udp_t **hs, int n) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }
 
+/* Closes a server and its client, and waits until both are closed. */
+UDP_UTIL void close_two(art_loop_t *loop, art_udp_t *srv, art_udp_t *cli) {
+  art_udp_t *hs[] = {srv, cli};
+  close_all(loop, hs, 2);
+}
+
+/* Runs the loop until rx has seen n datagrams in all (3 s at most). */
+UDP_UTIL void wait_datagrams(art_loop_t *loop, rx_t *rx, int n) {
+  want_datagrams = n;
+  assert_true(run_until(loop, 3000, got_want, rx));
+}
+
 /* A loopback server and an unbound client of a family; 0, or -1 when the
  * family is not available here. */
 UDP_UTIL int pair_up(art_loop_t *loop, int family, art_udp_t *srv,
