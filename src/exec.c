@@ -156,6 +156,16 @@ static void forget(art_handle_t *h) {
   h->flags_ = ART__H_CLOSED;
 }
 
+/* forget for a pipe, closing the fd art_spawn may have given it before it
+ * failed (it was never watched, so no watcher needs stopping). */
+static void forget_pipe(art_pipe_t *p) {
+  if (p->io_.fd >= 0) {
+    art__close_fd(p->io_.fd);
+    p->io_.fd = -1;
+  }
+  forget((art_handle_t *)p);
+}
+
 /* Starts reading the outputs and writing the input. */
 static int start_io(art_exec_t *r, const art_exec_options_t *o) {
   for (int i = 1; i <= 2; i++) {
@@ -222,7 +232,7 @@ int art_exec(art_loop_t *loop, art_exec_t *r, const char *file, char **args,
   int err = spawn(loop, r, file, args, o);
   if (err) {
     for (int i = 0; i < 3; i++)
-      forget((art_handle_t *)&r->pipes_[i]);
+      forget_pipe(&r->pipes_[i]);
     return err;
   }
   r->process_.data = r;
