@@ -22,8 +22,6 @@
 
 #include "common.h"
 
-#define MAX_ROUNDS 64
-
 static unsigned pummel_ms = 300; /* how long the sender sends */
 static long n_pingpong = 50000;
 
@@ -224,21 +222,16 @@ static double uv_pingpong(void) {
 #endif
 
 int main(int argc, char **argv) {
-  const char *which = argc > 1 ? argv[1] : "both";
-  int art = strcmp(which, "uv") != 0;
-  int uv = strcmp(which, "art") != 0;
+  int art, uv;
+  bench_which(argc, argv, &art, &uv);
   if (argc > 2)
     pummel_ms = (unsigned)atoi(argv[2]);
   if (argc > 3)
     n_pingpong = atol(argv[3]);
-#ifndef ART_HAVE_LIBUV
-  uv = 0;
-#endif
   int rounds = bench_rounds();
-  if (rounds > MAX_ROUNDS)
-    rounds = MAX_ROUNDS;
-  double a[MAX_ROUNDS], u[MAX_ROUNDS], ac[MAX_ROUNDS], uc[MAX_ROUNDS];
-  double ap[MAX_ROUNDS], up[MAX_ROUNDS];
+  double a[BENCH_MAX_ROUNDS], u[BENCH_MAX_ROUNDS], ac[BENCH_MAX_ROUNDS],
+      uc[BENCH_MAX_ROUNDS];
+  double ap[BENCH_MAX_ROUNDS], up[BENCH_MAX_ROUNDS];
   for (int r = 0; r < rounds; r++) {
     pummel_t p;
     a[r] = ac[r] = u[r] = uc[r] = ap[r] = up[r] = -1;

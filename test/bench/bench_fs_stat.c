@@ -23,7 +23,6 @@
 
 #include "common.h"
 
-#define MAX_ROUNDS   64
 #define MAX_INFLIGHT 1024
 
 static long n_stats = 100000;
@@ -102,10 +101,8 @@ static double uv_run_stats(int inflight) {
 
 /* Alternates the two libraries for one concurrency and reports medians. */
 static void compare(int inflight) {
-  double art[MAX_ROUNDS], uv[MAX_ROUNDS];
+  double art[BENCH_MAX_ROUNDS], uv[BENCH_MAX_ROUNDS];
   int rounds = bench_rounds();
-  if (rounds > MAX_ROUNDS)
-    rounds = MAX_ROUNDS;
   /* BENCH_LIB=art or uv runs one side only (for strace -c). */
   const char *only = getenv("BENCH_LIB");
   for (int r = 0; r < rounds; r++) {

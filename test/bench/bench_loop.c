@@ -23,8 +23,6 @@
 
 #include "common.h"
 
-#define MAX_ROUNDS 64
-
 enum { EMPTY, WITH_FD, TIMED, NWORKLOADS };
 
 static unsigned long iterations = 5000000;
@@ -109,16 +107,11 @@ int main(int argc, char **argv) {
   static const char *const names[NWORKLOADS] = {
       "loop_empty (idle handle)", "loop_with_fd (idle + watched pipe)",
       "loop_empty, phases timed"};
-  const char *which = argc > 1 ? argv[1] : "both";
   if (argc > 2)
     iterations = strtoul(argv[2], NULL, 10);
   int rounds = bench_rounds();
-  rounds = rounds > MAX_ROUNDS ? MAX_ROUNDS : rounds;
-  int do_art = strcmp(which, "uv") != 0;
-  int do_uv = strcmp(which, "art") != 0;
-#ifndef ART_HAVE_LIBUV
-  do_uv = 0;
-#endif
+  int do_art, do_uv;
+  bench_which(argc, argv, &do_art, &do_uv);
   static const char *const keys[NWORKLOADS] = {"empty", "with_fd", "timed"};
   int only = -1;
   for (int w = 0; argc > 3 && w < NWORKLOADS; w++)
@@ -126,7 +119,7 @@ int main(int argc, char **argv) {
       only = w;
   if (pipe(pipe_fds) != 0)
     abort();
-  double a[NWORKLOADS][MAX_ROUNDS], u[NWORKLOADS][MAX_ROUNDS];
+  double a[NWORKLOADS][BENCH_MAX_ROUNDS], u[NWORKLOADS][BENCH_MAX_ROUNDS];
   printf("loop: %lu iterations, %d rounds\n", iterations, rounds);
   for (int i = 0; i < rounds; i++)
     for (int w = 0; w < NWORKLOADS; w++) {

@@ -21,8 +21,7 @@
 
 #include "common.h"
 
-#define IN_FLIGHT  1024
-#define MAX_ROUNDS 64
+#define IN_FLIGHT 1024
 
 static long n_single = 100000;
 static long n_batch = 1000000;
@@ -96,10 +95,8 @@ static double uv_run_items(long n, int depth) {
 
 /* Alternates the libraries for one workload and prints the medians. */
 static void compare(const char *name, long n, int depth, int art, int uv) {
-  double a[MAX_ROUNDS], u[MAX_ROUNDS];
+  double a[BENCH_MAX_ROUNDS], u[BENCH_MAX_ROUNDS];
   int rounds = bench_rounds();
-  if (rounds > MAX_ROUNDS)
-    rounds = MAX_ROUNDS;
   /* Warm both pools up (thread start is not what is measured). */
   if (art)
     art_run_items(1000, depth);
@@ -121,17 +118,14 @@ static void compare(const char *name, long n, int depth, int art, int uv) {
 }
 
 int main(int argc, char **argv) {
-  const char *which = argc > 1 ? argv[1] : "both";
-  int art = strcmp(which, "uv") != 0;
-  int uv = strcmp(which, "art") != 0;
+  int art, uv;
+  bench_which(argc, argv, &art, &uv);
   if (argc > 2)
     n_single = atol(argv[2]);
   if (argc > 3)
     n_batch = atol(argv[3]);
 #ifdef ART_HAVE_LIBUV
   setenv("UV_THREADPOOL_SIZE", "4", 1);
-#else
-  uv = 0;
 #endif
   compare("queue_work, one in flight", n_single, 1, art, uv);
   compare("queue_work, 1,024 in flight", n_batch, IN_FLIGHT, art, uv);

@@ -28,7 +28,6 @@
 
 #define SPREAD_MS    300 /* timeouts are 1..SPREAD_MS ms */
 #define REARM_TIMERS 10000
-#define MAX_ROUNDS   64
 
 static size_t n_timers = 1000000;
 static size_t n_rearms = 10000000;
@@ -215,26 +214,21 @@ static void round_of(int uv, result_t *r) {
 
 /* Median of one field over the rounds, divided by scale. */
 static double median_of(result_t *rs, int n, size_t offset, double scale) {
-  double v[MAX_ROUNDS];
+  double v[BENCH_MAX_ROUNDS];
   for (int i = 0; i < n; i++)
     v[i] = *(double *)((char *)&rs[i] + offset) / scale;
   return n > 0 ? bench_median(v, (size_t)n) : -1;
 }
 
 int main(int argc, char **argv) {
-  const char *which = argc > 1 ? argv[1] : "both";
   if (argc > 2)
     n_timers = strtoul(argv[2], NULL, 10);
   if (argc > 3)
     n_rearms = strtoul(argv[3], NULL, 10);
   int rounds = bench_rounds();
-  rounds = rounds > MAX_ROUNDS ? MAX_ROUNDS : rounds;
-  int do_art = strcmp(which, "uv") != 0;
-  int do_uv = strcmp(which, "art") != 0;
-#ifndef ART_HAVE_LIBUV
-  do_uv = 0;
-#endif
-  result_t ra[MAX_ROUNDS], ru[MAX_ROUNDS];
+  int do_art, do_uv;
+  bench_which(argc, argv, &do_art, &do_uv);
+  result_t ra[BENCH_MAX_ROUNDS], ru[BENCH_MAX_ROUNDS];
   int na = 0, nu = 0;
   printf("timers: %zu timers over %d ms, %zu re-arms of %d timers, "
          "%d rounds\n",

@@ -33,12 +33,11 @@
 
 #include "common.h"
 
-#define DGRAM      64
-#define IN_FLIGHT  32
-#define WINDOW     256
-#define BATCH      64
-#define SLOT       256
-#define MAX_ROUNDS 64
+#define DGRAM     64
+#define IN_FLIGHT 32
+#define WINDOW    256
+#define BATCH     64
+#define SLOT      256
 
 static char payload[DGRAM];
 static char rxbuf[20 * 65536]; /* the largest receive buffer (libuv's) */
@@ -308,10 +307,9 @@ static double raw_run_pummel(int batched) {
 /* Alternates the two libraries and reports medians, of the wall-clock and
  * of the CPU-time rates. */
 static void compare(const char *name, int batched, int do_art, int do_uv) {
-  double a[MAX_ROUNDS], u[MAX_ROUNDS], ac[MAX_ROUNDS], uc[MAX_ROUNDS];
+  double a[BENCH_MAX_ROUNDS], u[BENCH_MAX_ROUNDS], ac[BENCH_MAX_ROUNDS],
+      uc[BENCH_MAX_ROUNDS];
   int rounds = bench_rounds();
-  if (rounds > MAX_ROUNDS)
-    rounds = MAX_ROUNDS;
   for (int r = 0; r < rounds; r++) {
     a[r] = do_art ? art_run_pummel(batched) : 0;
     ac[r] = do_art ? cpu_rate : 0;

@@ -30,6 +30,8 @@ double bench_median(double *v, size_t n) {
 int bench_rounds(void) {
   const char *s = getenv("BENCH_ROUNDS");
   int n = s ? atoi(s) : 3;
+  if (n > BENCH_MAX_ROUNDS)
+    return BENCH_MAX_ROUNDS;
   return n > 0 ? n : 3;
 }
 
@@ -43,6 +45,15 @@ void bench_report(const char *name, const char *unit, double art, double uv) {
   fflush(stdout);
 }
 
+void bench_which(int argc, char **argv, int *art, int *uv) {
+  const char *which = argc > 1 ? argv[1] : "both";
+  *art = strcmp(which, "uv") != 0;
+  *uv = strcmp(which, "art") != 0;
+#ifndef ART_HAVE_LIBUV
+  *uv = 0;
+#endif
+}
+
 /* Rounds are the outer loop so that the workloads alternate: a slow phase of
  * the shared machine then weighs on all of them alike. */
 void bench_alternate(const bench_run_fn *run, int n, const double *cpu_rate,
@@ -50,8 +61,6 @@ void bench_alternate(const bench_run_fn *run, int n, const double *cpu_rate,
   static double rate[BENCH_MAX_RUNS][BENCH_MAX_ROUNDS];
   static double cpu[BENCH_MAX_RUNS][BENCH_MAX_ROUNDS];
   int rounds = bench_rounds();
-  if (rounds > BENCH_MAX_ROUNDS)
-    rounds = BENCH_MAX_ROUNDS;
   if (n > BENCH_MAX_RUNS)
     n = BENCH_MAX_RUNS;
   for (int r = 0; r < rounds; r++)

@@ -24,16 +24,23 @@ double bench_cpu_now(void);
 /* The median of n values (the array is sorted in place). */
 double bench_median(double *v, size_t n);
 
-/* Number of A/B rounds: BENCH_ROUNDS from the environment, default 3. */
+/* The most rounds a benchmark keeps figures for. */
+#define BENCH_MAX_ROUNDS 64
+
+/* Number of A/B rounds: BENCH_ROUNDS from the environment, default 3, at
+ * most BENCH_MAX_ROUNDS. */
 int bench_rounds(void);
 
 /* Prints "name: asyncrt X unit, libuv Y unit, ratio R" (higher is better for
  * rates); libuv < 0 means it was not measured. */
 void bench_report(const char *name, const char *unit, double art, double uv);
 
-/* The most workloads and rounds bench_alternate compares. */
-#define BENCH_MAX_RUNS   4
-#define BENCH_MAX_ROUNDS 64
+/* Which libraries a run measures, from argv[1]: "art", "uv" or, by default,
+ * both; libuv only when it is built in. */
+void bench_which(int argc, char **argv, int *art, int *uv);
+
+/* The most workloads bench_alternate compares. */
+#define BENCH_MAX_RUNS 4
 
 /* One workload run: returns its rate per wall-clock second and leaves its
  * rate per CPU second in the variable given to bench_alternate. */
@@ -53,7 +60,7 @@ typedef struct {
 } bench_medians_t;
 
 /* Runs the n workloads one after the other in each of bench_rounds() rounds
- * (at most BENCH_MAX_ROUNDS), so that they alternate A B A B, reading
+ * so that they alternate A B A B, reading
  * *cpu_rate after each run (cpu_rate NULL: the cpu medians are -1), and
  * stores workload i's medians in med[i]. A NULL run is not measured (its
  * medians are -1: "not installed"). */
