@@ -65,9 +65,7 @@ ART_TEST(batch_send_recv) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_udp_t srv, cli;
   struct sockaddr_storage to;
-  rx_t *rx = calloc(1, sizeof(*rx));
-  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
-  srv.data = rx;
+  rx_t *rx = pair_up_rx(loop, &srv, &cli, &to);
   rx->len = 64 * 128;
   assert_int_equal(art_udp_set_recv_slot(&srv, 128), 0);
   assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
@@ -110,9 +108,7 @@ ART_TEST(truncated_datagrams) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_udp_t srv, cli;
   struct sockaddr_storage to;
-  rx_t *rx = calloc(1, sizeof(*rx));
-  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
-  srv.data = rx;
+  rx_t *rx = pair_up_rx(loop, &srv, &cli, &to);
   rx->len = 8; /* single reads into 8 bytes */
   assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
   art_buf_t b = art_buf_init("0123456789abcdefghij", 20);
@@ -139,9 +135,7 @@ ART_TEST(recv_stop_mid_batch) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_udp_t srv, cli;
   struct sockaddr_storage to;
-  rx_t *rx = calloc(1, sizeof(*rx));
-  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
-  srv.data = rx;
+  rx_t *rx = pair_up_rx(loop, &srv, &cli, &to);
   rx->len = 16 * 64;
   rx->stop_after = 3;
   assert_int_equal(art_udp_set_recv_slot(&srv, 64), 0);
@@ -194,9 +188,7 @@ ART_TEST(connect_and_disconnect) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_udp_t srv, cli;
   struct sockaddr_storage to, peer;
-  rx_t *rx = calloc(1, sizeof(*rx));
-  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
-  srv.data = rx;
+  rx_t *rx = pair_up_rx(loop, &srv, &cli, &to);
   int len = sizeof(peer);
   assert_int_equal(art_udp_getpeername(&cli, (struct sockaddr *)&peer, &len),
                    ART_EBADF); /* no socket yet */
@@ -620,10 +612,8 @@ ART_TEST(microtasks_between_datagrams) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_udp_t srv, cli;
   struct sockaddr_storage to;
-  rx_t *rx = calloc(1, sizeof(*rx));
   trace[0] = 0;
-  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
-  srv.data = rx;
+  rx_t *rx = pair_up_rx(loop, &srv, &cli, &to);
   rx->len = 8 * 64;
   assert_int_equal(art_udp_set_recv_slot(&srv, 64), 0);
   art_buf_t b = art_buf_init("x", 1);

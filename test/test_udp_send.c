@@ -101,10 +101,8 @@ ART_TEST(many_buffers_one_datagram) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_udp_t srv, cli;
   struct sockaddr_storage to;
-  rx_t *rx = calloc(1, sizeof(*rx));
   reset_tx();
-  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &to), 0);
-  srv.data = rx;
+  rx_t *rx = pair_up_rx(loop, &srv, &cli, &to);
   assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
   art_buf_t b[6] = {art_buf_init("a", 1), art_buf_init("bc", 2),
                     art_buf_init("", 0),  art_buf_init("def", 3),
@@ -159,10 +157,8 @@ static void chain_send(void) {
 ART_TEST(sends_from_send_callbacks) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_udp_t srv, cli;
-  rx_t *rx = calloc(1, sizeof(*rx));
   reset_tx();
-  assert_int_equal(pair_up(loop, AF_INET, &srv, &cli, &chain_to), 0);
-  srv.data = rx;
+  rx_t *rx = pair_up_rx(loop, &srv, &cli, &chain_to);
   assert_int_equal(art_udp_recv_start(&srv, rx_alloc, rx_recv), 0);
   chain_handle = &cli;
   chain_next = 0;

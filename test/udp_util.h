@@ -193,4 +193,14 @@ UDP_UTIL int pair_up(art_loop_t *loop, int family, art_udp_t *srv,
   return 0;
 }
 
+/* pair_up on IPv4, with a fresh receive record as the server's data;
+ * returns the record (freed by the caller after close_two). */
+UDP_UTIL rx_t *pair_up_rx(art_loop_t *loop, art_udp_t *srv, art_udp_t *cli,
+                          struct sockaddr_storage *to) {
+  rx_t *rx = calloc(1, sizeof(*rx));
+  assert_int_equal(pair_up(loop, AF_INET, srv, cli, to), 0);
+  srv->data = rx;
+  return rx;
+}
+
 #endif
