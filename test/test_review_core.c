@@ -3,6 +3,7 @@
  * writing past the end of the handle it was given. The handles are
  * allocated at their exact size so that the sanitizer build catches an
  * access beyond them. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,12 +71,69 @@ ART_TEST(stream_and_process_getters_wrong_type) {
   close_and_run(loop, (art_handle_t *)idle);
 }
 
+/* art_loop_init with each of its allocations failing in turn: a failed
+ * init leaves no fd open, and the one that succeeds closes cleanly. */
+ART_TEST(loop_init_allocation_failures) {
+  (void)state;
+  for (long n = 0; n < 32; n++) {
+    art_loop_t l;
+    int before = art_test_fd_count();
+    art_test_fail_alloc_after(n);
+    int err = art_loop_init(&l);
+    int failed = art_test_alloc_failed();
+    art_test_fail_alloc_after(-1);
+    if (err != 0) {
+      assert_int_equal(err, ART_ENOMEM);
+      assert_int_equal(art_test_fd_count(), before);
+      continue;
+    }
+    assert_int_equal(art_loop_close(&l), 0);
+    assert_int_equal(art_test_fd_count(), before);
+    if (!failed)
+      return;
+  }
+  fail_msg("art_loop_init never succeeded");
+}
+
+static void signal_cb(art_signal_t *h, int signum) {
+  (void)h;
+  (void)signum;
+}
+
+/* The first art_signal_start of a loop makes its pipe: with each
+ * allocation failing in turn, a failed start leaves no fd open. */
+ART_TEST(signal_start_allocation_failures) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  for (long n = 0; n < 32; n++) {
+    art_loop_t l;
+    art_signal_t h;
+    assert_int_equal(art_loop_init(&l), 0);
+    int before = art_test_fd_count();
+    assert_int_equal(art_signal_init(&l, &h), 0);
+    art_test_fail_alloc_after(n);
+    int err = art_signal_start(&h, signal_cb, SIGUSR2);
+    int failed = art_test_alloc_failed();
+    art_test_fail_alloc_after(-1);
+    if (err != 0)
+      assert_int_equal(art_test_fd_count(), before);
+    art_close((art_handle_t *)&h, NULL);
+    assert_int_equal(art_run(&l, ART_RUN_DEFAULT), 0);
+    assert_int_equal(art_loop_close(&l), 0);
+    if (err == 0 && !failed)
+      return;
+  }
+  (void)loop;
+  fail_msg("art_signal_start never succeeded");
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(async_send_wrong_type),
       ART_TEST_ENTRY(fs_poll_wrong_type),
       ART_TEST_ENTRY(timer_getters_wrong_type),
       ART_TEST_ENTRY(stream_and_process_getters_wrong_type),
+      ART_TEST_ENTRY(loop_init_allocation_failures),
+      ART_TEST_ENTRY(signal_start_allocation_failures),
   };
   return art_test_main(argc, argv, "review_core", tests, ART_ARRAY_SIZE(tests));
 }
