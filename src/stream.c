@@ -71,6 +71,7 @@ void art__stream_init(art_loop_t *loop, art_stream_t *s, art_handle_type type) {
   art__queue_init(&s->pending_.node);
   s->pending_.cb = stream_pending;
   s->pipe_src_ = NULL;
+  s->pipe_dsts_ = NULL;
 }
 
 int art__stream_open(art_stream_t *s, int fd, unsigned flags) {
@@ -704,6 +705,8 @@ void art__stream_close(art_handle_t *h) {
  * the unfinished ones with ART_ECANCELED. */
 void art__stream_endgame(art_handle_t *h) {
   art_stream_t *s = (art_stream_t *)h;
+  if (s->pipe_dsts_ != NULL)
+    art__stream_pipe_dst_closed(s);
   if (s->pipe_src_ != NULL)
     art__stream_pipe_src_closed(s);
   if (s->connect_req_ != NULL) {

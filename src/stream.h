@@ -62,6 +62,10 @@ ssize_t art__pipe_recv(art_stream_t *s, char *buf, size_t len) ART__HIDDEN;
  * its writes in flight are done (stream_pipe.c). */
 void art__stream_pipe_src_closed(art_stream_t *src) ART__HIDDEN;
 
+/* dst of pipelines is closing: each ends with ART_ECANCELED once its
+ * writes in flight (canceled by the close) are done (stream_pipe.c). */
+void art__stream_pipe_dst_closed(art_stream_t *dst) ART__HIDDEN;
+
 /* Takes the next handle received on an IPC pipe into client (pipe.c). */
 int art__pipe_accept_pending(art_stream_t *pipe,
                              art_stream_t *client) ART__HIDDEN;

@@ -37,15 +37,32 @@ static void release(art_stream_pipe_t *p, chunk_t *c) {
   p->free_ = c;
 }
 
+/* Takes p off dst's list of pipelines writing to it. */
+static void unlink_dst(art_stream_pipe_t *p) {
+  art_stream_pipe_t *prev = NULL, *q = p->dst->pipe_dsts_;
+  while (q != NULL && q != p) {
+    prev = q;
+    q = q->next_dst_;
+  }
+  if (q != NULL && prev != NULL)
+    prev->next_dst_ = p->next_dst_;
+  else if (q != NULL)
+    p->dst->pipe_dsts_ = p->next_dst_;
+  p->next_dst_ = NULL;
+}
+
 static void finish(art_stream_pipe_t *p, int status) {
   p->done_ = 1;
   if (!p->src_gone_ && p->src->pipe_src_ == p)
     p->src->pipe_src_ = NULL;
+  if (!p->dst_gone_)
+    unlink_dst(p);
   art__free(p->mem_);
   p->mem_ = NULL;
   p->free_ = NULL;
+  art_loop_t *loop = p->loop_; /* cb may free p */
   p->cb_(p, status);
-  art__drain(p->loop_);
+  art__drain(loop);
 }
 
 static void shutdown_cb(art_shutdown_t *req, int status) {
@@ -91,6 +108,21 @@ void art__stream_pipe_src_closed(art_stream_t *src) {
   p->src_gone_ = 1;
   if (!p->done_)
     fail(p, ART_ECANCELED);
+}
+
+/* dst is closing: no pipeline may touch it again. Those with writes in
+ * flight end when the close has canceled them. */
+void art__stream_pipe_dst_closed(art_stream_t *dst) {
+  art_stream_pipe_t *p = dst->pipe_dsts_;
+  dst->pipe_dsts_ = NULL;
+  while (p != NULL) {
+    art_stream_pipe_t *next = p->next_dst_;
+    p->next_dst_ = NULL;
+    p->dst_gone_ = 1;
+    if (!p->done_)
+      fail(p, ART_ECANCELED);
+    p = next;
+  }
 }
 
 static void pipe_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
@@ -143,7 +175,10 @@ static void pipe_read(art_stream_t *src, ssize_t nread, const art_buf_t *buf) {
   }
   art_buf_t out = art_buf_init(c->data, (size_t)nread);
   c->req.data = p;
-  int r = art_write(&c->req, p->dst, &out, 1, write_cb);
+  /* dst closed, its close phase not yet reached: the end is that close. */
+  int r = art__stream_usable(p->dst)
+              ? art_write(&c->req, p->dst, &out, 1, write_cb)
+              : ART_ECANCELED;
   if (r < 0) {
     release(p, c);
     fail(p, r);
@@ -203,6 +238,9 @@ int art_stream_pipe(art_stream_pipe_t *p, art_stream_t *src, art_stream_t *dst,
     src->pipe_src_ = NULL;
     art__free(p->mem_);
     p->mem_ = NULL;
+    return err;
   }
-  return err;
+  p->next_dst_ = dst->pipe_dsts_;
+  dst->pipe_dsts_ = p;
+  return 0;
 }

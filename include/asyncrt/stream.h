@@ -66,7 +66,8 @@ typedef void (*art_stream_pipe_cb)(art_stream_pipe_t *p, int status);
   int accepted_fd_;                 /* accepted, waiting for art_accept */     \
   unsigned stream_flags_;           /* ART__S_* bits, see src/stream.h */      \
   art__pending_t pending_;          /* queued for the pending phase */         \
-  art_stream_pipe_t *pipe_src_;     /* pipeline reading from this stream */
+  art_stream_pipe_t *pipe_src_;     /* pipeline reading from this stream */    \
+  art_stream_pipe_t *pipe_dsts_;    /* pipelines writing to it (next_dst_) */
 
 struct art_stream_s {
   ART_HANDLE_FIELDS
@@ -188,6 +189,8 @@ struct art_stream_pipe_s {
   int done_;                /* cb has run */
   int paused_;              /* reading stopped for backpressure */
   int src_gone_;            /* src closed: never touch it again */
+  int dst_gone_;            /* dst closed: never touch it again */
+  void *next_dst_;          /* next pipeline on dst->pipe_dsts_ */
   art_loop_t *loop_;        /* the loop of both streams */
   art_shutdown_t shutdown_; /* ends dst at EOF */
 };
@@ -198,8 +201,9 @@ struct art_stream_pipe_s {
  * shut down (unless opts->no_end), then cb runs once with 0 or the first
  * error of either side. Memory is opts->nchunks * opts->chunk, allocated
  * once. opts may be NULL. Closing src ends the pipeline with ART_ECANCELED
- * once the writes in flight are done; closing dst fails those writes, which
- * ends it too (cb may then run after the close callbacks: keep p valid). */
+ * once the writes in flight are done; closing dst ends it the same way,
+ * failing those writes (cb may then run after the close callbacks: keep p
+ * valid). */
 ART_EXTERN int art_stream_pipe(art_stream_pipe_t *p, art_stream_t *src,
                                art_stream_t *dst,
                                const art_stream_pipe_opts_t *opts,

@@ -1,0 +1,126 @@
+/* Stream lifetimes: a pipeline whose destination is closed while nothing
+ * is in flight ends at once, and never touches the closed stream again. */
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static int done_calls, done_status;
+
+static void done_cb(art_stream_pipe_t *p, int status) {
+  (void)p;
+  done_calls++;
+  done_status = status;
+}
+
+static int done_flag(void *arg) {
+  (void)arg;
+  return done_calls > 0;
+}
+
+static int freed;
+
+static void free_cb(art_handle_t *h) {
+  freed++;
+  free(h);
+}
+
+static int freed_flag(void *arg) {
+  (void)arg;
+  return freed > 0;
+}
+
+/* A pipe handle on one end of a new socketpair; *peer gets the other. */
+static art_pipe_t *open_pipe(art_loop_t *loop, int *peer) {
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  art_pipe_t *p = malloc(sizeof(*p));
+  assert_non_null(p);
+  assert_int_equal(art_pipe_init(loop, p, 0), 0);
+  assert_int_equal(art_pipe_open(p, sv[0]), 0);
+  *peer = sv[1];
+  return p;
+}
+
+/* dst is closed (and freed) while the pipeline waits for src: the
+ * pipeline ends with ART_ECANCELED and stops reading src, and data that
+ * reaches src afterwards is not written to the freed dst. */
+ART_TEST(stream_pipe_dst_closed_while_idle) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int src_peer, dst_peer;
+  art_pipe_t *src = open_pipe(loop, &src_peer);
+  art_pipe_t *dst = open_pipe(loop, &dst_peer);
+  art_stream_pipe_t pl;
+  done_calls = 0;
+  assert_int_equal(art_stream_pipe(&pl, (art_stream_t *)src,
+                                   (art_stream_t *)dst, NULL, done_cb),
+                   0);
+  art_run(loop, ART_RUN_NOWAIT);
+  freed = 0;
+  assert_int_equal(art_close((art_handle_t *)dst, free_cb), 0);
+  assert_true(art_test_run_until(loop, 2000, freed_flag, NULL));
+  assert_int_equal(write(src_peer, "late", 4), 4);
+  assert_true(art_test_run_until(loop, 2000, done_flag, NULL));
+  assert_int_equal(done_calls, 1);
+  assert_int_equal(done_status, ART_ECANCELED);
+  assert_false(art_is_active((art_handle_t *)src));
+  assert_int_equal(art_close((art_handle_t *)src, free_cb), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(done_calls, 1);
+  close(src_peer);
+  close(dst_peer);
+}
+
+static int freed_pipeline_status = 1;
+
+static void free_pipeline_cb(art_stream_pipe_t *p, int status) {
+  freed_pipeline_status = status;
+  free(p);
+}
+
+/* Two pipelines write to one dst. The first ends (src at EOF, no_end) and
+ * is freed by its callback; closing dst then ends only the second, without
+ * touching the first. */
+ART_TEST(stream_pipe_two_into_one_dst) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int peer1, peer2, dst_peer;
+  art_pipe_t *src1 = open_pipe(loop, &peer1);
+  art_pipe_t *src2 = open_pipe(loop, &peer2);
+  art_pipe_t *dst = open_pipe(loop, &dst_peer);
+  art_stream_pipe_opts_t opts = {.no_end = 1};
+  art_stream_pipe_t *first = malloc(sizeof(*first)), second;
+  assert_non_null(first);
+  done_calls = 0;
+  freed_pipeline_status = 1;
+  assert_int_equal(art_stream_pipe(first, (art_stream_t *)src1,
+                                   (art_stream_t *)dst, &opts,
+                                   free_pipeline_cb),
+                   0);
+  assert_int_equal(art_stream_pipe(&second, (art_stream_t *)src2,
+                                   (art_stream_t *)dst, &opts, done_cb),
+                   0);
+  close(peer1);
+  while (freed_pipeline_status == 1)
+    assert_int_equal(art_run(loop, ART_RUN_ONCE), 1);
+  assert_int_equal(freed_pipeline_status, 0);
+  freed = 0;
+  assert_int_equal(art_close((art_handle_t *)dst, free_cb), 0);
+  assert_true(art_test_run_until(loop, 2000, done_flag, NULL));
+  assert_int_equal(done_status, ART_ECANCELED);
+  art_close((art_handle_t *)src1, free_cb);
+  art_close((art_handle_t *)src2, free_cb);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(freed, 3);
+  close(peer2);
+  close(dst_peer);
+}
+
+int main(int argc, char **argv) {
+  const struct CMUnitTest tests[] = {
+      ART_TEST_ENTRY(stream_pipe_dst_closed_while_idle),
+      ART_TEST_ENTRY(stream_pipe_two_into_one_dst),
+  };
+  return art_test_main(argc, argv, "review_stream", tests,
+                       ART_ARRAY_SIZE(tests));
+}
