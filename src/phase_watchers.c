@@ -68,7 +68,8 @@ static void phase_handle_close(art_handle_t *h) {
   }                                                                            \
                                                                                \
   int art_##name##_stop(art_##name##_t *h) {                                   \
-    if (h == NULL || h->type != TYPE || h->loop == NULL)                       \
+    if (h == NULL || h->type != TYPE || h->loop == NULL ||                     \
+        (h->flags_ & ART__H_CLOSED))                                           \
       return ART_EINVAL;                                                       \
     art__queue_remove(&h->queue_);                                             \
     art__handle_stop((art_handle_t *)h);                                       \

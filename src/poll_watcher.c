@@ -54,7 +54,8 @@ int art_poll_start(art_poll_t *p, int events, art_poll_cb cb) {
 }
 
 int art_poll_stop(art_poll_t *p) {
-  if (p == NULL || p->type != ART_POLL || p->loop == NULL)
+  if (p == NULL || p->type != ART_POLL || p->loop == NULL ||
+      (p->flags_ & ART__H_CLOSED))
     return ART_EINVAL;
   art__io_stop(p->loop, &p->io_, ~0u);
   art__handle_stop((art_handle_t *)p);

@@ -129,7 +129,8 @@ int art_timer_start(art_timer_t *t, art_timer_cb cb, uint64_t timeout,
 
 /* Lazy: the heap entry, if any, is dropped when it reaches the top. */
 int art_timer_stop(art_timer_t *t) {
-  if (t == NULL || t->type != ART_TIMER || t->loop == NULL)
+  if (t == NULL || t->type != ART_TIMER || t->loop == NULL ||
+      (t->flags_ & ART__H_CLOSED))
     return ART_EINVAL;
   undefer(t);
   art__handle_stop((art_handle_t *)t);

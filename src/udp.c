@@ -416,7 +416,8 @@ int art_udp_recv_start(art_udp_t *h, art_udp_alloc_cb alloc_cb,
 }
 
 int art_udp_recv_stop(art_udp_t *h) {
-  if (h == NULL || h->type != ART_UDP || h->loop == NULL)
+  if (h == NULL || h->type != ART_UDP || h->loop == NULL ||
+      (h->flags_ & ART__H_CLOSED))
     return ART_EINVAL;
   if (!(h->flags_ & ART__UDP_READING))
     return 0;

@@ -3,9 +3,13 @@
  * writing past the end of the handle it was given. The handles are
  * allocated at their exact size so that the sanitizer build catches an
  * access beyond them. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -126,6 +130,57 @@ ART_TEST(signal_start_allocation_failures) {
   fail_msg("art_signal_start never succeeded");
 }
 
+static int closed_count;
+
+static void count_close(art_handle_t *h) {
+  (void)h;
+  closed_count++;
+}
+
+static int udp_bound(art_loop_t *loop, art_udp_t *u) {
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(art_udp_init(loop, u), 0);
+  return art_udp_bind(u, (const struct sockaddr *)&a, 0);
+}
+
+/* Every stop function, given a handle whose close callback has run, says
+ * ART_EINVAL (DESIGN.md: a handle used after close), as art_signal_stop,
+ * art_fs_event_stop and art_read_stop already did. */
+ART_TEST(stop_after_close_is_einval) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  art_idle_t i;
+  art_prepare_t p;
+  art_check_t c;
+  art_poll_t pw;
+  art_udp_t u;
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_idle_init(loop, &i), 0);
+  assert_int_equal(art_prepare_init(loop, &p), 0);
+  assert_int_equal(art_check_init(loop, &c), 0);
+  assert_int_equal(art_poll_init(loop, &pw, sv[0]), 0);
+  assert_int_equal(udp_bound(loop, &u), 0);
+  art_handle_t *all[] = {(art_handle_t *)&t,  (art_handle_t *)&i,
+                         (art_handle_t *)&p,  (art_handle_t *)&c,
+                         (art_handle_t *)&pw, (art_handle_t *)&u};
+  closed_count = 0;
+  for (size_t k = 0; k < ART_ARRAY_SIZE(all); k++)
+    assert_int_equal(art_close(all[k], count_close), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(closed_count, (int)ART_ARRAY_SIZE(all));
+  assert_int_equal(art_timer_stop(&t), ART_EINVAL);
+  assert_int_equal(art_idle_stop(&i), ART_EINVAL);
+  assert_int_equal(art_prepare_stop(&p), ART_EINVAL);
+  assert_int_equal(art_check_stop(&c), ART_EINVAL);
+  assert_int_equal(art_poll_stop(&pw), ART_EINVAL);
+  assert_int_equal(art_udp_recv_stop(&u), ART_EINVAL);
+  close(sv[0]);
+  close(sv[1]);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(async_send_wrong_type),
@@ -134,6 +189,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(stream_and_process_getters_wrong_type),
       ART_TEST_ENTRY(loop_init_allocation_failures),
       ART_TEST_ENTRY(signal_start_allocation_failures),
+      ART_TEST_ENTRY(stop_after_close_is_einval),
   };
   return art_test_main(argc, argv, "review_core", tests, ART_ARRAY_SIZE(tests));
 }
