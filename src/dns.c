@@ -132,7 +132,8 @@ static void copy_hints(art_getaddrinfo_t *req, const struct addrinfo *hints) {
 int art_getaddrinfo(art_loop_t *loop, art_getaddrinfo_t *req,
                     art_getaddrinfo_cb cb, const char *node,
                     const char *service, const struct addrinfo *hints) {
-  if (loop == NULL || req == NULL || (node == NULL && service == NULL))
+  if (loop == NULL || req == NULL || (node == NULL && service == NULL) ||
+      (cb != NULL && loop->backend_ == NULL)) /* a closed loop */
     return ART_EINVAL;
   int err = check_host(node);
   if (err)
@@ -191,7 +192,8 @@ static void getnameinfo_after(struct art__work *w, int status) {
 int art_getnameinfo(art_loop_t *loop, art_getnameinfo_t *req,
                     art_getnameinfo_cb cb, const struct sockaddr *addr,
                     int flags) {
-  if (loop == NULL || req == NULL || addr == NULL)
+  if (loop == NULL || req == NULL || addr == NULL ||
+      (cb != NULL && loop->backend_ == NULL)) /* a closed loop */
     return ART_EINVAL;
   if (addr->sa_family == AF_INET)
     memcpy(&req->addr_, addr, sizeof(struct sockaddr_in));
