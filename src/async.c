@@ -177,7 +177,7 @@ static void wakeup_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
 }
 
 int art_async_init(art_loop_t *loop, art_async_t *a, art_async_cb cb) {
-  if (loop == NULL || a == NULL)
+  if (!art__loop_usable(loop) || a == NULL)
     return ART_EINVAL;
   art__handle_init(loop, (art_handle_t *)a, ART_ASYNC);
   a->cb_ = cb;

@@ -225,7 +225,7 @@ static int spawn(art_loop_t *loop, art_exec_t *r, const char *file, char **args,
 
 int art_exec(art_loop_t *loop, art_exec_t *r, const char *file, char **args,
              const art_exec_options_t *o, art_exec_cb cb) {
-  if (loop == NULL || r == NULL || file == NULL || args == NULL ||
+  if (!art__loop_usable(loop) || r == NULL || file == NULL || args == NULL ||
       args[0] == NULL || cb == NULL)
     return ART_EINVAL;
   init_request(loop, r, o, cb);

@@ -358,7 +358,7 @@ static void inotify_read(art_loop_t *loop, art__io_t *w, unsigned events) {
 }
 
 int art_fs_event_init(art_loop_t *loop, art_fs_event_t *handle) {
-  if (loop == NULL || handle == NULL)
+  if (!art__loop_usable(loop) || handle == NULL)
     return ART_EINVAL;
   art__handle_init(loop, (art_handle_t *)handle, ART_FS_EVENT);
   handle->cb_ = NULL;

@@ -144,7 +144,7 @@ static void poll_timer_cb(art_timer_t *t) {
 }
 
 int art_fs_poll_init(art_loop_t *loop, art_fs_poll_t *h) {
-  if (loop == NULL || h == NULL)
+  if (!art__loop_usable(loop) || h == NULL)
     return ART_EINVAL;
   art__handle_init(loop, (art_handle_t *)h, ART_FS_POLL);
   h->cb_ = NULL;

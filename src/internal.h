@@ -49,6 +49,11 @@ static inline void art__handle_stop(art_handle_t *h) {
     h->loop->active_handles_--;
 }
 
+/* True for a loop that was initialised and not closed since. */
+static inline int art__loop_usable(const art_loop_t *loop) {
+  return loop != NULL && loop->backend_ != NULL;
+}
+
 /* True for a handle that may still be used: not closing, not closed. */
 static inline int art__handle_usable(const art_handle_t *h) {
   return h != NULL && h->loop != NULL &&

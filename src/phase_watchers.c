@@ -47,7 +47,7 @@ static void phase_handle_close(art_handle_t *h) {
 
 #define ART__PHASE_IMPL(name, TYPE)                                            \
   int art_##name##_init(art_loop_t *loop, art_##name##_t *h) {                 \
-    if (loop == NULL || h == NULL)                                             \
+    if (!art__loop_usable(loop) || h == NULL)                                  \
       return ART_EINVAL;                                                       \
     art__handle_init(loop, (art_handle_t *)h, TYPE);                           \
     h->cb_ = NULL;                                                             \

@@ -31,7 +31,7 @@ static int is_pipe(const art_pipe_t *p) {
 }
 
 int art_pipe_init(art_loop_t *loop, art_pipe_t *p, int ipc) {
-  if (loop == NULL || p == NULL)
+  if (!art__loop_usable(loop) || p == NULL)
     return ART_EINVAL;
   art__stream_init(loop, (art_stream_t *)p, ART_NAMED_PIPE);
   p->ipc = ipc != 0;

@@ -21,7 +21,7 @@ static void poll_io_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
 }
 
 int art_poll_init(art_loop_t *loop, art_poll_t *p, int fd) {
-  if (loop == NULL || p == NULL)
+  if (!art__loop_usable(loop) || p == NULL)
     return ART_EINVAL;
   if (fd < 0 || fcntl(fd, F_GETFD) == -1)
     return ART_EBADF;

@@ -253,7 +253,7 @@ static int check_options(const art_loop_t *loop, const art_process_t *p,
                          const art_process_options_t *o) {
   const unsigned known =
       ART_PROCESS_SETUID | ART_PROCESS_SETGID | ART_PROCESS_DETACHED;
-  if (loop == NULL || p == NULL || o == NULL || o->file == NULL ||
+  if (!art__loop_usable(loop) || p == NULL || o == NULL || o->file == NULL ||
       o->args == NULL || o->args[0] == NULL || (o->flags & ~known) != 0 ||
       o->stdio_count < 0 || o->stdio_count > MAX_STDIO ||
       (o->stdio_count > 0 && o->stdio == NULL))

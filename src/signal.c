@@ -237,7 +237,7 @@ static int valid_signum(int signum) {
 }
 
 int art_signal_init(art_loop_t *loop, art_signal_t *h) {
-  if (loop == NULL || h == NULL)
+  if (!art__loop_usable(loop) || h == NULL)
     return ART_EINVAL;
   art__handle_init(loop, (art_handle_t *)h, ART_SIGNAL);
   h->signum = 0;

@@ -49,7 +49,7 @@ static int new_socket(art_tcp_t *tcp, int family) {
 }
 
 int art_tcp_init(art_loop_t *loop, art_tcp_t *tcp) {
-  if (loop == NULL || tcp == NULL)
+  if (!art__loop_usable(loop) || tcp == NULL)
     return ART_EINVAL;
   art__stream_init(loop, (art_stream_t *)tcp, ART_TCP);
   return 0;

@@ -71,7 +71,7 @@ static int take_slot(art_loop_t *loop, uint32_t *slot) {
 
 int art_timer_init(art_loop_t *loop, art_timer_t *t) {
   uint32_t slot;
-  if (loop == NULL || t == NULL)
+  if (!art__loop_usable(loop) || t == NULL)
     return ART_EINVAL;
   int err = take_slot(loop, &slot);
   if (err)

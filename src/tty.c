@@ -56,7 +56,7 @@ static int is_tty(const art_tty_t *t) {
 }
 
 int art_tty_init(art_loop_t *loop, art_tty_t *tty, int fd, int readable) {
-  if (loop == NULL || tty == NULL)
+  if (!art__loop_usable(loop) || tty == NULL)
     return ART_EINVAL;
   int status = fd < 0 ? -1 : fcntl(fd, F_GETFL);
   if (status == -1)

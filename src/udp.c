@@ -54,7 +54,7 @@ static int udp_family(const art_udp_t *h) {
 }
 
 int art_udp_init_ex(art_loop_t *loop, art_udp_t *h, unsigned flags) {
-  if (loop == NULL || h == NULL ||
+  if (!art__loop_usable(loop) || h == NULL ||
       (flags != AF_UNSPEC && flags != AF_INET && flags != AF_INET6))
     return ART_EINVAL;
   art__handle_init(loop, (art_handle_t *)h, ART_UDP);
