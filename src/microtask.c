@@ -37,13 +37,13 @@ static art__task_t ring_pop(art__task_ring_t *r) {
 }
 
 int art_next_tick(art_loop_t *loop, art_microtask_cb cb, void *arg) {
-  if (loop == NULL || cb == NULL)
+  if (!art__loop_usable(loop) || cb == NULL)
     return ART_EINVAL;
   return ring_push(&loop->ticks_, cb, arg);
 }
 
 int art_queue_microtask(art_loop_t *loop, art_microtask_cb cb, void *arg) {
-  if (loop == NULL || cb == NULL)
+  if (!art__loop_usable(loop) || cb == NULL)
     return ART_EINVAL;
   return ring_push(&loop->microtasks_, cb, arg);
 }

@@ -230,6 +230,22 @@ ART_TEST(init_on_closed_loop_is_einval) {
   close(sv[1]);
 }
 
+static void task_cb(art_loop_t *loop, void *arg) {
+  (void)loop;
+  (void)arg;
+}
+
+/* Ticks and microtasks queued on a closed loop: ART_EINVAL, not a ring
+ * allocated again after the loop freed it (and never freed). */
+ART_TEST(microtask_on_closed_loop_is_einval) {
+  (void)state;
+  art_loop_t l;
+  assert_int_equal(art_loop_init(&l), 0);
+  assert_int_equal(art_loop_close(&l), 0);
+  assert_int_equal(art_next_tick(&l, task_cb, NULL), ART_EINVAL);
+  assert_int_equal(art_queue_microtask(&l, task_cb, NULL), ART_EINVAL);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(async_send_wrong_type),
@@ -240,6 +256,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(signal_start_allocation_failures),
       ART_TEST_ENTRY(stop_after_close_is_einval),
       ART_TEST_ENTRY(init_on_closed_loop_is_einval),
+      ART_TEST_ENTRY(microtask_on_closed_loop_is_einval),
   };
   return art_test_main(argc, argv, "review_core", tests, ART_ARRAY_SIZE(tests));
 }
