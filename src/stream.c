@@ -333,6 +333,20 @@ static void fail_queue(art_stream_t *s, int err) {
 static void do_shutdown(art_stream_t *s);
 static void flush_queue(art_stream_t *s);
 
+/* The kernel pushed back: wait for the fd to become writable. Watching it
+ * may need memory (the fd's first registration); without it the queue
+ * fails with that error rather than waiting for an event that never
+ * comes, and a shutdown waiting for the queue goes ahead. */
+static void wait_writable(art_stream_t *s) {
+  int err = art__io_start(s->loop, &s->io_, ART_WRITABLE);
+  if (err == 0)
+    return;
+  fail_queue(s, err);
+  art__stream_defer(s);
+  if (s->shutdown_req_ != NULL && !has_flag(s, ART__S_SHUT))
+    do_shutdown(s);
+}
+
 /* After a direct write left data queued: a socket or pipe that took part
  * (or none) is full, so wait for it; a file takes the rest now, and so
  * does the queue when the direct path did not try (r == -2). */
@@ -342,7 +356,7 @@ static void flush_or_wait(art_stream_t *s, ssize_t r) {
     if (!art__queue_empty(&s->write_done_))
       art__stream_defer(s);
   } else {
-    art__io_start(s->loop, &s->io_, ART_WRITABLE);
+    wait_writable(s);
   }
 }
 
@@ -356,7 +370,7 @@ static void flush_queue(art_stream_t *s) {
     int n = gather(s, iov, &total, &send_fd);
     ssize_t r = total == 0 && send_fd < 0 ? 0 : write_vec(s, iov, n, send_fd);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      art__io_start(s->loop, &s->io_, ART_WRITABLE);
+      wait_writable(s);
       return;
     }
     if (r < 0) {
@@ -365,7 +379,7 @@ static void flush_queue(art_stream_t *s) {
     }
     consume(s, (size_t)r);
     if ((size_t)r < total && !has_flag(s, ART__S_FILE)) {
-      art__io_start(s->loop, &s->io_, ART_WRITABLE);
+      wait_writable(s);
       return;
     }
   }

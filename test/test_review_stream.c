@@ -1,5 +1,6 @@
 /* Stream lifetimes: a pipeline whose destination is closed while nothing
  * is in flight ends at once, and never touches the closed stream again. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -116,10 +117,56 @@ ART_TEST(stream_pipe_two_into_one_dst) {
   close(dst_peer);
 }
 
+static int write_calls, write_status;
+
+static void write_cb(art_write_t *req, int status) {
+  (void)req;
+  write_calls++;
+  write_status = status;
+}
+
+static int write_flag(void *arg) {
+  (void)arg;
+  return write_calls > 0;
+}
+
+/* A write the kernel takes only part of must wait for the fd to become
+ * writable; when watching the fd needs memory that cannot be had, the
+ * write fails with ART_ENOMEM instead of waiting forever. The fd is put
+ * above the loop's fd table so that watching it allocates. */
+ART_TEST(write_that_cannot_wait_fails) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int sv[2], sndbuf = 4096;
+  static char big[1 << 20];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  int high = fcntl(sv[0], F_DUPFD_CLOEXEC, 500);
+  assert_true(high >= 500);
+  close(sv[0]);
+  assert_int_equal(
+      setsockopt(high, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+  art_pipe_t p;
+  assert_int_equal(art_pipe_init(loop, &p, 0), 0);
+  assert_int_equal(art_pipe_open(&p, high), 0);
+  art_write_t w;
+  art_buf_t b = art_buf_init(big, sizeof(big));
+  write_calls = 0;
+  art_test_fail_alloc_after(0);
+  int r = art_write(&w, (art_stream_t *)&p, &b, 1, write_cb);
+  art_test_fail_alloc_after(-1);
+  assert_true(r >= 0);
+  assert_true(art_test_run_until(loop, 1000, write_flag, NULL));
+  assert_int_equal(write_status, ART_ENOMEM);
+  art_close((art_handle_t *)&p, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(write_calls, 1);
+  close(sv[1]);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(stream_pipe_dst_closed_while_idle),
       ART_TEST_ENTRY(stream_pipe_two_into_one_dst),
+      ART_TEST_ENTRY(write_that_cannot_wait_fails),
   };
   return art_test_main(argc, argv, "review_stream", tests,
                        ART_ARRAY_SIZE(tests));
