@@ -130,8 +130,12 @@ int art_pipe_bind2(art_pipe_t *p, const char *name, size_t len) {
   if (name[0] != '\0' && (copy = art__malloc(len + 1)) == NULL)
     return ART_ENOMEM;
   err = new_socket(p);
-  if (!err && bind(p->io_.fd, (struct sockaddr *)&sun, slen) == -1)
-    err = -errno;
+  if (!err && bind(p->io_.fd, (struct sockaddr *)&sun, slen) == -1) {
+    err = -errno; /* the socket goes: the handle stays unbound, reusable */
+    art__close_fd(p->io_.fd);
+    p->io_.fd = -1;
+    p->stream_flags_ &= ~ART__S_SOCKET;
+  }
   if (err) {
     art__free(copy);
     return err;

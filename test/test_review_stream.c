@@ -1,6 +1,7 @@
 /* Stream lifetimes: a pipeline whose destination is closed while nothing
  * is in flight ends at once, and never touches the closed stream again. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -162,11 +163,29 @@ ART_TEST(write_that_cannot_wait_fails) {
   close(sv[1]);
 }
 
+/* A bind that fails (no such folder) leaves the pipe unbound: a second
+ * bind to a good name succeeds, as it does for TCP. */
+ART_TEST(pipe_bind_after_failed_bind) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  char dir[] = "/tmp/art_review_XXXXXX", bad[64], good[64];
+  assert_non_null(mkdtemp(dir));
+  snprintf(bad, sizeof(bad), "%s/missing/sock", dir);
+  snprintf(good, sizeof(good), "%s/sock", dir);
+  art_pipe_t p;
+  assert_int_equal(art_pipe_init(loop, &p, 0), 0);
+  assert_int_equal(art_pipe_bind(&p, bad), ART_ENOENT);
+  assert_int_equal(art_pipe_bind(&p, good), 0);
+  art_close((art_handle_t *)&p, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  rmdir(dir);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(stream_pipe_dst_closed_while_idle),
       ART_TEST_ENTRY(stream_pipe_two_into_one_dst),
       ART_TEST_ENTRY(write_that_cannot_wait_fails),
+      ART_TEST_ENTRY(pipe_bind_after_failed_bind),
   };
   return art_test_main(argc, argv, "review_stream", tests,
                        ART_ARRAY_SIZE(tests));
