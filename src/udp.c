@@ -487,9 +487,9 @@ int art_udp_getpeername(const art_udp_t *h, struct sockaddr *name,
 }
 
 size_t art_udp_get_send_queue_size(const art_udp_t *h) {
-  return h != NULL ? h->send_queue_size : 0;
+  return h != NULL && h->type == ART_UDP ? h->send_queue_size : 0;
 }
 
 size_t art_udp_get_send_queue_count(const art_udp_t *h) {
-  return h != NULL ? h->send_queue_count : 0;
+  return h != NULL && h->type == ART_UDP ? h->send_queue_count : 0;
 }

@@ -72,6 +72,8 @@ ART_TEST(stream_and_process_getters_wrong_type) {
   art_idle_t *idle = new_idle(loop);
   assert_int_equal(art_stream_write_queue_size((art_stream_t *)idle), 0);
   assert_int_equal(art_process_get_pid((art_process_t *)idle), 0);
+  assert_int_equal(art_udp_get_send_queue_size((art_udp_t *)idle), 0);
+  assert_int_equal(art_udp_get_send_queue_count((art_udp_t *)idle), 0);
   close_and_run(loop, (art_handle_t *)idle);
 }
 
