@@ -333,6 +333,19 @@ static void fail_queue(art_stream_t *s, int err) {
 static void do_shutdown(art_stream_t *s);
 static void flush_queue(art_stream_t *s);
 
+/* A request about to pass a handle closed since art_write2 fails with
+ * ART_EBADF: sending its bytes alone would make the peer take them for a
+ * plain message. Returns 1 if the head request was dropped so. */
+static int drop_lost_handle(art_stream_t *s) {
+  art_write_t *req = queue_head(&s->write_queue_);
+  if (req->send_handle == NULL || req_started(req) ||
+      art__handle_fd((art_handle_t *)req->send_handle) >= 0)
+    return 0;
+  s->write_queue_size_ -= req_left(req);
+  complete_req(s, req, ART_EBADF);
+  return 1;
+}
+
 /* The kernel pushed back: wait for the fd to become writable. Watching it
  * may need memory (the fd's first registration); without it the queue
  * fails with that error rather than waiting for an event that never
@@ -364,6 +377,8 @@ static void flush_or_wait(art_stream_t *s, ssize_t r) {
  * the kernel pushed back; disarms it when the queue is empty. */
 static void flush_queue(art_stream_t *s) {
   while (!art__queue_empty(&s->write_queue_)) {
+    if (drop_lost_handle(s))
+      continue;
     struct iovec iov[MAX_IOV];
     size_t total;
     int send_fd;

@@ -180,12 +180,75 @@ ART_TEST(pipe_bind_after_failed_bind) {
   rmdir(dir);
 }
 
+static char sink[65536];
+
+static void sink_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
+  (void)h;
+  (void)suggested;
+  *buf = art_buf_init(sink, sizeof(sink));
+}
+
+static void sink_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  (void)s;
+  (void)n;
+  (void)buf;
+}
+
+static int ipc_calls, ipc_status;
+
+static void ipc_written(art_write_t *req, int status) {
+  (void)req;
+  ipc_calls++;
+  ipc_status = status;
+}
+
+static int ipc_flag(void *arg) {
+  (void)arg;
+  return ipc_calls > 0;
+}
+
+/* A handle passed with art_write2 and closed (its memory kept until the
+ * write's callback) while the write waits in the queue: the write fails
+ * with ART_EBADF instead of sending its bytes with no handle, which the
+ * peer would take for a plain message. */
+ART_TEST(write2_with_handle_closed_while_queued) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int sv[2], other[2], sndbuf = 4096;
+  static char big[1 << 20];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  assert_int_equal(
+      setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+  art_pipe_t a, b;
+  art_pipe_t *passed = open_pipe(loop, &other[1]);
+  assert_int_equal(art_pipe_init(loop, &a, 1), 0);
+  assert_int_equal(art_pipe_open(&a, sv[0]), 0);
+  assert_int_equal(art_pipe_init(loop, &b, 1), 0);
+  assert_int_equal(art_pipe_open(&b, sv[1]), 0);
+  art_write_t w1, w2;
+  art_buf_t b1 = art_buf_init(big, sizeof(big)), b2 = art_buf_init("x", 1);
+  assert_true(art_write(&w1, (art_stream_t *)&a, &b1, 1, NULL) >= 0);
+  ipc_calls = 0;
+  assert_true(art_write2(&w2, (art_stream_t *)&a, &b2, 1,
+                         (art_stream_t *)passed, ipc_written) >= 0);
+  art_close((art_handle_t *)passed, NULL);
+  assert_int_equal(art_read_start((art_stream_t *)&b, sink_alloc, sink_read),
+                   0);
+  assert_true(art_test_run_until(loop, 5000, ipc_flag, NULL));
+  assert_int_equal(ipc_status, ART_EBADF);
+  art_close((art_handle_t *)&a, NULL);
+  art_close((art_handle_t *)&b, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  free(passed);
+  close(other[1]);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(stream_pipe_dst_closed_while_idle),
       ART_TEST_ENTRY(stream_pipe_two_into_one_dst),
       ART_TEST_ENTRY(write_that_cannot_wait_fails),
       ART_TEST_ENTRY(pipe_bind_after_failed_bind),
+      ART_TEST_ENTRY(write2_with_handle_closed_while_queued),
   };
   return art_test_main(argc, argv, "review_stream", tests,
                        ART_ARRAY_SIZE(tests));

@@ -135,7 +135,8 @@ ART_EXTERN int art_write(art_write_t *req, art_stream_t *stream,
  * handle, or an art_udp_t cast to art_stream_t *; it stays open here) to
  * the peer. ART_EINVAL if stream is
  * not an IPC pipe or send_handle has no fd; at least one byte must be
- * written. */
+ * written. send_handle's memory must stay valid until cb; if it is closed
+ * before the write goes out, the write fails with ART_EBADF. */
 ART_EXTERN int art_write2(art_write_t *req, art_stream_t *stream,
                           const art_buf_t bufs[], unsigned nbufs,
                           art_stream_t *send_handle, art_write_cb cb);
