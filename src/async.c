@@ -171,7 +171,10 @@ static void wakeup_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
   do
     r = read(w->fd, &count, sizeof(count));
   while (r == -1 && errno == EINTR);
-  __atomic_store_n(&loop->wakeup_pending_, 0, __ATOMIC_SEQ_CST);
+  /* An exchange, not a store: as a read-modify-write it cannot be ordered
+   * after the loads of the queues below, so a poster either sees 0 here and
+   * writes the eventfd, or its item is seen by this drain. */
+  (void)__atomic_exchange_n(&loop->wakeup_pending_, 0, __ATOMIC_SEQ_CST);
   run_completions(loop);
   run_asyncs(loop);
 }
