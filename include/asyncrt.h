@@ -179,7 +179,9 @@ typedef enum {
 
 typedef enum {
   ART_RUN_DEFAULT = 0, /* until nothing keeps the loop alive, or art_stop */
-  ART_RUN_ONCE,        /* one iteration, blocking in poll if needed */
+  ART_RUN_ONCE,        /* one iteration, blocking in poll if needed; if it
+                          blocked, timers due when the wait ended run before
+                          it returns, so a call always makes progress */
   ART_RUN_NOWAIT       /* one iteration, never blocking */
 } art_run_mode;
 

@@ -236,19 +236,20 @@ static int nothing_to_poll(const art_loop_t *loop) {
  * applied: a refused change runs its owner's callback, which may stop the
  * last handle or queue work, and a timeout computed before that could block
  * forever. */
-static void run_poll(art_loop_t *loop, art_run_mode mode) {
+static int run_poll(art_loop_t *loop, art_run_mode mode) {
   apply_changes(loop);
   int timeout = mode == ART_RUN_NOWAIT ? 0 : poll_timeout(loop);
   if (timeout == 0) {
     if (!nothing_to_poll(loop))
       loop->backend_->wait(loop, 0);
-    return;
+    return 0;
   }
   uint64_t before = art_hrtime();
   loop->backend_->wait(loop, timeout);
   /* The wait ends at the first event; dispatch time counts as busy, so
    * this slightly overstates idleness only by the dispatch of one batch. */
   loop->metrics_.idle_time_ns += art_hrtime() - before;
+  return 1;
 }
 
 /* Runs one phase. With ART_LOOP_MEASURE_PHASES off, measuring costs one
@@ -283,14 +284,18 @@ int art_run(art_loop_t *loop, art_run_mode mode) {
   if (!alive)
     art_update_time(loop);
   while (alive && !loop->stop_flag_) {
+    int waited; /* the poll phase blocked: ONCE then runs timers due */
     begin_iteration(loop);
     PHASE(loop, ART_PHASE_TIMERS, art__run_timers(loop));
     PHASE(loop, ART_PHASE_PENDING, run_pending(loop));
     PHASE(loop, ART_PHASE_IDLE_PREPARE,
           (art__run_idle(loop), art__run_prepare(loop)));
-    PHASE(loop, ART_PHASE_POLL, run_poll(loop, mode));
+    PHASE(loop, ART_PHASE_POLL, waited = run_poll(loop, mode));
     PHASE(loop, ART_PHASE_CHECK, art__run_check(loop));
     PHASE(loop, ART_PHASE_CLOSE, art__run_closing(loop));
+    if (mode == ART_RUN_ONCE && waited) /* the wait may have ended on a timer */
+      PHASE(loop, ART_PHASE_TIMERS,
+            (art_update_time(loop), art__run_timers(loop)));
     loop->phase_ = ART_PHASE_NONE;
     loop->metrics_.iterations++;
     alive = loop_alive(loop);

@@ -135,6 +135,19 @@ ART_TEST(once_runs_one_iteration) {
   close_and_drain(loop, (art_handle_t *)&t);
 }
 
+/* A blocking ONCE call that waited for a timer runs it before returning,
+ * as libuv's does: one call, one timer, whatever the wait's rounding. */
+ART_TEST(once_that_waits_runs_the_timer) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  fired = 0;
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, count_cb, 15, 0), 0);
+  assert_int_equal(art_run(loop, ART_RUN_ONCE), 0);
+  assert_int_equal(fired, 1);
+  close_and_drain(loop, (art_handle_t *)&t);
+}
+
 static int stop_runs;
 
 static void stop_cb(art_timer_t *t) {
@@ -476,6 +489,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(node_event_order),
       ART_TEST_ENTRY(nowait_never_blocks),
       ART_TEST_ENTRY(once_runs_one_iteration),
+      ART_TEST_ENTRY(once_that_waits_runs_the_timer),
       ART_TEST_ENTRY(stop_returns_after_iteration),
       ART_TEST_ENTRY(poll_timeout_rule),
       ART_TEST_ENTRY(time_is_monotonic_and_cached),
