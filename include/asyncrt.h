@@ -406,7 +406,10 @@ ART_EXTERN void art_stop(art_loop_t *loop);
  * (what keeps ART_RUN_DEFAULT going). */
 ART_EXTERN int art_loop_alive(const art_loop_t *loop);
 
-/* The loop's cached time in ms, updated at the start of every iteration. */
+/* The loop's cached time in ms, updated at the start of every iteration and
+ * when the poll phase returns from a blocking wait (before its I/O
+ * callbacks); art_update_time refreshes it now (after a long callback,
+ * before starting a timer that should count from the present). */
 ART_EXTERN uint64_t art_now(const art_loop_t *loop);
 ART_EXTERN void art_update_time(art_loop_t *loop);
 
@@ -465,12 +468,14 @@ ART_EXTERN art_phase art_loop_phase(const art_loop_t *loop);
  * already closing or closed. */
 ART_EXTERN int art_close(art_handle_t *handle, art_close_cb close_cb);
 
-/* Non-zero if the handle is active (started and not stopped), or closing. */
+/* Non-zero if the handle is active (started and not stopped), or if it is
+ * closing (art_close called, close callback not yet run). 0 for NULL. */
 ART_EXTERN int art_is_active(const art_handle_t *handle);
 ART_EXTERN int art_is_closing(const art_handle_t *handle);
 
 /* A referenced active handle keeps ART_RUN_DEFAULT running; an unreferenced
- * one does not. Handles start referenced. Both are idempotent. */
+ * one does not. Handles start referenced. Both are idempotent; art_has_ref
+ * gives non-zero for a referenced handle. */
 ART_EXTERN void art_ref(art_handle_t *handle);
 ART_EXTERN void art_unref(art_handle_t *handle);
 ART_EXTERN int art_has_ref(const art_handle_t *handle);
@@ -538,6 +543,9 @@ ART_EXTERN uint64_t art_timer_get_due_in(const art_timer_t *timer);
 /* Idle, prepare and check handles: callbacks at fixed points of every      */
 /* iteration, in the order the handles were started. An active idle handle  */
 /* makes the poll phase not block. Check is Node's setImmediate phase.      */
+/* art_<name>_init/start/stop return 0, or ART_EINVAL for NULL, a NULL cb,  */
+/* a closed handle or loop, or a handle of another type. Starting a started handle only replaces its cb; */
+/* stopping a stopped one is a no-op. The caller owns the handle's memory.  */
 
 #define ART__PHASE_HANDLE(name)                                                \
   struct art_##name##_s {                                                      \
@@ -590,6 +598,9 @@ ART_EXTERN int art_poll_init(art_loop_t *loop, art_poll_t *p, int fd);
  * the mask. cb gets status 0 and the events that fired, or a negative status
  * (ART_EBADF) if the fd went bad. */
 ART_EXTERN int art_poll_start(art_poll_t *p, int events, art_poll_cb cb);
+
+/* Stops watching (the fd stays open and the caller's). 0, or ART_EINVAL for
+ * NULL or a closed handle. */
 ART_EXTERN int art_poll_stop(art_poll_t *p);
 
 /* ------------------------------------------------------------------------ */

@@ -3,6 +3,7 @@
  * machine is: real sleeps only make the loop late, never early. */
 #include <fcntl.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -572,6 +573,48 @@ ART_TEST(set_repeat_from_callback) {
   close_all(loop, hs, 2);
 }
 
+/* A timer started from an I/O callback after the loop blocked in the poll
+ * phase counts from the present, not from the time cached before the wait:
+ * otherwise, after a long idle wait, a fresh connection's timeout would be
+ * already overdue and fire at once. The loop blocks ~300 ms on a timerfd;
+ * its callback starts a 100 ms timer, which must not run sooner. */
+static uint64_t bp_started_ns, bp_elapsed_ns;
+static art_timer_t bp_timer;
+static int bp_fd;
+
+static void bp_timer_cb(art_timer_t *t) {
+  bp_elapsed_ns = art_hrtime() - bp_started_ns;
+  art_close((art_handle_t *)t, NULL);
+}
+
+static void bp_poll_cb(art_poll_t *p, int status, int events) {
+  uint64_t expirations;
+  assert_int_equal(status, 0);
+  assert_true(events & ART_READABLE);
+  assert_int_equal(read(bp_fd, &expirations, sizeof(expirations)),
+                   (ssize_t)sizeof(expirations));
+  art_close((art_handle_t *)p, NULL);
+  bp_started_ns = art_hrtime();
+  assert_int_equal(art_timer_start(&bp_timer, bp_timer_cb, 100, 0), 0);
+}
+
+ART_TEST(timer_started_after_blocking_poll_counts_from_now) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_poll_t p;
+  int fd = bp_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  assert_true(fd >= 0);
+  struct itimerspec its = {{0, 0}, {0, 300 * 1000000L}};
+  assert_int_equal(timerfd_settime(fd, 0, &its, NULL), 0);
+  bp_elapsed_ns = 0;
+  assert_int_equal(art_timer_init(loop, &bp_timer), 0);
+  assert_int_equal(art_poll_init(loop, &p, fd), 0);
+  assert_int_equal(art_poll_start(&p, ART_READABLE, bp_poll_cb), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  close(fd);
+  /* The cached ms clock truncates, so the timer may run up to 1 ms early. */
+  assert_true(bp_elapsed_ns >= 99u * 1000000u);
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       ART_TEST_ENTRY(equal_deadlines_run_in_start_order),
@@ -588,6 +631,7 @@ int main(int argc, char **argv) {
       ART_TEST_ENTRY(start_stop_do_not_allocate),
       ART_TEST_ENTRY(random_operations_match_model),
       ART_TEST_ENTRY(set_repeat_from_callback),
+      ART_TEST_ENTRY(timer_started_after_blocking_poll_counts_from_now),
   };
   return art_test_main(argc, argv, "timer", tests, ART_ARRAY_SIZE(tests));
 }

@@ -203,7 +203,8 @@ struct art_fs_s {
  * failed. Never closes files or directory streams. */
 ART_EXTERN void art_fs_req_cleanup(art_fs_t *req);
 
-/* Accessors, for bindings. */
+/* Accessors, for bindings: the request's fs_type, result, ptr, path and
+ * statbuf fields (owned by the request, valid until art_fs_req_cleanup). */
 ART_EXTERN art_fs_type art_fs_get_type(const art_fs_t *req);
 ART_EXTERN ssize_t art_fs_get_result(const art_fs_t *req);
 ART_EXTERN void *art_fs_get_ptr(const art_fs_t *req);
@@ -211,7 +212,8 @@ ART_EXTERN const char *art_fs_get_path(const art_fs_t *req);
 ART_EXTERN art_stat_t *art_fs_get_statbuf(art_fs_t *req);
 
 /* Opens path with open(2) flags (O_RDONLY, O_CREAT...; O_CLOEXEC is always
- * added) and mode for new files. result: the fd. */
+ * added) and mode for new files. result: the fd, which the caller owns and
+ * closes (art_fs_close: result 0). */
 ART_EXTERN int art_fs_open(art_loop_t *loop, art_fs_t *req, const char *path,
                            int flags, int mode, art_fs_cb cb);
 ART_EXTERN int art_fs_close(art_loop_t *loop, art_fs_t *req, int file,
@@ -257,6 +259,7 @@ ART_EXTERN int art_fs_fstat(art_loop_t *loop, art_fs_t *req, int file,
 ART_EXTERN int art_fs_statfs(art_loop_t *loop, art_fs_t *req, const char *path,
                              art_fs_cb cb);
 
+/* ftruncate(2) to offset bytes, fsync(2), fdatasync(2). result: 0. */
 ART_EXTERN int art_fs_ftruncate(art_loop_t *loop, art_fs_t *req, int file,
                                 int64_t offset, art_fs_cb cb);
 ART_EXTERN int art_fs_fsync(art_loop_t *loop, art_fs_t *req, int file,
@@ -273,7 +276,8 @@ ART_EXTERN int art_fs_futime(art_loop_t *loop, art_fs_t *req, int file,
 ART_EXTERN int art_fs_lutime(art_loop_t *loop, art_fs_t *req, const char *path,
                              double atime, double mtime, art_fs_cb cb);
 
-/* access(2): mode is F_OK or R_OK|W_OK|X_OK. */
+/* access(2): mode is F_OK or R_OK|W_OK|X_OK. chmod and fchmod set the
+ * permission bits to mode. result: 0. */
 ART_EXTERN int art_fs_access(art_loop_t *loop, art_fs_t *req, const char *path,
                              int mode, art_fs_cb cb);
 ART_EXTERN int art_fs_chmod(art_loop_t *loop, art_fs_t *req, const char *path,
@@ -281,7 +285,8 @@ ART_EXTERN int art_fs_chmod(art_loop_t *loop, art_fs_t *req, const char *path,
 ART_EXTERN int art_fs_fchmod(art_loop_t *loop, art_fs_t *req, int file,
                              int mode, art_fs_cb cb);
 
-/* Owner changes; (uid_t)-1 or (gid_t)-1 leaves that one unchanged. */
+/* Owner changes; (uid_t)-1 or (gid_t)-1 leaves that one unchanged. lchown
+ * changes a symlink itself. result: 0. */
 ART_EXTERN int art_fs_chown(art_loop_t *loop, art_fs_t *req, const char *path,
                             uid_t uid, gid_t gid, art_fs_cb cb);
 ART_EXTERN int art_fs_fchown(art_loop_t *loop, art_fs_t *req, int file,
@@ -289,6 +294,8 @@ ART_EXTERN int art_fs_fchown(art_loop_t *loop, art_fs_t *req, int file,
 ART_EXTERN int art_fs_lchown(art_loop_t *loop, art_fs_t *req, const char *path,
                              uid_t uid, gid_t gid, art_fs_cb cb);
 
+/* unlink(2), rmdir(2) (ART_ENOTEMPTY for a non-empty folder), and mkdir(2)
+ * with mode. result: 0. */
 ART_EXTERN int art_fs_unlink(art_loop_t *loop, art_fs_t *req, const char *path,
                              art_fs_cb cb);
 ART_EXTERN int art_fs_rmdir(art_loop_t *loop, art_fs_t *req, const char *path,
@@ -304,6 +311,8 @@ ART_EXTERN int art_fs_mkdtemp(art_loop_t *loop, art_fs_t *req, const char *tpl,
 ART_EXTERN int art_fs_mkstemp(art_loop_t *loop, art_fs_t *req, const char *tpl,
                               art_fs_cb cb);
 
+/* rename(2) path to new_path (replacing it), link(2) new_path to path.
+ * result: 0. */
 ART_EXTERN int art_fs_rename(art_loop_t *loop, art_fs_t *req, const char *path,
                              const char *new_path, art_fs_cb cb);
 ART_EXTERN int art_fs_link(art_loop_t *loop, art_fs_t *req, const char *path,
@@ -339,6 +348,8 @@ ART_EXTERN int art_fs_opendir(art_loop_t *loop, art_fs_t *req, const char *path,
  * skipped. */
 ART_EXTERN int art_fs_readdir(art_loop_t *loop, art_fs_t *req, art_dir_t *dir,
                               art_fs_cb cb);
+
+/* Closes the directory stream and frees dir. result: 0. */
 ART_EXTERN int art_fs_closedir(art_loop_t *loop, art_fs_t *req, art_dir_t *dir,
                                art_fs_cb cb);
 
@@ -431,6 +442,8 @@ struct art_fs_event_s {
   unsigned dispatch_seq_; /* the last inotify event delivered to it */
 };
 
+/* Initialises a file-watching handle (the caller's memory); 0, or
+ * ART_EINVAL for NULL or a closed loop. */
 ART_EXTERN int art_fs_event_init(art_loop_t *loop, art_fs_event_t *handle);
 
 /* Starts watching path (a file or a folder). ART_EINVAL if the handle is

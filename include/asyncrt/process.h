@@ -44,6 +44,8 @@ struct art_signal_s {
   struct art__queue node_; /* on the loop's list of started handles */
 };
 
+/* Initialises a signal handle (the caller's memory); 0, or ART_EINVAL for
+ * NULL or a closed loop. */
 ART_EXTERN int art_signal_init(art_loop_t *loop, art_signal_t *handle);
 
 /* Starts watching signum (1-64, not SIGKILL or SIGSTOP: ART_EINVAL). A
@@ -219,6 +221,9 @@ typedef struct {
   uint64_t nvcsw;       /* voluntary context switches */
   uint64_t nivcsw;      /* involuntary context switches */
 } art_rusage_t;
+
+/* Fills *usage for the calling process (getrusage(RUSAGE_SELF)); 0, or
+ * ART_EINVAL for NULL. */
 ART_EXTERN int art_getrusage(art_rusage_t *usage);
 
 /* CPUs this thread may run on (its affinity mask), at least 1. */
@@ -261,12 +266,17 @@ ART_EXTERN int art_exepath(char *buffer, size_t *size);
 
 /* ART_ENOENT when the variable is not set. */
 ART_EXTERN int art_os_getenv(const char *name, char *buffer, size_t *size);
-/* ART_EINVAL for an empty name or one containing '='. */
+/* Set or remove an environment variable of this process (not thread-safe,
+ * like setenv(3)): 0, or ART_EINVAL for an empty name or one containing
+ * '='. */
 ART_EXTERN int art_os_setenv(const char *name, const char *value);
 ART_EXTERN int art_os_unsetenv(const char *name);
 
+/* Changes the process's working directory: 0, ART_EINVAL for NULL, or the
+ * error of chdir(2) (ART_ENOENT...). */
 ART_EXTERN int art_chdir(const char *dir);
 
+/* The process id and the parent's (they never fail). */
 ART_EXTERN int art_getpid(void);
 ART_EXTERN int art_getppid(void);
 

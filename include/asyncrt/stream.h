@@ -114,6 +114,9 @@ struct art_shutdown_s {
  * callbacks. */
 ART_EXTERN int art_read_start(art_stream_t *stream, art_alloc_cb alloc_cb,
                               art_read_cb read_cb);
+
+/* Stops reading (no read_cb after it returns); 0 also when not reading,
+ * ART_EINVAL for NULL or a closed stream. */
 ART_EXTERN int art_read_stop(art_stream_t *stream);
 
 /* What art_write returns when the queue is above the high-water mark: the
@@ -154,6 +157,9 @@ ART_EXTERN int art_shutdown(art_shutdown_t *req, art_stream_t *stream,
 
 /* Bytes queued and not yet written. */
 ART_EXTERN size_t art_stream_write_queue_size(const art_stream_t *stream);
+
+/* Non-zero while the stream can be read (connected, EOF not seen) or
+ * written (not shut down); 0 for NULL or a closed stream. */
 ART_EXTERN int art_is_readable(const art_stream_t *stream);
 ART_EXTERN int art_is_writable(const art_stream_t *stream);
 
@@ -260,6 +266,9 @@ ART_EXTERN int art_tcp_bind(art_tcp_t *tcp, const struct sockaddr *addr,
 ART_EXTERN int art_tcp_connect(art_connect_t *req, art_tcp_t *tcp,
                                const struct sockaddr *addr, art_connect_cb cb);
 
+/* Sets or clears TCP_NODELAY (Nagle off); remembered and applied when the
+ * socket is created if it does not exist yet. 0, ART_EINVAL, or the
+ * setsockopt(2) error. */
 ART_EXTERN int art_tcp_nodelay(art_tcp_t *tcp, int enable);
 
 /* TCP keep-alive: first probe after delay s of silence, then every interval

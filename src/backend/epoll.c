@@ -94,6 +94,8 @@ static int epoll_wait_dispatch(art_loop_t *loop, int timeout) {
   do
     n = epoll_wait(st->epfd, st->events, BATCH, timeout);
   while (n == -1 && errno == EINTR && timeout == 0);
+  if (timeout != 0) /* after blocking, callbacks must see the present */
+    art_update_time(loop);
   if (n <= 0)
     return 0;
   st->batch = st->events;

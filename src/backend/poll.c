@@ -151,6 +151,8 @@ static int poll_update(art_loop_t *loop, art__io_t *w) {
 static int poll_wait_dispatch(art_loop_t *loop, int timeout) {
   poll_state_t *st = loop->backend_data_;
   int n = poll(st->fds, st->nfds, timeout);
+  if (timeout != 0) /* after blocking, callbacks must see the present */
+    art_update_time(loop);
   if (n <= 0)
     return 0;
   unsigned count = st->nfds; /* slots added by callbacks wait a turn */
