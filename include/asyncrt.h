@@ -292,19 +292,19 @@ struct art_loop_s {
   void *data; /* the user's */
   /* private */
   const struct art__backend_ops *backend_;
-  void *backend_data_;            /* the backend's own state */
-  art__io_t **watchers_;          /* indexed by fd; grown on registration */
+  void *backend_data_;   /* the backend's own state */
+  art__io_t **watchers_; /* indexed by fd; grown on registration */
   unsigned nwatchers_;
-  unsigned nfds_;                 /* watchers registered */
+  unsigned nfds_;                     /* watchers registered */
   struct art__queue watcher_changes_; /* io watchers whose mask changed */
-  struct art__queue handles_;     /* every open handle, for walk and close */
+  struct art__queue handles_; /* every open handle, for walk and close */
   struct art__queue idle_handles_;
   struct art__queue prepare_handles_;
   struct art__queue check_handles_;
-  struct art__queue pending_;     /* art__pending_t, run in the pending phase */
-  art_handle_t *closing_;         /* handles to finish in the close phase */
-  unsigned active_handles_;       /* active and referenced */
-  unsigned active_reqs_;          /* requests in flight */
+  struct art__queue pending_; /* art__pending_t, run in the pending phase */
+  art_handle_t *closing_;     /* handles to finish in the close phase */
+  unsigned active_handles_;   /* active and referenced */
+  unsigned active_reqs_;      /* requests in flight */
   int stop_flag_;
   int phase_;                     /* art_phase now running */
   uint64_t time_;                 /* cached now, ms */
@@ -321,27 +321,27 @@ struct art_loop_s {
   art__task_ring_t microtasks_;   /* art_queue_microtask queue */
   int draining_;                  /* microtask drain running */
   art_loop_metrics_t metrics_;
-  int measure_phases_;            /* ART_LOOP_MEASURE_PHASES is on */
-  uint64_t phase_mark_ns_;        /* when the phase being measured began */
-  uint64_t drain_ns_;             /* microtask time inside that phase */
+  int measure_phases_;     /* ART_LOOP_MEASURE_PHASES is on */
+  uint64_t phase_mark_ns_; /* when the phase being measured began */
+  uint64_t drain_ns_;      /* microtask time inside that phase */
   /* Cross-thread wakeup (src/async.c). */
-  int wakeup_fd_;                 /* eventfd (or the read end of a pipe) */
-  int wakeup_wfd_;                /* write end: the same eventfd or a pipe */
+  int wakeup_fd_;  /* eventfd (or the read end of a pipe) */
+  int wakeup_wfd_; /* write end: the same eventfd or a pipe */
   art__io_t wakeup_io_;
-  int wakeup_pending_;            /* atomic: a wakeup write is outstanding */
-  int wakers_;                    /* atomic: threads inside art__loop_post */
+  int wakeup_pending_;             /* atomic: a wakeup write is outstanding */
+  int wakers_;                     /* atomic: threads inside art__loop_post */
   art__completion_t *completions_; /* atomic: posted by threads, LIFO */
-  art_async_t *async_stack_;      /* atomic: async handles sent, LIFO */
-  struct art__queue async_ready_; /* async handles popped, to dispatch */
-  struct art_pool_s *pool_;       /* work pool; NULL means the default */
+  art_async_t *async_stack_;       /* atomic: async handles sent, LIFO */
+  struct art__queue async_ready_;  /* async handles popped, to dispatch */
+  struct art_pool_s *pool_;        /* work pool; NULL means the default */
   /* Per-area state, allocated by each area on first use and released by
    * art_loop_close through the area's hook (see src/internal.h). */
-  void *signal_state_;            /* src/signal.c */
-  void *process_state_;           /* src/process.c */
-  void *fs_event_state_;          /* src/fs_event_inotify.c */
-  void *stream_state_;            /* src/stream.c, src/tcp.c */
-  void *udp_state_;               /* src/udp.c */
-  void *dns_state_;               /* src/dns.c */
+  void *signal_state_;   /* src/signal.c */
+  void *process_state_;  /* src/process.c */
+  void *fs_event_state_; /* src/fs_event_inotify.c */
+  void *stream_state_;   /* src/stream.c, src/tcp.c */
+  void *udp_state_;      /* src/udp.c */
+  void *dns_state_;      /* src/dns.c */
 };
 
 /* Fields every handle starts with: the user's data, the read-only loop and
@@ -440,8 +440,7 @@ ART_EXTERN int art_loop_metrics(const art_loop_t *loop, art_loop_metrics_t *m);
  * performance.eventLoopUtilization(). Stores it in *out. ART_EINVAL for NULL
  * cur or out, or if cur was not sampled after prev. */
 ART_EXTERN int art_loop_utilization(const art_loop_metrics_t *prev,
-                                    const art_loop_metrics_t *cur,
-                                    double *out);
+                                    const art_loop_metrics_t *cur, double *out);
 
 /* Loop options for art_loop_configure. */
 typedef enum {
@@ -501,10 +500,10 @@ struct art_timer_s {
   ART_HANDLE_FIELDS
   /* private */
   art_timer_cb cb_;
-  uint64_t due_;      /* absolute ms */
-  uint64_t seq_;      /* start order, breaks ties between equal deadlines */
-  uint64_t repeat_;   /* ms, 0 = one-shot */
-  uint32_t slot_;     /* its slot; loop->timer_pos_[slot_] finds its entry */
+  uint64_t due_;    /* absolute ms */
+  uint64_t seq_;    /* start order, breaks ties between equal deadlines */
+  uint64_t repeat_; /* ms, 0 = one-shot */
+  uint32_t slot_;   /* its slot; loop->timer_pos_[slot_] finds its entry */
   struct art__queue ready_node_; /* on loop->timer_ready_ while deferred */
 };
 
@@ -544,7 +543,8 @@ ART_EXTERN uint64_t art_timer_get_due_in(const art_timer_t *timer);
 /* iteration, in the order the handles were started. An active idle handle  */
 /* makes the poll phase not block. Check is Node's setImmediate phase.      */
 /* art_<name>_init/start/stop return 0, or ART_EINVAL for NULL, a NULL cb,  */
-/* a closed handle or loop, or a handle of another type. Starting a started handle only replaces its cb; */
+/* a closed handle or loop, or a handle of another type. Starting a started
+ * handle only replaces its cb; */
 /* stopping a stopped one is a no-op. The caller owns the handle's memory.  */
 
 #define ART__PHASE_HANDLE(name)                                                \
@@ -553,8 +553,8 @@ ART_EXTERN uint64_t art_timer_get_due_in(const art_timer_t *timer);
     art_##name##_cb cb_;                                                       \
     struct art__queue queue_;                                                  \
   };                                                                           \
-  ART_EXTERN int art_##name##_init(art_loop_t *loop, art_##name##_t *h);        \
-  ART_EXTERN int art_##name##_start(art_##name##_t *h, art_##name##_cb cb);     \
+  ART_EXTERN int art_##name##_init(art_loop_t *loop, art_##name##_t *h);       \
+  ART_EXTERN int art_##name##_start(art_##name##_t *h, art_##name##_cb cb);    \
   ART_EXTERN int art_##name##_stop(art_##name##_t *h);
 
 ART__PHASE_HANDLE(idle)
@@ -609,9 +609,9 @@ ART_EXTERN int art_poll_stop(art_poll_t *p);
 struct art_async_s {
   ART_HANDLE_FIELDS
   art_async_cb cb_;
-  int pending_;                /* atomic state, see src/async.c */
-  art_async_t *next_pending_;  /* link on loop->async_stack_ */
-  struct art__queue ready_;    /* link on loop->async_ready_ */
+  int pending_;               /* atomic state, see src/async.c */
+  art_async_t *next_pending_; /* link on loop->async_stack_ */
+  struct art__queue ready_;   /* link on loop->async_ready_ */
 };
 
 /* Initialises and starts an async handle (active until closed). */

@@ -33,7 +33,7 @@ unsigned art_version(void) {
 }
 
 #define ART__STR2(x) #x
-#define ART__STR(x) ART__STR2(x)
+#define ART__STR(x)  ART__STR2(x)
 const char *art_version_string(void) {
   return ART__STR(ART_VERSION_MAJOR) "." ART__STR(
       ART_VERSION_MINOR) "." ART__STR(ART_VERSION_PATCH);

@@ -3,15 +3,24 @@
 #include "internal.h"
 
 static const char *const type_names[ART_HANDLE_TYPE_MAX] = {
-    [ART_UNKNOWN_HANDLE] = "unknown", [ART_ASYNC] = "async",
-    [ART_CHECK] = "check",            [ART_FS_EVENT] = "fs_event",
-    [ART_FS_POLL] = "fs_poll",        [ART_HANDLE] = "handle",
-    [ART_IDLE] = "idle",              [ART_NAMED_PIPE] = "pipe",
-    [ART_POLL] = "poll",              [ART_PREPARE] = "prepare",
-    [ART_PROCESS] = "process",        [ART_STREAM] = "stream",
-    [ART_TCP] = "tcp",                [ART_TIMER] = "timer",
-    [ART_TTY] = "tty",                [ART_UDP] = "udp",
-    [ART_SIGNAL] = "signal",          [ART_FILE] = "file",
+    [ART_UNKNOWN_HANDLE] = "unknown",
+    [ART_ASYNC] = "async",
+    [ART_CHECK] = "check",
+    [ART_FS_EVENT] = "fs_event",
+    [ART_FS_POLL] = "fs_poll",
+    [ART_HANDLE] = "handle",
+    [ART_IDLE] = "idle",
+    [ART_NAMED_PIPE] = "pipe",
+    [ART_POLL] = "poll",
+    [ART_PREPARE] = "prepare",
+    [ART_PROCESS] = "process",
+    [ART_STREAM] = "stream",
+    [ART_TCP] = "tcp",
+    [ART_TIMER] = "timer",
+    [ART_TTY] = "tty",
+    [ART_UDP] = "udp",
+    [ART_SIGNAL] = "signal",
+    [ART_FILE] = "file",
 };
 
 const char *art_handle_type_name(art_handle_type type) {
@@ -20,8 +29,7 @@ const char *art_handle_type_name(art_handle_type type) {
   return type_names[type];
 }
 
-void art__handle_init(art_loop_t *loop, art_handle_t *h,
-                      art_handle_type type) {
+void art__handle_init(art_loop_t *loop, art_handle_t *h, art_handle_type type) {
   h->loop = loop;
   h->type = type;
   h->flags_ = ART__H_REF;
@@ -34,7 +42,7 @@ void art__handle_init(art_loop_t *loop, art_handle_t *h,
  * so that a build without some type still links; close_type and endgame
  * skip a type whose ops are absent. */
 #define ART__DECLARE_OPS(name)                                                 \
-  extern const art__handle_ops_t art__##name##_ops                            \
+  extern const art__handle_ops_t art__##name##_ops                             \
       __attribute__((weak, visibility("hidden")));
 ART__DECLARE_OPS(timer)
 ART__DECLARE_OPS(idle)

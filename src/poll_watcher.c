@@ -37,8 +37,8 @@ int art_poll_init(art_loop_t *loop, art_poll_t *p, int fd) {
 }
 
 int art_poll_start(art_poll_t *p, int events, art_poll_cb cb) {
-  const int all = ART_READABLE | ART_WRITABLE | ART_DISCONNECT |
-                  ART_PRIORITIZED;
+  const int all =
+      ART_READABLE | ART_WRITABLE | ART_DISCONNECT | ART_PRIORITIZED;
   if (!art__handle_usable((art_handle_t *)p) || p->type != ART_POLL ||
       cb == NULL || (events & ~all) != 0)
     return ART_EINVAL;

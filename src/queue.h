@@ -13,8 +13,8 @@
 
 typedef struct art__queue art__queue_t;
 
-#define art__container_of(ptr, type, field)                                   \
-  ((type *)((char *)(ptr) - offsetof(type, field)))
+#define art__container_of(ptr, type, field)                                    \
+  ((type *)((char *)(ptr)-offsetof(type, field)))
 
 static inline void art__queue_init(art__queue_t *q) {
   q->next = q;
@@ -65,6 +65,7 @@ static inline void art__queue_move(art__queue_t *h, art__queue_t *n) {
   art__queue_init(h);
 }
 
-#define art__queue_foreach(q, h) for ((q) = (h)->next; (q) != (h); (q) = (q)->next)
+#define art__queue_foreach(q, h)                                               \
+  for ((q) = (h)->next; (q) != (h); (q) = (q)->next)
 
 #endif

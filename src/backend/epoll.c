@@ -70,7 +70,7 @@ static unsigned from_epoll(uint32_t ev) {
 static int epoll_update(art_loop_t *loop, art__io_t *w) {
   epoll_state_t *st = loop->backend_data_;
   struct epoll_event e = {.events = to_epoll(w->events), .data.fd = w->fd};
-  int op = w->pevents == 0 ? EPOLL_CTL_ADD
+  int op = w->pevents == 0  ? EPOLL_CTL_ADD
            : w->events == 0 ? EPOLL_CTL_DEL
                             : EPOLL_CTL_MOD;
   if (op == EPOLL_CTL_ADD && w->events == 0)
