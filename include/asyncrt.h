@@ -341,7 +341,6 @@ struct art_loop_s {
   void *fs_event_state_; /* src/fs_event_inotify.c */
   void *stream_state_;   /* src/stream.c, src/tcp.c */
   void *udp_state_;      /* src/udp.c */
-  void *dns_state_;      /* src/dns.c */
 };
 
 /* Fields every handle starts with: the user's data, the read-only loop and

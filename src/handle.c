@@ -38,12 +38,10 @@ void art__handle_init(art_loop_t *loop, art_handle_t *h, art_handle_type type) {
   art__queue_insert_tail(&loop->handles_, &h->handle_node_);
 }
 
-/* Each handle type's file defines art__<type>_ops. The references are weak
- * so that a build without some type still links; close_type and endgame
- * skip a type whose ops are absent. */
+/* Each handle type's file defines art__<type>_ops; a type without one is a
+ * link error, never a handle that closes without stopping. */
 #define ART__DECLARE_OPS(name)                                                 \
-  extern const art__handle_ops_t art__##name##_ops                             \
-      __attribute__((weak, visibility("hidden")));
+  extern const art__handle_ops_t art__##name##_ops ART__HIDDEN;
 ART__DECLARE_OPS(timer)
 ART__DECLARE_OPS(idle)
 ART__DECLARE_OPS(prepare)

@@ -84,26 +84,23 @@ static int has_open_handles(const art_loop_t *loop) {
 }
 
 /* Areas that keep per-loop state (loop->signal_state_ and the like) release
- * it here. Weak, so a build without an area still links. */
+ * it here. */
 #define ART__AREA_HOOK(name)                                                   \
-  extern void art__##name##_loop_close(art_loop_t *loop)                       \
-      __attribute__((weak, visibility("hidden")));
+  extern void art__##name##_loop_close(art_loop_t *loop) ART__HIDDEN;
 ART__AREA_HOOK(signal)
 ART__AREA_HOOK(process)
 ART__AREA_HOOK(fs_event)
 ART__AREA_HOOK(stream)
 ART__AREA_HOOK(udp)
-ART__AREA_HOOK(dns)
 ART__AREA_HOOK(pool)
 
 static void close_areas(art_loop_t *loop) {
-  void (*const hooks[])(art_loop_t *) = {
-      art__signal_loop_close, art__process_loop_close, art__fs_event_loop_close,
-      art__stream_loop_close, art__udp_loop_close,     art__dns_loop_close,
-      art__pool_loop_close};
-  for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
-    if (hooks[i] != NULL)
-      hooks[i](loop);
+  art__signal_loop_close(loop);
+  art__process_loop_close(loop);
+  art__fs_event_loop_close(loop);
+  art__stream_loop_close(loop);
+  art__udp_loop_close(loop);
+  art__pool_loop_close(loop);
 }
 
 static art_loop_t default_loop_storage;
