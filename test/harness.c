@@ -67,8 +67,10 @@ int art_test_main(int argc, char **argv, const char *group,
 
 static long fail_after = -1;
 static int failed;
+static long alloc_calls; /* library allocations since the allocator was set */
 
 static void *failing_malloc(size_t n) {
+  alloc_calls++;
   if (fail_after == 0) {
     failed = 1;
     return NULL;
@@ -79,6 +81,7 @@ static void *failing_malloc(size_t n) {
 }
 
 static void *failing_realloc(void *p, size_t n) {
+  alloc_calls++;
   if (fail_after == 0) {
     failed = 1;
     return NULL;
@@ -89,6 +92,7 @@ static void *failing_realloc(void *p, size_t n) {
 }
 
 static void *failing_calloc(size_t c, size_t n) {
+  alloc_calls++;
   if (fail_after == 0) {
     failed = 1;
     return NULL;
@@ -101,11 +105,20 @@ static void *failing_calloc(size_t c, size_t n) {
 void art_test_fail_alloc_after(long n) {
   fail_after = n;
   failed = 0;
+  alloc_calls = 0;
   art_replace_allocator(failing_malloc, failing_realloc, failing_calloc, free);
 }
 
 int art_test_alloc_failed(void) {
   return failed;
+}
+
+void art_test_count_allocs(void) {
+  art_test_fail_alloc_after(-1);
+}
+
+long art_test_alloc_count(void) {
+  return alloc_calls;
 }
 
 static void tick_noop(art_timer_t *t) {

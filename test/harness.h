@@ -45,6 +45,12 @@ int art_test_fd_count(void);
 void art_test_fail_alloc_after(long n);
 int art_test_alloc_failed(void);
 
+/* Installs the same allocator, never failing, and counts from zero every
+ * malloc/realloc/calloc the library makes; art_test_alloc_count() reads the
+ * count (art_test_fail_alloc_after also restarts it). */
+void art_test_count_allocs(void);
+long art_test_alloc_count(void);
+
 /* Runs the loop one iteration at a time until cond(arg) is true or ms
  * pass. Returns cond(arg). */
 int art_test_run_until(art_loop_t *loop, unsigned ms, int (*cond)(void *),

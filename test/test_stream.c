@@ -441,6 +441,48 @@ ART_TEST(stream_pipe_moves_everything) {
   free(sp);
 }
 
+static size_t sp_goal; /* sp_received_goal: bytes the reader must have */
+
+static int sp_received_goal(void *arg) {
+  return sp->received >= sp_goal;
+}
+
+/* In steady state a pipeline reuses the chunks it allocated at start: once
+ * 2 MiB went through (warm-up), moving the next 12 MiB between two TCP
+ * pairs makes no library allocation at all, counted through the allocator
+ * hook. The feeding writes and the reads need none either. */
+ART_TEST(stream_pipe_steady_state_does_not_allocate) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  sp = calloc(1, sizeof(*sp));
+  sp->free_mask = 0xf;
+  make_pair(loop, &sp->in);
+  make_pair(loop, &sp->out);
+  art_stream_on_drain((art_stream_t *)&sp->in.a, sp_drain);
+  assert_int_equal(art_stream_pipe(&sp->pipeline, (art_stream_t *)&sp->in.b,
+                                   (art_stream_t *)&sp->out.a, NULL, sp_done),
+                   0);
+  assert_int_equal(
+      art_read_start((art_stream_t *)&sp->out.b, helper_alloc, sp_read), 0);
+  sp_pump((art_stream_t *)&sp->in.a);
+  sp_goal = 2u << 20;
+  assert_true(art_test_run_until(loop, 20000, sp_received_goal, NULL));
+  art_test_count_allocs();
+  sp_goal = PIPE_TOTAL - (2u << 20);
+  assert_true(art_test_run_until(loop, 20000, sp_received_goal, NULL));
+  long steady = art_test_alloc_count();
+  art_test_fail_alloc_after(-1);
+  assert_int_equal(steady, 0);
+  assert_true(art_test_run_until(loop, 20000, sp_finished, NULL));
+  assert_int_equal(sp->status, 0);
+  assert_int_equal(sp->received, PIPE_TOTAL);
+  art_close((art_handle_t *)&sp->in.a, NULL);
+  art_close((art_handle_t *)&sp->in.b, NULL);
+  art_close((art_handle_t *)&sp->out.a, NULL);
+  art_close((art_handle_t *)&sp->out.b, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  free(sp);
+}
+
 static void sp_err_done(art_stream_pipe_t *p, int status) {
   int *st = p->data;
   st[0] = status;
@@ -861,6 +903,7 @@ static const struct CMUnitTest tests[] = {
     ART_TEST_ENTRY(reset_mid_write),
     ART_TEST_ENTRY(try_write_and_hints),
     ART_TEST_ENTRY(stream_pipe_moves_everything),
+    ART_TEST_ENTRY(stream_pipe_steady_state_does_not_allocate),
     ART_TEST_ENTRY(stream_pipe_reports_first_error),
     ART_TEST_ENTRY(stream_pipe_bad_arguments),
     ART_TEST_ENTRY(file_to_file_through_stream_pipe),
