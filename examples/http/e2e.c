@@ -419,6 +419,53 @@ static void scenario_deadline(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* allocs: small keep-alive requests make no library allocation.            */
+
+/* Sends n GET target on c, one at a time, each answered 200. */
+static void get_n(client_t *c, const char *target, int n) {
+  char req[128];
+  resp_t r;
+  snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: e\r\n\r\n", target);
+  while (n-- > 0) {
+    send_str(c, req);
+    read_response(c, &r, 0);
+    CHECK(r.status == 200 && !r.closes, "%s: %d", target, r.status);
+    resp_free(&r);
+  }
+}
+
+/* The "library_allocs" counter of /api/stats, asked on c. */
+static long long lib_allocs(client_t *c) {
+  const char *key = "\"library_allocs\":";
+  const char *at;
+  long long n;
+  resp_t r;
+  send_str(c, "GET /api/stats HTTP/1.1\r\nHost: e\r\n\r\n");
+  read_response(c, &r, 0);
+  at = r.status == 200 ? strstr(r.body, key) : NULL;
+  CHECK(at != NULL, "stats: %d, no %s", r.status, key);
+  n = strtoll(at + strlen(key), NULL, 10);
+  resp_free(&r);
+  return n;
+}
+
+/* The server counts the library's allocations (--count-allocs): after a
+ * warm-up, 1,000 keep-alive /api/fast requests (and a stats request) add
+ * none. The count is above zero, so the counter is really installed. */
+static void scenario_allocs(void) {
+  client_t *c = client_open();
+  long long before, after;
+  get_n(c, "/api/fast", 100); /* warm-up */
+  before = lib_allocs(c);
+  CHECK(before > 0, "library_allocs %lld: not counting", before);
+  get_n(c, "/api/fast", 1000);
+  after = lib_allocs(c);
+  CHECK(after == before, "1000 requests made %lld library allocations",
+        after - before);
+  client_close(c);
+}
+
+/* ------------------------------------------------------------------------ */
 
 static const struct {
   const char *name;
@@ -437,6 +484,7 @@ static const struct {
     {"conn_limit", scenario_conn_limit, {"--max-conns", "2", NULL}},
     {"shutdown", scenario_shutdown, {NULL}},
     {"deadline", scenario_deadline, {"--shutdown-timeout", "200", NULL}},
+    {"allocs", scenario_allocs, {"--count-allocs", NULL}},
 };
 
 int main(int argc, char **argv) {

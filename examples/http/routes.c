@@ -334,15 +334,15 @@ static void stats_answer(conn_t *c) {
       "%llu,\"completed\":%llu,\"canceled\":%llu,\"wait_ms\":%.3f,"
       "\"run_ms\":%.3f},\"connections\":{\"open\":%u,\"busy\":%u,"
       "\"accepted\":%llu,\"rejected\":%llu,\"pooled_structs\":%u},\"requests\":"
-      "%llu,"
+      "%llu,\"library_allocs\":%lld,"
       "\"rss_bytes\":%zu,\"uptime_s\":%.3f}\n",
       ps.threads, ps.idle, (unsigned long long)queued,
       (unsigned long long)ps.running, (unsigned long long)ps.completed,
       (unsigned long long)ps.canceled, (double)ps.wait_time_ns / 1e6,
       (double)ps.run_time_ns / 1e6, srv->nconns, count_busy(srv),
       (unsigned long long)srv->accepted, (unsigned long long)srv->rejected,
-      srv->nallocated, (unsigned long long)srv->requests, rss,
-      (double)(art_hrtime() - srv->start_ns) / 1e9);
+      srv->nallocated, (unsigned long long)srv->requests, server_lib_allocs(),
+      rss, (double)(art_hrtime() - srv->start_ns) / 1e9);
   if (n >= (int)sizeof(c->body))
     n = (int)sizeof(c->body) - 1;
   conn_respond(c, 200, JSON, c->body, (size_t)n);

@@ -36,7 +36,8 @@ static const char USAGE[] =
     "  --rate-limit N          requests per client per window, 0: off (0)\n"
     "  --rate-window MS        rate-limit window (1000)\n"
     "  --max-conns N           open connections; past it, 503 (10000)\n"
-    "  --max-body BYTES        larger request bodies get 413 (1048576)\n";
+    "  --max-body BYTES        larger request bodies get 413 (1048576)\n"
+    "  --count-allocs          count the library's allocations (/api/stats)\n";
 
 /* ------------------------------------------------------------------------ */
 /* Options.                                                                 */
@@ -85,6 +86,39 @@ static int number_option(config_t *cfg, const char *name, const char *value) {
   return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* --count-allocs: every allocation the library makes, counted, so a test */
+/* can check that small requests allocate nothing in steady state.        */
+
+static long long lib_allocs = -1; /* -1: not counting */
+
+static void *counting_malloc(size_t n) {
+  __atomic_fetch_add(&lib_allocs, 1, __ATOMIC_RELAXED);
+  return malloc(n);
+}
+
+static void *counting_realloc(void *p, size_t n) {
+  __atomic_fetch_add(&lib_allocs, 1, __ATOMIC_RELAXED);
+  return realloc(p, n);
+}
+
+static void *counting_calloc(size_t count, size_t n) {
+  __atomic_fetch_add(&lib_allocs, 1, __ATOMIC_RELAXED);
+  return calloc(count, n);
+}
+
+long long server_lib_allocs(void) {
+  return __atomic_load_n(&lib_allocs, __ATOMIC_RELAXED);
+}
+
+/* Installs the counting allocator before the library allocates anything
+ * (pool threads may allocate too, hence the atomic counter). */
+static int count_allocs_start(void) {
+  lib_allocs = 0;
+  return art_replace_allocator(counting_malloc, counting_realloc,
+                               counting_calloc, free);
+}
+
 /* Returns 0 to run, 1 after printing the help, -1 on a bad argument. */
 static int parse_args(config_t *cfg, int argc, char **argv) {
   int i;
@@ -96,6 +130,8 @@ static int parse_args(config_t *cfg, int argc, char **argv) {
       return 1;
     } else if (strcmp(a, "--log") == 0) {
       cfg->log = 1;
+    } else if (strcmp(a, "--count-allocs") == 0) {
+      cfg->count_allocs = 1;
     } else if (strcmp(a, "--host") == 0 && i + 1 < argc) {
       cfg->host = argv[++i];
     } else if (strcmp(a, "--root") == 0 && i + 1 < argc) {
@@ -392,6 +428,10 @@ int main(int argc, char **argv) {
       fputs(USAGE, stderr);
     free(srv);
     return err < 0 ? 2 : 0;
+  }
+  if (srv->cfg.count_allocs && count_allocs_start() != 0) {
+    free(srv);
+    return 1;
   }
   err = serve(srv);
   conn_free_all(srv);

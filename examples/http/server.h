@@ -19,6 +19,10 @@
 typedef struct server_s server_t;
 typedef struct conn_s conn_t;
 
+/* Allocations the library made through art_replace_allocator since the
+ * start, with --count-allocs; -1 without it. /api/stats reports it. */
+long long server_lib_allocs(void);
+
 /* Command-line settings. */
 typedef struct {
   const char *host;          /* address to bind, 127.0.0.1 by default */
@@ -32,6 +36,7 @@ typedef struct {
   uint64_t rate_window;      /* window length, ms */
   unsigned max_conns;        /* open connections served; past it, 503 */
   uint64_t max_body;         /* request bodies above this get 413 */
+  int count_allocs;          /* count the library's allocations */
 } config_t;
 
 /* One client address in the fixed-window rate limiter. */
