@@ -23,7 +23,7 @@
 #define ART_TEST_ENTRY(name)                                                   \
   cmocka_unit_test_setup_teardown(name, art_test_setup, art_test_teardown)
 #define ART_TEST_LOOP(state) (((art_test_ctx_t *)*(state))->loop)
-#define ART_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ART_ARRAY_SIZE(a)    (sizeof(a) / sizeof((a)[0]))
 
 typedef struct {
   art_loop_t *loop;
