@@ -410,8 +410,9 @@ static int sp_finished(void *arg) {
   return sp->eof && sp->done_calls;
 }
 
-ART_TEST(stream_pipe_moves_everything) {
-  art_loop_t *loop = ART_TEST_LOOP(state);
+/* The fixture of the pipeline tests: in.a feeds in.b, which the pipeline
+ * moves to out.a, read at out.b. */
+static void sp_setup(art_loop_t *loop) {
   sp = calloc(1, sizeof(*sp));
   sp->free_mask = 0xf;
   make_pair(loop, &sp->in);
@@ -420,6 +421,19 @@ ART_TEST(stream_pipe_moves_everything) {
   assert_int_equal(art_stream_pipe(&sp->pipeline, (art_stream_t *)&sp->in.b,
                                    (art_stream_t *)&sp->out.a, NULL, sp_done),
                    0);
+}
+
+static void sp_close_all(art_loop_t *loop) {
+  art_close((art_handle_t *)&sp->in.a, NULL);
+  art_close((art_handle_t *)&sp->in.b, NULL);
+  art_close((art_handle_t *)&sp->out.a, NULL);
+  art_close((art_handle_t *)&sp->out.b, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+ART_TEST(stream_pipe_moves_everything) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  sp_setup(loop);
   assert_int_equal(art_stream_pipe(&sp->pipeline, (art_stream_t *)&sp->in.b,
                                    (art_stream_t *)&sp->out.a, NULL, sp_done),
                    ART_EBUSY);
@@ -432,11 +446,7 @@ ART_TEST(stream_pipe_moves_everything) {
   assert_int_equal(sp->received, PIPE_TOTAL);
   /* The pipeline never let dst's queue grow past mark + one chunk. */
   assert_true(sp->max_queue <= 64 * 1024 + 65536);
-  art_close((art_handle_t *)&sp->in.a, NULL);
-  art_close((art_handle_t *)&sp->in.b, NULL);
-  art_close((art_handle_t *)&sp->out.a, NULL);
-  art_close((art_handle_t *)&sp->out.b, NULL);
-  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  sp_close_all(loop);
   assert_int_equal(sp->done_calls, 1);
   free(sp);
 }
@@ -453,14 +463,7 @@ static int sp_received_goal(void *arg) {
  * hook. The feeding writes and the reads need none either. */
 ART_TEST(stream_pipe_steady_state_does_not_allocate) {
   art_loop_t *loop = ART_TEST_LOOP(state);
-  sp = calloc(1, sizeof(*sp));
-  sp->free_mask = 0xf;
-  make_pair(loop, &sp->in);
-  make_pair(loop, &sp->out);
-  art_stream_on_drain((art_stream_t *)&sp->in.a, sp_drain);
-  assert_int_equal(art_stream_pipe(&sp->pipeline, (art_stream_t *)&sp->in.b,
-                                   (art_stream_t *)&sp->out.a, NULL, sp_done),
-                   0);
+  sp_setup(loop);
   assert_int_equal(
       art_read_start((art_stream_t *)&sp->out.b, helper_alloc, sp_read), 0);
   sp_pump((art_stream_t *)&sp->in.a);
@@ -475,11 +478,7 @@ ART_TEST(stream_pipe_steady_state_does_not_allocate) {
   assert_true(art_test_run_until(loop, 20000, sp_finished, NULL));
   assert_int_equal(sp->status, 0);
   assert_int_equal(sp->received, PIPE_TOTAL);
-  art_close((art_handle_t *)&sp->in.a, NULL);
-  art_close((art_handle_t *)&sp->in.b, NULL);
-  art_close((art_handle_t *)&sp->out.a, NULL);
-  art_close((art_handle_t *)&sp->out.b, NULL);
-  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  sp_close_all(loop);
   free(sp);
 }
 
