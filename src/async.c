@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "threadpool.h"
+#include "pool/pool.h"
 
 enum { IDLE = 0, BUSY = 1, QUEUED = 2, CLOSED = 3 };
 

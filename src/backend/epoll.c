@@ -18,7 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 
-#include "../internal.h"
+#include "internal.h"
 
 #define BATCH 1024
 

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <fcntl.h>
 
-#include "../internal.h"
+#include "internal.h"
 
 typedef struct {
   struct pollfd *fds;

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "threadpool.h"
+#include "pool.h"
 
 /* States of an item (w->state_, accessed atomically). */
 enum { W_IDLE = 0, W_QUEUED, W_RUNNING, W_DONE, W_CANCELED };

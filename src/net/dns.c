@@ -17,7 +17,7 @@
 #include <netdb.h>
 #include <string.h>
 
-#include "threadpool.h"
+#include "pool/pool.h"
 
 _Static_assert(ART_NI_MAXHOST >= NI_MAXHOST && ART_NI_MAXSERV >= NI_MAXSERV,
                "getnameinfo result buffers too small");

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "threadpool.h"
+#include "pool/pool.h"
 
 /* The state of one started poll. */
 typedef struct {

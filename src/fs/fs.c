@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fs.h"
-#include "threadpool.h"
+#include "pool/pool.h"
 
 /* Fills the fields every operation shares. cb NULL means synchronous, and
  * then loop may be NULL. */
