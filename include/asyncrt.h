@@ -233,13 +233,6 @@ typedef struct {
   uint32_t slot; /* index into loop->timer_slots_ and loop->timer_pos_ */
 } art__heap_entry_t;
 
-/* Work finished on another thread that must be completed on the loop's
- * thread: art__loop_post queues it and wakes the loop. */
-typedef struct art__completion_s {
-  struct art__completion_s *next;          /* link on the completion stack */
-  void (*cb)(struct art__completion_s *c); /* runs in the poll phase */
-} art__completion_t;
-
 /* An fd watched by the backend. */
 typedef struct art__io_s art__io_t;
 typedef void (*art__io_cb)(art_loop_t *loop, art__io_t *w, unsigned events);
@@ -249,6 +242,14 @@ struct art__io_s {
   int fd;
   unsigned events;  /* what the owner wants */
   unsigned pevents; /* what the backend has registered */
+};
+
+/* Something other threads hand work to the loop through (src/wakeup.c):
+ * drained on the loop thread in the poll phase after each wakeup. */
+typedef struct art__wake_source_s art__wake_source_t;
+struct art__wake_source_s {
+  struct art__queue node; /* on loop->wake_sources_ */
+  void (*drain)(art_loop_t *loop, art__wake_source_t *src);
 };
 
 /* Counters of the loop; see art_loop_metrics. */
@@ -285,18 +286,23 @@ typedef enum {
 ART_EXTERN const char *art_phase_name(art_phase phase);
 
 struct art__backend_ops;
-struct art_pool_s;
+struct art__ext_entry;
 
-/* The loop. Every field is private; use the functions below. */
+/* The loop. Every field but data is private: use the functions below. The
+ * reserved fields keep room to grow without changing the size. */
 struct art_loop_s {
   void *data; /* the user's */
-  /* private */
+  /* ---- private ---- */
+  /* The backend and the fds it watches (src/io.c). */
   const struct art__backend_ops *backend_;
-  void *backend_data_;   /* the backend's own state */
+  void *backend_state_;  /* the backend's own state */
+  void *events_;         /* art__event_t[]: the batch being dispatched */
+  int nevents_;          /* entries of events_ being dispatched */
   art__io_t **watchers_; /* indexed by fd; grown on registration */
   unsigned nwatchers_;
   unsigned nfds_;                     /* watchers registered */
   struct art__queue watcher_changes_; /* io watchers whose mask changed */
+  /* Handles, requests and the phases (src/loop.c, src/handle.c). */
   struct art__queue handles_; /* every open handle, for walk and close */
   struct art__queue idle_handles_;
   struct art__queue prepare_handles_;
@@ -306,8 +312,9 @@ struct art_loop_s {
   unsigned active_handles_;   /* active and referenced */
   unsigned active_reqs_;      /* requests in flight */
   int stop_flag_;
-  int phase_;                     /* art_phase now running */
-  uint64_t time_;                 /* cached now, ms */
+  int phase_;     /* art_phase now running */
+  uint64_t time_; /* cached now, ms */
+  /* Timers (src/timer.c). */
   art__heap_entry_t *timer_heap_; /* min-heap of started timers */
   art_timer_t **timer_slots_;     /* slot -> timer */
   uint32_t *timer_pos_;           /* slot -> heap index, or next free slot */
@@ -317,52 +324,70 @@ struct art_loop_s {
   uint32_t timer_free_;           /* 1 + first free slot, 0: none */
   uint64_t timer_seq_;            /* start counter: equal deadlines in order */
   struct art__queue timer_ready_; /* repeats that fell behind, see timer.c */
-  art__task_ring_t ticks_;        /* art_next_tick queue */
-  art__task_ring_t microtasks_;   /* art_queue_microtask queue */
-  int draining_;                  /* microtask drain running */
+  /* Ticks and microtasks (src/microtask.c). */
+  art__task_ring_t ticks_;      /* art_next_tick queue */
+  art__task_ring_t microtasks_; /* art_queue_microtask queue */
+  int draining_;                /* microtask drain running */
+  /* Metrics (src/metrics.c). */
   art_loop_metrics_t metrics_;
   int measure_phases_;     /* ART_LOOP_MEASURE_PHASES is on */
   uint64_t phase_mark_ns_; /* when the phase being measured began */
   uint64_t drain_ns_;      /* microtask time inside that phase */
-  /* Cross-thread wakeup (src/async.c). */
-  int wakeup_fd_;  /* eventfd (or the read end of a pipe) */
-  int wakeup_wfd_; /* write end: the same eventfd or a pipe */
+  /* Cross-thread wakeup (src/wakeup.c, src/async.c). */
+  int wakeup_fd_; /* eventfd */
   art__io_t wakeup_io_;
-  int wakeup_pending_;             /* atomic: a wakeup write is outstanding */
-  int wakers_;                     /* atomic: threads inside art__loop_post */
-  art__completion_t *completions_; /* atomic: posted by threads, LIFO */
-  art_async_t *async_stack_;       /* atomic: async handles sent, LIFO */
-  struct art__queue async_ready_;  /* async handles popped, to dispatch */
-  struct art_pool_s *pool_;        /* work pool; NULL means the default */
-  /* Per-area state, allocated by each area on first use and released by
-   * art_loop_close through the area's hook (see src/internal.h). */
-  void *signal_state_;   /* src/signal.c */
-  void *process_state_;  /* src/process.c */
-  void *fs_event_state_; /* src/fs_event_inotify.c */
-  void *stream_state_;   /* src/stream.c, src/tcp.c */
-  void *udp_state_;      /* src/udp.c */
+  int wakeup_pending_;              /* atomic: a wakeup write is outstanding */
+  int wakers_;                      /* atomic: threads that may still write */
+  struct art__queue wake_sources_;  /* art__wake_source_t, drained on wakeup */
+  art_async_t *async_stack_;        /* atomic: async handles sent, LIFO */
+  struct art__queue async_ready_;   /* async handles popped, to dispatch */
+  art__wake_source_t async_source_; /* the async handles' wake source */
+  /* Per-area state, registered by each area on first use (src/loop.c). */
+  struct art__ext_entry *exts_;
+  unsigned nexts_;
+  void *reserved_[8];
+};
+
+struct art__handle_ops;
+
+/* A user of a handle from outside the handle's type (a pipeline on a
+ * stream), told when the handle closes; see src/internal.h. */
+typedef struct art__attach_s art__attach_t;
+struct art__attach_s {
+  art__attach_t *next;
+  const struct art__attach_ops *ops;
 };
 
 /* Fields every handle starts with: the user's data, the read-only loop and
- * type, then private bookkeeping. */
+ * type, then the private block (ART_HANDLE_PRIVATE_FIELDS), which may change
+ * between releases without moving the public fields; reserved_ keeps room
+ * for it to grow without changing a handle's size. */
 #define ART_HANDLE_FIELDS                                                      \
   void *data;                                                                  \
   art_loop_t *loop;                                                            \
   art_handle_type type;                                                        \
+  ART_HANDLE_PRIVATE_FIELDS
+
+#define ART_HANDLE_PRIVATE_FIELDS                                              \
   unsigned flags_;                                                             \
+  const struct art__handle_ops *ops_; /* the type's table, src/internal.h */   \
   art_close_cb close_cb_;                                                      \
   struct art__queue handle_node_;                                              \
-  art_handle_t *next_closing_;
+  art_handle_t *next_closing_;                                                 \
+  art__attach_t *attached_; /* users of the handle, told when it closes */    \
+  void *reserved_[2];
 
 struct art_handle_s {
   ART_HANDLE_FIELDS
 };
 
-/* Fields every request starts with. */
+/* Fields every request starts with: the user's data and the read-only type
+ * and loop; reserved_ keeps room for private growth. */
 #define ART_REQ_FIELDS                                                         \
   void *data;                                                                  \
   art_req_type type;                                                           \
-  art_loop_t *loop;
+  art_loop_t *loop;                                                            \
+  void *reserved_[2];
 
 struct art_req_s {
   ART_REQ_FIELDS

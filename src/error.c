@@ -1,5 +1,5 @@
 /* Error codes are negative errno values; this file names them. */
-#include "internal.h"
+#include "base.h"
 
 #define ART__ERR_TEXT(name, text)                                              \
   case ART_##name:                                                             \

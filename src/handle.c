@@ -2,113 +2,59 @@
  * phase, walk and debugging output. */
 #include "internal.h"
 
-static const char *const type_names[ART_HANDLE_TYPE_MAX] = {
-    [ART_UNKNOWN_HANDLE] = "unknown",
-    [ART_ASYNC] = "async",
-    [ART_CHECK] = "check",
-    [ART_FS_EVENT] = "fs_event",
-    [ART_FS_POLL] = "fs_poll",
-    [ART_HANDLE] = "handle",
-    [ART_IDLE] = "idle",
-    [ART_NAMED_PIPE] = "pipe",
-    [ART_POLL] = "poll",
-    [ART_PREPARE] = "prepare",
-    [ART_PROCESS] = "process",
-    [ART_STREAM] = "stream",
-    [ART_TCP] = "tcp",
-    [ART_TIMER] = "timer",
-    [ART_TTY] = "tty",
-    [ART_UDP] = "udp",
-    [ART_SIGNAL] = "signal",
-    [ART_FILE] = "file",
-};
-
-const char *art_handle_type_name(art_handle_type type) {
-  if ((unsigned)type >= ART_HANDLE_TYPE_MAX)
-    return "unknown";
-  return type_names[type];
-}
-
-void art__handle_init(art_loop_t *loop, art_handle_t *h, art_handle_type type) {
+void art__handle_init(art_loop_t *loop, art_handle_t *h,
+                      const art__handle_ops_t *ops) {
   h->loop = loop;
-  h->type = type;
+  h->type = ops->type;
+  h->ops_ = ops;
   h->flags_ = ART__H_REF;
   h->close_cb_ = NULL;
   h->next_closing_ = NULL;
+  h->attached_ = NULL;
   art__queue_insert_tail(&loop->handles_, &h->handle_node_);
 }
 
-/* Each handle type's file defines art__<type>_ops; a type without one is a
- * link error, never a handle that closes without stopping. */
-#define ART__DECLARE_OPS(name)                                                 \
-  extern const art__handle_ops_t art__##name##_ops ART__HIDDEN;
-ART__DECLARE_OPS(timer)
-ART__DECLARE_OPS(idle)
-ART__DECLARE_OPS(prepare)
-ART__DECLARE_OPS(check)
-ART__DECLARE_OPS(poll)
-ART__DECLARE_OPS(async)
-ART__DECLARE_OPS(tcp)
-ART__DECLARE_OPS(pipe)
-ART__DECLARE_OPS(tty)
-ART__DECLARE_OPS(udp)
-ART__DECLARE_OPS(signal)
-ART__DECLARE_OPS(process)
-ART__DECLARE_OPS(fs_event)
-ART__DECLARE_OPS(fs_poll)
+int art__handle_fd(const art_handle_t *h) {
+  if (!art__handle_usable(h) || h->ops_->fd == NULL)
+    return -1;
+  return h->ops_->fd(h);
+}
 
-static const art__handle_ops_t *ops_of(art_handle_type type) {
-  switch (type) {
-  case ART_TIMER:
-    return &art__timer_ops;
-  case ART_IDLE:
-    return &art__idle_ops;
-  case ART_PREPARE:
-    return &art__prepare_ops;
-  case ART_CHECK:
-    return &art__check_ops;
-  case ART_POLL:
-    return &art__poll_ops;
-  case ART_ASYNC:
-    return &art__async_ops;
-  case ART_TCP:
-    return &art__tcp_ops;
-  case ART_NAMED_PIPE:
-    return &art__pipe_ops;
-  case ART_TTY:
-    return &art__tty_ops;
-  case ART_UDP:
-    return &art__udp_ops;
-  case ART_SIGNAL:
-    return &art__signal_ops;
-  case ART_PROCESS:
-    return &art__process_ops;
-  case ART_FS_EVENT:
-    return &art__fs_event_ops;
-  case ART_FS_POLL:
-    return &art__fs_poll_ops;
-  default:
-    return NULL;
+/* ---- Attachments. ---- */
+
+void art__attach(art_handle_t *h, art__attach_t *a,
+                 const art__attach_ops_t *ops) {
+  a->ops = ops;
+  a->next = h->attached_;
+  h->attached_ = a;
+}
+
+void art__detach(art_handle_t *h, art__attach_t *a) {
+  art__attach_t **p = &h->attached_;
+  while (*p != NULL && *p != a)
+    p = &(*p)->next;
+  if (*p != NULL)
+    *p = a->next;
+  a->next = NULL;
+}
+
+art__attach_t *art__attached(const art_handle_t *h,
+                             const art__attach_ops_t *ops) {
+  art__attach_t *a = h->attached_;
+  while (a != NULL && a->ops != ops)
+    a = a->next;
+  return a;
+}
+
+/* Tells every attachment that h is closing. Each is detached first, so
+ * its hook may free it. */
+static void notify_attached(art_handle_t *h) {
+  while (h->attached_ != NULL) {
+    art__attach_t *a = h->attached_;
+    h->attached_ = a->next;
+    a->next = NULL;
+    a->ops->closing(a, h);
   }
-}
-
-/* Stops the handle's type-specific machinery; what must live until the
- * close phase is released by the type's endgame. */
-static void close_type(art_handle_t *h) {
-  const art__handle_ops_t *ops = ops_of(h->type);
-  if (ops != NULL && ops->close != NULL)
-    ops->close(h);
-}
-
-static void endgame(art_handle_t *h) {
-  const art__handle_ops_t *ops = ops_of(h->type);
-  if (ops != NULL && ops->endgame != NULL)
-    ops->endgame(h);
-}
-
-size_t art_handle_size(art_handle_type type) {
-  const art__handle_ops_t *ops = ops_of(type);
-  return ops != NULL ? ops->size : 0;
 }
 
 int art_close(art_handle_t *h, art_close_cb close_cb) {
@@ -116,7 +62,7 @@ int art_close(art_handle_t *h, art_close_cb close_cb) {
     return ART_EINVAL;
   h->flags_ |= ART__H_CLOSING;
   h->close_cb_ = close_cb;
-  close_type(h);
+  h->ops_->close(h);
   art__handle_stop(h);
   h->next_closing_ = h->loop->closing_;
   h->loop->closing_ = h;
@@ -139,13 +85,13 @@ void art__run_closing(art_loop_t *loop) {
   while (ordered != NULL) {
     h = ordered;
     ordered = h->next_closing_;
-    endgame(h);
+    notify_attached(h);
+    if (h->ops_->endgame != NULL)
+      h->ops_->endgame(h);
     art__queue_remove(&h->handle_node_);
     h->flags_ = (h->flags_ & ~ART__H_CLOSING) | ART__H_CLOSED;
-    if (h->close_cb_ != NULL) {
-      h->close_cb_(h);
-      art__drain(loop);
-    }
+    if (h->close_cb_ != NULL)
+      ART__CALLBACK(loop, h->close_cb_(h));
   }
 }
 
@@ -194,7 +140,7 @@ static void print_one(art_handle_t *h, void *arg) {
           (h->flags_ & ART__H_ACTIVE) ? 'A' : '-',
           (h->flags_ & ART__H_REF) ? 'R' : '-',
           (h->flags_ & ART__H_CLOSING) ? 'C' : '-',
-          art_handle_type_name(h->type), (void *)h);
+          h->ops_->name, (void *)h);
 }
 
 void art_print_handles(art_loop_t *loop, FILE *stream) {

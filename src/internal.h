@@ -1,15 +1,16 @@
-/* Internal interfaces shared by the files of src/: handle flags, the
- * allocator, the backend contract, io watchers and the microtask drain.
- * Nothing declared here is exported from the shared library. */
+/* The core's internal interface: what the areas (src/pool, src/fs, src/net,
+ * src/process) may use of the loop. Handle lifecycle and type tables,
+ * attachments, requests, the one callback path, the per-loop extension
+ * registry, fd watchers, wakeups, timers and metrics. Nothing declared here
+ * is exported from the shared library, and nothing here names an area:
+ * areas plug in through the tables and registries below. */
 #ifndef ART_INTERNAL_H
 #define ART_INTERNAL_H
 
 #include <stdint.h>
 
-#include "asyncrt.h"
-#include "queue.h"
-
-#define ART__HIDDEN __attribute__((visibility("hidden")))
+#include "backend/backend.h"
+#include "base.h"
 
 /* Handle flags (handle->flags_). */
 enum {
@@ -22,16 +23,30 @@ enum {
   ART__H_TYPE_SHIFT = 8
 };
 
-/* ---- Allocator (src/allocator.c): every allocation goes through here. ---- */
-void *art__malloc(size_t size) ART__HIDDEN;
-void *art__realloc(void *ptr, size_t size) ART__HIDDEN;
-void *art__calloc(size_t count, size_t size) ART__HIDDEN;
-void art__free(void *ptr) ART__HIDDEN;
-char *art__strdup(const char *s) ART__HIDDEN;
+/* ---- Handle types (src/handle.c). ----
+ * Each type's file defines one table and passes it to art__handle_init; the
+ * core calls a type only through its table, so adding a type touches no
+ * core file. Tables may be larger structs that start with this one (the
+ * stream types add their own operations). */
+typedef struct art__handle_ops {
+  art_handle_type type;
+  const char *name;                 /* art_handle_type_name's answer */
+  size_t size;                      /* sizeof the public handle struct */
+  void (*close)(art_handle_t *h);   /* stop everything; runs in art_close */
+  void (*endgame)(art_handle_t *h); /* last step in the close phase, or NULL */
+  /* The fd behind the handle (art_fileno, IPC passing), or NULL: none. */
+  int (*fd)(const art_handle_t *h);
+} art__handle_ops_t;
 
-/* ---- Handles (src/handle.c). ---- */
+/* Declares a type's table, art__<name>_ops, before its file uses it. */
+#define ART__DECLARE_HANDLE_OPS(name)                                          \
+  extern const art__handle_ops_t art__##name##_ops ART__HIDDEN
+
 void art__handle_init(art_loop_t *loop, art_handle_t *h,
-                      art_handle_type type) ART__HIDDEN;
+                      const art__handle_ops_t *ops) ART__HIDDEN;
+void art__run_closing(art_loop_t *loop) ART__HIDDEN;
+/* The fd behind an open handle (what IPC can pass), or -1. */
+int art__handle_fd(const art_handle_t *h) ART__HIDDEN;
 
 static inline void art__handle_start(art_handle_t *h) {
   if (h->flags_ & ART__H_ACTIVE)
@@ -60,17 +75,27 @@ static inline int art__handle_usable(const art_handle_t *h) {
          !(h->flags_ & (ART__H_CLOSING | ART__H_CLOSED));
 }
 
-void art__run_closing(art_loop_t *loop) ART__HIDDEN;
+/* ---- Attachments (src/handle.c). ----
+ * Something built on a handle from outside its type (a pipeline on a
+ * stream) attaches a node (art__attach_t, include/asyncrt.h) to it; the
+ * close phase tells every attachment, so the handle's type need not know
+ * who uses it. The node lives in the user of
+ * the handle: attaching allocates nothing. */
+typedef struct art__attach_ops {
+  /* The handle is closing: called in the close phase, before the type's
+   * endgame completes its requests and before the close callback. The
+   * attachment is already detached, so the hook may free it. */
+  void (*closing)(art__attach_t *a, art_handle_t *h);
+} art__attach_ops_t;
 
-/* What art_close needs to know of a handle type. Each type's file defines
- * one, named art__<type>_ops (see handle.c). */
-typedef struct {
-  size_t size;                      /* sizeof the public handle struct */
-  void (*close)(art_handle_t *h);   /* stop everything; runs in art_close */
-  void (*endgame)(art_handle_t *h); /* last step in the close phase, or NULL */
-} art__handle_ops_t;
+void art__attach(art_handle_t *h, art__attach_t *a,
+                 const art__attach_ops_t *ops) ART__HIDDEN;
+void art__detach(art_handle_t *h, art__attach_t *a) ART__HIDDEN;
+/* The first attachment of h with these ops, or NULL. */
+art__attach_t *art__attached(const art_handle_t *h,
+                             const art__attach_ops_t *ops) ART__HIDDEN;
 
-/* ---- Requests. ---- */
+/* ---- Requests: every request registers and unregisters here. ---- */
 static inline void art__req_register(art_loop_t *loop, art_req_t *r,
                                      art_req_type type) {
   r->type = type;
@@ -89,16 +114,47 @@ static inline void art__pending_add(art_loop_t *loop, art__pending_t *p,
   art__queue_insert_tail(&loop->pending_, &p->node);
 }
 
-/* ---- Microtasks (src/microtask.c). ---- */
+/* ---- The one callback path (src/microtask.c). ----
+ * Every user callback the library invokes is written
+ *     ART__CALLBACK(loop, cb(args));
+ * which runs the call and then Node's rule: ticks and microtasks drain
+ * after every callback. It is the single place where hooks around
+ * callbacks attach (tracing, timing, async context). loop is evaluated
+ * before the call, because the callback may free the handle it came from.
+ * With both queues empty the cost over a bare call is two loads and a
+ * branch. Callbacks that hand a value back for the library to use at once
+ * (alloc callbacks) take the same path: a microtask that closes the handle
+ * is then seen by the check that follows the callback anyway. */
 void art__microtask_drain_slow(art_loop_t *loop) ART__HIDDEN;
 void art__microtask_free(art_loop_t *loop) ART__HIDDEN;
 
-/* Every place that invokes a user callback calls this right after it: the
- * Node rule that ticks and microtasks run after every callback. */
-static inline void art__drain(art_loop_t *loop) {
+static inline void art__callback_done(art_loop_t *loop) {
   if ((loop->ticks_.count | loop->microtasks_.count) && !loop->draining_)
     art__microtask_drain_slow(loop);
 }
+
+#define ART__CALLBACK(loop, call)                                              \
+  do {                                                                         \
+    art_loop_t *art__cb_loop_ = (loop);                                        \
+    call;                                                                      \
+    art__callback_done(art__cb_loop_);                                         \
+  } while (0)
+
+/* ---- Per-loop extensions (src/loop.c). ----
+ * An area that keeps state per loop (signal pipes, inotify, the pool's
+ * completion channel) declares one static art__ext_t and stores its state
+ * with art__ext_set on first use. art_loop_close calls each registered
+ * area's close hook, the last registered first, then forgets them. */
+typedef struct {
+  const char *name;                             /* for debugging */
+  void (*loop_close)(art_loop_t *loop, void *state); /* frees state */
+} art__ext_t;
+
+/* The state ext stored on loop, or NULL. */
+void *art__ext_get(const art_loop_t *loop, const art__ext_t *ext) ART__HIDDEN;
+/* Stores state (replacing any); ART_ENOMEM if the registry cannot grow. */
+int art__ext_set(art_loop_t *loop, const art__ext_t *ext,
+                 void *state) ART__HIDDEN;
 
 /* ---- Timers (src/timer.c). ---- */
 void art__run_timers(art_loop_t *loop) ART__HIDDEN;
@@ -119,45 +175,43 @@ void art__io_stop(art_loop_t *loop, art__io_t *w, unsigned events) ART__HIDDEN;
 /* Stops w and forgets its fd at once (call before closing the fd). */
 void art__io_close(art_loop_t *loop, art__io_t *w) ART__HIDDEN;
 int art__io_active(const art__io_t *w, unsigned events) ART__HIDDEN;
-void art__io_dispatch(art_loop_t *loop, int fd, unsigned events) ART__HIDDEN;
+/* ART_EEXIST if the loop watches fd already, else what the backend says of
+ * fd (ART_EPERM for a regular file under epoll), else 0. */
+int art__io_check_fd(const art_loop_t *loop, int fd) ART__HIDDEN;
+/* Hands w's queued mask change to the backend now; the backend's error. */
+int art__io_sync(art_loop_t *loop, art__io_t *w) ART__HIDDEN;
+/* Hands the backend's queued mask changes over; a refused change is
+ * reported to its owner as an error event. */
+void art__io_apply_changes(art_loop_t *loop) ART__HIDDEN;
+/* Entries of the loop's event batch: the most one wait dispatches. */
+#define ART__EVENT_BATCH 1024
+/* Waits in the backend up to timeout ms and dispatches what it found:
+ * ready fds to their watchers, completed operations to their owners. */
+void art__io_poll(art_loop_t *loop, int timeout) ART__HIDDEN;
+/* Runs op on a completion backend; ART_ENOTSUP on a readiness backend. */
+int art__io_submit(art_loop_t *loop, art__op_t *op) ART__HIDDEN;
 
-/* Backend event bits: the public ART_READABLE... values plus error. */
-enum { ART__IO_ERROR = 16 };
-
-/* ---- The backend contract (src/backend/). ----
- * Seven small operations over backend-private state (loop->backend_data_). */
-typedef struct art__backend_ops {
-  const char *name;
-  int (*init)(art_loop_t *loop);
-  void (*close)(art_loop_t *loop);
-  /* Brings the backend in line with w->events; sets w->pevents. */
-  int (*update)(art_loop_t *loop, art__io_t *w);
-  /* Waits up to timeout ms (-1: forever) and dispatches with
-   * art__io_dispatch. Returns the number of events dispatched. */
-  int (*wait)(art_loop_t *loop, int timeout);
-  /* fd is being closed: drop it from the backend and from any batch of
-   * events not yet dispatched. */
-  void (*invalidate_fd)(art_loop_t *loop, int fd);
-  /* An fd that is readable when events wait, or ART_ENOTSUP. */
-  int (*fd)(const art_loop_t *loop);
-  /* ART_EPERM if the backend cannot watch fd (regular files on epoll). */
-  int (*check_fd)(const art_loop_t *loop, int fd);
-  /* Makes room for fd before it is first watched, so that update never has
-   * to allocate and an out-of-memory error reaches the caller that
-   * registered the fd. NULL when the backend keeps no per-fd memory. */
-  int (*reserve)(art_loop_t *loop, int fd);
-} art__backend_ops_t;
-
-extern const art__backend_ops_t art__backend_epoll ART__HIDDEN;
-extern const art__backend_ops_t art__backend_poll ART__HIDDEN;
-
-/* ---- Wakeup, completions, async (src/async.c). ---- */
+/* ---- Wakeups (src/wakeup.c). ----
+ * One eventfd per loop carries every cross-thread wakeup. Whatever other
+ * threads hand to the loop (finished pool work, async sends) sits in a
+ * queue of its own, a wake source (art__wake_source_t, include/asyncrt.h),
+ * which the poll phase drains when the eventfd fires. */
 int art__wakeup_init(art_loop_t *loop) ART__HIDDEN;
 void art__wakeup_close(art_loop_t *loop) ART__HIDDEN;
-/* Thread-safe: queue c and wake the loop; c->cb runs in the poll phase. */
-void art__loop_post(art_loop_t *loop, art__completion_t *c) ART__HIDDEN;
+/* Adds src to the loop's sources (loop thread only; allocates nothing). */
+void art__wake_source_add(art_loop_t *loop, art__wake_source_t *src) ART__HIDDEN;
+void art__wake_source_remove(art__wake_source_t *src) ART__HIDDEN;
 /* Thread-safe and async-signal-safe: make the poll phase return soon. */
 void art__loop_wake(art_loop_t *loop) ART__HIDDEN;
+/* A thread that may still write the loop's eventfd after the loop could
+ * have finished with what it posted counts itself between these two;
+ * art_loop_close waits for the count to drop. */
+static inline void art__loop_hold(art_loop_t *loop) {
+  __atomic_add_fetch(&loop->wakers_, 1, __ATOMIC_RELAXED);
+}
+static inline void art__loop_release(art_loop_t *loop) {
+  __atomic_sub_fetch(&loop->wakers_, 1, __ATOMIC_RELEASE);
+}
 
 /* ---- Metrics (src/metrics.c), only while ART_LOOP_MEASURE_PHASES is on. ----
  * begin marks the start of an iteration; charge adds the time since the last
@@ -166,14 +220,5 @@ void art__loop_wake(art_loop_t *loop) ART__HIDDEN;
 void art__phase_begin(art_loop_t *loop) ART__HIDDEN;
 void art__phase_charge(art_loop_t *loop, int phase) ART__HIDDEN;
 void art__phase_drain_time(art_loop_t *loop, uint64_t ns) ART__HIDDEN;
-
-/* ---- Misc (src/util.c). ---- */
-/* Sets O_CLOEXEC / O_NONBLOCK on fd; 0 or -errno. */
-int art__cloexec(int fd, int set) ART__HIDDEN;
-int art__nonblock(int fd, int set) ART__HIDDEN;
-/* close() that keeps errno and ignores EINTR. */
-void art__close_fd(int fd) ART__HIDDEN;
-/* Wraps a time in ms to an int poll timeout. */
-int art__clamp_timeout(uint64_t ms) ART__HIDDEN;
 
 #endif

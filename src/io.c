@@ -1,10 +1,16 @@
 /* io watchers: the link between an fd owner (poll handle, stream, udp...)
- * and the backend.
+ * and the backend, and the poll phase's wait and dispatch.
  *
  * An owner states the events it wants; the change is queued on the loop and
  * reaches the backend once, at the start of the poll phase, and only if the
  * wanted mask differs from what the backend has. That keeps epoll_ctl out of
- * the common read/write path entirely. */
+ * the common read/write path entirely.
+ *
+ * A wait writes what it found into the loop's event batch (art__event_t,
+ * src/backend/backend.h): ready fds from a readiness backend, finished
+ * operations from a completion backend. This file dispatches the batch, so
+ * the backend never calls the core, and a callback that closes an fd of the
+ * same batch blanks that fd's later entries here (art__io_close). */
 #include <string.h>
 
 #include "internal.h"
@@ -43,6 +49,12 @@ static void note_change(art_loop_t *loop, art__io_t *w) {
   }
 }
 
+int art__io_check_fd(const art_loop_t *loop, int fd) {
+  if ((unsigned)fd < loop->nwatchers_ && loop->watchers_[fd] != NULL)
+    return ART_EEXIST;
+  return loop->backend_->check_fd(loop->backend_state_, fd);
+}
+
 int art__io_start(art_loop_t *loop, art__io_t *w, unsigned events) {
   if (w->fd < 0)
     return ART_EBADF;
@@ -54,7 +66,8 @@ int art__io_start(art_loop_t *loop, art__io_t *w, unsigned events) {
     return ART_EEXIST;
   if (cur == NULL) {
     if (loop->backend_->reserve != NULL &&
-        (err = loop->backend_->reserve(loop, w->fd)) != 0)
+        (err = loop->backend_->reserve(loop->backend_state_, w->fd,
+                                       loop->nfds_)) != 0)
       return err;
     loop->watchers_[w->fd] = w;
     loop->nfds_++;
@@ -74,11 +87,24 @@ void art__io_stop(art_loop_t *loop, art__io_t *w, unsigned events) {
   note_change(loop, w);
 }
 
+/* Blanks fd's entries in the batch being dispatched, so that a callback
+ * closing fd cannot hand its stale events to whoever opens that number
+ * next. */
+static void blank_batch(art_loop_t *loop, int fd) {
+  art__event_t *ev = loop->events_;
+  for (int i = 0; i < loop->nevents_; i++)
+    if (ev[i].fd == fd)
+      ev[i].fd = -1;
+}
+
 void art__io_close(art_loop_t *loop, art__io_t *w) {
   art__io_stop(loop, w, ~0u);
   art__queue_remove(&w->change);
-  if (w->fd >= 0 && w->pevents != 0)
-    loop->backend_->invalidate_fd(loop, w->fd);
+  if (w->fd >= 0) {
+    blank_batch(loop, w->fd);
+    if (w->pevents != 0)
+      loop->backend_->forget_fd(loop->backend_state_, w->fd);
+  }
   w->pevents = 0;
 }
 
@@ -86,11 +112,30 @@ int art__io_active(const art__io_t *w, unsigned events) {
   return (w->events & events) != 0;
 }
 
-/* Called by the backend for each ready fd. Events nobody asked for are
- * dropped, except errors, which go to the owner with the events it wanted so
- * that its own read or write finds out what happened. */
-void art__io_dispatch(art_loop_t *loop, int fd, unsigned events) {
-  if (fd < 0 || (unsigned)fd >= loop->nwatchers_)
+int art__io_sync(art_loop_t *loop, art__io_t *w) {
+  art__queue_remove(&w->change);
+  int err =
+      loop->backend_->update(loop->backend_state_, w->fd, w->pevents, w->events);
+  w->pevents = err ? 0 : w->events;
+  return err;
+}
+
+void art__io_apply_changes(art_loop_t *loop) {
+  while (!art__queue_empty(&loop->watcher_changes_)) {
+    art__queue_t *q = art__queue_head(&loop->watcher_changes_);
+    art__io_t *w = art__container_of(q, art__io_t, change);
+    if (art__io_sync(loop, w) != 0 && w->events != 0)
+      w->cb(loop, w, ART__IO_ERROR); /* user callbacks inside take the path */
+  }
+}
+
+/* Hands one ready fd to its watcher. Events nobody asked for are dropped,
+ * except errors, which go to the owner with the events it wanted so that
+ * its own read or write finds out what happened. An fd whose watcher an
+ * earlier callback of the batch stopped has none and is skipped: its
+ * queued mask change removes it from the backend. */
+static void dispatch_fd(art_loop_t *loop, int fd, unsigned events) {
+  if ((unsigned)fd >= loop->nwatchers_)
     return;
   art__io_t *w = loop->watchers_[fd];
   if (w == NULL)
@@ -102,5 +147,34 @@ void art__io_dispatch(art_loop_t *loop, int fd, unsigned events) {
     return;
   loop->metrics_.events++;
   w->cb(loop, w, events);
-  art__drain(loop);
+}
+
+void art__io_poll(art_loop_t *loop, int timeout) {
+  art__event_t *ev = loop->events_;
+  uint64_t before = timeout != 0 ? art_hrtime() : 0;
+  int n = loop->backend_->wait(loop->backend_state_, timeout, ev,
+                                ART__EVENT_BATCH);
+  if (timeout != 0) {
+    /* Callbacks after a wait that could block must see the present. The
+     * wait ends at the first event, so idle time is the wait itself. */
+    uint64_t now = art_hrtime();
+    loop->metrics_.idle_time_ns += now - before;
+    loop->time_ = now / 1000000u;
+  }
+  loop->nevents_ = n;
+  for (int i = 0; i < n; i++) {
+    if (ev[i].op != NULL) {
+      loop->metrics_.events++;
+      ev[i].op->done(ev[i].op, ev[i].result);
+    } else if (ev[i].fd >= 0) {
+      dispatch_fd(loop, ev[i].fd, ev[i].events);
+    }
+  }
+  loop->nevents_ = 0;
+}
+
+int art__io_submit(art_loop_t *loop, art__op_t *op) {
+  if (loop->backend_->submit == NULL)
+    return ART_ENOTSUP;
+  return loop->backend_->submit(loop->backend_state_, op);
 }

@@ -6,12 +6,6 @@
 
 #include "internal.h"
 
-uint64_t art_hrtime(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void art_update_time(art_loop_t *loop) {
   if (loop != NULL)
     loop->time_ = art_hrtime() / 1000000u;
@@ -21,12 +15,62 @@ uint64_t art_now(const art_loop_t *loop) {
   return loop == NULL ? 0 : loop->time_;
 }
 
-/* ART_BACKEND=poll selects the portable poller; anything else, epoll. */
-static const art__backend_ops_t *choose_backend(void) {
-  const char *name = getenv("ART_BACKEND");
-  if (name != NULL && strcmp(name, "poll") == 0)
-    return &art__backend_poll;
-  return &art__backend_epoll;
+/* One registered area: its extension and its state. */
+struct art__ext_entry {
+  const art__ext_t *ext;
+  void *state;
+};
+
+void *art__ext_get(const art_loop_t *loop, const art__ext_t *ext) {
+  for (unsigned i = 0; i < loop->nexts_; i++)
+    if (loop->exts_[i].ext == ext)
+      return loop->exts_[i].state;
+  return NULL;
+}
+
+int art__ext_set(art_loop_t *loop, const art__ext_t *ext, void *state) {
+  for (unsigned i = 0; i < loop->nexts_; i++)
+    if (loop->exts_[i].ext == ext) {
+      loop->exts_[i].state = state;
+      return 0;
+    }
+  struct art__ext_entry *e =
+      art__realloc(loop->exts_, (loop->nexts_ + 1) * sizeof(*e));
+  if (e == NULL)
+    return ART_ENOMEM;
+  e[loop->nexts_].ext = ext;
+  e[loop->nexts_].state = state;
+  loop->exts_ = e;
+  loop->nexts_++;
+  return 0;
+}
+
+/* Every area that registered state releases it, the last registered
+ * first: an area that uses another on its first use (processes watch
+ * SIGCHLD) registers after it and closes before it. */
+static void close_exts(art_loop_t *loop) {
+  while (loop->nexts_ > 0) {
+    struct art__ext_entry e = loop->exts_[--loop->nexts_];
+    if (e.state != NULL)
+      e.ext->loop_close(loop, e.state);
+  }
+  art__free(loop->exts_);
+  loop->exts_ = NULL;
+}
+
+/* Releases what init made, in reverse; safe on a partly made loop. */
+static void loop_release(art_loop_t *loop) {
+  if (loop->wakeup_fd_ >= 0)
+    art__wakeup_close(loop);
+  if (loop->backend_state_ != NULL)
+    loop->backend_->close(loop->backend_state_);
+  loop->backend_state_ = NULL;
+  loop->backend_ = NULL;
+  art__free(loop->events_);
+  loop->events_ = NULL;
+  art__free(loop->watchers_);
+  loop->watchers_ = NULL;
+  loop->nwatchers_ = 0;
 }
 
 int art_loop_init(art_loop_t *loop) {
@@ -41,34 +85,33 @@ int art_loop_init(art_loop_t *loop) {
   art__queue_init(&loop->check_handles_);
   art__queue_init(&loop->pending_);
   art__queue_init(&loop->timer_ready_);
+  art__queue_init(&loop->wake_sources_);
   loop->phase_ = ART_PHASE_NONE;
   loop->wakeup_fd_ = -1;
-  loop->wakeup_wfd_ = -1;
   loop->metrics_.loop_start_ns = art_hrtime();
   art_update_time(loop);
-  loop->backend_ = choose_backend();
-  err = loop->backend_->init(loop);
+  loop->backend_ = art__backend_select();
+  loop->events_ = art__malloc(ART__EVENT_BATCH * sizeof(art__event_t));
+  if (loop->events_ == NULL) {
+    err = ART_ENOMEM;
+    goto fail;
+  }
+  err = loop->backend_->init(&loop->backend_state_);
   if (err)
-    goto fail_backend;
+    goto fail;
   err = art__wakeup_init(loop);
   if (err)
-    goto fail_wakeup;
+    goto fail;
   /* The wakeup fd reaches the backend now rather than in the first poll
    * phase: a host polling art_backend_fd then sees wakeups (and
    * art_backend_timeout need not say 0) before the loop has ever run. */
-  err = loop->backend_->update(loop, &loop->wakeup_io_);
+  err = art__io_sync(loop, &loop->wakeup_io_);
   if (err)
-    goto fail_register;
-  art__queue_remove(&loop->wakeup_io_.change);
+    goto fail;
   return 0;
 
-fail_register:
-  art__wakeup_close(loop);
-fail_wakeup:
-  loop->backend_->close(loop);
-fail_backend:
-  art__free(loop->watchers_);
-  loop->backend_ = NULL;
+fail:
+  loop_release(loop);
   return err;
 }
 
@@ -83,26 +126,6 @@ static int has_open_handles(const art_loop_t *loop) {
   return 0;
 }
 
-/* Areas that keep per-loop state (loop->signal_state_ and the like) release
- * it here. */
-#define ART__AREA_HOOK(name)                                                   \
-  extern void art__##name##_loop_close(art_loop_t *loop) ART__HIDDEN;
-ART__AREA_HOOK(signal)
-ART__AREA_HOOK(process)
-ART__AREA_HOOK(fs_event)
-ART__AREA_HOOK(stream)
-ART__AREA_HOOK(udp)
-ART__AREA_HOOK(pool)
-
-static void close_areas(art_loop_t *loop) {
-  art__signal_loop_close(loop);
-  art__process_loop_close(loop);
-  art__fs_event_loop_close(loop);
-  art__stream_loop_close(loop);
-  art__udp_loop_close(loop);
-  art__pool_loop_close(loop);
-}
-
 static art_loop_t default_loop_storage;
 static art_loop_t *default_loop;
 static pthread_mutex_t default_loop_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -115,13 +138,8 @@ int art_loop_close(art_loop_t *loop) {
   if (has_open_handles(loop) || loop->active_reqs_ > 0 ||
       loop->closing_ != NULL || !art__queue_empty(&loop->pending_))
     return ART_EBUSY;
-  close_areas(loop);
-  art__wakeup_close(loop);
-  loop->backend_->close(loop);
-  loop->backend_ = NULL;
-  art__free(loop->watchers_);
-  loop->watchers_ = NULL;
-  loop->nwatchers_ = 0;
+  close_exts(loop);
+  loop_release(loop);
   art__timers_free(loop);
   art__microtask_free(loop);
   pthread_mutex_lock(&default_loop_lock);
@@ -182,7 +200,7 @@ int art_backend_timeout(const art_loop_t *loop) {
 int art_backend_fd(const art_loop_t *loop) {
   if (loop == NULL || loop->backend_ == NULL)
     return ART_EINVAL;
-  return loop->backend_->fd(loop);
+  return loop->backend_->fd(loop->backend_state_);
 }
 
 const char *art_backend_name(const art_loop_t *loop) {
@@ -198,22 +216,7 @@ static void run_pending(art_loop_t *loop) {
     art__queue_t *q = art__queue_head(&local);
     art__queue_remove(q);
     art__pending_t *p = art__container_of(q, art__pending_t, node);
-    p->cb(p);
-    art__drain(loop);
-  }
-}
-
-/* Hands queued mask changes to the backend. A change the backend refuses
- * (the fd was closed, say) is reported to the owner as an error event. */
-static void apply_changes(art_loop_t *loop) {
-  while (!art__queue_empty(&loop->watcher_changes_)) {
-    art__queue_t *q = art__queue_head(&loop->watcher_changes_);
-    art__io_t *w = art__container_of(q, art__io_t, change);
-    art__queue_remove(q);
-    if (loop->backend_->update(loop, w) != 0 && w->events != 0) {
-      w->cb(loop, w, ART__IO_ERROR);
-      art__drain(loop);
-    }
+    p->cb(p); /* user callbacks inside take the callback path */
   }
 }
 
@@ -234,19 +237,12 @@ static int nothing_to_poll(const art_loop_t *loop) {
  * last handle or queue work, and a timeout computed before that could block
  * forever. */
 static int run_poll(art_loop_t *loop, art_run_mode mode) {
-  apply_changes(loop);
+  art__io_apply_changes(loop);
   int timeout = mode == ART_RUN_NOWAIT ? 0 : poll_timeout(loop);
-  if (timeout == 0) {
-    if (!nothing_to_poll(loop))
-      loop->backend_->wait(loop, 0);
+  if (timeout == 0 && nothing_to_poll(loop))
     return 0;
-  }
-  uint64_t before = art_hrtime();
-  loop->backend_->wait(loop, timeout);
-  /* The wait ends at the first event; dispatch time counts as busy, so
-   * this slightly overstates idleness only by the dispatch of one batch. */
-  loop->metrics_.idle_time_ns += art_hrtime() - before;
-  return 1;
+  art__io_poll(loop, timeout);
+  return timeout != 0;
 }
 
 /* Runs one phase. With ART_LOOP_MEASURE_PHASES off, measuring costs one
@@ -276,7 +272,7 @@ int art_run(art_loop_t *loop, art_run_mode mode) {
        mode != ART_RUN_NOWAIT) ||
       loop->phase_ != ART_PHASE_NONE)
     return ART_EINVAL;
-  art__drain(loop); /* ticks queued before art_run */
+  art__callback_done(loop); /* ticks queued before art_run */
   int alive = loop_alive(loop);
   if (!alive)
     art_update_time(loop);

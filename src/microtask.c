@@ -3,7 +3,12 @@
  * Both queues are rings that grow only when full, so a program that keeps a
  * steady depth of queued tasks allocates nothing per call. The drain follows
  * Node: all ticks (including ones queued meanwhile), then all microtasks
- * (likewise), repeated while either queue is non-empty. */
+ * (likewise), repeated while either queue is non-empty.
+ *
+ * The drain is the second half of the one callback path (ART__CALLBACK in
+ * src/internal.h): it runs after every callback the library invokes. The
+ * tasks it runs take the same path, so hooks see them as callbacks too;
+ * the draining_ flag keeps a drain from nesting. */
 #include <string.h>
 
 #include "internal.h"
@@ -56,11 +61,11 @@ void art__microtask_drain_slow(art_loop_t *loop) {
   while (loop->ticks_.count > 0 || loop->microtasks_.count > 0) {
     while (loop->ticks_.count > 0) {
       art__task_t t = ring_pop(&loop->ticks_);
-      t.cb(loop, t.arg);
+      ART__CALLBACK(loop, t.cb(loop, t.arg)); /* draining_: no nesting */
     }
     while (loop->microtasks_.count > 0) {
       art__task_t t = ring_pop(&loop->microtasks_);
-      t.cb(loop, t.arg);
+      ART__CALLBACK(loop, t.cb(loop, t.arg));
       /* Node: a tick queued by a microtask waits for the microtask queue
        * to empty, so ticks are not checked here. */
     }

@@ -12,6 +12,10 @@
  * walked, breaking start order from the next iteration on.) */
 #include "internal.h"
 
+ART__DECLARE_HANDLE_OPS(idle);
+ART__DECLARE_HANDLE_OPS(prepare);
+ART__DECLARE_HANDLE_OPS(check);
+
 /* Moves every element of from to the front of to, keeping their order. */
 static void prepend_all(art__queue_t *to, art__queue_t *from) {
   if (art__queue_empty(from))
@@ -34,8 +38,7 @@ static void run_phase(art_loop_t *loop, art__queue_t *list) {
     art__queue_insert_tail(&done, q);
     /* Same layout for all three types; idle stands for them. */
     art_idle_t *h = art__container_of(q, art_idle_t, queue_);
-    h->cb_(h);
-    art__drain(loop);
+    ART__CALLBACK(loop, h->cb_(h));
   }
   prepend_all(list, &done);
 }
@@ -49,7 +52,7 @@ static void phase_handle_close(art_handle_t *h) {
   int art_##name##_init(art_loop_t *loop, art_##name##_t *h) {                 \
     if (!art__loop_usable(loop) || h == NULL)                                  \
       return ART_EINVAL;                                                       \
-    art__handle_init(loop, (art_handle_t *)h, TYPE);                           \
+    art__handle_init(loop, (art_handle_t *)h, &art__##name##_ops);                           \
     h->cb_ = NULL;                                                             \
     art__queue_init(&h->queue_);                                               \
     return 0;                                                                  \
@@ -80,8 +83,8 @@ static void phase_handle_close(art_handle_t *h) {
     run_phase(loop, &loop->name##_handles_);                                   \
   }                                                                            \
                                                                                \
-  const art__handle_ops_t art__##name##_ops = {sizeof(art_##name##_t),         \
-                                               phase_handle_close, NULL};
+  const art__handle_ops_t art__##name##_ops = {                                \
+      TYPE, #name, sizeof(art_##name##_t), phase_handle_close, NULL, NULL};
 
 ART__PHASE_IMPL(idle, ART_IDLE)
 ART__PHASE_IMPL(prepare, ART_PREPARE)

@@ -3,9 +3,10 @@
 
 #include "internal.h"
 
+ART__DECLARE_HANDLE_OPS(poll);
+
 static void poll_io_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
   art_poll_t *p = art__container_of(w, art_poll_t, io_);
-  (void)loop;
   int status = 0;
   if (events & ART__IO_ERROR) {
     /* A watcher the backend refused (the fd was closed under it) is
@@ -17,7 +18,7 @@ static void poll_io_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
     }
     events &= ~ART__IO_ERROR;
   }
-  p->cb_(p, status, (int)events);
+  ART__CALLBACK(loop, p->cb_(p, status, (int)events));
 }
 
 int art_poll_init(art_loop_t *loop, art_poll_t *p, int fd) {
@@ -25,12 +26,10 @@ int art_poll_init(art_loop_t *loop, art_poll_t *p, int fd) {
     return ART_EINVAL;
   if (fd < 0 || fcntl(fd, F_GETFD) == -1)
     return ART_EBADF;
-  if ((unsigned)fd < loop->nwatchers_ && loop->watchers_[fd] != NULL)
-    return ART_EEXIST;
-  int err = loop->backend_->check_fd(loop, fd);
+  int err = art__io_check_fd(loop, fd);
   if (err)
     return err;
-  art__handle_init(loop, (art_handle_t *)p, ART_POLL);
+  art__handle_init(loop, (art_handle_t *)p, &art__poll_ops);
   p->cb_ = NULL;
   art__io_init(&p->io_, poll_io_cb, fd);
   return 0;
@@ -67,4 +66,9 @@ static void poll_close(art_handle_t *h) {
   art__io_close(p->loop, &p->io_);
 }
 
-const art__handle_ops_t art__poll_ops = {sizeof(art_poll_t), poll_close, NULL};
+static int poll_fd(const art_handle_t *h) {
+  return ((const art_poll_t *)h)->io_.fd;
+}
+
+const art__handle_ops_t art__poll_ops = {
+    ART_POLL, "poll", sizeof(art_poll_t), poll_close, NULL, poll_fd};

@@ -23,6 +23,8 @@
 
 #include "heap.h"
 
+ART__DECLARE_HANDLE_OPS(timer);
+
 #define NOT_IN_HEAP UINT32_MAX
 #define MAX_TIMERS  (UINT32_MAX - 1)
 
@@ -78,7 +80,7 @@ int art_timer_init(art_loop_t *loop, art_timer_t *t) {
     return err;
   loop->timer_slots_[slot] = t;
   loop->timer_pos_[slot] = NOT_IN_HEAP;
-  art__handle_init(loop, (art_handle_t *)t, ART_TIMER);
+  art__handle_init(loop, (art_handle_t *)t, &art__timer_ops);
   t->cb_ = NULL;
   t->due_ = 0;
   t->seq_ = 0;
@@ -185,8 +187,8 @@ static void timer_endgame(art_handle_t *h) {
   loop->timer_free_ = t->slot_ + 1;
 }
 
-const art__handle_ops_t art__timer_ops = {sizeof(art_timer_t), timer_close,
-                                          timer_endgame};
+const art__handle_ops_t art__timer_ops = {
+    ART_TIMER, "timer", sizeof(art_timer_t), timer_close, timer_endgame, NULL};
 
 /* Removes the root's entry from the heap. */
 static void pop_root(art_loop_t *loop, art_timer_t *t) {
@@ -259,8 +261,7 @@ void art__run_timers(art_loop_t *loop) {
       reschedule_repeat(loop, t);
     else
       art__handle_stop((art_handle_t *)t);
-    t->cb_(t);
-    art__drain(loop);
+    ART__CALLBACK(loop, t->cb_(t));
   }
   requeue_deferred(loop);
 }

@@ -1,9 +1,16 @@
-/* Small fd and time helpers shared by the handle types. */
+/* Small fd and time helpers shared by every layer. */
 #include <fcntl.h>
 #include <limits.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "base.h"
+
+uint64_t art_hrtime(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static int set_fd_flag(int fd, int getcmd, int setcmd, int flag, int set) {
   int flags = fcntl(fd, getcmd);

@@ -65,9 +65,7 @@ typedef void (*art_stream_pipe_cb)(art_stream_pipe_t *p, int status);
   size_t high_water_mark_;          /* backpressure threshold, bytes */        \
   int accepted_fd_;                 /* accepted, waiting for art_accept */     \
   unsigned stream_flags_;           /* ART__S_* bits, see src/stream.h */      \
-  art__pending_t pending_;          /* queued for the pending phase */         \
-  art_stream_pipe_t *pipe_src_;     /* pipeline reading from this stream */    \
-  art_stream_pipe_t *pipe_dsts_;    /* pipelines writing to it (next_dst_) */
+  art__pending_t pending_;          /* queued for the pending phase */
 
 struct art_stream_s {
   ART_HANDLE_FIELDS
@@ -168,6 +166,8 @@ ART_EXTERN int art_is_writable(const art_stream_t *stream);
  * that, cb (may be NULL) runs once when the queue falls below it again. */
 ART_EXTERN int art_stream_set_high_water_mark(art_stream_t *stream,
                                               size_t bytes);
+/* The stream's high-water mark in bytes; 0 for NULL or a closed stream. */
+ART_EXTERN size_t art_stream_get_high_water_mark(const art_stream_t *stream);
 ART_EXTERN int art_stream_on_drain(art_stream_t *stream, art_drain_cb cb);
 
 /* ------------------------------------------------------------------------ */
@@ -197,7 +197,8 @@ struct art_stream_pipe_s {
   int paused_;              /* reading stopped for backpressure */
   int src_gone_;            /* src closed: never touch it again */
   int dst_gone_;            /* dst closed: never touch it again */
-  void *next_dst_;          /* next pipeline on dst->pipe_dsts_ */
+  art__attach_t src_link_;  /* on src: finds p, tells it src closed */
+  art__attach_t dst_link_;  /* on dst: tells p dst closed */
   art_loop_t *loop_;        /* the loop of both streams */
   art_shutdown_t shutdown_; /* ends dst at EOF */
 };

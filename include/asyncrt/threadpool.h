@@ -21,17 +21,18 @@ typedef enum {
   ART_LANE_COUNT
 } art_lane;
 
+struct art__channel;
+
 /* One item of pool work, embedded in every request that runs on the pool
  * (work, fs, getaddrinfo...). Private. */
 struct art__work {
-  art__completion_t done_;            /* posted to the loop when finished */
-  struct art__queue wq_;              /* on a lane's queue while waiting */
+  struct art__work *next_done_; /* on the channel's stack once finished */
+  struct art__queue wq_;        /* on a lane's queue while waiting */
   void (*work_)(struct art__work *w); /* on a pool thread */
   void (*after_)(struct art__work *w, int status); /* on the loop thread */
-  art_loop_t *loop_;
-  art_pool_t *pool_;
+  struct art__channel *chan_; /* the (pool, loop) it goes and returns by */
   int lane_;
-  int state_; /* queued, running, done, canceled: src/threadpool.c */
+  int state_; /* queued, running, done, canceled: src/pool/pool.c */
   uint64_t queued_ns_;
   uint64_t started_ns_;
 };

@@ -3,10 +3,11 @@
  * Notes on epoll's traps, and why the odd code below exists:
  * 1. epoll watches open file descriptions, not fd numbers. A closed fd
  *    leaves the set only when every dup of it is closed, so an fd being
- *    closed is removed explicitly (invalidate_fd) before close(2).
+ *    closed is removed explicitly (forget_fd) before close(2).
  * 2. Events of one epoll_wait batch are dispatched one by one; a callback
- *    may close another fd of the same batch, so invalidate_fd also blanks
- *    that fd's entries in the batch not yet dispatched.
+ *    may close another fd of the same batch. The batch is the core's array
+ *    (art__event_t), so the core blanks that fd's entries itself; forget_fd
+ *    only takes the fd out of the kernel's set.
  * 3. Regular files and directories cannot be watched (EPERM); check_fd
  *    reports that at art_poll_init instead of at the first poll.
  * 4. EPOLL_CTL_ADD after fork or on an fd another owner registered may see
@@ -15,21 +16,20 @@
  * 5. epoll_ctl runs only when a watcher's wanted mask differs from what is
  *    registered (see io.c), so steady reading and writing costs none.
  */
+#include <errno.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "backend.h"
 
 #define BATCH 1024
 
 typedef struct {
   int epfd;
-  struct epoll_event *batch; /* events of the wait being dispatched */
-  int nbatch;                /* entries in batch, 0 when not dispatching */
-  struct epoll_event events[BATCH];
+  struct epoll_event events[BATCH]; /* what epoll_wait fills */
 } epoll_state_t;
 
-static int epoll_init(art_loop_t *loop) {
+static int epoll_init(void **state) {
   epoll_state_t *st = art__malloc(sizeof(*st));
   if (st == NULL)
     return ART_ENOMEM;
@@ -39,17 +39,14 @@ static int epoll_init(art_loop_t *loop) {
     art__free(st);
     return err;
   }
-  st->batch = NULL;
-  st->nbatch = 0;
-  loop->backend_data_ = st;
+  *state = st;
   return 0;
 }
 
-static void epoll_close(art_loop_t *loop) {
-  epoll_state_t *st = loop->backend_data_;
+static void epoll_close(void *state) {
+  epoll_state_t *st = state;
   art__close_fd(st->epfd);
   art__free(st);
-  loop->backend_data_ = NULL;
 }
 
 static uint32_t to_epoll(unsigned ev) {
@@ -67,71 +64,50 @@ static unsigned from_epoll(uint32_t ev) {
          ((ev & (EPOLLERR | EPOLLHUP)) ? ART__IO_ERROR : 0);
 }
 
-static int epoll_update(art_loop_t *loop, art__io_t *w) {
-  epoll_state_t *st = loop->backend_data_;
-  struct epoll_event e = {.events = to_epoll(w->events), .data.fd = w->fd};
-  int op = w->pevents == 0  ? EPOLL_CTL_ADD
-           : w->events == 0 ? EPOLL_CTL_DEL
-                            : EPOLL_CTL_MOD;
-  if (op == EPOLL_CTL_ADD && w->events == 0)
+static int epoll_update(void *state, int fd, unsigned had, unsigned want) {
+  epoll_state_t *st = state;
+  struct epoll_event e = {.events = to_epoll(want), .data.fd = fd};
+  int op = had == 0 ? EPOLL_CTL_ADD : want == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+  if (op == EPOLL_CTL_ADD && want == 0)
     return 0;
-  int r = epoll_ctl(st->epfd, op, w->fd, &e);
+  int r = epoll_ctl(st->epfd, op, fd, &e);
   if (r == -1 && op == EPOLL_CTL_ADD && errno == EEXIST)
-    r = epoll_ctl(st->epfd, EPOLL_CTL_MOD, w->fd, &e);
+    r = epoll_ctl(st->epfd, EPOLL_CTL_MOD, fd, &e);
   if (r == -1 && op == EPOLL_CTL_DEL && (errno == ENOENT || errno == EBADF))
     r = 0;
-  if (r == -1) {
-    w->pevents = 0;
-    return -errno;
-  }
-  w->pevents = w->events;
-  return 0;
+  return r == -1 ? -errno : 0;
 }
 
-static int epoll_wait_dispatch(art_loop_t *loop, int timeout) {
-  epoll_state_t *st = loop->backend_data_;
+static int epoll_wait_events(void *state, int timeout, art__event_t *out,
+                             int max) {
+  epoll_state_t *st = state;
   int n;
+  if (max > BATCH)
+    max = BATCH;
   do
-    n = epoll_wait(st->epfd, st->events, BATCH, timeout);
+    n = epoll_wait(st->epfd, st->events, max, timeout);
   while (n == -1 && errno == EINTR && timeout == 0);
-  if (timeout != 0) /* after blocking, callbacks must see the present */
-    art_update_time(loop);
-  if (n <= 0)
-    return 0;
-  st->batch = st->events;
-  st->nbatch = n;
   for (int i = 0; i < n; i++) {
-    int fd = st->events[i].data.fd;
-    if (fd < 0)
-      continue; /* invalidated by an earlier callback of this batch */
-    if ((unsigned)fd >= loop->nwatchers_ || loop->watchers_[fd] == NULL)
-      continue; /* stopped by an earlier callback of this batch: its queued
-                   mask change removes it (deleting it here would leave
-                   pevents stale, and a restart before the next wait would
-                   then never be registered again) */
-    art__io_dispatch(loop, fd, from_epoll(st->events[i].events));
+    out[i].fd = st->events[i].data.fd;
+    out[i].events = from_epoll(st->events[i].events);
+    out[i].op = NULL;
   }
-  st->batch = NULL;
-  st->nbatch = 0;
-  return n;
+  return n < 0 ? 0 : n;
 }
 
-static void epoll_invalidate_fd(art_loop_t *loop, int fd) {
-  epoll_state_t *st = loop->backend_data_;
-  for (int i = 0; i < st->nbatch; i++)
-    if (st->batch[i].data.fd == fd)
-      st->batch[i].data.fd = -1;
+static void epoll_forget_fd(void *state, int fd) {
+  epoll_state_t *st = state;
   epoll_ctl(st->epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
-static int epoll_fd(const art_loop_t *loop) {
-  const epoll_state_t *st = loop->backend_data_;
+static int epoll_fd(const void *state) {
+  const epoll_state_t *st = state;
   return st->epfd;
 }
 
-static int epoll_check_fd(const art_loop_t *loop, int fd) {
+static int epoll_check_fd(const void *state, int fd) {
   struct stat sb;
-  (void)loop;
+  (void)state;
   if (fstat(fd, &sb) == -1)
     return -errno;
   if (S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))
@@ -144,8 +120,8 @@ const art__backend_ops_t art__backend_epoll = {
     .init = epoll_init,
     .close = epoll_close,
     .update = epoll_update,
-    .wait = epoll_wait_dispatch,
-    .invalidate_fd = epoll_invalidate_fd,
+    .wait = epoll_wait_events,
+    .forget_fd = epoll_forget_fd,
     .fd = epoll_fd,
     .check_fd = epoll_check_fd,
 };

@@ -4,10 +4,9 @@
  * Notes:
  * 1. The pollfd array is the registered set; index_of[fd] finds an fd's
  *    slot so update is O(1). Removal swaps the last slot in.
- * 2. A callback may close an fd while a batch is dispatched. Removing slots
- *    then would reorder the array under the dispatch loop, so invalidate_fd
- *    only blanks the slot (fd = -1, which poll(2) ignores) and the array is
- *    compacted once the batch is done.
+ * 2. A wait copies the ready slots into the core's batch before it
+ *    returns, so removing a slot (swapping the last one in) is always safe:
+ *    no loop over the array is running when a callback closes an fd.
  * 3. POLLNVAL means the fd was closed behind the loop's back; it is reported
  *    to the owner as an error event, like a failed epoll_ctl.
  * 4. There is no fd that stands for the whole set, so art_backend_fd gives
@@ -17,34 +16,32 @@
  *    ART_ENOMEM from the call that registered the fd, instead of as an error
  *    event with no error code in the poll phase.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
-#include <fcntl.h>
 
-#include "internal.h"
+#include "backend.h"
 
 typedef struct {
   struct pollfd *fds;
   int *index_of; /* fd -> slot in fds, -1 if none */
   unsigned nfds, cap, index_cap;
-  int dispatching;
-  int dirty; /* blanked slots to compact after dispatch */
 } poll_state_t;
 
-static int poll_init(art_loop_t *loop) {
+static int poll_init(void **state) {
   poll_state_t *st = art__calloc(1, sizeof(*st));
   if (st == NULL)
     return ART_ENOMEM;
-  loop->backend_data_ = st;
+  *state = st;
   return 0;
 }
 
-static void poll_close(art_loop_t *loop) {
-  poll_state_t *st = loop->backend_data_;
+static void poll_close(void *state) {
+  poll_state_t *st = state;
   art__free(st->fds);
   art__free(st->index_of);
   art__free(st);
-  loop->backend_data_ = NULL;
 }
 
 static short to_poll(unsigned ev) {
@@ -98,98 +95,73 @@ static void remove_slot(poll_state_t *st, int fd) {
   if (i < 0)
     return;
   st->index_of[fd] = -1;
-  if (st->dispatching) {
-    st->fds[i].fd = -1;
-    st->dirty = 1;
-    return;
-  }
   st->fds[i] = st->fds[--st->nfds];
   if ((unsigned)i < st->nfds)
     st->index_of[st->fds[i].fd] = i;
 }
 
-static void compact(poll_state_t *st) {
-  unsigned j = 0;
-  for (unsigned i = 0; i < st->nfds; i++) {
-    if (st->fds[i].fd < 0)
-      continue;
-    st->fds[j] = st->fds[i];
-    st->index_of[st->fds[j].fd] = (int)j;
-    j++;
-  }
-  st->nfds = j;
-  st->dirty = 0;
-}
-
-static int poll_update(art_loop_t *loop, art__io_t *w) {
-  poll_state_t *st = loop->backend_data_;
-  if (w->events == 0) {
-    remove_slot(st, w->fd);
-    w->pevents = 0;
+static int poll_update(void *state, int fd, unsigned had, unsigned want) {
+  poll_state_t *st = state;
+  (void)had;
+  if (want == 0) {
+    remove_slot(st, fd);
     return 0;
   }
-  if (fcntl(w->fd, F_GETFD) == -1) {
-    remove_slot(st, w->fd);
-    w->pevents = 0;
+  if (fcntl(fd, F_GETFD) == -1) {
+    remove_slot(st, fd);
     return -errno;
   }
-  int i = slot_of(st, w->fd);
+  int i = slot_of(st, fd);
   if (i < 0) {
-    int err = reserve(st, w->fd, st->nfds + 1);
+    int err = reserve(st, fd, st->nfds + 1);
     if (err)
       return err;
     i = (int)st->nfds++;
-    st->fds[i].fd = w->fd;
-    st->index_of[w->fd] = i;
+    st->fds[i].fd = fd;
+    st->index_of[fd] = i;
   }
-  st->fds[i].events = to_poll(w->events);
+  st->fds[i].events = to_poll(want);
   st->fds[i].revents = 0;
-  w->pevents = w->events;
   return 0;
 }
 
-static int poll_wait_dispatch(art_loop_t *loop, int timeout) {
-  poll_state_t *st = loop->backend_data_;
+static int poll_wait_events(void *state, int timeout, art__event_t *out,
+                            int max) {
+  poll_state_t *st = state;
   int n = poll(st->fds, st->nfds, timeout);
-  if (timeout != 0) /* after blocking, callbacks must see the present */
-    art_update_time(loop);
-  if (n <= 0)
-    return 0;
-  unsigned count = st->nfds; /* slots added by callbacks wait a turn */
-  st->dispatching = 1;
-  for (unsigned i = 0; i < count; i++) {
+  int k = 0;
+  for (unsigned i = 0; i < st->nfds && k < n && k < max; i++) {
     struct pollfd *p = &st->fds[i];
-    if (p->fd < 0 || p->revents == 0)
+    if (p->revents == 0)
       continue;
-    short rev = p->revents;
+    out[k].fd = p->fd;
+    out[k].events = from_poll(p->revents);
+    out[k].op = NULL;
     p->revents = 0;
-    art__io_dispatch(loop, p->fd, from_poll(rev));
+    k++;
   }
-  st->dispatching = 0;
-  if (st->dirty)
-    compact(st);
-  return n;
+  return k;
 }
 
 /* Called when an fd is first watched. Until the queued changes reach
  * update, the set can hold every slot it has now plus one per registered
  * watcher, so that much is reserved: update then never allocates. */
-static int poll_reserve(art_loop_t *loop, int fd) {
-  poll_state_t *st = loop->backend_data_;
-  return reserve(st, fd, st->nfds + loop->nfds_ + 1);
+static int poll_reserve(void *state, int fd, unsigned nfds) {
+  poll_state_t *st = state;
+  return reserve(st, fd, st->nfds + nfds + 1);
 }
 
-static void poll_invalidate_fd(art_loop_t *loop, int fd) {
-  remove_slot(loop->backend_data_, fd);
+static void poll_forget_fd(void *state, int fd) {
+  remove_slot(state, fd);
 }
 
-static int poll_fd(const art_loop_t *loop) {
-  (void)loop;
+static int poll_fd(const void *state) {
+  (void)state;
   return ART_ENOTSUP;
 }
 
-static int poll_check_fd(const art_loop_t *loop, int fd) {
-  (void)loop;
+static int poll_check_fd(const void *state, int fd) {
+  (void)state;
   (void)fd;
   return 0; /* poll(2) accepts every kind of fd */
 }
@@ -199,8 +171,8 @@ const art__backend_ops_t art__backend_poll = {
     .init = poll_init,
     .close = poll_close,
     .update = poll_update,
-    .wait = poll_wait_dispatch,
-    .invalidate_fd = poll_invalidate_fd,
+    .wait = poll_wait_events,
+    .forget_fd = poll_forget_fd,
     .fd = poll_fd,
     .check_fd = poll_check_fd,
     .reserve = poll_reserve,

@@ -2,7 +2,7 @@
  * arguments, fills the request, and then either runs the operation at once
  * (no callback) or queues it on the pool's file-system lane, whose
  * completion runs the callback in the poll phase. The system calls
- * themselves live in src/fs_ops.c, src/fs_dir.c and src/fs_file.c.
+ * themselves live in fs_ops.c, fs_dir.c and fs_file.c.
  *
  * Paths are copied (into one allocation) only for asynchronous requests:
  * a synchronous call uses the caller's strings while it runs, as libuv does,
@@ -40,7 +40,7 @@ static int fs_prepare(art_loop_t *loop, art_fs_t *req, art_fs_type type,
   req->data_ = NULL;
   req->pos_ = 0;
   req->names_ = NULL;
-  req->work_.state_ = 0; /* never queued: art_cancel says ART_EBUSY */
+  art__work_clear(&req->work_); /* never queued: art_cancel says EBUSY */
   if (cb != NULL && (loop == NULL || loop->backend_ == NULL))
     return req->result = ART_EINVAL; /* no loop, or a closed one */
   return 0;
@@ -85,15 +85,14 @@ static void fs_work(struct art__work *w) {
 }
 
 /* Runs on the loop thread in the poll phase: the user's callback, once,
- * then the microtask drain. */
+ * through the callback path. */
 static void fs_after(struct art__work *w, int status) {
   art_fs_t *req = art__container_of(w, art_fs_t, work_);
   art_loop_t *loop = req->loop;
   if (status == ART_ECANCELED)
     req->result = ART_ECANCELED;
   fs_free_bufs(req);
-  req->cb_(req);
-  art__drain(loop);
+  ART__CALLBACK(loop, req->cb_(req));
 }
 
 /* Queues an asynchronous request, or runs a synchronous one and returns
@@ -106,8 +105,8 @@ static int fs_submit(art_fs_t *req, int err) {
     fs_free_bufs(req);
     return r > INT_MAX ? INT_MAX : (int)r;
   }
-  err =
-      art__work_submit(req->loop, &req->work_, ART_LANE_FS, fs_work, fs_after);
+  err = art__work_submit(req->loop, (art_req_t *)req, ART_FS, &req->work_,
+                         ART_LANE_FS, fs_work, fs_after);
   if (err == 0)
     return 0;
 fail:

@@ -4,7 +4,7 @@
  *
  * 1. One inotify fd per loop (close-on-exec, non-blocking) serves every
  *    fs_event handle of the loop; it is made on first use and closed by
- *    art__fs_event_loop_close.
+ *    the area's loop-close hook (its extension, inotify_ext).
  * 2. inotify hands out one watch descriptor per inode, not per request:
  *    two handles watching the same folder share a wd, and removing the
  *    watch for one would silence the other. So the loop keeps a table of
@@ -33,6 +33,8 @@
 
 #include "internal.h"
 
+ART__DECLARE_HANDLE_OPS(fs_event);
+
 /* The inotify events that fs_event reports. */
 #define WATCH_MASK                                                             \
   (IN_ATTRIB | IN_CREATE | IN_MODIFY | IN_DELETE | IN_DELETE_SELF |            \
@@ -45,7 +47,7 @@ typedef struct {
   char *rel;              /* path relative to the handle's: "" for itself */
 } watch_t;
 
-/* The loop's inotify state (loop->fs_event_state_). */
+/* The loop's inotify state (its extension, inotify_ext). */
 typedef struct {
   int fd;           /* the inotify fd */
   art__io_t io;     /* its watcher in the loop */
@@ -57,9 +59,14 @@ typedef struct {
 
 static void inotify_read(art_loop_t *loop, art__io_t *w, unsigned events);
 
+static void inotify_loop_close(art_loop_t *loop, void *state);
+
+/* The fs_event area's per-loop state: its inotify fd and watches. */
+static const art__ext_t inotify_ext = {"fs_event", inotify_loop_close};
+
 /* The loop's state, made with its inotify fd on first use. */
 static int get_state(art_loop_t *loop, inotify_state_t **out) {
-  inotify_state_t *st = loop->fs_event_state_;
+  inotify_state_t *st = art__ext_get(loop, &inotify_ext);
   if (st == NULL) {
     st = art__calloc(1, sizeof(*st));
     if (st == NULL)
@@ -72,28 +79,26 @@ static int get_state(art_loop_t *loop, inotify_state_t **out) {
     }
     art__io_init(&st->io, inotify_read, st->fd);
     int err = art__io_start(loop, &st->io, ART_READABLE);
+    if (err == 0 && (err = art__ext_set(loop, &inotify_ext, st)) != 0)
+      art__io_close(loop, &st->io);
     if (err) {
       art__close_fd(st->fd);
       art__free(st);
       return err;
     }
-    loop->fs_event_state_ = st;
   }
   *out = st;
   return 0;
 }
 
-void art__fs_event_loop_close(art_loop_t *loop) {
-  inotify_state_t *st = loop->fs_event_state_;
-  if (st == NULL)
-    return;
+static void inotify_loop_close(art_loop_t *loop, void *state) {
+  inotify_state_t *st = state;
   art__io_close(loop, &st->io);
   art__close_fd(st->fd);
   for (size_t i = 0; i < st->count; i++)
     art__free(st->watches[i].rel);
   art__free(st->watches);
   art__free(st);
-  loop->fs_event_state_ = NULL;
 }
 
 /* Index of the first entry with wd (or where it would go). */
@@ -221,11 +226,9 @@ static int watching(const art_fs_event_t *h) {
          (h->flags_ & ART__H_ACTIVE);
 }
 
-/* Delivers one event to h, then drains microtasks. */
+/* Delivers one event to h through the callback path. */
 static void deliver(art_fs_event_t *h, const char *name, int events) {
-  art_loop_t *loop = h->loop;
-  h->cb_(h, name, events, 0);
-  art__drain(loop);
+  ART__CALLBACK(h->loop, h->cb_(h, name, events, 0));
 }
 
 /* True if the entry is a folder (not a link to one). */
@@ -360,7 +363,7 @@ static void inotify_read(art_loop_t *loop, art__io_t *w, unsigned events) {
 int art_fs_event_init(art_loop_t *loop, art_fs_event_t *handle) {
   if (!art__loop_usable(loop) || handle == NULL)
     return ART_EINVAL;
-  art__handle_init(loop, (art_handle_t *)handle, ART_FS_EVENT);
+  art__handle_init(loop, (art_handle_t *)handle, &art__fs_event_ops);
   handle->cb_ = NULL;
   handle->path_ = NULL;
   handle->watch_flags_ = 0;
@@ -403,7 +406,7 @@ int art_fs_event_stop(art_fs_event_t *handle) {
     return ART_EINVAL; /* closing is fine: art_close stops it this way */
   if (!(handle->flags_ & ART__H_ACTIVE))
     return 0;
-  inotify_state_t *st = handle->loop->fs_event_state_;
+  inotify_state_t *st = art__ext_get(handle->loop, &inotify_ext);
   if (st != NULL)
     remove_handle_watches(st, handle, NULL);
   art__free(handle->path_);
@@ -430,5 +433,6 @@ static void fs_event_close(art_handle_t *h) {
   art_fs_event_stop((art_fs_event_t *)h);
 }
 
-const art__handle_ops_t art__fs_event_ops = {sizeof(art_fs_event_t),
-                                             fs_event_close, NULL};
+const art__handle_ops_t art__fs_event_ops = {
+    ART_FS_EVENT, "fs_event", sizeof(art_fs_event_t), fs_event_close, NULL,
+    NULL};

@@ -25,11 +25,14 @@
 #include "internal.h"
 #include "pool/pool.h"
 
+ART__DECLARE_HANDLE_OPS(fs_poll);
+
 /* The state of one started poll. */
 typedef struct {
   art_fs_poll_t *handle; /* NULL once stopped */
   art_loop_t *loop;
   art_timer_t timer;     /* internal, unreferenced */
+  art_req_t req;         /* registered with the loop while a stat runs */
   struct art__work work; /* the stat on the pool */
   unsigned interval;     /* ms between stats */
   int in_flight;         /* a stat is queued or running */
@@ -84,8 +87,7 @@ static void report(poll_ctx_t *ctx) {
   static const art_stat_t zero;
   if (ctx->result != 0) {
     if (ctx->last_status != ctx->result) {
-      h->cb_(h, ctx->result, &ctx->prev, &zero);
-      art__drain(ctx->loop);
+      ART__CALLBACK(ctx->loop, h->cb_(h, ctx->result, &ctx->prev, &zero));
     }
     ctx->last_status = ctx->result;
     memset(&ctx->prev, 0, sizeof(ctx->prev));
@@ -93,8 +95,7 @@ static void report(poll_ctx_t *ctx) {
   }
   if (ctx->last_status < 0 ||
       (ctx->last_status == 1 && !stat_same(&ctx->prev, &ctx->curr))) {
-    h->cb_(h, 0, &ctx->prev, &ctx->curr);
-    art__drain(ctx->loop);
+    ART__CALLBACK(ctx->loop, h->cb_(h, 0, &ctx->prev, &ctx->curr));
   }
   ctx->last_status = 1;
   ctx->prev = ctx->curr;
@@ -123,8 +124,8 @@ static void stat_after(struct art__work *w, int status) {
 /* Queues a stat. 0, or the error of the pool (which could not start). */
 static int start_stat(poll_ctx_t *ctx) {
   ctx->started_ms = art_now(ctx->loop);
-  int err = art__work_submit(ctx->loop, &ctx->work, ART_LANE_FS, stat_work,
-                             stat_after);
+  int err = art__work_submit(ctx->loop, &ctx->req, ART_FS, &ctx->work,
+                             ART_LANE_FS, stat_work, stat_after);
   ctx->in_flight = err == 0;
   return err;
 }
@@ -139,14 +140,13 @@ static void poll_timer_cb(art_timer_t *t) {
   static const art_stat_t zero;
   art_fs_poll_t *h = ctx->handle;
   art_fs_poll_stop(h);
-  h->cb_(h, err, &ctx->prev, &zero);
-  art__drain(h->loop);
+  ART__CALLBACK(h->loop, h->cb_(h, err, &ctx->prev, &zero));
 }
 
 int art_fs_poll_init(art_loop_t *loop, art_fs_poll_t *h) {
   if (!art__loop_usable(loop) || h == NULL)
     return ART_EINVAL;
-  art__handle_init(loop, (art_handle_t *)h, ART_FS_POLL);
+  art__handle_init(loop, (art_handle_t *)h, &art__fs_poll_ops);
   h->cb_ = NULL;
   h->ctx_ = NULL;
   return 0;
@@ -220,5 +220,5 @@ static void fs_poll_close(art_handle_t *h) {
   art_fs_poll_stop((art_fs_poll_t *)h);
 }
 
-const art__handle_ops_t art__fs_poll_ops = {sizeof(art_fs_poll_t),
-                                            fs_poll_close, NULL};
+const art__handle_ops_t art__fs_poll_ops = {
+    ART_FS_POLL, "fs_poll", sizeof(art_fs_poll_t), fs_poll_close, NULL, NULL};

@@ -104,7 +104,7 @@ static void getaddrinfo_after(struct art__work *w, int status) {
     status = req->retcode_;
   else
     req->addrinfo = NULL; /* canceled before it ran */
-  req->cb_(req, status, req->addrinfo);
+  ART__CALLBACK(req->loop, req->cb_(req, status, req->addrinfo));
 }
 
 /* Copies node and service into one allocation (note 2). */
@@ -150,7 +150,8 @@ int art_getaddrinfo(art_loop_t *loop, art_getaddrinfo_t *req,
   }
   err = copy_strings(req, node, service);
   if (!err)
-    err = art__work_submit(loop, &req->work_, ART_LANE_SLOW, getaddrinfo_work,
+    err = art__work_submit(loop, (art_req_t *)req, ART_GETADDRINFO,
+                           &req->work_, ART_LANE_SLOW, getaddrinfo_work,
                            getaddrinfo_after);
   if (err) {
     art__free(req->strings_);
@@ -184,9 +185,9 @@ static void getnameinfo_after(struct art__work *w, int status) {
   if (status == 0)
     status = req->retcode_;
   if (status == 0)
-    req->cb_(req, 0, req->host, req->service);
+    ART__CALLBACK(req->loop, req->cb_(req, 0, req->host, req->service));
   else
-    req->cb_(req, status, NULL, NULL);
+    ART__CALLBACK(req->loop, req->cb_(req, status, NULL, NULL));
 }
 
 int art_getnameinfo(art_loop_t *loop, art_getnameinfo_t *req,
@@ -211,6 +212,7 @@ int art_getnameinfo(art_loop_t *loop, art_getnameinfo_t *req,
     run_getnameinfo(req);
     return req->retcode_;
   }
-  return art__work_submit(loop, &req->work_, ART_LANE_SLOW, getnameinfo_work,
+  return art__work_submit(loop, (art_req_t *)req, ART_GETNAMEINFO,
+                          &req->work_, ART_LANE_SLOW, getnameinfo_work,
                           getnameinfo_after);
 }

@@ -30,10 +30,13 @@ static int is_pipe(const art_pipe_t *p) {
          p->type == ART_NAMED_PIPE;
 }
 
+extern const art__stream_ops_t art__pipe_ops ART__HIDDEN;
+static const art__stream_ops_t ipc_pipe_ops;
+
 int art_pipe_init(art_loop_t *loop, art_pipe_t *p, int ipc) {
   if (!art__loop_usable(loop) || p == NULL)
     return ART_EINVAL;
-  art__stream_init(loop, (art_stream_t *)p, ART_NAMED_PIPE);
+  art__stream_init(loop, (art_stream_t *)p, ipc ? &ipc_pipe_ops : &art__pipe_ops);
   p->ipc = ipc != 0;
   if (p->ipc)
     p->stream_flags_ |= ART__S_IPC;
@@ -45,9 +48,7 @@ int art_pipe_init(art_loop_t *loop, art_pipe_t *p, int ipc) {
 }
 
 /* An accepted connection (already non-blocking and close-on-exec). */
-int art__pipe_open_fd(art_stream_t *s, int fd) {
-  if (s->type != ART_NAMED_PIPE)
-    return ART_EINVAL;
+static int open_accepted(art_stream_t *s, int fd) {
   return art__stream_open(s, fd,
                           ART__S_READABLE | ART__S_WRITABLE | ART__S_SOCKET);
 }
@@ -287,7 +288,8 @@ static void take_fds(art_pipe_t *p, struct msghdr *msg) {
   }
 }
 
-ssize_t art__pipe_recv(art_stream_t *s, char *buf, size_t len) {
+/* An IPC pipe's read: recvmsg, keeping the fds that came with the bytes. */
+static ssize_t ipc_recv(art_stream_t *s, char *buf, size_t len) {
   union {
     char buf[CMSG_SPACE(MAX_FDS_PER_MSG * sizeof(int))];
     struct cmsghdr align;
@@ -316,16 +318,6 @@ art_handle_type art_pipe_pending_type(const art_pipe_t *p) {
   return p->fds_[0].type;
 }
 
-int art__handle_fd(const art_handle_t *h) {
-  if (!art__handle_usable(h))
-    return -1;
-  if (h->type == ART_UDP)
-    return ((const art_udp_t *)h)->io_.fd;
-  if (art__is_stream_type(h->type))
-    return ((const art_stream_t *)h)->io_.fd;
-  return -1;
-}
-
 int art_write2(art_write_t *req, art_stream_t *s, const art_buf_t bufs[],
                unsigned nbufs, art_stream_t *send_handle, art_write_cb cb) {
   if (send_handle == NULL)
@@ -342,7 +334,9 @@ int art_write2(art_write_t *req, art_stream_t *s, const art_buf_t bufs[],
   return art__stream_write(req, s, bufs, nbufs, send_handle, cb);
 }
 
-int art__pipe_accept_pending(art_stream_t *s, art_stream_t *client) {
+/* art_accept on an IPC pipe: the oldest received handle goes into client,
+ * which must be of the type it was sent as. */
+static int accept_pending(art_stream_t *s, art_handle_t *client) {
   art_pipe_t *p = (art_pipe_t *)s;
   if (p->nfds_ == 0)
     return ART_EAGAIN;
@@ -381,5 +375,17 @@ static void pipe_close(art_handle_t *h) {
   p->nfds_ = p->fds_cap_ = 0;
 }
 
-const art__handle_ops_t art__pipe_ops = {sizeof(art_pipe_t), pipe_close,
-                                         art__stream_endgame};
+const art__stream_ops_t art__pipe_ops = {
+    {ART_NAMED_PIPE, "pipe", sizeof(art_pipe_t), pipe_close,
+     art__stream_endgame, art__stream_fd},
+    NULL,
+    open_accepted,
+    NULL};
+
+/* An IPC pipe reads with recvmsg and hands out the handles it received. */
+static const art__stream_ops_t ipc_pipe_ops = {
+    {ART_NAMED_PIPE, "pipe", sizeof(art_pipe_t), pipe_close,
+     art__stream_endgame, art__stream_fd},
+    ipc_recv,
+    open_accepted,
+    accept_pending};

@@ -53,8 +53,9 @@ static int has_flag(const art_stream_t *s, unsigned f) {
   return (s->stream_flags_ & f) != 0;
 }
 
-void art__stream_init(art_loop_t *loop, art_stream_t *s, art_handle_type type) {
-  art__handle_init(loop, (art_handle_t *)s, type);
+void art__stream_init(art_loop_t *loop, art_stream_t *s,
+                      const art__stream_ops_t *ops) {
+  art__handle_init(loop, (art_handle_t *)s, &ops->handle);
   art__io_init(&s->io_, stream_io, -1);
   s->alloc_cb_ = NULL;
   s->read_cb_ = NULL;
@@ -70,8 +71,10 @@ void art__stream_init(art_loop_t *loop, art_stream_t *s, art_handle_type type) {
   s->stream_flags_ = 0;
   art__queue_init(&s->pending_.node);
   s->pending_.cb = stream_pending;
-  s->pipe_src_ = NULL;
-  s->pipe_dsts_ = NULL;
+}
+
+int art__stream_fd(const art_handle_t *h) {
+  return ((const art_stream_t *)h)->io_.fd;
 }
 
 int art__stream_open(art_stream_t *s, int fd, unsigned flags) {
@@ -79,7 +82,7 @@ int art__stream_open(art_stream_t *s, int fd, unsigned flags) {
   struct stat sb;
   if (s->io_.fd >= 0)
     return ART_EBUSY;
-  if ((unsigned)fd < loop->nwatchers_ && loop->watchers_[fd] != NULL)
+  if (art__io_check_fd(loop, fd) == ART_EEXIST)
     return ART_EEXIST;
   if (!(flags & ART__S_SOCKET)) { /* sockets we made or accepted are known */
     if (fstat(fd, &sb) == -1)
@@ -110,8 +113,7 @@ static void stop_reading(art_stream_t *s) {
 }
 
 static void call_read_cb(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
-  s->read_cb_(s, n, buf);
-  art__drain(s->loop);
+  ART__CALLBACK(s->loop, s->read_cb_(s, n, buf));
 }
 
 static int still_reading(const art_stream_t *s) {
@@ -119,11 +121,12 @@ static int still_reading(const art_stream_t *s) {
          has_flag(s, ART__S_READING);
 }
 
-/* One read from the fd: recvmsg on IPC pipes (to collect passed fds). */
+/* One read from the fd, or the type's own (an IPC pipe's recvmsg). */
 static ssize_t read_once(art_stream_t *s, char *base, size_t len) {
   ssize_t n;
-  if (has_flag(s, ART__S_IPC))
-    return art__pipe_recv(s, base, len);
+  const art__stream_ops_t *ops = art__stream_ops(s);
+  if (ops->recv != NULL)
+    return ops->recv(s, base, len);
   do
     n = read(s->io_.fd, base, len);
   while (n == -1 && errno == EINTR);
@@ -134,8 +137,8 @@ static ssize_t read_once(art_stream_t *s, char *base, size_t len) {
 static void read_some(art_stream_t *s) {
   for (int i = 0; i < MAX_READS && still_reading(s); i++) {
     art_buf_t buf = {NULL, 0};
-    s->alloc_cb_((art_handle_t *)s, READ_SUGGESTED, &buf);
-    art__drain(s->loop);
+    ART__CALLBACK(s->loop,
+                  s->alloc_cb_((art_handle_t *)s, READ_SUGGESTED, &buf));
     if (!still_reading(s))
       return;
     if (buf.base == NULL || buf.len == 0) {
@@ -424,19 +427,15 @@ static void run_write_done(art_stream_t *s) {
       art__free(req->bufs_);
     req->bufs_ = NULL;
     art__req_unregister(loop);
-    if (req->cb_ != NULL) {
-      req->cb_(req, req->error_);
-      art__drain(loop);
-    }
+    if (req->cb_ != NULL)
+      ART__CALLBACK(loop, req->cb_(req, req->error_));
   }
   if (has_flag(s, ART__S_NEED_DRAIN) &&
       s->write_queue_size_ < s->high_water_mark_ &&
       art__handle_usable((art_handle_t *)s)) {
     s->stream_flags_ &= ~ART__S_NEED_DRAIN;
-    if (s->drain_cb_ != NULL) {
-      s->drain_cb_(s);
-      art__drain(loop);
-    }
+    if (s->drain_cb_ != NULL)
+      ART__CALLBACK(loop, s->drain_cb_(s));
   }
 }
 
@@ -569,6 +568,10 @@ int art_stream_set_high_water_mark(art_stream_t *s, size_t bytes) {
   return 0;
 }
 
+size_t art_stream_get_high_water_mark(const art_stream_t *s) {
+  return art__stream_usable(s) ? s->high_water_mark_ : 0;
+}
+
 int art_stream_on_drain(art_stream_t *s, art_drain_cb cb) {
   if (!art__stream_usable(s))
     return ART_EINVAL;
@@ -611,10 +614,8 @@ static void finish_shutdown(art_stream_t *s, int status) {
   s->shutdown_req_ = NULL;
   s->stream_flags_ &= ~S_SHUTDOWN_DONE;
   art__req_unregister(s->loop);
-  if (req->cb_ != NULL) {
-    req->cb_(req, status);
-    art__drain(s->loop);
-  }
+  if (req->cb_ != NULL)
+    ART__CALLBACK(s->loop, req->cb_(req, status));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -631,8 +632,7 @@ static void finish_connect(art_stream_t *s, int status) {
   if (art__queue_empty(&s->write_queue_))
     art__io_stop(s->loop, &s->io_, ART_WRITABLE);
   art__req_unregister(s->loop);
-  req->cb_(req, status);
-  art__drain(s->loop);
+  ART__CALLBACK(s->loop, req->cb_(req, status));
   if (art__handle_usable((art_handle_t *)s)) {
     if (status == 0 && !art__queue_empty(&s->write_queue_))
       flush_queue(s);
@@ -674,11 +674,7 @@ static void connect_io(art_stream_t *s) {
 
 static void stream_io(art_loop_t *loop, art__io_t *w, unsigned events) {
   art_stream_t *s = art__container_of(w, art_stream_t, io_);
-  (void)loop;
-  if (has_flag(s, ART__S_LISTENING)) {
-    art__stream_server_io(loop, w, events);
-    return;
-  }
+  (void)loop; /* a listener's watcher runs stream_server.c's callback */
   if (s->connect_req_ != NULL) {
     if (!has_flag(s, S_CONNECT_DONE))
       connect_io(s);
@@ -734,16 +730,11 @@ void art__stream_close(art_handle_t *h) {
  * the unfinished ones with ART_ECANCELED. */
 void art__stream_endgame(art_handle_t *h) {
   art_stream_t *s = (art_stream_t *)h;
-  if (s->pipe_dsts_ != NULL)
-    art__stream_pipe_dst_closed(s);
-  if (s->pipe_src_ != NULL)
-    art__stream_pipe_src_closed(s);
   if (s->connect_req_ != NULL) {
     art_connect_t *req = s->connect_req_;
     s->connect_req_ = NULL;
     art__req_unregister(s->loop);
-    req->cb_(req, ART_ECANCELED);
-    art__drain(s->loop);
+    ART__CALLBACK(s->loop, req->cb_(req, ART_ECANCELED));
   }
   fail_queue(s, ART_ECANCELED);
   s->write_queue_size_ = 0;

@@ -1,5 +1,5 @@
-/* The stream base shared by TCP, pipes and TTYs (src/stream.c), and the
- * parts of TCP and pipes the other stream files need. */
+/* The stream base shared by TCP, pipes and TTYs (stream.c, and the
+ * listening half in stream_server.c), as its types and add-ons see it. */
 #ifndef ART_STREAM_INTERNAL_H
 #define ART_STREAM_INTERNAL_H
 
@@ -20,14 +20,35 @@ enum {
   ART__S_TYPE_SHIFT = 24
 };
 
-/* Per-loop state of the stream area (loop->stream_state_). */
+/* The table of a stream type (tcp, pipe, tty): the handle table, then what
+ * the stream base asks of its types. The base calls its types only through
+ * this table, so it knows none of them by name. */
 typedef struct {
-  int reserve_fd; /* spare fd for the EMFILE defence, or -1 */
-} art__stream_state_t;
+  art__handle_ops_t handle; /* first: h->ops_ points here */
+  /* One read into buf: NULL means read(2). An IPC pipe's recvmsg keeps the
+   * fds that come with the bytes. */
+  ssize_t (*recv)(art_stream_t *s, char *buf, size_t len);
+  /* Takes an fd accepted by a listener of the same type into client. */
+  int (*open_accepted)(art_stream_t *client, int fd);
+  /* IPC pipes: takes the next handle received on s into client (a tcp,
+   * pipe or udp handle). NULL for other types. */
+  int (*accept_pending)(art_stream_t *s, art_handle_t *client);
+} art__stream_ops_t;
 
-/* Initialises the stream part of a handle of the given type. */
+/* The tables of the stream types (tcp.c, pipe.c, tty.c). */
+extern const art__stream_ops_t art__tcp_ops ART__HIDDEN;
+extern const art__stream_ops_t art__pipe_ops ART__HIDDEN;
+extern const art__stream_ops_t art__tty_ops ART__HIDDEN;
+
+static inline const art__stream_ops_t *art__stream_ops(const art_stream_t *s) {
+  return (const art__stream_ops_t *)s->ops_;
+}
+
+/* Initialises the stream part of a handle of a stream type. */
 void art__stream_init(art_loop_t *loop, art_stream_t *s,
-                      art_handle_type type) ART__HIDDEN;
+                      const art__stream_ops_t *ops) ART__HIDDEN;
+/* The handle-ops fd of every stream type. */
+int art__stream_fd(const art_handle_t *h) ART__HIDDEN;
 
 /* Gives the stream its fd (already non-blocking and close-on-exec) with
  * ART__S_* flags saying what it can do. */
@@ -43,45 +64,23 @@ void art__stream_endgame(art_handle_t *h) ART__HIDDEN;
  * and shutdown results are delivered. */
 void art__stream_defer(art_stream_t *s) ART__HIDDEN;
 
-/* The poll callback of listening streams: accepts with the EMFILE defence. */
-void art__stream_server_io(art_loop_t *loop, art__io_t *w,
-                           unsigned events) ART__HIDDEN;
-
-/* Takes the accepted fd into client (called by art_accept). */
-int art__stream_accept_fd(art_stream_t *server, art_stream_t *client,
-                          int (*open)(art_stream_t *, int)) ART__HIDDEN;
-
 /* The write path used by stream.c and pipe.c (IPC writes). */
 int art__stream_write(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
                       unsigned nbufs, art_stream_t *send_handle,
                       art_write_cb cb) ART__HIDDEN;
 
-/* For an IPC pipe: reads with recvmsg and keeps received fds (pipe.c). */
-ssize_t art__pipe_recv(art_stream_t *s, char *buf, size_t len) ART__HIDDEN;
-/* src of a pipeline is closing: the pipeline ends with ART_ECANCELED once
- * its writes in flight are done (stream_pipe.c). */
-void art__stream_pipe_src_closed(art_stream_t *src) ART__HIDDEN;
-
-/* dst of pipelines is closing: each ends with ART_ECANCELED once its
- * writes in flight (canceled by the close) are done (stream_pipe.c). */
-void art__stream_pipe_dst_closed(art_stream_t *dst) ART__HIDDEN;
-
-/* Takes the next handle received on an IPC pipe into client (pipe.c). */
-int art__pipe_accept_pending(art_stream_t *pipe,
-                             art_stream_t *client) ART__HIDDEN;
-/* The fd of a stream or UDP handle (what IPC can pass), or -1. */
-int art__handle_fd(const art_handle_t *h) ART__HIDDEN;
 
 /* Connect completion used by tcp.c and pipe.c. */
 void art__stream_connect_start(art_connect_t *req, art_stream_t *s, int err,
                                art_connect_cb cb) ART__HIDDEN;
 
-/* Open helpers used by art_accept for a received or accepted fd. */
-int art__tcp_open_fd(art_stream_t *s, int fd) ART__HIDDEN;
-int art__pipe_open_fd(art_stream_t *s, int fd) ART__HIDDEN;
-
 static inline int art__is_stream_type(art_handle_type t) {
   return t == ART_TCP || t == ART_NAMED_PIPE || t == ART_TTY;
+}
+
+/* True while art_read_start is in effect. */
+static inline int art__stream_reading(const art_stream_t *s) {
+  return (s->stream_flags_ & ART__S_READING) != 0;
 }
 
 /* True for a usable stream handle. */

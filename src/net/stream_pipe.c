@@ -9,6 +9,11 @@
  * high-water mark or when no chunk is free, and starts again from a write
  * callback once dst is below the mark (Node's 'drain') with a chunk free.
  * Memory stays at nchunks * chunk whatever the sizes and speeds involved.
+ *
+ * The pipeline is a user of the public stream API: the streams know
+ * nothing of it. It attaches a node to each stream (src_link_, dst_link_)
+ * so that their close reaches it, and finds itself from src's callbacks
+ * through its node there.
  */
 #include <stdint.h>
 #include <string.h>
@@ -37,32 +42,27 @@ static void release(art_stream_pipe_t *p, chunk_t *c) {
   p->free_ = c;
 }
 
-/* Takes p off dst's list of pipelines writing to it. */
-static void unlink_dst(art_stream_pipe_t *p) {
-  art_stream_pipe_t *prev = NULL, *q = p->dst->pipe_dsts_;
-  while (q != NULL && q != p) {
-    prev = q;
-    q = q->next_dst_;
-  }
-  if (q != NULL && prev != NULL)
-    prev->next_dst_ = p->next_dst_;
-  else if (q != NULL)
-    p->dst->pipe_dsts_ = p->next_dst_;
-  p->next_dst_ = NULL;
+static void src_closing(art__attach_t *a, art_handle_t *h);
+static void dst_closing(art__attach_t *a, art_handle_t *h);
+static const art__attach_ops_t src_link = {src_closing};
+static const art__attach_ops_t dst_link = {dst_closing};
+
+/* The pipeline reading src. */
+static art_stream_pipe_t *pipeline_of(art_stream_t *src) {
+  art__attach_t *a = art__attached((art_handle_t *)src, &src_link);
+  return art__container_of(a, art_stream_pipe_t, src_link_);
 }
 
 static void finish(art_stream_pipe_t *p, int status) {
   p->done_ = 1;
-  if (!p->src_gone_ && p->src->pipe_src_ == p)
-    p->src->pipe_src_ = NULL;
+  if (!p->src_gone_)
+    art__detach((art_handle_t *)p->src, &p->src_link_);
   if (!p->dst_gone_)
-    unlink_dst(p);
+    art__detach((art_handle_t *)p->dst, &p->dst_link_);
   art__free(p->mem_);
   p->mem_ = NULL;
   p->free_ = NULL;
-  art_loop_t *loop = p->loop_; /* cb may free p */
-  p->cb_(p, status);
-  art__drain(loop);
+  ART__CALLBACK(p->loop_, p->cb_(p, status)); /* cb may free p */
 }
 
 static void shutdown_cb(art_shutdown_t *req, int status) {
@@ -102,31 +102,28 @@ static void fail(art_stream_pipe_t *p, int err) {
   maybe_finish(p);
 }
 
-void art__stream_pipe_src_closed(art_stream_t *src) {
-  art_stream_pipe_t *p = src->pipe_src_;
-  src->pipe_src_ = NULL;
+/* src is closing: the pipeline ends with ART_ECANCELED once its writes in
+ * flight are done. */
+static void src_closing(art__attach_t *a, art_handle_t *h) {
+  art_stream_pipe_t *p = art__container_of(a, art_stream_pipe_t, src_link_);
+  (void)h;
   p->src_gone_ = 1;
   if (!p->done_)
     fail(p, ART_ECANCELED);
 }
 
-/* dst is closing: no pipeline may touch it again. Those with writes in
- * flight end when the close has canceled them. */
-void art__stream_pipe_dst_closed(art_stream_t *dst) {
-  art_stream_pipe_t *p = dst->pipe_dsts_;
-  dst->pipe_dsts_ = NULL;
-  while (p != NULL) {
-    art_stream_pipe_t *next = p->next_dst_;
-    p->next_dst_ = NULL;
-    p->dst_gone_ = 1;
-    if (!p->done_)
-      fail(p, ART_ECANCELED);
-    p = next;
-  }
+/* dst is closing: no pipeline may touch it again. One with writes in
+ * flight ends when the close has canceled them. */
+static void dst_closing(art__attach_t *a, art_handle_t *h) {
+  art_stream_pipe_t *p = art__container_of(a, art_stream_pipe_t, dst_link_);
+  (void)h;
+  p->dst_gone_ = 1;
+  if (!p->done_)
+    fail(p, ART_ECANCELED);
 }
 
 static void pipe_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
-  art_stream_pipe_t *p = ((art_stream_t *)h)->pipe_src_;
+  art_stream_pipe_t *p = pipeline_of((art_stream_t *)h);
   chunk_t *c = p->free_;
   (void)suggested;
   if (c == NULL) {
@@ -137,13 +134,16 @@ static void pipe_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
   *buf = art_buf_init(c->data, p->opts_.chunk);
 }
 
+static void pipe_read(art_stream_t *src, ssize_t nread, const art_buf_t *buf);
+
 static void resume_if_drained(art_stream_pipe_t *p) {
   if (!p->paused_ || p->src_gone_ || p->status_ != 0 || p->eof_ != EOF_NONE ||
       p->free_ == NULL ||
-      art_stream_write_queue_size(p->dst) >= p->dst->high_water_mark_)
+      art_stream_write_queue_size(p->dst) >=
+          art_stream_get_high_water_mark(p->dst))
     return;
   p->paused_ = 0;
-  int err = art_read_start(p->src, pipe_alloc, p->src->read_cb_);
+  int err = art_read_start(p->src, pipe_alloc, pipe_read);
   if (err)
     fail(p, err);
 }
@@ -160,7 +160,7 @@ static void write_cb(art_write_t *req, int status) {
 }
 
 static void pipe_read(art_stream_t *src, ssize_t nread, const art_buf_t *buf) {
-  art_stream_pipe_t *p = src->pipe_src_;
+  art_stream_pipe_t *p = pipeline_of(src);
   chunk_t *c = buf->base ? art__container_of(buf->base, chunk_t, data) : NULL;
   if (nread <= 0) {
     if (c != NULL)
@@ -201,10 +201,10 @@ static int check_args(const art_stream_pipe_t *p, const art_stream_t *src,
   if (opts != NULL &&
       ((opts->chunk > 0 && opts->chunk > (1u << 30)) || opts->nchunks > 1024))
     return ART_EINVAL;
-  if ((src->stream_flags_ & ART__S_READING) || src->pipe_src_ != NULL)
+  if (art__stream_reading(src) ||
+      art__attached((const art_handle_t *)src, &src_link) != NULL)
     return ART_EBUSY;
-  if (!(src->stream_flags_ & ART__S_READABLE) ||
-      !(dst->stream_flags_ & ART__S_WRITABLE))
+  if (!art_is_readable(src) || !art_is_writable(dst))
     return ART_ENOTCONN;
   return 0;
 }
@@ -232,15 +232,14 @@ int art_stream_pipe(art_stream_pipe_t *p, art_stream_t *src, art_stream_t *dst,
     return ART_ENOMEM;
   for (unsigned i = p->opts_.nchunks; i-- > 0;)
     release(p, (chunk_t *)(void *)(p->mem_ + i * stride(p)));
-  src->pipe_src_ = p;
+  art__attach((art_handle_t *)src, &p->src_link_, &src_link);
   err = art_read_start(src, pipe_alloc, pipe_read);
   if (err) {
-    src->pipe_src_ = NULL;
+    art__detach((art_handle_t *)src, &p->src_link_);
     art__free(p->mem_);
     p->mem_ = NULL;
     return err;
   }
-  p->next_dst_ = dst->pipe_dsts_;
-  dst->pipe_dsts_ = p;
+  art__attach((art_handle_t *)dst, &p->dst_link_, &dst_link);
   return 0;
 }

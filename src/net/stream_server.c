@@ -26,35 +26,43 @@
 
 #define MAX_ACCEPTS 64
 
-static art__stream_state_t *stream_state(art_loop_t *loop) {
-  art__stream_state_t *st = loop->stream_state_;
+/* The listeners' per-loop state: the spare fd of note 3. */
+typedef struct {
+  int reserve_fd; /* an open /dev/null, or -1 */
+} listen_state_t;
+
+static void listen_loop_close(art_loop_t *loop, void *state) {
+  listen_state_t *st = state;
+  (void)loop;
+  art__close_fd(st->reserve_fd);
+  art__free(st);
+}
+
+static const art__ext_t listen_ext = {"listen", listen_loop_close};
+
+static listen_state_t *listen_state(art_loop_t *loop) {
+  listen_state_t *st = art__ext_get(loop, &listen_ext);
   if (st != NULL)
     return st;
   st = art__malloc(sizeof(*st));
   if (st == NULL)
     return NULL;
   st->reserve_fd = -1;
-  loop->stream_state_ = st;
+  if (art__ext_set(loop, &listen_ext, st) != 0) {
+    art__free(st);
+    return NULL;
+  }
   return st;
 }
 
-static void reserve_open(art__stream_state_t *st) {
+static void reserve_open(listen_state_t *st) {
   if (st->reserve_fd < 0)
     st->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-void art__stream_loop_close(art_loop_t *loop) {
-  art__stream_state_t *st = loop->stream_state_;
-  if (st == NULL)
-    return;
-  art__close_fd(st->reserve_fd);
-  art__free(st);
-  loop->stream_state_ = NULL;
-}
-
 /* Out of fds (note 3): spend the spare fd to drain the backlog. */
 static void emfile_defence(art_stream_t *s) {
-  art__stream_state_t *st = s->loop->stream_state_;
+  listen_state_t *st = art__ext_get(s->loop, &listen_ext);
   if (st == NULL || st->reserve_fd < 0)
     return;
   art__close_fd(st->reserve_fd);
@@ -72,8 +80,7 @@ static void emfile_defence(art_stream_t *s) {
 }
 
 static void report(art_stream_t *s, int status) {
-  s->connection_cb_(s, status);
-  art__drain(s->loop);
+  ART__CALLBACK(s->loop, s->connection_cb_(s, status));
 }
 
 static int still_listening(const art_stream_t *s) {
@@ -81,11 +88,13 @@ static int still_listening(const art_stream_t *s) {
          (s->stream_flags_ & ART__S_LISTENING);
 }
 
-void art__stream_server_io(art_loop_t *loop, art__io_t *w, unsigned events) {
+/* The watcher callback of a listening stream (art_listen installs it). */
+static void server_io(art_loop_t *loop, art__io_t *w, unsigned events) {
   art_stream_t *s = art__container_of(w, art_stream_t, io_);
+  listen_state_t *st = art__ext_get(loop, &listen_ext);
   (void)events;
-  if (loop->stream_state_ != NULL)
-    reserve_open(loop->stream_state_);
+  if (st != NULL)
+    reserve_open(st);
   for (int i = 0; i < MAX_ACCEPTS && still_listening(s); i++) {
     if (s->accepted_fd_ >= 0) {
       art__io_stop(loop, &s->io_, ART_READABLE); /* note 2 */
@@ -116,7 +125,7 @@ int art_listen(art_stream_t *s, int backlog, art_connection_cb cb) {
   if (s->io_.fd < 0 || (s->stream_flags_ & ART__S_READING) ||
       !(s->stream_flags_ & ART__S_SOCKET))
     return ART_EINVAL;
-  art__stream_state_t *st = stream_state(s->loop);
+  listen_state_t *st = listen_state(s->loop);
   if (st == NULL)
     return ART_ENOMEM;
   reserve_open(st);
@@ -124,6 +133,7 @@ int art_listen(art_stream_t *s, int backlog, art_connection_cb cb) {
     return -errno;
   if (listen(s->io_.fd, backlog) == -1)
     return -errno;
+  s->io_.cb = server_io; /* from now on the fd only accepts */
   int err = art__io_start(s->loop, &s->io_, ART_READABLE);
   if (err)
     return err;
@@ -133,11 +143,11 @@ int art_listen(art_stream_t *s, int backlog, art_connection_cb cb) {
   return 0;
 }
 
-int art__stream_accept_fd(art_stream_t *server, art_stream_t *client,
-                          int (*open_fd)(art_stream_t *, int)) {
+/* Takes the connection the listener accepted into client. */
+static int accept_fd(art_stream_t *server, art_stream_t *client) {
   if (server->accepted_fd_ < 0)
     return ART_EAGAIN;
-  int err = open_fd(client, server->accepted_fd_);
+  int err = art__stream_ops(client)->open_accepted(client, server->accepted_fd_);
   if (err)
     return err;
   server->accepted_fd_ = -1;
@@ -149,18 +159,18 @@ int art__stream_accept_fd(art_stream_t *server, art_stream_t *client,
 int art_accept(art_stream_t *server, art_stream_t *client) {
   if (!art__stream_usable(server) || server == client)
     return ART_EINVAL;
-  /* A UDP handle (cast) can only come from an IPC pipe. */
-  if (art__handle_usable((art_handle_t *)client) && client->type == ART_UDP &&
-      (server->stream_flags_ & ART__S_IPC))
-    return art__pipe_accept_pending(server, client);
+  /* An IPC pipe hands out the handles it received (only its table has
+   * accept_pending). A UDP handle (cast) can only come from there. */
+  const art__stream_ops_t *ops = art__stream_ops(server);
+  int ipc = ops->accept_pending != NULL;
+  if (ipc && art__handle_usable((art_handle_t *)client) &&
+      client->type == ART_UDP)
+    return ops->accept_pending(server, (art_handle_t *)client);
   if (!art__stream_usable(client) || client->io_.fd >= 0)
     return ART_EINVAL;
-  if ((server->stream_flags_ & ART__S_IPC) &&
-      !(server->stream_flags_ & ART__S_LISTENING))
-    return art__pipe_accept_pending(server, client);
+  if (ipc && !(server->stream_flags_ & ART__S_LISTENING))
+    return ops->accept_pending(server, (art_handle_t *)client);
   if (client->type != server->type)
     return ART_EINVAL;
-  return art__stream_accept_fd(server, client,
-                               server->type == ART_TCP ? art__tcp_open_fd
-                                                       : art__pipe_open_fd);
+  return accept_fd(server, client);
 }

@@ -51,14 +51,12 @@ static int new_socket(art_tcp_t *tcp, int family) {
 int art_tcp_init(art_loop_t *loop, art_tcp_t *tcp) {
   if (!art__loop_usable(loop) || tcp == NULL)
     return ART_EINVAL;
-  art__stream_init(loop, (art_stream_t *)tcp, ART_TCP);
+  art__stream_init(loop, (art_stream_t *)tcp, &art__tcp_ops);
   return 0;
 }
 
 /* An accepted connection (already non-blocking and close-on-exec). */
-int art__tcp_open_fd(art_stream_t *s, int fd) {
-  if (s->type != ART_TCP)
-    return ART_EINVAL;
+static int open_accepted(art_stream_t *s, int fd) {
   return adopt((art_tcp_t *)s, fd, ART__S_READABLE | ART__S_WRITABLE);
 }
 
@@ -213,5 +211,9 @@ int art_tcp_close_reset(art_tcp_t *tcp, art_close_cb close_cb) {
   return art_close((art_handle_t *)tcp, close_cb);
 }
 
-const art__handle_ops_t art__tcp_ops = {sizeof(art_tcp_t), art__stream_close,
-                                        art__stream_endgame};
+const art__stream_ops_t art__tcp_ops = {
+    {ART_TCP, "tcp", sizeof(art_tcp_t), art__stream_close, art__stream_endgame,
+     art__stream_fd},
+    NULL,
+    open_accepted,
+    NULL};

@@ -67,7 +67,7 @@ int art_tty_init(art_loop_t *loop, art_tty_t *tty, int fd, int readable) {
   if (readable)
     flags = ART__S_READABLE |
             ((status & O_ACCMODE) == O_RDWR ? ART__S_WRITABLE : 0);
-  art__stream_init(loop, (art_stream_t *)tty, ART_TTY);
+  art__stream_init(loop, (art_stream_t *)tty, &art__tty_ops);
   tty->mode_ = ART_TTY_MODE_NORMAL;
   tty->orig_status_ = status;
   memset(&tty->orig_termios_, 0, sizeof(tty->orig_termios_));
@@ -182,8 +182,19 @@ static void tty_close(art_handle_t *h) {
   art__stream_close(h);
 }
 
-const art__handle_ops_t art__tty_ops = {sizeof(art_tty_t), tty_close,
-                                        art__stream_endgame};
+/* A terminal is never listened on, so nothing is ever accepted into it. */
+static int open_accepted(art_stream_t *s, int fd) {
+  (void)s;
+  (void)fd;
+  return ART_EINVAL;
+}
+
+const art__stream_ops_t art__tty_ops = {
+    {ART_TTY, "tty", sizeof(art_tty_t), tty_close, art__stream_endgame,
+     art__stream_fd},
+    NULL,
+    open_accepted,
+    NULL};
 
 /* ---- art_guess_handle. ---- */
 

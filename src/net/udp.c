@@ -1,5 +1,6 @@
 /* art_udp_t: the datagram socket, binding and connecting, receiving in
- * batches, and socket options. The send queue is in src/udp_send.c.
+ * batches, and socket options. The send queue is in udp_send.c, what
+ * both need in udp_sock.c.
  *
  * Notes on the odd parts:
  * 1. The socket is created lazily (art_udp_init makes none), because its
@@ -7,7 +8,7 @@
  *    is lazy too: recv start on an unbound socket binds it to "any", port 0,
  *    since a socket that was never bound or used would receive nothing.
  * 2. recvmmsg needs an array of headers, iovecs and address buffers. They
- *    live once per loop (loop->udp_state_, 26 KiB, allocated at the first
+ *    live once per loop (the area's extension, 26 KiB, allocated at the first
  *    batched receive): receiving is not re-entrant within one loop, and the
  *    address given to recv_cb is only valid during the callback anyway.
  * 3. Reading stops after a short batch: a level-triggered poller reports the
@@ -35,29 +36,27 @@ typedef struct {
   struct sockaddr_storage addrs[ART_UDP_MMSG_MAX]; /* senders */
 } udp_loop_state_t;
 
+ART__DECLARE_HANDLE_OPS(udp);
+
 static void udp_io_cb(art_loop_t *loop, art__io_t *w, unsigned events);
 
-/* Called by art_loop_close (weakly referenced from loop.c). */
-void art__udp_loop_close(art_loop_t *loop) {
-  art__free(loop->udp_state_);
-  loop->udp_state_ = NULL;
+static void udp_loop_close(art_loop_t *loop, void *state) {
+  (void)loop;
+  art__free(state);
 }
+
+/* The UDP area's per-loop state: the batch arrays of note 2. */
+static const art__ext_t udp_ext = {"udp", udp_loop_close};
 
 static int udp_usable(const art_udp_t *h) {
   return art__handle_usable((const art_handle_t *)h) && h->type == ART_UDP;
-}
-
-static int udp_family(const art_udp_t *h) {
-  if (h->flags_ & ART__UDP_LOCAL)
-    return AF_UNIX;
-  return (h->flags_ & ART__UDP_IPV6) ? AF_INET6 : AF_INET;
 }
 
 int art_udp_init_ex(art_loop_t *loop, art_udp_t *h, unsigned flags) {
   if (!art__loop_usable(loop) || h == NULL ||
       (flags != AF_UNSPEC && flags != AF_INET && flags != AF_INET6))
     return ART_EINVAL;
-  art__handle_init(loop, (art_handle_t *)h, ART_UDP);
+  art__handle_init(loop, (art_handle_t *)h, &art__udp_ops);
   h->send_queue_size = 0;
   h->send_queue_count = 0;
   art__io_init(&h->io_, udp_io_cb, -1);
@@ -82,42 +81,6 @@ int art_udp_init(art_loop_t *loop, art_udp_t *h) {
   return art_udp_init_ex(loop, h, AF_UNSPEC);
 }
 
-/* Every socket the handle makes: non-blocking and close-on-exec. */
-static int create_socket(art_udp_t *h, int family) {
-  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd == -1)
-    return -errno;
-  h->io_.fd = fd;
-  if (family == AF_INET6)
-    h->flags_ |= ART__UDP_IPV6;
-  return 0;
-}
-
-int art__udp_ensure_socket(art_udp_t *h, int family) {
-  if (h->io_.fd >= 0)
-    return udp_family(h) == family ? 0 : ART_EAFNOSUPPORT;
-  return create_socket(h, family);
-}
-
-/* The length of a sockaddr of a family the handle can use, or 0. */
-static socklen_t addr_len(const struct sockaddr *addr) {
-  if (addr->sa_family == AF_INET)
-    return sizeof(struct sockaddr_in);
-  if (addr->sa_family == AF_INET6)
-    return sizeof(struct sockaddr_in6);
-  return 0;
-}
-
-int art__udp_check_dest(art_udp_t *h, const struct sockaddr *addr) {
-  if (addr == NULL)
-    return (h->flags_ & ART__UDP_CONNECTED) ? 0 : ART_ENOTCONN;
-  if (addr_len(addr) == 0)
-    return ART_EINVAL;
-  if (h->flags_ & ART__UDP_CONNECTED)
-    return ART_EISCONN;
-  return art__udp_ensure_socket(h, addr->sa_family);
-}
-
 int art_udp_open(art_udp_t *h, int fd) {
   int type, domain;
   socklen_t len = sizeof(type);
@@ -134,8 +97,7 @@ int art_udp_open(art_udp_t *h, int fd) {
       getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1 ||
       (domain != AF_INET && domain != AF_INET6 && domain != AF_UNIX))
     return ART_EINVAL;
-  art_loop_t *loop = h->loop;
-  if ((unsigned)fd < loop->nwatchers_ && loop->watchers_[fd] != NULL)
+  if (art__io_check_fd(h->loop, fd) == ART_EEXIST)
     return ART_EEXIST;
   int err = art__nonblock(fd, 1);
   if (err)
@@ -178,7 +140,7 @@ int art_udp_bind(art_udp_t *h, const struct sockaddr *addr, unsigned flags) {
   const unsigned all = ART_UDP_IPV6ONLY | ART_UDP_REUSEADDR | ART_UDP_REUSEPORT;
   if (!udp_usable(h) || addr == NULL || (flags & ~all) != 0)
     return ART_EINVAL;
-  socklen_t len = addr_len(addr);
+  socklen_t len = art__udp_addr_len(addr);
   if (len == 0 || ((flags & ART_UDP_IPV6ONLY) && addr->sa_family != AF_INET6))
     return ART_EINVAL;
   int err = art__udp_ensure_socket(h, addr->sa_family);
@@ -211,25 +173,17 @@ int art_udp_connect(art_udp_t *h, const struct sockaddr *addr) {
   int err = art__udp_check_dest(h, addr);
   if (err)
     return err;
-  if (connect(h->io_.fd, addr, addr_len(addr)) == -1)
+  if (connect(h->io_.fd, addr, art__udp_addr_len(addr)) == -1)
     return -errno;
   h->flags_ |= ART__UDP_CONNECTED;
   return 0;
-}
-
-void art__udp_update_active(art_udp_t *h) {
-  if ((h->flags_ & ART__UDP_READING) || !art__queue_empty(&h->queue_))
-    art__handle_start((art_handle_t *)h);
-  else
-    art__handle_stop((art_handle_t *)h);
 }
 
 /* ---- Receiving. ---- */
 
 static void deliver(art_udp_t *h, ssize_t nread, const art_buf_t *buf,
                     const struct sockaddr *addr, unsigned flags) {
-  h->recv_cb_(h, nread, buf, addr, flags);
-  art__drain(h->loop);
+  ART__CALLBACK(h->loop, h->recv_cb_(h, nread, buf, addr, flags));
 }
 
 static int still_reading(const art_udp_t *h) {
@@ -322,7 +276,7 @@ static int recv_batch(art_udp_t *h, udp_loop_state_t *st,
 /* The batch arrays, allocated on first use; NULL if that fails (the caller
  * then reads one datagram at a time). */
 static udp_loop_state_t *loop_state(art_loop_t *loop) {
-  udp_loop_state_t *st = loop->udp_state_;
+  udp_loop_state_t *st = art__ext_get(loop, &udp_ext);
   if (st != NULL)
     return st;
   st = art__calloc(1, sizeof(*st));
@@ -333,7 +287,10 @@ static udp_loop_state_t *loop_state(art_loop_t *loop) {
     st->msgs[i].msg_hdr.msg_iov = &st->iov[i];
     st->msgs[i].msg_hdr.msg_iovlen = 1;
   }
-  loop->udp_state_ = st;
+  if (art__ext_set(loop, &udp_ext, st) != 0) {
+    art__free(st);
+    return NULL;
+  }
   return st;
 }
 
@@ -344,8 +301,7 @@ static void udp_read(art_udp_t *h) {
     if (!still_reading(h))
       return;
     art_buf_t buf = {NULL, 0};
-    h->alloc_cb_(h, h->slot_, &buf);
-    art__drain(h->loop);
+    ART__CALLBACK(h->loop, h->alloc_cb_(h, h->slot_, &buf));
     if (buf.base == NULL || buf.len == 0) {
       deliver(h, ART_ENOBUFS, &buf, NULL, 0);
       return;
@@ -377,7 +333,7 @@ static void udp_io_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
 static int bind_if_unbound(art_udp_t *h) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof(ss);
-  if (udp_family(h) == AF_UNIX)
+  if (art__udp_family(h) == AF_UNIX)
     return 0; /* adopted as it is (a socketpair end, say) */
   if (getsockname(h->io_.fd, (struct sockaddr *)&ss, &len) == -1)
     return -errno;
@@ -387,8 +343,8 @@ static int bind_if_unbound(art_udp_t *h) {
   if (port != 0)
     return 0;
   memset(&ss, 0, sizeof(ss));
-  ss.ss_family = (sa_family_t)udp_family(h);
-  len = udp_family(h) == AF_INET6 ? sizeof(struct sockaddr_in6)
+  ss.ss_family = (sa_family_t)art__udp_family(h);
+  len = art__udp_family(h) == AF_INET6 ? sizeof(struct sockaddr_in6)
                                   : sizeof(struct sockaddr_in);
   if (bind(h->io_.fd, (struct sockaddr *)&ss, len) == -1)
     return -errno;
@@ -401,7 +357,7 @@ int art_udp_recv_start(art_udp_t *h, art_udp_alloc_cb alloc_cb,
     return ART_EINVAL;
   if (h->flags_ & ART__UDP_READING)
     return ART_EALREADY;
-  int err = art__udp_ensure_socket(h, h->io_.fd >= 0 ? udp_family(h) : AF_INET);
+  int err = art__udp_ensure_socket(h, h->io_.fd >= 0 ? art__udp_family(h) : AF_INET);
   if (!err)
     err = bind_if_unbound(h);
   if (!err)
@@ -456,8 +412,12 @@ static void udp_endgame(art_handle_t *hh) {
   art__udp_run_done(h);
 }
 
-const art__handle_ops_t art__udp_ops = {sizeof(art_udp_t), udp_close,
-                                        udp_endgame};
+static int udp_fd(const art_handle_t *h) {
+  return ((const art_udp_t *)h)->io_.fd;
+}
+
+const art__handle_ops_t art__udp_ops = {
+    ART_UDP, "udp", sizeof(art_udp_t), udp_close, udp_endgame, udp_fd};
 
 /* ---- Addresses and queue counters. ---- */
 

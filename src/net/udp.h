@@ -1,9 +1,11 @@
 /* Internal interface between the files of the UDP handle: src/udp.c (the
- * socket, receiving, options) and src/udp_send.c (the send queue). */
+ * socket, receiving), udp_opts.c (options), udp_send.c (the send queue)
+ * and udp_sock.c (what receiving and sending share). */
 #ifndef ART_UDP_INTERNAL_H
 #define ART_UDP_INTERNAL_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "internal.h"
@@ -25,6 +27,14 @@ enum {
                                                          sends queue up */
 };
 
+/* ---- udp_sock.c. ---- */
+
+/* AF_INET, AF_INET6 or AF_UNIX: the family of the handle's socket. */
+int art__udp_family(const art_udp_t *h) ART__HIDDEN;
+
+/* The length of a sockaddr of a family the handle can use, or 0. */
+socklen_t art__udp_addr_len(const struct sockaddr *addr) ART__HIDDEN;
+
 /* Creates the handle's socket of family if it has none. ART_EAFNOSUPPORT
  * when the existing socket is of the other family. */
 int art__udp_ensure_socket(art_udp_t *h, int family) ART__HIDDEN;
@@ -45,6 +55,8 @@ int art__udp_check_dest(art_udp_t *h, const struct sockaddr *addr) ART__HIDDEN;
 
 /* The handle is active while it receives or has sends queued. */
 void art__udp_update_active(art_udp_t *h) ART__HIDDEN;
+
+/* ---- udp_send.c. ---- */
 
 /* The socket is writable: send what is queued, in order. */
 void art__udp_flush(art_udp_t *h) ART__HIDDEN;

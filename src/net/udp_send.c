@@ -297,8 +297,7 @@ static void complete(art_udp_t *h, art_udp_send_t *req) {
     art__free(req->bufs_);
   req->bufs_ = NULL;
   if (req->cb_ != NULL) {
-    req->cb_(req, req->status_);
-    art__drain(h->loop);
+    ART__CALLBACK(h->loop, req->cb_(req, req->status_));
   }
 }
 

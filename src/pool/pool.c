@@ -1,5 +1,6 @@
-/* The work pool: worker threads, per-lane queues, cancellation, statistics,
- * and the process-wide default pool.
+/* The work pool: worker threads, per-lane queues, statistics, and the
+ * process-wide default pool. How loops submit to it and get their items
+ * back is src/pool/channel.c's; this file knows no loop.
  *
  * Notes on the design:
  *
@@ -9,11 +10,12 @@
  * 2. Lanes (CPU, FS, SLOW) are separate FIFO queues taken round-robin, and a
  *    worker takes SLOW work only while fewer than half the threads (rounded
  *    up, at least one) run slow work: DNS cannot starve the file system.
- * 3. A finished item reaches its loop through art__loop_post: the worker
- *    queues the item's completion and writes the loop's eventfd only when
- *    that queue was empty. Statistics are updated before the post, so that
- *    when the after-callback runs the pool already counts the item as done
- *    (art_pool_close from the callback then succeeds).
+ * 3. A finished item goes back through its completion channel
+ *    (art__channel_post): pushed on the channel's stack, with the loop's
+ *    eventfd written only when that stack was empty. Statistics are updated
+ *    before the post, so that when the after-callback runs the pool already
+ *    counts the item as done (art_pool_close from the callback then
+ *    succeeds).
  * 4. Shrinking lowers the target; a worker above the target exits when it
  *    next looks for work, so running items finish. Exited workers are joined
  *    by the next art_pool_set_size or art_pool_close.
@@ -29,9 +31,6 @@
 #include <string.h>
 
 #include "pool.h"
-
-/* States of an item (w->state_, accessed atomically). */
-enum { W_IDLE = 0, W_QUEUED, W_RUNNING, W_DONE, W_CANCELED };
 
 #define POOL_MAX_THREADS 1024u
 #define DEFAULT_THREADS  4u
@@ -105,7 +104,7 @@ static void finish_locked(art_pool_t *p, struct art__work *w, uint64_t now) {
 
 /* Marks w as started at now. Called locked. */
 static void start_locked(art_pool_t *p, struct art__work *w, uint64_t now) {
-  __atomic_store_n(&w->state_, W_RUNNING, __ATOMIC_RELAXED);
+  __atomic_store_n(&w->state_, ART__W_RUNNING, __ATOMIC_RELAXED);
   p->running++;
   if (w->lane_ == ART_LANE_SLOW)
     p->slow_running++;
@@ -148,7 +147,7 @@ static void *worker_main(void *arg) {
     }
     pthread_mutex_unlock(&p->lock);
     if (done != NULL)
-      art__loop_post(done->loop_, &done->done_);
+      art__channel_post(done);
     if (w != NULL) {
       w->work_(w);
       now = art_hrtime();
@@ -266,36 +265,12 @@ int art_pool_set_size(art_pool_t *pool, unsigned nthreads) {
   return err;
 }
 
-/* ---- Batched submission. ---- */
+/* ---- Queueing and taking back. ---- */
 
-/* Submissions batched on a loop thread while it runs a batch of
- * completions: after-callbacks that queue more work (the common chain) add
- * to this list, and the whole list reaches the pool under one lock with at
- * most one wakeup per idle worker. The list is flushed when the completions
- * are done, when it reaches BATCH_MAX items, and before anything that must
- * see every item on its lane (cancel, close). */
-#define BATCH_MAX 256
-
-typedef struct {
-  art_loop_t *loop;        /* loop running completions here, or NULL */
-  art_pool_t *pool;        /* pool of the items in the list */
-  struct art__queue items; /* struct art__work, by wq_ */
-  unsigned n;              /* items in the list */
-} batch_t;
-
-static __thread batch_t batch;
-
-/* Puts every batched item on its lane and wakes as many idle workers as
- * there are items. */
-static void batch_flush(void) {
-  art_pool_t *p = batch.pool;
-  unsigned n = batch.n;
-  if (n == 0)
-    return;
-  batch.n = 0;
+void art__pool_enqueue(art_pool_t *p, art__queue_t *list, unsigned n) {
   pthread_mutex_lock(&p->lock);
-  while (!art__queue_empty(&batch.items)) {
-    art__queue_t *q = art__queue_head(&batch.items);
+  while (!art__queue_empty(list)) {
+    art__queue_t *q = art__queue_head(list);
     struct art__work *w = art__container_of(q, struct art__work, wq_);
     art__queue_remove(q);
     art__queue_insert_tail(&p->lanes[w->lane_], q);
@@ -303,36 +278,26 @@ static void batch_flush(void) {
   }
   unsigned idle = p->idle;
   pthread_mutex_unlock(&p->lock);
-  if (n >= idle && idle > 0)
+  /* Signaled after unlocking: a worker woken under the lock would at once
+   * block on it again, two more futex calls per item. */
+  if (n >= idle && idle > 1)
     pthread_cond_broadcast(&p->work_cond);
   else if (idle > 0)
     while (n-- > 0)
       pthread_cond_signal(&p->work_cond);
 }
 
-static void batch_add(art_pool_t *p, struct art__work *w) {
-  if (batch.pool != p)
-    batch_flush();
-  batch.pool = p;
-  art__queue_insert_tail(&batch.items, &w->wq_);
-  if (++batch.n >= BATCH_MAX)
-    batch_flush();
-}
-
-int art__pool_batch_begin(art_loop_t *loop) {
-  if (batch.loop != NULL)
-    return 0; /* a loop run from a callback of another: no batching */
-  batch.loop = loop;
-  batch.n = 0;
-  art__queue_init(&batch.items);
-  return 1;
-}
-
-void art__pool_batch_end(int begun) {
-  if (!begun)
-    return;
-  batch_flush();
-  batch.loop = NULL;
+int art__pool_dequeue(art_pool_t *p, struct art__work *w) {
+  pthread_mutex_lock(&p->lock);
+  int queued = __atomic_load_n(&w->state_, __ATOMIC_RELAXED) == ART__W_QUEUED;
+  if (queued) {
+    art__queue_remove(&w->wq_);
+    p->queued[w->lane_]--;
+    p->canceled++;
+    __atomic_store_n(&w->state_, ART__W_CANCELED, __ATOMIC_RELAXED);
+  }
+  pthread_mutex_unlock(&p->lock);
+  return queued ? 0 : ART_EBUSY;
 }
 
 /* ---- The default pool. ---- */
@@ -445,8 +410,6 @@ int art_pool_close(art_pool_t *pool) {
     return ART_EINVAL;
   if (pool == __atomic_load_n(&default_pool, __ATOMIC_ACQUIRE))
     return ART_EINVAL;
-  if (batch.pool == pool)
-    batch_flush();
   pthread_mutex_lock(&pool->lock);
   int busy = pool->running > 0 || pool->loops > 0 ||
              pool->queued[0] + pool->queued[1] + pool->queued[2] > 0;
@@ -479,144 +442,8 @@ int art_pool_stats(art_pool_t *pool, art_pool_stats_t *s) {
 
 /* Counts the loops that use a pool, so that it cannot be closed under
  * them. */
-static void pool_attach(art_pool_t *p, int delta) {
+void art__pool_attach(art_pool_t *p, int delta) {
   pthread_mutex_lock(&p->lock);
   p->loops += delta;
   pthread_mutex_unlock(&p->lock);
-}
-
-int art_loop_set_pool(art_loop_t *loop, art_pool_t *pool) {
-  if (loop == NULL || loop->backend_ == NULL)
-    return ART_EINVAL;
-  /* Batched items for the old pool must reach it while it is held. */
-  if (batch.n > 0)
-    batch_flush();
-  if (pool != NULL)
-    pool_attach(pool, 1);
-  if (loop->pool_ != NULL)
-    pool_attach(loop->pool_, -1);
-  loop->pool_ = pool;
-  return 0;
-}
-
-/* The loop is closing: it no longer holds its pool open. */
-void art__pool_loop_close(art_loop_t *loop) {
-  if (loop->pool_ != NULL)
-    pool_attach(loop->pool_, -1);
-  loop->pool_ = NULL;
-}
-
-/* ---- Submission, completion, cancellation. ---- */
-
-/* Runs on the loop thread in the poll phase for a finished or canceled
- * item: its owner's after-callback, then the request stops counting. */
-static void work_done(art__completion_t *c) {
-  struct art__work *w = art__container_of(c, struct art__work, done_);
-  art_loop_t *loop = w->loop_;
-  int canceled = __atomic_load_n(&w->state_, __ATOMIC_RELAXED) == W_CANCELED;
-  __atomic_store_n(&w->state_, W_DONE, __ATOMIC_RELAXED);
-  w->after_(w, canceled ? ART_ECANCELED : 0);
-  art__req_unregister(loop);
-}
-
-int art__work_submit(art_loop_t *loop, struct art__work *w, art_lane lane,
-                     void (*work)(struct art__work *w),
-                     void (*after)(struct art__work *w, int status)) {
-  int err;
-  art_pool_t *p = loop->pool_;
-  if (p == NULL && (p = art_default_pool(&err)) == NULL)
-    return err;
-  w->done_.cb = work_done;
-  w->work_ = work;
-  w->after_ = after;
-  w->loop_ = loop;
-  w->pool_ = p;
-  w->lane_ = lane;
-  w->queued_ns_ = art_hrtime();
-  loop->active_reqs_++;
-  __atomic_store_n(&w->state_, W_QUEUED, __ATOMIC_RELAXED);
-  if (batch.loop == loop) {
-    batch_add(p, w);
-    return 0;
-  }
-  pthread_mutex_lock(&p->lock);
-  art__queue_insert_tail(&p->lanes[lane], &w->wq_);
-  p->queued[lane]++;
-  int wake = p->idle > 0;
-  pthread_mutex_unlock(&p->lock);
-  /* Signaled after unlocking: a worker woken under the lock would at once
-   * block on it again, two more futex calls per item. */
-  if (wake)
-    pthread_cond_signal(&p->work_cond);
-  return 0;
-}
-
-int art__work_cancel(struct art__work *w) {
-  if (__atomic_load_n(&w->state_, __ATOMIC_RELAXED) != W_QUEUED)
-    return ART_EBUSY;
-  if (batch.n > 0)
-    batch_flush(); /* w may be in it: put it on its lane first */
-  art_pool_t *p = w->pool_;
-  pthread_mutex_lock(&p->lock);
-  int queued = __atomic_load_n(&w->state_, __ATOMIC_RELAXED) == W_QUEUED;
-  if (queued) {
-    art__queue_remove(&w->wq_);
-    p->queued[w->lane_]--;
-    p->canceled++;
-    __atomic_store_n(&w->state_, W_CANCELED, __ATOMIC_RELAXED);
-  }
-  pthread_mutex_unlock(&p->lock);
-  if (!queued)
-    return ART_EBUSY;
-  /* Through the completion queue, so the callback runs in the poll phase
-   * like every other completion, never inside art_cancel. */
-  art__loop_post(w->loop_, &w->done_);
-  return 0;
-}
-
-/* ---- art_queue_work. ---- */
-
-static void queue_work_run(struct art__work *w) {
-  art_work_t *req = art__container_of(w, art_work_t, work_);
-  req->work_cb_(req);
-}
-
-static void queue_work_after(struct art__work *w, int status) {
-  art_work_t *req = art__container_of(w, art_work_t, work_);
-  if (req->after_work_cb_ != NULL)
-    req->after_work_cb_(req, status);
-}
-
-int art_queue_work_lane(art_loop_t *loop, art_work_t *req, art_lane lane,
-                        art_work_cb work_cb, art_after_work_cb after_work_cb) {
-  if (loop == NULL || loop->backend_ == NULL || req == NULL ||
-      work_cb == NULL || (unsigned)lane >= ART_LANE_COUNT)
-    return ART_EINVAL;
-  req->type = ART_WORK;
-  req->loop = loop;
-  req->work_cb_ = work_cb;
-  req->after_work_cb_ = after_work_cb;
-  return art__work_submit(loop, &req->work_, lane, queue_work_run,
-                          queue_work_after);
-}
-
-int art_queue_work(art_loop_t *loop, art_work_t *req, art_work_cb work_cb,
-                   art_after_work_cb after_work_cb) {
-  return art_queue_work_lane(loop, req, ART_LANE_CPU, work_cb, after_work_cb);
-}
-
-int art_cancel(art_req_t *req) {
-  if (req == NULL)
-    return ART_EINVAL;
-  switch (req->type) {
-  case ART_WORK:
-  case ART_FS:
-  case ART_GETADDRINFO:
-  case ART_GETNAMEINFO:
-    break;
-  default:
-    return ART_EINVAL;
-  }
-  /* Every pool request starts with ART_POOL_REQ_FIELDS. */
-  return art__work_cancel(&((art_work_t *)req)->work_);
 }

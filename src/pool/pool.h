@@ -1,31 +1,85 @@
-/* Internal interface of the work pool, for the requests built on it (fs,
- * dns, work). */
-#ifndef ART_THREADPOOL_INTERNAL_H
-#define ART_THREADPOOL_INTERNAL_H
+/* Internal interface of the work pool (src/pool/pool.c) and of the
+ * completion channels that join it to loops (src/pool/channel.c), for the
+ * requests built on them (fs, dns, work). */
+#ifndef ART_POOL_INTERNAL_H
+#define ART_POOL_INTERNAL_H
 
 #include "internal.h"
 
-/* Queues w on the loop's pool in lane. work runs on a pool thread; after
- * runs on the loop thread in the poll phase with 0, or ART_ECANCELED if
- * art__work_cancel took it off the queue. Counts as an active request of the
- * loop from submission until after returns. Returns 0, or an error (the
- * default pool could not start) with nothing queued. */
-int art__work_submit(art_loop_t *loop, struct art__work *w, art_lane lane,
+/* States of an item (w->state_, accessed atomically). */
+enum { ART__W_IDLE = 0, ART__W_QUEUED, ART__W_RUNNING, ART__W_DONE,
+       ART__W_CANCELED };
+
+/* A completion channel: the one object where a loop and a pool meet. There
+ * is one per (pool, loop), made by the loop's first submission to that
+ * pool. Work goes out through it (batched while the loop runs a batch of
+ * completions) and comes back through it: a worker pushes the finished item
+ * on the channel's lock-free stack and writes the loop's eventfd only when
+ * the stack was empty; the loop drains the stack, as one of its wake
+ * sources, in the poll phase. */
+typedef struct art__channel {
+  art__wake_source_t source; /* first: the loop's wake source node */
+  art_loop_t *loop;
+  art_pool_t *pool;
+  struct art__work *done; /* atomic: finished or canceled items, LIFO */
+  struct art__queue batch; /* submitted while batching, not yet on a lane */
+  unsigned nbatch;         /* items in batch */
+  struct art__channel *next; /* the loop's other channels */
+} art__channel_t;
+
+/* Hands w back to its loop: pushes it on the channel's stack with one CAS
+ * and wakes the loop only when the stack was empty (the loop takes the
+ * whole stack at once, so one write covers every item pushed until then).
+ * Any thread. Until the write is done the poster holds the loop, so that a
+ * loop closed from w's own callback waits for it; the channel itself is not
+ * touched after the push. */
+static inline void art__channel_post(struct art__work *w) {
+  art__channel_t *ch = w->chan_;
+  art_loop_t *loop = ch->loop;
+  art__loop_hold(loop);
+  struct art__work *head = __atomic_load_n(&ch->done, __ATOMIC_RELAXED);
+  do
+    w->next_done_ = head;
+  while (!__atomic_compare_exchange_n(&ch->done, &head, w, 1, __ATOMIC_RELEASE,
+                                      __ATOMIC_RELAXED));
+  if (head == NULL)
+    art__loop_wake(loop);
+  art__loop_release(loop);
+}
+
+/* ---- The pool (src/pool/pool.c). ---- */
+
+/* Puts the n items of list (struct art__work, by wq_) on their lanes under
+ * one lock and wakes at most one idle worker per item. */
+void art__pool_enqueue(art_pool_t *p, struct art__queue *list,
+                       unsigned n) ART__HIDDEN;
+/* Takes w off its lane if it is still queued (0), else ART_EBUSY. */
+int art__pool_dequeue(art_pool_t *p, struct art__work *w) ART__HIDDEN;
+/* Counts a loop that holds the pool open (delta +1 or -1). */
+void art__pool_attach(art_pool_t *p, int delta) ART__HIDDEN;
+
+/* ---- Channels (src/pool/channel.c). ---- */
+
+/* Queues w on the loop's pool in lane and registers req with the loop.
+ * work runs on a pool thread; after runs on the loop thread in the poll
+ * phase with 0, or ART_ECANCELED if art__work_cancel took it off the queue,
+ * and req unregisters after it returns. Returns 0, or an error (the default
+ * pool could not start, no memory for the loop's first channel to that
+ * pool) with nothing queued or registered. */
+int art__work_submit(art_loop_t *loop, art_req_t *req, art_req_type type,
+                     struct art__work *w, art_lane lane,
                      void (*work)(struct art__work *w),
                      void (*after)(struct art__work *w,
                                    int status)) ART__HIDDEN;
 
 /* 0 if w was queued and is now canceled (after will run with
- * ART_ECANCELED), ART_EBUSY if it is running or finished. */
+ * ART_ECANCELED), ART_EBUSY if it is running or finished, or was never
+ * submitted. */
 int art__work_cancel(struct art__work *w) ART__HIDDEN;
 
-/* The poll phase brackets a batch of completions with these (on the loop
- * thread): work submitted meanwhile reaches the pool in one batch at the
- * end. begin returns what end must be given. */
-int art__pool_batch_begin(art_loop_t *loop) ART__HIDDEN;
-void art__pool_batch_end(int begun) ART__HIDDEN;
-
-/* Called by art_loop_close: the loop stops holding its pool open. */
-void art__pool_loop_close(art_loop_t *loop) ART__HIDDEN;
+/* Marks w as never submitted: art_cancel then says ART_EBUSY. */
+static inline void art__work_clear(struct art__work *w) {
+  w->state_ = ART__W_IDLE;
+}
 
 #endif

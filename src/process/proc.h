@@ -39,8 +39,4 @@ typedef struct {
 void art__child_exec(art__child_ctx_t *ctx) ART__HIDDEN
     __attribute__((noreturn));
 
-/* Area hooks called by art_loop_close. */
-void art__signal_loop_close(art_loop_t *loop) ART__HIDDEN;
-void art__process_loop_close(art_loop_t *loop) ART__HIDDEN;
-
 #endif

@@ -36,6 +36,8 @@
 
 #include "proc.h"
 
+ART__DECLARE_HANDLE_OPS(process);
+
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define ART__SPAWN_FORK 1
 #elif defined(__has_feature)
@@ -55,7 +57,7 @@ typedef struct {
   struct art__queue node; /* on proc_loop_t.orphans */
 } orphan_t;
 
-/* Per-loop state: loop->process_state_. */
+/* Per-loop state: the area's extension, process_ext. */
 typedef struct {
   struct art__queue children; /* running art_process_t */
   struct art__queue orphans;  /* orphan_t */
@@ -84,8 +86,14 @@ static int pidfd_supported(void) {
   return s;
 }
 
+static void process_loop_close(art_loop_t *loop, void *state);
+
+/* The process area's per-loop state. It registers after the signal area's
+ * (the SIGCHLD hook is made first), so it closes before it. */
+static const art__ext_t process_ext = {"process", process_loop_close};
+
 static int get_state(art_loop_t *loop, proc_loop_t **out) {
-  proc_loop_t *st = loop->process_state_;
+  proc_loop_t *st = art__ext_get(loop, &process_ext);
   if (st != NULL) {
     *out = st;
     return 0;
@@ -111,7 +119,12 @@ static int get_state(art_loop_t *loop, proc_loop_t **out) {
       return err;
     }
   }
-  loop->process_state_ = st;
+  int err = art__ext_set(loop, &process_ext, st);
+  if (err) { /* the SIGCHLD hook stays: it finds no state and does nothing */
+    art__free(st->stack);
+    art__free(st);
+    return err;
+  }
   *out = st;
   return 0;
 }
@@ -149,8 +162,7 @@ static void finish(art_process_t *p, int reaped, int status) {
   else if (WIFSIGNALED(status))
     term_signal = WTERMSIG(status);
   if (p->exit_cb_ != NULL) {
-    p->exit_cb_(p, exit_status, term_signal);
-    art__drain(p->loop);
+    ART__CALLBACK(p->loop, p->exit_cb_(p, exit_status, term_signal));
   }
 }
 
@@ -182,7 +194,7 @@ static void orphan_exited(art_loop_t *loop, art__io_t *w, unsigned events) {
 /* SIGCHLD fallback: poll every child and orphan of the loop. The list is
  * moved aside first: exit callbacks may spawn or close processes. */
 static void reap_all(art_loop_t *loop) {
-  proc_loop_t *st = loop->process_state_;
+  proc_loop_t *st = art__ext_get(loop, &process_ext);
   if (st == NULL)
     return;
   art__queue_t local, *q, *next;
@@ -402,7 +414,7 @@ static int watch_child(art_loop_t *loop, proc_loop_t *st, art_process_t *p,
     if (err)
       return abandon(pid, fd, err);
   }
-  art__handle_init(loop, (art_handle_t *)p, ART_PROCESS);
+  art__handle_init(loop, (art_handle_t *)p, &art__process_ops);
   p->pid = pid;
   p->exit_cb_ = o->exit_cb;
   art__queue_insert_tail(&st->children, &p->node_);
@@ -523,16 +535,14 @@ static void process_close(art_handle_t *h) {
   if (p->pid == 0)
     return;
   art__queue_remove(&p->node_);
-  adopt(p->loop, p->loop->process_state_, p);
+  adopt(p->loop, art__ext_get(p->loop, &process_ext), p);
   p->io_.fd = -1;
   p->pid = 0;
 }
 
 /* Reaps the orphans that have exited and forgets the others. */
-void art__process_loop_close(art_loop_t *loop) {
-  proc_loop_t *st = loop->process_state_;
-  if (st == NULL)
-    return;
+static void process_loop_close(art_loop_t *loop, void *state) {
+  proc_loop_t *st = state;
   while (!art__queue_empty(&st->orphans)) {
     orphan_t *o =
         art__container_of(art__queue_head(&st->orphans), orphan_t, node);
@@ -542,8 +552,7 @@ void art__process_loop_close(art_loop_t *loop) {
   }
   art__free(st->stack);
   art__free(st);
-  loop->process_state_ = NULL;
 }
 
-const art__handle_ops_t art__process_ops = {sizeof(art_process_t),
-                                            process_close, NULL};
+const art__handle_ops_t art__process_ops = {
+    ART_PROCESS, "process", sizeof(art_process_t), process_close, NULL, NULL};

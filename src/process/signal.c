@@ -28,7 +28,9 @@
 #include "internal.h"
 #include "proc.h"
 
-/* Per-loop state: loop->signal_state_. */
+ART__DECLARE_HANDLE_OPS(signal);
+
+/* Per-loop state: the area's extension, signal_ext. */
 typedef struct sig_loop_s {
   art_loop_t *loop;
   int rfd;                       /* read end, watched by the loop */
@@ -111,7 +113,7 @@ static void deliver(sig_loop_t *s, int signum);
 
 /* Reads signal numbers from the pipe and delivers each. */
 static void pipe_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
-  sig_loop_t *s = loop->signal_state_;
+  sig_loop_t *s = art__container_of(w, sig_loop_t, io);
   unsigned char buf[128];
   for (;;) {
     ssize_t n = read(w->fd, buf, sizeof(buf));
@@ -127,9 +129,14 @@ static void pipe_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
   }
 }
 
+static void signal_loop_close(art_loop_t *loop, void *state);
+
+/* The signal area's per-loop state. */
+static const art__ext_t signal_ext = {"signal", signal_loop_close};
+
 /* The loop's state, created with its pipe on first use. */
 static int get_state(art_loop_t *loop, sig_loop_t **out) {
-  sig_loop_t *s = loop->signal_state_;
+  sig_loop_t *s = art__ext_get(loop, &signal_ext);
   if (s != NULL) {
     *out = s;
     return 0;
@@ -149,6 +156,8 @@ static int get_state(art_loop_t *loop, sig_loop_t **out) {
   art__queue_init(&s->handles);
   art__io_init(&s->io, pipe_cb, s->rfd);
   int err = art__io_start(loop, &s->io, ART_READABLE);
+  if (err == 0 && (err = art__ext_set(loop, &signal_ext, s)) != 0)
+    art__io_close(loop, &s->io);
   if (err) {
     art__close_fd(fds[0]);
     art__close_fd(fds[1]);
@@ -158,7 +167,6 @@ static int get_state(art_loop_t *loop, sig_loop_t **out) {
   pthread_mutex_lock(&sig_mutex);
   edit_locked(link_state, s, 0);
   pthread_mutex_unlock(&sig_mutex);
-  loop->signal_state_ = s;
   *out = s;
   return 0;
 }
@@ -211,10 +219,8 @@ static void unwatch(sig_loop_t *s, int signum) {
 static void deliver(sig_loop_t *s, int signum) {
   if (s->counts[signum] == 0)
     return;
-  if (s->hook_signum == signum) {
-    s->hook_fn(s->loop);
-    art__drain(s->loop);
-  }
+  if (s->hook_signum == signum)
+    s->hook_fn(s->loop); /* internal: its user callbacks take the path */
   art__queue_t local;
   art__queue_move(&s->handles, &local);
   while (!art__queue_empty(&local)) {
@@ -226,8 +232,7 @@ static void deliver(sig_loop_t *s, int signum) {
       continue;
     if (h->oneshot_)
       art_signal_stop(h);
-    h->cb_(h, signum);
-    art__drain(s->loop);
+    ART__CALLBACK(s->loop, h->cb_(h, signum));
   }
 }
 
@@ -239,7 +244,7 @@ static int valid_signum(int signum) {
 int art_signal_init(art_loop_t *loop, art_signal_t *h) {
   if (!art__loop_usable(loop) || h == NULL)
     return ART_EINVAL;
-  art__handle_init(loop, (art_handle_t *)h, ART_SIGNAL);
+  art__handle_init(loop, (art_handle_t *)h, &art__signal_ops);
   h->signum = 0;
   h->cb_ = NULL;
   h->oneshot_ = 0;
@@ -283,7 +288,7 @@ int art_signal_stop(art_signal_t *h) {
     return ART_EINVAL;
   if (h->signum == 0)
     return 0;
-  unwatch(h->loop->signal_state_, h->signum);
+  unwatch(art__ext_get(h->loop, &signal_ext), h->signum);
   art__queue_remove(&h->node_);
   h->signum = 0;
   art__handle_stop((art_handle_t *)h);
@@ -312,10 +317,8 @@ static void signal_close(art_handle_t *h) {
 
 /* Releases the loop's pipe; only the internal hook can still be watching
  * (every handle was closed before art_loop_close got here). */
-void art__signal_loop_close(art_loop_t *loop) {
-  sig_loop_t *s = loop->signal_state_;
-  if (s == NULL)
-    return;
+static void signal_loop_close(art_loop_t *loop, void *state) {
+  sig_loop_t *s = state;
   if (s->hook_signum != 0)
     unwatch(s, s->hook_signum);
   pthread_mutex_lock(&sig_mutex);
@@ -325,8 +328,7 @@ void art__signal_loop_close(art_loop_t *loop) {
   art__close_fd(s->rfd);
   art__close_fd(s->wfd);
   art__free(s);
-  loop->signal_state_ = NULL;
 }
 
-const art__handle_ops_t art__signal_ops = {sizeof(art_signal_t), signal_close,
-                                           NULL};
+const art__handle_ops_t art__signal_ops = {
+    ART_SIGNAL, "signal", sizeof(art_signal_t), signal_close, NULL, NULL};

@@ -1,0 +1,107 @@
+/* The backend contract: what the loop's core asks of a poller.
+ *
+ * A backend sits below the core. It knows fds, masks and operations, never
+ * the loop: the core hands it its own state, and a wait writes what it found
+ * into an array the core owns and then dispatches. Nothing here calls back
+ * into the core, which is what lets a backend be written and tested alone.
+ *
+ * Two kinds of backend fit the same contract:
+ *
+ * - Readiness (epoll, poll(2), kqueue): the core says which events it wants
+ *   on an fd (update); a wait reports fds that are ready, and the owner then
+ *   makes the system call itself.
+ * - Completion (io_uring): an operation (a read into a buffer, an accept, a
+ *   file call) is submitted whole (submit) and a wait reports it done, with
+ *   its result. A completion backend still serves update, with a poll
+ *   operation per fd (io_uring's multishot POLL_ADD), so that streams, UDP
+ *   and fs code run unchanged on it and need not branch on the backend:
+ *   this is how libuv's Windows port runs one stream API over IOCP, where
+ *   uv_read_start posts a zero-byte read whose completion means "readable"
+ *   and the data is then read without blocking. Operations the ring does
+ *   better than readiness (accept, reads into provided buffers, file
+ *   system calls without the pool) go through submit where the backend says
+ *   it can (ART__BACKEND_COMPLETIONS), and the core's art__io_submit
+ *   refuses them with ART_ENOTSUP where it cannot.
+ */
+#ifndef ART_BACKEND_H
+#define ART_BACKEND_H
+
+#include "base.h"
+
+/* Backend event bits: the public ART_READABLE... values plus error. */
+enum { ART__IO_ERROR = 16 };
+
+/* Kinds of operation a completion backend may run whole. */
+typedef enum {
+  ART__OP_READ = 1, /* read(fd, buf, len) at offset (-1: current) */
+  ART__OP_WRITE,    /* write(fd, buf, len) at offset (-1: current) */
+  ART__OP_ACCEPT,   /* accept4(fd) with SOCK_NONBLOCK | SOCK_CLOEXEC */
+  ART__OP_FSYNC     /* fsync(fd) */
+} art__op_kind;
+
+/* One submitted operation, embedded in its owner (a request or a handle):
+ * submitting allocates nothing. done runs in the poll phase with the result
+ * (bytes, an fd, or a negative ART_E* code), exactly once, also after a
+ * cancel (with ART_ECANCELED unless the operation had finished). */
+typedef struct art__op_s art__op_t;
+struct art__op_s {
+  void (*done)(art__op_t *op, int64_t result); /* the owner's */
+  art__op_kind kind;
+  int fd;
+  void *buf;      /* READ, WRITE */
+  size_t len;     /* READ, WRITE */
+  int64_t offset; /* READ, WRITE */
+};
+
+/* What one wait found: an fd that is ready (op NULL), or an operation that
+ * completed (op set, fd -1). The core blanks the fd of an entry (fd -1)
+ * when a callback of the same batch closes that fd. */
+typedef struct {
+  int fd;          /* ready fd, or -1 */
+  unsigned events; /* ART_READABLE | ART_WRITABLE | ... | ART__IO_ERROR */
+  art__op_t *op;   /* completed operation, or NULL */
+  int64_t result;  /* op's result */
+} art__event_t;
+
+/* Flags of art__backend_ops_t.caps. */
+enum {
+  ART__BACKEND_COMPLETIONS = 1 /* submit and cancel run operations */
+};
+
+/* The operations, over backend-private state (a void *state the backend
+ * makes in init). Small on purpose, as Redis' ae: a new poller is one file. */
+typedef struct art__backend_ops {
+  const char *name;
+  unsigned caps; /* ART__BACKEND_* */
+  /* Makes the backend's state; 0 or a negative ART_E* code. */
+  int (*init)(void **state);
+  void (*close)(void *state);
+  /* Brings the kernel's view of fd from events `had` to `want` (either may
+   * be 0). Called only for real changes, at the start of the poll phase. */
+  int (*update)(void *state, int fd, unsigned had, unsigned want);
+  /* Waits up to timeout ms (-1: forever, 0: not at all) and writes at most
+   * max entries into out. Returns how many (0 on timeout or EINTR). */
+  int (*wait)(void *state, int timeout, art__event_t *out, int max);
+  /* fd is about to be closed: drop it from the kernel's set now (epoll
+   * watches open files, not numbers, and a dup would keep it there). */
+  void (*forget_fd)(void *state, int fd);
+  /* An fd that is readable when events wait (for embedding), or
+   * ART_ENOTSUP. */
+  int (*fd)(const void *state);
+  /* ART_EPERM if the backend can never watch fd (regular files on epoll). */
+  int (*check_fd)(const void *state, int fd);
+  /* Makes room for fd before it is first watched, when nfds fds are watched
+   * already, so that update never allocates and an out-of-memory error
+   * reaches the caller that registered the fd. NULL: no per-fd memory. */
+  int (*reserve)(void *state, int fd, unsigned nfds);
+  /* Completion backends only (NULL otherwise): starts op, or cancels it.
+   * op->done runs from a later wait. */
+  int (*submit)(void *state, art__op_t *op);
+  int (*cancel)(void *state, art__op_t *op);
+} art__backend_ops_t;
+
+/* The backend named by ART_BACKEND ("poll"; anything else: epoll), picked
+ * once per loop at art_loop_init (src/backend/select.c). */
+const art__backend_ops_t *art__backend_select(void) ART__HIDDEN;
+
+#endif
