@@ -374,7 +374,7 @@ struct art__attach_s {
   art_close_cb close_cb_;                                                      \
   struct art__queue handle_node_;                                              \
   art_handle_t *next_closing_;                                                 \
-  art__attach_t *attached_; /* users of the handle, told when it closes */    \
+  art__attach_t *attached_; /* users of the handle, told when it closes */     \
   void *reserved_[2];
 
 struct art_handle_s {

@@ -139,8 +139,7 @@ static void print_one(art_handle_t *h, void *arg) {
   fprintf((FILE *)arg, "[%c%c%c] %-8s %p\n",
           (h->flags_ & ART__H_ACTIVE) ? 'A' : '-',
           (h->flags_ & ART__H_REF) ? 'R' : '-',
-          (h->flags_ & ART__H_CLOSING) ? 'C' : '-',
-          h->ops_->name, (void *)h);
+          (h->flags_ & ART__H_CLOSING) ? 'C' : '-', h->ops_->name, (void *)h);
 }
 
 void art_print_handles(art_loop_t *loop, FILE *stream) {

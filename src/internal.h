@@ -23,6 +23,11 @@ enum {
   ART__H_TYPE_SHIFT = 8
 };
 
+/* art_loop_init with a backend of the caller's choice (the contract's
+ * tests run the core over a backend of their own). */
+int art__loop_init_with(art_loop_t *loop,
+                        const art__backend_ops_t *backend) ART__HIDDEN;
+
 /* ---- Handle types (src/handle.c). ----
  * Each type's file defines one table and passes it to art__handle_init; the
  * core calls a type only through its table, so adding a type touches no
@@ -146,7 +151,7 @@ static inline void art__callback_done(art_loop_t *loop) {
  * with art__ext_set on first use. art_loop_close calls each registered
  * area's close hook, the last registered first, then forgets them. */
 typedef struct {
-  const char *name;                             /* for debugging */
+  const char *name;                                  /* for debugging */
   void (*loop_close)(art_loop_t *loop, void *state); /* frees state */
 } art__ext_t;
 
@@ -199,7 +204,8 @@ int art__io_submit(art_loop_t *loop, art__op_t *op) ART__HIDDEN;
 int art__wakeup_init(art_loop_t *loop) ART__HIDDEN;
 void art__wakeup_close(art_loop_t *loop) ART__HIDDEN;
 /* Adds src to the loop's sources (loop thread only; allocates nothing). */
-void art__wake_source_add(art_loop_t *loop, art__wake_source_t *src) ART__HIDDEN;
+void art__wake_source_add(art_loop_t *loop,
+                          art__wake_source_t *src) ART__HIDDEN;
 void art__wake_source_remove(art__wake_source_t *src) ART__HIDDEN;
 /* Thread-safe and async-signal-safe: make the poll phase return soon. */
 void art__loop_wake(art_loop_t *loop) ART__HIDDEN;

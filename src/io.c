@@ -114,8 +114,8 @@ int art__io_active(const art__io_t *w, unsigned events) {
 
 int art__io_sync(art_loop_t *loop, art__io_t *w) {
   art__queue_remove(&w->change);
-  int err =
-      loop->backend_->update(loop->backend_state_, w->fd, w->pevents, w->events);
+  int err = loop->backend_->update(loop->backend_state_, w->fd, w->pevents,
+                                   w->events);
   w->pevents = err ? 0 : w->events;
   return err;
 }
@@ -152,8 +152,8 @@ static void dispatch_fd(art_loop_t *loop, int fd, unsigned events) {
 void art__io_poll(art_loop_t *loop, int timeout) {
   art__event_t *ev = loop->events_;
   uint64_t before = timeout != 0 ? art_hrtime() : 0;
-  int n = loop->backend_->wait(loop->backend_state_, timeout, ev,
-                                ART__EVENT_BATCH);
+  int n =
+      loop->backend_->wait(loop->backend_state_, timeout, ev, ART__EVENT_BATCH);
   if (timeout != 0) {
     /* Callbacks after a wait that could block must see the present. The
      * wait ends at the first event, so idle time is the wait itself. */

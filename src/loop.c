@@ -74,8 +74,12 @@ static void loop_release(art_loop_t *loop) {
 }
 
 int art_loop_init(art_loop_t *loop) {
+  return art__loop_init_with(loop, art__backend_select());
+}
+
+int art__loop_init_with(art_loop_t *loop, const art__backend_ops_t *backend) {
   int err;
-  if (loop == NULL)
+  if (loop == NULL || backend == NULL)
     return ART_EINVAL;
   memset(loop, 0, sizeof(*loop));
   art__queue_init(&loop->watcher_changes_);
@@ -90,7 +94,7 @@ int art_loop_init(art_loop_t *loop) {
   loop->wakeup_fd_ = -1;
   loop->metrics_.loop_start_ns = art_hrtime();
   art_update_time(loop);
-  loop->backend_ = art__backend_select();
+  loop->backend_ = backend;
   loop->events_ = art__malloc(ART__EVENT_BATCH * sizeof(art__event_t));
   if (loop->events_ == NULL) {
     err = ART_ENOMEM;

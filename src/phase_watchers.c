@@ -52,7 +52,7 @@ static void phase_handle_close(art_handle_t *h) {
   int art_##name##_init(art_loop_t *loop, art_##name##_t *h) {                 \
     if (!art__loop_usable(loop) || h == NULL)                                  \
       return ART_EINVAL;                                                       \
-    art__handle_init(loop, (art_handle_t *)h, &art__##name##_ops);                           \
+    art__handle_init(loop, (art_handle_t *)h, &art__##name##_ops);             \
     h->cb_ = NULL;                                                             \
     art__queue_init(&h->queue_);                                               \
     return 0;                                                                  \

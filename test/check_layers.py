@@ -8,6 +8,11 @@ layer no two files may call each other, directly or round a longer circle.
 A call is a use of a function (art_ or art__) that another file of src/
 defines; an include is a quoted #include of another file of src/.
 
+The one callback path: the microtask drain that follows every callback is
+reached only through ART__CALLBACK (src/internal.h), and from art_run once
+before its first iteration (src/loop.c). Any other call of
+art__callback_done is a callback that bypasses the path.
+
 Calling up a layer through a function pointer (a handle type's operations,
 an area's hook in the loop's registry, the backend's table) is how the
 lower layers reach the upper ones, and is not a call here: only names are.
@@ -109,6 +114,13 @@ def main(root):
                 check(f, g, f"uses {name} of")
             else:
                 check(f, g, f"calls {name} of")
+
+    for f in files:
+        if f in ("src/internal.h", "src/loop.c"):
+            continue
+        if re.search(r"\bart__callback_done\s*\(", text[f]):
+            errors.append(f"{f}: calls art__callback_done; callbacks go "
+                          "through ART__CALLBACK")
 
     # No circle between .c files (headers only declare what .c files do).
     graph = {f: {g for g in edges[f] if g.endswith(".c")}

@@ -5,6 +5,8 @@
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer (leak detection on),
 #      against both backends;
 #   3. ThreadSanitizer, every suite.
+# Before building, test/check_layers.py checks the layer rule of
+# docs/design.md.
 # Usage: test/run.sh [plain|asan|tsan]...   (default: all three)
 #        test/run.sh deps   (only install what is missing)
 set -euo pipefail
@@ -15,6 +17,7 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v cc >/dev/null || need+=(gcc)
 command -v make >/dev/null || need+=(make)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v python3 >/dev/null || need+=(python3)
 if ! pkg-config --exists cmocka 2>/dev/null; then need+=(libcmocka-dev); fi
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
@@ -30,6 +33,10 @@ if [ "${modes[*]}" = deps ]; then
   exit 0
 fi
 [ ${#modes[@]} -eq 0 ] && modes=(plain asan tsan)
+
+# The layers of docs/design.md: no file of src/ reaches up a layer, no two
+# files call each other, every callback takes the one callback path.
+python3 test/check_layers.py
 
 build() {
   local dir=$1

@@ -26,8 +26,8 @@ struct art__channel;
 /* One item of pool work, embedded in every request that runs on the pool
  * (work, fs, getaddrinfo...). Private. */
 struct art__work {
-  struct art__work *next_done_; /* on the channel's stack once finished */
-  struct art__queue wq_;        /* on a lane's queue while waiting */
+  struct art__work *next_done_;       /* on the channel's stack once finished */
+  struct art__queue wq_;              /* on a lane's queue while waiting */
   void (*work_)(struct art__work *w); /* on a pool thread */
   void (*after_)(struct art__work *w, int status); /* on the loop thread */
   struct art__channel *chan_; /* the (pool, loop) it goes and returns by */

@@ -150,9 +150,8 @@ int art_getaddrinfo(art_loop_t *loop, art_getaddrinfo_t *req,
   }
   err = copy_strings(req, node, service);
   if (!err)
-    err = art__work_submit(loop, (art_req_t *)req, ART_GETADDRINFO,
-                           &req->work_, ART_LANE_SLOW, getaddrinfo_work,
-                           getaddrinfo_after);
+    err = art__work_submit(loop, (art_req_t *)req, ART_GETADDRINFO, &req->work_,
+                           ART_LANE_SLOW, getaddrinfo_work, getaddrinfo_after);
   if (err) {
     art__free(req->strings_);
     req->strings_ = req->node_ = req->service_ = NULL;
@@ -212,7 +211,6 @@ int art_getnameinfo(art_loop_t *loop, art_getnameinfo_t *req,
     run_getnameinfo(req);
     return req->retcode_;
   }
-  return art__work_submit(loop, (art_req_t *)req, ART_GETNAMEINFO,
-                          &req->work_, ART_LANE_SLOW, getnameinfo_work,
-                          getnameinfo_after);
+  return art__work_submit(loop, (art_req_t *)req, ART_GETNAMEINFO, &req->work_,
+                          ART_LANE_SLOW, getnameinfo_work, getnameinfo_after);
 }

@@ -36,7 +36,8 @@ static const art__stream_ops_t ipc_pipe_ops;
 int art_pipe_init(art_loop_t *loop, art_pipe_t *p, int ipc) {
   if (!art__loop_usable(loop) || p == NULL)
     return ART_EINVAL;
-  art__stream_init(loop, (art_stream_t *)p, ipc ? &ipc_pipe_ops : &art__pipe_ops);
+  art__stream_init(loop, (art_stream_t *)p,
+                   ipc ? &ipc_pipe_ops : &art__pipe_ops);
   p->ipc = ipc != 0;
   if (p->ipc)
     p->stream_flags_ |= ART__S_IPC;
@@ -375,12 +376,12 @@ static void pipe_close(art_handle_t *h) {
   p->nfds_ = p->fds_cap_ = 0;
 }
 
-const art__stream_ops_t art__pipe_ops = {
-    {ART_NAMED_PIPE, "pipe", sizeof(art_pipe_t), pipe_close,
-     art__stream_endgame, art__stream_fd},
-    NULL,
-    open_accepted,
-    NULL};
+const art__stream_ops_t art__pipe_ops = {{ART_NAMED_PIPE, "pipe",
+                                          sizeof(art_pipe_t), pipe_close,
+                                          art__stream_endgame, art__stream_fd},
+                                         NULL,
+                                         open_accepted,
+                                         NULL};
 
 /* An IPC pipe reads with recvmsg and hands out the handles it received. */
 static const art__stream_ops_t ipc_pipe_ops = {

@@ -69,7 +69,6 @@ int art__stream_write(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
                       unsigned nbufs, art_stream_t *send_handle,
                       art_write_cb cb) ART__HIDDEN;
 
-
 /* Connect completion used by tcp.c and pipe.c. */
 void art__stream_connect_start(art_connect_t *req, art_stream_t *s, int err,
                                art_connect_cb cb) ART__HIDDEN;

@@ -147,7 +147,8 @@ int art_listen(art_stream_t *s, int backlog, art_connection_cb cb) {
 static int accept_fd(art_stream_t *server, art_stream_t *client) {
   if (server->accepted_fd_ < 0)
     return ART_EAGAIN;
-  int err = art__stream_ops(client)->open_accepted(client, server->accepted_fd_);
+  int err =
+      art__stream_ops(client)->open_accepted(client, server->accepted_fd_);
   if (err)
     return err;
   server->accepted_fd_ = -1;

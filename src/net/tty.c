@@ -189,12 +189,12 @@ static int open_accepted(art_stream_t *s, int fd) {
   return ART_EINVAL;
 }
 
-const art__stream_ops_t art__tty_ops = {
-    {ART_TTY, "tty", sizeof(art_tty_t), tty_close, art__stream_endgame,
-     art__stream_fd},
-    NULL,
-    open_accepted,
-    NULL};
+const art__stream_ops_t art__tty_ops = {{ART_TTY, "tty", sizeof(art_tty_t),
+                                         tty_close, art__stream_endgame,
+                                         art__stream_fd},
+                                        NULL,
+                                        open_accepted,
+                                        NULL};
 
 /* ---- art_guess_handle. ---- */
 

@@ -345,7 +345,7 @@ static int bind_if_unbound(art_udp_t *h) {
   memset(&ss, 0, sizeof(ss));
   ss.ss_family = (sa_family_t)art__udp_family(h);
   len = art__udp_family(h) == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                  : sizeof(struct sockaddr_in);
+                                       : sizeof(struct sockaddr_in);
   if (bind(h->io_.fd, (struct sockaddr *)&ss, len) == -1)
     return -errno;
   return 0;
@@ -357,7 +357,8 @@ int art_udp_recv_start(art_udp_t *h, art_udp_alloc_cb alloc_cb,
     return ART_EINVAL;
   if (h->flags_ & ART__UDP_READING)
     return ART_EALREADY;
-  int err = art__udp_ensure_socket(h, h->io_.fd >= 0 ? art__udp_family(h) : AF_INET);
+  int err =
+      art__udp_ensure_socket(h, h->io_.fd >= 0 ? art__udp_family(h) : AF_INET);
   if (!err)
     err = bind_if_unbound(h);
   if (!err)

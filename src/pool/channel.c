@@ -25,9 +25,9 @@
 
 /* The pool area's state on one loop. */
 typedef struct {
-  art_pool_t *pool;       /* art_loop_set_pool's choice; NULL: the default */
-  art__channel_t *chans;  /* every channel of the loop, one per pool used */
-  int running;            /* completions being run: submissions batch */
+  art_pool_t *pool;      /* art_loop_set_pool's choice; NULL: the default */
+  art__channel_t *chans; /* every channel of the loop, one per pool used */
+  int running;           /* completions being run: submissions batch */
 } pool_loop_t;
 
 static void pool_loop_close(art_loop_t *loop, void *state);

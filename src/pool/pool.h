@@ -7,8 +7,13 @@
 #include "internal.h"
 
 /* States of an item (w->state_, accessed atomically). */
-enum { ART__W_IDLE = 0, ART__W_QUEUED, ART__W_RUNNING, ART__W_DONE,
-       ART__W_CANCELED };
+enum {
+  ART__W_IDLE = 0,
+  ART__W_QUEUED,
+  ART__W_RUNNING,
+  ART__W_DONE,
+  ART__W_CANCELED
+};
 
 /* A completion channel: the one object where a loop and a pool meet. There
  * is one per (pool, loop), made by the loop's first submission to that
@@ -21,9 +26,9 @@ typedef struct art__channel {
   art__wake_source_t source; /* first: the loop's wake source node */
   art_loop_t *loop;
   art_pool_t *pool;
-  struct art__work *done; /* atomic: finished or canceled items, LIFO */
-  struct art__queue batch; /* submitted while batching, not yet on a lane */
-  unsigned nbatch;         /* items in batch */
+  struct art__work *done;    /* atomic: finished or canceled items, LIFO */
+  struct art__queue batch;   /* submitted while batching, not yet on a lane */
+  unsigned nbatch;           /* items in batch */
   struct art__channel *next; /* the loop's other channels */
 } art__channel_t;
 
