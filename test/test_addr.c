@@ -3,7 +3,7 @@
 #include <net/if.h>
 #include <string.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 /* One row of the parsing table: input, port, expected result. */
 typedef struct {

@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static void restore_allocator(void) {
   assert_int_equal(art_replace_allocator(malloc, realloc, calloc, free), 0);

@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static int calls;
 static art_phase call_phase;

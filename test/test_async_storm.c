@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 #define SENDERS    8
 #define SENDS_EACH 20000

@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static void spin_idle_cb(art_idle_t *idle) {}
 

@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 /* What a getaddrinfo callback saw. */
 typedef struct {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 typedef struct {
   int timer_fired;

@@ -1,7 +1,7 @@
 /* Error codes, their names and texts, and the version. */
 #include <string.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 ART_TEST(codes_are_negative_errno) {
   assert_int_equal(ART_ENOENT, -ENOENT);

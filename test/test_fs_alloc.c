@@ -4,10 +4,10 @@
  * check and the fixture's fd count prove the latter). */
 #include <limits.h>
 
-#include "fs_test_util.h"
-#include "harness.h"
+#include "helpers/fs.h"
+#include "helpers/harness.h"
 
-/* Scratch path buffers (the test's folder is fs_test_util.h's dir). */
+/* Scratch path buffers (the test's folder is helpers/fs.h's dir). */
 static char p1[PATH_MAX];
 
 /* The shared teardown, after lifting any allocation failure still armed. */

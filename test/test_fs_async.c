@@ -7,10 +7,10 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
-#include "fs_test_util.h"
-#include "harness.h"
+#include "helpers/fs.h"
+#include "helpers/harness.h"
 
-/* Scratch path buffers (the test's folder is fs_test_util.h's dir). */
+/* Scratch path buffers (the test's folder is helpers/fs.h's dir). */
 static char p1[PATH_MAX];
 static char p2[PATH_MAX];
 

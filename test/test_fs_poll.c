@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 /* A temporary folder and a file path in it. */
 typedef struct {

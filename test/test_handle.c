@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static int closed;
 static uint64_t close_iteration;

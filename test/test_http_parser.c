@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 #include "parser.h"
 
 #define MAX_BODY 1024

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static char order[256];
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 #define MS 1000000ull
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static char order[4096];
 

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "stream_helpers.h"
+#include "helpers/stream.h"
 
 static char tmpdir[64];
 

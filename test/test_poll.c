@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 typedef struct {
   int calls;

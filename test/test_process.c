@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 #ifndef ART_CHILD_PATH
 #error "test/CMakeLists.txt defines ART_CHILD_PATH"

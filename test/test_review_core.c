@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static void free_cb(art_handle_t *h) {
   free(h);

@@ -4,7 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static void gai_cb(art_getaddrinfo_t *req, int status, struct addrinfo *res) {
   (void)req;

@@ -5,7 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "stream_helpers.h"
+#include "helpers/stream.h"
 
 /* A connected pair of TCP handles in one loop. */
 typedef struct {

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static long proc_status_kb(const char *key) {
   char line[256];

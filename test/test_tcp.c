@@ -6,7 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "stream_helpers.h"
+#include "helpers/stream.h"
 
 /* ---- a client that writes a message and collects the echo ---- */
 

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 /* A gate that work items block on until the test opens it, and a count of
  * items that reached it: lets a test hold every worker busy without

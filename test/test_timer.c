@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static void never_cb(art_timer_t *t) {
   fail_msg("timer must not fire");

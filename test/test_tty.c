@@ -11,7 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 /* Opens a pty pair: the master and its (blocking) slave. */
 static void open_pty(int *master, int *slave) {

@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "udp_util.h"
+#include "helpers/udp.h"
 
 static void send_recv_family(art_loop_t *loop, int family) {
   art_udp_t srv, cli;

@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "udp_util.h"
+#include "helpers/udp.h"
 
 /* A socketpair end adopted with art_udp_open: the peer is never read, so
  * the socket fills and sends queue. Returns how many were queued. */

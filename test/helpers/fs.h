@@ -2,8 +2,8 @@
  * test (dir, made by the FS_TEST fixture and removed with everything in it),
  * and a way to run a check as an unprivileged user even when the suite runs
  * as root. */
-#ifndef ART_FS_TEST_UTIL_H
-#define ART_FS_TEST_UTIL_H
+#ifndef ART_TEST_HELPERS_FS_H
+#define ART_TEST_HELPERS_FS_H
 
 #include <fcntl.h>
 #include <ftw.h>

@@ -7,8 +7,8 @@
  * as its own ctest entry (<area>.<name>). A suite that starts threads says
  * ART_SUITE_THREADS somewhere in a comment, and then also runs under TSan.
  */
-#ifndef ART_TEST_HARNESS_H
-#define ART_TEST_HARNESS_H
+#ifndef ART_TEST_HELPERS_HARNESS_H
+#define ART_TEST_HELPERS_HARNESS_H
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /* Helpers shared by the stream, TCP and pipe suites: an echo server on an
  * ephemeral loopback port, heap-allocated peers, and liveness waits. */
-#ifndef ART_TEST_STREAM_HELPERS_H
-#define ART_TEST_STREAM_HELPERS_H
+#ifndef ART_TEST_HELPERS_STREAM_H
+#define ART_TEST_HELPERS_STREAM_H
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
