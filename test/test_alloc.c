@@ -250,15 +250,3 @@ ART_TEST(poll_many_fds_sweep) {
   }
   assert_true(failures > 0);
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(replace_allocator_bad_arguments),
-      ART_TEST_ENTRY(loop_init_sweep),
-      ART_TEST_ENTRY(default_loop_sweep),
-      ART_TEST_ENTRY(timer_init_sweep),
-      ART_TEST_ENTRY(next_tick_growth_sweep),
-      ART_TEST_ENTRY(poll_many_fds_sweep),
-  };
-  return art_test_main(argc, argv, "alloc", tests, ART_ARRAY_SIZE(tests));
-}

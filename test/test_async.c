@@ -138,13 +138,3 @@ ART_TEST(close_one_keeps_others_pending) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   assert_int_equal(calls, 1);
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(send_from_loop_thread_runs_in_poll_phase),
-      ART_TEST_ENTRY(send_from_other_thread),
-      ART_TEST_ENTRY(close_with_pending_send_drops_it),
-      ART_TEST_ENTRY(close_one_keeps_others_pending),
-  };
-  return art_test_main(argc, argv, "async", tests, ART_ARRAY_SIZE(tests));
-}

@@ -108,12 +108,3 @@ ART_TEST(watched_fd_is_polled_by_a_loop_that_never_blocks) {
   close(fds[0]);
   close(fds[1]);
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(async_send_reaches_a_loop_that_never_blocks),
-      ART_TEST_ENTRY(finished_work_reaches_a_loop_that_never_blocks),
-      ART_TEST_ENTRY(watched_fd_is_polled_by_a_loop_that_never_blocks),
-  };
-  return art_test_main(argc, argv, "busy_loop", tests, ART_ARRAY_SIZE(tests));
-}

@@ -351,18 +351,3 @@ ART_TEST(bad_arguments) {
   assert_int_equal(r, ART_ENOMEM);
   assert_false(art_loop_alive(loop));
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(localhost),
-      ART_TEST_ENTRY(numeric_hosts_and_services),
-      ART_TEST_ENTRY(resolver_errors),
-      ART_TEST_ENTRY(oversized_names),
-      ART_TEST_ENTRY(sync_forms),
-      ART_TEST_ENTRY(getnameinfo_loopback),
-      ART_TEST_ENTRY(cancel_while_slow_lane_blocked),
-      ART_TEST_ENTRY(many_in_flight),
-      ART_TEST_ENTRY(bad_arguments),
-  };
-  return art_test_main(argc, argv, "dns", tests, ART_ARRAY_SIZE(tests));
-}

@@ -130,11 +130,3 @@ ART_TEST(backend_fd_readable_only_with_io) {
   close(fds[0]);
   close(fds[1]);
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(driven_from_plain_poll),
-      ART_TEST_ENTRY(backend_fd_readable_only_with_io),
-  };
-  return art_test_main(argc, argv, "embed", tests, ART_ARRAY_SIZE(tests));
-}

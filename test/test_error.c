@@ -47,13 +47,3 @@ ART_TEST(version) {
   assert_int_equal(art_version(), ART_VERSION_HEX);
   (void)state;
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(codes_are_negative_errno),
-      ART_TEST_ENTRY(names_and_texts),
-      ART_TEST_ENTRY(every_mapped_code_is_named),
-      ART_TEST_ENTRY(version),
-  };
-  return art_test_main(argc, argv, "error", tests, ART_ARRAY_SIZE(tests));
-}

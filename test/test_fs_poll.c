@@ -267,18 +267,3 @@ ART_TEST(bad_arguments) {
   assert_int_equal(art_fs_poll_stop(&h), ART_EINVAL);
   assert_int_equal(art_handle_size(ART_FS_POLL), sizeof(art_fs_poll_t));
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(reports_a_change),
-      ART_TEST_ENTRY(reports_appearing_path),
-      ART_TEST_ENTRY(reports_disappearing_path),
-      ART_TEST_ENTRY(no_callback_after_close),
-      ART_TEST_ENTRY(close_with_stat_in_flight),
-      ART_TEST_ENTRY(stop_and_restart),
-      ART_TEST_ENTRY(getpath),
-      ART_TEST_ENTRY(unreferenced_poll_does_not_keep_loop_alive),
-      ART_TEST_ENTRY(bad_arguments),
-  };
-  return art_test_main(argc, argv, "fs_poll", tests, ART_ARRAY_SIZE(tests));
-}

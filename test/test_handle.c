@@ -337,19 +337,3 @@ ART_TEST(close_from_close_callback_and_microtask) {
   assert_int_equal(chain_iter[2], chain_iter[0] + 1);
   assert_int_equal(art_loop_alive(loop), 0);
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(close_cb_runs_in_same_iteration),
-      ART_TEST_ENTRY(memory_reused_inside_close_cb),
-      ART_TEST_ENTRY(close_twice_and_start_after_close),
-      ART_TEST_ENTRY(ref_unref_and_liveness),
-      ART_TEST_ENTRY(close_unrefd_active_handle_keeps_count),
-      ART_TEST_ENTRY(walk_visits_open_handles),
-      ART_TEST_ENTRY(print_handles),
-      ART_TEST_ENTRY(type_names_and_sizes),
-      ART_TEST_ENTRY(common_fields_first),
-      ART_TEST_ENTRY(close_from_close_callback_and_microtask),
-  };
-  return art_test_main(argc, argv, "handle", tests, ART_ARRAY_SIZE(tests));
-}

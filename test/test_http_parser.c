@@ -433,15 +433,3 @@ ART_TEST(head_survives_until_next_message) {
   assert_string_equal(http_status_text(999), "Unknown");
   assert_string_equal(http_method_name(HTTP_METHOD_COUNT), "?");
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(valid_requests),
-      ART_TEST_ENTRY(malformed_requests_get_their_status),
-      ART_TEST_ENTRY(head_limits_give_431_and_414),
-      ART_TEST_ENTRY(trailer_limits_give_431),
-      ART_TEST_ENTRY(body_exactly_at_limit_is_accepted),
-      ART_TEST_ENTRY(head_survives_until_next_message),
-  };
-  return art_test_main(argc, argv, "http_parser", tests, ART_ARRAY_SIZE(tests));
-}

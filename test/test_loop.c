@@ -481,26 +481,3 @@ ART_TEST(pending_callbacks_make_timeout_zero) {
   assert_int_equal(art_close((art_handle_t *)&u, NULL), 0);
   close_and_drain(loop, (art_handle_t *)&c);
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(empty_loop_returns_at_once),
-      ART_TEST_ENTRY(bad_arguments),
-      ART_TEST_ENTRY(node_event_order),
-      ART_TEST_ENTRY(nowait_never_blocks),
-      ART_TEST_ENTRY(once_runs_one_iteration),
-      ART_TEST_ENTRY(once_that_waits_runs_the_timer),
-      ART_TEST_ENTRY(stop_returns_after_iteration),
-      ART_TEST_ENTRY(poll_timeout_rule),
-      ART_TEST_ENTRY(time_is_monotonic_and_cached),
-      ART_TEST_ENTRY(metrics),
-      ART_TEST_ENTRY(loop_close_rules),
-      ART_TEST_ENTRY(run_or_close_from_callback_refused),
-      ART_TEST_ENTRY(default_loop_lifecycle),
-      ART_TEST_ENTRY(loop_fds_are_cloexec),
-      ART_TEST_ENTRY(backend_name),
-      ART_TEST_ENTRY(request_in_flight_blocks_close),
-      ART_TEST_ENTRY(pending_callbacks_make_timeout_zero),
-  };
-  return art_test_main(argc, argv, "loop", tests, ART_ARRAY_SIZE(tests));
-}

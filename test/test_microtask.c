@@ -217,15 +217,3 @@ ART_TEST(phase_reports_microtasks) {
   assert_string_equal(art_phase_name(ART_PHASE_MICROTASKS), "microtasks");
   assert_string_equal(art_phase_name((art_phase)99), "unknown");
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(node_drain_order),
-      ART_TEST_ENTRY(drained_after_every_callback),
-      ART_TEST_ENTRY(ring_grows_in_order_while_draining),
-      ART_TEST_ENTRY(no_allocation_in_steady_state),
-      ART_TEST_ENTRY(bad_arguments_and_nested_run),
-      ART_TEST_ENTRY(phase_reports_microtasks),
-  };
-  return art_test_main(argc, argv, "microtask", tests, ART_ARRAY_SIZE(tests));
-}

@@ -500,20 +500,3 @@ ART_TEST(ipc_passes_udp_socket) {
   art_close((art_handle_t *)&u.got, NULL);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }
-
-static const struct CMUnitTest tests[] = {
-    ART_TEST_ENTRY(ipc_passes_udp_socket),
-    ART_TEST_ENTRY(unix_socket_echo),
-    ART_TEST_ENTRY(abstract_name_echo),
-    ART_TEST_ENTRY(names_too_long_are_refused),
-    ART_TEST_ENTRY(connect_to_missing_path),
-    ART_TEST_ENTRY(bad_arguments),
-    ART_TEST_ENTRY(pipe2_ends),
-    ART_TEST_ENTRY(write_to_closed_pipe_gives_epipe),
-    ART_TEST_ENTRY(ipc_passes_tcp_connection),
-    ART_TEST_ENTRY(ipc_passes_pipe),
-};
-
-int main(int argc, char **argv) {
-  return art_test_main(argc, argv, "pipe", tests, ART_ARRAY_SIZE(tests));
-}

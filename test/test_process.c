@@ -831,35 +831,3 @@ ART_TEST(exec_errors) {
   assert_int_equal(exec_calls, 0);
   art_exec_cleanup(NULL);
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(bad_arguments),
-      ART_TEST_ENTRY(spawn_without_memory),
-      ART_TEST_ENTRY(spawn_and_exit_zero),
-      ART_TEST_ENTRY(exit_status_and_signal),
-      ART_TEST_ENTRY(exec_failures),
-      ART_TEST_ENTRY(thousand_children_reaped),
-      ART_TEST_ENTRY(children_reaped_by_sigchld),
-      ART_TEST_ENTRY(child_sees_only_its_slots),
-      ART_TEST_ENTRY(swapped_slots),
-      ART_TEST_ENTRY(env_and_cwd),
-      ART_TEST_ENTRY(kill_a_child),
-      ART_TEST_ENTRY(detached_gets_new_session),
-      ART_TEST_ENTRY(signals_reset_in_child),
-      ART_TEST_ENTRY(set_uid_and_gid),
-      ART_TEST_ENTRY(closed_handle_leaves_no_zombie),
-      ART_TEST_ENTRY(pipes_8mib_through_cat),
-      ART_TEST_ENTRY(stdout_and_stderr_together),
-      ART_TEST_ENTRY(pipe_slot_errors),
-      ART_TEST_ENTRY(ipc_slot_and_inherited_stream),
-      ART_TEST_ENTRY(sigpipe_default_write_to_closed),
-      ART_TEST_ENTRY(exec_captures_output),
-      ART_TEST_ENTRY(exec_with_input),
-      ART_TEST_ENTRY(exec_over_max_buffer),
-      ART_TEST_ENTRY(exec_timeout),
-      ART_TEST_ENTRY(exec_without_memory),
-      ART_TEST_ENTRY(exec_errors),
-  };
-  return art_test_main(argc, argv, "process", tests, ART_ARRAY_SIZE(tests));
-}

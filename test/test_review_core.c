@@ -247,18 +247,3 @@ ART_TEST(microtask_on_closed_loop_is_einval) {
   assert_int_equal(art_next_tick(&l, task_cb, NULL), ART_EINVAL);
   assert_int_equal(art_queue_microtask(&l, task_cb, NULL), ART_EINVAL);
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(async_send_wrong_type),
-      ART_TEST_ENTRY(fs_poll_wrong_type),
-      ART_TEST_ENTRY(timer_getters_wrong_type),
-      ART_TEST_ENTRY(stream_and_process_getters_wrong_type),
-      ART_TEST_ENTRY(loop_init_allocation_failures),
-      ART_TEST_ENTRY(signal_start_allocation_failures),
-      ART_TEST_ENTRY(stop_after_close_is_einval),
-      ART_TEST_ENTRY(init_on_closed_loop_is_einval),
-      ART_TEST_ENTRY(microtask_on_closed_loop_is_einval),
-  };
-  return art_test_main(argc, argv, "review_core", tests, ART_ARRAY_SIZE(tests));
-}

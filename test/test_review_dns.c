@@ -36,10 +36,3 @@ ART_TEST(requests_on_closed_loop_are_einval) {
       art_getnameinfo(&closed, &gni, gni_cb, (struct sockaddr *)&a, 0),
       ART_EINVAL);
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(requests_on_closed_loop_are_einval),
-  };
-  return art_test_main(argc, argv, "review_dns", tests, ART_ARRAY_SIZE(tests));
-}

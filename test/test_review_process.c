@@ -58,11 +58,3 @@ ART_TEST(exec_allocation_failures_leak_no_fd) {
   }
   fail_msg("art_exec never succeeded");
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(exec_allocation_failures_leak_no_fd),
-  };
-  return art_test_main(argc, argv, "review_process", tests,
-                       ART_ARRAY_SIZE(tests));
-}

@@ -241,15 +241,3 @@ ART_TEST(write2_with_handle_closed_while_queued) {
   free(passed);
   close(other[1]);
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(stream_pipe_dst_closed_while_idle),
-      ART_TEST_ENTRY(stream_pipe_two_into_one_dst),
-      ART_TEST_ENTRY(write_that_cannot_wait_fails),
-      ART_TEST_ENTRY(pipe_bind_after_failed_bind),
-      ART_TEST_ENTRY(write2_with_handle_closed_while_queued),
-  };
-  return art_test_main(argc, argv, "review_stream", tests,
-                       ART_ARRAY_SIZE(tests));
-}

@@ -298,19 +298,3 @@ ART_TEST(sigpipe_watched) {
   close_all(loop, &h, 1);
   assert_true(handler_is(SIGPIPE, SIG_DFL));
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(bad_arguments),
-      ART_TEST_ENTRY(start_without_memory),
-      ART_TEST_ENTRY(every_handle_gets_it),
-      ART_TEST_ENTRY(oneshot_runs_once),
-      ART_TEST_ENTRY(closed_with_signal_pending),
-      ART_TEST_ENTRY(disposition_restored),
-      ART_TEST_ENTRY(callback_closes_others),
-      ART_TEST_ENTRY(two_loops_one_thread),
-      ART_TEST_ENTRY(two_loops_two_threads),
-      ART_TEST_ENTRY(sigpipe_watched),
-  };
-  return art_test_main(argc, argv, "signal", tests, ART_ARRAY_SIZE(tests));
-}

@@ -889,25 +889,3 @@ ART_TEST(writes_of_few_buffers_do_not_allocate) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   free(na);
 }
-
-static const struct CMUnitTest tests[] = {
-    ART_TEST_ENTRY(writes_of_few_buffers_do_not_allocate),
-    ART_TEST_ENTRY(reader_stopped_and_restarted_within_a_batch),
-    ART_TEST_ENTRY(stream_pipe_src_closed_midway),
-    ART_TEST_ENTRY(many_buffers_written_before_connect),
-    ART_TEST_ENTRY(out_of_memory_is_reported),
-    ART_TEST_ENTRY(slow_reader_bounds_writer_memory),
-    ART_TEST_ENTRY(half_close),
-    ART_TEST_ENTRY(close_cancels_queued_writes),
-    ART_TEST_ENTRY(reset_mid_write),
-    ART_TEST_ENTRY(try_write_and_hints),
-    ART_TEST_ENTRY(stream_pipe_moves_everything),
-    ART_TEST_ENTRY(stream_pipe_steady_state_does_not_allocate),
-    ART_TEST_ENTRY(stream_pipe_reports_first_error),
-    ART_TEST_ENTRY(stream_pipe_bad_arguments),
-    ART_TEST_ENTRY(file_to_file_through_stream_pipe),
-};
-
-int main(int argc, char **argv) {
-  return art_test_main(argc, argv, "stream", tests, ART_ARRAY_SIZE(tests));
-}

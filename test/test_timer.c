@@ -614,24 +614,3 @@ ART_TEST(timer_started_after_blocking_poll_counts_from_now) {
   /* The cached ms clock truncates, so the timer may run up to 1 ms early. */
   assert_true(bp_elapsed_ns >= 99u * 1000000u);
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(equal_deadlines_run_in_start_order),
-      ART_TEST_ENTRY(many_timers_fire_in_deadline_then_start_order),
-      ART_TEST_ENTRY(callback_stops_restarts_and_closes_timers),
-      ART_TEST_ENTRY(repeating_timer_closes_itself),
-      ART_TEST_ENTRY(timer_started_from_timer_callback_waits_an_iteration),
-      ART_TEST_ENTRY(repeat_reschedules_from_due_time),
-      ART_TEST_ENTRY(zero_timer_rearmed_in_callback_does_not_starve_io),
-      ART_TEST_ENTRY(get_due_in_and_repeat),
-      ART_TEST_ENTRY(again_rules),
-      ART_TEST_ENTRY(bad_arguments),
-      ART_TEST_ENTRY(unrefd_timer_does_not_keep_loop_alive),
-      ART_TEST_ENTRY(start_stop_do_not_allocate),
-      ART_TEST_ENTRY(random_operations_match_model),
-      ART_TEST_ENTRY(set_repeat_from_callback),
-      ART_TEST_ENTRY(timer_started_after_blocking_poll_counts_from_now),
-  };
-  return art_test_main(argc, argv, "timer", tests, ART_ARRAY_SIZE(tests));
-}

@@ -299,17 +299,3 @@ ART_TEST(stdio_fd_stays_open) {
   close(s);
   close(m);
 }
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(modes),
-      ART_TEST_ENTRY(winsize),
-      ART_TEST_ENTRY(write_and_read_through_pty),
-      ART_TEST_ENTRY(reset_mode_restores),
-      ART_TEST_ENTRY(nonblocking_flag_put_back),
-      ART_TEST_ENTRY(guess_handle),
-      ART_TEST_ENTRY(bad_arguments),
-      ART_TEST_ENTRY(stdio_fd_stays_open),
-  };
-  return art_test_main(argc, argv, "tty", tests, ART_ARRAY_SIZE(tests));
-}
