@@ -1,7 +1,9 @@
-/* The HTTP example's request parser (examples/http/parser.c): every rule of
- * its contract with the status it must give, and incrementality: each input
- * fed whole, split at every byte boundary, and one byte at a time must give
- * the same transcript of events. */
+/* The HTTP example's request parser (parser.c, beside this file): every
+ * rule of its contract with the status it must give, and incrementality:
+ * each input fed whole, split at every byte boundary, and one byte at a
+ * time must give the same transcript of events. It uses the library's test
+ * harness (test/helpers/harness.h) only for ART_TEST and the per-test
+ * ctest entries; the parser itself needs no loop. */
 #include <stdlib.h>
 #include <string.h>
 
