@@ -90,6 +90,30 @@ ART_TEST(loop_init_sweep) {
   (void)state;
 }
 
+/* art_loop_init with each of its allocations failing in turn: a failed
+ * init leaves no fd open, and the one that succeeds closes cleanly. */
+ART_TEST(loop_init_allocation_failures) {
+  (void)state;
+  for (long n = 0; n < 32; n++) {
+    art_loop_t l;
+    int before = art_test_fd_count();
+    art_test_fail_alloc_after(n);
+    int err = art_loop_init(&l);
+    int failed = art_test_alloc_failed();
+    art_test_fail_alloc_after(-1);
+    if (err != 0) {
+      assert_int_equal(err, ART_ENOMEM);
+      assert_int_equal(art_test_fd_count(), before);
+      continue;
+    }
+    assert_int_equal(art_loop_close(&l), 0);
+    assert_int_equal(art_test_fd_count(), before);
+    if (!failed)
+      return;
+  }
+  fail_msg("art_loop_init never succeeded");
+}
+
 ART_TEST(default_loop_sweep) {
   for (long n = 0;; n++) {
     art_test_fail_alloc_after(n);

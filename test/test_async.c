@@ -1,9 +1,11 @@
 /* art_async_t basics: sends from the loop thread and from another thread,
- * coalescing, and close with a send pending. The eight-thread storms are in
- * test_async_storm.c. ART_SUITE_THREADS */
+ * coalescing, close with a send pending, and a send given a handle of
+ * another type. The eight-thread storms are in test_async_storm.c.
+ * ART_SUITE_THREADS */
 #include <pthread.h>
 #include <string.h>
 
+#include "helpers/handle.h"
 #include "helpers/harness.h"
 
 static int calls;
@@ -137,4 +139,13 @@ ART_TEST(close_one_keeps_others_pending) {
   assert_int_equal(art_close((art_handle_t *)&b, NULL), 0);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   assert_int_equal(calls, 1);
+}
+
+/* art_async_send given a handle of another type refuses it without
+ * touching memory past that handle (helpers/handle.h). */
+ART_TEST(send_wrong_type) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_idle_t *idle = new_idle(loop);
+  assert_int_equal(art_async_send((art_async_t *)idle), ART_EINVAL);
+  close_and_run(loop, (art_handle_t *)idle);
 }

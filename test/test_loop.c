@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -314,6 +315,58 @@ ART_TEST(loop_close_rules) {
   assert_int_equal(art_run(&other, ART_RUN_DEFAULT), 0);
   assert_int_equal(art_loop_close(&other), 0);
   (void)loop;
+}
+
+static void exec_never_cb(art_exec_t *req, int status) {
+  fail_msg("art_exec on a closed loop ran its callback");
+}
+
+/* Every handle init (and art_spawn, art_exec) given a loop that was
+ * closed: ART_EINVAL, not a crash in the backend the loop no longer has. */
+ART_TEST(init_on_closed_loop_is_einval) {
+  (void)state;
+  art_loop_t l;
+  union {
+    art_timer_t timer;
+    art_idle_t idle;
+    art_prepare_t prepare;
+    art_check_t check;
+    art_poll_t poll;
+    art_async_t async;
+    art_signal_t signal;
+    art_tcp_t tcp;
+    art_pipe_t pipe;
+    art_tty_t tty;
+    art_udp_t udp;
+    art_fs_event_t fs_event;
+    art_fs_poll_t fs_poll;
+    art_process_t process;
+  } h;
+  static art_exec_t ex;
+  char *args[] = {"/bin/true", NULL};
+  art_process_options_t o = {.file = "/bin/true", .args = args};
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  assert_int_equal(art_loop_init(&l), 0);
+  assert_int_equal(art_loop_close(&l), 0);
+  assert_int_equal(art_timer_init(&l, &h.timer), ART_EINVAL);
+  assert_int_equal(art_idle_init(&l, &h.idle), ART_EINVAL);
+  assert_int_equal(art_prepare_init(&l, &h.prepare), ART_EINVAL);
+  assert_int_equal(art_check_init(&l, &h.check), ART_EINVAL);
+  assert_int_equal(art_poll_init(&l, &h.poll, sv[0]), ART_EINVAL);
+  assert_int_equal(art_async_init(&l, &h.async, NULL), ART_EINVAL);
+  assert_int_equal(art_signal_init(&l, &h.signal), ART_EINVAL);
+  assert_int_equal(art_tcp_init(&l, &h.tcp), ART_EINVAL);
+  assert_int_equal(art_pipe_init(&l, &h.pipe, 0), ART_EINVAL);
+  assert_int_equal(art_tty_init(&l, &h.tty, sv[0], 1), ART_EINVAL);
+  assert_int_equal(art_udp_init(&l, &h.udp), ART_EINVAL);
+  assert_int_equal(art_fs_event_init(&l, &h.fs_event), ART_EINVAL);
+  assert_int_equal(art_fs_poll_init(&l, &h.fs_poll), ART_EINVAL);
+  assert_int_equal(art_spawn(&l, &h.process, &o), ART_EINVAL);
+  assert_int_equal(art_exec(&l, &ex, "/bin/true", args, NULL, exec_never_cb),
+                   ART_EINVAL);
+  close(sv[0]);
+  close(sv[1]);
 }
 
 static int inner_run, inner_close;

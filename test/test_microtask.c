@@ -201,6 +201,22 @@ ART_TEST(bad_arguments_and_nested_run) {
   assert_int_equal(nested_result, ART_EINVAL);
 }
 
+static void task_cb(art_loop_t *loop, void *arg) {
+  (void)loop;
+  (void)arg;
+}
+
+/* Ticks and microtasks queued on a closed loop: ART_EINVAL, not a ring
+ * allocated again after the loop freed it (and never freed). */
+ART_TEST(queue_on_closed_loop_is_einval) {
+  (void)state;
+  art_loop_t l;
+  assert_int_equal(art_loop_init(&l), 0);
+  assert_int_equal(art_loop_close(&l), 0);
+  assert_int_equal(art_next_tick(&l, task_cb, NULL), ART_EINVAL);
+  assert_int_equal(art_queue_microtask(&l, task_cb, NULL), ART_EINVAL);
+}
+
 static art_phase seen_phase;
 
 static void phase_cb(art_loop_t *loop, void *arg) {

@@ -69,6 +69,32 @@ ART_TEST(start_without_memory) {
   close_all(loop, &h, 1);
 }
 
+/* The first art_signal_start of a loop makes its pipe: with each
+ * allocation failing in turn, a failed start leaves no fd open. */
+ART_TEST(start_allocation_failures) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  for (long n = 0; n < 32; n++) {
+    art_loop_t l;
+    art_signal_t h;
+    assert_int_equal(art_loop_init(&l), 0);
+    int before = art_test_fd_count();
+    assert_int_equal(art_signal_init(&l, &h), 0);
+    art_test_fail_alloc_after(n);
+    int err = art_signal_start(&h, count_cb, SIGUSR2);
+    int failed = art_test_alloc_failed();
+    art_test_fail_alloc_after(-1);
+    if (err != 0)
+      assert_int_equal(art_test_fd_count(), before);
+    art_close((art_handle_t *)&h, NULL);
+    assert_int_equal(art_run(&l, ART_RUN_DEFAULT), 0);
+    assert_int_equal(art_loop_close(&l), 0);
+    if (err == 0 && !failed)
+      return;
+  }
+  (void)loop;
+  fail_msg("art_signal_start never succeeded");
+}
+
 ART_TEST(every_handle_gets_it) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_signal_t hs[3];

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers/handle.h"
 #include "helpers/harness.h"
 
 static void sleep_ms(long ms) {
@@ -307,6 +308,18 @@ ART_TEST(get_due_in_and_repeat) {
   assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 1);
   assert_int_equal(art_close((art_handle_t *)&t, NULL), 0);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+/* The getters and art_timer_set_repeat given a handle of another type:
+ * the neutral value, and no write past that handle (helpers/handle.h). */
+ART_TEST(getters_wrong_type) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_idle_t *idle = new_idle(loop);
+  art_timer_t *t = (art_timer_t *)idle;
+  art_timer_set_repeat(t, 5);
+  assert_int_equal(art_timer_get_repeat(t), 0);
+  assert_int_equal(art_timer_get_due_in(t), 0);
+  close_and_run(loop, (art_handle_t *)idle);
 }
 
 ART_TEST(again_rules) {
