@@ -1,9 +1,11 @@
 /* DNS: getaddrinfo and getnameinfo on the pool's slow lane, with localhost
  * and numeric hosts only (there is no external network), cancellation while
- * the slow lane is blocked, oversized names, the synchronous form, and the
- * EAI error codes. The pool's worker threads make this ART_SUITE_THREADS. */
+ * the slow lane is blocked, oversized names, the synchronous form, the EAI
+ * error codes, and requests refused on a closed loop. The pool's worker threads
+ * make this ART_SUITE_THREADS. */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -350,4 +352,24 @@ ART_TEST(bad_arguments) {
   art_test_fail_alloc_after(-1);
   assert_int_equal(r, ART_ENOMEM);
   assert_false(art_loop_alive(loop));
+}
+
+/* Requests given a loop that was closed: ART_EINVAL, as for art_queue_work
+ * and the fs requests, instead of a request that a pool thread would
+ * complete into the closed loop. The callbacks must never run. */
+ART_TEST(requests_on_closed_loop_are_einval) {
+  (void)state;
+  static art_loop_t closed; /* static: outlives a wrongly queued request */
+  static art_getaddrinfo_t gai;
+  static art_getnameinfo_t gni;
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(art_loop_init(&closed), 0);
+  assert_int_equal(art_loop_close(&closed), 0);
+  assert_int_equal(
+      art_getaddrinfo(&closed, &gai, gai_cb, "localhost", NULL, NULL),
+      ART_EINVAL);
+  assert_int_equal(
+      art_getnameinfo(&closed, &gni, gni_cb, (struct sockaddr *)&a, 0),
+      ART_EINVAL);
 }
