@@ -1,6 +1,7 @@
-/* Embedding: another main loop drives libasyncrt through art_backend_fd and
- * art_backend_timeout, here a plain poll(2), running ART_RUN_NOWAIT when
- * the fd is readable or the timeout expires. */
+/* The loop embedded in another: a host's main loop drives libasyncrt
+ * through art_backend_fd and art_backend_timeout, here a plain poll(2),
+ * running ART_RUN_NOWAIT when the fd is readable or the timeout expires.
+ * The rest of the loop's behaviour is in test_loop.c. */
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
