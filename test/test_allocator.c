@@ -1,8 +1,10 @@
-/* Allocation failures: the harness's allocator fails the Nth allocation,
- * and N sweeps over every allocating call of the core, with 0 to 64 extra
- * fds open (so fd-indexed tables sit at different sizes). Each failure must
- * return ART_ENOMEM, leak nothing (ASan checks at exit), close no fd twice
- * and leave the loop usable. Each test restores the normal allocator. */
+/* The allocator hook (art_replace_allocator) and the core's allocation
+ * failures: the harness's allocator, installed through the hook, fails the
+ * Nth allocation, and N sweeps over every allocating call of the core (the
+ * other areas' suites test their own), with 0 to 64 extra fds open (so
+ * fd-indexed tables sit at different sizes). Each failure must return
+ * ART_ENOMEM, leak nothing (ASan checks at exit), close no fd twice and
+ * leave the loop usable. Each test restores the normal allocator. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
