@@ -1,5 +1,6 @@
-/* The work pool: round trips, lanes, cancellation, resizing, statistics,
- * separate pools, shutdown rules. ART_SUITE_THREADS */
+/* The work pool (src/pool/, the API of asyncrt/threadpool.h): round trips,
+ * lanes, cancellation, resizing, statistics, separate pools, shutdown
+ * rules. ART_SUITE_THREADS */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
