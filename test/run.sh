@@ -100,7 +100,8 @@ if command -v clang >/dev/null && [ "$fuzz_seconds" -gt 0 ]; then
   if ! clang -g -O1 -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=all examples/http/fuzz_parser.c \
     examples/http/parser.c -o build/fuzz/fuzz_parser 2>build/fuzz/build.txt; then
-    # The parser itself is built and tested above; only libFuzzer is missing.
+    # The parser itself is built and tested above (its suite is
+    # examples/http/test_parser.c); only libFuzzer is missing.
     echo "clang cannot link libFuzzer here (libclang-rt-dev?): skipped"
     tail -3 build/fuzz/build.txt
   else

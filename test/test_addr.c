@@ -3,7 +3,7 @@
 #include <net/if.h>
 #include <string.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 /* One row of the parsing table: input, port, expected result. */
 typedef struct {
@@ -170,13 +170,4 @@ ART_TEST(bad_arguments) {
   assert_int_equal(art_ip6_name(&a6, NULL, sizeof(buf)), ART_EINVAL);
   assert_int_equal(art_ip_name(NULL, buf, sizeof(buf)), ART_EINVAL);
   assert_int_equal(art_ip_name((struct sockaddr *)&a4, NULL, 1), ART_EINVAL);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(ip4_table),        ART_TEST_ENTRY(ip6_table),
-      ART_TEST_ENTRY(ip6_scope),        ART_TEST_ENTRY(name_buffer_sizes),
-      ART_TEST_ENTRY(ip_name_dispatch), ART_TEST_ENTRY(bad_arguments),
-  };
-  return art_test_main(argc, argv, "addr", tests, ART_ARRAY_SIZE(tests));
 }

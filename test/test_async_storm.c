@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 #define SENDERS    8
 #define SENDS_EACH 20000
@@ -293,17 +293,4 @@ ART_TEST(bad_arguments) {
   assert_int_equal(art_close((art_handle_t *)&a, NULL), ART_EINVAL);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   assert_int_equal(art_async_send(&a), ART_EINVAL);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(storm_from_eight_threads),
-      ART_TEST_ENTRY(close_while_storming),
-      ART_TEST_ENTRY(close_from_own_callback_under_sends),
-      ART_TEST_ENTRY(send_from_signal_handler),
-      ART_TEST_ENTRY(send_from_callback_runs_again),
-      ART_TEST_ENTRY(unreferenced_async_does_not_keep_loop_alive),
-      ART_TEST_ENTRY(bad_arguments),
-  };
-  return art_test_main(argc, argv, "async_storm", tests, ART_ARRAY_SIZE(tests));
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 #include "internal.h"
 
 extern const art__backend_ops_t art__backend_poll;
@@ -289,14 +289,4 @@ ART_TEST(readiness_code_runs_unchanged_on_a_completion_backend) {
   assert_int_equal(seen.eof, 1);
   assert_int_equal(seen.fired, 1);
   assert_int_equal(art_loop_close(&loop), 0);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(readiness_backends_refuse_operations),
-      ART_TEST_ENTRY(completions_reach_their_owners),
-      ART_TEST_ENTRY(a_canceled_operation_completes_once_with_ecanceled),
-      ART_TEST_ENTRY(readiness_code_runs_unchanged_on_a_completion_backend),
-  };
-  return art_test_main(argc, argv, "backend", tests, ART_ARRAY_SIZE(tests));
 }

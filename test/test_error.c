@@ -1,7 +1,7 @@
 /* Error codes, their names and texts, and the version. */
 #include <string.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 ART_TEST(codes_are_negative_errno) {
   assert_int_equal(ART_ENOENT, -ENOENT);
@@ -46,14 +46,4 @@ ART_TEST(version) {
   assert_string_equal(art_version_string(), want);
   assert_int_equal(art_version(), ART_VERSION_HEX);
   (void)state;
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(codes_are_negative_errno),
-      ART_TEST_ENTRY(names_and_texts),
-      ART_TEST_ENTRY(every_mapped_code_is_named),
-      ART_TEST_ENTRY(version),
-  };
-  return art_test_main(argc, argv, "error", tests, ART_ARRAY_SIZE(tests));
 }

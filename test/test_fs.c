@@ -8,10 +8,13 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "fs_test_util.h"
-#include "harness.h"
+#include "helpers/fs.h"
+#include "helpers/harness.h"
 
-/* Scratch path buffers (the test's folder is fs_test_util.h's dir). */
+/* Each test runs in a fresh folder, dir (helpers/fs.h). */
+ART_SUITE_HOOKS(fs_test_before, fs_test_after);
+
+/* Scratch path buffers (the test's folder is helpers/fs.h's dir). */
 static char p1[PATH_MAX];
 static char p2[PATH_MAX];
 
@@ -460,19 +463,4 @@ ART_TEST(mkdtemp_mkstemp) {
   assert_int_equal(art_fs_mkstemp(NULL, &req, in_dir(p1, "none/fXXXXXX"), NULL),
                    ART_ENOENT);
   art_fs_req_cleanup(&req);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      FS_TEST(bad_arguments),      FS_TEST(open_close),
-      FS_TEST(open_errors),        FS_TEST(open_eacces),
-      FS_TEST(read_write_offsets), FS_TEST(read_write_errors),
-      FS_TEST(write_many_buffers), FS_TEST(partial_write_then_error),
-      FS_TEST(stat_lstat_fstat),   FS_TEST(statfs_info),
-      FS_TEST(truncate_and_sync),  FS_TEST(utime_futime_lutime),
-      FS_TEST(access_chmod),       FS_TEST(chown_fchown_lchown),
-      FS_TEST(mkdir_rmdir_unlink), FS_TEST(mkdir_eacces),
-      FS_TEST(mkdtemp_mkstemp),
-  };
-  return art_test_main(argc, argv, "fs", tests, ART_ARRAY_SIZE(tests));
 }

@@ -4,21 +4,21 @@
  * check and the fixture's fd count prove the latter). */
 #include <limits.h>
 
-#include "fs_test_util.h"
-#include "harness.h"
+#include "helpers/fs.h"
+#include "helpers/harness.h"
 
-/* Scratch path buffers (the test's folder is fs_test_util.h's dir). */
+/* Scratch path buffers (the test's folder is helpers/fs.h's dir). */
 static char p1[PATH_MAX];
 
-/* The shared teardown, after lifting any allocation failure still armed. */
-static int alloc_teardown(void **state) {
+/* The fs hooks, except that after() first lifts any allocation failure
+ * still armed (a test that failed mid-sweep leaves one), so that the
+ * harness's checks allocate normally. */
+static void alloc_after(void) {
   art_test_fail_alloc_after(-1);
-  return fs_test_teardown(state);
+  fs_test_after();
 }
 
-#undef FS_TEST
-#define FS_TEST(name)                                                          \
-  cmocka_unit_test_setup_teardown(name, fs_test_setup, alloc_teardown)
+ART_SUITE_HOOKS(fs_test_before, alloc_after);
 
 /* Runs op with the nth allocation failing, for n = 0, 1, ... until it
  * succeeds without a failure. Each failed run must give ART_ENOMEM. */
@@ -137,12 +137,4 @@ ART_TEST(fs_event_start_survives_allocation_failures) {
       return;
   }
   fail_msg("never succeeded");
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      FS_TEST(operations_survive_allocation_failures),
-      FS_TEST(fs_event_start_survives_allocation_failures),
-  };
-  return art_test_main(argc, argv, "fs_alloc", tests, ART_ARRAY_SIZE(tests));
 }

@@ -7,10 +7,13 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
-#include "fs_test_util.h"
-#include "harness.h"
+#include "helpers/fs.h"
+#include "helpers/harness.h"
 
-/* Scratch path buffers (the test's folder is fs_test_util.h's dir). */
+/* Each test runs in a fresh folder, dir (helpers/fs.h). */
+ART_SUITE_HOOKS(fs_test_before, fs_test_after);
+
+/* Scratch path buffers (the test's folder is helpers/fs.h's dir). */
 static char p1[PATH_MAX];
 static char p2[PATH_MAX];
 
@@ -534,19 +537,4 @@ ART_TEST(closed_loop_refused) {
   assert_int_equal(art_loop_close(&closed), 0);
   assert_int_equal(art_fs_stat(&closed, &req, dir, noop_cb), ART_EINVAL);
   assert_int_equal(req.result, ART_EINVAL);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      FS_TEST(chain_of_callbacks),
-      FS_TEST(every_operation),
-      FS_TEST(errors_carry_path),
-      FS_TEST(cancel_queued_with_workers_blocked),
-      FS_TEST(cancel_finished_is_busy),
-      FS_TEST(many_in_flight),
-      FS_TEST(vectored_async),
-      FS_TEST(read_file_too_large),
-      FS_TEST(closed_loop_refused),
-  };
-  return art_test_main(argc, argv, "fs_async", tests, ART_ARRAY_SIZE(tests));
 }

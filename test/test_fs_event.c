@@ -5,10 +5,13 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-#include "fs_test_util.h"
-#include "harness.h"
+#include "helpers/fs.h"
+#include "helpers/harness.h"
 
-/* Scratch path buffers (the test's folder is fs_test_util.h's dir). */
+/* Each test runs in a fresh folder, dir (helpers/fs.h). */
+ART_SUITE_HOOKS(fs_test_before, fs_test_after);
+
+/* Scratch path buffers (the test's folder is helpers/fs.h's dir). */
 static char p1[PATH_MAX];
 
 /* Every event seen, as "name:R" / "name:C" / "name:RC" lines. */
@@ -352,20 +355,4 @@ ART_TEST(watched_folder_deleted) {
   /* The kernel dropped its watch; stopping is still clean. */
   assert_int_equal(art_fs_event_stop(&h), 0);
   close_handle(loop, &h);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      FS_TEST(bad_arguments),
-      FS_TEST(inotify_fd_flags),
-      FS_TEST(getpath),
-      FS_TEST(create_modify_rename_delete),
-      FS_TEST(watch_a_file),
-      FS_TEST(recursive_tree),
-      FS_TEST(recursive_subtree_removed_and_remade),
-      FS_TEST(no_callback_after_close),
-      FS_TEST(handles_share_a_folder),
-      FS_TEST(watched_folder_deleted),
-  };
-  return art_test_main(argc, argv, "fs_event", tests, ART_ARRAY_SIZE(tests));
 }

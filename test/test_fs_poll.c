@@ -1,5 +1,6 @@
 /* Stat polling (art_fs_poll_t): changes, appearing and disappearing paths,
- * stop and close with stats in flight, getpath, bad arguments.
+ * stop and close with stats in flight, getpath, bad arguments and a handle
+ * of another type.
  * ART_SUITE_THREADS (stats run on the pool) */
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/handle.h"
+#include "helpers/harness.h"
 
 /* A temporary folder and a file path in it. */
 typedef struct {
@@ -268,17 +270,16 @@ ART_TEST(bad_arguments) {
   assert_int_equal(art_handle_size(ART_FS_POLL), sizeof(art_fs_poll_t));
 }
 
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(reports_a_change),
-      ART_TEST_ENTRY(reports_appearing_path),
-      ART_TEST_ENTRY(reports_disappearing_path),
-      ART_TEST_ENTRY(no_callback_after_close),
-      ART_TEST_ENTRY(close_with_stat_in_flight),
-      ART_TEST_ENTRY(stop_and_restart),
-      ART_TEST_ENTRY(getpath),
-      ART_TEST_ENTRY(unreferenced_poll_does_not_keep_loop_alive),
-      ART_TEST_ENTRY(bad_arguments),
-  };
-  return art_test_main(argc, argv, "fs_poll", tests, ART_ARRAY_SIZE(tests));
+/* Every fs_poll function given a handle of another type refuses it
+ * without touching memory past that handle (helpers/handle.h). */
+ART_TEST(wrong_type) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_idle_t *idle = new_idle(loop);
+  art_fs_poll_t *fp = (art_fs_poll_t *)idle;
+  char buf[64];
+  size_t size = sizeof(buf);
+  assert_int_equal(art_fs_poll_start(fp, never_called, "/", 1000), ART_EINVAL);
+  assert_int_equal(art_fs_poll_stop(fp), ART_EINVAL);
+  assert_int_equal(art_fs_poll_getpath(fp, buf, &size), ART_EINVAL);
+  close_and_run(loop, (art_handle_t *)idle);
 }

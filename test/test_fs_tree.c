@@ -9,10 +9,13 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "fs_test_util.h"
-#include "harness.h"
+#include "helpers/fs.h"
+#include "helpers/harness.h"
 
-/* Scratch path buffers (the test's folder is fs_test_util.h's dir). */
+/* Each test runs in a fresh folder, dir (helpers/fs.h). */
+ART_SUITE_HOOKS(fs_test_before, fs_test_after);
+
+/* Scratch path buffers (the test's folder is helpers/fs.h's dir). */
 static char p1[PATH_MAX];
 static char p2[PATH_MAX];
 
@@ -312,16 +315,4 @@ ART_TEST(read_file_unsized) {
   assert_true(n > 0);
   assert_int_equal(strlen(req.ptr), (size_t)n);
   art_fs_req_cleanup(&req);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      FS_TEST(rename_link_symlink),      FS_TEST(readlink_long_target),
-      FS_TEST(realpath_resolves),        FS_TEST(copyfile_modes),
-      FS_TEST(copyfile_errors),          FS_TEST(copyfile_large),
-      FS_TEST(sendfile_ranges),          FS_TEST(scandir_sorted_with_types),
-      FS_TEST(opendir_readdir_closedir), FS_TEST(read_file_write_file),
-      FS_TEST(read_file_unsized),
-  };
-  return art_test_main(argc, argv, "fs_tree", tests, ART_ARRAY_SIZE(tests));
 }

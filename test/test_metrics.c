@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 #define MS 1000000ull
 
@@ -203,16 +203,4 @@ ART_TEST(timer_lag_counts_lateness) {
   assert_int_equal(m.timer_lag_sum_ms, m.timer_lag_max_ms);
   assert_int_equal(art_close((art_handle_t *)&t, NULL), 0);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(phase_times_are_off_by_default),
-      ART_TEST_ENTRY(measured_phases_add_up_without_double_counting),
-      ART_TEST_ENTRY(measuring_can_start_mid_iteration_and_stop),
-      ART_TEST_ENTRY(configure_and_utilization_bad_arguments),
-      ART_TEST_ENTRY(utilization_tracks_waiting),
-      ART_TEST_ENTRY(timer_lag_counts_lateness),
-  };
-  return art_test_main(argc, argv, "metrics", tests, ART_ARRAY_SIZE(tests));
 }

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static char order[512];
 
@@ -226,15 +226,4 @@ ART_TEST(bad_arguments) {
   /* Closed: still refused. */
   assert_int_equal(art_prepare_start(&p, prepare_cb), ART_EINVAL);
   assert_int_equal(art_check_start(&c, check_cb), ART_EINVAL);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(iteration_order),
-      ART_TEST_ENTRY(callback_changes_own_phase),
-      ART_TEST_ENTRY(callback_closes_whole_phase),
-      ART_TEST_ENTRY(active_handles_keep_loop_alive_unrefd_do_not),
-      ART_TEST_ENTRY(bad_arguments),
-  };
-  return art_test_main(argc, argv, "phase", tests, ART_ARRAY_SIZE(tests));
 }

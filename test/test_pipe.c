@@ -1,11 +1,12 @@
 /* Pipes: Unix sockets with filesystem and abstract names, pipe(2) ends,
- * SIGPIPE, names that do not fit, and IPC passing of TCP and pipe handles. */
+ * SIGPIPE, names that do not fit or cannot be bound, and IPC passing of
+ * TCP and pipe handles (and of one closed while its write is queued). */
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "stream_helpers.h"
+#include "helpers/stream.h"
 
 static char tmpdir[64];
 
@@ -174,6 +175,23 @@ ART_TEST(connect_to_missing_path) {
   assert_int_equal(c.status, 0); /* reported later, not from the call */
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   assert_int_equal(c.status, ART_ENOENT);
+  rmdir(tmpdir);
+}
+
+/* A bind that fails (no such folder) leaves the pipe unbound: a second
+ * bind to a good name succeeds, as it does for TCP. */
+ART_TEST(bind_after_failed_bind) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  char bad[128], good[128]; /* tmpdir is up to 63 characters */
+  make_tmpdir();
+  snprintf(bad, sizeof(bad), "%s/missing/sock", tmpdir);
+  snprintf(good, sizeof(good), "%s/sock", tmpdir);
+  art_pipe_t p;
+  assert_int_equal(art_pipe_init(loop, &p, 0), 0);
+  assert_int_equal(art_pipe_bind(&p, bad), ART_ENOENT);
+  assert_int_equal(art_pipe_bind(&p, good), 0);
+  art_close((art_handle_t *)&p, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   rmdir(tmpdir);
 }
 
@@ -501,19 +519,64 @@ ART_TEST(ipc_passes_udp_socket) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }
 
-static const struct CMUnitTest tests[] = {
-    ART_TEST_ENTRY(ipc_passes_udp_socket),
-    ART_TEST_ENTRY(unix_socket_echo),
-    ART_TEST_ENTRY(abstract_name_echo),
-    ART_TEST_ENTRY(names_too_long_are_refused),
-    ART_TEST_ENTRY(connect_to_missing_path),
-    ART_TEST_ENTRY(bad_arguments),
-    ART_TEST_ENTRY(pipe2_ends),
-    ART_TEST_ENTRY(write_to_closed_pipe_gives_epipe),
-    ART_TEST_ENTRY(ipc_passes_tcp_connection),
-    ART_TEST_ENTRY(ipc_passes_pipe),
-};
+static char sink[65536];
 
-int main(int argc, char **argv) {
-  return art_test_main(argc, argv, "pipe", tests, ART_ARRAY_SIZE(tests));
+static void sink_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
+  (void)h;
+  (void)suggested;
+  *buf = art_buf_init(sink, sizeof(sink));
+}
+
+static void sink_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  (void)s;
+  (void)n;
+  (void)buf;
+}
+
+static int ipc_calls, ipc_status;
+
+static void ipc_written(art_write_t *req, int status) {
+  (void)req;
+  ipc_calls++;
+  ipc_status = status;
+}
+
+static int ipc_flag(void *arg) {
+  (void)arg;
+  return ipc_calls > 0;
+}
+
+/* A handle passed with art_write2 and closed (its memory kept until the
+ * write's callback) while the write waits in the queue: the write fails
+ * with ART_EBADF instead of sending its bytes with no handle, which the
+ * peer would take for a plain message. */
+ART_TEST(write2_with_handle_closed_while_queued) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int sv[2], other[2], sndbuf = 4096;
+  static char big[1 << 20];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  assert_int_equal(
+      setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+  art_pipe_t a, b;
+  art_pipe_t *passed = open_pipe(loop, &other[1]);
+  assert_int_equal(art_pipe_init(loop, &a, 1), 0);
+  assert_int_equal(art_pipe_open(&a, sv[0]), 0);
+  assert_int_equal(art_pipe_init(loop, &b, 1), 0);
+  assert_int_equal(art_pipe_open(&b, sv[1]), 0);
+  art_write_t w1, w2;
+  art_buf_t b1 = art_buf_init(big, sizeof(big)), b2 = art_buf_init("x", 1);
+  assert_true(art_write(&w1, (art_stream_t *)&a, &b1, 1, NULL) >= 0);
+  ipc_calls = 0;
+  assert_true(art_write2(&w2, (art_stream_t *)&a, &b2, 1,
+                         (art_stream_t *)passed, ipc_written) >= 0);
+  art_close((art_handle_t *)passed, NULL);
+  assert_int_equal(art_read_start((art_stream_t *)&b, sink_alloc, sink_read),
+                   0);
+  assert_true(art_test_run_until(loop, 5000, ipc_flag, NULL));
+  assert_int_equal(ipc_status, ART_EBADF);
+  art_close((art_handle_t *)&a, NULL);
+  art_close((art_handle_t *)&b, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  free(passed);
+  close(other[1]);
 }

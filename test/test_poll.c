@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 typedef struct {
   int calls;
@@ -378,24 +378,4 @@ ART_TEST(fd_closed_without_mask_change) {
   }
   close_and_drain(loop, &p);
   close(fds[1]);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(readable_pipe),
-      ART_TEST_ENTRY(writable_socketpair),
-      ART_TEST_ENTRY(mask_change),
-      ART_TEST_ENTRY(stop_delivers_nothing),
-      ART_TEST_ENTRY(disconnect),
-      ART_TEST_ENTRY(bad_fds),
-      ART_TEST_ENTRY(fd_closed_under_watcher_reports_ebadf),
-      ART_TEST_ENTRY(fd_watched_twice_is_eexist),
-      ART_TEST_ENTRY(regular_file_per_backend),
-      ART_TEST_ENTRY(close_other_fd_in_same_batch),
-      ART_TEST_ENTRY(many_fds),
-      ART_TEST_ENTRY(start_after_close_is_einval),
-      ART_TEST_ENTRY(hangup_is_readable),
-      ART_TEST_ENTRY(fd_closed_without_mask_change),
-  };
-  return art_test_main(argc, argv, "poll", tests, ART_ARRAY_SIZE(tests));
 }

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 #ifndef ART_CHILD_PATH
 #error "test/CMakeLists.txt defines ART_CHILD_PATH"
@@ -811,6 +811,51 @@ ART_TEST(exec_without_memory) {
   art_exec_cleanup(&req);
 }
 
+/* Opens fds until the next one is at least floor, so that the loop must
+ * grow its fd table (an allocation) to watch it. Returns how many. */
+static int fill_fds(int *fds, int max, int floor) {
+  int n = 0;
+  while (n < max) {
+    fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    assert_true(fds[n] >= 0);
+    if (fds[n++] >= floor)
+      break;
+  }
+  return n;
+}
+
+/* Every allocation of art_exec fails in turn, with the child's pidfd and
+ * pipes above the loop's fd table; a failed call leaves the fd count as it
+ * was (whatever was made before the failure, the child and its pipes, is
+ * undone), and the call that finally succeeds runs to its callback. */
+ART_TEST(exec_allocation_failures_leak_no_fd) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  char *args[] = {"/bin/true", NULL};
+  static art_exec_t req;
+  int fds[256];
+  for (long n = 0; n < 64; n++) {
+    int filled = fill_fds(fds, 256, 200);
+    int before = art_test_fd_count();
+    art_test_fail_alloc_after(n);
+    int err = art_exec(loop, &req, "/bin/true", args, NULL, exec_cb);
+    int failed = art_test_alloc_failed();
+    art_test_fail_alloc_after(-1);
+    if (err != 0)
+      assert_int_equal(art_test_fd_count(), before);
+    for (int i = 0; i < filled; i++)
+      close(fds[i]);
+    if (err == 0) {
+      exec_calls = 0;
+      assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+      assert_int_equal(exec_calls, 1);
+      art_exec_cleanup(&req);
+      if (!failed)
+        return;
+    }
+  }
+  fail_msg("art_exec never succeeded");
+}
+
 ART_TEST(exec_errors) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_exec_t r;
@@ -830,36 +875,4 @@ ART_TEST(exec_errors) {
   art_run(loop, ART_RUN_DEFAULT);
   assert_int_equal(exec_calls, 0);
   art_exec_cleanup(NULL);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(bad_arguments),
-      ART_TEST_ENTRY(spawn_without_memory),
-      ART_TEST_ENTRY(spawn_and_exit_zero),
-      ART_TEST_ENTRY(exit_status_and_signal),
-      ART_TEST_ENTRY(exec_failures),
-      ART_TEST_ENTRY(thousand_children_reaped),
-      ART_TEST_ENTRY(children_reaped_by_sigchld),
-      ART_TEST_ENTRY(child_sees_only_its_slots),
-      ART_TEST_ENTRY(swapped_slots),
-      ART_TEST_ENTRY(env_and_cwd),
-      ART_TEST_ENTRY(kill_a_child),
-      ART_TEST_ENTRY(detached_gets_new_session),
-      ART_TEST_ENTRY(signals_reset_in_child),
-      ART_TEST_ENTRY(set_uid_and_gid),
-      ART_TEST_ENTRY(closed_handle_leaves_no_zombie),
-      ART_TEST_ENTRY(pipes_8mib_through_cat),
-      ART_TEST_ENTRY(stdout_and_stderr_together),
-      ART_TEST_ENTRY(pipe_slot_errors),
-      ART_TEST_ENTRY(ipc_slot_and_inherited_stream),
-      ART_TEST_ENTRY(sigpipe_default_write_to_closed),
-      ART_TEST_ENTRY(exec_captures_output),
-      ART_TEST_ENTRY(exec_with_input),
-      ART_TEST_ENTRY(exec_over_max_buffer),
-      ART_TEST_ENTRY(exec_timeout),
-      ART_TEST_ENTRY(exec_without_memory),
-      ART_TEST_ENTRY(exec_errors),
-  };
-  return art_test_main(argc, argv, "process", tests, ART_ARRAY_SIZE(tests));
 }

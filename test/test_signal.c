@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static int calls[4];
 static int last_signum;
@@ -67,6 +67,32 @@ ART_TEST(start_without_memory) {
   assert_true(handler_is(SIGUSR1, SIG_DFL));
   assert_int_equal(art_signal_start(&h, count_cb, SIGUSR1), 0);
   close_all(loop, &h, 1);
+}
+
+/* The first art_signal_start of a loop makes its pipe: with each
+ * allocation failing in turn, a failed start leaves no fd open. */
+ART_TEST(start_allocation_failures) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  for (long n = 0; n < 32; n++) {
+    art_loop_t l;
+    art_signal_t h;
+    assert_int_equal(art_loop_init(&l), 0);
+    int before = art_test_fd_count();
+    assert_int_equal(art_signal_init(&l, &h), 0);
+    art_test_fail_alloc_after(n);
+    int err = art_signal_start(&h, count_cb, SIGUSR2);
+    int failed = art_test_alloc_failed();
+    art_test_fail_alloc_after(-1);
+    if (err != 0)
+      assert_int_equal(art_test_fd_count(), before);
+    art_close((art_handle_t *)&h, NULL);
+    assert_int_equal(art_run(&l, ART_RUN_DEFAULT), 0);
+    assert_int_equal(art_loop_close(&l), 0);
+    if (err == 0 && !failed)
+      return;
+  }
+  (void)loop;
+  fail_msg("art_signal_start never succeeded");
 }
 
 ART_TEST(every_handle_gets_it) {
@@ -297,20 +323,4 @@ ART_TEST(sigpipe_watched) {
   assert_int_equal(calls[0], 1);
   close_all(loop, &h, 1);
   assert_true(handler_is(SIGPIPE, SIG_DFL));
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(bad_arguments),
-      ART_TEST_ENTRY(start_without_memory),
-      ART_TEST_ENTRY(every_handle_gets_it),
-      ART_TEST_ENTRY(oneshot_runs_once),
-      ART_TEST_ENTRY(closed_with_signal_pending),
-      ART_TEST_ENTRY(disposition_restored),
-      ART_TEST_ENTRY(callback_closes_others),
-      ART_TEST_ENTRY(two_loops_one_thread),
-      ART_TEST_ENTRY(two_loops_two_threads),
-      ART_TEST_ENTRY(sigpipe_watched),
-  };
-  return art_test_main(argc, argv, "signal", tests, ART_ARRAY_SIZE(tests));
 }

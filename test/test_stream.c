@@ -1,11 +1,12 @@
-/* The stream base: backpressure and drain, art_stream_pipe, half-close,
- * cancelling queued writes on close, resets mid-write, art_try_write, and
- * streams over regular files. */
+/* The stream base: backpressure and drain, art_stream_pipe (and either of
+ * its ends closing), half-close, cancelling queued writes on close, resets
+ * mid-write, art_try_write, running out of memory, and streams over
+ * regular files. */
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include "stream_helpers.h"
+#include "helpers/stream.h"
 
 /* A connected pair of TCP handles in one loop. */
 typedef struct {
@@ -704,6 +705,51 @@ ART_TEST(out_of_memory_is_reported) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }
 
+static int write_calls, write_status;
+
+static void write_cb(art_write_t *req, int status) {
+  (void)req;
+  write_calls++;
+  write_status = status;
+}
+
+static int write_flag(void *arg) {
+  (void)arg;
+  return write_calls > 0;
+}
+
+/* A write the kernel takes only part of must wait for the fd to become
+ * writable; when watching the fd needs memory that cannot be had, the
+ * write fails with ART_ENOMEM instead of waiting forever. The fd is put
+ * above the loop's fd table so that watching it allocates. */
+ART_TEST(write_that_cannot_wait_fails) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int sv[2], sndbuf = 4096;
+  static char big[1 << 20];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  int high = fcntl(sv[0], F_DUPFD_CLOEXEC, 500);
+  assert_true(high >= 500);
+  close(sv[0]);
+  assert_int_equal(
+      setsockopt(high, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+  art_pipe_t p;
+  assert_int_equal(art_pipe_init(loop, &p, 0), 0);
+  assert_int_equal(art_pipe_open(&p, high), 0);
+  art_write_t w;
+  art_buf_t b = art_buf_init(big, sizeof(big));
+  write_calls = 0;
+  art_test_fail_alloc_after(0);
+  int r = art_write(&w, (art_stream_t *)&p, &b, 1, write_cb);
+  art_test_fail_alloc_after(-1);
+  assert_true(r >= 0);
+  assert_true(art_test_run_until(loop, 1000, write_flag, NULL));
+  assert_int_equal(write_status, ART_ENOMEM);
+  art_close((art_handle_t *)&p, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(write_calls, 1);
+  close(sv[1]);
+}
+
 static void count_done(art_stream_pipe_t *p, int status) {
   int *st = p->data;
   st[0] = status;
@@ -745,6 +791,108 @@ ART_TEST(stream_pipe_src_closed_midway) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   assert_int_equal(st[1], 1);
   assert_true(src_closed_flag);
+}
+
+/* ---- a pipeline whose destination closes ---- */
+
+/* A pipeline whose destination is closed while nothing is in flight ends
+ * at once, and never touches the closed stream again. */
+static int done_calls, done_status;
+
+static void done_cb(art_stream_pipe_t *p, int status) {
+  (void)p;
+  done_calls++;
+  done_status = status;
+}
+
+static int done_flag(void *arg) {
+  (void)arg;
+  return done_calls > 0;
+}
+
+static int freed;
+
+static void free_cb(art_handle_t *h) {
+  freed++;
+  free(h);
+}
+
+static int freed_flag(void *arg) {
+  (void)arg;
+  return freed > 0;
+}
+
+/* dst is closed (and freed) while the pipeline waits for src: the
+ * pipeline ends with ART_ECANCELED and stops reading src, and data that
+ * reaches src afterwards is not written to the freed dst. */
+ART_TEST(stream_pipe_dst_closed_while_idle) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int src_peer, dst_peer;
+  art_pipe_t *src = open_pipe(loop, &src_peer);
+  art_pipe_t *dst = open_pipe(loop, &dst_peer);
+  art_stream_pipe_t pl;
+  done_calls = 0;
+  assert_int_equal(art_stream_pipe(&pl, (art_stream_t *)src,
+                                   (art_stream_t *)dst, NULL, done_cb),
+                   0);
+  art_run(loop, ART_RUN_NOWAIT);
+  freed = 0;
+  assert_int_equal(art_close((art_handle_t *)dst, free_cb), 0);
+  assert_true(art_test_run_until(loop, 2000, freed_flag, NULL));
+  assert_int_equal(write(src_peer, "late", 4), 4);
+  assert_true(art_test_run_until(loop, 2000, done_flag, NULL));
+  assert_int_equal(done_calls, 1);
+  assert_int_equal(done_status, ART_ECANCELED);
+  assert_false(art_is_active((art_handle_t *)src));
+  assert_int_equal(art_close((art_handle_t *)src, free_cb), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(done_calls, 1);
+  close(src_peer);
+  close(dst_peer);
+}
+
+static int freed_pipeline_status = 1;
+
+static void free_pipeline_cb(art_stream_pipe_t *p, int status) {
+  freed_pipeline_status = status;
+  free(p);
+}
+
+/* Two pipelines write to one dst. The first ends (src at EOF, no_end) and
+ * is freed by its callback; closing dst then ends only the second, without
+ * touching the first. */
+ART_TEST(stream_pipe_two_into_one_dst) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int peer1, peer2, dst_peer;
+  art_pipe_t *src1 = open_pipe(loop, &peer1);
+  art_pipe_t *src2 = open_pipe(loop, &peer2);
+  art_pipe_t *dst = open_pipe(loop, &dst_peer);
+  art_stream_pipe_opts_t opts = {.no_end = 1};
+  art_stream_pipe_t *first = malloc(sizeof(*first)), second;
+  assert_non_null(first);
+  done_calls = 0;
+  freed_pipeline_status = 1;
+  assert_int_equal(art_stream_pipe(first, (art_stream_t *)src1,
+                                   (art_stream_t *)dst, &opts,
+                                   free_pipeline_cb),
+                   0);
+  assert_int_equal(art_stream_pipe(&second, (art_stream_t *)src2,
+                                   (art_stream_t *)dst, &opts, done_cb),
+                   0);
+  close(peer1);
+  while (freed_pipeline_status == 1)
+    assert_int_equal(art_run(loop, ART_RUN_ONCE), 1);
+  assert_int_equal(freed_pipeline_status, 0);
+  freed = 0;
+  assert_int_equal(art_close((art_handle_t *)dst, free_cb), 0);
+  assert_true(art_test_run_until(loop, 2000, done_flag, NULL));
+  assert_int_equal(done_status, ART_ECANCELED);
+  art_close((art_handle_t *)src1, free_cb);
+  art_close((art_handle_t *)src2, free_cb);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(freed, 3);
+  close(peer2);
+  close(dst_peer);
 }
 
 /* ---- a watcher stopped by another's callback in the same poll batch ---- */
@@ -888,26 +1036,4 @@ ART_TEST(writes_of_few_buffers_do_not_allocate) {
   art_close((art_handle_t *)&na->pair.b, NULL);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   free(na);
-}
-
-static const struct CMUnitTest tests[] = {
-    ART_TEST_ENTRY(writes_of_few_buffers_do_not_allocate),
-    ART_TEST_ENTRY(reader_stopped_and_restarted_within_a_batch),
-    ART_TEST_ENTRY(stream_pipe_src_closed_midway),
-    ART_TEST_ENTRY(many_buffers_written_before_connect),
-    ART_TEST_ENTRY(out_of_memory_is_reported),
-    ART_TEST_ENTRY(slow_reader_bounds_writer_memory),
-    ART_TEST_ENTRY(half_close),
-    ART_TEST_ENTRY(close_cancels_queued_writes),
-    ART_TEST_ENTRY(reset_mid_write),
-    ART_TEST_ENTRY(try_write_and_hints),
-    ART_TEST_ENTRY(stream_pipe_moves_everything),
-    ART_TEST_ENTRY(stream_pipe_steady_state_does_not_allocate),
-    ART_TEST_ENTRY(stream_pipe_reports_first_error),
-    ART_TEST_ENTRY(stream_pipe_bad_arguments),
-    ART_TEST_ENTRY(file_to_file_through_stream_pipe),
-};
-
-int main(int argc, char **argv) {
-  return art_test_main(argc, argv, "stream", tests, ART_ARRAY_SIZE(tests));
 }

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static long proc_status_kb(const char *key) {
   char line[256];
@@ -212,22 +212,4 @@ ART_TEST(exepath_and_pids) {
   assert_non_null(strstr(buf, "test_sysinfo"));
   assert_int_equal(art_getpid(), getpid());
   assert_int_equal(art_getppid(), getppid());
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(rss_matches_proc),
-      ART_TEST_ENTRY(uptime_is_process_uptime),
-      ART_TEST_ENTRY(rusage_matches_libc),
-      ART_TEST_ENTRY(parallelism_matches_affinity),
-      ART_TEST_ENTRY(cpu_info_matches_proc),
-      ART_TEST_ENTRY(loadavg_matches_libc),
-      ART_TEST_ENTRY(memory_matches_sysconf),
-      ART_TEST_ENTRY(hostname_matches_libc),
-      ART_TEST_ENTRY(env_with_size_negotiation),
-      ART_TEST_ENTRY(homedir_and_tmpdir),
-      ART_TEST_ENTRY(cwd_and_chdir),
-      ART_TEST_ENTRY(exepath_and_pids),
-  };
-  return art_test_main(argc, argv, "sysinfo", tests, ART_ARRAY_SIZE(tests));
 }

@@ -6,7 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "stream_helpers.h"
+#include "helpers/stream.h"
 
 /* ---- a client that writes a message and collects the echo ---- */
 
@@ -743,23 +743,4 @@ ART_TEST(open_adopts_connected_socket) {
   art_close((art_handle_t *)&t, NULL);
   art_close((art_handle_t *)&server, NULL);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
-}
-
-static const struct CMUnitTest tests[] = {
-    ART_TEST_ENTRY(emfile_closes_pending_and_keeps_old_connections),
-    ART_TEST_ENTRY(thousand_connection_echo_round),
-    ART_TEST_ENTRY(options_and_names),
-    ART_TEST_ENTRY(reuseport_shares_a_port),
-    ART_TEST_ENTRY(open_adopts_connected_socket),
-    ART_TEST_ENTRY(echo_round_trip),
-    ART_TEST_ENTRY(ipv6_echo),
-    ART_TEST_ENTRY(bad_arguments),
-    ART_TEST_ENTRY(connect_refused),
-    ART_TEST_ENTRY(close_while_connecting),
-    ART_TEST_ENTRY(ten_thousand_writes_in_order),
-    ART_TEST_ENTRY(transfer_100_mib),
-};
-
-int main(int argc, char **argv) {
-  return art_test_main(argc, argv, "tcp", tests, ART_ARRAY_SIZE(tests));
 }

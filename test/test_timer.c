@@ -7,7 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/handle.h"
+#include "helpers/harness.h"
 
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -307,6 +308,18 @@ ART_TEST(get_due_in_and_repeat) {
   assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 1);
   assert_int_equal(art_close((art_handle_t *)&t, NULL), 0);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+/* The getters and art_timer_set_repeat given a handle of another type:
+ * the neutral value, and no write past that handle (helpers/handle.h). */
+ART_TEST(getters_wrong_type) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_idle_t *idle = new_idle(loop);
+  art_timer_t *t = (art_timer_t *)idle;
+  art_timer_set_repeat(t, 5);
+  assert_int_equal(art_timer_get_repeat(t), 0);
+  assert_int_equal(art_timer_get_due_in(t), 0);
+  close_and_run(loop, (art_handle_t *)idle);
 }
 
 ART_TEST(again_rules) {
@@ -613,25 +626,4 @@ ART_TEST(timer_started_after_blocking_poll_counts_from_now) {
   close(fd);
   /* The cached ms clock truncates, so the timer may run up to 1 ms early. */
   assert_true(bp_elapsed_ns >= 99u * 1000000u);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(equal_deadlines_run_in_start_order),
-      ART_TEST_ENTRY(many_timers_fire_in_deadline_then_start_order),
-      ART_TEST_ENTRY(callback_stops_restarts_and_closes_timers),
-      ART_TEST_ENTRY(repeating_timer_closes_itself),
-      ART_TEST_ENTRY(timer_started_from_timer_callback_waits_an_iteration),
-      ART_TEST_ENTRY(repeat_reschedules_from_due_time),
-      ART_TEST_ENTRY(zero_timer_rearmed_in_callback_does_not_starve_io),
-      ART_TEST_ENTRY(get_due_in_and_repeat),
-      ART_TEST_ENTRY(again_rules),
-      ART_TEST_ENTRY(bad_arguments),
-      ART_TEST_ENTRY(unrefd_timer_does_not_keep_loop_alive),
-      ART_TEST_ENTRY(start_stop_do_not_allocate),
-      ART_TEST_ENTRY(random_operations_match_model),
-      ART_TEST_ENTRY(set_repeat_from_callback),
-      ART_TEST_ENTRY(timer_started_after_blocking_poll_counts_from_now),
-  };
-  return art_test_main(argc, argv, "timer", tests, ART_ARRAY_SIZE(tests));
 }

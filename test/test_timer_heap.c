@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static void never_cb(art_timer_t *t) {
   fail_msg("timer must not fire");
@@ -204,15 +204,4 @@ ART_TEST(deep_heap_keeps_order_through_closes_and_rearms) {
   assert_true(moved > 0);
   assert_int_equal(deep_bad, 0);
   close_timers(loop, deep, DEEP);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(stopped_timer_does_not_shorten_poll_timeout),
-      ART_TEST_ENTRY(random_rearms_fire_in_deadline_then_start_order),
-      ART_TEST_ENTRY(close_with_stale_entry_leaves_nothing_behind),
-      ART_TEST_ENTRY(stopping_a_deferred_repeat_cancels_it),
-      ART_TEST_ENTRY(deep_heap_keeps_order_through_closes_and_rearms),
-  };
-  return art_test_main(argc, argv, "timer_heap", tests, ART_ARRAY_SIZE(tests));
 }

@@ -11,7 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 /* Opens a pty pair: the master and its (blocking) slave. */
 static void open_pty(int *master, int *slave) {
@@ -298,18 +298,4 @@ ART_TEST(stdio_fd_stays_open) {
   assert_false(nonblock);
   close(s);
   close(m);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(modes),
-      ART_TEST_ENTRY(winsize),
-      ART_TEST_ENTRY(write_and_read_through_pty),
-      ART_TEST_ENTRY(reset_mode_restores),
-      ART_TEST_ENTRY(nonblocking_flag_put_back),
-      ART_TEST_ENTRY(guess_handle),
-      ART_TEST_ENTRY(bad_arguments),
-      ART_TEST_ENTRY(stdio_fd_stays_open),
-  };
-  return art_test_main(argc, argv, "tty", tests, ART_ARRAY_SIZE(tests));
 }

@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "udp_util.h"
+#include "helpers/udp.h"
 
 static void send_recv_family(art_loop_t *loop, int family) {
   art_udp_t srv, cli;
@@ -708,29 +708,4 @@ ART_TEST(reuseport_spreads_senders) {
   close_all(loop, hs, 2 + SENDERS);
   free(rx[0]);
   free(rx[1]);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(send_recv_ipv4),
-      ART_TEST_ENTRY(send_recv_ipv6),
-      ART_TEST_ENTRY(batch_send_recv),
-      ART_TEST_ENTRY(truncated_datagrams),
-      ART_TEST_ENTRY(recv_stop_mid_batch),
-      ART_TEST_ENTRY(alloc_gives_nothing),
-      ART_TEST_ENTRY(connect_and_disconnect),
-      ART_TEST_ENTRY(connection_refused_is_reported),
-      ART_TEST_ENTRY(multicast_loopback),
-      ART_TEST_ENTRY(socket_options),
-      ART_TEST_ENTRY(bind_flags),
-      ART_TEST_ENTRY(open_existing_socket),
-      ART_TEST_ENTRY(bad_arguments),
-      ART_TEST_ENTRY(recv_start_binds),
-      ART_TEST_ENTRY(dual_stack),
-      ART_TEST_ENTRY(oversized_datagram),
-      ART_TEST_ENTRY(microtasks_between_datagrams),
-      ART_TEST_ENTRY(source_specific_multicast),
-      ART_TEST_ENTRY(reuseport_spreads_senders),
-  };
-  return art_test_main(argc, argv, "udp", tests, ART_ARRAY_SIZE(tests));
 }

@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "udp_util.h"
+#include "helpers/udp.h"
 
 /* A socketpair end adopted with art_udp_open: the peer is never read, so
  * the socket fills and sends queue. Returns how many were queued. */
@@ -230,15 +230,4 @@ ART_TEST(replies_from_recv_callbacks) {
   close_two(loop, &srv, &cli);
   free(rx);
   free(srx);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(close_cancels_queued_sends),
-      ART_TEST_ENTRY(queued_sends_flush_in_order),
-      ART_TEST_ENTRY(many_buffers_one_datagram),
-      ART_TEST_ENTRY(sends_from_send_callbacks),
-      ART_TEST_ENTRY(replies_from_recv_callbacks),
-  };
-  return art_test_main(argc, argv, "udp_send", tests, ART_ARRAY_SIZE(tests));
 }

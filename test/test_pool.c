@@ -1,5 +1,6 @@
-/* The work pool: round trips, lanes, cancellation, resizing, statistics,
- * separate pools, shutdown rules. ART_SUITE_THREADS */
+/* The work pool (src/pool/, the API of asyncrt/threadpool.h): round trips,
+ * lanes, cancellation, resizing, statistics, separate pools, shutdown
+ * rules. ART_SUITE_THREADS */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 /* A gate that work items block on until the test opens it, and a count of
  * items that reached it: lets a test hold every worker busy without
@@ -634,29 +635,4 @@ ART_TEST(bad_arguments) {
   assert_int_equal(art_pool_stats(pool, &s), 0);
   assert_int_equal(s.threads, 1);
   assert_int_equal(art_pool_close(pool), 0);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(round_trip),
-      ART_TEST_ENTRY(null_after_cb),
-      ART_TEST_ENTRY(many_items),
-      ART_TEST_ENTRY(resubmit_from_callback),
-      ART_TEST_ENTRY(cancel_queued_with_workers_blocked),
-      ART_TEST_ENTRY(cancel_queued_fs_lane_with_workers_blocked),
-      ART_TEST_ENTRY(queue_cancel_pairs),
-      ART_TEST_ENTRY(set_size_under_load),
-      ART_TEST_ENTRY(shrink_lets_running_work_finish),
-      ART_TEST_ENTRY(two_loops_separate_pools),
-      ART_TEST_ENTRY(slow_lane_takes_at_most_half),
-      ART_TEST_ENTRY(slow_lane_on_one_thread),
-      ART_TEST_ENTRY(stats_sanity),
-      ART_TEST_ENTRY(default_pool_stats),
-      ART_TEST_ENTRY(loop_close_busy_with_work_in_flight),
-      ART_TEST_ENTRY(pool_close_busy),
-      ART_TEST_ENTRY(set_pool_from_callback_keeps_queued_work),
-      ART_TEST_ENTRY(threadpool_size_from_environment),
-      ART_TEST_ENTRY(bad_arguments),
-  };
-  return art_test_main(argc, argv, "threadpool", tests, ART_ARRAY_SIZE(tests));
 }

@@ -1,11 +1,13 @@
-/* The HTTP example's request parser (examples/http/parser.c): every rule of
- * its contract with the status it must give, and incrementality: each input
- * fed whole, split at every byte boundary, and one byte at a time must give
- * the same transcript of events. */
+/* The HTTP example's request parser (parser.c, beside this file): every
+ * rule of its contract with the status it must give, and incrementality:
+ * each input fed whole, split at every byte boundary, and one byte at a
+ * time must give the same transcript of events. It uses the library's test
+ * harness (test/helpers/harness.h) only for ART_TEST and the per-test
+ * ctest entries; the parser itself needs no loop. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 #include "parser.h"
 
 #define MAX_BODY 1024
@@ -432,16 +434,4 @@ ART_TEST(head_survives_until_next_message) {
   assert_string_equal(http_status_text(431), "Request Header Fields Too Large");
   assert_string_equal(http_status_text(999), "Unknown");
   assert_string_equal(http_method_name(HTTP_METHOD_COUNT), "?");
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(valid_requests),
-      ART_TEST_ENTRY(malformed_requests_get_their_status),
-      ART_TEST_ENTRY(head_limits_give_431_and_414),
-      ART_TEST_ENTRY(trailer_limits_give_431),
-      ART_TEST_ENTRY(body_exactly_at_limit_is_accepted),
-      ART_TEST_ENTRY(head_survives_until_next_message),
-  };
-  return art_test_main(argc, argv, "http_parser", tests, ART_ARRAY_SIZE(tests));
 }

@@ -1,8 +1,8 @@
 /* Helpers shared by the UDP suites (test_udp.c, test_udp_send.c): a
  * receiver that records what it saw, send callbacks that check order and
  * exactly-once completion, and loop helpers. */
-#ifndef ART_TEST_UDP_UTIL_H
-#define ART_TEST_UDP_UTIL_H
+#ifndef ART_TEST_HELPERS_UDP_H
+#define ART_TEST_HELPERS_UDP_H
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 #include "harness.h"
 
 /* Not every suite uses every helper. */
-#define UDP_UTIL static __attribute__((unused))
+#define UDP_HELPER static __attribute__((unused))
 
 /* What a receiving handle saw. */
 typedef struct {
@@ -34,14 +34,14 @@ typedef struct {
   struct sockaddr_storage from; /* sender of the last datagram */
 } rx_t;
 
-UDP_UTIL void rx_alloc(art_udp_t *h, size_t suggested, art_buf_t *buf) {
+UDP_HELPER void rx_alloc(art_udp_t *h, size_t suggested, art_buf_t *buf) {
   rx_t *rx = h->data;
   rx->allocs++;
   *buf = art_buf_init(rx->buf, rx->len ? rx->len : sizeof(rx->buf));
 }
 
-UDP_UTIL void rx_recv(art_udp_t *h, ssize_t nread, const art_buf_t *buf,
-                      const struct sockaddr *addr, unsigned flags) {
+UDP_HELPER void rx_recv(art_udp_t *h, ssize_t nread, const art_buf_t *buf,
+                        const struct sockaddr *addr, unsigned flags) {
   rx_t *rx = h->data;
   if (!(flags & ART_UDP_MMSG_CHUNK)) {
     rx->handbacks++;
@@ -88,14 +88,14 @@ typedef struct {
   int closed;       /* close_cb had run when a callback came */
 } tx_t;
 
-UDP_UTIL tx_t tx;
-UDP_UTIL int close_calls;
+UDP_HELPER tx_t tx;
+UDP_HELPER int close_calls;
 
-UDP_UTIL void on_close(art_handle_t *h) {
+UDP_HELPER void on_close(art_handle_t *h) {
   close_calls++;
 }
 
-UDP_UTIL void send_cb(art_udp_send_t *req, int status) {
+UDP_HELPER void send_cb(art_udp_send_t *req, int status) {
   int idx = (int)(intptr_t)req->data;
   if (idx != tx.calls)
     tx.order_ok = 0;
@@ -105,13 +105,13 @@ UDP_UTIL void send_cb(art_udp_send_t *req, int status) {
     tx.closed = 1;
 }
 
-UDP_UTIL void reset_tx(void) {
+UDP_HELPER void reset_tx(void) {
   memset(&tx, 0, sizeof(tx));
   tx.order_ok = 1;
   close_calls = 0;
 }
 
-UDP_UTIL int port_of(art_udp_t *h, struct sockaddr_storage *ss) {
+UDP_HELPER int port_of(art_udp_t *h, struct sockaddr_storage *ss) {
   int len = sizeof(*ss);
   assert_int_equal(art_udp_getsockname(h, (struct sockaddr *)ss, &len), 0);
   if (ss->ss_family == AF_INET6)
@@ -122,10 +122,10 @@ UDP_UTIL int port_of(art_udp_t *h, struct sockaddr_storage *ss) {
 /* art_test_run_until with a ticking timer, so that an iteration whose
  * callbacks satisfy cond before its poll phase cannot block that poll
  * phase forever. */
-UDP_UTIL void tick(art_timer_t *t) {}
+UDP_HELPER void tick(art_timer_t *t) {}
 
-UDP_UTIL int run_until(art_loop_t *loop, unsigned ms, int (*cond)(void *),
-                       void *arg) {
+UDP_HELPER int run_until(art_loop_t *loop, unsigned ms, int (*cond)(void *),
+                         void *arg) {
   art_timer_t t;
   assert_int_equal(art_timer_init(loop, &t), 0);
   assert_int_equal(art_timer_start(&t, tick, 5, 5), 0);
@@ -137,23 +137,23 @@ UDP_UTIL int run_until(art_loop_t *loop, unsigned ms, int (*cond)(void *),
 }
 
 /* Conditions for run_until. */
-UDP_UTIL int got_n(void *arg) {
+UDP_HELPER int got_n(void *arg) {
   rx_t *rx = arg;
   return rx->datagrams >= rx->stop_after;
 }
-UDP_UTIL int want_datagrams;
-UDP_UTIL int got_want(void *arg) {
+UDP_HELPER int want_datagrams;
+UDP_HELPER int got_want(void *arg) {
   return ((rx_t *)arg)->datagrams >= want_datagrams;
 }
-UDP_UTIL int want_calls;
-UDP_UTIL int tx_done(void *arg) {
+UDP_HELPER int want_calls;
+UDP_HELPER int tx_done(void *arg) {
   return tx.calls >= want_calls;
 }
-UDP_UTIL int closed_all(void *arg) {
+UDP_HELPER int closed_all(void *arg) {
   return close_calls >= *(int *)arg;
 }
 
-UDP_UTIL void close_all(art_loop_t *loop, art_udp_t **hs, int n) {
+UDP_HELPER void close_all(art_loop_t *loop, art_udp_t **hs, int n) {
   close_calls = 0;
   for (int i = 0; i < n; i++)
     assert_int_equal(art_close((art_handle_t *)hs[i], on_close), 0);
@@ -162,21 +162,21 @@ UDP_UTIL void close_all(art_loop_t *loop, art_udp_t **hs, int n) {
 }
 
 /* Closes a server and its client, and waits until both are closed. */
-UDP_UTIL void close_two(art_loop_t *loop, art_udp_t *srv, art_udp_t *cli) {
+UDP_HELPER void close_two(art_loop_t *loop, art_udp_t *srv, art_udp_t *cli) {
   art_udp_t *hs[] = {srv, cli};
   close_all(loop, hs, 2);
 }
 
 /* Runs the loop until rx has seen n datagrams in all (3 s at most). */
-UDP_UTIL void wait_datagrams(art_loop_t *loop, rx_t *rx, int n) {
+UDP_HELPER void wait_datagrams(art_loop_t *loop, rx_t *rx, int n) {
   want_datagrams = n;
   assert_true(run_until(loop, 3000, got_want, rx));
 }
 
 /* A loopback server and an unbound client of a family; 0, or -1 when the
  * family is not available here. */
-UDP_UTIL int pair_up(art_loop_t *loop, int family, art_udp_t *srv,
-                     art_udp_t *cli, struct sockaddr_storage *srv_addr) {
+UDP_HELPER int pair_up(art_loop_t *loop, int family, art_udp_t *srv,
+                       art_udp_t *cli, struct sockaddr_storage *srv_addr) {
   assert_int_equal(art_udp_init(loop, srv), 0);
   assert_int_equal(art_udp_init(loop, cli), 0);
   struct sockaddr_storage ss;
@@ -195,8 +195,8 @@ UDP_UTIL int pair_up(art_loop_t *loop, int family, art_udp_t *srv,
 
 /* pair_up on IPv4, with a fresh receive record as the server's data;
  * returns the record (freed by the caller after close_two). */
-UDP_UTIL rx_t *pair_up_rx(art_loop_t *loop, art_udp_t *srv, art_udp_t *cli,
-                          struct sockaddr_storage *to) {
+UDP_HELPER rx_t *pair_up_rx(art_loop_t *loop, art_udp_t *srv, art_udp_t *cli,
+                            struct sockaddr_storage *to) {
   rx_t *rx = calloc(1, sizeof(*rx));
   assert_int_equal(pair_up(loop, AF_INET, srv, cli, to), 0);
   srv->data = rx;

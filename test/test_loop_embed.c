@@ -1,12 +1,13 @@
-/* Embedding: another main loop drives libasyncrt through art_backend_fd and
- * art_backend_timeout, here a plain poll(2), running ART_RUN_NOWAIT when
- * the fd is readable or the timeout expires. */
+/* The loop embedded in another: a host's main loop drives libasyncrt
+ * through art_backend_fd and art_backend_timeout, here a plain poll(2),
+ * running ART_RUN_NOWAIT when the fd is readable or the timeout expires.
+ * The rest of the loop's behaviour is in test_loop.c. */
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 typedef struct {
   int timer_fired;
@@ -129,12 +130,4 @@ ART_TEST(backend_fd_readable_only_with_io) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   close(fds[0]);
   close(fds[1]);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(driven_from_plain_poll),
-      ART_TEST_ENTRY(backend_fd_readable_only_with_io),
-  };
-  return art_test_main(argc, argv, "embed", tests, ART_ARRAY_SIZE(tests));
 }

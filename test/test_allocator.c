@@ -1,14 +1,16 @@
-/* Allocation failures: the harness's allocator fails the Nth allocation,
- * and N sweeps over every allocating call of the core, with 0 to 64 extra
- * fds open (so fd-indexed tables sit at different sizes). Each failure must
- * return ART_ENOMEM, leak nothing (ASan checks at exit), close no fd twice
- * and leave the loop usable. Each test restores the normal allocator. */
+/* The allocator hook (art_replace_allocator) and the core's allocation
+ * failures: the harness's allocator, installed through the hook, fails the
+ * Nth allocation, and N sweeps over every allocating call of the core (the
+ * other areas' suites test their own), with 0 to 64 extra fds open (so
+ * fd-indexed tables sit at different sizes). Each failure must return
+ * ART_ENOMEM, leak nothing (ASan checks at exit), close no fd twice and
+ * leave the loop usable. Each test restores the normal allocator. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "helpers/harness.h"
 
 static void restore_allocator(void) {
   assert_int_equal(art_replace_allocator(malloc, realloc, calloc, free), 0);
@@ -88,6 +90,30 @@ ART_TEST(loop_init_sweep) {
     close_extra(extra, extra_counts[k]);
   }
   (void)state;
+}
+
+/* art_loop_init with each of its allocations failing in turn: a failed
+ * init leaves no fd open, and the one that succeeds closes cleanly. */
+ART_TEST(loop_init_allocation_failures) {
+  (void)state;
+  for (long n = 0; n < 32; n++) {
+    art_loop_t l;
+    int before = art_test_fd_count();
+    art_test_fail_alloc_after(n);
+    int err = art_loop_init(&l);
+    int failed = art_test_alloc_failed();
+    art_test_fail_alloc_after(-1);
+    if (err != 0) {
+      assert_int_equal(err, ART_ENOMEM);
+      assert_int_equal(art_test_fd_count(), before);
+      continue;
+    }
+    assert_int_equal(art_loop_close(&l), 0);
+    assert_int_equal(art_test_fd_count(), before);
+    if (!failed)
+      return;
+  }
+  fail_msg("art_loop_init never succeeded");
 }
 
 ART_TEST(default_loop_sweep) {
@@ -249,16 +275,4 @@ ART_TEST(poll_many_fds_sweep) {
     close_extra(extra, extra_counts[k]);
   }
   assert_true(failures > 0);
-}
-
-int main(int argc, char **argv) {
-  const struct CMUnitTest tests[] = {
-      ART_TEST_ENTRY(replace_allocator_bad_arguments),
-      ART_TEST_ENTRY(loop_init_sweep),
-      ART_TEST_ENTRY(default_loop_sweep),
-      ART_TEST_ENTRY(timer_init_sweep),
-      ART_TEST_ENTRY(next_tick_growth_sweep),
-      ART_TEST_ENTRY(poll_many_fds_sweep),
-  };
-  return art_test_main(argc, argv, "alloc", tests, ART_ARRAY_SIZE(tests));
 }

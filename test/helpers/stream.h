@@ -1,7 +1,8 @@
 /* Helpers shared by the stream, TCP and pipe suites: an echo server on an
- * ephemeral loopback port, heap-allocated peers, and liveness waits. */
-#ifndef ART_TEST_STREAM_HELPERS_H
-#define ART_TEST_STREAM_HELPERS_H
+ * ephemeral loopback port, heap-allocated peers, a pipe handle on a
+ * socketpair, and liveness waits. */
+#ifndef ART_TEST_HELPERS_STREAM_H
+#define ART_TEST_HELPERS_STREAM_H
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -87,6 +88,20 @@ listen_loopback(art_loop_t *loop, art_tcp_t *server, art_connection_cb cb) {
 
 static __attribute__((unused)) int flag_set(void *arg) {
   return *(int *)arg != 0;
+}
+
+/* A heap-allocated pipe handle on one end of a new socketpair; *peer gets
+ * the other end. */
+static __attribute__((unused)) art_pipe_t *open_pipe(art_loop_t *loop,
+                                                     int *peer) {
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  art_pipe_t *p = malloc(sizeof(*p));
+  assert_non_null(p);
+  assert_int_equal(art_pipe_init(loop, p, 0), 0);
+  assert_int_equal(art_pipe_open(p, sv[0]), 0);
+  *peer = sv[1];
+  return p;
 }
 
 #endif

@@ -1,9 +1,9 @@
 /* Helpers shared by the file-system suites: a private temporary folder per
- * test (dir, made by the FS_TEST fixture and removed with everything in it),
- * and a way to run a check as an unprivileged user even when the suite runs
- * as root. */
-#ifndef ART_FS_TEST_UTIL_H
-#define ART_FS_TEST_UTIL_H
+ * test (dir, made by the fs_test_before hook and removed with everything in
+ * it by fs_test_after), and a way to run a check as an unprivileged user
+ * even when the suite runs as root. */
+#ifndef ART_TEST_HELPERS_FS_H
+#define ART_TEST_HELPERS_FS_H
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -51,7 +51,7 @@ static inline const char *fs_test_join(char *out, size_t size, const char *dir,
   return out;
 }
 
-/* The running test's private folder, made by fs_test_setup. */
+/* The running test's private folder, made by fs_test_before. */
 static char dir[PATH_MAX];
 
 /* Joins the test's folder and name into buf (PATH_MAX bytes). */
@@ -59,21 +59,16 @@ static inline const char *in_dir(char *buf, const char *name) {
   return fs_test_join(buf, PATH_MAX, dir, name);
 }
 
-/* Fixture: a fresh folder, then the harness's fresh loop. */
-static inline int fs_test_setup(void **state) {
+/* The fs suites' hooks (ART_SUITE_HOOKS): a fresh folder before the
+ * harness makes the test's loop, removed before the harness checks that
+ * nothing leaked. */
+static inline void fs_test_before(void) {
   fs_test_tmpdir(dir, sizeof(dir));
-  return art_test_setup(state);
 }
 
-/* Fixture: removes the folder, then the harness's checks and cleanup. */
-static inline int fs_test_teardown(void **state) {
+static inline void fs_test_after(void) {
   fs_test_rmtree(dir);
-  return art_test_teardown(state);
 }
-
-/* A test entry run with the folder fixture. */
-#define FS_TEST(name)                                                          \
-  cmocka_unit_test_setup_teardown(name, fs_test_setup, fs_test_teardown)
 
 /* A symlink loop in the test's folder: loop1 -> loop2 -> loop1; returns
  * loop1's path, in buf. */
