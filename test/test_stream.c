@@ -126,7 +126,9 @@ ART_TEST(slow_reader_bounds_writer_memory) {
   slow->free_mask = ~0ull;
   make_pair(loop, &slow->pair);
   art_stream_t *w = (art_stream_t *)&slow->pair.a;
+  assert_int_equal(art_stream_get_high_water_mark(w), 64 * 1024); /* default */
   assert_int_equal(art_stream_set_high_water_mark(w, 32 * 1024), 0);
+  assert_int_equal(art_stream_get_high_water_mark(w), 32 * 1024);
   assert_int_equal(art_stream_on_drain(w, slow_drain), 0);
   assert_int_equal(art_timer_init(loop, &slow->timer), 0);
   art_tcp_t *r = &slow->pair.b;
@@ -144,6 +146,20 @@ ART_TEST(slow_reader_bounds_writer_memory) {
   /* Never more than the mark plus the one write that crossed it. */
   assert_true(slow->max_queue < 32 * 1024 + SLOW_CHUNK);
   free(slow);
+}
+
+ART_TEST(high_water_mark_of_no_stream_is_zero) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t t;
+  assert_int_equal(art_stream_get_high_water_mark(NULL), 0);
+  assert_int_equal(art_tcp_init(loop, &t), 0);
+  assert_int_equal(art_stream_set_high_water_mark((art_stream_t *)&t, 0),
+                   ART_EINVAL);
+  assert_int_equal(art_stream_get_high_water_mark((art_stream_t *)&t),
+                   64 * 1024);
+  art_close((art_handle_t *)&t, NULL);
+  assert_int_equal(art_stream_get_high_water_mark((art_stream_t *)&t), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }
 
 /* ---- half-close ---- */
