@@ -186,13 +186,36 @@ int art__io_check_fd(const art_loop_t *loop, int fd) ART__HIDDEN;
 /* Hands w's queued mask change to the backend now; the backend's error. */
 int art__io_sync(art_loop_t *loop, art__io_t *w) ART__HIDDEN;
 /* Hands the backend's queued mask changes over; a refused change is
- * reported to its owner as an error event. */
-void art__io_apply_changes(art_loop_t *loop) ART__HIDDEN;
+ * reported to its owner as an error event. Inline for the common case of
+ * an iteration that changed no mask. */
+void art__io_apply_changes_slow(art_loop_t *loop) ART__HIDDEN;
+static inline void art__io_apply_changes(art_loop_t *loop) {
+  if (!art__queue_empty(&loop->watcher_changes_))
+    art__io_apply_changes_slow(loop);
+}
+
 /* Entries of the loop's event batch: the most one wait dispatches. */
 #define ART__EVENT_BATCH 1024
-/* Waits in the backend up to timeout ms and dispatches what it found:
- * ready fds to their watchers, completed operations to their owners. */
-void art__io_poll(art_loop_t *loop, int timeout) ART__HIDDEN;
+/* Dispatches the first n entries of the loop's event batch: ready fds to
+ * their watchers, completed operations to their owners. */
+void art__io_dispatch(art_loop_t *loop, int n) ART__HIDDEN;
+/* A wait that may block: measured as idle time, and the cached time is
+ * refreshed before anything is dispatched. */
+void art__io_wait(art_loop_t *loop, int timeout) ART__HIDDEN;
+
+/* Waits in the backend up to timeout ms and dispatches what it found. The
+ * zero-timeout wait of a busy loop stays inline: one indirect call, and
+ * nothing else unless the backend found something. */
+static inline void art__io_poll(art_loop_t *loop, int timeout) {
+  if (timeout != 0) {
+    art__io_wait(loop, timeout);
+    return;
+  }
+  int n = loop->backend_->wait(loop->backend_state_, 0,
+                               (art__event_t *)loop->events_, ART__EVENT_BATCH);
+  if (n > 0)
+    art__io_dispatch(loop, n);
+}
 /* Runs op on a completion backend; ART_ENOTSUP on a readiness backend. */
 int art__io_submit(art_loop_t *loop, art__op_t *op) ART__HIDDEN;
 

@@ -120,7 +120,7 @@ int art__io_sync(art_loop_t *loop, art__io_t *w) {
   return err;
 }
 
-void art__io_apply_changes(art_loop_t *loop) {
+void art__io_apply_changes_slow(art_loop_t *loop) {
   while (!art__queue_empty(&loop->watcher_changes_)) {
     art__queue_t *q = art__queue_head(&loop->watcher_changes_);
     art__io_t *w = art__container_of(q, art__io_t, change);
@@ -149,18 +149,21 @@ static void dispatch_fd(art_loop_t *loop, int fd, unsigned events) {
   w->cb(loop, w, events);
 }
 
-void art__io_poll(art_loop_t *loop, int timeout) {
+void art__io_wait(art_loop_t *loop, int timeout) {
+  uint64_t before = art_hrtime();
+  int n = loop->backend_->wait(loop->backend_state_, timeout, loop->events_,
+                               ART__EVENT_BATCH);
+  /* Callbacks after a wait that could block must see the present. The
+   * wait ends at the first event, so idle time is the wait itself. */
+  uint64_t now = art_hrtime();
+  loop->metrics_.idle_time_ns += now - before;
+  loop->time_ = now / 1000000u;
+  if (n > 0)
+    art__io_dispatch(loop, n);
+}
+
+void art__io_dispatch(art_loop_t *loop, int n) {
   art__event_t *ev = loop->events_;
-  uint64_t before = timeout != 0 ? art_hrtime() : 0;
-  int n =
-      loop->backend_->wait(loop->backend_state_, timeout, ev, ART__EVENT_BATCH);
-  if (timeout != 0) {
-    /* Callbacks after a wait that could block must see the present. The
-     * wait ends at the first event, so idle time is the wait itself. */
-    uint64_t now = art_hrtime();
-    loop->metrics_.idle_time_ns += now - before;
-    loop->time_ = now / 1000000u;
-  }
   loop->nevents_ = n;
   for (int i = 0; i < n; i++) {
     if (ev[i].op != NULL) {

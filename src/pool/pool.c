@@ -1,6 +1,7 @@
 /* The work pool: worker threads, per-lane queues, statistics, and the
  * process-wide default pool. How loops submit to it and get their items
- * back is src/pool/channel.c's; this file knows no loop.
+ * back is src/pool/channel.c's: this file sees a loop only through the
+ * channel an item carries.
  *
  * Notes on the design:
  *
