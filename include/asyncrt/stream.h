@@ -11,7 +11,7 @@
 #include <sys/types.h>
 #include <termios.h>
 
-#include "../asyncrt.h"
+#include "core.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,7 +3,7 @@
 #ifndef ASYNCRT_THREADPOOL_H
 #define ASYNCRT_THREADPOOL_H
 
-#include "../asyncrt.h"
+#include "core.h"
 
 #ifdef __cplusplus
 extern "C" {
