@@ -34,7 +34,9 @@ fi
 build() {
   local dir=$1
   shift
-  cmake -S . -B "$dir" -DART_BUILD_TESTS=ON -DART_BUILD_EXAMPLES=ON "$@" >/dev/null
+  # Warnings fail the project's own builds; for a consumer they stay warnings.
+  cmake -S . -B "$dir" -DART_BUILD_TESTS=ON -DART_BUILD_EXAMPLES=ON \
+    -DART_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j "$jobs" >/dev/null
 }
 
