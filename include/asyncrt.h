@@ -12,7 +12,9 @@
  *   input. NULL pointers and handles used after close give ART_EINVAL.
  * - Handles and requests are allocated by the caller and must stay valid
  *   until their close callback (handles) or completion callback (requests).
- *   Fields ending in an underscore are private.
+ *   Fields ending in an underscore are private: their layout may change in
+ *   any release. The other fields keep their offset and size for as long as
+ *   ART_ABI_VERSION does not change (docs/design.md, "ABI and versioning").
  * - A loop and its handles belong to one thread. Only functions documented as
  *   thread-safe may be called from other threads.
  */
