@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v cmake >/dev/null || need+=(cmake)
 command -v cc >/dev/null || need+=(gcc)
+# The abi.header_cxx11.* tests compile every public header as C++.
+command -v c++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 if ! pkg-config --exists cmocka 2>/dev/null; then need+=(libcmocka-dev); fi

@@ -22,7 +22,9 @@
  * libasyncrt.so.<ART_ABI_VERSION>. It moves when a program compiled against
  * the previous headers could misbehave with this library: a public struct
  * changed size, a public field moved, an enumerator changed value, or a
- * function changed or went away (docs/design.md, "ABI and versioning"). */
+ * function changed or went away. test/abi/layout.txt records the layout it
+ * stands for, and the abi.layout test fails when that layout changes while
+ * this number does not. */
 #define ART_ABI_VERSION 1
 
 #endif /* ASYNCRT_VERSION_H */
