@@ -15,6 +15,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v cmake >/dev/null || need+=(cmake)
 command -v cc >/dev/null || need+=(gcc)
+# The abi.header_cxx11.* tests compile every public header as C++.
+command -v c++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v python3 >/dev/null || need+=(python3)
@@ -41,7 +43,9 @@ python3 test/check_layers.py
 build() {
   local dir=$1
   shift
-  cmake -S . -B "$dir" -DART_BUILD_TESTS=ON -DART_BUILD_EXAMPLES=ON "$@" >/dev/null
+  # Warnings fail the project's own builds; for a consumer they stay warnings.
+  cmake -S . -B "$dir" -DART_BUILD_TESTS=ON -DART_BUILD_EXAMPLES=ON \
+    -DART_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j "$jobs" >/dev/null
 }
 

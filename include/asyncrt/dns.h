@@ -6,7 +6,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "../asyncrt.h"
+#include "core.h"
+#include "threadpool.h"
 
 #ifdef __cplusplus
 extern "C" {

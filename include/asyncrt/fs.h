@@ -5,7 +5,8 @@
 
 #include <sys/types.h>
 
-#include "../asyncrt.h"
+#include "core.h"
+#include "threadpool.h"
 
 #ifdef __cplusplus
 extern "C" {

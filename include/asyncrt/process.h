@@ -6,7 +6,8 @@
 #include <sys/time.h>
 #include <sys/types.h>
 
-#include "../asyncrt.h"
+#include "core.h"
+#include "stream.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -11,7 +11,7 @@
 #include <sys/types.h>
 #include <termios.h>
 
-#include "../asyncrt.h"
+#include "core.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,7 +50,9 @@ typedef void (*art_drain_cb)(art_stream_t *stream);
 /* art_stream_pipe finished: 0, or the first error of either side. */
 typedef void (*art_stream_pipe_cb)(art_stream_pipe_t *p, int status);
 
-/* The private fields every stream has, after ART_HANDLE_FIELDS. */
+/* The private fields every stream has, after ART_HANDLE_FIELDS. A stream
+ * type's public fields (a pipe's ipc) follow them, so they grow into
+ * stream_reserved_, never past it. */
 #define ART_STREAM_FIELDS                                                      \
   art__io_t io_;                    /* the fd and its watcher */               \
   art_alloc_cb alloc_cb_;           /* art_read_start's */                     \
@@ -65,7 +67,8 @@ typedef void (*art_stream_pipe_cb)(art_stream_pipe_t *p, int status);
   size_t high_water_mark_;          /* backpressure threshold, bytes */        \
   int accepted_fd_;                 /* accepted, waiting for art_accept */     \
   unsigned stream_flags_;           /* ART__S_* bits, see src/stream.h */      \
-  art__pending_t pending_;          /* queued for the pending phase */
+  art__pending_t pending_;          /* queued for the pending phase */         \
+  void *stream_reserved_[2];
 
 struct art_stream_s {
   ART_HANDLE_FIELDS

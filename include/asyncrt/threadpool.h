@@ -3,7 +3,7 @@
 #ifndef ASYNCRT_THREADPOOL_H
 #define ASYNCRT_THREADPOOL_H
 
-#include "../asyncrt.h"
+#include "core.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,6 +35,8 @@ struct art__work {
   int state_; /* queued, running, done, canceled: src/pool/pool.c */
   uint64_t queued_ns_;
   uint64_t started_ns_;
+  void *reserved_[2]; /* the public fields of pool requests follow: room
+                         to grow without moving them */
 };
 
 typedef void (*art_work_cb)(art_work_t *req);

@@ -41,7 +41,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "../asyncrt.h"
+#include "core.h"
 
 #ifdef __cplusplus
 extern "C" {

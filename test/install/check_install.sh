@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the build tree into a temporary prefix and proves a consumer can
 # use what was installed: with find_package(asyncrt CONFIG) (shared and
-# static) and with pkg-config. Also checks the shared library's versioned
-# file name and soname.
+# static) and with pkg-config. Also checks the shared library's file name
+# and soname: the soname carries the ABI version of the installed headers,
+# the file name the ABI version and the release (docs/design.md, "ABI and
+# versioning").
 # Usage: check_install.sh <build-dir> <source-dir-of-this-script>
 set -euo pipefail
 build=$1
@@ -14,19 +16,24 @@ prefix=$tmp/prefix
 cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(dirname "$(find "$prefix" -name 'libasyncrt.so' | head -n1)")
 [ -n "$libdir" ] || { echo "libasyncrt.so not installed"; exit 1; }
-for f in asyncrt.h asyncrt/fs.h; do
+for f in asyncrt.h asyncrt/core.h asyncrt/version.h asyncrt/fs.h; do
   [ -f "$prefix/include/$f" ] || { echo "missing include/$f"; exit 1; }
 done
 [ -f "$libdir/libasyncrt.a" ] || { echo "static library not installed"; exit 1; }
 
-# Versioned shared object: libasyncrt.so -> .so.MAJOR -> .so.MAJOR.MINOR.PATCH
+# Versioned shared object: libasyncrt.so -> .so.ABI -> .so.ABI.MAJOR.MINOR.PATCH
+abi=$(sed -n 's/^#define ART_ABI_VERSION *\([0-9]*\)$/\1/p' \
+  "$prefix/include/asyncrt/version.h")
+[ -n "$abi" ] || { echo "no ART_ABI_VERSION in the installed version.h"; exit 1; }
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+release=$(pkg-config --modversion asyncrt)
 real=$(readlink -f "$libdir/libasyncrt.so")
-case $(basename "$real") in
-libasyncrt.so.[0-9]*.[0-9]*.[0-9]*) ;;
-*) echo "not a versioned file: $real"; exit 1 ;;
-esac
+if [ "$(basename "$real")" != "libasyncrt.so.$abi.$release" ]; then
+  echo "the library file is $real, expected libasyncrt.so.$abi.$release"
+  exit 1
+fi
 soname=$(readelf -d "$real" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-[[ $soname =~ ^libasyncrt\.so\.[0-9]+$ ]] || { echo "bad soname '$soname'"; exit 1; }
+[ "$soname" = "libasyncrt.so.$abi" ] || { echo "bad soname '$soname'"; exit 1; }
 [ -e "$libdir/$soname" ] || { echo "no $soname link installed"; exit 1; }
 echo "soname $soname -> $(basename "$real")"
 
@@ -42,8 +49,6 @@ if ldd "$tmp/cmake-build/consumer_static" | grep -q libasyncrt; then
 fi
 
 # pkg-config, from a compiler command line.
-export PKG_CONFIG_PATH=$libdir/pkgconfig
-[ "$(pkg-config --modversion asyncrt)" = "$(basename "$real" | sed 's/libasyncrt.so.//')" ]
 cc -o "$tmp/pc_consumer" "$here/consumer/main.c" \
   $(pkg-config --cflags --libs asyncrt)
 LD_LIBRARY_PATH=$libdir "$tmp/pc_consumer"

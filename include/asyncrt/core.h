@@ -1,0 +1,646 @@
+/* The loop core of libasyncrt: the export macro, errors, the allocator hook,
+ * the types every handle and request shares, the loop, timers, the phase
+ * handles, microtasks, fd watchers and async handles. Every area header
+ * (threadpool.h, fs.h, stream.h, ...) includes this one first, and nothing
+ * here includes an area header, so the headers form a tree with no circle.
+ * Included by asyncrt.h; include that, not this. */
+#ifndef ASYNCRT_CORE_H
+#define ASYNCRT_CORE_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(ART_BUILDING_LIBRARY) && defined(__GNUC__)
+#define ART_EXTERN __attribute__((visibility("default")))
+#else
+#define ART_EXTERN
+#endif
+
+/* The version of the library loaded at run time, as ART_VERSION_HEX and as
+ * "MAJOR.MINOR.PATCH" (the macros in version.h give the version compiled
+ * against). */
+ART_EXTERN unsigned art_version(void);
+ART_EXTERN const char *art_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors: negative errno values, plus ART_EOF for the end of a stream.     */
+
+#define ART_ERRNO_MAP(X)                                                       \
+  X(E2BIG, "argument list too long")                                           \
+  X(EACCES, "permission denied")                                               \
+  X(EADDRINUSE, "address already in use")                                      \
+  X(EADDRNOTAVAIL, "address not available")                                    \
+  X(EAFNOSUPPORT, "address family not supported")                              \
+  X(EAGAIN, "resource temporarily unavailable")                                \
+  X(EALREADY, "operation already in progress")                                 \
+  X(EBADF, "bad file descriptor")                                              \
+  X(EBUSY, "resource busy or locked")                                          \
+  X(ECANCELED, "operation canceled")                                           \
+  X(ECHILD, "no child processes")                                              \
+  X(ECONNABORTED, "software caused connection abort")                          \
+  X(ECONNREFUSED, "connection refused")                                        \
+  X(ECONNRESET, "connection reset by peer")                                    \
+  X(EEXIST, "file already exists")                                             \
+  X(EFAULT, "bad address in system call argument")                             \
+  X(EFBIG, "file too large")                                                   \
+  X(EHOSTUNREACH, "host is unreachable")                                       \
+  X(EINTR, "interrupted system call")                                          \
+  X(EINVAL, "invalid argument")                                                \
+  X(EIO, "i/o error")                                                          \
+  X(EISCONN, "socket is already connected")                                    \
+  X(EISDIR, "illegal operation on a directory")                                \
+  X(ELOOP, "too many symbolic links encountered")                              \
+  X(EMFILE, "too many open files")                                             \
+  X(EMSGSIZE, "message too long")                                              \
+  X(ENAMETOOLONG, "name too long")                                             \
+  X(ENETDOWN, "network is down")                                               \
+  X(ENETUNREACH, "network is unreachable")                                     \
+  X(ENFILE, "file table overflow")                                             \
+  X(ENOBUFS, "no buffer space available")                                      \
+  X(ENODEV, "no such device")                                                  \
+  X(ENOENT, "no such file or directory")                                       \
+  X(ENOMEM, "not enough memory")                                               \
+  X(ENOSPC, "no space left on device")                                         \
+  X(ENOSYS, "function not implemented")                                        \
+  X(ENOTCONN, "socket is not connected")                                       \
+  X(ENOTDIR, "not a directory")                                                \
+  X(ENOTEMPTY, "directory not empty")                                          \
+  X(ENOTSOCK, "socket operation on non-socket")                                \
+  X(ENOTSUP, "operation not supported")                                        \
+  X(ENXIO, "no such device or address")                                        \
+  X(EOVERFLOW, "value too large for defined data type")                        \
+  X(EPERM, "operation not permitted")                                          \
+  X(EPIPE, "broken pipe")                                                      \
+  X(EPROTO, "protocol error")                                                  \
+  X(ERANGE, "result too large")                                                \
+  X(EROFS, "read-only file system")                                            \
+  X(ESPIPE, "invalid seek")                                                    \
+  X(ESRCH, "no such process")                                                  \
+  X(ETIMEDOUT, "connection timed out")                                         \
+  X(ETXTBSY, "text file is busy")                                              \
+  X(EXDEV, "cross-device link not permitted")
+
+#define ART__ERRNO_ENUM(name, text) ART_##name = -name,
+enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
+#undef ART__ERRNO_ENUM
+
+/* Text for an error code ("no such file or directory") and its name
+ * ("ENOENT"). Unknown codes give "unknown error" / "UNKNOWN"; the strings are
+ * static. */
+ART_EXTERN const char *art_strerror(int err);
+ART_EXTERN const char *art_err_name(int err);
+
+/* Replaces the allocator used for every allocation the library makes. All
+ * four must be given; returns ART_EINVAL otherwise. Call it before any loop
+ * exists (memory from one allocator must be freed by the same one). */
+typedef void *(*art_malloc_fn)(size_t size);
+typedef void *(*art_realloc_fn)(void *ptr, size_t size);
+typedef void *(*art_calloc_fn)(size_t count, size_t size);
+typedef void (*art_free_fn)(void *ptr);
+ART_EXTERN int art_replace_allocator(art_malloc_fn malloc_fn,
+                                     art_realloc_fn realloc_fn,
+                                     art_calloc_fn calloc_fn,
+                                     art_free_fn free_fn);
+
+/* ------------------------------------------------------------------------ */
+/* Types.                                                                   */
+
+typedef struct art_loop_s art_loop_t;
+typedef struct art_handle_s art_handle_t;
+typedef struct art_req_s art_req_t;
+typedef struct art_timer_s art_timer_t;
+typedef struct art_idle_s art_idle_t;
+typedef struct art_prepare_s art_prepare_t;
+typedef struct art_check_s art_check_t;
+typedef struct art_poll_s art_poll_t;
+typedef struct art_async_s art_async_t;
+
+/* The private node of every intrusive list (see src/queue.h). */
+struct art__queue {
+  struct art__queue *next;
+  struct art__queue *prev;
+};
+
+typedef enum {
+  ART_UNKNOWN_HANDLE = 0,
+  ART_ASYNC,
+  ART_CHECK,
+  ART_FS_EVENT,
+  ART_FS_POLL,
+  ART_HANDLE, /* only in art_walk filters: any type */
+  ART_IDLE,
+  ART_NAMED_PIPE,
+  ART_POLL,
+  ART_PREPARE,
+  ART_PROCESS,
+  ART_STREAM,
+  ART_TCP,
+  ART_TIMER,
+  ART_TTY,
+  ART_UDP,
+  ART_SIGNAL,
+  ART_FILE, /* only from art_guess_handle: a regular file or device */
+  ART_HANDLE_TYPE_MAX
+} art_handle_type;
+
+typedef enum {
+  ART_UNKNOWN_REQ = 0,
+  ART_REQ,
+  ART_CONNECT,
+  ART_WRITE,
+  ART_SHUTDOWN,
+  ART_UDP_SEND,
+  ART_FS,
+  ART_WORK,
+  ART_GETADDRINFO,
+  ART_GETNAMEINFO,
+  ART_REQ_TYPE_MAX
+} art_req_type;
+
+typedef enum {
+  ART_RUN_DEFAULT = 0, /* until nothing keeps the loop alive, or art_stop */
+  ART_RUN_ONCE,        /* one iteration, blocking in poll if needed; if it
+                          blocked, timers due when the wait ended run before
+                          it returns, so a call always makes progress */
+  ART_RUN_NOWAIT       /* one iteration, never blocking */
+} art_run_mode;
+
+typedef void (*art_close_cb)(art_handle_t *handle);
+typedef void (*art_walk_cb)(art_handle_t *handle, void *arg);
+typedef void (*art_timer_cb)(art_timer_t *timer);
+typedef void (*art_idle_cb)(art_idle_t *idle);
+typedef void (*art_prepare_cb)(art_prepare_t *prepare);
+typedef void (*art_check_cb)(art_check_t *check);
+typedef void (*art_poll_cb)(art_poll_t *poll, int status, int events);
+typedef void (*art_async_cb)(art_async_t *async);
+typedef void (*art_microtask_cb)(art_loop_t *loop, void *arg);
+
+/* A buffer the caller owns: used by file reads and writes and by streams.
+ * Vectored operations take an array of them. */
+typedef struct {
+  char *base; /* first byte */
+  size_t len; /* bytes at base */
+} art_buf_t;
+
+/* Makes a buffer descriptor for len bytes at base. */
+static inline art_buf_t art_buf_init(char *base, size_t len) {
+  art_buf_t b;
+  b.base = base;
+  b.len = len;
+  return b;
+}
+
+/* A queued microtask or tick: a callback and its argument. */
+typedef struct {
+  art_microtask_cb cb;
+  void *arg;
+} art__task_t;
+
+/* A growable ring of tasks; it grows only when full, so queueing allocates
+ * nothing once the ring has reached the program's steady-state depth. */
+typedef struct {
+  art__task_t *items;
+  size_t head;
+  size_t count;
+  size_t cap;
+} art__task_ring_t;
+
+/* One entry of the timer heap: the key and the timer's slot number, so that
+ * sifting touches neither the timers nor anything but dense arrays. */
+typedef struct {
+  uint64_t due;  /* absolute ms */
+  uint64_t seq;  /* start order */
+  uint32_t slot; /* index into loop->timer_slots_ and loop->timer_pos_ */
+} art__heap_entry_t;
+
+/* An fd watched by the backend. */
+typedef struct art__io_s art__io_t;
+typedef void (*art__io_cb)(art_loop_t *loop, art__io_t *w, unsigned events);
+struct art__io_s {
+  art__io_cb cb;            /* runs in the poll phase with the ready events */
+  struct art__queue change; /* on loop->watcher_changes while unsynced */
+  int fd;
+  unsigned events;  /* what the owner wants */
+  unsigned pevents; /* what the backend has registered */
+};
+
+/* Something other threads hand work to the loop through (src/wakeup.c):
+ * drained on the loop thread in the poll phase after each wakeup. */
+typedef struct art__wake_source_s art__wake_source_t;
+struct art__wake_source_s {
+  struct art__queue node; /* on loop->wake_sources_ */
+  void (*drain)(art_loop_t *loop, art__wake_source_t *src);
+};
+
+/* Counters of the loop; see art_loop_metrics. */
+typedef struct {
+  uint64_t iterations;   /* art_run iterations completed */
+  uint64_t events;       /* I/O callbacks dispatched by the poll phase */
+  uint64_t idle_time_ns; /* time spent blocked waiting in the poll phase */
+  /* Time per phase, indexed by art_phase, counted only while
+   * ART_LOOP_MEASURE_PHASES is on. Microtask drains count under
+   * ART_PHASE_MICROTASKS, not under the phase they ran after; the poll
+   * phase's figure includes idle_time_ns. */
+  uint64_t phase_time_ns[7];
+  uint64_t loop_start_ns;    /* art_hrtime() when the loop was initialised */
+  uint64_t sample_ns;        /* art_hrtime() when these figures were read */
+  uint64_t timers_fired;     /* timer callbacks run */
+  uint64_t timer_lag_sum_ms; /* sum over them of (run time - due time) */
+  uint64_t timer_lag_max_ms; /* the largest such lateness: the loop's lag */
+} art_loop_metrics_t;
+
+/* The phases, in the order an iteration runs them. */
+typedef enum {
+  ART_PHASE_TIMERS = 0,
+  ART_PHASE_PENDING,
+  ART_PHASE_IDLE_PREPARE,
+  ART_PHASE_POLL,
+  ART_PHASE_CHECK,
+  ART_PHASE_CLOSE,
+  ART_PHASE_MICROTASKS,
+  ART_PHASE_NONE /* outside art_run */
+} art_phase;
+
+/* Returns a static name: "timers", "pending", "idle/prepare", "poll",
+ * "check", "close", "microtasks", "none". */
+ART_EXTERN const char *art_phase_name(art_phase phase);
+
+struct art__backend_ops;
+struct art__ext_entry;
+
+/* The loop. Every field but data is private: use the functions below. The
+ * reserved fields keep room to grow without changing the size. */
+struct art_loop_s {
+  void *data; /* the user's */
+  /* ---- private ---- */
+  /* The backend and the fds it watches (src/io.c). */
+  const struct art__backend_ops *backend_;
+  void *backend_state_;  /* the backend's own state */
+  void *events_;         /* art__event_t[]: the batch being dispatched */
+  int nevents_;          /* entries of events_ being dispatched */
+  art__io_t **watchers_; /* indexed by fd; grown on registration */
+  unsigned nwatchers_;
+  unsigned nfds_;                     /* watchers registered */
+  struct art__queue watcher_changes_; /* io watchers whose mask changed */
+  /* Handles, requests and the phases (src/loop.c, src/handle.c). */
+  struct art__queue handles_; /* every open handle, for walk and close */
+  struct art__queue idle_handles_;
+  struct art__queue prepare_handles_;
+  struct art__queue check_handles_;
+  struct art__queue pending_; /* art__pending_t, run in the pending phase */
+  art_handle_t *closing_;     /* handles to finish in the close phase */
+  unsigned active_handles_;   /* active and referenced */
+  unsigned active_reqs_;      /* requests in flight */
+  int stop_flag_;
+  int phase_;     /* art_phase now running */
+  uint64_t time_; /* cached now, ms */
+  /* Timers (src/timer.c). */
+  art__heap_entry_t *timer_heap_; /* min-heap of started timers */
+  art_timer_t **timer_slots_;     /* slot -> timer */
+  uint32_t *timer_pos_;           /* slot -> heap index, or next free slot */
+  size_t timer_count_;            /* entries in the heap */
+  size_t timer_cap_;              /* capacity of the three arrays */
+  size_t timer_reserved_;         /* slots handed out (high-water mark) */
+  uint32_t timer_free_;           /* 1 + first free slot, 0: none */
+  uint64_t timer_seq_;            /* start counter: equal deadlines in order */
+  struct art__queue timer_ready_; /* repeats that fell behind, see timer.c */
+  /* Ticks and microtasks (src/microtask.c). */
+  art__task_ring_t ticks_;      /* art_next_tick queue */
+  art__task_ring_t microtasks_; /* art_queue_microtask queue */
+  int draining_;                /* microtask drain running */
+  /* Metrics (src/metrics.c). */
+  art_loop_metrics_t metrics_;
+  int measure_phases_;     /* ART_LOOP_MEASURE_PHASES is on */
+  uint64_t phase_mark_ns_; /* when the phase being measured began */
+  uint64_t drain_ns_;      /* microtask time inside that phase */
+  /* Cross-thread wakeup (src/wakeup.c, src/async.c). */
+  int wakeup_fd_; /* eventfd */
+  art__io_t wakeup_io_;
+  int wakeup_pending_;              /* atomic: a wakeup write is outstanding */
+  int wakers_;                      /* atomic: threads that may still write */
+  struct art__queue wake_sources_;  /* art__wake_source_t, drained on wakeup */
+  art_async_t *async_stack_;        /* atomic: async handles sent, LIFO */
+  struct art__queue async_ready_;   /* async handles popped, to dispatch */
+  art__wake_source_t async_source_; /* the async handles' wake source */
+  /* Per-area state, registered by each area on first use (src/loop.c). */
+  struct art__ext_entry *exts_;
+  unsigned nexts_;
+  void *reserved_[8];
+};
+
+struct art__handle_ops;
+
+/* A user of a handle from outside the handle's type (a pipeline on a
+ * stream), told when the handle closes; see src/internal.h. */
+typedef struct art__attach_s art__attach_t;
+struct art__attach_s {
+  art__attach_t *next;
+  const struct art__attach_ops *ops;
+};
+
+/* Fields every handle starts with: the user's data, the read-only loop and
+ * type, then the private block (ART_HANDLE_PRIVATE_FIELDS). A type's own
+ * public fields follow the block, so the block's size is part of the ABI:
+ * it grows into reserved_, never past it (docs/design.md, "ABI and
+ * versioning"). */
+#define ART_HANDLE_FIELDS                                                      \
+  void *data;                                                                  \
+  art_loop_t *loop;                                                            \
+  art_handle_type type;                                                        \
+  ART_HANDLE_PRIVATE_FIELDS
+
+#define ART_HANDLE_PRIVATE_FIELDS                                              \
+  unsigned flags_;                                                             \
+  const struct art__handle_ops *ops_; /* the type's table, src/internal.h */   \
+  art_close_cb close_cb_;                                                      \
+  struct art__queue handle_node_;                                              \
+  art_handle_t *next_closing_;                                                 \
+  art__attach_t *attached_; /* users of the handle, told when it closes */     \
+  void *reserved_[2];
+
+struct art_handle_s {
+  ART_HANDLE_FIELDS
+};
+
+/* Fields every request starts with, in the order of a handle's: the user's
+ * data, the read-only loop and type, then a private block that is only room
+ * to grow (reserved_), so a request's own public fields never move. */
+#define ART_REQ_FIELDS                                                         \
+  void *data;                                                                  \
+  art_loop_t *loop;                                                            \
+  art_req_type type;                                                           \
+  ART_REQ_PRIVATE_FIELDS
+
+#define ART_REQ_PRIVATE_FIELDS void *reserved_[2];
+
+struct art_req_s {
+  ART_REQ_FIELDS
+};
+
+/* An I/O callback deferred to the next pending phase. */
+typedef struct art__pending_s {
+  struct art__queue node;
+  void (*cb)(struct art__pending_s *p);
+} art__pending_t;
+
+/* ------------------------------------------------------------------------ */
+/* The loop.                                                                */
+
+/* Initialises a loop: its backend (epoll, or poll(2) when the environment
+ * says ART_BACKEND=poll) and its wakeup fd. Returns ART_EINVAL for NULL,
+ * ART_ENOMEM, or the error of the system call that failed. */
+ART_EXTERN int art_loop_init(art_loop_t *loop);
+
+/* Releases what the loop allocated. Returns ART_EBUSY, changing nothing, while
+ * any handle is open or request in flight; memory owned by the user is never
+ * freed. */
+ART_EXTERN int art_loop_close(art_loop_t *loop);
+
+/* The process-wide default loop, created on first call (NULL if that fails).
+ * art_loop_close on it releases it; a later call makes a new one. */
+ART_EXTERN art_loop_t *art_default_loop(void);
+
+/* Runs the loop. ART_RUN_DEFAULT returns when no active referenced handle or
+ * request remains (0) or after art_stop (non-zero if something is still
+ * alive); ART_RUN_ONCE and ART_RUN_NOWAIT run one iteration and return
+ * non-zero if more work remains. ART_EINVAL for NULL, an unknown mode, or a
+ * call from inside a callback of the same loop. */
+ART_EXTERN int art_run(art_loop_t *loop, art_run_mode mode);
+
+/* Makes art_run return after the current iteration. */
+ART_EXTERN void art_stop(art_loop_t *loop);
+
+/* Non-zero if active referenced handles, requests, or closing handles remain
+ * (what keeps ART_RUN_DEFAULT going). */
+ART_EXTERN int art_loop_alive(const art_loop_t *loop);
+
+/* The loop's cached time in ms, updated at the start of every iteration and
+ * when the poll phase returns from a blocking wait (before its I/O
+ * callbacks); art_update_time refreshes it now (after a long callback,
+ * before starting a timer that should count from the present). */
+ART_EXTERN uint64_t art_now(const art_loop_t *loop);
+ART_EXTERN void art_update_time(art_loop_t *loop);
+
+/* Monotonic time in ns, arbitrary origin. */
+ART_EXTERN uint64_t art_hrtime(void);
+
+/* Embedding: an fd that becomes readable when the loop has I/O to process,
+ * and the ms until it must run for timers (-1: none, 0: now). A program with
+ * its own main loop polls the fd with that timeout, then calls
+ * art_run(loop, ART_RUN_NOWAIT). The timeout is also 0 while fd watchers
+ * changed since the loop last ran (the fd cannot report them yet). The
+ * poll(2) backend has no such fd and returns ART_ENOTSUP. */
+ART_EXTERN int art_backend_fd(const art_loop_t *loop);
+ART_EXTERN int art_backend_timeout(const art_loop_t *loop);
+
+/* The name of the backend in use: "epoll" or "poll". */
+ART_EXTERN const char *art_backend_name(const art_loop_t *loop);
+
+/* Copies the loop's counters and stamps m->sample_ns. Always on and free:
+ * iterations, events, idle time, timer lag (how late timer callbacks ran,
+ * measured against the loop's cached ms clock). Per-phase times need
+ * ART_LOOP_MEASURE_PHASES. ART_EINVAL for NULL. */
+ART_EXTERN int art_loop_metrics(const art_loop_t *loop, art_loop_metrics_t *m);
+
+/* Event-loop utilisation between two samples of art_loop_metrics (prev NULL:
+ * since the loop was initialised): the share of wall time not spent blocked
+ * in the poll phase, from 0 (always waiting) to 1 (never waiting), as Node's
+ * performance.eventLoopUtilization(). Stores it in *out. ART_EINVAL for NULL
+ * cur or out, or if cur was not sampled after prev. */
+ART_EXTERN int art_loop_utilization(const art_loop_metrics_t *prev,
+                                    const art_loop_metrics_t *cur, double *out);
+
+/* Loop options for art_loop_configure. */
+typedef enum {
+  /* value 1: measure the time of every phase into phase_time_ns (one clock
+   * read per phase boundary, six per iteration); 0: stop measuring (the
+   * default: the loop then pays one predictable branch per phase). */
+  ART_LOOP_MEASURE_PHASES = 1
+} art_loop_option;
+
+/* Sets a loop option. ART_EINVAL for NULL, an unknown option or a value out
+ * of range. May be called at any time, also from callbacks. */
+ART_EXTERN int art_loop_configure(art_loop_t *loop, art_loop_option option,
+                                  long value);
+
+/* The phase the loop is running now (ART_PHASE_NONE outside art_run). */
+ART_EXTERN art_phase art_loop_phase(const art_loop_t *loop);
+
+/* ------------------------------------------------------------------------ */
+/* Handles: the lifecycle shared by every type.                             */
+
+/* Stops the handle and releases its resources; close_cb (may be NULL) runs in
+ * the close phase of the current iteration, after which the handle's memory
+ * may be reused, even from inside close_cb. ART_EINVAL for NULL or a handle
+ * already closing or closed. */
+ART_EXTERN int art_close(art_handle_t *handle, art_close_cb close_cb);
+
+/* Non-zero if the handle is active (started and not stopped), or if it is
+ * closing (art_close called, close callback not yet run). 0 for NULL. */
+ART_EXTERN int art_is_active(const art_handle_t *handle);
+ART_EXTERN int art_is_closing(const art_handle_t *handle);
+
+/* A referenced active handle keeps ART_RUN_DEFAULT running; an unreferenced
+ * one does not. Handles start referenced. Both are idempotent; art_has_ref
+ * gives non-zero for a referenced handle. */
+ART_EXTERN void art_ref(art_handle_t *handle);
+ART_EXTERN void art_unref(art_handle_t *handle);
+ART_EXTERN int art_has_ref(const art_handle_t *handle);
+
+/* Calls cb for every open handle of the loop (closing ones included). The
+ * callback must not close handles other than the one it is given. */
+ART_EXTERN void art_walk(art_loop_t *loop, art_walk_cb cb, void *arg);
+
+/* "timer", "tcp", ... for a handle type; "unknown" otherwise. */
+ART_EXTERN const char *art_handle_type_name(art_handle_type type);
+
+/* Prints one line per open handle: type, [A]ctive, [R]ef, [C]losing,
+ * address. For debugging leaks of handles. */
+ART_EXTERN void art_print_handles(art_loop_t *loop, FILE *stream);
+
+/* Size in bytes of a handle or request type, for bindings. */
+ART_EXTERN size_t art_handle_size(art_handle_type type);
+
+/* ------------------------------------------------------------------------ */
+/* Timers: min-heap ordered by (deadline, start order).                     */
+
+struct art_timer_s {
+  ART_HANDLE_FIELDS
+  /* private */
+  art_timer_cb cb_;
+  uint64_t due_;    /* absolute ms */
+  uint64_t seq_;    /* start order, breaks ties between equal deadlines */
+  uint64_t repeat_; /* ms, 0 = one-shot */
+  uint32_t slot_;   /* its slot; loop->timer_pos_[slot_] finds its entry */
+  struct art__queue ready_node_; /* on loop->timer_ready_ while deferred */
+};
+
+/* Initialises a timer. Reserves its heap slot, so starting and stopping
+ * never allocate; ART_ENOMEM if that reservation fails. */
+ART_EXTERN int art_timer_init(art_loop_t *loop, art_timer_t *timer);
+
+/* Starts (or restarts) the timer: cb runs timeout ms from the loop's cached
+ * now, then every repeat ms (0: once). Timers due at the same time run in
+ * start order. A repeating timer is rescheduled from its due time, not from
+ * when its callback returned. A timer started from a timer callback runs in
+ * the next iteration at the earliest. A timeout too large to add to now
+ * saturates (the timer never fires). ART_EINVAL for NULL, a NULL cb, or a
+ * handle that is not an open timer. Never allocates. */
+ART_EXTERN int art_timer_start(art_timer_t *timer, art_timer_cb cb,
+                               uint64_t timeout, uint64_t repeat);
+
+/* Stops the timer; its callback will not run until it is started again.
+ * Stopping a stopped timer is a no-op. ART_EINVAL for NULL or a non-timer.
+ * Never allocates. */
+ART_EXTERN int art_timer_stop(art_timer_t *timer);
+
+/* Restarts a repeating timer with its repeat as timeout; stops a one-shot
+ * timer. ART_EINVAL if the timer was never started or is closed. */
+ART_EXTERN int art_timer_again(art_timer_t *timer);
+
+/* The repeat interval in ms (0: one-shot). Setting it affects the next
+ * rescheduling, not the pending deadline. NULL is ignored / gives 0. */
+ART_EXTERN void art_timer_set_repeat(art_timer_t *timer, uint64_t repeat);
+ART_EXTERN uint64_t art_timer_get_repeat(const art_timer_t *timer);
+
+/* ms until the timer is due (0 if due or not active). */
+ART_EXTERN uint64_t art_timer_get_due_in(const art_timer_t *timer);
+
+/* ------------------------------------------------------------------------ */
+/* Idle, prepare and check handles: callbacks at fixed points of every      */
+/* iteration, in the order the handles were started. An active idle handle  */
+/* makes the poll phase not block. Check is Node's setImmediate phase.      */
+/* art_<name>_init/start/stop return 0, or ART_EINVAL for NULL, a NULL cb,  */
+/* a closed handle or loop, or a handle of another type. Starting a started
+ * handle only replaces its cb; */
+/* stopping a stopped one is a no-op. The caller owns the handle's memory.  */
+
+#define ART__PHASE_HANDLE(name)                                                \
+  struct art_##name##_s {                                                      \
+    ART_HANDLE_FIELDS                                                          \
+    art_##name##_cb cb_;                                                       \
+    struct art__queue queue_;                                                  \
+  };                                                                           \
+  ART_EXTERN int art_##name##_init(art_loop_t *loop, art_##name##_t *h);       \
+  ART_EXTERN int art_##name##_start(art_##name##_t *h, art_##name##_cb cb);    \
+  ART_EXTERN int art_##name##_stop(art_##name##_t *h);
+
+ART__PHASE_HANDLE(idle)
+ART__PHASE_HANDLE(prepare)
+ART__PHASE_HANDLE(check)
+
+/* ------------------------------------------------------------------------ */
+/* Microtasks: Node's process.nextTick and promise jobs.                    */
+
+/* Queue cb(loop, arg) to run after the current callback returns (or, outside
+ * art_run, at the start of the next art_run). After every callback it
+ * invokes, the loop runs the whole tick queue, then the whole microtask
+ * queue, and repeats while either is non-empty. ART_ENOMEM only when the
+ * queue must grow and cannot. */
+ART_EXTERN int art_next_tick(art_loop_t *loop, art_microtask_cb cb, void *arg);
+ART_EXTERN int art_queue_microtask(art_loop_t *loop, art_microtask_cb cb,
+                                   void *arg);
+
+/* ------------------------------------------------------------------------ */
+/* fd watchers: any fd, for embedding other libraries in the loop.          */
+
+enum {
+  ART_READABLE = 1,
+  ART_WRITABLE = 2,
+  ART_DISCONNECT = 4,
+  ART_PRIORITIZED = 8
+};
+
+struct art_poll_s {
+  ART_HANDLE_FIELDS
+  art_poll_cb cb_;
+  art__io_t io_;
+};
+
+/* Watches fd (the caller keeps owning it; art_close does not close it).
+ * ART_EBADF for a negative or closed fd, ART_EEXIST if the loop already
+ * watches the fd, ART_EPERM for regular files under epoll. */
+ART_EXTERN int art_poll_init(art_loop_t *loop, art_poll_t *p, int fd);
+
+/* Starts watching for events (ART_READABLE | ...); calling it again changes
+ * the mask. cb gets status 0 and the events that fired, or a negative status
+ * (ART_EBADF) if the fd went bad. */
+ART_EXTERN int art_poll_start(art_poll_t *p, int events, art_poll_cb cb);
+
+/* Stops watching (the fd stays open and the caller's). 0, or ART_EINVAL for
+ * NULL or a closed handle. */
+ART_EXTERN int art_poll_stop(art_poll_t *p);
+
+/* ------------------------------------------------------------------------ */
+/* Async handles: wake a loop from any thread.                              */
+
+struct art_async_s {
+  ART_HANDLE_FIELDS
+  art_async_cb cb_;
+  int pending_;               /* atomic state, see src/async.c */
+  art_async_t *next_pending_; /* link on loop->async_stack_ */
+  struct art__queue ready_;   /* link on loop->async_ready_ */
+};
+
+/* Initialises and starts an async handle (active until closed). */
+ART_EXTERN int art_async_init(art_loop_t *loop, art_async_t *async,
+                              art_async_cb cb);
+
+/* Makes cb run once in the loop's poll phase. Thread-safe and
+ * async-signal-safe; sends before the callback runs coalesce into one call.
+ * Must not be called after the handle's close callback has run. */
+ART_EXTERN int art_async_send(art_async_t *async);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASYNCRT_CORE_H */
