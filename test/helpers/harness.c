@@ -139,37 +139,28 @@ static long fail_after = -1;
 static int failed;
 static long alloc_calls; /* library allocations since the allocator was set */
 
-static void *failing_malloc(size_t n) {
+/* Counts an allocation and says whether it is the one to fail. */
+static int should_fail(void) {
   alloc_calls++;
   if (fail_after == 0) {
     failed = 1;
-    return NULL;
+    return 1;
   }
   if (fail_after > 0)
     fail_after--;
-  return malloc(n);
+  return 0;
+}
+
+static void *failing_malloc(size_t n) {
+  return should_fail() ? NULL : malloc(n);
 }
 
 static void *failing_realloc(void *p, size_t n) {
-  alloc_calls++;
-  if (fail_after == 0) {
-    failed = 1;
-    return NULL;
-  }
-  if (fail_after > 0)
-    fail_after--;
-  return realloc(p, n);
+  return should_fail() ? NULL : realloc(p, n);
 }
 
 static void *failing_calloc(size_t c, size_t n) {
-  alloc_calls++;
-  if (fail_after == 0) {
-    failed = 1;
-    return NULL;
-  }
-  if (fail_after > 0)
-    fail_after--;
-  return calloc(c, n);
+  return should_fail() ? NULL : calloc(c, n);
 }
 
 void art_test_fail_alloc_after(long n) {
