@@ -328,7 +328,7 @@ struct art_loop_s {
   int wakeup_fd_;  /* eventfd (or the read end of a pipe) */
   int wakeup_wfd_; /* write end: the same eventfd or a pipe */
   art__io_t wakeup_io_;
-  int wakeup_pending_;             /* atomic: a wakeup write is outstanding */
+  int wakeup_pending_;             /* atomic: wakeup state, see src/async.c */
   int wakers_;                     /* atomic: threads inside art__loop_post */
   art__completion_t *completions_; /* atomic: posted by threads, LIFO */
   art_async_t *async_stack_;       /* atomic: async handles sent, LIFO */

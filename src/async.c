@@ -1,11 +1,24 @@
 /* Cross-thread wakeups: the loop's eventfd, the completion queue that the
  * work pool pushes finished items onto, and art_async_t.
  *
- * One eventfd per loop carries every kind of wakeup. A writer first sets
- * loop->wakeup_pending_; only the writer that flips it from 0 to 1 writes the
- * eventfd, so a storm of sends costs one syscall per loop iteration. The
- * loop reads the eventfd, clears the flag, and only then drains, so nothing
- * posted after the drain can be missed.
+ * One eventfd per loop carries every kind of wakeup, and a wakeup word,
+ * loop->wakeup_pending_, says when it must be written:
+ *   W_AWAKE    the loop is running and looks at its queues before it next
+ *              blocks (set and cleared by the loop only);
+ *   W_POSTED   something was posted since the loop last took its queues;
+ *   W_WRITTEN  the eventfd was written and the loop has not read it yet.
+ * A poster pushes its item, then sets W_POSTED, and writes the eventfd only
+ * if it is the one that sets W_WRITTEN, which it does only when the loop is
+ * not awake. So a poster makes no system call while the loop runs, and a
+ * storm of posts at a sleeping loop costs one write. Before the poll phase
+ * blocks, the loop clears W_AWAKE with a compare-and-swap that fails if
+ * W_POSTED is set: then it runs what was posted instead of blocking. A post
+ * either lands before that swap (and is run) or sees W_AWAKE clear (and
+ * writes). The loop clears W_WRITTEN only after reading the eventfd: there
+ * is at most one unread write, so the loop knows when a zero-timeout wait
+ * can find nothing (src/loop.c). Leaving art_run, the loop clears W_AWAKE
+ * and writes the eventfd itself if a post is still untaken, so a host
+ * polling art_backend_fd sees it.
  *
  * Async handles that were sent are pushed on a lock-free stack (a CAS on
  * loop->async_stack_, async-signal-safe), so delivering a wakeup visits only
@@ -36,6 +49,9 @@
 #include "pool/pool.h"
 
 enum { IDLE = 0, BUSY = 1, QUEUED = 2, CLOSED = 3 };
+
+/* Bits of the wakeup word, loop->wakeup_pending_ (see above). */
+enum { W_WRITTEN = 1, W_AWAKE = 2, W_POSTED = 4 };
 
 static void wakeup_cb(art_loop_t *loop, art__io_t *w, unsigned events);
 
@@ -68,8 +84,27 @@ void art__wakeup_close(art_loop_t *loop) {
   loop->wakeup_fd_ = loop->wakeup_wfd_ = -1;
 }
 
+/* Applies word = (word & ~clear) | set; returns the old word. */
+static int word_update(art_loop_t *loop, int clear, int set) {
+  int old = __atomic_load_n(&loop->wakeup_pending_, __ATOMIC_RELAXED);
+  while (!__atomic_compare_exchange_n(&loop->wakeup_pending_, &old,
+                                      (old & ~clear) | set, 1, __ATOMIC_ACQ_REL,
+                                      __ATOMIC_RELAXED))
+    ;
+  return old;
+}
+
+/* Sets W_POSTED, and writes the eventfd if the loop is not awake and no
+ * write is unread. The release half of the swap publishes what the caller
+ * pushed before. */
 void art__loop_wake(art_loop_t *loop) {
-  if (__atomic_exchange_n(&loop->wakeup_pending_, 1, __ATOMIC_ACQ_REL))
+  int old = __atomic_load_n(&loop->wakeup_pending_, __ATOMIC_RELAXED);
+  int new;
+  do
+    new = old | W_POSTED | ((old & W_AWAKE) ? 0 : W_WRITTEN);
+  while (!__atomic_compare_exchange_n(&loop->wakeup_pending_, &old, new, 1,
+                                      __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+  if (old & (W_AWAKE | W_WRITTEN))
     return;
   uint64_t one = 1;
   ssize_t r;
@@ -81,12 +116,12 @@ void art__loop_wake(art_loop_t *loop) {
 
 /* Pushes c on the loop's completion stack with one CAS (no lock for a
  * worker to wait on, or for the loop to find held when it wakes) and
- * writes the eventfd only when the stack was empty: the loop takes the
- * whole stack at once, so one write covers every completion pushed until
- * then. Until the write is done the poster counts in loop->wakers_: once
- * the loop has run c's callback it may be closed, and art__wakeup_close
- * waits for that count to drop before it frees anything a poster
- * touches. */
+ * wakes the loop only when the stack was empty: the loop takes the whole
+ * stack at once, so one wakeup covers every completion pushed until then
+ * (and it costs no write while the loop runs). Until the write is done the
+ * poster counts in loop->wakers_: once the loop has run c's callback it may be
+ * closed, and art__wakeup_close waits for that count to drop before it frees
+ * anything a poster touches. */
 void art__loop_post(art_loop_t *loop, art__completion_t *c) {
   __atomic_add_fetch(&loop->wakers_, 1, __ATOMIC_RELAXED);
   art__completion_t *head =
@@ -164,6 +199,12 @@ static void run_asyncs(art_loop_t *loop) {
   }
 }
 
+/* Runs everything posted: completions first, then async callbacks. */
+static void run_posted(art_loop_t *loop) {
+  run_completions(loop);
+  run_asyncs(loop);
+}
+
 static void wakeup_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
   uint64_t count;
   ssize_t r;
@@ -171,12 +212,60 @@ static void wakeup_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
   do
     r = read(w->fd, &count, sizeof(count));
   while (r == -1 && errno == EINTR);
-  /* An exchange, not a store: as a read-modify-write it cannot be ordered
-   * after the loads of the queues below, so a poster either sees 0 here and
-   * writes the eventfd, or its item is seen by this drain. */
-  (void)__atomic_exchange_n(&loop->wakeup_pending_, 0, __ATOMIC_SEQ_CST);
-  run_completions(loop);
-  run_asyncs(loop);
+  /* That read took the only unread write. Awake from here on, the loop
+   * takes later posts without a write; clearing W_POSTED before the drain
+   * (a read-modify-write, so the drain's loads cannot pass it) means a post
+   * this drain misses sets it again. */
+  word_update(loop, W_WRITTEN | W_POSTED, W_AWAKE);
+  run_posted(loop);
+}
+
+/* The poll phase calls this with the timeout it means to wait and waits
+ * for what this returns. Work posted while the loop was awake was
+ * announced by no write: it runs here and the wait does not block. Before
+ * a blocking wait, W_AWAKE is cleared so that the next post writes the
+ * eventfd; the swap fails if a post came, and that post runs instead. The
+ * loop never spins: a sender on another CPU pushes in a fraction of the
+ * loop's iteration, and when it is late the loop blocks. */
+int art__wakeup_before_wait(art_loop_t *loop, int timeout) {
+  int s = __atomic_load_n(&loop->wakeup_pending_, __ATOMIC_ACQUIRE);
+  for (;;) {
+    if (s & W_POSTED) {
+      word_update(loop, W_POSTED, 0);
+      run_posted(loop);
+      return 0;
+    }
+    if (timeout == 0)
+      return 0;
+    if (__atomic_compare_exchange_n(&loop->wakeup_pending_, &s, s & ~W_AWAKE, 1,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      return timeout;
+  }
+}
+
+/* The blocking wait is over: posters need not write any more. */
+void art__wakeup_after_wait(art_loop_t *loop) {
+  __atomic_fetch_or(&loop->wakeup_pending_, W_AWAKE, __ATOMIC_ACQ_REL);
+}
+
+/* True while an eventfd write may be unread: a zero-timeout wait could
+ * then find the eventfd readable, and must be made. */
+int art__wakeup_unread(const art_loop_t *loop) {
+  return (__atomic_load_n(&loop->wakeup_pending_, __ATOMIC_ACQUIRE) &
+          W_WRITTEN) != 0;
+}
+
+/* art_run begins: until it ends, posts are taken without a write. */
+void art__wakeup_enter(art_loop_t *loop) {
+  __atomic_fetch_or(&loop->wakeup_pending_, W_AWAKE, __ATOMIC_ACQ_REL);
+}
+
+/* art_run ends: posters must write again. A post the loop has not taken
+ * got no write (the loop was awake): write now, so that a host polling
+ * art_backend_fd, or the next art_run's wait, sees it. */
+void art__wakeup_leave(art_loop_t *loop) {
+  if (word_update(loop, W_AWAKE, 0) & W_POSTED)
+    art__loop_wake(loop);
 }
 
 int art_async_init(art_loop_t *loop, art_async_t *a, art_async_cb cb) {

@@ -158,6 +158,15 @@ void art__wakeup_close(art_loop_t *loop) ART__HIDDEN;
 void art__loop_post(art_loop_t *loop, art__completion_t *c) ART__HIDDEN;
 /* Thread-safe and async-signal-safe: make the poll phase return soon. */
 void art__loop_wake(art_loop_t *loop) ART__HIDDEN;
+/* Loop thread. art_run brackets its iterations with enter and leave; the
+ * poll phase waits for what before_wait returns (it may run what was
+ * posted, and then returns 0) and calls after_wait after a blocking wait;
+ * unread is true while an eventfd write may be waiting to be read. */
+void art__wakeup_enter(art_loop_t *loop) ART__HIDDEN;
+void art__wakeup_leave(art_loop_t *loop) ART__HIDDEN;
+int art__wakeup_before_wait(art_loop_t *loop, int timeout) ART__HIDDEN;
+void art__wakeup_after_wait(art_loop_t *loop) ART__HIDDEN;
+int art__wakeup_unread(const art_loop_t *loop) ART__HIDDEN;
 
 /* ---- Metrics (src/metrics.c), only while ART_LOOP_MEASURE_PHASES is on. ----
  * begin marks the start of an iteration; charge adds the time since the last
