@@ -4,8 +4,15 @@
  * Notes on the design:
  *
  * 1. One mutex per pool guards the lanes, the counters and the worker lists.
- *    Workers sleep on one condition variable; a submitter signals it only
- *    when a worker is idle, so a busy pool takes no futex wake per item.
+ *    An idle worker sleeps on a semaphore of its own, on the pool's list of
+ *    idle workers. Whoever queues work takes at most one worker off that
+ *    list and posts its semaphore after dropping the lock; a worker that
+ *    takes an item while more are queued wakes the next idle one the same
+ *    way. So a busy pool takes no futex wake per item, a loop thread queuing
+ *    a batch pays for one wakeup, not one per item, and nobody ever waits
+ *    for a woken thread to be scheduled (glibc's pthread_cond_broadcast and
+ *    _signal do wait so, for waiters woken earlier that have not run yet:
+ *    20-40 us per call on a 2-vCPU VM, see docs/performance.md).
  * 2. Lanes (CPU, FS, SLOW) are separate FIFO queues taken round-robin, and a
  *    worker takes SLOW work only while fewer than half the threads (rounded
  *    up, at least one) run slow work: DNS cannot starve the file system.
@@ -23,6 +30,7 @@
  * 6. Nothing is allocated per item: struct art__work lives in the request.
  */
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,21 +46,23 @@ enum { W_IDLE = 0, W_QUEUED, W_RUNNING, W_DONE, W_CANCELED };
 
 /* One worker thread. */
 typedef struct {
-  pthread_t tid;          /* the thread */
-  struct art__queue node; /* on pool->workers_ or pool->exited_ */
-  art_pool_t *pool;       /* its pool */
+  pthread_t tid;               /* the thread */
+  struct art__queue node;      /* on pool->workers_ or pool->exited_ */
+  struct art__queue idle_node; /* on pool->idle_workers while it sleeps */
+  sem_t wake;       /* posted once by whoever takes it off idle_workers */
+  art_pool_t *pool; /* its pool */
 } worker_t;
 
 struct art_pool_s {
   pthread_mutex_t lock;                    /* guards everything below */
-  pthread_cond_t work_cond;                /* idle workers wait here */
+  struct art__queue idle_workers;          /* worker_t sleeping, latest first */
   pthread_cond_t exit_cond;                /* art_pool_close waits for exits */
   struct art__queue lanes[ART_LANE_COUNT]; /* queued items, FIFO per lane */
   uint64_t queued[ART_LANE_COUNT];         /* items on each lane */
   unsigned next_lane;                      /* where the round-robin starts */
   unsigned target;                         /* wanted number of workers */
   unsigned nthreads;                       /* live workers */
-  unsigned idle;                           /* workers waiting on work_cond */
+  unsigned idle;                           /* workers on idle_workers */
   unsigned slow_running;                   /* SLOW items being run */
   unsigned loops;                          /* loops given this pool */
   uint64_t running;                        /* items being run */
@@ -92,6 +102,54 @@ static struct art__work *take_work(art_pool_t *p) {
   return NULL;
 }
 
+/* True if take_work would find an item. Called locked. */
+static int has_work(const art_pool_t *p) {
+  for (unsigned lane = 0; lane < ART_LANE_COUNT; lane++)
+    if (!art__queue_empty(&p->lanes[lane]) &&
+        (lane != ART_LANE_SLOW || p->slow_running < slow_limit(p)))
+      return 1;
+  return 0;
+}
+
+/* Takes the idle worker that went to sleep last (its cache is the warmest)
+ * off the idle list, or returns NULL if none is idle. Called locked; the
+ * caller wakes it with wake_worker once it has dropped the lock, so the
+ * woken thread does not find the lock held. */
+static worker_t *take_idle(art_pool_t *p) {
+  if (art__queue_empty(&p->idle_workers))
+    return NULL;
+  art__queue_t *q = art__queue_head(&p->idle_workers);
+  art__queue_remove(q);
+  p->idle--;
+  return art__container_of(q, worker_t, idle_node);
+}
+
+/* Wakes a worker that take_idle returned (nothing for NULL). It cannot
+ * have exited meanwhile: it is blocked on its semaphore until this post. */
+static void wake_worker(worker_t *wk) {
+  if (wk != NULL)
+    sem_post(&wk->wake);
+}
+
+/* Wakes every idle worker, so that those above the target exit. Called
+ * locked (only when resizing or closing the pool). */
+static void wake_all_idle(art_pool_t *p) {
+  worker_t *wk;
+  while ((wk = take_idle(p)) != NULL)
+    wake_worker(wk);
+}
+
+/* Puts self on the idle list and sleeps until someone takes it off and
+ * wakes it. Called locked; returns locked. */
+static void sleep_idle(art_pool_t *p, worker_t *self) {
+  art__queue_insert_head(&p->idle_workers, &self->idle_node);
+  p->idle++;
+  pthread_mutex_unlock(&p->lock);
+  while (sem_wait(&self->wake) == -1 && errno == EINTR)
+    ;
+  pthread_mutex_lock(&p->lock);
+}
+
 /* Books the end, at now, of the item a worker just ran. Called locked. The
  * statistics change before the completion is posted, so the
  * after-callback already sees the item as done. */
@@ -124,7 +182,10 @@ static void worker_exit(art_pool_t *p, worker_t *self) {
 /* A worker takes the pool lock once per item, to book the item it just ran
  * and take the next, and reads the clock once per item: the end of one
  * item is the start of the next. The finished item is posted to its loop
- * after the lock is dropped; from then on the loop may reuse it. */
+ * after the lock is dropped; from then on the loop may reuse it. A worker
+ * that takes an item while more are queued wakes one idle worker, which
+ * does the same: a batch of queued items wakes as many workers as it
+ * needs, one after the other, and the thread that queued it woke one. */
 static void *worker_main(void *arg) {
   worker_t *self = arg;
   art_pool_t *p = self->pool;
@@ -135,20 +196,22 @@ static void *worker_main(void *arg) {
     struct art__work *done = w;
     if (done != NULL)
       finish_locked(p, done, now);
+    worker_t *next = NULL; /* an idle worker to wake */
     w = p->nthreads > p->target ? NULL : take_work(p);
     if (w != NULL) {
       start_locked(p, w, done != NULL ? now : art_hrtime());
+      if (has_work(p))
+        next = take_idle(p);
     } else if (done == NULL) {
       if (p->nthreads > p->target)
         break;
-      p->idle++;
-      pthread_cond_wait(&p->work_cond, &p->lock);
-      p->idle--;
+      sleep_idle(p, self);
       continue;
     }
     pthread_mutex_unlock(&p->lock);
     if (done != NULL)
       art__loop_post(done->loop_, &done->done_);
+    wake_worker(next);
     if (w != NULL) {
       w->work_(w);
       now = art_hrtime();
@@ -167,12 +230,18 @@ static int start_worker(art_pool_t *p) {
   if (wk == NULL)
     return ART_ENOMEM;
   wk->pool = p;
+  if (sem_init(&wk->wake, 0, 0) != 0) {
+    int err = -errno;
+    art__free(wk);
+    return err;
+  }
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   int err = pthread_create(&wk->tid, NULL, worker_main, wk);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (err != 0) {
+    sem_destroy(&wk->wake);
     art__free(wk);
     return -err;
   }
@@ -193,6 +262,7 @@ static void join_exited(art_pool_t *p) {
     art__queue_remove(q);
     worker_t *wk = art__container_of(q, worker_t, node);
     pthread_join(wk->tid, NULL);
+    sem_destroy(&wk->wake);
     art__free(wk);
   }
 }
@@ -209,13 +279,12 @@ static int resize_locked(art_pool_t *p, unsigned n) {
     }
   }
   if (p->nthreads > n)
-    pthread_cond_broadcast(&p->work_cond);
+    wake_all_idle(p);
   return 0;
 }
 
 static void pool_free(art_pool_t *p) {
   pthread_cond_destroy(&p->exit_cond);
-  pthread_cond_destroy(&p->work_cond);
   pthread_mutex_destroy(&p->lock);
   art__free(p);
 }
@@ -224,7 +293,7 @@ static void pool_free(art_pool_t *p) {
 static void pool_destroy(art_pool_t *p) {
   pthread_mutex_lock(&p->lock);
   p->target = 0;
-  pthread_cond_broadcast(&p->work_cond);
+  wake_all_idle(p);
   while (p->nthreads > 0)
     pthread_cond_wait(&p->exit_cond, &p->lock);
   pthread_mutex_unlock(&p->lock);
@@ -239,12 +308,12 @@ int art_pool_init(art_pool_t **pool, unsigned nthreads) {
   if (p == NULL)
     return ART_ENOMEM;
   pthread_mutex_init(&p->lock, NULL);
-  pthread_cond_init(&p->work_cond, NULL);
   pthread_cond_init(&p->exit_cond, NULL);
   for (unsigned i = 0; i < ART_LANE_COUNT; i++)
     art__queue_init(&p->lanes[i]);
   art__queue_init(&p->workers);
   art__queue_init(&p->exited);
+  art__queue_init(&p->idle_workers);
   pthread_mutex_lock(&p->lock);
   int err = resize_locked(p, nthreads);
   pthread_mutex_unlock(&p->lock);
@@ -271,7 +340,7 @@ int art_pool_set_size(art_pool_t *pool, unsigned nthreads) {
 /* Submissions batched on a loop thread while it runs a batch of
  * completions: after-callbacks that queue more work (the common chain) add
  * to this list, and the whole list reaches the pool under one lock with at
- * most one wakeup per idle worker. The list is flushed when the completions
+ * most one wakeup (see note 1). The list is flushed when the completions
  * are done, when it reaches BATCH_MAX items, and before anything that must
  * see every item on its lane (cancel, close). */
 #define BATCH_MAX 256
@@ -285,12 +354,11 @@ typedef struct {
 
 static __thread batch_t batch;
 
-/* Puts every batched item on its lane and wakes as many idle workers as
- * there are items. */
+/* Puts every batched item on its lane and wakes one idle worker; it wakes
+ * the next if more items wait (note 1). */
 static void batch_flush(void) {
   art_pool_t *p = batch.pool;
-  unsigned n = batch.n;
-  if (n == 0)
+  if (batch.n == 0)
     return;
   batch.n = 0;
   pthread_mutex_lock(&p->lock);
@@ -301,13 +369,9 @@ static void batch_flush(void) {
     art__queue_insert_tail(&p->lanes[w->lane_], q);
     p->queued[w->lane_]++;
   }
-  unsigned idle = p->idle;
+  worker_t *wk = take_idle(p);
   pthread_mutex_unlock(&p->lock);
-  if (n >= idle && idle > 0)
-    pthread_cond_broadcast(&p->work_cond);
-  else if (idle > 0)
-    while (n-- > 0)
-      pthread_cond_signal(&p->work_cond);
+  wake_worker(wk);
 }
 
 static void batch_add(art_pool_t *p, struct art__work *w) {
@@ -542,12 +606,11 @@ int art__work_submit(art_loop_t *loop, struct art__work *w, art_lane lane,
   pthread_mutex_lock(&p->lock);
   art__queue_insert_tail(&p->lanes[lane], &w->wq_);
   p->queued[lane]++;
-  int wake = p->idle > 0;
+  worker_t *wk = take_idle(p);
   pthread_mutex_unlock(&p->lock);
-  /* Signaled after unlocking: a worker woken under the lock would at once
+  /* Woken after unlocking: a worker woken under the lock would at once
    * block on it again, two more futex calls per item. */
-  if (wake)
-    pthread_cond_signal(&p->work_cond);
+  wake_worker(wk);
   return 0;
 }
 
