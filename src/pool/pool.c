@@ -5,14 +5,16 @@
  *
  * 1. One mutex per pool guards the lanes, the counters and the worker lists.
  *    An idle worker sleeps on a semaphore of its own, on the pool's list of
- *    idle workers. Whoever queues work takes at most one worker off that
- *    list and posts its semaphore after dropping the lock; a worker that
- *    takes an item while more are queued wakes the next idle one the same
- *    way. So a busy pool takes no futex wake per item, a loop thread queuing
- *    a batch pays for one wakeup, not one per item, and nobody ever waits
- *    for a woken thread to be scheduled (glibc's pthread_cond_broadcast and
- *    _signal do wait so, for waiters woken earlier that have not run yet:
- *    20-40 us per call on a 2-vCPU VM, see docs/performance.md).
+ *    idle workers. Whoever queues n items takes up to n workers off that
+ *    list under the lock and posts their semaphores after dropping it, so
+ *    a busy pool takes no futex wake per item, and the thread that queues
+ *    never waits for a woken worker to be scheduled. (It did with a shared
+ *    condition variable: glibc's pthread_cond_broadcast and _signal wait
+ *    for waiters woken earlier that have not run yet, which cost the loop
+ *    thread 20-40 us per broadcast on a 2-vCPU VM; see
+ *    docs/performance.md. Waking one worker and letting each woken worker
+ *    wake the next was measured too: slower, the wakeups then come one
+ *    after another.)
  * 2. Lanes (CPU, FS, SLOW) are separate FIFO queues taken round-robin, and a
  *    worker takes SLOW work only while fewer than half the threads (rounded
  *    up, at least one) run slow work: DNS cannot starve the file system.
@@ -102,19 +104,11 @@ static struct art__work *take_work(art_pool_t *p) {
   return NULL;
 }
 
-/* True if take_work would find an item. Called locked. */
-static int has_work(const art_pool_t *p) {
-  for (unsigned lane = 0; lane < ART_LANE_COUNT; lane++)
-    if (!art__queue_empty(&p->lanes[lane]) &&
-        (lane != ART_LANE_SLOW || p->slow_running < slow_limit(p)))
-      return 1;
-  return 0;
-}
-
 /* Takes the idle worker that went to sleep last (its cache is the warmest)
  * off the idle list, or returns NULL if none is idle. Called locked; the
  * caller wakes it with wake_worker once it has dropped the lock, so the
- * woken thread does not find the lock held. */
+ * woken thread does not find the lock held. Until then it stays blocked on
+ * its semaphore, so it cannot exit under the caller. */
 static worker_t *take_idle(art_pool_t *p) {
   if (art__queue_empty(&p->idle_workers))
     return NULL;
@@ -124,8 +118,7 @@ static worker_t *take_idle(art_pool_t *p) {
   return art__container_of(q, worker_t, idle_node);
 }
 
-/* Wakes a worker that take_idle returned (nothing for NULL). It cannot
- * have exited meanwhile: it is blocked on its semaphore until this post. */
+/* Wakes a worker that take_idle returned (nothing for NULL). */
 static void wake_worker(worker_t *wk) {
   if (wk != NULL)
     sem_post(&wk->wake);
@@ -182,10 +175,7 @@ static void worker_exit(art_pool_t *p, worker_t *self) {
 /* A worker takes the pool lock once per item, to book the item it just ran
  * and take the next, and reads the clock once per item: the end of one
  * item is the start of the next. The finished item is posted to its loop
- * after the lock is dropped; from then on the loop may reuse it. A worker
- * that takes an item while more are queued wakes one idle worker, which
- * does the same: a batch of queued items wakes as many workers as it
- * needs, one after the other, and the thread that queued it woke one. */
+ * after the lock is dropped; from then on the loop may reuse it. */
 static void *worker_main(void *arg) {
   worker_t *self = arg;
   art_pool_t *p = self->pool;
@@ -196,12 +186,9 @@ static void *worker_main(void *arg) {
     struct art__work *done = w;
     if (done != NULL)
       finish_locked(p, done, now);
-    worker_t *next = NULL; /* an idle worker to wake */
     w = p->nthreads > p->target ? NULL : take_work(p);
     if (w != NULL) {
       start_locked(p, w, done != NULL ? now : art_hrtime());
-      if (has_work(p))
-        next = take_idle(p);
     } else if (done == NULL) {
       if (p->nthreads > p->target)
         break;
@@ -211,7 +198,6 @@ static void *worker_main(void *arg) {
     pthread_mutex_unlock(&p->lock);
     if (done != NULL)
       art__loop_post(done->loop_, &done->done_);
-    wake_worker(next);
     if (w != NULL) {
       w->work_(w);
       now = art_hrtime();
@@ -340,9 +326,9 @@ int art_pool_set_size(art_pool_t *pool, unsigned nthreads) {
 /* Submissions batched on a loop thread while it runs a batch of
  * completions: after-callbacks that queue more work (the common chain) add
  * to this list, and the whole list reaches the pool under one lock with at
- * most one wakeup (see note 1). The list is flushed when the completions
- * are done, when it reaches BATCH_MAX items, and before anything that must
- * see every item on its lane (cancel, close). */
+ * most one wakeup per item, of idle workers only. The list is flushed when the
+ * completions are done, when it reaches BATCH_MAX items, and before anything
+ * that must see every item on its lane (cancel, close). */
 #define BATCH_MAX 256
 
 typedef struct {
@@ -354,11 +340,12 @@ typedef struct {
 
 static __thread batch_t batch;
 
-/* Puts every batched item on its lane and wakes one idle worker; it wakes
- * the next if more items wait (note 1). */
+/* Puts every batched item on its lane and wakes as many idle workers as
+ * there are items, after dropping the lock. */
 static void batch_flush(void) {
   art_pool_t *p = batch.pool;
-  if (batch.n == 0)
+  unsigned n = batch.n;
+  if (n == 0)
     return;
   batch.n = 0;
   pthread_mutex_lock(&p->lock);
@@ -369,9 +356,17 @@ static void batch_flush(void) {
     art__queue_insert_tail(&p->lanes[w->lane_], q);
     p->queued[w->lane_]++;
   }
-  worker_t *wk = take_idle(p);
+  art__queue_t wake; /* the workers to wake, by idle_node */
+  art__queue_init(&wake);
+  worker_t *wk;
+  while (n-- > 0 && (wk = take_idle(p)) != NULL)
+    art__queue_insert_tail(&wake, &wk->idle_node);
   pthread_mutex_unlock(&p->lock);
-  wake_worker(wk);
+  while (!art__queue_empty(&wake)) {
+    art__queue_t *q = art__queue_head(&wake);
+    art__queue_remove(q);
+    wake_worker(art__container_of(q, worker_t, idle_node));
+  }
 }
 
 static void batch_add(art_pool_t *p, struct art__work *w) {
