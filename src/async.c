@@ -52,8 +52,14 @@
 
 enum { IDLE = 0, BUSY = 1, QUEUED = 2, CLOSED = 3 };
 
-/* Bits of the wakeup word, loop->wakeup_pending_ (see above). */
-enum { W_WRITTEN = 1, W_AWAKE = 2, W_POSTED = 4, W_HOT = 8 };
+/* Bits of the wakeup word, loop->wakeup_pending_ (see above; defined in
+ * internal.h, where the poll phase tests them). */
+enum {
+  W_WRITTEN = ART__W_WRITTEN,
+  W_AWAKE = ART__W_AWAKE,
+  W_POSTED = ART__W_POSTED,
+  W_HOT = ART__W_HOT
+};
 
 /* How long the loop may spin for the next post before it blocks, while
  * posts keep arriving as it runs (W_HOT). A sender on another CPU needs a
@@ -284,13 +290,6 @@ int art__wakeup_before_wait(art_loop_t *loop, int timeout) {
 /* The blocking wait is over: posters need not write any more. */
 void art__wakeup_after_wait(art_loop_t *loop) {
   __atomic_fetch_or(&loop->wakeup_pending_, W_AWAKE, __ATOMIC_ACQ_REL);
-}
-
-/* True while an eventfd write may be unread: a zero-timeout wait could
- * then find the eventfd readable, and must be made. */
-int art__wakeup_unread(const art_loop_t *loop) {
-  return (__atomic_load_n(&loop->wakeup_pending_, __ATOMIC_ACQUIRE) &
-          W_WRITTEN) != 0;
 }
 
 /* art_run begins: until it ends, posts are taken without a write. */

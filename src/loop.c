@@ -238,7 +238,8 @@ static int nothing_to_poll(const art_loop_t *loop) {
 static int run_poll(art_loop_t *loop, art_run_mode mode) {
   apply_changes(loop);
   int timeout = mode == ART_RUN_NOWAIT ? 0 : poll_timeout(loop);
-  timeout = art__wakeup_before_wait(loop, timeout);
+  if (art__wakeup_must_look(loop, timeout))
+    timeout = art__wakeup_before_wait(loop, timeout);
   if (timeout == 0) {
     if (!nothing_to_poll(loop))
       loop->backend_->wait(loop, 0);
