@@ -19,8 +19,9 @@
  *    worker takes SLOW work only while fewer than half the threads (rounded
  *    up, at least one) run slow work: DNS cannot starve the file system.
  * 3. A finished item reaches its loop through art__loop_post: the worker
- *    queues the item's completion and writes the loop's eventfd only when
- *    that queue was empty. Statistics are updated before the post, so that
+ *    queues the item's completion and wakes the loop only when that queue
+ *    was empty, which writes the loop's eventfd only if the loop is not
+ *    running (src/async.c). Statistics are updated before the post, so that
  *    when the after-callback runs the pool already counts the item as done
  *    (art_pool_close from the callback then succeeds).
  * 4. Shrinking lowers the target; a worker above the target exits when it
