@@ -230,8 +230,47 @@ void art__wakeup_close(art_loop_t *loop) ART__HIDDEN;
 void art__wake_source_add(art_loop_t *loop,
                           art__wake_source_t *src) ART__HIDDEN;
 void art__wake_source_remove(art__wake_source_t *src) ART__HIDDEN;
-/* Thread-safe and async-signal-safe: make the poll phase return soon. */
+/* Thread-safe and async-signal-safe: make the poll phase look at the
+ * sources soon (src/wakeup.c: no system call while the loop runs). */
 void art__loop_wake(art_loop_t *loop) ART__HIDDEN;
+
+/* Loop thread. art_run brackets its iterations with enter and leave; the
+ * poll phase waits for what before_wait returns (it may drain what was
+ * posted, and then returns 0), and art__wakeup_after_wait follows a
+ * blocking wait. */
+void art__wakeup_enter(art_loop_t *loop) ART__HIDDEN;
+void art__wakeup_leave(art_loop_t *loop) ART__HIDDEN;
+int art__wakeup_before_wait(art_loop_t *loop, int timeout) ART__HIDDEN;
+
+/* Bits of loop->wakeup_pending_; src/wakeup.c explains them. */
+enum {
+  ART__W_WRITTEN = 1, /* an eventfd write is unread */
+  ART__W_AWAKE = 2,   /* the loop runs: posters need not write */
+  ART__W_POSTED = 4,  /* posted since the loop last took its sources */
+  ART__W_HOT = 8      /* posts came while the loop ran (loop only) */
+};
+
+static inline int art__wakeup_word(const art_loop_t *loop) {
+  return __atomic_load_n(&loop->wakeup_pending_, __ATOMIC_ACQUIRE);
+}
+
+/* True when the poll phase must call art__wakeup_before_wait: it means to
+ * block, or something was posted. An iteration that does neither pays one
+ * load. */
+static inline int art__wakeup_must_look(const art_loop_t *loop, int timeout) {
+  return timeout != 0 || (art__wakeup_word(loop) & ART__W_POSTED);
+}
+
+/* True while an eventfd write may be unread: a zero-timeout wait could then
+ * find the eventfd readable, and must be made. */
+static inline int art__wakeup_unread(const art_loop_t *loop) {
+  return (art__wakeup_word(loop) & ART__W_WRITTEN) != 0;
+}
+
+/* The blocking wait is over: posters need not write any more. */
+static inline void art__wakeup_after_wait(art_loop_t *loop) {
+  __atomic_fetch_or(&loop->wakeup_pending_, ART__W_AWAKE, __ATOMIC_ACQ_REL);
+}
 /* A thread that may still write the loop's eventfd after the loop could
  * have finished with what it posted counts itself between these two;
  * art_loop_close waits for the count to drop. */

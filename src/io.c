@@ -155,6 +155,7 @@ void art__io_wait(art_loop_t *loop, int timeout) {
                                ART__EVENT_BATCH);
   /* Callbacks after a wait that could block must see the present. The
    * wait ends at the first event, so idle time is the wait itself. */
+  art__wakeup_after_wait(loop);
   uint64_t now = art_hrtime();
   loop->metrics_.idle_time_ns += now - before;
   loop->time_ = now / 1000000u;

@@ -225,24 +225,28 @@ static void run_pending(art_loop_t *loop) {
 }
 
 /* True when a zero-timeout wait cannot find anything: the only fd watched
- * is the wakeup eventfd, and no wakeup is outstanding (every writer of the
- * eventfd sets wakeup_pending_ first, and the loop clears it only after
- * reading). Skipping the syscall then makes an iteration with nothing to
- * poll cheap, as libuv does when it watches no fd. A wakeup posted after
- * this check is seen by the next iteration's wait. */
+ * is the wakeup eventfd, and no write to it is unread (the loop clears that
+ * mark only after reading it; see src/wakeup.c). Skipping the syscall then
+ * makes an iteration with nothing to poll cheap, as libuv does when it
+ * watches no fd. A wakeup posted after this check is seen by the next
+ * iteration's poll phase. */
 static int nothing_to_poll(const art_loop_t *loop) {
   return loop->nfds_ == 1 && loop->wakeup_fd_ >= 0 &&
          loop->watchers_[loop->wakeup_fd_] == &loop->wakeup_io_ &&
-         !__atomic_load_n(&loop->wakeup_pending_, __ATOMIC_ACQUIRE);
+         !art__wakeup_unread(loop);
 }
 
 /* The poll phase. The timeout is computed only after the mask changes are
  * applied: a refused change runs its owner's callback, which may stop the
  * last handle or queue work, and a timeout computed before that could block
- * forever. */
+ * forever. Work posted by other threads while the loop ran cost them no
+ * eventfd write: art__wakeup_before_wait drains it here (and the wait then
+ * does not block). */
 static int run_poll(art_loop_t *loop, art_run_mode mode) {
   art__io_apply_changes(loop);
   int timeout = mode == ART_RUN_NOWAIT ? 0 : poll_timeout(loop);
+  if (art__wakeup_must_look(loop, timeout))
+    timeout = art__wakeup_before_wait(loop, timeout);
   if (timeout == 0 && nothing_to_poll(loop))
     return 0;
   art__io_poll(loop, timeout);
@@ -277,6 +281,7 @@ int art_run(art_loop_t *loop, art_run_mode mode) {
       loop->phase_ != ART_PHASE_NONE)
     return ART_EINVAL;
   art__callback_done(loop); /* ticks queued before art_run */
+  art__wakeup_enter(loop);
   int alive = loop_alive(loop);
   if (!alive)
     art_update_time(loop);
@@ -301,6 +306,7 @@ int art_run(art_loop_t *loop, art_run_mode mode) {
   }
   loop->phase_ = ART_PHASE_NONE;
   loop->stop_flag_ = 0;
+  art__wakeup_leave(loop);
   return alive;
 }
 

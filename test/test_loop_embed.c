@@ -131,3 +131,49 @@ ART_TEST(backend_fd_readable_only_with_io) {
   close(fds[0]);
   close(fds[1]);
 }
+
+/* A send made while the loop runs costs the sender no eventfd write (the
+ * loop looks at its queues before it blocks). One made after the loop's
+ * last look, from a check callback that then stops the loop, must still
+ * leave the backend fd readable when art_run returns, or a host waiting on
+ * it would sleep through the send. */
+static art_async_t late_async;
+
+static void nothing_idle_cb(art_idle_t *i) {
+  (void)i;
+}
+
+static void send_and_stop_cb(art_check_t *c) {
+  assert_int_equal(art_async_send(&late_async), 0);
+  art_check_stop(c);
+  art_stop(c->loop);
+}
+
+ART_TEST(send_after_last_look_wakes_backend_fd) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_check_t c;
+  art_idle_t idle; /* so that the poll phase does not block */
+  embed_t e = {0};
+  int fd = art_backend_fd(loop);
+  if (fd == ART_ENOTSUP) {
+    assert_string_equal(art_backend_name(loop), "poll");
+    return;
+  }
+  assert_int_equal(art_async_init(loop, &late_async, embed_async_cb), 0);
+  late_async.data = &e;
+  assert_int_equal(art_check_init(loop, &c), 0);
+  assert_int_equal(art_check_start(&c, send_and_stop_cb), 0);
+  assert_int_equal(art_idle_init(loop, &idle), 0);
+  assert_int_equal(art_idle_start(&idle, nothing_idle_cb), 0);
+  art_run(loop, ART_RUN_DEFAULT);
+  assert_int_equal(art_close((art_handle_t *)&idle, NULL), 0);
+  assert_int_equal(e.async_fired, 0);
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  assert_int_equal(poll(&pfd, 1, 0), 1);
+  art_run(loop, ART_RUN_NOWAIT);
+  assert_int_equal(e.async_fired, 1);
+  assert_int_equal(poll(&pfd, 1, 0), 0); /* the eventfd was read */
+  assert_int_equal(art_close((art_handle_t *)&c, NULL), 0);
+  assert_int_equal(art_close((art_handle_t *)&late_async, NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}

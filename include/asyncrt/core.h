@@ -324,7 +324,7 @@ struct art_loop_s {
   /* Cross-thread wakeup (src/wakeup.c, src/async.c). */
   int wakeup_fd_; /* eventfd */
   art__io_t wakeup_io_;
-  int wakeup_pending_;              /* atomic: a wakeup write is outstanding */
+  int wakeup_pending_;              /* atomic: wakeup word, src/wakeup.c */
   int wakers_;                      /* atomic: threads that may still write */
   struct art__queue wake_sources_;  /* art__wake_source_t, drained on wakeup */
   art_async_t *async_stack_;        /* atomic: async handles sent, LIFO */

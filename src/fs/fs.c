@@ -4,9 +4,12 @@
  * completion runs the callback in the poll phase. The system calls
  * themselves live in fs_ops.c, fs_dir.c and fs_file.c.
  *
- * Paths are copied (into one allocation) only for asynchronous requests:
- * a synchronous call uses the caller's strings while it runs, as libuv does,
- * so a synchronous stat allocates nothing. */
+ * Paths are copied only for asynchronous requests: a synchronous call uses
+ * the caller's strings while it runs, as libuv does, so a synchronous stat
+ * allocates nothing. The copy goes into the request itself when both paths
+ * fit in its buffer array, which path operations never use (64 bytes), and
+ * into one allocation otherwise: an asynchronous stat of a short path
+ * allocates nothing either. */
 #include <limits.h>
 #include <string.h>
 
@@ -46,8 +49,23 @@ static int fs_prepare(art_loop_t *loop, art_fs_t *req, art_fs_type type,
   return 0;
 }
 
+/* Where a request keeps a copy of its paths that fits: its buffer array.
+ * Only read and write use buffers, and they take no path. */
+static char *inline_paths(art_fs_t *req) {
+  return (char *)req->bufsml_;
+}
+
+/* Frees the request's copy of its paths, if it had to allocate one. */
+static void fs_free_paths(art_fs_t *req) {
+  if (req->owned_ != inline_paths(req))
+    art__free(req->owned_);
+  req->owned_ = NULL;
+  req->path = req->new_path_ = NULL;
+}
+
 /* Sets the request's paths; an asynchronous request (or one that must
- * modify its path, copy != 0) gets its own copy of both in one block. */
+ * modify its path, copy != 0) gets its own copy of both in one block: in
+ * the request when they fit, else on the heap. */
 static int fs_paths(art_fs_t *req, const char *path, const char *new_path,
                     int copy) {
   if (path == NULL)
@@ -59,8 +77,8 @@ static int fs_paths(art_fs_t *req, const char *path, const char *new_path,
   }
   size_t n1 = strlen(path) + 1;
   size_t n2 = new_path != NULL ? strlen(new_path) + 1 : 0;
-  char *block = art__malloc(n1 + n2);
-  if (block == NULL)
+  char *block = inline_paths(req);
+  if (n1 + n2 > sizeof(req->bufsml_) && (block = art__malloc(n1 + n2)) == NULL)
     return req->result = ART_ENOMEM;
   memcpy(block, path, n1);
   if (new_path != NULL)
@@ -114,9 +132,7 @@ fail:
     return err;
   req->result = err;
   fs_free_bufs(req);
-  art__free(req->owned_);
-  req->owned_ = NULL;
-  req->path = req->new_path_ = NULL;
+  fs_free_paths(req);
   return err;
 }
 
@@ -486,11 +502,8 @@ int art_fs_write_file(art_loop_t *loop, art_fs_t *req, const char *path,
 void art_fs_req_cleanup(art_fs_t *req) {
   if (req == NULL)
     return;
-  if (req->owned_ != NULL) {
-    art__free(req->owned_);
-    req->owned_ = NULL;
-    req->path = req->new_path_ = NULL;
-  }
+  if (req->owned_ != NULL)
+    fs_free_paths(req);
   fs_free_bufs(req);
   switch (req->fs_type) {
   case ART_FS_READLINK:

@@ -6,14 +6,24 @@
  * Notes on the design:
  *
  * 1. One mutex per pool guards the lanes, the counters and the worker lists.
- *    Workers sleep on one condition variable; a submitter signals it only
- *    when a worker is idle, so a busy pool takes no futex wake per item.
+ *    An idle worker sleeps on a semaphore of its own, on the pool's list of
+ *    idle workers. Whoever queues n items takes up to n workers off that
+ *    list under the lock and posts their semaphores after dropping it, so
+ *    a busy pool takes no futex wake per item, and the thread that queues
+ *    never waits for a woken worker to be scheduled. (It did with a shared
+ *    condition variable: glibc's pthread_cond_broadcast and _signal wait
+ *    for waiters woken earlier that have not run yet, which cost the loop
+ *    thread 20-40 us per broadcast on a 2-vCPU VM; see
+ *    docs/performance.md. Waking one worker and letting each woken worker
+ *    wake the next was measured too: slower, the wakeups then come one
+ *    after another.)
  * 2. Lanes (CPU, FS, SLOW) are separate FIFO queues taken round-robin, and a
  *    worker takes SLOW work only while fewer than half the threads (rounded
  *    up, at least one) run slow work: DNS cannot starve the file system.
  * 3. A finished item goes back through its completion channel
- *    (art__channel_post): pushed on the channel's stack, with the loop's
- *    eventfd written only when that stack was empty. Statistics are updated
+ *    (art__channel_post): pushed on the channel's stack, waking the loop
+ *    only when that stack was empty, which writes the loop's eventfd only
+ *    if the loop is not running (src/wakeup.c). Statistics are updated
  *    before the post, so that when the after-callback runs the pool already
  *    counts the item as done (art_pool_close from the callback then
  *    succeeds).
@@ -26,6 +36,7 @@
  * 6. Nothing is allocated per item: struct art__work lives in the request.
  */
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,21 +49,23 @@
 
 /* One worker thread. */
 typedef struct {
-  pthread_t tid;          /* the thread */
-  struct art__queue node; /* on pool->workers_ or pool->exited_ */
-  art_pool_t *pool;       /* its pool */
+  pthread_t tid;               /* the thread */
+  struct art__queue node;      /* on pool->workers_ or pool->exited_ */
+  struct art__queue idle_node; /* on pool->idle_workers while it sleeps */
+  sem_t wake;       /* posted once by whoever takes it off idle_workers */
+  art_pool_t *pool; /* its pool */
 } worker_t;
 
 struct art_pool_s {
   pthread_mutex_t lock;                    /* guards everything below */
-  pthread_cond_t work_cond;                /* idle workers wait here */
+  struct art__queue idle_workers;          /* worker_t sleeping, latest first */
   pthread_cond_t exit_cond;                /* art_pool_close waits for exits */
   struct art__queue lanes[ART_LANE_COUNT]; /* queued items, FIFO per lane */
   uint64_t queued[ART_LANE_COUNT];         /* items on each lane */
   unsigned next_lane;                      /* where the round-robin starts */
   unsigned target;                         /* wanted number of workers */
   unsigned nthreads;                       /* live workers */
-  unsigned idle;                           /* workers waiting on work_cond */
+  unsigned idle;                           /* workers on idle_workers */
   unsigned slow_running;                   /* SLOW items being run */
   unsigned loops;                          /* loops given this pool */
   uint64_t running;                        /* items being run */
@@ -90,6 +103,45 @@ static struct art__work *take_work(art_pool_t *p) {
     return art__container_of(q, struct art__work, wq_);
   }
   return NULL;
+}
+
+/* Takes the idle worker that went to sleep last (its cache is the warmest)
+ * off the idle list, or returns NULL if none is idle. Called locked; the
+ * caller wakes it with wake_worker once it has dropped the lock, so the
+ * woken thread does not find the lock held. Until then it stays blocked on
+ * its semaphore, so it cannot exit under the caller. */
+static worker_t *take_idle(art_pool_t *p) {
+  if (art__queue_empty(&p->idle_workers))
+    return NULL;
+  art__queue_t *q = art__queue_head(&p->idle_workers);
+  art__queue_remove(q);
+  p->idle--;
+  return art__container_of(q, worker_t, idle_node);
+}
+
+/* Wakes a worker that take_idle returned (nothing for NULL). */
+static void wake_worker(worker_t *wk) {
+  if (wk != NULL)
+    sem_post(&wk->wake);
+}
+
+/* Wakes every idle worker, so that those above the target exit. Called
+ * locked (only when resizing or closing the pool). */
+static void wake_all_idle(art_pool_t *p) {
+  worker_t *wk;
+  while ((wk = take_idle(p)) != NULL)
+    wake_worker(wk);
+}
+
+/* Puts self on the idle list and sleeps until someone takes it off and
+ * wakes it. Called locked; returns locked. */
+static void sleep_idle(art_pool_t *p, worker_t *self) {
+  art__queue_insert_head(&p->idle_workers, &self->idle_node);
+  p->idle++;
+  pthread_mutex_unlock(&p->lock);
+  while (sem_wait(&self->wake) == -1 && errno == EINTR)
+    ;
+  pthread_mutex_lock(&p->lock);
 }
 
 /* Books the end, at now, of the item a worker just ran. Called locked. The
@@ -141,9 +193,7 @@ static void *worker_main(void *arg) {
     } else if (done == NULL) {
       if (p->nthreads > p->target)
         break;
-      p->idle++;
-      pthread_cond_wait(&p->work_cond, &p->lock);
-      p->idle--;
+      sleep_idle(p, self);
       continue;
     }
     pthread_mutex_unlock(&p->lock);
@@ -167,12 +217,18 @@ static int start_worker(art_pool_t *p) {
   if (wk == NULL)
     return ART_ENOMEM;
   wk->pool = p;
+  if (sem_init(&wk->wake, 0, 0) != 0) {
+    int err = -errno;
+    art__free(wk);
+    return err;
+  }
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   int err = pthread_create(&wk->tid, NULL, worker_main, wk);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (err != 0) {
+    sem_destroy(&wk->wake);
     art__free(wk);
     return -err;
   }
@@ -193,6 +249,7 @@ static void join_exited(art_pool_t *p) {
     art__queue_remove(q);
     worker_t *wk = art__container_of(q, worker_t, node);
     pthread_join(wk->tid, NULL);
+    sem_destroy(&wk->wake);
     art__free(wk);
   }
 }
@@ -209,13 +266,12 @@ static int resize_locked(art_pool_t *p, unsigned n) {
     }
   }
   if (p->nthreads > n)
-    pthread_cond_broadcast(&p->work_cond);
+    wake_all_idle(p);
   return 0;
 }
 
 static void pool_free(art_pool_t *p) {
   pthread_cond_destroy(&p->exit_cond);
-  pthread_cond_destroy(&p->work_cond);
   pthread_mutex_destroy(&p->lock);
   art__free(p);
 }
@@ -224,7 +280,7 @@ static void pool_free(art_pool_t *p) {
 static void pool_destroy(art_pool_t *p) {
   pthread_mutex_lock(&p->lock);
   p->target = 0;
-  pthread_cond_broadcast(&p->work_cond);
+  wake_all_idle(p);
   while (p->nthreads > 0)
     pthread_cond_wait(&p->exit_cond, &p->lock);
   pthread_mutex_unlock(&p->lock);
@@ -239,12 +295,12 @@ int art_pool_init(art_pool_t **pool, unsigned nthreads) {
   if (p == NULL)
     return ART_ENOMEM;
   pthread_mutex_init(&p->lock, NULL);
-  pthread_cond_init(&p->work_cond, NULL);
   pthread_cond_init(&p->exit_cond, NULL);
   for (unsigned i = 0; i < ART_LANE_COUNT; i++)
     art__queue_init(&p->lanes[i]);
   art__queue_init(&p->workers);
   art__queue_init(&p->exited);
+  art__queue_init(&p->idle_workers);
   pthread_mutex_lock(&p->lock);
   int err = resize_locked(p, nthreads);
   pthread_mutex_unlock(&p->lock);
@@ -268,6 +324,8 @@ int art_pool_set_size(art_pool_t *pool, unsigned nthreads) {
 
 /* ---- Queueing and taking back. ---- */
 
+/* Puts the items on their lanes and wakes as many idle workers as there
+ * are items, after dropping the lock (note 1). */
 void art__pool_enqueue(art_pool_t *p, art__queue_t *list, unsigned n) {
   pthread_mutex_lock(&p->lock);
   while (!art__queue_empty(list)) {
@@ -277,15 +335,17 @@ void art__pool_enqueue(art_pool_t *p, art__queue_t *list, unsigned n) {
     art__queue_insert_tail(&p->lanes[w->lane_], q);
     p->queued[w->lane_]++;
   }
-  unsigned idle = p->idle;
+  art__queue_t wake; /* the workers to wake, by idle_node */
+  art__queue_init(&wake);
+  worker_t *wk;
+  while (n-- > 0 && (wk = take_idle(p)) != NULL)
+    art__queue_insert_tail(&wake, &wk->idle_node);
   pthread_mutex_unlock(&p->lock);
-  /* Signaled after unlocking: a worker woken under the lock would at once
-   * block on it again, two more futex calls per item. */
-  if (n >= idle && idle > 1)
-    pthread_cond_broadcast(&p->work_cond);
-  else if (idle > 0)
-    while (n-- > 0)
-      pthread_cond_signal(&p->work_cond);
+  while (!art__queue_empty(&wake)) {
+    art__queue_t *q = art__queue_head(&wake);
+    art__queue_remove(q);
+    wake_worker(art__container_of(q, worker_t, idle_node));
+  }
 }
 
 int art__pool_dequeue(art_pool_t *p, struct art__work *w) {
