@@ -254,11 +254,20 @@ static inline int art__wakeup_word(const art_loop_t *loop) {
   return __atomic_load_n(&loop->wakeup_pending_, __ATOMIC_ACQUIRE);
 }
 
+/* True while another thread can post to the loop: only through a wake
+ * source. A loop with none (no async handle, no pool work yet) skips the
+ * wakeup word's atomics: AWAKE then stays clear, which costs a poster that
+ * appears later one eventfd write, never a missed wakeup. */
+static inline int art__wakeup_in_use(const art_loop_t *loop) {
+  return !art__queue_empty(&loop->wake_sources_);
+}
+
 /* True when the poll phase must call art__wakeup_before_wait: it means to
- * block, or something was posted. An iteration that does neither pays one
- * load. */
+ * block while posters may exist, or something was posted. An iteration
+ * that does neither pays one load. */
 static inline int art__wakeup_must_look(const art_loop_t *loop, int timeout) {
-  return timeout != 0 || (art__wakeup_word(loop) & ART__W_POSTED);
+  return (timeout != 0 && art__wakeup_in_use(loop)) ||
+         (art__wakeup_word(loop) & ART__W_POSTED);
 }
 
 /* True while an eventfd write may be unread: a zero-timeout wait could then
@@ -269,7 +278,8 @@ static inline int art__wakeup_unread(const art_loop_t *loop) {
 
 /* The blocking wait is over: posters need not write any more. */
 static inline void art__wakeup_after_wait(art_loop_t *loop) {
-  __atomic_fetch_or(&loop->wakeup_pending_, ART__W_AWAKE, __ATOMIC_ACQ_REL);
+  if (art__wakeup_in_use(loop))
+    __atomic_fetch_or(&loop->wakeup_pending_, ART__W_AWAKE, __ATOMIC_ACQ_REL);
 }
 /* A thread that may still write the loop's eventfd after the loop could
  * have finished with what it posted counts itself between these two;

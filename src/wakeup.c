@@ -200,13 +200,17 @@ int art__wakeup_before_wait(art_loop_t *loop, int timeout) {
 
 /* art_run begins: until it ends, posts are taken without a write. */
 void art__wakeup_enter(art_loop_t *loop) {
-  __atomic_fetch_or(&loop->wakeup_pending_, W_AWAKE, __ATOMIC_ACQ_REL);
+  if (art__wakeup_in_use(loop))
+    __atomic_fetch_or(&loop->wakeup_pending_, W_AWAKE, __ATOMIC_ACQ_REL);
 }
 
 /* art_run ends: posters must write again. A post the loop has not taken
  * got no write (the loop was awake): write now, so that a host polling
  * art_backend_fd, or the next art_run's wait, sees it. */
 void art__wakeup_leave(art_loop_t *loop) {
+  /* Not awake: posters have been writing, nothing to hand over. */
+  if (!(__atomic_load_n(&loop->wakeup_pending_, __ATOMIC_RELAXED) & W_AWAKE))
+    return;
   if (word_update(loop, W_AWAKE | W_HOT, 0) & W_POSTED)
     art__loop_wake(loop);
 }
