@@ -9,7 +9,6 @@ void art__handle_init(art_loop_t *loop, art_handle_t *h,
   h->ops_ = ops;
   h->flags_ = ART__H_REF;
   h->close_cb_ = NULL;
-  h->next_closing_ = NULL;
   h->attached_ = NULL;
   art__queue_insert_tail(&loop->handles_, &h->handle_node_);
 }
@@ -64,8 +63,9 @@ int art_close(art_handle_t *h, art_close_cb close_cb) {
   h->close_cb_ = close_cb;
   h->ops_->close(h);
   art__handle_stop(h);
-  h->next_closing_ = h->loop->closing_;
-  h->loop->closing_ = h;
+  /* From the loop's handles to its closing queue, in art_close order. */
+  art__queue_remove(&h->handle_node_);
+  art__queue_insert_tail(&h->loop->closing_, &h->handle_node_);
   return 0;
 }
 
@@ -73,22 +73,17 @@ int art_close(art_handle_t *h, art_close_cb close_cb) {
  * order art_close was called. Handles closed by these callbacks finish in the
  * next iteration's close phase (the poll phase will not block meanwhile). */
 void art__run_closing(art_loop_t *loop) {
-  art_handle_t *h = loop->closing_;
-  art_handle_t *ordered = NULL;
-  loop->closing_ = NULL;
-  while (h != NULL) { /* the list is a stack: reverse it */
-    art_handle_t *next = h->next_closing_;
-    h->next_closing_ = ordered;
-    ordered = h;
-    h = next;
-  }
-  while (ordered != NULL) {
-    h = ordered;
-    ordered = h->next_closing_;
+  art__queue_t local;
+  if (art__queue_empty(&loop->closing_))
+    return; /* most iterations: nothing closed */
+  art__queue_move(&loop->closing_, &local);
+  while (!art__queue_empty(&local)) {
+    art__queue_t *q = art__queue_head(&local);
+    art_handle_t *h = art__container_of(q, art_handle_t, handle_node_);
     notify_attached(h);
     if (h->ops_->endgame != NULL)
       h->ops_->endgame(h);
-    art__queue_remove(&h->handle_node_);
+    art__queue_remove(q);
     h->flags_ = (h->flags_ & ~ART__H_CLOSING) | ART__H_CLOSED;
     if (h->close_cb_ != NULL)
       ART__CALLBACK(loop, h->close_cb_(h));
@@ -123,16 +118,32 @@ int art_has_ref(const art_handle_t *h) {
   return h != NULL && (h->flags_ & ART__H_REF) != 0;
 }
 
-void art_walk(art_loop_t *loop, art_walk_cb cb, void *arg) {
+/* Calls cb for the handles of list from first up to last (both
+ * included; NULL: to the end). cb may close the handle it is given, which
+ * moves it to the closing queue: the next link is read first. */
+static void walk_list(art__queue_t *list, art__queue_t *last, art_walk_cb cb,
+                      void *arg) {
   art__queue_t *q, *next;
-  if (loop == NULL || cb == NULL)
-    return;
-  for (q = loop->handles_.next; q != &loop->handles_; q = next) {
+  for (q = list->next; q != list; q = next) {
     art_handle_t *h = art__container_of(q, art_handle_t, handle_node_);
-    next = q->next; /* cb may close h, which does not unlink it yet */
+    next = q == last ? list : q->next;
     if (!(h->flags_ & ART__H_INTERNAL))
       cb(h, arg);
   }
+}
+
+/* Open handles in the order they were initialised, then closing ones in
+ * the order they were closed. A handle the callback closes joins the
+ * closing queue after the part of it that will be walked, so no handle is
+ * seen twice. */
+void art_walk(art_loop_t *loop, art_walk_cb cb, void *arg) {
+  if (loop == NULL || cb == NULL)
+    return;
+  art__queue_t *last_closing =
+      art__queue_empty(&loop->closing_) ? NULL : loop->closing_.prev;
+  walk_list(&loop->handles_, NULL, cb, arg);
+  if (last_closing != NULL)
+    walk_list(&loop->closing_, last_closing, cb, arg);
 }
 
 static void print_one(art_handle_t *h, void *arg) {

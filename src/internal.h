@@ -155,8 +155,21 @@ typedef struct {
   void (*loop_close)(art_loop_t *loop, void *state); /* frees state */
 } art__ext_t;
 
-/* The state ext stored on loop, or NULL. */
-void *art__ext_get(const art_loop_t *loop, const art__ext_t *ext) ART__HIDDEN;
+/* One registered area: its extension and its state. */
+struct art__ext_entry {
+  const art__ext_t *ext;
+  void *state;
+};
+
+/* The state ext stored on loop, or NULL. Inline: areas look their state up
+ * on hot paths (a pool submission), and a loop holds a handful. */
+static inline void *art__ext_get(const art_loop_t *loop,
+                                 const art__ext_t *ext) {
+  for (unsigned i = 0; i < loop->nexts_; i++)
+    if (loop->exts_[i].ext == ext)
+      return loop->exts_[i].state;
+  return NULL;
+}
 /* Stores state (replacing any); ART_ENOMEM if the registry cannot grow. */
 int art__ext_set(art_loop_t *loop, const art__ext_t *ext,
                  void *state) ART__HIDDEN;

@@ -15,19 +15,6 @@ uint64_t art_now(const art_loop_t *loop) {
   return loop == NULL ? 0 : loop->time_;
 }
 
-/* One registered area: its extension and its state. */
-struct art__ext_entry {
-  const art__ext_t *ext;
-  void *state;
-};
-
-void *art__ext_get(const art_loop_t *loop, const art__ext_t *ext) {
-  for (unsigned i = 0; i < loop->nexts_; i++)
-    if (loop->exts_[i].ext == ext)
-      return loop->exts_[i].state;
-  return NULL;
-}
-
 int art__ext_set(art_loop_t *loop, const art__ext_t *ext, void *state) {
   for (unsigned i = 0; i < loop->nexts_; i++)
     if (loop->exts_[i].ext == ext) {
@@ -84,6 +71,7 @@ int art__loop_init_with(art_loop_t *loop, const art__backend_ops_t *backend) {
   memset(loop, 0, sizeof(*loop));
   art__queue_init(&loop->watcher_changes_);
   art__queue_init(&loop->handles_);
+  art__queue_init(&loop->closing_);
   art__queue_init(&loop->idle_handles_);
   art__queue_init(&loop->prepare_handles_);
   art__queue_init(&loop->check_handles_);
@@ -140,7 +128,7 @@ int art_loop_close(art_loop_t *loop) {
   if (loop->phase_ != ART_PHASE_NONE)
     return ART_EBUSY;
   if (has_open_handles(loop) || loop->active_reqs_ > 0 ||
-      loop->closing_ != NULL || !art__queue_empty(&loop->pending_))
+      !art__queue_empty(&loop->closing_) || !art__queue_empty(&loop->pending_))
     return ART_EBUSY;
   close_exts(loop);
   loop_release(loop);
@@ -164,7 +152,8 @@ art_loop_t *art_default_loop(void) {
 
 static int loop_alive(const art_loop_t *loop) {
   return loop->active_handles_ > 0 || loop->active_reqs_ > 0 ||
-         loop->closing_ != NULL || !art__queue_empty(&loop->pending_);
+         !art__queue_empty(&loop->closing_) ||
+         !art__queue_empty(&loop->pending_);
 }
 
 int art_loop_alive(const art_loop_t *loop) {
@@ -181,8 +170,9 @@ void art_stop(art_loop_t *loop) {
 static int poll_timeout(art_loop_t *loop) {
   if (loop->stop_flag_ || !loop_alive(loop) ||
       !art__queue_empty(&loop->idle_handles_) ||
-      !art__queue_empty(&loop->pending_) || loop->closing_ != NULL ||
-      loop->ticks_.count > 0 || loop->microtasks_.count > 0)
+      !art__queue_empty(&loop->pending_) ||
+      !art__queue_empty(&loop->closing_) || loop->ticks_.count > 0 ||
+      loop->microtasks_.count > 0)
     return 0;
   return art__next_timeout(loop);
 }

@@ -240,14 +240,19 @@ ART_TEST(close_unrefd_active_handle_keeps_count) {
 typedef struct {
   int count;
   int types[8];
+  art_handle_t *handles[8];
 } walk_t;
 
 static void walk_cb(art_handle_t *h, void *arg) {
   walk_t *w = arg;
+  w->handles[w->count] = h;
   w->types[w->count++] = h->type;
 }
 
+/* Closes the open handle it is given; counts every visit when arg is set. */
 static void walk_close_cb(art_handle_t *h, void *arg) {
+  if (arg != NULL)
+    ((walk_t *)arg)->count++;
   if (!art_is_closing(h))
     assert_int_equal(art_close(h, NULL), 0);
 }
@@ -278,6 +283,28 @@ ART_TEST(walk_visits_open_handles) {
   assert_int_equal(w.count, 0);
   art_walk(NULL, walk_cb, &w);
   art_walk(loop, NULL, &w);
+}
+
+/* Open handles come first, in init order, then closing ones in close
+ * order; a handle the callback closes is not visited again. */
+ART_TEST(walk_lists_open_then_closing) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t a, b, c;
+  walk_t w = {0};
+  assert_int_equal(art_timer_init(loop, &a), 0);
+  assert_int_equal(art_timer_init(loop, &b), 0);
+  assert_int_equal(art_timer_init(loop, &c), 0);
+  assert_int_equal(art_close((art_handle_t *)&b, NULL), 0);
+  assert_int_equal(art_close((art_handle_t *)&a, NULL), 0);
+  art_walk(loop, walk_cb, &w);
+  assert_int_equal(w.count, 3);
+  assert_ptr_equal(w.handles[0], (art_handle_t *)&c);
+  assert_ptr_equal(w.handles[1], (art_handle_t *)&b);
+  assert_ptr_equal(w.handles[2], (art_handle_t *)&a);
+  w.count = 0;
+  art_walk(loop, walk_close_cb, &w); /* closes c, visits each once */
+  assert_int_equal(w.count, 3);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }
 
 ART_TEST(print_handles) {

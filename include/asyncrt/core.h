@@ -296,7 +296,7 @@ struct art_loop_s {
   struct art__queue prepare_handles_;
   struct art__queue check_handles_;
   struct art__queue pending_; /* art__pending_t, run in the pending phase */
-  art_handle_t *closing_;     /* handles to finish in the close phase */
+  struct art__queue closing_; /* closed handles, for the close phase */
   unsigned active_handles_;   /* active and referenced */
   unsigned active_reqs_;      /* requests in flight */
   int stop_flag_;
@@ -361,10 +361,9 @@ struct art__attach_s {
   unsigned flags_;                                                             \
   const struct art__handle_ops *ops_; /* the type's table, src/internal.h */   \
   art_close_cb close_cb_;                                                      \
-  struct art__queue handle_node_;                                              \
-  art_handle_t *next_closing_;                                                 \
+  struct art__queue handle_node_; /* on loop->handles_, then ->closing_ */     \
   art__attach_t *attached_; /* users of the handle, told when it closes */     \
-  void *reserved_[2];
+  void *reserved_[1];
 
 struct art_handle_s {
   ART_HANDLE_FIELDS
@@ -495,8 +494,9 @@ ART_EXTERN void art_ref(art_handle_t *handle);
 ART_EXTERN void art_unref(art_handle_t *handle);
 ART_EXTERN int art_has_ref(const art_handle_t *handle);
 
-/* Calls cb for every open handle of the loop (closing ones included). The
- * callback must not close handles other than the one it is given. */
+/* Calls cb for every open handle of the loop, in the order they were
+ * initialised, then for the closing ones, in the order they were closed.
+ * The callback must not close handles other than the one it is given. */
 ART_EXTERN void art_walk(art_loop_t *loop, art_walk_cb cb, void *arg);
 
 /* "timer", "tcp", ... for a handle type; "unknown" otherwise. */
