@@ -192,7 +192,6 @@ int art__io_start(art_loop_t *loop, art__io_t *w, unsigned events) ART__HIDDEN;
 void art__io_stop(art_loop_t *loop, art__io_t *w, unsigned events) ART__HIDDEN;
 /* Stops w and forgets its fd at once (call before closing the fd). */
 void art__io_close(art_loop_t *loop, art__io_t *w) ART__HIDDEN;
-int art__io_active(const art__io_t *w, unsigned events) ART__HIDDEN;
 /* ART_EEXIST if the loop watches fd already, else what the backend says of
  * fd (ART_EPERM for a regular file under epoll), else 0. */
 int art__io_check_fd(const art_loop_t *loop, int fd) ART__HIDDEN;

@@ -108,10 +108,6 @@ void art__io_close(art_loop_t *loop, art__io_t *w) {
   w->pevents = 0;
 }
 
-int art__io_active(const art__io_t *w, unsigned events) {
-  return (w->events & events) != 0;
-}
-
 int art__io_sync(art_loop_t *loop, art__io_t *w) {
   art__queue_remove(&w->change);
   int err = loop->backend_->update(loop->backend_state_, w->fd, w->pevents,

@@ -43,13 +43,6 @@
 
 #include "internal.h"
 
-enum {
-  W_WRITTEN = ART__W_WRITTEN,
-  W_AWAKE = ART__W_AWAKE,
-  W_POSTED = ART__W_POSTED,
-  W_HOT = ART__W_HOT
-};
-
 /* How long the loop may spin for the next post before it blocks, while
  * posts keep arriving as it runs (HOT). A sender on another CPU needs a
  * few cache misses to push its next post once its callback has run, about
@@ -89,7 +82,7 @@ static void wakeup_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
    * takes later posts without a write; clearing POSTED before the drain
    * (a read-modify-write, so the drain's loads cannot pass it) means a post
    * this drain misses sets it again. */
-  word_update(loop, W_WRITTEN | W_POSTED, W_AWAKE);
+  word_update(loop, ART__W_WRITTEN | ART__W_POSTED, ART__W_AWAKE);
   drain_sources(loop);
 }
 
@@ -133,10 +126,10 @@ void art__loop_wake(art_loop_t *loop) {
   int old = __atomic_load_n(&loop->wakeup_pending_, __ATOMIC_RELAXED);
   int new;
   do
-    new = old | W_POSTED | ((old & W_AWAKE) ? 0 : W_WRITTEN);
+    new = old | ART__W_POSTED | ((old & ART__W_AWAKE) ? 0 : ART__W_WRITTEN);
   while (!__atomic_compare_exchange_n(&loop->wakeup_pending_, &old, new, 1,
                                       __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
-  if (old & (W_AWAKE | W_WRITTEN))
+  if (old & (ART__W_AWAKE | ART__W_WRITTEN))
     return;
   uint64_t one = 1;
   ssize_t r;
@@ -151,7 +144,8 @@ static int spin_for_post(art_loop_t *loop) {
   uint64_t deadline = art_hrtime() + SPIN_NS;
   for (;;) {
     for (int i = 0; i < 16; i++) {
-      if (__atomic_load_n(&loop->wakeup_pending_, __ATOMIC_RELAXED) & W_POSTED)
+      if (__atomic_load_n(&loop->wakeup_pending_, __ATOMIC_RELAXED) &
+          ART__W_POSTED)
         return 1;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
@@ -181,19 +175,20 @@ static int spin_for_post(art_loop_t *loop) {
  * does not spin at all. */
 int art__wakeup_before_wait(art_loop_t *loop, int timeout) {
   int s = __atomic_load_n(&loop->wakeup_pending_, __ATOMIC_ACQUIRE);
-  if (timeout != 0 && (s & (W_HOT | W_POSTED)) == W_HOT && spin_for_post(loop))
+  if (timeout != 0 && (s & (ART__W_HOT | ART__W_POSTED)) == ART__W_HOT &&
+      spin_for_post(loop))
     s = __atomic_load_n(&loop->wakeup_pending_, __ATOMIC_ACQUIRE);
   for (;;) {
-    if (s & W_POSTED) {
-      word_update(loop, W_POSTED, W_HOT);
+    if (s & ART__W_POSTED) {
+      word_update(loop, ART__W_POSTED, ART__W_HOT);
       drain_sources(loop);
       return 0;
     }
     if (timeout == 0)
       return 0;
     if (__atomic_compare_exchange_n(&loop->wakeup_pending_, &s,
-                                    s & ~(W_AWAKE | W_HOT), 1, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE))
+                                    s & ~(ART__W_AWAKE | ART__W_HOT), 1,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
       return timeout;
   }
 }
@@ -201,7 +196,7 @@ int art__wakeup_before_wait(art_loop_t *loop, int timeout) {
 /* art_run begins: until it ends, posts are taken without a write. */
 void art__wakeup_enter(art_loop_t *loop) {
   if (art__wakeup_in_use(loop))
-    __atomic_fetch_or(&loop->wakeup_pending_, W_AWAKE, __ATOMIC_ACQ_REL);
+    __atomic_fetch_or(&loop->wakeup_pending_, ART__W_AWAKE, __ATOMIC_ACQ_REL);
 }
 
 /* art_run ends: posters must write again. A post the loop has not taken
@@ -209,8 +204,9 @@ void art__wakeup_enter(art_loop_t *loop) {
  * art_backend_fd, or the next art_run's wait, sees it. */
 void art__wakeup_leave(art_loop_t *loop) {
   /* Not awake: posters have been writing, nothing to hand over. */
-  if (!(__atomic_load_n(&loop->wakeup_pending_, __ATOMIC_RELAXED) & W_AWAKE))
+  if (!(__atomic_load_n(&loop->wakeup_pending_, __ATOMIC_RELAXED) &
+        ART__W_AWAKE))
     return;
-  if (word_update(loop, W_AWAKE | W_HOT, 0) & W_POSTED)
+  if (word_update(loop, ART__W_AWAKE | ART__W_HOT, 0) & ART__W_POSTED)
     art__loop_wake(loop);
 }

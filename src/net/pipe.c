@@ -30,7 +30,6 @@ static int is_pipe(const art_pipe_t *p) {
          p->type == ART_NAMED_PIPE;
 }
 
-extern const art__stream_ops_t art__pipe_ops ART__HIDDEN;
 static const art__stream_ops_t ipc_pipe_ops;
 
 int art_pipe_init(art_loop_t *loop, art_pipe_t *p, int ipc) {
