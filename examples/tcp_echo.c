@@ -9,9 +9,10 @@
  *   tcp_echo --self-test
  *       both in one process and one loop, 10 clients on an ephemeral port
  *
- * The server stops reading from a client whose replies pile up (art_write
- * returns ART_STREAM_FULL) and resumes on the drain callback, so a client
- * that sends without reading cannot make the server buffer without limit.
+ * The server stops reading from a client whose replies pile up
+ * (art_stream_needs_drain says so after a write) and resumes on the drain
+ * callback, so a client that sends without reading cannot make the server
+ * buffer without limit.
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -71,7 +72,7 @@ static void conn_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
   if (err < 0) {
     free(r);
     art_close((art_handle_t *)s, conn_closed);
-  } else if (err == ART_STREAM_FULL) {
+  } else if (art_stream_needs_drain(s)) {
     art_read_stop(s); /* backpressure: wait for the replies to drain */
   }
 }

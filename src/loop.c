@@ -269,7 +269,7 @@ int art_run(art_loop_t *loop, art_run_mode mode) {
       (mode != ART_RUN_DEFAULT && mode != ART_RUN_ONCE &&
        mode != ART_RUN_NOWAIT) ||
       loop->phase_ != ART_PHASE_NONE)
-    return ART_EINVAL;
+    return 0; /* not an error code: a caller's while (art_run()) must end */
   art__callback_done(loop); /* ticks queued before art_run */
   art__wakeup_enter(loop);
   int alive = loop_alive(loop);

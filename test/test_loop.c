@@ -29,8 +29,9 @@ ART_TEST(empty_loop_returns_at_once) {
 ART_TEST(bad_arguments) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   assert_int_equal(art_loop_init(NULL), ART_EINVAL);
-  assert_int_equal(art_run(NULL, ART_RUN_DEFAULT), ART_EINVAL);
-  assert_int_equal(art_run(loop, (art_run_mode)42), ART_EINVAL);
+  /* art_run never returns an error code: a while (art_run()) loop ends. */
+  assert_int_equal(art_run(NULL, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_run(loop, (art_run_mode)42), 0);
   assert_int_equal(art_loop_close(NULL), ART_EINVAL);
   assert_int_equal(art_close(NULL, NULL), ART_EINVAL);
   assert_int_equal(art_timer_init(NULL, NULL), ART_EINVAL);
@@ -308,7 +309,11 @@ ART_TEST(loop_close_rules) {
   assert_int_equal(art_loop_close(&other), 0);
   /* Closed: every call refuses it; a second close too. */
   assert_int_equal(art_loop_close(&other), ART_EINVAL);
-  assert_int_equal(art_run(&other, ART_RUN_NOWAIT), ART_EINVAL);
+  assert_int_equal(art_run(&other, ART_RUN_NOWAIT), 0);
+  int spins = 0;
+  while (art_run(&other, ART_RUN_ONCE) && spins < 10) /* the usual pattern */
+    spins++;
+  assert_int_equal(spins, 0);
   assert_int_equal(art_loop_alive(&other), 0);
   assert_int_equal(art_backend_fd(&other), ART_EINVAL);
   assert_string_equal(art_backend_name(&other), "none");
@@ -384,7 +389,7 @@ ART_TEST(run_or_close_from_callback_refused) {
   assert_int_equal(art_timer_init(loop, &t), 0);
   assert_int_equal(art_timer_start(&t, reentrant_cb, 0, 0), 0);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
-  assert_int_equal(inner_run, ART_EINVAL);
+  assert_int_equal(inner_run, 0); /* ran nothing */
   assert_int_equal(inner_close, ART_EBUSY);
   close_and_drain(loop, (art_handle_t *)&t);
 }

@@ -94,7 +94,7 @@ static void slow_pump(art_stream_t *s) {
     size_t q = art_stream_write_queue_size(s);
     if (q > slow->max_queue)
       slow->max_queue = q;
-    slow->full = r == ART_STREAM_FULL;
+    slow->full = art_stream_needs_drain(s);
   }
   if (slow->sent == SLOW_TOTAL && !slow->sreq.handle)
     assert_int_equal(art_shutdown(&slow->sreq, s, slow_shut), 0);
@@ -350,9 +350,10 @@ ART_TEST(try_write_and_hints) {
   art_buf_t b = art_buf_init("abc", 3);
   assert_int_equal(art_try_write(a, &b, 1), 3);
   assert_int_equal(art_try_write(a, NULL, 1), ART_EINVAL);
-  /* 32 MiB against a 64 KiB mark: queued, and the hint says full. */
+  /* 32 MiB against a 64 KiB mark: queued, and the stream says wait. */
   art_buf_t big_b = art_buf_init(big_buf, sizeof(big_buf));
-  assert_int_equal(art_write(&w, a, &big_b, 1, NULL), ART_STREAM_FULL);
+  assert_int_equal(art_write(&w, a, &big_b, 1, NULL), 0);
+  assert_int_equal(art_stream_needs_drain(a), 1);
   assert_true(art_stream_write_queue_size(a) > 0);
   assert_int_equal(art_try_write(a, &b, 1), ART_EAGAIN);
   art_close((art_handle_t *)&p.a, NULL);
@@ -397,8 +398,8 @@ static void sp_pump(art_stream_t *s) {
       sp->data[i][k] = (char)((sp->sent + k) % 251);
     art_buf_t b = art_buf_init(sp->data[i], sizeof(sp->data[i]));
     sp->sent += b.len;
-    sp->full =
-        art_write(&sp->reqs[i], s, &b, 1, sp_write_cb) == ART_STREAM_FULL;
+    assert_int_equal(art_write(&sp->reqs[i], s, &b, 1, sp_write_cb), 0);
+    sp->full = art_stream_needs_drain(s);
   }
   if (sp->sent == PIPE_TOTAL && sp->sreq.handle == NULL)
     art_shutdown(&sp->sreq, s, NULL);
@@ -1052,4 +1053,128 @@ ART_TEST(writes_of_few_buffers_do_not_allocate) {
   art_close((art_handle_t *)&na->pair.b, NULL);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   free(na);
+}
+
+/* ---- fast reader: the held bytes bound the producer too ---- */
+
+#define FAST_CHUNK 16384
+#define FAST_TOTAL (4u << 20)
+#define FAST_MARK  (64u * 1024)
+
+typedef struct {
+  pair_t pair;
+  size_t sent, received, held, max_held;
+  int drains;
+} fast_t;
+
+static fast_t *fast;
+
+typedef struct {
+  art_write_t req;
+  char data[FAST_CHUNK];
+} fast_chunk_t;
+
+static void fast_written(art_write_t *req, int status) {
+  assert_int_equal(status, 0);
+  fast->held -= FAST_CHUNK;
+  free(req);
+}
+
+/* Writes until the stream says to wait: with a reader as fast as the
+ * kernel, every write completes at once, so only the held bytes stop it. */
+static void fast_pump(art_stream_t *s) {
+  while (fast->sent < FAST_TOTAL) {
+    fast_chunk_t *c = malloc(sizeof(*c));
+    memset(c->data, 'f', sizeof(c->data));
+    art_buf_t b = art_buf_init(c->data, sizeof(c->data));
+    assert_int_equal(art_write(&c->req, s, &b, 1, fast_written), 0);
+    fast->sent += FAST_CHUNK;
+    fast->held += FAST_CHUNK;
+    if (fast->held > fast->max_held)
+      fast->max_held = fast->held;
+    assert_int_equal(art_stream_write_held_size(s), fast->held);
+    if (art_stream_needs_drain(s))
+      return;
+  }
+  art_close((art_handle_t *)s, NULL);
+}
+
+static void fast_drain(art_stream_t *s) {
+  fast->drains++;
+  assert_int_equal(art_stream_needs_drain(s), 0);
+  fast_pump(s);
+}
+
+static void fast_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  free(buf->base);
+  if (n > 0)
+    fast->received += (size_t)n;
+  else if (n < 0)
+    art_close((art_handle_t *)s, NULL);
+}
+
+ART_TEST(fast_reader_bounds_writer_memory) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  fast = calloc(1, sizeof(*fast));
+  make_pair(loop, &fast->pair);
+  art_stream_t *w = (art_stream_t *)&fast->pair.a;
+  /* A large send buffer: the kernel takes every chunk at once. */
+  int big = 8 << 20;
+  setsockopt(fast->pair.a.io_.fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+  assert_int_equal(art_stream_set_high_water_mark(w, FAST_MARK), 0);
+  assert_int_equal(art_stream_on_drain(w, fast_drain), 0);
+  assert_int_equal(
+      art_read_start((art_stream_t *)&fast->pair.b, helper_alloc, fast_read),
+      0);
+  fast_pump(w);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(fast->received, FAST_TOTAL);
+  assert_true(fast->drains > 0);
+  /* Never more than the mark plus the one write that crossed it. */
+  assert_true(fast->max_held <= FAST_MARK + FAST_CHUNK);
+  free(fast);
+}
+
+/* ---- after a failed write, new writes fail at once ---- */
+
+typedef struct {
+  pair_t pair;
+  art_write_t req;
+  char data[4096];
+  int failed; /* the error a callback got */
+  int writes;
+} dead_t;
+
+static dead_t *dead;
+
+static void dead_written(art_write_t *req, int status) {
+  art_stream_t *s = req->handle;
+  if (status < 0) {
+    dead->failed = status;
+    return;
+  }
+  /* Keep writing, one request at a time, until the reset shows. */
+  art_buf_t b = art_buf_init(dead->data, sizeof(dead->data));
+  if (++dead->writes < 10000)
+    assert_int_equal(art_write(&dead->req, s, &b, 1, dead_written), 0);
+}
+
+ART_TEST(write_after_failed_write_fails_at_once) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  dead = calloc(1, sizeof(*dead));
+  make_pair(loop, &dead->pair);
+  art_stream_t *w = (art_stream_t *)&dead->pair.a;
+  assert_int_equal(art_tcp_close_reset(&dead->pair.b, NULL), 0);
+  art_buf_t b = art_buf_init(dead->data, sizeof(dead->data));
+  assert_int_equal(art_write(&dead->req, w, &b, 1, dead_written), 0);
+  while (dead->failed == 0 && dead->writes < 10000)
+    assert_true(art_run(loop, ART_RUN_ONCE) >= 0);
+  assert_true(dead->failed == ART_EPIPE || dead->failed == ART_ECONNRESET);
+  /* The stream failed for writing: no more data is taken for the peer. */
+  art_write_t more;
+  assert_int_equal(art_write(&more, w, &b, 1, NULL), ART_EPIPE);
+  assert_int_equal(art_stream_write_held_size(w), 0);
+  art_close((art_handle_t *)w, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  free(dead);
 }

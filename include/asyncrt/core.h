@@ -408,10 +408,12 @@ ART_EXTERN int art_loop_close(art_loop_t *loop);
 ART_EXTERN art_loop_t *art_default_loop(void);
 
 /* Runs the loop. ART_RUN_DEFAULT returns when no active referenced handle or
- * request remains (0) or after art_stop (non-zero if something is still
- * alive); ART_RUN_ONCE and ART_RUN_NOWAIT run one iteration and return
- * non-zero if more work remains. ART_EINVAL for NULL, an unknown mode, or a
- * call from inside a callback of the same loop. */
+ * request remains (0) or after art_stop (1 if something is still alive);
+ * ART_RUN_ONCE and ART_RUN_NOWAIT run one iteration and return 1 if more
+ * work remains, else 0. Never negative, so `while (art_run(loop,
+ * ART_RUN_ONCE))` cannot spin on a mistake: it runs nothing and returns 0
+ * for NULL, a loop not initialised or already closed, an unknown mode, or
+ * a call from inside a callback of the same loop. */
 ART_EXTERN int art_run(art_loop_t *loop, art_run_mode mode);
 
 /* Makes art_run return after the current iteration. */

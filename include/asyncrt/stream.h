@@ -44,8 +44,8 @@ typedef void (*art_shutdown_cb)(art_shutdown_t *req, int status);
 /* A listening stream has a connection to art_accept (status 0), or accepting
  * failed (status < 0; the stream keeps listening). */
 typedef void (*art_connection_cb)(art_stream_t *server, int status);
-/* The write queue fell below the high-water mark after art_write had
- * returned ART_STREAM_FULL. */
+/* The bytes held by unfinished writes fell below the high-water mark after
+ * a write took them to it or above (art_stream_needs_drain was true). */
 typedef void (*art_drain_cb)(art_stream_t *stream);
 /* art_stream_pipe finished: 0, or the first error of either side. */
 typedef void (*art_stream_pipe_cb)(art_stream_pipe_t *p, int status);
@@ -64,6 +64,7 @@ typedef void (*art_stream_pipe_cb)(art_stream_pipe_t *p, int status);
   struct art__queue write_queue_;   /* art_write_t not fully written */        \
   struct art__queue write_done_;    /* written, callback not yet run */        \
   size_t write_queue_size_;         /* bytes queued and not yet written */     \
+  size_t write_held_;               /* bytes of writes whose cb has not run */ \
   size_t high_water_mark_;          /* backpressure threshold, bytes */        \
   int accepted_fd_;                 /* accepted, waiting for art_accept */     \
   unsigned stream_flags_;           /* ART__S_* bits, see src/stream.h */      \
@@ -120,17 +121,16 @@ ART_EXTERN int art_read_start(art_stream_t *stream, art_alloc_cb alloc_cb,
  * ART_EINVAL for NULL or a closed stream. */
 ART_EXTERN int art_read_stop(art_stream_t *stream);
 
-/* What art_write returns when the queue is above the high-water mark: the
- * write was queued, but the caller should wait for the drain callback. */
-#define ART_STREAM_FULL 1
-
 /* Queues nbufs buffers (the buffers themselves must stay valid until cb;
  * the array need not). Writes complete in order, each cb exactly once:
  * status 0, the error (ART_EPIPE, ART_ECONNRESET...), or ART_ECANCELED when
  * the stream is closed first. When nothing is queued, the data is written
  * at once; cb still runs later (the pending phase), never from inside
- * art_write. Returns 0, ART_STREAM_FULL (queued, but above the high-water
- * mark), or a negative error, in which case cb will not run. */
+ * art_write. Returns 0 or a negative error, in which case cb will not run;
+ * backpressure is not an error: ask art_stream_needs_drain after writing.
+ * Once a write has failed (its cb got the error), every later art_write
+ * on the stream fails at once with ART_EPIPE, so a producer learns that
+ * the peer is gone without piling up more data. */
 ART_EXTERN int art_write(art_write_t *req, art_stream_t *stream,
                          const art_buf_t bufs[], unsigned nbufs,
                          art_write_cb cb);
@@ -145,8 +145,9 @@ ART_EXTERN int art_write2(art_write_t *req, art_stream_t *stream,
                           const art_buf_t bufs[], unsigned nbufs,
                           art_stream_t *send_handle, art_write_cb cb);
 
-/* Writes what can be written now without queueing: the byte count, or
- * ART_EAGAIN when nothing could be written (or writes are queued). */
+/* Writes what can be written now without queueing. Returns a count: the
+ * bytes written (> 0), or a negative error: ART_EAGAIN when nothing could
+ * be written (or writes are queued). */
 ART_EXTERN int art_try_write(art_stream_t *stream, const art_buf_t bufs[],
                              unsigned nbufs);
 
@@ -164,14 +165,26 @@ ART_EXTERN size_t art_stream_write_queue_size(const art_stream_t *stream);
 ART_EXTERN int art_is_readable(const art_stream_t *stream);
 ART_EXTERN int art_is_writable(const art_stream_t *stream);
 
-/* Backpressure. The high-water mark (default 64 KiB, at least 1) is the
- * queued byte count above which art_write returns ART_STREAM_FULL; after
- * that, cb (may be NULL) runs once when the queue falls below it again. */
+/* Backpressure, as Node's writable.write() returning false and 'drain'.
+ * A write holds its bytes from art_write until its callback has run, even
+ * when the kernel took them at once: those held bytes are what the
+ * high-water mark (default 64 KiB, at least 1) bounds. While they are at
+ * or above the mark, art_stream_needs_drain returns 1: stop writing, and
+ * the drain callback (may be NULL) runs once when they fall below it. A
+ * producer that writes until art_stream_needs_drain says stop therefore
+ * holds at most the mark plus its last write, whatever the reader does. */
 ART_EXTERN int art_stream_set_high_water_mark(art_stream_t *stream,
                                               size_t bytes);
 /* The stream's high-water mark in bytes; 0 for NULL or a closed stream. */
 ART_EXTERN size_t art_stream_get_high_water_mark(const art_stream_t *stream);
 ART_EXTERN int art_stream_on_drain(art_stream_t *stream, art_drain_cb cb);
+/* 1 while the bytes held by unfinished writes are at or above the
+ * high-water mark (wait for the drain callback), else 0; 0 for NULL or a
+ * closed stream. */
+ART_EXTERN int art_stream_needs_drain(const art_stream_t *stream);
+/* Bytes held by writes whose callbacks have not run yet (queued, or
+ * written and waiting for their callback); 0 for NULL. */
+ART_EXTERN size_t art_stream_write_held_size(const art_stream_t *stream);
 
 /* ------------------------------------------------------------------------ */
 /* Piping one stream into another: Node's stream.pipeline.                  */

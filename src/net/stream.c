@@ -66,6 +66,7 @@ void art__stream_init(art_loop_t *loop, art_stream_t *s,
   art__queue_init(&s->write_queue_);
   art__queue_init(&s->write_done_);
   s->write_queue_size_ = 0;
+  s->write_held_ = 0;
   s->high_water_mark_ = DEFAULT_HWM;
   s->accepted_fd_ = -1;
   s->stream_flags_ = 0;
@@ -289,9 +290,18 @@ static int gather(art_stream_t *s, struct iovec *iov, size_t *total,
   return n;
 }
 
+/* A write that fails (other than by a close) fails the stream for
+ * writing: later art_write calls return ART_EPIPE at once instead of
+ * queueing data no one will take. */
+static void set_req_status(art_stream_t *s, art_write_t *req, int status) {
+  req->error_ = status;
+  if (status < 0 && status != ART_ECANCELED && status != ART_EBADF)
+    s->stream_flags_ |= ART__S_WRITE_FAILED;
+}
+
 static void complete_req(art_stream_t *s, art_write_t *req, int status) {
   art__queue_remove(&req->queue_);
-  req->error_ = status;
+  set_req_status(s, req, status);
   art__queue_insert_tail(&s->write_done_, &req->queue_);
 }
 
@@ -406,8 +416,16 @@ static void flush_queue(art_stream_t *s) {
     do_shutdown(s);
 }
 
+/* Bytes a request holds until its callback runs. */
+static size_t req_total(const art_write_t *req) {
+  size_t total = 0;
+  for (unsigned i = 0; i < req->nbufs_; i++)
+    total += req->bufs_[i].len;
+  return total;
+}
+
 /* Runs the callbacks of finished writes, then the drain callback if the
- * queue fell below the high-water mark after a write reported it full.
+ * held bytes fell below the high-water mark after a write reached it.
  * A callback that writes again may complete that write at once, and its
  * callback runs in this same loop: a writer refilling from its callbacks
  * keeps the socket busy without a trip through the poller. The chain stops
@@ -423,6 +441,7 @@ static void run_write_done(art_stream_t *s) {
     }
     art_write_t *req = queue_head(&s->write_done_);
     art__queue_remove(&req->queue_);
+    s->write_held_ -= req_total(req);
     if (req->bufs_ != req->bufsml_)
       art__free(req->bufs_);
     req->bufs_ = NULL;
@@ -430,8 +449,7 @@ static void run_write_done(art_stream_t *s) {
     if (req->cb_ != NULL)
       ART__CALLBACK(loop, req->cb_(req, req->error_));
   }
-  if (has_flag(s, ART__S_NEED_DRAIN) &&
-      s->write_queue_size_ < s->high_water_mark_ &&
+  if (has_flag(s, ART__S_NEED_DRAIN) && s->write_held_ < s->high_water_mark_ &&
       art__handle_usable((art_handle_t *)s)) {
     s->stream_flags_ &= ~ART__S_NEED_DRAIN;
     if (s->drain_cb_ != NULL)
@@ -479,7 +497,7 @@ static ssize_t write_direct(const art_write_t *req, art_stream_t *s) {
 /* A request finished by the direct path: its callback runs in the next
  * pending phase (never from inside art_write). */
 static void finish_direct(art_write_t *req, art_stream_t *s, int status) {
-  req->error_ = status;
+  set_req_status(s, req, status);
   art__queue_insert_tail(&s->write_done_, &req->queue_);
   art__stream_defer(s);
 }
@@ -493,17 +511,22 @@ int art__stream_write(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
   if (!has_flag(s, ART__S_WRITABLE) && s->connect_req_ == NULL)
     return has_flag(s, ART__S_SHUT) || s->shutdown_req_ ? ART_EPIPE
                                                         : ART_ENOTCONN;
+  if (has_flag(s, ART__S_WRITE_FAILED))
+    return ART_EPIPE;
   int err = prepare_req(req, s, bufs, nbufs, &total);
   if (err)
     return err;
   art__req_register(s->loop, (art_req_t *)req, ART_WRITE);
   req->cb_ = cb;
   req->send_handle = send_handle;
+  s->write_held_ += total;
+  if (s->write_held_ >= s->high_water_mark_)
+    s->stream_flags_ |= ART__S_NEED_DRAIN;
   int idle = art__queue_empty(&s->write_queue_) && s->connect_req_ == NULL;
   int direct = idle && send_handle == NULL;
   ssize_t r = direct ? write_direct(req, s) : -1;
   if (direct && (size_t)r == total) {
-    finish_direct(req, s, 0);
+    finish_direct(req, s, 0); /* held until its callback: see the mark */
     return 0;
   }
   if (direct && r == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -518,10 +541,6 @@ int art__stream_write(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
     flush_or_wait(s, r);
   else if (idle)
     flush_or_wait(s, -2); /* a handle to pass: the queue's path sends it */
-  if (s->write_queue_size_ >= s->high_water_mark_) {
-    s->stream_flags_ |= ART__S_NEED_DRAIN;
-    return ART_STREAM_FULL;
-  }
   return 0;
 }
 
@@ -551,6 +570,14 @@ int art_try_write(art_stream_t *s, const art_buf_t bufs[], unsigned nbufs) {
 
 size_t art_stream_write_queue_size(const art_stream_t *s) {
   return s == NULL || !art__is_stream_type(s->type) ? 0 : s->write_queue_size_;
+}
+
+size_t art_stream_write_held_size(const art_stream_t *s) {
+  return s == NULL || !art__is_stream_type(s->type) ? 0 : s->write_held_;
+}
+
+int art_stream_needs_drain(const art_stream_t *s) {
+  return art__stream_usable(s) && s->write_held_ >= s->high_water_mark_;
 }
 
 int art_is_readable(const art_stream_t *s) {
@@ -739,7 +766,7 @@ void art__stream_endgame(art_handle_t *h) {
   fail_queue(s, ART_ECANCELED);
   s->write_queue_size_ = 0;
   s->stream_flags_ &= ~ART__S_NEED_DRAIN;
-  run_write_done(s);
+  run_write_done(s); /* leaves write_held_ at 0: every request is done */
   if (s->shutdown_req_ != NULL)
     finish_shutdown(s, ART_ECANCELED);
 }

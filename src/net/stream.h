@@ -14,9 +14,10 @@ enum {
   ART__S_SOCKET = 1u << 4,     /* the fd is a socket: send with MSG_NOSIGNAL */
   ART__S_FILE = 1u << 5,       /* the fd cannot be polled: always ready */
   ART__S_SHUT = 1u << 6,       /* shutdown(SHUT_WR) done */
-  ART__S_NEED_DRAIN = 1u << 7, /* art_write returned ART_STREAM_FULL */
+  ART__S_NEED_DRAIN = 1u << 7, /* a write reached the mark: drain cb due */
   ART__S_IPC = 1u << 8,        /* an IPC pipe: reads use recvmsg */
   ART__S_BLOCKING = 1u << 9,   /* fd left blocking: never touch its flags */
+  ART__S_WRITE_FAILED = 1u << 10, /* a write failed: later ones fail at once */
   ART__S_TYPE_SHIFT = 24
 };
 

@@ -137,10 +137,10 @@ static void pipe_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
 static void pipe_read(art_stream_t *src, ssize_t nread, const art_buf_t *buf);
 
 static void resume_if_drained(art_stream_pipe_t *p) {
-  if (!p->paused_ || p->src_gone_ || p->status_ != 0 || p->eof_ != EOF_NONE ||
-      p->free_ == NULL ||
-      art_stream_write_queue_size(p->dst) >=
-          art_stream_get_high_water_mark(p->dst))
+  /* src closing but its close phase not reached yet: that close ends us. */
+  if (!p->paused_ || p->src_gone_ || !art__stream_usable(p->src) ||
+      p->status_ != 0 || p->eof_ != EOF_NONE || p->free_ == NULL ||
+      art_stream_needs_drain(p->dst))
     return;
   p->paused_ = 0;
   int err = art_read_start(p->src, pipe_alloc, pipe_read);
@@ -185,7 +185,7 @@ static void pipe_read(art_stream_t *src, ssize_t nread, const art_buf_t *buf) {
     return;
   }
   p->in_flight_++;
-  if (r == ART_STREAM_FULL || p->free_ == NULL) {
+  if (art_stream_needs_drain(p->dst) || p->free_ == NULL) {
     p->paused_ = 1;
     art_read_stop(src);
   }
