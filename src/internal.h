@@ -197,9 +197,16 @@ void art__io_close(art_loop_t *loop, art__io_t *w) ART__HIDDEN;
 int art__io_check_fd(const art_loop_t *loop, int fd) ART__HIDDEN;
 /* Hands w's queued mask change to the backend now; the backend's error. */
 int art__io_sync(art_loop_t *loop, art__io_t *w) ART__HIDDEN;
-/* Hands the backend's queued mask changes over; a refused change is
- * reported to its owner as an error event. Inline for the common case of
- * an iteration that changed no mask. */
+/* art__io_start, then hands the change to the backend at once: for owners
+ * that have no callback to report a refusal through later, so they can
+ * return it. On error w is stopped. */
+int art__io_start_now(art_loop_t *loop, art__io_t *w,
+                      unsigned events) ART__HIDDEN;
+/* Hands the backend's queued mask changes over. A change the backend
+ * refuses stops its watcher and calls the owner's callback with
+ * ART__IO_REFUSED and the reason in w->error; every owner turns that into
+ * an error for its user. Inline for the common case of an iteration that
+ * changed no mask. */
 void art__io_apply_changes_slow(art_loop_t *loop) ART__HIDDEN;
 static inline void art__io_apply_changes(art_loop_t *loop) {
   if (!art__queue_empty(&loop->watcher_changes_))

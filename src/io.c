@@ -20,6 +20,7 @@ void art__io_init(art__io_t *w, art__io_cb cb, int fd) {
   w->fd = fd;
   w->events = 0;
   w->pevents = 0;
+  w->error = 0;
   art__queue_init(&w->change);
 }
 
@@ -116,12 +117,29 @@ int art__io_sync(art_loop_t *loop, art__io_t *w) {
   return err;
 }
 
+int art__io_start_now(art_loop_t *loop, art__io_t *w, unsigned events) {
+  int err = art__io_start(loop, w, events);
+  if (err == 0 && (w->events != w->pevents) && (err = art__io_sync(loop, w)))
+    art__io_stop(loop, w, ~0u);
+  return err;
+}
+
+/* The backend refused w (ENOMEM, ENOSPC...): w stops, so the loop neither
+ * retries it every iteration nor counts on events that cannot come, and
+ * its owner is told why, to fail what waited on it. */
+static void refuse(art_loop_t *loop, art__io_t *w, int err) {
+  w->error = err;
+  art__io_stop(loop, w, ~0u);
+  w->cb(loop, w, ART__IO_REFUSED); /* user callbacks inside take the path */
+}
+
 void art__io_apply_changes_slow(art_loop_t *loop) {
   while (!art__queue_empty(&loop->watcher_changes_)) {
     art__queue_t *q = art__queue_head(&loop->watcher_changes_);
     art__io_t *w = art__container_of(q, art__io_t, change);
-    if (art__io_sync(loop, w) != 0 && w->events != 0)
-      w->cb(loop, w, ART__IO_ERROR); /* user callbacks inside take the path */
+    int err = art__io_sync(loop, w);
+    if (err != 0 && w->events != 0)
+      refuse(loop, w, err);
   }
 }
 

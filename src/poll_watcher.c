@@ -8,10 +8,18 @@ ART__DECLARE_HANDLE_OPS(poll);
 static void poll_io_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
   art_poll_t *p = art__container_of(w, art_poll_t, io_);
   int status = 0;
+  if (events & ART__IO_REFUSED) {
+    /* The backend refused the watcher (the fd was closed under it, or
+     * the kernel is out of memory): reported once, with the reason, and
+     * stopped, since no event can come. */
+    art_poll_stop(p);
+    ART__CALLBACK(loop, p->cb_(p, w->error, 0));
+    return;
+  }
   if (events & ART__IO_ERROR) {
-    /* A watcher the backend refused (the fd was closed under it) is
-     * reported once as EBADF and stopped; HUP/ERR on a live fd is just an
-     * event for the user's own read or write to discover. */
+    /* An fd closed under a registered watcher is reported once as EBADF
+     * and stopped; HUP/ERR on a live fd is just an event for the user's
+     * own read or write to discover. */
     if (fcntl(w->fd, F_GETFD) == -1) {
       status = ART_EBADF;
       art_poll_stop(p);

@@ -230,6 +230,7 @@ struct art__io_s {
   int fd;
   unsigned events;  /* what the owner wants */
   unsigned pevents; /* what the backend has registered */
+  int error;        /* why the backend refused it (ART__IO_REFUSED) */
 };
 
 /* Something other threads hand work to the loop through (src/wakeup.c):

@@ -30,6 +30,9 @@
 
 /* Backend event bits: the public ART_READABLE... values plus error. */
 enum { ART__IO_ERROR = 16 };
+/* Not from a backend: the core tells a watcher's owner that the backend
+ * refused to register it (art__io_t.error says why). */
+enum { ART__IO_REFUSED = 32 };
 
 /* Kinds of operation a completion backend may run whole. */
 typedef enum {

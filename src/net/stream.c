@@ -345,6 +345,7 @@ static void fail_queue(art_stream_t *s, int err) {
 
 static void do_shutdown(art_stream_t *s);
 static void flush_queue(art_stream_t *s);
+static void fail_writes(art_stream_t *s, int err);
 
 /* A request about to pass a handle closed since art_write2 fails with
  * ART_EBADF: sending its bytes alone would make the peer take them for a
@@ -365,8 +366,13 @@ static int drop_lost_handle(art_stream_t *s) {
  * comes, and a shutdown waiting for the queue goes ahead. */
 static void wait_writable(art_stream_t *s) {
   int err = art__io_start(s->loop, &s->io_, ART_WRITABLE);
-  if (err == 0)
-    return;
+  if (err != 0)
+    fail_writes(s, err);
+}
+
+/* Writing cannot go on: every queued write fails with err (callbacks in
+ * the pending phase), and a shutdown waiting for the queue goes ahead. */
+static void fail_writes(art_stream_t *s, int err) {
   fail_queue(s, err);
   art__stream_defer(s);
   if (s->shutdown_req_ != NULL && !has_flag(s, ART__S_SHUT))
@@ -699,9 +705,30 @@ static void connect_io(art_stream_t *s) {
 /* ------------------------------------------------------------------------ */
 /* Dispatch.                                                                */
 
+/* The backend refused the stream's watcher: whatever waited on it fails
+ * with the reason, since the events it waited for will never come. */
+static void stream_refused(art_stream_t *s, int err) {
+  if (s->connect_req_ != NULL) {
+    finish_connect(s, err);
+    return;
+  }
+  if (has_flag(s, ART__S_READING)) {
+    art_buf_t none = {NULL, 0};
+    stop_reading(s);
+    call_read_cb(s, err, &none);
+  }
+  if (art__handle_usable((art_handle_t *)s) &&
+      !art__queue_empty(&s->write_queue_))
+    fail_writes(s, err);
+}
+
 static void stream_io(art_loop_t *loop, art__io_t *w, unsigned events) {
   art_stream_t *s = art__container_of(w, art_stream_t, io_);
   (void)loop; /* a listener's watcher runs stream_server.c's callback */
+  if (events & ART__IO_REFUSED) {
+    stream_refused(s, w->error);
+    return;
+  }
   if (s->connect_req_ != NULL) {
     if (!has_flag(s, S_CONNECT_DONE))
       connect_io(s);

@@ -92,7 +92,10 @@ static int still_listening(const art_stream_t *s) {
 static void server_io(art_loop_t *loop, art__io_t *w, unsigned events) {
   art_stream_t *s = art__container_of(w, art_stream_t, io_);
   listen_state_t *st = art__ext_get(loop, &listen_ext);
-  (void)events;
+  if (events & ART__IO_REFUSED) { /* no connection can reach us now */
+    report(s, w->error);
+    return;
+  }
   if (st != NULL)
     reserve_open(st);
   for (int i = 0; i < MAX_ACCEPTS && still_listening(s); i++) {
@@ -134,7 +137,8 @@ int art_listen(art_stream_t *s, int backlog, art_connection_cb cb) {
   if (listen(s->io_.fd, backlog) == -1)
     return -errno;
   s->io_.cb = server_io; /* from now on the fd only accepts */
-  int err = art__io_start(s->loop, &s->io_, ART_READABLE);
+  /* Registered now, so that a refusal is art_listen's error. */
+  int err = art__io_start_now(s->loop, &s->io_, ART_READABLE);
   if (err)
     return err;
   s->connection_cb_ = cb;

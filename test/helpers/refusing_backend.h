@@ -1,0 +1,47 @@
+/* A backend that refuses registrations on demand, for the internal suites
+ * that prove every watcher owner turns a refusal (epoll_ctl failing with
+ * ENOMEM or ENOSPC) into an error for its user. It is the backend
+ * ART_BACKEND selects, with update failing for one fd (or every fd) once
+ * armed. Include after internal.h; one loop at a time. */
+#ifndef ART_TEST_HELPERS_REFUSING_BACKEND_H
+#define ART_TEST_HELPERS_REFUSING_BACKEND_H
+
+#include "backend/backend.h"
+
+static struct {
+  const art__backend_ops_t *inner;
+  art__backend_ops_t ops;
+  int fd;       /* the fd to refuse; -1: every fd; -2: none */
+  int err;      /* what update returns for it */
+  int refusals; /* updates refused so far */
+  int updates;  /* updates asked for, refused or not */
+} refusing;
+
+static int refusing_update(void *state, int fd, unsigned had, unsigned want) {
+  refusing.updates++;
+  if (want != 0 && (refusing.fd == -1 || refusing.fd == fd)) {
+    refusing.refusals++;
+    return refusing.err;
+  }
+  return refusing.inner->update(state, fd, had, want);
+}
+
+/* Inits loop on the refusing backend, refusing nothing yet. */
+static __attribute__((unused)) int refusing_loop_init(art_loop_t *loop) {
+  refusing.inner = art__backend_select();
+  refusing.ops = *refusing.inner;
+  refusing.ops.update = refusing_update;
+  refusing.fd = -2;
+  refusing.err = ART_ENOMEM;
+  refusing.refusals = 0;
+  refusing.updates = 0;
+  return art__loop_init_with(loop, &refusing.ops);
+}
+
+/* From now on, registrations of fd (-1: any fd) fail with err. */
+static __attribute__((unused)) void refuse_fd(int fd, int err) {
+  refusing.fd = fd;
+  refusing.err = err;
+}
+
+#endif

@@ -1,0 +1,183 @@
+/* A registration the backend refuses (epoll_ctl failing with ENOMEM or
+ * ENOSPC) reaches the user of the watcher as an error, and the loop does
+ * not retry it or wait for events that cannot come. Each test runs its own
+ * loop on the refusing backend (helpers/refusing_backend.h), arms the
+ * refusal for one fd, and checks the user's callback, that the backend was
+ * asked once, and that the loop then ends and closes. This suite links the
+ * static library and includes the core's internal header: it tests an
+ * internal contract. */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "helpers/harness.h"
+#include "internal.h"
+
+#include "helpers/refusing_backend.h"
+
+static int seen_status;
+static int seen_calls;
+
+static void alloc_cb(art_handle_t *h, size_t suggested, art_buf_t *buf) {
+  static char space[4096];
+  (void)h;
+  (void)suggested;
+  *buf = art_buf_init(space, sizeof(space));
+}
+
+static void read_cb(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  (void)buf;
+  seen_calls++;
+  seen_status = (int)n;
+  art_close((art_handle_t *)s, NULL);
+}
+
+/* Runs loop to the end, which must come: a refused watcher holds nothing. */
+static void run_to_end_and_close(art_loop_t *loop) {
+  for (int i = 0; i < 100 && art_run(loop, ART_RUN_NOWAIT); i++)
+    ;
+  assert_int_equal(art_loop_alive(loop), 0);
+  assert_int_equal(art_loop_close(loop), 0);
+}
+
+static void stream_pair(art_loop_t *loop, art_pipe_t *p, int *other) {
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  assert_int_equal(art_pipe_init(loop, p, 0), 0);
+  assert_int_equal(art_pipe_open(p, sv[0]), 0);
+  *other = sv[1];
+}
+
+ART_TEST(refused_read_reaches_read_cb) {
+  art_loop_t loop;
+  art_pipe_t p;
+  int other;
+  (void)state;
+  assert_int_equal(refusing_loop_init(&loop), 0);
+  stream_pair(&loop, &p, &other);
+  refuse_fd(p.io_.fd, ART_ENOSPC);
+  seen_calls = 0;
+  assert_int_equal(art_read_start((art_stream_t *)&p, alloc_cb, read_cb), 0);
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(seen_calls, 1);
+  assert_int_equal(seen_status, ART_ENOSPC);
+  assert_int_equal(refusing.refusals, 1); /* not retried */
+  close(other);
+  run_to_end_and_close(&loop);
+}
+
+static void write_cb(art_write_t *req, int status) {
+  seen_calls++;
+  seen_status = status;
+  art_close((art_handle_t *)req->handle, NULL);
+}
+
+ART_TEST(refused_write_wait_fails_the_write) {
+  art_loop_t loop;
+  art_pipe_t p;
+  int other;
+  art_write_t w;
+  static char big[4 << 20]; /* more than the socket buffers take */
+  (void)state;
+  assert_int_equal(refusing_loop_init(&loop), 0);
+  stream_pair(&loop, &p, &other);
+  refuse_fd(p.io_.fd, ART_ENOMEM);
+  seen_calls = 0;
+  art_buf_t b = art_buf_init(big, sizeof(big));
+  assert_int_equal(art_write(&w, (art_stream_t *)&p, &b, 1, write_cb), 0);
+  assert_true(art_stream_write_queue_size((art_stream_t *)&p) > 0);
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(seen_calls, 1);
+  assert_int_equal(seen_status, ART_ENOMEM);
+  assert_int_equal(refusing.refusals, 1);
+  close(other);
+  run_to_end_and_close(&loop);
+}
+
+static void connect_cb(art_connect_t *req, int status) {
+  seen_calls++;
+  seen_status = status;
+  art_close((art_handle_t *)req->handle, NULL);
+}
+
+ART_TEST(refused_connect_wait_fails_the_connect) {
+  art_loop_t loop;
+  art_tcp_t t;
+  art_connect_t req;
+  (void)state;
+  /* A listener that never accepts: the connect stays in progress. */
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  assert_int_equal(bind(lfd, (struct sockaddr *)&addr, len), 0);
+  assert_int_equal(listen(lfd, 1), 0);
+  assert_int_equal(getsockname(lfd, (struct sockaddr *)&addr, &len), 0);
+  assert_int_equal(refusing_loop_init(&loop), 0);
+  refuse_fd(-1, ART_ENOMEM); /* the socket is made inside connect */
+  assert_int_equal(art_tcp_init(&loop, &t), 0);
+  seen_calls = 0;
+  assert_int_equal(
+      art_tcp_connect(&req, &t, (struct sockaddr *)&addr, connect_cb), 0);
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(seen_calls, 1);
+  /* A non-blocking TCP connect is in progress when connect(2) returns,
+   * even on loopback: its wait was refused before any wait happened. */
+  assert_int_equal(seen_status, ART_ENOMEM);
+  close(lfd);
+  run_to_end_and_close(&loop);
+}
+
+static void never_connection(art_stream_t *server, int status) {
+  (void)server;
+  (void)status;
+  fail_msg("no connection can arrive");
+}
+
+ART_TEST(refused_listen_is_listens_error) {
+  art_loop_t loop;
+  art_tcp_t t;
+  (void)state;
+  assert_int_equal(refusing_loop_init(&loop), 0);
+  assert_int_equal(art_tcp_init(&loop, &t), 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(art_tcp_bind(&t, (struct sockaddr *)&addr, 0), 0);
+  refuse_fd(t.io_.fd, ART_ENOSPC);
+  assert_int_equal(art_listen((art_stream_t *)&t, 8, never_connection),
+                   ART_ENOSPC);
+  assert_int_equal(art_is_active((art_handle_t *)&t), 0);
+  art_close((art_handle_t *)&t, NULL);
+  run_to_end_and_close(&loop);
+}
+
+static void poll_cb(art_poll_t *p, int status, int events) {
+  seen_calls++;
+  seen_status = status;
+  assert_int_equal(events, 0);
+  assert_int_equal(art_is_active((art_handle_t *)p), 0); /* stopped */
+  art_close((art_handle_t *)p, NULL);
+}
+
+ART_TEST(refused_poll_handle_gets_the_error_once) {
+  art_loop_t loop;
+  art_poll_t p;
+  int sv[2];
+  (void)state;
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  assert_int_equal(refusing_loop_init(&loop), 0);
+  assert_int_equal(art_poll_init(&loop, &p, sv[0]), 0);
+  refuse_fd(sv[0], ART_ENOMEM);
+  seen_calls = 0;
+  assert_int_equal(art_poll_start(&p, ART_READABLE, poll_cb), 0);
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(seen_calls, 1);
+  assert_int_equal(seen_status, ART_ENOMEM);
+  assert_int_equal(refusing.refusals, 1);
+  close(sv[0]);
+  close(sv[1]);
+  run_to_end_and_close(&loop);
+}
