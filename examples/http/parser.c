@@ -531,8 +531,9 @@ static int chunk_size_byte(http_parser_t *p, unsigned char c) {
   if (++p->line_len > CHUNK_LINE_MAX)
     return 400;
   if (p->state == ST_CHUNK_SIZE && h >= 0) {
-    if (++p->chunk_digits > 15)
-      return 400; /* 15 hex digits fit in 60 bits: no overflow below */
+    if (p->remaining >> 56)
+      return 400; /* sizes stay under 2^60: no overflow, leading 0s aside */
+    p->chunk_digits++;
     p->remaining = (p->remaining << 4) | (uint64_t)h;
     return 0;
   }

@@ -175,6 +175,10 @@ static const parse_case_t valid[] = {
      0,
      "H:POST / 1.1 ka=1 ch=1 cl=0 ec=0 [Host=a;Transfer-Encoding=chunked;] "
      "B:hi D|"},
+    /* leading zeros do not count against the size's 60 bits */
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "00000000000000000002\r\nhi\r\n0\r\n\r\n"),
+     0, NULL},
     /* empty elements of a list other than Transfer-Encoding are ignored */
     {IN("GET / HTTP/1.1\r\n" H11 "Connection: , close,\r\n\r\n"), 0,
      "H:GET / 1.1 ka=0 ch=0 cl=0 ec=0 [Host=a;Connection=, close,;] B: D|"},
