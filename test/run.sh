@@ -94,27 +94,53 @@ for mode in "${modes[@]}"; do
 done
 
 # ---------------------------------------------------------------------------
-# HTTP parser fuzzing (examples/http/fuzz_parser.c): when clang is present,
-# a libFuzzer build with ASan+UBSan runs for ART_FUZZ_SECONDS (default 45,
-# 0 skips) from the corpus in examples/http/corpus; any crash fails the run.
+# HTTP fuzzing, when clang is present: libFuzzer builds with ASan+UBSan of
+# examples/http/fuzz_parser.c (the parser alone) and fuzz_conn.c (bytes
+# through the server's connection code, routes, parser and the library, in
+# process), from the seeds in examples/http/corpus. ART_FUZZ_SECONDS
+# (default 45, 0 skips) is shared: each target gets half. Any crash fails
+# the run. docs/fuzzing.md says how to run them for hours.
 fuzz_seconds=${ART_FUZZ_SECONDS:-45}
+fuzz_flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
+lib_sources=(src/*.c src/backend/*.c src/catalog/*.c src/fs/*.c src/net/*.c
+  src/pool/*.c src/process/*.c)
+
+# Builds both targets; 1 when libFuzzer cannot be linked here.
+build_fuzzers() {
+  mkdir -p build/fuzz/corpus_parser build/fuzz/corpus_conn
+  clang "${fuzz_flags[@]}" examples/http/fuzz_parser.c examples/http/parser.c \
+    -o build/fuzz/fuzz_parser 2>build/fuzz/build.txt || return 1
+  # server.c's main is renamed: libFuzzer brings its own.
+  clang "${fuzz_flags[@]}" -D_GNU_SOURCE -Iinclude -Isrc \
+    -Dmain=http_server_main -c examples/http/server.c \
+    -o build/fuzz/server.o 2>>build/fuzz/build.txt || return 1
+  clang "${fuzz_flags[@]}" -D_GNU_SOURCE -DART_BUILDING_LIBRARY -Iinclude -Isrc \
+    examples/http/fuzz_conn.c examples/http/conn.c examples/http/routes.c \
+    examples/http/file_routes.c examples/http/parser.c build/fuzz/server.o \
+    "${lib_sources[@]}" -lpthread -o build/fuzz/fuzz_conn \
+    2>>build/fuzz/build.txt || return 1
+}
+
+# Runs one target for $2 seconds with its own growing corpus.
+run_fuzzer() {
+  local name=$1 seconds=$2
+  echo "== HTTP fuzzing: $name, ${seconds}s"
+  "build/fuzz/fuzz_$name" -max_total_time="$seconds" -print_final_stats=1 \
+    -artifact_prefix="build/fuzz/$name-" "build/fuzz/corpus_$name" \
+    examples/http/corpus 2>"build/fuzz/$name.log" ||
+    { tail -40 "build/fuzz/$name.log"; exit 1; }
+  grep -E '^Done|number_of_executed_units' "build/fuzz/$name.log" || true
+}
+
 if command -v clang >/dev/null && [ "$fuzz_seconds" -gt 0 ]; then
-  echo "== HTTP parser fuzzing, ${fuzz_seconds}s"
-  mkdir -p build/fuzz/corpus
-  if ! clang -g -O1 -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=all examples/http/fuzz_parser.c \
-    examples/http/parser.c -o build/fuzz/fuzz_parser 2>build/fuzz/build.txt; then
-    # The parser itself is built and tested above (its suite is
-    # examples/http/test_parser.c); only libFuzzer is missing.
+  mkdir -p build/fuzz
+  if ! build_fuzzers; then
+    # The parser and the server are built and tested above (test_parser.c,
+    # e2e.c); only libFuzzer is missing.
     echo "clang cannot link libFuzzer here (libclang-rt-dev?): skipped"
     tail -3 build/fuzz/build.txt
   else
-    build/fuzz/fuzz_parser -max_total_time="$fuzz_seconds" \
-      -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus \
-      examples/http/corpus 2>build/fuzz/log.txt ||
-      { tail -40 build/fuzz/log.txt; exit 1; }
-    grep -E '^Done|number_of_executed_units' build/fuzz/log.txt || true
+    run_fuzzer parser $(((fuzz_seconds + 1) / 2))
+    run_fuzzer conn $((fuzz_seconds / 2 > 0 ? fuzz_seconds / 2 : 1))
   fi
 fi
-
-echo "test/run.sh: all passed"

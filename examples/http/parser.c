@@ -15,11 +15,19 @@
 
 /* Where in the message the parser is. */
 enum {
-  ST_START,      /* before the first byte of a message (CRLFs skipped) */
-  ST_HEAD,       /* collecting the head */
-  ST_BODY,       /* Content-Length body */
-  ST_CHUNK_SIZE, /* hex digits of a chunk size */
-  ST_CHUNK_EXT,  /* chunk extensions, up to CR */
+  ST_START,         /* before the first byte of a message (CRLFs skipped) */
+  ST_HEAD,          /* collecting the head */
+  ST_BODY,          /* Content-Length body */
+  ST_CHUNK_SIZE,    /* hex digits of a chunk size */
+  ST_EXT_BWS,       /* whitespace after the size or a value: ';' must follow */
+  ST_EXT_NAME0,     /* after ';': optional whitespace, then a name */
+  ST_EXT_NAME,      /* an extension name (token) */
+  ST_EXT_NAME_BWS,  /* whitespace after a name: '=' or ';' must follow */
+  ST_EXT_VALUE0,    /* after '=': optional whitespace, then a value */
+  ST_EXT_TOKEN,     /* a token value */
+  ST_EXT_QUOTED,    /* inside a quoted-string value */
+  ST_EXT_ESCAPE,    /* after a backslash in a quoted-string */
+  ST_EXT_QUOTE_END, /* after the closing quote */
   ST_CHUNK_SIZE_LF,
   ST_CHUNK_DATA,
   ST_CHUNK_DATA_CR, /* the CRLF after chunk data */
@@ -85,6 +93,7 @@ static void reset_message(http_parser_t *p) {
   p->line_len = 0;
   p->trailer_bytes = 0;
   p->trailer_count = 0;
+  p->framing = 0;
   p->req.nheaders = 0;
   p->req.content_length = 0;
   p->req.chunked = 0;
@@ -165,18 +174,24 @@ static int parse_request_line(http_request_t *req, const char *s, size_t n) {
 
 /* What the fields said, gathered while parsing them. */
 typedef struct {
-  int hosts;      /* Host fields seen */
-  int cl_seen;    /* a Content-Length was seen */
-  int te_seen;    /* a Transfer-Encoding was seen */
-  int conn_close; /* Connection: close */
-  int conn_keep;  /* Connection: keep-alive */
+  int hosts;           /* Host fields seen */
+  int cl_seen;         /* a Content-Length was seen */
+  const char *cl_text; /* the first Content-Length value, as sent */
+  size_t cl_len;       /* (see cl_text) */
+  int te_seen;         /* a Transfer-Encoding was seen */
+  int conn_close;      /* Connection: close */
+  int conn_keep;       /* Connection: keep-alive */
 } field_facts_t;
 
-/* A Content-Length: digits only, no overflow, equal to any earlier one. */
+/* A Content-Length: digits only, no overflow. A repeated one must be the
+ * same text: "5" then "05" is refused, as llhttp does, since an
+ * intermediary that kept one or the other might read it differently. */
 static int on_content_length(http_request_t *req, field_facts_t *f,
                              const char *v, size_t n) {
   uint64_t x = 0;
   size_t i;
+  if (f->cl_seen)
+    return n == f->cl_len && memcmp(v, f->cl_text, n) == 0 ? 0 : 400;
   if (n == 0 || n > 19)
     return 400; /* 19 digits always fit in 63 bits */
   for (i = 0; i < n; i++) {
@@ -184,22 +199,27 @@ static int on_content_length(http_request_t *req, field_facts_t *f,
       return 400;
     x = x * 10 + (uint64_t)(v[i] - '0');
   }
-  if (f->cl_seen && x != req->content_length)
-    return 400;
   f->cl_seen = 1;
+  f->cl_text = v;
+  f->cl_len = n;
   req->content_length = x;
   return 0;
 }
 
-/* Calls fn on each non-empty element of a comma-separated list, trimmed;
- * stops at the first non-zero result and returns it. */
-static int each_element(const char *v, size_t n, void *ctx,
+/* Calls fn on each element of a comma-separated list, trimmed; stops at
+ * the first non-zero result and returns it. Empty elements ("a,,b", "a,")
+ * are skipped as RFC 9110 5.6.1.2 asks, or with strict set refused with
+ * 400: the framing fields use strict, because two parsers of a chain that
+ * read a framing list differently is how requests get smuggled. */
+static int each_element(const char *v, size_t n, int strict, void *ctx,
                         int (*fn)(void *ctx, const char *e, size_t len)) {
   size_t i = 0;
-  while (i < n) {
+  if (n == 0)
+    return 0;
+  for (;;) {
     size_t start, end;
     int st;
-    while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+    while (i < n && (v[i] == ' ' || v[i] == '\t'))
       i++;
     start = i;
     while (i < n && v[i] != ',')
@@ -207,10 +227,14 @@ static int each_element(const char *v, size_t n, void *ctx,
     end = i;
     while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
       end--;
+    if (end == start && strict)
+      return 400;
     if (end > start && (st = fn(ctx, v + start, end - start)) != 0)
       return st;
+    if (i == n)
+      return 0;
+    i++; /* the comma */
   }
-  return 0;
 }
 
 /* One transfer coding: chunked must come once and last; others are not
@@ -244,12 +268,12 @@ static int on_field(http_request_t *req, field_facts_t *f,
     return on_content_length(req, f, h->value, h->value_len);
   if (eq_nocase(nm, nl, "transfer-encoding")) {
     f->te_seen = 1;
-    return each_element(h->value, h->value_len, req, te_element);
+    return each_element(h->value, h->value_len, 1, req, te_element);
   }
   if (eq_nocase(nm, nl, "host"))
     return ++f->hosts > 1 ? 400 : 0;
   if (eq_nocase(nm, nl, "connection"))
-    return each_element(h->value, h->value_len, f, connection_element);
+    return each_element(h->value, h->value_len, 0, f, connection_element);
   if (eq_nocase(nm, nl, "expect")) {
     if (!eq_nocase(h->value, h->value_len, "100-continue"))
       return 417;
@@ -306,7 +330,7 @@ static int parse_head(http_parser_t *p) {
   const char *s = p->head;
   const char *end = p->head + p->head_used - 2; /* before the final CRLF */
   const char *eol = memchr(s, '\r', (size_t)(end - s));
-  field_facts_t f = {0, 0, 0, 0, 0};
+  field_facts_t f = {0, 0, NULL, 0, 0, 0, 0};
   int st;
   if ((st = parse_request_line(req, s, (size_t)(eol - s))) != 0)
     return st;
@@ -333,6 +357,7 @@ static http_event head_complete(http_parser_t *p) {
   if (st != 0)
     return fail(p, st);
   p->req.head_len = p->head_used;
+  p->framing += p->head_used;
   if (p->req.chunked) {
     p->state = ST_CHUNK_SIZE;
   } else if (p->req.content_length > p->max_body) {
@@ -346,9 +371,14 @@ static http_event head_complete(http_parser_t *p) {
   return HTTP_HEAD;
 }
 
-/* CRLFs before a request line are skipped (RFC 9112 2.2). Returns 1 when the
- * byte was one of them, 0 when it starts the head, -1 on a bare CR or LF. */
+/* CRLFs before a request line are skipped (RFC 9112 2.2), up to
+ * HTTP_HEAD_MAX bytes of them. Returns 1 when the byte was one of them, 0
+ * when it starts the head, -1 on a bare CR or LF or too many of them. */
 static int skip_leading(http_parser_t *p, unsigned char c) {
+  if (c == '\r' || c == '\n') {
+    if (++p->framing > HTTP_HEAD_MAX)
+      return -1; /* an endless run of empty lines is no request */
+  }
   if (p->eol == 1) {
     p->eol = 0;
     return c == '\n' ? 1 : -1;
@@ -446,27 +476,73 @@ static int hex_value(unsigned char c) {
   return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
 }
 
+/* qdtext of RFC 9110 5.6.4: what a quoted-string holds unescaped. */
+static int is_qdtext(unsigned char c) {
+  return c == '\t' || c == ' ' || c == 0x21 || (c >= 0x23 && c <= 0x5b) ||
+         (c >= 0x5d && c <= 0x7e) || c >= 0x80;
+}
+
+/* After the size, a name or a value: whitespace (then ';' must come), the
+ * next extension, or the end of the line. */
+static int ext_after_item(unsigned char c) {
+  if (c == ' ' || c == '\t')
+    return ST_EXT_BWS;
+  return c == ';' ? ST_EXT_NAME0 : c == '\r' ? ST_CHUNK_SIZE_LF : -1;
+}
+
+/* Where a byte of a chunk-size line leads once the size's digits ended,
+ * by the grammar of RFC 9112 7.1.1:
+ *   chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )
+ * Whitespace is allowed only where BWS is, so "5 x" and "5 " are refused as
+ * a chunk size followed by garbage. Returns the state, or -1. */
+static int chunk_ext_next(int st, unsigned char c) {
+  int ws = c == ' ' || c == '\t';
+  switch (st) {
+  case ST_EXT_BWS:
+    return ws ? st : c == ';' ? ST_EXT_NAME0 : -1;
+  case ST_EXT_NAME0:
+    return ws ? st : is_tchar(c) ? ST_EXT_NAME : -1;
+  case ST_EXT_NAME:
+    if (is_tchar(c))
+      return st;
+    if (ws)
+      return ST_EXT_NAME_BWS;
+    return c == '=' ? ST_EXT_VALUE0 : ext_after_item(c);
+  case ST_EXT_NAME_BWS:
+    return ws ? st : c == '=' ? ST_EXT_VALUE0 : c == ';' ? ST_EXT_NAME0 : -1;
+  case ST_EXT_VALUE0:
+    return ws ? st : c == '"' ? ST_EXT_QUOTED : is_tchar(c) ? ST_EXT_TOKEN : -1;
+  case ST_EXT_TOKEN:
+    return is_tchar(c) ? st : ext_after_item(c);
+  case ST_EXT_QUOTED:
+    if (c == '"')
+      return ST_EXT_QUOTE_END;
+    return c == '\\' ? ST_EXT_ESCAPE : is_qdtext(c) ? st : -1;
+  case ST_EXT_ESCAPE:
+    return is_value_char(c) ? ST_EXT_QUOTED : -1;
+  default: /* ST_CHUNK_SIZE or ST_EXT_QUOTE_END */
+    return ext_after_item(c);
+  }
+}
+
 /* One byte of a chunk-size line. Returns 0, or the status on an error. */
 static int chunk_size_byte(http_parser_t *p, unsigned char c) {
-  int h = hex_value(c);
+  int h = hex_value(c), next;
   if (++p->line_len > CHUNK_LINE_MAX)
     return 400;
   if (p->state == ST_CHUNK_SIZE && h >= 0) {
-    if (++p->chunk_digits > 15)
-      return 400; /* 15 hex digits fit in 60 bits: no overflow below */
+    if (p->remaining >> 56)
+      return 400; /* sizes stay under 2^60: no overflow, leading 0s aside */
+    p->chunk_digits++;
     p->remaining = (p->remaining << 4) | (uint64_t)h;
     return 0;
   }
   if (p->state == ST_CHUNK_SIZE && p->chunk_digits == 0)
     return 400;
-  if (c == '\r') {
-    p->state = ST_CHUNK_SIZE_LF;
-    return 0;
-  }
-  if (p->state == ST_CHUNK_SIZE && c != ';' && c != ' ' && c != '\t')
+  if ((next = chunk_ext_next(p->state, c)) < 0)
     return 400;
-  p->state = ST_CHUNK_EXT;
-  return is_value_char(c) ? 0 : 400;
+  p->state = next;
+  return 0;
 }
 
 /* The LF ending a chunk-size line: data follows, or the trailers. */
@@ -516,7 +592,15 @@ static int trailer_byte(http_parser_t *p, unsigned char c) {
 static int chunk_byte(http_parser_t *p, unsigned char c) {
   switch (p->state) {
   case ST_CHUNK_SIZE:
-  case ST_CHUNK_EXT:
+  case ST_EXT_BWS:
+  case ST_EXT_NAME0:
+  case ST_EXT_NAME:
+  case ST_EXT_NAME_BWS:
+  case ST_EXT_VALUE0:
+  case ST_EXT_TOKEN:
+  case ST_EXT_QUOTED:
+  case ST_EXT_ESCAPE:
+  case ST_EXT_QUOTE_END:
     return chunk_size_byte(p, c);
   case ST_CHUNK_SIZE_LF:
     return c == '\n' ? chunk_size_done(p) : 400;
@@ -546,7 +630,13 @@ static http_event chunked_execute(http_parser_t *p, const char *data,
       *consumed += i;
       return ev;
     }
-    if ((st = chunk_byte(p, (unsigned char)data[i++])) != 0) {
+    /* Every framing byte counts against the request's total: without
+     * this, 1-byte chunks with long extensions stream without end. */
+    st = ++p->framing > HTTP_FRAMING_MAX
+             ? 413
+             : chunk_byte(p, (unsigned char)data[i]);
+    i++;
+    if (st != 0) {
       *consumed = i;
       return fail(p, st);
     }

@@ -12,9 +12,20 @@
  *        method or version; a malformed header field or obs-fold; no Host in
  *        HTTP/1.1 or several; Content-Length together with
  *        Transfer-Encoding; a Content-Length that is not digits, overflows,
- *        or is repeated with a different value; chunked framing errors.
+ *        or is repeated with a different text ("5" then "05" too, as
+ *        llhttp); an empty element in Transfer-Encoding ("chunked,",
+ *        ",chunked"); chunked framing errors, among them a chunk-size line
+ *        that is not 1*HEXDIG then optional chunk-ext (RFC 9112 7.1.1:
+ *        whitespace only before a ';', so "5 x" and "5 " are refused); over
+ *        HTTP_HEAD_MAX bytes of empty lines before a request line.
  *   413  a body larger than the configured maximum (at the head for
- *        Content-Length, as soon as the running total passes it for chunked).
+ *        Content-Length, as soon as the running total passes it for
+ *        chunked); a request whose head and chunked framing (size lines,
+ *        extensions, CRLFs after data, trailers) pass HTTP_FRAMING_MAX
+ *        bytes. RFC 9112 7.1.1 asks for "an appropriate 4xx" when chunk
+ *        extensions are too long; 413 is what Node answers for its own
+ *        chunk-extension limit, and the excess is in the content's framing,
+ *        not in a header field (431) or the target (414).
  *   414  a request line that alone fills the head buffer.
  *   417  an Expect other than 100-continue.
  *   431  a head or trailer section over HTTP_HEAD_MAX bytes, or over
@@ -22,6 +33,7 @@
  *   501  a well-formed method it does not know; a transfer coding other than
  *        chunked.
  *   505  a well-formed version other than 1.0 and 1.1.
+ * Where a request breaks two rules, the first one met in its bytes decides.
  * After an error the parser stays in the error state; the connection must
  * answer and close, since the framing of what follows is unknown.
  */
@@ -33,6 +45,12 @@
 
 #define HTTP_HEAD_MAX    8192 /* bytes of request line + headers + CRLFs */
 #define HTTP_MAX_HEADERS 100  /* header fields (and trailer fields) */
+/* Bytes of head and framing one request may use in all: the head, and for
+ * a chunked body every chunk-size line with its extensions, the CRLF after
+ * each chunk's data, and the trailer section. With it the bytes one request
+ * makes the parser read are bounded by max_body + HTTP_FRAMING_MAX. 64 KiB
+ * still lets a client stream in small writes: some 13,000 1-byte chunks. */
+#define HTTP_FRAMING_MAX 65536
 
 /* What one call of http_parser_execute reports. */
 typedef enum {
@@ -95,6 +113,7 @@ typedef struct {
   int chunk_digits;         /* hex digits read of the chunk size */
   size_t line_len;          /* bytes of the current chunk-size line */
   size_t trailer_bytes;     /* bytes of the trailer section so far */
+  size_t framing;           /* head and framing bytes of this request */
   unsigned trailer_count;   /* trailer fields so far */
   http_request_t req;       /* the current request */
   char head[HTTP_HEAD_MAX]; /* the head being collected */

@@ -106,7 +106,7 @@ static void parse_cut(transcript_t *t, const char *in, size_t len,
 /* Whole, every two-way split, and byte by byte must agree. */
 static void check_incremental(const char *in, size_t len, const char *whole) {
   static transcript_t t;
-  size_t k, step = len > 1024 ? 37 : 1;
+  size_t k, step = len > 16384 ? 1009 : len > 1024 ? 37 : 1;
   size_t *cuts = malloc((len + 1) * sizeof(size_t));
   assert_non_null(cuts);
   for (k = 1; k < len; k += step) {
@@ -167,8 +167,21 @@ static const parse_case_t valid[] = {
      "H:POST / 1.1 ka=1 ch=1 cl=0 ec=0 [Host=a;Transfer-Encoding=chunked;] "
      "B:helloabcdefghijklmnopqrstuvwxyz D|"},
     {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: CHUNKED\r\n\r\n"
-        "a \r\n0123456789\r\n0\r\n\r\n"),
+        "a ;x\r\n0123456789\r\n0\r\n\r\n"),
      0, NULL},
+    /* chunk-ext: BWS around ';' and '=', token and quoted values */
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "2\t; a = b ;c; d=\"q \\\"x\\\\\" ;e\r\nhi\r\n0;z\r\n\r\n"),
+     0,
+     "H:POST / 1.1 ka=1 ch=1 cl=0 ec=0 [Host=a;Transfer-Encoding=chunked;] "
+     "B:hi D|"},
+    /* leading zeros do not count against the size's 60 bits */
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "00000000000000000002\r\nhi\r\n0\r\n\r\n"),
+     0, NULL},
+    /* empty elements of a list other than Transfer-Encoding are ignored */
+    {IN("GET / HTTP/1.1\r\n" H11 "Connection: , close,\r\n\r\n"), 0,
+     "H:GET / 1.1 ka=0 ch=0 cl=0 ec=0 [Host=a;Connection=, close,;] B: D|"},
     {IN("PUT /up HTTP/1.1\r\n" H11 "Expect: 100-Continue\r\nContent-Length: "
         "2\r\n\r\nok"),
      0,
@@ -194,9 +207,6 @@ static const parse_case_t valid[] = {
      "H:POST / 1.0 ka=0 ch=0 cl=1 ec=0 [Expect=100-continue;Content-Length=1;"
      "] B:x D|"},
     {IN("HEAD /x HTTP/1.1\r\n" H11 "Content-Length: 0\r\n\r\n"), 0, NULL},
-    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: ,chunked\r\n\r\n"
-        "0\r\n\r\n"),
-     0, NULL},
 };
 
 static const parse_case_t invalid[] = {
@@ -221,6 +231,10 @@ static const parse_case_t invalid[] = {
      400, NULL},
     {IN("POST / HTTP/1.1\r\n" H11 "Content-Length: 3\r\nContent-Length: "
         "4\r\n\r\n"),
+     400, NULL},
+    /* the same length in another text: refused like llhttp */
+    {IN("POST / HTTP/1.1\r\n" H11 "Content-Length: 5\r\nContent-Length: "
+        "05\r\n\r\nhello"),
      400, NULL},
     /* bare CR, bare LF, NUL anywhere in the head */
     {IN("GET / HTTP/1.1\r" H11 "\r\n"), 400, NULL},
@@ -273,6 +287,16 @@ static const parse_case_t invalid[] = {
         "Transfer-Encoding: chunked\r\n\r\n"),
      400, NULL},
     {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: \r\n\r\n"), 400, NULL},
+    /* empty list elements in the framing field */
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked,\r\n\r\n"
+        "0\r\n\r\n"),
+     400, NULL},
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: ,chunked\r\n\r\n"
+        "0\r\n\r\n"),
+     400, NULL},
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: \t, chunked\r\n\r\n"
+        "0\r\n\r\n"),
+     400, NULL},
     {IN("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"), 400, NULL},
     /* chunked framing */
     {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
@@ -295,6 +319,40 @@ static const parse_case_t invalid[] = {
      400, NULL},
     {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
         "1;a\x01\r\n"),
+     400, NULL},
+    /* a chunk size, then anything but chunk-ext */
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "5 x\r\nhello\r\n0\r\n\r\n"),
+     400, NULL},
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "5 \r\nhello\r\n0\r\n\r\n"),
+     400, NULL},
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "5x\r\nhello\r\n0\r\n\r\n"),
+     400, NULL},
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "5;\r\nhello\r\n0\r\n\r\n"),
+     400, NULL},
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "5;a b\r\nhello\r\n0\r\n\r\n"),
+     400, NULL},
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "5;a=\r\nhello\r\n0\r\n\r\n"),
+     400, NULL},
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "5;a=b c\r\nhello\r\n0\r\n\r\n"),
+     400, NULL},
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "5;a=\"b\"c\r\nhello\r\n0\r\n\r\n"),
+     400, NULL},
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "5;a=\"b\r\nhello\r\n0\r\n\r\n"),
+     400, NULL},
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "5;a=\"b\\\x01\"\r\nhello\r\n0\r\n\r\n"),
+     400, NULL},
+    {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
+        "5;a\r\nhello\r\n0 \r\n\r\n"),
      400, NULL},
     {IN("POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\n\r\n"
         "0\r\nBad Trailer: x\r\n\r\n"),
@@ -398,6 +456,67 @@ ART_TEST(body_exactly_at_limit_is_accepted) {
   memset(buf + n, 'b', MAX_BODY);
   n += MAX_BODY;
   c.len = n + (size_t)sprintf(buf + n, "\r\n0\r\n\r\n");
+  run_case(&c);
+}
+
+/* A chunked request whose head and framing add up to exactly `framing`
+ * bytes: 1-byte chunks with 3,000-byte extensions (each line under the
+ * per-line limit), then a last chunk whose extension pads to the total. */
+static size_t build_framing(char *buf, size_t framing) {
+  size_t n = (size_t)sprintf(buf, "POST / HTTP/1.1\r\n" H11
+                                  "Transfer-Encoding: chunked\r\n\r\n");
+  size_t rem = framing - n, k;
+  while (rem > 4000) { /* each costs 4 + 3000 + CRLF + CRLF after data */
+    memcpy(buf + n, "1;e=", 4);
+    memset(buf + n + 4, 'v', 3000);
+    memcpy(buf + n + 3004, "\r\nx\r\n", 5);
+    n += 3009;
+    rem -= 3008;
+  }
+  k = rem - 8; /* "0;p=" k bytes "\r\n" "\r\n" */
+  memcpy(buf + n, "0;p=", 4);
+  memset(buf + n + 4, 'p', k);
+  memcpy(buf + n + 4 + k, "\r\n\r\n", 4);
+  return n + 8 + k;
+}
+
+/* Chunk lines, extensions and trailers count against HTTP_FRAMING_MAX with
+ * the head: exactly at it passes, one byte more is 413, wherever the byte
+ * falls (an extension here, a trailer below). */
+ART_TEST(framing_total_is_bounded_with_413) {
+  static char buf[HTTP_FRAMING_MAX + 1024];
+  parse_case_t c = {buf, 0, 0, NULL};
+  size_t n;
+  c.len = build_framing(buf, HTTP_FRAMING_MAX);
+  run_case(&c);
+  c.len = build_framing(buf, HTTP_FRAMING_MAX + 1);
+  c.status = 413;
+  run_case(&c);
+  /* the same total crossed in the trailer section */
+  c.len = build_framing(buf, HTTP_FRAMING_MAX - 20);
+  n = c.len - 2; /* before the final CRLF */
+  memcpy(buf + n, "T: 0123456789012345\r\n\r\n", 23);
+  c.len = n + 23; /* 21 bytes of trailer: one over */
+  run_case(&c);
+  c.len -= 1; /* 20 bytes: exactly at the total */
+  memcpy(buf + c.len - 4, "\r\n\r\n", 4);
+  c.status = 0;
+  run_case(&c);
+}
+
+/* Empty lines before a request are skipped, but not without end. */
+ART_TEST(leading_empty_lines_are_bounded) {
+  static char buf[HTTP_HEAD_MAX + 64];
+  parse_case_t c = {buf, 0, 0, NULL};
+  size_t i;
+  for (i = 0; i < HTTP_HEAD_MAX / 2; i++)
+    memcpy(buf + 2 * i, "\r\n", 2);
+  c.len = HTTP_HEAD_MAX +
+          (size_t)sprintf(buf + HTTP_HEAD_MAX, "GET / HTTP/1.1\r\n" H11 "\r\n");
+  run_case(&c);
+  memmove(buf + 2, buf, c.len);
+  c.len += 2;
+  c.status = 400;
   run_case(&c);
 }
 
