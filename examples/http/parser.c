@@ -12,6 +12,7 @@
 #include "parser.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* Where in the message the parser is. */
 enum {
@@ -101,6 +102,10 @@ static void reset_message(http_parser_t *p) {
   p->req.expect_continue = 0;
   p->req.target = NULL;
   p->req.target_len = 0;
+  p->req.raw_target = NULL;
+  p->req.raw_target_len = 0;
+  p->req.authority = NULL;
+  p->req.authority_len = 0;
   p->req.head_len = 0;
 }
 
@@ -145,6 +150,35 @@ static int parse_version(http_request_t *req, const char *s, size_t n) {
   return 0;
 }
 
+/* An absolute-form target, "http://" or "https://" then the authority and
+ * the path-abempty [ "?" query ] (RFC 9112 3.2.2): a server must accept it
+ * and take the host from it (RFC 9112 3.2.2 says the Host field is then
+ * ignored). The routes see the path and query; an empty path is "/", and
+ * an empty path followed by a query has no origin-form in the buffer, so it
+ * is refused rather than rewritten. */
+static int parse_absolute_form(http_request_t *req) {
+  const char *t = req->target, *end = t + req->target_len;
+  size_t scheme = req->target_len >= 7 && strncasecmp(t, "http://", 7) == 0 ? 7
+                  : req->target_len >= 8 && strncasecmp(t, "https://", 8) == 0
+                      ? 8
+                      : 0;
+  if (scheme == 0)
+    return 400; /* origin, absolute or asterisk form only: this is no proxy */
+  const char *host = t + scheme, *path = host;
+  while (path < end && *path != '/' && *path != '?' && *path != '#')
+    path++;
+  if (path == host || (path < end && *path != '/'))
+    return 400;
+  for (const char *c = host; c < path; c++)
+    if (*c == '@') /* userinfo is not allowed in an http(s) target */
+      return 400;
+  req->authority = host;
+  req->authority_len = (size_t)(path - host);
+  req->target = path < end ? path : "/";
+  req->target_len = path < end ? (size_t)(end - path) : 1;
+  return 0;
+}
+
 static int parse_request_line(http_request_t *req, const char *s, size_t n) {
   const char *sp1 = memchr(s, ' ', n);
   const char *sp2;
@@ -162,8 +196,12 @@ static int parse_request_line(http_request_t *req, const char *s, size_t n) {
     if (c <= 0x20 || c >= 0x7f)
       return 400;
   }
-  if (req->target[0] != '/' && !(req->target_len == 1 && req->target[0] == '*'))
-    return 400; /* origin-form or asterisk-form only: this is no proxy */
+  req->raw_target = req->target;
+  req->raw_target_len = req->target_len;
+  if (req->target[0] != '/' &&
+      !(req->target_len == 1 && req->target[0] == '*') &&
+      (st = parse_absolute_form(req)) != 0)
+    return st;
   if ((st = parse_version(req, sp2 + 1, n - (size_t)(sp2 + 1 - s))) != 0)
     return st;
   return parse_method(req, s, (size_t)(sp1 - s));

@@ -86,8 +86,15 @@ typedef struct {
  * message (the first call after HTTP_DONE). */
 typedef struct {
   http_method method;
-  const char *target; /* request-target, not NUL-terminated */
+  /* The path and query the routes see (origin-form), not NUL-terminated:
+   * for an absolute-form request-target ("http://host/p?q", RFC 9112
+   * 3.2.2) its path and query, with the host in authority. */
+  const char *target;
   size_t target_len;
+  const char *raw_target; /* the request-target as sent */
+  size_t raw_target_len;
+  const char *authority; /* absolute-form only, else NULL */
+  size_t authority_len;
   int version_minor;       /* 0 or 1 (HTTP/1.x) */
   unsigned nheaders;       /* entries of headers[] in use */
   uint64_t content_length; /* body length when not chunked */

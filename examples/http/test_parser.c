@@ -264,7 +264,6 @@ static const parse_case_t invalid[] = {
     {IN("GET / HTTP/2.0\r\n" H11 "\r\n"), 505, NULL},
     {IN("GET / HTTP/1.2\r\n" H11 "\r\n"), 505, NULL},
     {IN("GET x HTTP/1.1\r\n" H11 "\r\n"), 400, NULL},
-    {IN("GET http://a/ HTTP/1.1\r\n" H11 "\r\n"), 400, NULL},
     {IN("GET /\x7f HTTP/1.1\r\n" H11 "\r\n"), 400, NULL},
     /* fields */
     {IN("GET / HTTP/1.1\r\n\r\n"), 400, NULL},
@@ -553,4 +552,47 @@ ART_TEST(head_survives_until_next_message) {
   assert_string_equal(http_status_text(431), "Request Header Fields Too Large");
   assert_string_equal(http_status_text(999), "Unknown");
   assert_string_equal(http_method_name(HTTP_METHOD_COUNT), "?");
+}
+
+/* Parses one request head; returns the parser's result. */
+static http_event head_of(http_parser_t *p, const char *in) {
+  size_t n;
+  const char *b;
+  size_t bl;
+  http_parser_init(p, 0);
+  return http_parser_execute(p, in, strlen(in), &n, &b, &bl);
+}
+
+ART_TEST(absolute_form_target_gives_the_routes_its_path) {
+  http_parser_t p;
+  assert_int_equal(head_of(&p, "GET http://ex.am:80/api/fast?x=1 HTTP/1.1\r\n"
+                               "Host: ex.am\r\n\r\n"),
+                   HTTP_HEAD);
+  assert_int_equal(p.req.target_len, strlen("/api/fast?x=1"));
+  assert_memory_equal(p.req.target, "/api/fast?x=1", p.req.target_len);
+  assert_int_equal(p.req.authority_len, strlen("ex.am:80"));
+  assert_memory_equal(p.req.authority, "ex.am:80", p.req.authority_len);
+  assert_int_equal(p.req.raw_target_len,
+                   strlen("http://ex.am:80/api/fast?x=1"));
+  /* Scheme in any case; an empty path is "/". */
+  assert_int_equal(head_of(&p, "GET HTTPS://a HTTP/1.1\r\nHost: a\r\n\r\n"),
+                   HTTP_HEAD);
+  assert_int_equal(p.req.target_len, 1);
+  assert_memory_equal(p.req.target, "/", 1);
+  /* Origin-form has no authority. */
+  assert_int_equal(head_of(&p, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n"),
+                   HTTP_HEAD);
+  assert_null(p.req.authority);
+  /* Refused: other schemes, no host, userinfo, a query with no path. */
+  static const char *const bad[] = {
+      "GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET http://a?q HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET x HTTP/1.1\r\nHost: a\r\n\r\n",
+  };
+  for (size_t i = 0; i < ART_ARRAY_SIZE(bad); i++) {
+    assert_int_equal(head_of(&p, bad[i]), HTTP_ERROR);
+    assert_int_equal(p.status, 400);
+  }
 }

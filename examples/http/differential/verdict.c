@@ -39,7 +39,7 @@ static void print_accept(const http_request_t *r, const char *body,
     fields[n++] = '\n';
   }
   printf("accept %s ", http_method_name(r->method));
-  put_hex(r->target, r->target_len);
+  put_hex(r->raw_target, r->raw_target_len); /* as Node's req.url */
   putchar(' ');
   put_hex(fields, n);
   putchar(' ');
