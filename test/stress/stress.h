@@ -21,7 +21,7 @@ enum { STRESS_FAIL = 1, STRESS_USAGE = 2, STRESS_HANG = 3 };
 
 static const char *stress_name = "stress";
 
-static void stress_on_alarm(int sig) {
+static inline void stress_on_alarm(int sig) {
   static const char msg[] = " watchdog: time is up, the program hangs\n";
   ssize_t r = write(2, stress_name, strlen(stress_name));
   r = write(2, msg, sizeof(msg) - 1);
@@ -33,7 +33,7 @@ static void stress_on_alarm(int sig) {
 /* Arms the watchdog: after seconds, the process reports a hang and exits
  * with STRESS_HANG whatever it is doing (a blocked poll included). Also
  * makes stdout line-buffered so figures survive a watchdog exit. */
-static void stress_watchdog(const char *name, unsigned seconds) {
+static inline void stress_watchdog(const char *name, unsigned seconds) {
   struct sigaction sa;
   stress_name = name;
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -44,7 +44,7 @@ static void stress_watchdog(const char *name, unsigned seconds) {
 }
 
 /* One figure: "name key=value". */
-static void stress_figure(const char *key, const char *fmt, ...) {
+static inline void stress_figure(const char *key, const char *fmt, ...) {
   va_list ap;
   printf("%s %s=", stress_name, key);
   va_start(ap, fmt);
@@ -56,7 +56,7 @@ static void stress_figure(const char *key, const char *fmt, ...) {
 /* A failed check: printed, and remembered for the exit code. */
 static int stress_failures;
 
-static void stress_fail(const char *fmt, ...) {
+static inline void stress_fail(const char *fmt, ...) {
   va_list ap;
   fprintf(stdout, "%s FAIL: ", stress_name);
   va_start(ap, fmt);
@@ -67,7 +67,7 @@ static void stress_fail(const char *fmt, ...) {
 }
 
 /* A field of /proc/self/status in KiB (VmRSS, VmHWM); -1 if absent. */
-static long stress_status_kib(const char *field) {
+static inline long stress_status_kib(const char *field) {
   char line[256];
   long v = -1;
   size_t n = strlen(field);
@@ -85,7 +85,7 @@ static long stress_status_kib(const char *field) {
 
 /* Raises RLIMIT_NOFILE to want if it can (the hard limit too, which needs
  * privilege). Returns the soft limit in force afterwards. */
-static long stress_raise_nofile(long want) {
+static inline long stress_raise_nofile(long want) {
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
     return -1;
@@ -115,8 +115,8 @@ static inline uint64_t stress_mix(uint64_t x) {
 }
 
 /* Fills buf with bytes [off, off+len) of stream, one mix per 8 bytes. */
-static void stress_fill(uint64_t stream, uint64_t off, unsigned char *buf,
-                        size_t len) {
+static inline void stress_fill(uint64_t stream, uint64_t off,
+                               unsigned char *buf, size_t len) {
   uint64_t w = stress_mix((stream << 40) ^ (off >> 3));
   for (size_t i = 0; i < len; i++) {
     uint64_t at = off + i;
@@ -127,8 +127,8 @@ static void stress_fill(uint64_t stream, uint64_t off, unsigned char *buf,
 }
 
 /* Index of the first byte of buf that differs from the stream, or len. */
-static size_t stress_check(uint64_t stream, uint64_t off,
-                           const unsigned char *buf, size_t len) {
+static inline size_t stress_check(uint64_t stream, uint64_t off,
+                                  const unsigned char *buf, size_t len) {
   unsigned char want[4096];
   for (size_t done = 0; done < len;) {
     size_t n = len - done < sizeof(want) ? len - done : sizeof(want);
@@ -152,7 +152,7 @@ static inline uint64_t stress_hash(uint64_t h, const unsigned char *p,
 }
 
 /* A positive decimal argument, or exits with STRESS_USAGE. */
-static long stress_arg(const char *s, long lo, long hi) {
+static inline long stress_arg(const char *s, long lo, long hi) {
   char *end;
   long v = strtol(s, &end, 10);
   if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
