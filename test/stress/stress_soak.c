@@ -437,6 +437,12 @@ static int shim_loaded(void) {
   return dlsym(RTLD_DEFAULT, "failshim_window") != NULL;
 }
 
+static unsigned long shim_injected(int err) {
+  unsigned long (*count)(int) =
+      (unsigned long (*)(int))dlsym(RTLD_DEFAULT, "failshim_injected");
+  return count != NULL ? count(err) : 0;
+}
+
 static void shim_report(void) {
   void (*report)(FILE *, const char *) =
       (void (*)(FILE *, const char *))dlsym(RTLD_DEFAULT, "failshim_report");
@@ -496,12 +502,22 @@ static void judge(int loops_closed) {
       stress_fail("%lu connections lost bytes", cli.lost);
     return;
   }
+  unsigned long surfaced = 0;
   for (int side = 0; side < 2; side++) {
     const err_table_t *t = side ? &srv.errors : &cli.errors;
     if (err_of(t, ART_EINTR) || err_of(t, ART_EAGAIN))
       stress_fail("an injected EINTR or EAGAIN reached a %s callback",
                   side ? "server" : "client");
+    surfaced += err_of(t, ART_ENOMEM) + err_of(t, ART_EIO);
   }
+  unsigned long hard = shim_injected(ENOMEM) + shim_injected(EIO);
+  stress_figure("hard_failures_injected", "%lu", hard);
+  stress_figure("hard_failures_surfaced", "%lu", surfaced);
+  /* Each injected failure hits one stream, which then fails and is closed
+   * by its callback: every one of them must have been seen there. */
+  if (surfaced < hard)
+    stress_fail("%lu ENOMEM/EIO injected, only %lu reached a callback", hard,
+                surfaced);
 }
 
 int main(int argc, char **argv) {
