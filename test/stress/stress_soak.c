@@ -502,6 +502,10 @@ static void judge(int loops_closed) {
       stress_fail("%lu connections lost bytes", cli.lost);
     return;
   }
+  /* A connection cut short must be one the server failed on. */
+  if (cli.lost > err_total(&srv.errors))
+    stress_fail("%lu connections ended early, the server failed only %lu",
+                cli.lost, err_total(&srv.errors));
   unsigned long surfaced = 0;
   for (int side = 0; side < 2; side++) {
     const err_table_t *t = side ? &srv.errors : &cli.errors;
