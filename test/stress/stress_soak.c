@@ -14,13 +14,18 @@
  * the run, and a connection whose echo ends early counts as lost.
  *
  * Figures: bytes moved, the running hash of the verified bytes, RSS before,
- * at the peak (VmHWM) and after, the fd limit, errors by name.
+ * with every connection open, at the peak (VmHWM) and after, the bytes the
+ * library itself held at its peak (counted through its allocator hook; the
+ * test's own buffers, client_chunk_buffers_kib at most, are most of the
+ * RSS peak), the fd limit, errors by name. Every block the library
+ * allocated must be freed once both loops are closed.
  *
  * Under the syscall-failure shim (failshim.so in LD_PRELOAD), the shim's
  * window is open while the connections run; injected EINTR and EAGAIN must
  * never reach a callback, and a connection may end with a reported error
  * instead of verified data, but never with wrong data. */
 #include <dlfcn.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -28,6 +33,53 @@
 #include "stress.h"
 
 enum { MAX_CONNECTING = 512, CHUNK = 16384, READ_BUF = 65536 };
+
+/* ------------------------------------------------------------------------ */
+/* The library's own memory, through its allocator hook: blocks and bytes  */
+/* live, and the peak of bytes (the test's buffers are not in it).         */
+
+static atomic_long lib_blocks, lib_bytes, lib_peak;
+
+static void lib_count(void *p, long sign) {
+  if (p == NULL)
+    return;
+  long size = (long)malloc_usable_size(p) * sign;
+  long now = atomic_fetch_add(&lib_bytes, size) + size;
+  atomic_fetch_add(&lib_blocks, sign);
+  long peak = atomic_load(&lib_peak);
+  while (now > peak && !atomic_compare_exchange_weak(&lib_peak, &peak, now))
+    ;
+}
+
+static void *lib_malloc(size_t n) {
+  void *p = malloc(n);
+  lib_count(p, 1);
+  return p;
+}
+
+static void *lib_calloc(size_t n, size_t size) {
+  void *p = calloc(n, size);
+  lib_count(p, 1);
+  return p;
+}
+
+static void lib_free(void *p) {
+  lib_count(p, -1);
+  free(p);
+}
+
+static void *lib_realloc(void *old, size_t n) {
+  long was = old ? (long)malloc_usable_size(old) : 0;
+  void *p = realloc(old, n);
+  if (p == NULL)
+    return NULL;
+  if (old != NULL) { /* the same block, resized */
+    atomic_fetch_sub(&lib_blocks, 1);
+    atomic_fetch_sub(&lib_bytes, was);
+  }
+  lib_count(p, 1);
+  return p;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Errors by name, per side.                                                */
@@ -481,6 +533,9 @@ static void report(double secs, long rss_before, long rss_after) {
   stress_figure("rss_all_open_kib", "%ld", cli.rss_all_open);
   stress_figure("rss_peak_kib", "%ld", stress_status_kib("VmHWM"));
   stress_figure("rss_after_kib", "%ld", rss_after);
+  stress_figure("client_chunk_buffers_kib", "%ld", cli.n * (CHUNK / 1024));
+  stress_figure("library_peak_kib", "%ld", atomic_load(&lib_peak) / 1024);
+  stress_figure("library_blocks_after", "%ld", atomic_load(&lib_blocks));
 }
 
 /* The verdict. Without the shim nothing may fail; with it, connections
@@ -495,6 +550,9 @@ static void judge(int loops_closed) {
                 cli.n - (long)(cli.verified + errs + cli.lost + cli.corrupt));
   if (loops_closed != 0)
     stress_fail("art_loop_close returned %s", art_err_name(loops_closed));
+  if (atomic_load(&lib_blocks) != 0)
+    stress_fail("the library kept %ld blocks after its loops closed",
+                atomic_load(&lib_blocks));
   if (!shim_loaded()) {
     if (cli.verified != (unsigned long)cli.n)
       stress_fail("%lu of %ld connections verified", cli.verified, cli.n);
@@ -529,6 +587,7 @@ int main(int argc, char **argv) {
   cli.bytes = argc > 2 ? (uint64_t)stress_arg(argv[2], 1, 1L << 30) : 32768;
   unsigned secs = argc > 3 ? (unsigned)stress_arg(argv[3], 1, 3600) : 60;
   stress_watchdog("stress_soak", secs);
+  art_replace_allocator(lib_malloc, lib_realloc, lib_calloc, lib_free);
   cli.n = plan_conns(want);
   cli.hash = 1469598103934665603ull;
   cli.conns = calloc((size_t)cli.n, sizeof(*cli.conns));
