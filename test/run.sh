@@ -9,6 +9,13 @@
 # docs/design.md.
 # Usage: test/run.sh [plain|asan|tsan]...   (default: all three)
 #        test/run.sh deps   (only install what is missing)
+#        test/run.sh stress (only when asked, never by default: the stress
+#          programs of test/stress/README.md, built in build/stress as a
+#          Release build with ART_BUILD_STRESS=ON, each run once at full
+#          size with its own watchdog: a soak of 10,000 echo connections,
+#          a server out of fds, an allocation-failure sweep, a soak under a
+#          syscall-failure shim, attacks on the example HTTP server. About
+#          two minutes; each prints key=value figures.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +42,7 @@ if [ "${modes[*]}" = deps ]; then
   exit 0
 fi
 [ ${#modes[@]} -eq 0 ] && modes=(plain asan tsan)
+fuzz_wanted=0
 
 # The layers of docs/design.md: no file of src/ reaches up a layer, no two
 # files call each other, every callback takes the one callback path.
@@ -47,6 +55,27 @@ build() {
   cmake -S . -B "$dir" -DART_BUILD_TESTS=ON -DART_BUILD_EXAMPLES=ON \
     -DART_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j "$jobs" >/dev/null
+}
+
+# The stress programs, one after the other; every one runs even when an
+# earlier one failed, and the mode fails if any did.
+run_stress() {
+  local dir=build/stress/test/stress failed=0
+  cmake -S . -B build/stress -DCMAKE_BUILD_TYPE=Release -DART_BUILD_TESTS=OFF \
+    -DART_BUILD_EXAMPLES=ON -DART_BUILD_STRESS=ON -DART_WERROR=ON >/dev/null
+  cmake --build build/stress -j "$jobs" >/dev/null
+  local runs=(
+    "$dir/stress_soak 10000 32768 60"
+    "$dir/stress_emfile 400 64 100"
+    "$dir/stress_alloc_sweep 5000 60"
+    "env LD_PRELOAD=$PWD/$dir/failshim.so ART_FAILSHIM_RATE=0.01 ART_FAILSHIM_SEED=1 $dir/stress_soak 1000 65536 60"
+    "$dir/stress_http_attack 1500 64 12"
+  )
+  for cmd in "${runs[@]}"; do
+    echo "== stress: ${cmd#"$dir/"}"
+    $cmd || { echo "FAILED (exit $?): $cmd"; failed=1; }
+  done
+  return $failed
 }
 
 run_ctest() {
@@ -65,6 +94,10 @@ fi
 
 for mode in "${modes[@]}"; do
   case $mode in
+  stress)
+    run_stress
+    continue
+    ;;
   plain)
     build build/plain -DCMAKE_BUILD_TYPE=RelWithDebInfo -DART_BUILD_BENCH=ON
     run_ctest build/plain "plain build, epoll backend"
@@ -87,10 +120,11 @@ for mode in "${modes[@]}"; do
     "${tsan_wrap[@]}" ctest --test-dir build/tsan --output-on-failure -j "$jobs"
     ;;
   *)
-    echo "test/run.sh: unknown mode '$mode' (plain, asan or tsan)" >&2
+    echo "test/run.sh: unknown mode '$mode' (plain, asan, tsan or stress)" >&2
     exit 2
     ;;
   esac
+  fuzz_wanted=1
 done
 
 # ---------------------------------------------------------------------------
@@ -99,7 +133,8 @@ done
 # through the server's connection code, routes, parser and the library, in
 # process), from the seeds in examples/http/corpus. ART_FUZZ_SECONDS
 # (default 45, 0 skips) is shared: each target gets half. Any crash fails
-# the run. docs/fuzzing.md says how to run them for hours.
+# the run. docs/fuzzing.md says how to run them for hours. Fuzzing goes with
+# the test modes, not with stress alone.
 fuzz_seconds=${ART_FUZZ_SECONDS:-45}
 fuzz_flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 lib_sources=(src/*.c src/backend/*.c src/catalog/*.c src/fs/*.c src/net/*.c
@@ -132,7 +167,8 @@ run_fuzzer() {
   grep -E '^Done|number_of_executed_units' "build/fuzz/$name.log" || true
 }
 
-if command -v clang >/dev/null && [ "$fuzz_seconds" -gt 0 ]; then
+if [ "$fuzz_wanted" = 1 ] && command -v clang >/dev/null &&
+  [ "$fuzz_seconds" -gt 0 ]; then
   mkdir -p build/fuzz
   if ! build_fuzzers; then
     # The parser and the server are built and tested above (test_parser.c,
