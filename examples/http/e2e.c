@@ -164,13 +164,42 @@ static void routes_heavy_keeps_loop_free(void) {
   client_close(heavy);
 }
 
+/* Numeric query parameters: malformed or above their cap is a 400, never
+ * a silent default or clamp. */
+static void routes_bad_numbers(void) {
+  static const char *const bad[] = {
+      "/api/slow?ms=abc",     "/api/slow?ms=-5",
+      "/api/slow?ms=",        "/api/slow?ms=10x",
+      "/api/slow?ms=60001",   "/api/slow?ms=99999999999999999999999",
+      "/api/slow?ms=%2B5",    "/api/heavy?rounds=abc",
+      "/api/heavy?rounds=-1", "/api/heavy?rounds=500000001"};
+  size_t i;
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    expect_get(bad[i], 400, "Bad Request");
+  expect_get("/api/slow?ms=0", 200, "\"ms\":0");
+  expect_get("/api/slow", 200, "\"ms\":100"); /* absent: the default */
+}
+
+/* Without --count-allocs the stats leave library_allocs out. */
+static void routes_stats_fields(void) {
+  resp_t r;
+  request("GET", "/api/stats", NULL, &r);
+  CHECK(r.status == 200 && strstr(r.body, "\"rss_bytes\"") != NULL &&
+            strstr(r.body, "\"uptime_s\"") != NULL,
+        "stats: %d %s", r.status, r.body);
+  CHECK(strstr(r.body, "library_allocs") == NULL,
+        "library_allocs reported without --count-allocs: %s", r.body);
+  resp_free(&r);
+}
+
 static void scenario_routes(void) {
   resp_t r;
   expect_get("/api/fast", 200, "\"route\":\"fast\"");
   expect_get("/api/slow?ms=30", 200, "\"ms\":30");
   expect_get("/api/heavy?rounds=1000", 200, "\"rounds\":1000");
   expect_get("/api/stats", 200, "\"utilisation\"");
-  expect_get("/api/stats", 200, "\"rss_bytes\"");
+  routes_stats_fields();
+  routes_bad_numbers();
   expect_get("/api/lifecycle", 200, "\"phase\":\"timers\"");
   expect_get("/api/lifecycle", 200, "\"phase\":\"microtasks\"");
   expect_get("/api/lifecycle", 200, "pool work completed");
@@ -466,6 +495,20 @@ static void scenario_allocs(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* log_pipe: --log into a pipe whose reader has gone.                      */
+
+/* The reader of the server's stdout closes after the banner (as
+ * `server --log | head -1` does): the log lines that follow fail with
+ * EPIPE, and the server must go on serving and exit 0. */
+static void scenario_log_pipe(void) {
+  int i;
+  server_output_close();
+  for (i = 0; i < 20; i++)
+    expect_get("/api/fast", 200, "fast");
+  expect_get("/api/file?name=hello.txt", 200, "hello, file");
+}
+
+/* ------------------------------------------------------------------------ */
 
 static const struct {
   const char *name;
@@ -485,6 +528,7 @@ static const struct {
     {"shutdown", scenario_shutdown, {NULL}},
     {"deadline", scenario_deadline, {"--shutdown-timeout", "200", NULL}},
     {"allocs", scenario_allocs, {"--count-allocs", NULL}},
+    {"log_pipe", scenario_log_pipe, {"--log", NULL}},
 };
 
 int main(int argc, char **argv) {

@@ -48,6 +48,10 @@ void make_root(void);
  * (NULL-terminated), and reads the port it prints. */
 void server_start(const char *binary, const char *const *extra);
 
+/* Closes the reading end of the server's stdout, as a reader that went
+ * away would. */
+void server_output_close(void);
+
 /* Sends sig to the server and waits (at most timeout_ms) for it to exit;
  * returns its exit status, or dies if it was killed or did not exit. */
 int server_stop(int sig, int timeout_ms);

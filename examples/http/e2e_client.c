@@ -274,6 +274,7 @@ void server_start(const char *binary, const char *const *extra) {
   server_pid = fork();
   CHECK(server_pid >= 0, "fork: %s", strerror(errno));
   if (server_pid == 0) {
+    signal(SIGPIPE, SIG_DFL); /* as a shell starts it, not as we run */
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
@@ -292,6 +293,11 @@ void server_start(const char *binary, const char *const *extra) {
   die("the server did not start");
 }
 
+void server_output_close(void) {
+  fclose(server_out);
+  server_out = NULL;
+}
+
 int server_stop(int sig, int timeout_ms) {
   int status, waited;
   char line[512];
@@ -300,9 +306,11 @@ int server_stop(int sig, int timeout_ms) {
     pid_t r = waitpid(server_pid, &status, WNOHANG);
     if (r == server_pid) {
       server_pid = -1;
-      while (fgets(line, sizeof(line), server_out) != NULL)
+      while (server_out != NULL && fgets(line, sizeof(line), server_out))
         fputs(line, stdout); /* what the server said, for the test log */
-      fclose(server_out);
+      if (server_out != NULL)
+        fclose(server_out);
+      server_out = NULL;
       CHECK(WIFEXITED(status), "server killed by signal %d", WTERMSIG(status));
       return WEXITSTATUS(status);
     }

@@ -203,6 +203,16 @@ int server_rate_check(server_t *srv, const uint8_t addr[16],
 /* ------------------------------------------------------------------------ */
 /* Accounting.                                                              */
 
+/* Flushes stdout after a log line. A write error (the reader of a pipe
+ * went away, a full disk) stops the access log instead of the server:
+ * SIGPIPE is ignored (see main), so the error comes back here as EPIPE. */
+static void log_flush(server_t *srv) {
+  if (fflush(stdout) == 0 && !ferror(stdout))
+    return;
+  srv->cfg.log = 0;
+  clearerr(stdout);
+}
+
 /* A response was completely written: count it and log it. */
 void server_request_done(conn_t *c) {
   static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255};
@@ -222,7 +232,7 @@ void server_request_done(conn_t *c) {
          req->target != NULL ? req->target : "-", c->status,
          (unsigned long long)c->bytes_out,
          (double)(art_hrtime() - c->arrival_ns) / 1e6);
-  fflush(stdout);
+  log_flush(srv);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -414,6 +424,10 @@ int main(int argc, char **argv) {
   int err;
   if (srv == NULL)
     return 1;
+  /* Sockets are written with MSG_NOSIGNAL already; stdout may be a pipe
+   * whose reader has gone (server --log | head -1): its writes must fail
+   * with EPIPE, not kill the process. */
+  signal(SIGPIPE, SIG_IGN);
   srv->cfg.host = "127.0.0.1";
   srv->cfg.port = 3000;
   srv->cfg.root = ".";

@@ -9,12 +9,14 @@
 #include "asyncrt.h"
 #include "parser.h"
 
-#define CONN_IN_SIZE    4096  /* read buffer per connection */
-#define CONN_HEAD_SIZE  512   /* response head buffer */
-#define CONN_BODY_SIZE  2048  /* small response body buffer */
-#define FILE_CHUNK      32768 /* bytes per file read, the file route */
-#define LIFECYCLE_STEPS 10    /* steps the lifecycle route records */
-#define RATE_SLOTS      4096  /* client addresses the rate limiter tracks */
+#define CONN_IN_SIZE     4096  /* read buffer per connection */
+#define CONN_HEAD_SIZE   512   /* response head buffer */
+#define CONN_BODY_SIZE   2048  /* small response body buffer */
+#define FILE_CHUNK       32768 /* bytes per file read, the file route */
+#define LIFECYCLE_STEPS  10    /* steps the lifecycle route records */
+#define RATE_SLOTS       4096  /* client addresses the rate limiter tracks */
+#define SLOW_MAX_MS      60000 /* largest ?ms= of /api/slow; above: 400 */
+#define HEAVY_MAX_ROUNDS 500000000 /* largest ?rounds= of /api/heavy */
 
 typedef struct server_s server_t;
 typedef struct conn_s conn_t;
