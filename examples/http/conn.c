@@ -237,7 +237,6 @@ static void input_drained(conn_t *c) {
 
 static void on_head(conn_t *c) {
   const http_request_t *req = &c->parser.req;
-  c->flags &= ~(unsigned)C_HEAD_SENT;
   c->head_only = req->method == HTTP_HEAD_METHOD;
   c->bytes_out = 0;
   c->status = 0;
@@ -373,6 +372,7 @@ static void response_done(conn_t *c) {
   server_request_done(c);
   c->route = R_NONE;
   c->head_only = 0;
+  c->flags &= ~(unsigned)C_HEAD_SENT; /* the next request's errors: a 4xx */
   if (c->flags & C_CLOSE_AFTER) {
     start_linger(c);
     return;

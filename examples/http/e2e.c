@@ -268,6 +268,36 @@ static void scenario_pipelining(void) {
 /* ------------------------------------------------------------------------ */
 /* timeouts: 408 for half a head, quiet close of idle connections.          */
 
+/* After a streamed response (echo, file) the next request on the
+ * connection is a new one: a malformed one gets its 400, a slow one its
+ * 408, not a bare close. */
+static void timeouts_after_streamed(void) {
+  client_t *c = client_open();
+  resp_t r;
+  send_str(c, "POST /api/echo HTTP/1.1\r\nHost: e\r\nContent-Length: 2\r\n"
+              "\r\nhi");
+  read_response(c, &r, 0);
+  CHECK(r.status == 200 && strcmp(r.body, "hi") == 0, "echo: %d", r.status);
+  resp_free(&r);
+  send_str(c, "GET / HTTP/1.1\nHost: e\n\n"); /* bare LF */
+  read_response(c, &r, 0);
+  CHECK(r.status == 400 && r.closes, "bad request after echo: %d", r.status);
+  resp_free(&r);
+  expect_eof(c);
+  client_close(c);
+  c = client_open();
+  send_str(c, "GET /api/file?name=hello.txt HTTP/1.1\r\nHost: e\r\n\r\n");
+  read_response(c, &r, 0);
+  CHECK(r.status == 200, "file: %d", r.status);
+  resp_free(&r);
+  send_str(c, "GET /api/fast HTTP/1.1\r\nHo");
+  read_response(c, &r, 0);
+  CHECK(r.status == 408 && r.closes, "slow request after file: %d", r.status);
+  resp_free(&r);
+  expect_eof(c);
+  client_close(c);
+}
+
 static void scenario_timeouts(void) {
   client_t *c = client_open();
   resp_t r;
@@ -294,6 +324,7 @@ static void scenario_timeouts(void) {
    * loop went to sleep. */
   usleep(600 * 1000);
   expect_get("/api/fast", 200, "fast");
+  timeouts_after_streamed();
 }
 
 /* ------------------------------------------------------------------------ */
