@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "e2e.h"
 
@@ -526,6 +527,131 @@ static void scenario_allocs(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* files, files_portable: /api/file stays beneath the served folder, with  */
+/* openat2 and with the component-by-component walk (--no-openat2).        */
+
+/* Creates root/name as a symbolic link to target. */
+static void make_link(const char *target, const char *name) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%s", root, name);
+  CHECK(symlink(target, path) == 0, "symlink %s: %s", name, strerror(errno));
+}
+
+static void make_dir(const char *name) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%s", root, name);
+  CHECK(mkdir(path, 0755) == 0, "mkdir %s: %s", name, strerror(errno));
+}
+
+/* Symbolic links at every depth, to files and to folders, relative and
+ * absolute, inside the folder and out of it: every name that goes
+ * through one is refused with 403, while the same files reached without
+ * a link are served. */
+static void files_symlinks(void) {
+  static const char *const refused[] = {
+      "link",             /* depth 1, absolute, to a file outside */
+      "etclink/hostname", /* depth 1, absolute, to a folder outside */
+      "etclink/passwd",
+      "hello-link",          /* depth 1, relative, to a file inside */
+      "sublink/inner.txt",   /* depth 1, relative, to a folder inside */
+      "up/etc/hostname",     /* depth 1, relative, to a folder above */
+      "sub/abs",             /* depth 2, absolute, to a file outside */
+      "sub/etcdir/hostname", /* depth 2, absolute, to a folder outside */
+      "sub/rel",             /* depth 2, relative, to a file inside */
+      "sub/updir/hello.txt", /* depth 2, relative, to the folder itself */
+      "sub/deep/abs",        /* depth 3, absolute, to a file outside */
+      "sub/deep/rootdir/etc/hostname", /* depth 3, to / */
+      "sub/deep/rel",                  /* depth 3, relative, to a file inside */
+      "sub/deep/subdir/inner.txt",     /* depth 3, relative, to a folder */
+      "sublink/deep/ok.txt", /* a link in the middle, a real file after */
+      "sub/./rel",           /* dots and doubled slashes do not hide it */
+      "sub//etcdir//hostname"};
+  char target[256];
+  size_t i;
+  make_link("/etc", "etclink");
+  make_link("hello.txt", "hello-link");
+  make_link("sub", "sublink");
+  make_link("../../", "up");
+  make_link("/etc/hostname", "sub/abs");
+  make_link("/etc", "sub/etcdir");
+  make_link("../hello.txt", "sub/rel");
+  make_link("..", "sub/updir");
+  make_dir("sub/deep");
+  make_link("/etc/hostname", "sub/deep/abs");
+  make_link("/", "sub/deep/rootdir");
+  make_link("../../hello.txt", "sub/deep/rel");
+  make_link("..", "sub/deep/subdir");
+  write_root_file("sub/deep/ok.txt", "deep\n");
+  for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+    snprintf(target, sizeof(target), "/api/file?name=%s", refused[i]);
+    expect_get(target, 403, "Forbidden");
+  }
+  expect_get("/api/file?name=sub/deep/ok.txt", 200, "deep");
+  expect_get("/api/file?name=sub/./deep//ok.txt", 200, "deep");
+  expect_get("/api/file?name=hello.txt", 200, "hello, file");
+  expect_get("/api/file?name=sub/missing/x", 404, NULL);
+  expect_get("/api/file?name=hello.txt/x", 404, NULL);
+}
+
+/* A FIFO is opened without blocking and refused; eight requests for it at
+ * once (more than the pool's file-system threads) do not jam the pool:
+ * each gets 404 and a regular file is still served. */
+static void files_fifo(void) {
+  client_t *c[8];
+  char path[128];
+  resp_t r;
+  int i;
+  snprintf(path, sizeof(path), "%s/fifo", root);
+  CHECK(mkfifo(path, 0644) == 0, "mkfifo: %s", strerror(errno));
+  for (i = 0; i < 8; i++) {
+    c[i] = client_open();
+    send_str(c[i], "GET /api/file?name=fifo HTTP/1.1\r\nHost: e\r\n\r\n");
+  }
+  for (i = 0; i < 8; i++) {
+    read_response(c[i], &r, 0);
+    CHECK(r.status == 404, "fifo %d: %d", i, r.status);
+    resp_free(&r);
+    client_close(c[i]);
+  }
+  expect_get("/api/file?name=fifo", 404, NULL);
+  expect_get("/api/file?name=sub/inner.txt", 200, "inner");
+}
+
+static void scenario_files(void) {
+  files_symlinks();
+  files_fifo();
+}
+
+/* ------------------------------------------------------------------------ */
+/* stuck_pool: the shutdown deadline holds while pool work runs on.         */
+
+/* A hash chain of the largest size runs on the pool (well over a second)
+ * when SIGTERM comes with --shutdown-timeout 100: the server closes
+ * everything at the deadline, waits a short grace for the work, then
+ * exits 1 saying so, instead of waiting for the pool thread. */
+static void scenario_stuck_pool(void) {
+  client_t *c = client_open();
+  resp_t r;
+  int tries, status;
+  send_str(c, "GET /api/heavy?rounds=500000000 HTTP/1.1\r\nHost: e\r\n\r\n");
+  for (tries = 0;; tries++) { /* until the pool runs it */
+    request("GET", "/api/stats", NULL, &r);
+    if (strstr(r.body, "\"running\":1") != NULL)
+      break;
+    resp_free(&r);
+    CHECK(tries < 500, "the heavy job never ran");
+    usleep(10000);
+  }
+  resp_free(&r);
+  status = server_stop(SIGTERM, 10000);
+  CHECK(status == 1, "exit status %d, expected 1 (work abandoned)", status);
+  CHECK(strstr(server_said, "held by pool work") != NULL,
+        "no line about the abandoned work in: %s", server_said);
+  expect_eof(c);
+  client_close(c);
+}
+
+/* ------------------------------------------------------------------------ */
 /* log_pipe: --log into a pipe whose reader has gone.                      */
 
 /* The reader of the server's stdout closes after the banner (as
@@ -560,6 +686,9 @@ static const struct {
     {"deadline", scenario_deadline, {"--shutdown-timeout", "200", NULL}},
     {"allocs", scenario_allocs, {"--count-allocs", NULL}},
     {"log_pipe", scenario_log_pipe, {"--log", NULL}},
+    {"files", scenario_files, {NULL}},
+    {"files_portable", scenario_files, {"--no-openat2", NULL}},
+    {"stuck_pool", scenario_stuck_pool, {"--shutdown-timeout", "100", NULL}},
 };
 
 int main(int argc, char **argv) {

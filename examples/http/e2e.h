@@ -28,6 +28,7 @@ extern pid_t server_pid; /* the server process */
 extern int server_port;  /* where it listens */
 extern char root[64];    /* its served folder */
 extern const char *scenario;
+extern char server_said[16384]; /* what the server printed, once stopped */
 
 /* Kills the server if it runs, removes the served folder. */
 void e2e_cleanup(void);
@@ -43,6 +44,9 @@ void die(const char *fmt, ...);
 /* The served folder: hello.txt, big.bin (BIG_SIZE bytes, byte i is
  * i * 7 % 251), sub/inner.txt, and link, a symlink to /etc/hostname. */
 void make_root(void);
+
+/* Writes root/name. */
+void write_root_file(const char *name, const char *data);
 
 /* Starts the server on port 0 with --root and the extra arguments
  * (NULL-terminated), and reads the port it prints. */

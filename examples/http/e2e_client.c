@@ -24,6 +24,7 @@ pid_t server_pid = -1;
 int server_port;
 char root[64];
 const char *scenario = "";
+char server_said[16384];
 static FILE *server_out;
 
 void e2e_cleanup(void) {
@@ -246,6 +247,10 @@ static void write_file(const char *name, const char *data, size_t len) {
         "cannot write %s", path);
 }
 
+void write_root_file(const char *name, const char *data) {
+  write_file(name, data, strlen(data));
+}
+
 void make_root(void) {
   char path[128], *big = malloc(BIG_SIZE);
   size_t i;
@@ -306,8 +311,11 @@ int server_stop(int sig, int timeout_ms) {
     pid_t r = waitpid(server_pid, &status, WNOHANG);
     if (r == server_pid) {
       server_pid = -1;
-      while (server_out != NULL && fgets(line, sizeof(line), server_out))
+      while (server_out != NULL && fgets(line, sizeof(line), server_out)) {
+        size_t used = strlen(server_said);
         fputs(line, stdout); /* what the server said, for the test log */
+        snprintf(server_said + used, sizeof(server_said) - used, "%s", line);
+      }
       if (server_out != NULL)
         fclose(server_out);
       server_out = NULL;

@@ -9,14 +9,15 @@
 #include "asyncrt.h"
 #include "parser.h"
 
-#define CONN_IN_SIZE     4096  /* read buffer per connection */
-#define CONN_HEAD_SIZE   512   /* response head buffer */
-#define CONN_BODY_SIZE   2048  /* small response body buffer */
-#define FILE_CHUNK       32768 /* bytes per file read, the file route */
-#define LIFECYCLE_STEPS  10    /* steps the lifecycle route records */
-#define RATE_SLOTS       4096  /* client addresses the rate limiter tracks */
-#define SLOW_MAX_MS      60000 /* largest ?ms= of /api/slow; above: 400 */
-#define HEAVY_MAX_ROUNDS 500000000 /* largest ?rounds= of /api/heavy */
+#define CONN_IN_SIZE      4096  /* read buffer per connection */
+#define CONN_HEAD_SIZE    512   /* response head buffer */
+#define CONN_BODY_SIZE    2048  /* small response body buffer */
+#define FILE_CHUNK        32768 /* bytes per file read, the file route */
+#define LIFECYCLE_STEPS   10    /* steps the lifecycle route records */
+#define RATE_SLOTS        4096  /* client addresses the rate limiter tracks */
+#define SLOW_MAX_MS       60000 /* largest ?ms= of /api/slow; above: 400 */
+#define HEAVY_MAX_ROUNDS  500000000 /* largest ?rounds= of /api/heavy */
+#define SHUTDOWN_GRACE_MS 200       /* after the deadline, for work to return */
 
 typedef struct server_s server_t;
 typedef struct conn_s conn_t;
@@ -39,6 +40,7 @@ typedef struct {
   unsigned max_conns;        /* open connections served; past it, 503 */
   uint64_t max_body;         /* request bodies above this get 413 */
   int count_allocs;          /* count the library's allocations */
+  int no_openat2;            /* resolve file names without openat2 (tests) */
 } config_t;
 
 /* One client address in the fixed-window rate limiter. */
@@ -116,6 +118,8 @@ struct conn_s {
   int work_inflight;         /* c->work is queued or running */
   int fs_inflight;           /* c->fs is queued or running */
   int fd;                    /* file routes: the open file, -1 when none */
+  int open_fd;               /* file: what the pool's open returned */
+  int open_status;           /* file: 200, or the status of a failed open */
   timer_role_t timer_role;   /* what the timer counts down now */
   write_next_t write_next;   /* how to go on when wreq completes */
   route_t route;             /* the current request's route */
@@ -158,6 +162,7 @@ struct server_s {
   art_loop_t *loop;              /* &loop_storage once initialised */
   char base_url[96];             /* http://host:port, for the banner */
   config_t cfg;                  /* the command line */
+  int root_fd;                   /* the served folder, names resolve here */
   art_tcp_t listener;            /* the listening socket */
   art_signal_t sigterm, sigint;  /* graceful shutdown */
   art_timer_t shutdown_timer;    /* deadline for in-flight requests */
