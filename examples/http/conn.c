@@ -141,6 +141,21 @@ void conn_close(conn_t *c) {
 /* ------------------------------------------------------------------------ */
 /* Timers.                                                                  */
 
+/* The send timer: if the client took some of the queued response since
+ * the timer started, it gets another period; if it took nothing, the
+ * response is given up and the connection closed (a client that never
+ * reads would otherwise hold it, and its --max-conns slot, for ever). */
+static void send_timer(conn_t *c) {
+  size_t left = art_stream_write_queue_size((art_stream_t *)&c->tcp);
+  if (left < c->send_left) { /* 0: all written, its callback is next */
+    c->send_left = left;
+    conn_start_timer(c, T_SEND, c->srv->cfg.send_timeout);
+    return;
+  }
+  c->srv->send_timeouts++;
+  conn_close(c);
+}
+
 static void on_timer(art_timer_t *t) {
   conn_t *c = t->data;
   timer_role_t role = c->timer_role;
@@ -157,6 +172,9 @@ static void on_timer(art_timer_t *t) {
     return;
   case T_ROUTE:
     route_timer(c);
+    return;
+  case T_SEND:
+    send_timer(c);
     return;
   default: /* idle keep-alive connection, or the end of a linger */
     conn_close(c);
@@ -388,6 +406,8 @@ static void on_write(art_write_t *req, int status) {
   conn_t *c = req->data;
   write_next_t next = c->write_next;
   c->write_next = W_NONE;
+  if (c->timer_role == T_SEND)
+    conn_start_timer(c, T_NONE, 0);
   if (status < 0 || (c->flags & C_CLOSING)) {
     conn_close(c);
     return;
@@ -405,14 +425,21 @@ static void on_write(art_write_t *req, int status) {
 }
 
 /* Writes c->bufs[0..nbufs) as one vectored write; the connection is busy
- * until it completes, then `next` says how to go on. */
+ * until it completes, then `next` says how to go on. What the socket did
+ * not take at once is under the send timeout, unless the request timeout
+ * still runs (the echo writes while its body arrives). */
 void conn_write(conn_t *c, unsigned nbufs, write_next_t next) {
+  art_stream_t *s = (art_stream_t *)&c->tcp;
   c->write_next = next;
   c->flags |= C_BUSY;
   c->wreq.data = c;
-  if (art_write(&c->wreq, (art_stream_t *)&c->tcp, c->bufs, nbufs, on_write) <
-      0)
+  if (art_write(&c->wreq, s, c->bufs, nbufs, on_write) < 0) {
     conn_close(c);
+    return;
+  }
+  c->send_left = art_stream_write_queue_size(s);
+  if (c->send_left > 0 && c->timer_role == T_NONE)
+    conn_start_timer(c, T_SEND, c->srv->cfg.send_timeout);
 }
 
 /* The Date header value, formatted once per second. */

@@ -9,6 +9,7 @@
  * Deadlines are for liveness only: nothing passes or fails on speed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -652,6 +653,70 @@ static void scenario_stuck_pool(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* send_timeout: a client that never reads its response is cut off.         */
+
+/* The number after "key": in a fresh /api/stats; -1 when absent. */
+static long long stat_of(const char *key) {
+  char pat[64];
+  const char *at;
+  long long n = -1;
+  resp_t r;
+  snprintf(pat, sizeof(pat), "\"%s\":", key);
+  request("GET", "/api/stats", NULL, &r);
+  CHECK(r.status == 200, "stats: %d", r.status);
+  if ((at = strstr(r.body, pat)) != NULL)
+    n = strtoll(at + strlen(pat), NULL, 10);
+  resp_free(&r);
+  return n;
+}
+
+/* Waits until stat key reaches at least want (liveness bound: 10 s). */
+static void wait_stat(const char *key, long long want) {
+  int tries;
+  for (tries = 0; stat_of(key) < want; tries++) {
+    CHECK(tries < 1000, "%s never reached %lld (now %lld)", key, want,
+          stat_of(key));
+    usleep(10000);
+  }
+}
+
+/* Waits until exactly n connections are open, the asking one included. */
+static void wait_open(long long n) {
+  int tries;
+  for (tries = 0; stat_of("open") != n; tries++) {
+    CHECK(tries < 1000, "open connections: %lld, expected %lld",
+          stat_of("open"), n);
+    usleep(10000);
+  }
+}
+
+/* Two clients with a tiny receive window ask for a 64 MiB file and never
+ * read. Once no byte has left for --send-timeout, both are closed and
+ * counted in send_timeouts, and they no longer hold connection slots. */
+static void scenario_send_timeout(void) {
+  char path[128];
+  int fd[2], i;
+  snprintf(path, sizeof(path), "%s/huge.bin", root);
+  i = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  CHECK(i >= 0 && ftruncate(i, 64 << 20) == 0 && close(i) == 0, "huge.bin: %s",
+        strerror(errno));
+  CHECK(stat_of("send_timeouts") == 0, "send_timeouts not reported as 0");
+  for (i = 0; i < 2; i++) {
+    static const char req[] =
+        "GET /api/file?name=huge.bin HTTP/1.1\r\nHost: e\r\n\r\n";
+    fd[i] = connect_server_rcvbuf(4096);
+    CHECK(fd[i] >= 0 && send(fd[i], req, sizeof(req) - 1, MSG_NOSIGNAL) ==
+                            (ssize_t)sizeof(req) - 1,
+          "stalled client %d: %s", i, strerror(errno));
+  }
+  wait_stat("send_timeouts", 2);
+  wait_open(1);
+  expect_get("/api/fast", 200, "fast");
+  for (i = 0; i < 2; i++)
+    close(fd[i]);
+}
+
+/* ------------------------------------------------------------------------ */
 /* log_pipe: --log into a pipe whose reader has gone.                      */
 
 /* The reader of the server's stdout closes after the banner (as
@@ -687,6 +752,7 @@ static const struct {
     {"allocs", scenario_allocs, {"--count-allocs", NULL}},
     {"log_pipe", scenario_log_pipe, {"--log", NULL}},
     {"files", scenario_files, {NULL}},
+    {"send_timeout", scenario_send_timeout, {"--send-timeout", "300", NULL}},
     {"files_portable", scenario_files, {"--no-openat2", NULL}},
     {"stuck_pool", scenario_stuck_pool, {"--shutdown-timeout", "100", NULL}},
 };

@@ -60,7 +60,8 @@ void server_output_close(void);
  * returns its exit status, or dies if it was killed or did not exit. */
 int server_stop(int sig, int timeout_ms);
 
-int connect_server(void); /* a connected socket, or -1 */
+int connect_server(void);              /* a connected socket, or -1 */
+int connect_server_rcvbuf(int rcvbuf); /* the same, SO_RCVBUF set first */
 client_t *client_open(void);
 void client_close(client_t *c);
 void send_all(client_t *c, const void *data, size_t len);

@@ -53,6 +53,10 @@ void die(const char *fmt, ...) {
 /* The client.                                                              */
 
 int connect_server(void) {
+  return connect_server_rcvbuf(0);
+}
+
+int connect_server_rcvbuf(int rcvbuf) {
   struct sockaddr_in sa;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
   struct timeval tv = {10, 0}; /* liveness only */
@@ -63,6 +67,8 @@ int connect_server(void) {
   CHECK(fd >= 0, "socket: %s", strerror(errno));
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (rcvbuf > 0) /* before connect: it sets the window the server sees */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
     close(fd);
     return -1;

@@ -36,6 +36,9 @@ static const char USAGE[] =
     "  --request-timeout MS    time to receive a request, else 408 (10000)\n"
     "  --idle-timeout MS       keep-alive idle time before closing (5000)\n"
     "  --shutdown-timeout MS   time in-flight requests get at exit (5000)\n"
+    "  --send-timeout MS       a response that makes no write progress for\n"
+    "                          this long is cut, the connection closed "
+    "(30000)\n"
     "  --rate-limit N          requests per client per window, 0: off (0)\n"
     "  --rate-window MS        rate-limit window (1000)\n"
     "  --max-conns N           open connections; past it, 503 (10000)\n"
@@ -69,6 +72,8 @@ static int number_option(config_t *cfg, const char *name, const char *value) {
     dst = &cfg->idle_timeout;
   else if (strcmp(name, "--shutdown-timeout") == 0)
     dst = &cfg->shutdown_timeout;
+  else if (strcmp(name, "--send-timeout") == 0)
+    dst = &cfg->send_timeout;
   else if (strcmp(name, "--rate-window") == 0)
     dst = &cfg->rate_window;
   else if (strcmp(name, "--max-body") == 0)
@@ -474,6 +479,7 @@ int main(int argc, char **argv) {
   srv->cfg.request_timeout = 10000;
   srv->cfg.idle_timeout = 5000;
   srv->cfg.shutdown_timeout = 5000;
+  srv->cfg.send_timeout = 30000;
   srv->cfg.rate_window = 1000;
   srv->cfg.max_conns = 10000;
   srv->cfg.max_body = 1 << 20;

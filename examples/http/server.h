@@ -35,6 +35,7 @@ typedef struct {
   uint64_t request_timeout;  /* ms to receive a whole request (408) */
   uint64_t idle_timeout;     /* ms a keep-alive connection may sit idle */
   uint64_t shutdown_timeout; /* ms in-flight requests get at shutdown */
+  uint64_t send_timeout;     /* ms a response may make no write progress */
   unsigned rate_limit;       /* requests per window per client, 0: off */
   uint64_t rate_window;      /* window length, ms */
   unsigned max_conns;        /* open connections served; past it, 503 */
@@ -66,6 +67,7 @@ typedef enum {
   T_IDLE,    /* keep-alive idle timeout: close quietly */
   T_REQUEST, /* request timeout: 408 and close */
   T_ROUTE,   /* a route's own timer (slow, lifecycle) */
+  T_SEND,    /* send timeout: a queued response made no progress, close */
   T_LINGER   /* after a closing response: stop waiting for the peer's FIN */
 } timer_role_t;
 
@@ -134,6 +136,7 @@ struct conn_s {
   size_t head_len;           /* bytes of head[] in use */
   size_t body_len;           /* bytes of body[] in use */
   art_write_t wreq;          /* the one write in flight */
+  size_t send_left;          /* bytes queued when the send timer started */
   art_buf_t bufs[3];         /* what wreq writes */
   char extra[64];            /* header lines for the next response, or "" */
   char head[CONN_HEAD_SIZE]; /* response head */
@@ -176,6 +179,7 @@ struct server_s {
   uint64_t requests;             /* responses completed */
   uint64_t accepted;             /* connections accepted */
   uint64_t rejected;             /* connections refused with 503 */
+  uint64_t send_timeouts;        /* connections closed by --send-timeout */
   uint64_t start_ns;             /* art_hrtime() at start */
   art_loop_metrics_t last_stats; /* loop counters at the last /api/stats */
   rate_slot_t rate[RATE_SLOTS];  /* per-client request counters */
