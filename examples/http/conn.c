@@ -332,15 +332,29 @@ void conn_resume(conn_t *c) {
   conn_process(c);
 }
 
+/* The peer closed its side (or the connection failed). As Node's server
+ * does by default (allowHalfOpen false), a FIN ends the connection: a
+ * response already written whole is finished, then the connection
+ * closes; a request still being worked on is abandoned, its queued pool
+ * work, file reads and timer canceled by conn_close, so a client that
+ * left costs nothing more. A request and FIN sent together still get an
+ * answer when the route answers at once (fast, stats, errors). */
+static void peer_done(conn_t *c, ssize_t err) {
+  c->flags |= C_EOF;
+  c->flags &= ~(unsigned)C_READING;
+  if (err == ART_EOF && c->write_next == W_FINAL && !(c->flags & C_LINGER)) {
+    c->flags |= C_CLOSE_AFTER; /* no pipelined request after it */
+    return;
+  }
+  conn_close(c);
+}
+
 static void on_read(art_stream_t *s, ssize_t nread, const art_buf_t *buf) {
   conn_t *c = (conn_t *)s;
   if (nread == 0)
     return;
   if (nread < 0) {
-    c->flags |= C_EOF;
-    c->flags &= ~(unsigned)C_READING;
-    if (nread != ART_EOF || (c->flags & C_LINGER) || !(c->flags & C_BUSY))
-      conn_close(c); /* an error, or nothing left to answer */
+    peer_done(c, nread);
     return;
   }
   if (c->flags & C_LINGER)

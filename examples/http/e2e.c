@@ -717,6 +717,66 @@ static void scenario_send_timeout(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* abandon: work for a client that has gone is canceled.                    */
+
+/* A /api/slow whose client closes stops being busy at once (its timer is
+ * canceled), rather than holding a connection for its 30 s. */
+static void abandon_slow(void) {
+  client_t *c = client_open();
+  send_str(c, "GET /api/slow?ms=30000 HTTP/1.1\r\nHost: e\r\n\r\n");
+  wait_busy();
+  client_close(c);
+  wait_open(1);
+  CHECK(stat_of("busy") == 0, "a request is still busy");
+}
+
+/* More /api/heavy requests than pool threads, their clients gone while
+ * some still wait in the queue: those are canceled, not run. */
+static void abandon_heavy(void) {
+  client_t *c[32];
+  long long threads = stat_of("threads"), i, n = threads + 4, tries;
+  CHECK(threads > 0 && n <= 32, "pool threads: %lld", threads);
+  for (i = 0; i < n; i++) {
+    c[i] = client_open();
+    send_str(c[i],
+             "GET /api/heavy?rounds=100000000 HTTP/1.1\r\nHost: e\r\n\r\n");
+  }
+  for (tries = 0; stat_of("queued") < 1; tries++)
+    CHECK(tries < 1000, "no heavy request ever waited in the queue");
+  for (i = 0; i < n; i++)
+    client_close(c[i]);
+  wait_stat("canceled", 1);
+  printf("abandon: %lld of %lld heavy jobs canceled\n", stat_of("canceled"), n);
+}
+
+/* Half-close: a request and FIN together. A route that answers at once
+ * still answers; one that would answer later is abandoned (no reply, the
+ * connection closes). */
+static void abandon_half_close(void) {
+  client_t *c = client_open();
+  resp_t r;
+  send_str(c, "GET /api/fast HTTP/1.1\r\nHost: e\r\n\r\n");
+  CHECK(shutdown(c->fd, SHUT_WR) == 0, "shutdown: %s", strerror(errno));
+  read_response(c, &r, 0);
+  CHECK(r.status == 200, "fast then FIN: %d", r.status);
+  resp_free(&r);
+  expect_eof(c);
+  client_close(c);
+  c = client_open();
+  send_str(c, "GET /api/slow?ms=30000 HTTP/1.1\r\nHost: e\r\n\r\n");
+  CHECK(shutdown(c->fd, SHUT_WR) == 0, "shutdown: %s", strerror(errno));
+  expect_eof(c);
+  CHECK(c->len == 0, "slow then FIN: an answer came");
+  client_close(c);
+}
+
+static void scenario_abandon(void) {
+  abandon_slow();
+  abandon_half_close();
+  abandon_heavy();
+}
+
+/* ------------------------------------------------------------------------ */
 /* log_pipe: --log into a pipe whose reader has gone.                      */
 
 /* The reader of the server's stdout closes after the banner (as
@@ -752,6 +812,7 @@ static const struct {
     {"allocs", scenario_allocs, {"--count-allocs", NULL}},
     {"log_pipe", scenario_log_pipe, {"--log", NULL}},
     {"files", scenario_files, {NULL}},
+    {"abandon", scenario_abandon, {"--shutdown-timeout", "30000", NULL}},
     {"send_timeout", scenario_send_timeout, {"--send-timeout", "300", NULL}},
     {"files_portable", scenario_files, {"--no-openat2", NULL}},
     {"stuck_pool", scenario_stuck_pool, {"--shutdown-timeout", "100", NULL}},
