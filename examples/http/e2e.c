@@ -693,22 +693,34 @@ static void wait_open(long long n) {
 /* Two clients with a tiny receive window ask for a 64 MiB file and never
  * read. Once no byte has left for --send-timeout, both are closed and
  * counted in send_timeouts, and they no longer hold connection slots. */
-static void scenario_send_timeout(void) {
+/* root/huge.bin: 64 MiB of zeros (sparse: cheap to make and to read). */
+static void make_huge(void) {
   char path[128];
-  int fd[2], i;
+  int fd;
   snprintf(path, sizeof(path), "%s/huge.bin", root);
-  i = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-  CHECK(i >= 0 && ftruncate(i, 64 << 20) == 0 && close(i) == 0, "huge.bin: %s",
-        strerror(errno));
+  fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  CHECK(fd >= 0 && ftruncate(fd, 64 << 20) == 0 && close(fd) == 0,
+        "huge.bin: %s", strerror(errno));
+}
+
+/* A client that asks for huge.bin with a tiny receive window and does not
+ * read: its response stalls mid-file. Returns the socket. */
+static int stalled_file_client(void) {
+  static const char req[] =
+      "GET /api/file?name=huge.bin HTTP/1.1\r\nHost: e\r\n\r\n";
+  int fd = connect_server_rcvbuf(4096);
+  CHECK(fd >= 0 && send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) ==
+                       (ssize_t)sizeof(req) - 1,
+        "stalled client: %s", strerror(errno));
+  return fd;
+}
+
+static void scenario_send_timeout(void) {
+  int fd[2], i;
+  make_huge();
   CHECK(stat_of("send_timeouts") == 0, "send_timeouts not reported as 0");
-  for (i = 0; i < 2; i++) {
-    static const char req[] =
-        "GET /api/file?name=huge.bin HTTP/1.1\r\nHost: e\r\n\r\n";
-    fd[i] = connect_server_rcvbuf(4096);
-    CHECK(fd[i] >= 0 && send(fd[i], req, sizeof(req) - 1, MSG_NOSIGNAL) ==
-                            (ssize_t)sizeof(req) - 1,
-          "stalled client %d: %s", i, strerror(errno));
-  }
+  for (i = 0; i < 2; i++)
+    fd[i] = stalled_file_client();
   wait_stat("send_timeouts", 2);
   wait_open(1);
   expect_get("/api/fast", 200, "fast");
@@ -777,6 +789,46 @@ static void scenario_abandon(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* memory: what a burst of connections took goes back when it ends.        */
+
+/* A file response holds a chunk buffer only while it streams; 150
+ * connections (five slabs of structs), two of them stalled mid-file, map
+ * slabs and buffers that are all given back once they close: the counts
+ * in /api/stats return to their level before the burst. */
+static void scenario_memory(void) {
+  enum { N = 150 };
+  static client_t *c[N];
+  long long slabs;
+  int stalled[2], i;
+  make_huge();
+  expect_get("/api/file?name=big.bin", 200, NULL);
+  wait_open(1);
+  slabs = stat_of("slabs");
+  CHECK(slabs == 1 && stat_of("file_buffers") == 0,
+        "before the burst: %lld slabs, %lld file buffers", slabs,
+        stat_of("file_buffers"));
+  for (i = 0; i < N; i++) {
+    c[i] = client_open();
+    send_str(c[i], "GET /api/fast HTTP/1.1\r\nHo"); /* half a head */
+  }
+  for (i = 0; i < 2; i++)
+    stalled[i] = stalled_file_client();
+  wait_stat("file_buffers", 2);
+  wait_stat("open", N + 3);
+  CHECK(stat_of("slabs") >= N / 32, "burst: %lld slabs", stat_of("slabs"));
+  for (i = 0; i < N; i++)
+    client_close(c[i]);
+  for (i = 0; i < 2; i++)
+    close(stalled[i]);
+  wait_open(1);
+  CHECK(stat_of("slabs") == slabs && stat_of("file_buffers") == 0,
+        "after the burst: %lld slabs (%lld before), %lld file buffers",
+        stat_of("slabs"), slabs, stat_of("file_buffers"));
+  CHECK(stat_of("pooled_structs") <= 32, "after the burst: %lld structs",
+        stat_of("pooled_structs"));
+}
+
+/* ------------------------------------------------------------------------ */
 /* log_pipe: --log into a pipe whose reader has gone.                      */
 
 /* The reader of the server's stdout closes after the banner (as
@@ -812,6 +864,7 @@ static const struct {
     {"allocs", scenario_allocs, {"--count-allocs", NULL}},
     {"log_pipe", scenario_log_pipe, {"--log", NULL}},
     {"files", scenario_files, {NULL}},
+    {"memory", scenario_memory, {NULL}},
     {"abandon", scenario_abandon, {"--shutdown-timeout", "30000", NULL}},
     {"send_timeout", scenario_send_timeout, {"--send-timeout", "300", NULL}},
     {"files_portable", scenario_files, {"--no-openat2", NULL}},

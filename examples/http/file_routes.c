@@ -29,6 +29,8 @@ static const char JSON[] = "application/json";
 /* Closes the open file, if any (a synchronous fs request: closing a regular
  * file does not block). */
 static void file_close(conn_t *c) {
+  if (!(c->flags & C_CLOSING))
+    file_buf_free(c); /* closing: a write may still point at it */
   if (c->fd >= 0) {
     art_fs_t req;
     art_fs_close(c->srv->loop, &req, c->fd, NULL);
@@ -218,6 +220,16 @@ static const char *content_type(const char *name) {
 
 static void file_read_next(conn_t *c);
 
+/* The chunk buffer exists only while a file streams: an idle connection
+ * does not keep 32 KiB. */
+void file_buf_free(conn_t *c) {
+  if (c->file_buf != NULL) {
+    free(c->file_buf);
+    c->file_buf = NULL;
+    c->srv->file_bufs--;
+  }
+}
+
 /* Sends the head alone: a HEAD request or an empty file. */
 static void file_head_only(conn_t *c) {
   file_close(c);
@@ -242,11 +254,12 @@ static void file_opened(art_work_t *w, int status) {
     file_head_only(c);
     return;
   }
-  if (c->file_buf == NULL && (c->file_buf = malloc(FILE_CHUNK)) == NULL) {
+  if ((c->file_buf = malloc(FILE_CHUNK)) == NULL) {
     file_close(c);
     conn_respond(c, 503, JSON, NULL, 0);
     return;
   }
+  c->srv->file_bufs++;
   file_read_next(c);
 }
 

@@ -352,15 +352,16 @@ static void stats_answer(conn_t *c) {
       "%llu,\"completed\":%llu,\"canceled\":%llu,\"wait_ms\":%.3f,"
       "\"run_ms\":%.3f},\"connections\":{\"open\":%u,\"busy\":%u,"
       "\"accepted\":%llu,\"rejected\":%llu,\"send_timeouts\":%llu,"
-      "\"pooled_structs\":%u},\"requests\":"
+      "\"pooled_structs\":%u,\"slabs\":%u,\"file_buffers\":%u},"
+      "\"requests\":"
       "%llu,",
       ps.threads, ps.idle, (unsigned long long)queued,
       (unsigned long long)ps.running, (unsigned long long)ps.completed,
       (unsigned long long)ps.canceled, (double)ps.wait_time_ns / 1e6,
       (double)ps.run_time_ns / 1e6, srv->nconns, count_busy(srv),
       (unsigned long long)srv->accepted, (unsigned long long)srv->rejected,
-      (unsigned long long)srv->send_timeouts, srv->nallocated,
-      (unsigned long long)srv->requests);
+      (unsigned long long)srv->send_timeouts, conn_structs(srv),
+      srv->mapped_slabs, srv->file_bufs, (unsigned long long)srv->requests);
   if (server_lib_allocs() >= 0 && n < (int)sizeof(c->body)) /* --count-allocs */
     n += snprintf(c->body + n, sizeof(c->body) - (size_t)n,
                   "\"library_allocs\":%lld,", server_lib_allocs());

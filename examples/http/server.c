@@ -338,13 +338,8 @@ static void on_signal(art_signal_t *h, int signum) {
 /* ------------------------------------------------------------------------ */
 /* Listening.                                                               */
 
-static void back_to_pool(conn_t *c) {
-  c->next = c->srv->free_conns;
-  c->srv->free_conns = c;
-}
-
 static void on_unaccepted_close(art_handle_t *h) {
-  back_to_pool(h->data);
+  conn_put(h->data);
 }
 
 /* A connection is waiting: take it; over the limit, it gets a 503. Only
@@ -356,7 +351,7 @@ static void on_connection(art_stream_t *server, int status) {
     return;
   c->flags = srv->nconns >= srv->cfg.max_conns ? C_REJECT : 0;
   if (art_tcp_init(srv->loop, &c->tcp) != 0) {
-    back_to_pool(c);
+    conn_put(c);
     return;
   }
   c->tcp.data = c;

@@ -22,6 +22,14 @@
 typedef struct server_s server_t;
 typedef struct conn_s conn_t;
 
+/* A slab of connection structs, mapped from the kernel (see conn.c). */
+typedef struct {
+  char *mem;     /* SLAB_CONNS structs, conn_stride() apart; NULL: unmapped */
+  conn_t *free;  /* released structs of this slab, for reuse */
+  unsigned used; /* structs handed out of mem since it was mapped */
+  unsigned live; /* structs in use: open or closing connections */
+} slab_t;
+
 /* Allocations the library made through art_replace_allocator since the
  * start, with --count-allocs; -1 without it. /api/stats reports it. */
 long long server_lib_allocs(void);
@@ -153,7 +161,8 @@ struct conn_s {
   art_fs_t fs;               /* file and lifecycle: the fs request */
   uint64_t file_size;        /* file: bytes to send */
   uint64_t file_off;         /* file: bytes sent so far */
-  char *file_buf;            /* file: FILE_CHUNK bytes, kept for reuse */
+  char *file_buf;            /* file: FILE_CHUNK bytes while streaming */
+  unsigned slab;             /* index of the slab holding this struct */
   int echo_chunked;          /* echo: answer with chunked framing */
   lifecycle_step_t steps[LIFECYCLE_STEPS]; /* lifecycle: the trace */
   unsigned nsteps;                         /* lifecycle: entries of steps[] */
@@ -170,11 +179,12 @@ struct server_s {
   art_signal_t sigterm, sigint;  /* graceful shutdown */
   art_timer_t shutdown_timer;    /* deadline for in-flight requests */
   conn_t *conns;                 /* open connections */
-  conn_t *free_conns;            /* released structs, for reuse */
   unsigned nconns;               /* open connections */
-  unsigned nallocated;           /* conn structs handed out of the slabs */
-  void **slabs;                  /* mapped slabs of conn structs */
+  slab_t *slabs;                 /* slabs of conn structs, some unmapped */
   unsigned nslabs;               /* entries of slabs[] */
+  unsigned mapped_slabs;         /* entries of slabs[] that are mapped */
+  unsigned slab_hint;            /* no slab below it has a free struct */
+  unsigned file_bufs;            /* file buffers allocated now */
   int shutting_down;             /* 1: draining connections; 2: done */
   uint64_t requests;             /* responses completed */
   uint64_t accepted;             /* connections accepted */
@@ -188,6 +198,8 @@ struct server_s {
 
 /* conn.c */
 conn_t *conn_get(server_t *srv);
+void conn_put(conn_t *c);
+unsigned conn_structs(const server_t *srv);
 int conn_start(conn_t *c);
 void conn_close(conn_t *c);
 void conn_resume(conn_t *c);
@@ -212,6 +224,7 @@ int query_param(const http_request_t *req, const char *name, char *out,
                 size_t outsz);
 void file_start(conn_t *c);
 void file_write_done(conn_t *c);
+void file_buf_free(conn_t *c);
 void lifecycle_start(conn_t *c);
 void lifecycle_timer(conn_t *c);
 void lifecycle_step(conn_t *c, const char *what, const char *phase);
