@@ -7,7 +7,8 @@
  * listens ("listening on http://127.0.0.1:3000"), followed by curl commands
  * to try each route. SIGTERM or SIGINT stop it gracefully: no new
  * connections, requests in flight finish (within --shutdown-timeout), every
- * handle is closed, and the process exits 0.
+ * handle is closed, and the process exits 0 (1 if pool work still runs
+ * just after the deadline: it is abandoned rather than waited for).
  *
  * This file: options, the listener, the connection limit, the per-client
  * rate limiter, the access log and shutdown. conn.c runs connections,
