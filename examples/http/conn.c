@@ -40,61 +40,113 @@ static const char *error_body(conn_t *c, int status, size_t *len) {
 /* Connection structs live in slabs of SLAB_CONNS, mapped from the kernel,
  * one every conn_stride() bytes, page-aligned. Untouched pages cost no
  * memory: a connection serving small requests touches only its first page
- * (see the layout of conn_t), so that is what each one adds to the RSS. */
+ * (see the layout of conn_t), so that is what each one adds to the RSS.
+ *
+ * New connections take the lowest slab with room, which packs the live
+ * ones low; a slab whose last struct is released is unmapped (all but the
+ * first, kept for the next connection), so the memory of a burst of
+ * connections goes back to the kernel once the burst is over. */
 #define SLAB_CONNS 32
 
 static size_t conn_stride(void) {
   return (sizeof(conn_t) + 4095) & ~(size_t)4095;
 }
 
-/* Maps a new slab and records it. Returns 0 or -1. */
-static int add_slab(server_t *srv) {
-  void *slab, **slabs;
-  slab = mmap(NULL, SLAB_CONNS * conn_stride(), PROT_READ | PROT_WRITE,
-              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (slab == MAP_FAILED)
-    return -1;
-  slabs = realloc(srv->slabs, (srv->nslabs + 1) * sizeof(*slabs));
-  if (slabs == NULL) {
-    munmap(slab, SLAB_CONNS * conn_stride());
+/* Maps a slab into the first unmapped entry of slabs[], or a new one.
+ * Returns its index, or -1. */
+static int map_slab(server_t *srv) {
+  unsigned i;
+  void *mem;
+  for (i = 0; i < srv->nslabs && srv->slabs[i].mem != NULL; i++)
+    ;
+  if (i == srv->nslabs) {
+    slab_t *slabs = realloc(srv->slabs, (i + 1) * sizeof(*slabs));
+    if (slabs == NULL)
+      return -1;
+    srv->slabs = slabs;
+    srv->nslabs++;
+  }
+  mem = mmap(NULL, SLAB_CONNS * conn_stride(), PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    srv->slabs[i].mem = NULL;
     return -1;
   }
-  slabs[srv->nslabs++] = slab;
-  srv->slabs = slabs;
-  return 0;
+  srv->slabs[i].mem = mem;
+  srv->slabs[i].free = NULL;
+  srv->slabs[i].used = srv->slabs[i].live = 0;
+  srv->mapped_slabs++;
+  return (int)i;
 }
 
-/* Takes a connection struct from the free list, or the next unused slot
- * of the last slab. conn_start initialises it. */
+/* Takes a connection struct from the lowest slab with room, mapping one
+ * if none has. conn_start initialises it. */
 conn_t *conn_get(server_t *srv) {
-  conn_t *c = srv->free_conns;
-  unsigned slot = srv->nallocated % SLAB_CONNS;
-  if (c != NULL) {
-    srv->free_conns = c->next;
-    return c;
+  unsigned i;
+  slab_t *s;
+  conn_t *c;
+  for (i = srv->slab_hint; i < srv->nslabs; i++) {
+    s = &srv->slabs[i];
+    if (s->mem != NULL && (s->free != NULL || s->used < SLAB_CONNS))
+      break;
   }
-  if (slot == 0 && add_slab(srv) != 0)
-    return NULL;
-  c = (conn_t *)((char *)srv->slabs[srv->nslabs - 1] + slot * conn_stride());
-  c->srv = srv; /* the mapping is zeroed: the rest starts as 0 / NULL */
-  c->fd = -1;
-  srv->nallocated++;
+  if (i == srv->nslabs) {
+    int m = map_slab(srv);
+    if (m < 0)
+      return NULL;
+    i = (unsigned)m;
+  }
+  srv->slab_hint = i;
+  s = &srv->slabs[i];
+  if (s->free != NULL) {
+    c = s->free;
+    s->free = c->next;
+  } else {
+    c = (conn_t *)(s->mem + s->used++ * conn_stride());
+    c->srv = srv; /* the mapping is zeroed: the rest starts as 0 / NULL */
+    c->fd = -1;
+    c->slab = i;
+  }
+  s->live++;
   return c;
+}
+
+/* Gives a struct back to its slab; a slab left empty (but the first) is
+ * unmapped. */
+void conn_put(conn_t *c) {
+  server_t *srv = c->srv;
+  unsigned i = c->slab;
+  slab_t *s = &srv->slabs[i];
+  c->next = s->free;
+  s->free = c;
+  if (i < srv->slab_hint)
+    srv->slab_hint = i;
+  if (--s->live == 0 && i != 0) {
+    munmap(s->mem, SLAB_CONNS * conn_stride());
+    s->mem = NULL;
+    s->free = NULL;
+    srv->mapped_slabs--;
+  }
+}
+
+/* Structs handed out of the mapped slabs (for /api/stats). */
+unsigned conn_structs(const server_t *srv) {
+  unsigned i, n = 0;
+  for (i = 0; i < srv->nslabs; i++)
+    n += srv->slabs[i].mem != NULL ? srv->slabs[i].used : 0;
+  return n;
 }
 
 /* Unmaps every slab; the server calls it once the loop is done (so every
  * connection is closed and released). */
 void conn_free_all(server_t *srv) {
   unsigned i;
-  for (i = 0; i < srv->nallocated; i++) {
-    conn_t *c = (conn_t *)((char *)srv->slabs[i / SLAB_CONNS] +
-                           (i % SLAB_CONNS) * conn_stride());
-    free(c->file_buf);
-  }
   for (i = 0; i < srv->nslabs; i++)
-    munmap(srv->slabs[i], SLAB_CONNS * conn_stride());
+    if (srv->slabs[i].mem != NULL)
+      munmap(srv->slabs[i].mem, SLAB_CONNS * conn_stride());
   free(srv->slabs);
-  srv->free_conns = NULL;
+  srv->slabs = NULL;
+  srv->nslabs = srv->mapped_slabs = 0;
 }
 
 /* Returns a closed connection to the pool once nothing refers to it. */
@@ -109,8 +161,8 @@ static void maybe_release(conn_t *c) {
   if (c->next != NULL)
     c->next->prev = c->prev;
   c->prev = NULL;
-  c->next = srv->free_conns;
-  srv->free_conns = c;
+  file_buf_free(c);
+  conn_put(c);
   srv->nconns--;
   server_conn_released(srv);
 }
@@ -141,6 +193,21 @@ void conn_close(conn_t *c) {
 /* ------------------------------------------------------------------------ */
 /* Timers.                                                                  */
 
+/* The send timer: if the client took some of the queued response since
+ * the timer started, it gets another period; if it took nothing, the
+ * response is given up and the connection closed (a client that never
+ * reads would otherwise hold it, and its --max-conns slot, for ever). */
+static void send_timer(conn_t *c) {
+  size_t left = art_stream_write_queue_size((art_stream_t *)&c->tcp);
+  if (left < c->send_left) { /* 0: all written, its callback is next */
+    c->send_left = left;
+    conn_start_timer(c, T_SEND, c->srv->cfg.send_timeout);
+    return;
+  }
+  c->srv->send_timeouts++;
+  conn_close(c);
+}
+
 static void on_timer(art_timer_t *t) {
   conn_t *c = t->data;
   timer_role_t role = c->timer_role;
@@ -157,6 +224,9 @@ static void on_timer(art_timer_t *t) {
     return;
   case T_ROUTE:
     route_timer(c);
+    return;
+  case T_SEND:
+    send_timer(c);
     return;
   default: /* idle keep-alive connection, or the end of a linger */
     conn_close(c);
@@ -237,7 +307,6 @@ static void input_drained(conn_t *c) {
 
 static void on_head(conn_t *c) {
   const http_request_t *req = &c->parser.req;
-  c->flags &= ~(unsigned)C_HEAD_SENT;
   c->head_only = req->method == HTTP_HEAD_METHOD;
   c->bytes_out = 0;
   c->status = 0;
@@ -315,15 +384,29 @@ void conn_resume(conn_t *c) {
   conn_process(c);
 }
 
+/* The peer closed its side (or the connection failed). As Node's server
+ * does by default (allowHalfOpen false), a FIN ends the connection: a
+ * response already written whole is finished, then the connection
+ * closes; a request still being worked on is abandoned, its queued pool
+ * work, file reads and timer canceled by conn_close, so a client that
+ * left costs nothing more. A request and FIN sent together still get an
+ * answer when the route answers at once (fast, stats, errors). */
+static void peer_done(conn_t *c, ssize_t err) {
+  c->flags |= C_EOF;
+  c->flags &= ~(unsigned)C_READING;
+  if (err == ART_EOF && c->write_next == W_FINAL && !(c->flags & C_LINGER)) {
+    c->flags |= C_CLOSE_AFTER; /* no pipelined request after it */
+    return;
+  }
+  conn_close(c);
+}
+
 static void on_read(art_stream_t *s, ssize_t nread, const art_buf_t *buf) {
   conn_t *c = (conn_t *)s;
   if (nread == 0)
     return;
   if (nread < 0) {
-    c->flags |= C_EOF;
-    c->flags &= ~(unsigned)C_READING;
-    if (nread != ART_EOF || (c->flags & C_LINGER) || !(c->flags & C_BUSY))
-      conn_close(c); /* an error, or nothing left to answer */
+    peer_done(c, nread);
     return;
   }
   if (c->flags & C_LINGER)
@@ -373,6 +456,7 @@ static void response_done(conn_t *c) {
   server_request_done(c);
   c->route = R_NONE;
   c->head_only = 0;
+  c->flags &= ~(unsigned)C_HEAD_SENT; /* the next request's errors: a 4xx */
   if (c->flags & C_CLOSE_AFTER) {
     start_linger(c);
     return;
@@ -388,6 +472,8 @@ static void on_write(art_write_t *req, int status) {
   conn_t *c = req->data;
   write_next_t next = c->write_next;
   c->write_next = W_NONE;
+  if (c->timer_role == T_SEND)
+    conn_start_timer(c, T_NONE, 0);
   if (status < 0 || (c->flags & C_CLOSING)) {
     conn_close(c);
     return;
@@ -405,14 +491,21 @@ static void on_write(art_write_t *req, int status) {
 }
 
 /* Writes c->bufs[0..nbufs) as one vectored write; the connection is busy
- * until it completes, then `next` says how to go on. */
+ * until it completes, then `next` says how to go on. What the socket did
+ * not take at once is under the send timeout, unless the request timeout
+ * still runs (the echo writes while its body arrives). */
 void conn_write(conn_t *c, unsigned nbufs, write_next_t next) {
+  art_stream_t *s = (art_stream_t *)&c->tcp;
   c->write_next = next;
   c->flags |= C_BUSY;
   c->wreq.data = c;
-  if (art_write(&c->wreq, (art_stream_t *)&c->tcp, c->bufs, nbufs, on_write) <
-      0)
+  if (art_write(&c->wreq, s, c->bufs, nbufs, on_write) < 0) {
     conn_close(c);
+    return;
+  }
+  c->send_left = art_stream_write_queue_size(s);
+  if (c->send_left > 0 && c->timer_role == T_NONE)
+    conn_start_timer(c, T_SEND, c->srv->cfg.send_timeout);
 }
 
 /* The Date header value, formatted once per second. */

@@ -9,6 +9,7 @@
  * Deadlines are for liveness only: nothing passes or fails on speed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "e2e.h"
 
@@ -164,13 +166,42 @@ static void routes_heavy_keeps_loop_free(void) {
   client_close(heavy);
 }
 
+/* Numeric query parameters: malformed or above their cap is a 400, never
+ * a silent default or clamp. */
+static void routes_bad_numbers(void) {
+  static const char *const bad[] = {
+      "/api/slow?ms=abc",     "/api/slow?ms=-5",
+      "/api/slow?ms=",        "/api/slow?ms=10x",
+      "/api/slow?ms=60001",   "/api/slow?ms=99999999999999999999999",
+      "/api/slow?ms=%2B5",    "/api/heavy?rounds=abc",
+      "/api/heavy?rounds=-1", "/api/heavy?rounds=500000001"};
+  size_t i;
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    expect_get(bad[i], 400, "Bad Request");
+  expect_get("/api/slow?ms=0", 200, "\"ms\":0");
+  expect_get("/api/slow", 200, "\"ms\":100"); /* absent: the default */
+}
+
+/* Without --count-allocs the stats leave library_allocs out. */
+static void routes_stats_fields(void) {
+  resp_t r;
+  request("GET", "/api/stats", NULL, &r);
+  CHECK(r.status == 200 && strstr(r.body, "\"rss_bytes\"") != NULL &&
+            strstr(r.body, "\"uptime_s\"") != NULL,
+        "stats: %d %s", r.status, r.body);
+  CHECK(strstr(r.body, "library_allocs") == NULL,
+        "library_allocs reported without --count-allocs: %s", r.body);
+  resp_free(&r);
+}
+
 static void scenario_routes(void) {
   resp_t r;
   expect_get("/api/fast", 200, "\"route\":\"fast\"");
   expect_get("/api/slow?ms=30", 200, "\"ms\":30");
   expect_get("/api/heavy?rounds=1000", 200, "\"rounds\":1000");
   expect_get("/api/stats", 200, "\"utilisation\"");
-  expect_get("/api/stats", 200, "\"rss_bytes\"");
+  routes_stats_fields();
+  routes_bad_numbers();
   expect_get("/api/lifecycle", 200, "\"phase\":\"timers\"");
   expect_get("/api/lifecycle", 200, "\"phase\":\"microtasks\"");
   expect_get("/api/lifecycle", 200, "pool work completed");
@@ -239,6 +270,36 @@ static void scenario_pipelining(void) {
 /* ------------------------------------------------------------------------ */
 /* timeouts: 408 for half a head, quiet close of idle connections.          */
 
+/* After a streamed response (echo, file) the next request on the
+ * connection is a new one: a malformed one gets its 400, a slow one its
+ * 408, not a bare close. */
+static void timeouts_after_streamed(void) {
+  client_t *c = client_open();
+  resp_t r;
+  send_str(c, "POST /api/echo HTTP/1.1\r\nHost: e\r\nContent-Length: 2\r\n"
+              "\r\nhi");
+  read_response(c, &r, 0);
+  CHECK(r.status == 200 && strcmp(r.body, "hi") == 0, "echo: %d", r.status);
+  resp_free(&r);
+  send_str(c, "GET / HTTP/1.1\nHost: e\n\n"); /* bare LF */
+  read_response(c, &r, 0);
+  CHECK(r.status == 400 && r.closes, "bad request after echo: %d", r.status);
+  resp_free(&r);
+  expect_eof(c);
+  client_close(c);
+  c = client_open();
+  send_str(c, "GET /api/file?name=hello.txt HTTP/1.1\r\nHost: e\r\n\r\n");
+  read_response(c, &r, 0);
+  CHECK(r.status == 200, "file: %d", r.status);
+  resp_free(&r);
+  send_str(c, "GET /api/fast HTTP/1.1\r\nHo");
+  read_response(c, &r, 0);
+  CHECK(r.status == 408 && r.closes, "slow request after file: %d", r.status);
+  resp_free(&r);
+  expect_eof(c);
+  client_close(c);
+}
+
 static void scenario_timeouts(void) {
   client_t *c = client_open();
   resp_t r;
@@ -265,6 +326,7 @@ static void scenario_timeouts(void) {
    * loop went to sleep. */
   usleep(600 * 1000);
   expect_get("/api/fast", 200, "fast");
+  timeouts_after_streamed();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -466,6 +528,321 @@ static void scenario_allocs(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* files, files_portable: /api/file stays beneath the served folder, with  */
+/* openat2 and with the component-by-component walk (--no-openat2).        */
+
+/* Creates root/name as a symbolic link to target. */
+static void make_link(const char *target, const char *name) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%s", root, name);
+  CHECK(symlink(target, path) == 0, "symlink %s: %s", name, strerror(errno));
+}
+
+static void make_dir(const char *name) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%s", root, name);
+  CHECK(mkdir(path, 0755) == 0, "mkdir %s: %s", name, strerror(errno));
+}
+
+/* Symbolic links at every depth, to files and to folders, relative and
+ * absolute, inside the folder and out of it: every name that goes
+ * through one is refused with 403, while the same files reached without
+ * a link are served. */
+static void files_symlinks(void) {
+  static const char *const refused[] = {
+      "link",             /* depth 1, absolute, to a file outside */
+      "etclink/hostname", /* depth 1, absolute, to a folder outside */
+      "etclink/passwd",
+      "hello-link",          /* depth 1, relative, to a file inside */
+      "sublink/inner.txt",   /* depth 1, relative, to a folder inside */
+      "up/etc/hostname",     /* depth 1, relative, to a folder above */
+      "sub/abs",             /* depth 2, absolute, to a file outside */
+      "sub/etcdir/hostname", /* depth 2, absolute, to a folder outside */
+      "sub/rel",             /* depth 2, relative, to a file inside */
+      "sub/updir/hello.txt", /* depth 2, relative, to the folder itself */
+      "sub/deep/abs",        /* depth 3, absolute, to a file outside */
+      "sub/deep/rootdir/etc/hostname", /* depth 3, to / */
+      "sub/deep/rel",                  /* depth 3, relative, to a file inside */
+      "sub/deep/subdir/inner.txt",     /* depth 3, relative, to a folder */
+      "sublink/deep/ok.txt", /* a link in the middle, a real file after */
+      "sub/./rel",           /* dots and doubled slashes do not hide it */
+      "sub//etcdir//hostname"};
+  char target[256];
+  size_t i;
+  make_link("/etc", "etclink");
+  make_link("hello.txt", "hello-link");
+  make_link("sub", "sublink");
+  make_link("../../", "up");
+  make_link("/etc/hostname", "sub/abs");
+  make_link("/etc", "sub/etcdir");
+  make_link("../hello.txt", "sub/rel");
+  make_link("..", "sub/updir");
+  make_dir("sub/deep");
+  make_link("/etc/hostname", "sub/deep/abs");
+  make_link("/", "sub/deep/rootdir");
+  make_link("../../hello.txt", "sub/deep/rel");
+  make_link("..", "sub/deep/subdir");
+  write_root_file("sub/deep/ok.txt", "deep\n");
+  for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+    snprintf(target, sizeof(target), "/api/file?name=%s", refused[i]);
+    expect_get(target, 403, "Forbidden");
+  }
+  expect_get("/api/file?name=sub/deep/ok.txt", 200, "deep");
+  expect_get("/api/file?name=sub/./deep//ok.txt", 200, "deep");
+  expect_get("/api/file?name=hello.txt", 200, "hello, file");
+  expect_get("/api/file?name=sub/missing/x", 404, NULL);
+  expect_get("/api/file?name=hello.txt/x", 404, NULL);
+}
+
+/* A FIFO is opened without blocking and refused; eight requests for it at
+ * once (more than the pool's file-system threads) do not jam the pool:
+ * each gets 404 and a regular file is still served. */
+static void files_fifo(void) {
+  client_t *c[8];
+  char path[128];
+  resp_t r;
+  int i;
+  snprintf(path, sizeof(path), "%s/fifo", root);
+  CHECK(mkfifo(path, 0644) == 0, "mkfifo: %s", strerror(errno));
+  for (i = 0; i < 8; i++) {
+    c[i] = client_open();
+    send_str(c[i], "GET /api/file?name=fifo HTTP/1.1\r\nHost: e\r\n\r\n");
+  }
+  for (i = 0; i < 8; i++) {
+    read_response(c[i], &r, 0);
+    CHECK(r.status == 404, "fifo %d: %d", i, r.status);
+    resp_free(&r);
+    client_close(c[i]);
+  }
+  expect_get("/api/file?name=fifo", 404, NULL);
+  expect_get("/api/file?name=sub/inner.txt", 200, "inner");
+}
+
+static void scenario_files(void) {
+  files_symlinks();
+  files_fifo();
+}
+
+/* ------------------------------------------------------------------------ */
+/* stuck_pool: the shutdown deadline holds while pool work runs on.         */
+
+/* A hash chain of the largest size runs on the pool (well over a second)
+ * when SIGTERM comes with --shutdown-timeout 100: the server closes
+ * everything at the deadline, waits a short grace for the work, then
+ * exits 1 saying so, instead of waiting for the pool thread. */
+static void scenario_stuck_pool(void) {
+  client_t *c = client_open();
+  resp_t r;
+  int tries, status;
+  send_str(c, "GET /api/heavy?rounds=500000000 HTTP/1.1\r\nHost: e\r\n\r\n");
+  for (tries = 0;; tries++) { /* until the pool runs it */
+    request("GET", "/api/stats", NULL, &r);
+    if (strstr(r.body, "\"running\":1") != NULL)
+      break;
+    resp_free(&r);
+    CHECK(tries < 500, "the heavy job never ran");
+    usleep(10000);
+  }
+  resp_free(&r);
+  status = server_stop(SIGTERM, 10000);
+  CHECK(status == 1, "exit status %d, expected 1 (work abandoned)", status);
+  CHECK(strstr(server_said, "held by pool work") != NULL,
+        "no line about the abandoned work in: %s", server_said);
+  expect_eof(c);
+  client_close(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* send_timeout: a client that never reads its response is cut off.         */
+
+/* The number after "key": in a fresh /api/stats; -1 when absent. */
+static long long stat_of(const char *key) {
+  char pat[64];
+  const char *at;
+  long long n = -1;
+  resp_t r;
+  snprintf(pat, sizeof(pat), "\"%s\":", key);
+  request("GET", "/api/stats", NULL, &r);
+  CHECK(r.status == 200, "stats: %d", r.status);
+  if ((at = strstr(r.body, pat)) != NULL)
+    n = strtoll(at + strlen(pat), NULL, 10);
+  resp_free(&r);
+  return n;
+}
+
+/* Waits until stat key reaches at least want (liveness bound: 10 s). */
+static void wait_stat(const char *key, long long want) {
+  int tries;
+  for (tries = 0; stat_of(key) < want; tries++) {
+    CHECK(tries < 1000, "%s never reached %lld (now %lld)", key, want,
+          stat_of(key));
+    usleep(10000);
+  }
+}
+
+/* Waits until exactly n connections are open, the asking one included. */
+static void wait_open(long long n) {
+  int tries;
+  for (tries = 0; stat_of("open") != n; tries++) {
+    CHECK(tries < 1000, "open connections: %lld, expected %lld",
+          stat_of("open"), n);
+    usleep(10000);
+  }
+}
+
+/* Two clients with a tiny receive window ask for a 64 MiB file and never
+ * read. Once no byte has left for --send-timeout, both are closed and
+ * counted in send_timeouts, and they no longer hold connection slots. */
+/* root/huge.bin: 64 MiB of zeros (sparse: cheap to make and to read). */
+static void make_huge(void) {
+  char path[128];
+  int fd;
+  snprintf(path, sizeof(path), "%s/huge.bin", root);
+  fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  CHECK(fd >= 0 && ftruncate(fd, 64 << 20) == 0 && close(fd) == 0,
+        "huge.bin: %s", strerror(errno));
+}
+
+/* A client that asks for huge.bin with a tiny receive window and does not
+ * read: its response stalls mid-file. Returns the socket. */
+static int stalled_file_client(void) {
+  static const char req[] =
+      "GET /api/file?name=huge.bin HTTP/1.1\r\nHost: e\r\n\r\n";
+  int fd = connect_server_rcvbuf(4096);
+  CHECK(fd >= 0 && send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) ==
+                       (ssize_t)sizeof(req) - 1,
+        "stalled client: %s", strerror(errno));
+  return fd;
+}
+
+static void scenario_send_timeout(void) {
+  int fd[2], i;
+  make_huge();
+  CHECK(stat_of("send_timeouts") == 0, "send_timeouts not reported as 0");
+  for (i = 0; i < 2; i++)
+    fd[i] = stalled_file_client();
+  wait_stat("send_timeouts", 2);
+  wait_open(1);
+  expect_get("/api/fast", 200, "fast");
+  for (i = 0; i < 2; i++)
+    close(fd[i]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* abandon: work for a client that has gone is canceled.                    */
+
+/* A /api/slow whose client closes stops being busy at once (its timer is
+ * canceled), rather than holding a connection for its 30 s. */
+static void abandon_slow(void) {
+  client_t *c = client_open();
+  send_str(c, "GET /api/slow?ms=30000 HTTP/1.1\r\nHost: e\r\n\r\n");
+  wait_busy();
+  client_close(c);
+  wait_open(1);
+  CHECK(stat_of("busy") == 0, "a request is still busy");
+}
+
+/* More /api/heavy requests than pool threads, their clients gone while
+ * some still wait in the queue: those are canceled, not run. */
+static void abandon_heavy(void) {
+  client_t *c[32];
+  long long threads = stat_of("threads"), i, n = threads + 4, tries;
+  CHECK(threads > 0 && n <= 32, "pool threads: %lld", threads);
+  for (i = 0; i < n; i++) {
+    c[i] = client_open();
+    send_str(c[i],
+             "GET /api/heavy?rounds=100000000 HTTP/1.1\r\nHost: e\r\n\r\n");
+  }
+  for (tries = 0; stat_of("queued") < 1; tries++)
+    CHECK(tries < 1000, "no heavy request ever waited in the queue");
+  for (i = 0; i < n; i++)
+    client_close(c[i]);
+  wait_stat("canceled", 1);
+  printf("abandon: %lld of %lld heavy jobs canceled\n", stat_of("canceled"), n);
+}
+
+/* Half-close: a request and FIN together. A route that answers at once
+ * still answers; one that would answer later is abandoned (no reply, the
+ * connection closes). */
+static void abandon_half_close(void) {
+  client_t *c = client_open();
+  resp_t r;
+  send_str(c, "GET /api/fast HTTP/1.1\r\nHost: e\r\n\r\n");
+  CHECK(shutdown(c->fd, SHUT_WR) == 0, "shutdown: %s", strerror(errno));
+  read_response(c, &r, 0);
+  CHECK(r.status == 200, "fast then FIN: %d", r.status);
+  resp_free(&r);
+  expect_eof(c);
+  client_close(c);
+  c = client_open();
+  send_str(c, "GET /api/slow?ms=30000 HTTP/1.1\r\nHost: e\r\n\r\n");
+  CHECK(shutdown(c->fd, SHUT_WR) == 0, "shutdown: %s", strerror(errno));
+  expect_eof(c);
+  CHECK(c->len == 0, "slow then FIN: an answer came");
+  client_close(c);
+}
+
+static void scenario_abandon(void) {
+  abandon_slow();
+  abandon_half_close();
+  abandon_heavy();
+}
+
+/* ------------------------------------------------------------------------ */
+/* memory: what a burst of connections took goes back when it ends.        */
+
+/* A file response holds a chunk buffer only while it streams; 150
+ * connections (five slabs of structs), two of them stalled mid-file, map
+ * slabs and buffers that are all given back once they close: the counts
+ * in /api/stats return to their level before the burst. */
+static void scenario_memory(void) {
+  enum { N = 150 };
+  static client_t *c[N];
+  long long slabs;
+  int stalled[2], i;
+  make_huge();
+  expect_get("/api/file?name=big.bin", 200, NULL);
+  wait_open(1);
+  slabs = stat_of("slabs");
+  CHECK(slabs == 1 && stat_of("file_buffers") == 0,
+        "before the burst: %lld slabs, %lld file buffers", slabs,
+        stat_of("file_buffers"));
+  for (i = 0; i < N; i++) {
+    c[i] = client_open();
+    send_str(c[i], "GET /api/fast HTTP/1.1\r\nHo"); /* half a head */
+  }
+  for (i = 0; i < 2; i++)
+    stalled[i] = stalled_file_client();
+  wait_stat("file_buffers", 2);
+  wait_stat("open", N + 3);
+  CHECK(stat_of("slabs") >= N / 32, "burst: %lld slabs", stat_of("slabs"));
+  for (i = 0; i < N; i++)
+    client_close(c[i]);
+  for (i = 0; i < 2; i++)
+    close(stalled[i]);
+  wait_open(1);
+  CHECK(stat_of("slabs") == slabs && stat_of("file_buffers") == 0,
+        "after the burst: %lld slabs (%lld before), %lld file buffers",
+        stat_of("slabs"), slabs, stat_of("file_buffers"));
+  CHECK(stat_of("pooled_structs") <= 32, "after the burst: %lld structs",
+        stat_of("pooled_structs"));
+}
+
+/* ------------------------------------------------------------------------ */
+/* log_pipe: --log into a pipe whose reader has gone.                      */
+
+/* The reader of the server's stdout closes after the banner (as
+ * `server --log | head -1` does): the log lines that follow fail with
+ * EPIPE, and the server must go on serving and exit 0. */
+static void scenario_log_pipe(void) {
+  int i;
+  server_output_close();
+  for (i = 0; i < 20; i++)
+    expect_get("/api/fast", 200, "fast");
+  expect_get("/api/file?name=hello.txt", 200, "hello, file");
+}
+
+/* ------------------------------------------------------------------------ */
 
 static const struct {
   const char *name;
@@ -485,6 +862,13 @@ static const struct {
     {"shutdown", scenario_shutdown, {NULL}},
     {"deadline", scenario_deadline, {"--shutdown-timeout", "200", NULL}},
     {"allocs", scenario_allocs, {"--count-allocs", NULL}},
+    {"log_pipe", scenario_log_pipe, {"--log", NULL}},
+    {"files", scenario_files, {NULL}},
+    {"memory", scenario_memory, {NULL}},
+    {"abandon", scenario_abandon, {"--shutdown-timeout", "30000", NULL}},
+    {"send_timeout", scenario_send_timeout, {"--send-timeout", "300", NULL}},
+    {"files_portable", scenario_files, {"--no-openat2", NULL}},
+    {"stuck_pool", scenario_stuck_pool, {"--shutdown-timeout", "100", NULL}},
 };
 
 int main(int argc, char **argv) {

@@ -28,6 +28,7 @@ extern pid_t server_pid; /* the server process */
 extern int server_port;  /* where it listens */
 extern char root[64];    /* its served folder */
 extern const char *scenario;
+extern char server_said[16384]; /* what the server printed, once stopped */
 
 /* Kills the server if it runs, removes the served folder. */
 void e2e_cleanup(void);
@@ -44,15 +45,23 @@ void die(const char *fmt, ...);
  * i * 7 % 251), sub/inner.txt, and link, a symlink to /etc/hostname. */
 void make_root(void);
 
+/* Writes root/name. */
+void write_root_file(const char *name, const char *data);
+
 /* Starts the server on port 0 with --root and the extra arguments
  * (NULL-terminated), and reads the port it prints. */
 void server_start(const char *binary, const char *const *extra);
+
+/* Closes the reading end of the server's stdout, as a reader that went
+ * away would. */
+void server_output_close(void);
 
 /* Sends sig to the server and waits (at most timeout_ms) for it to exit;
  * returns its exit status, or dies if it was killed or did not exit. */
 int server_stop(int sig, int timeout_ms);
 
-int connect_server(void); /* a connected socket, or -1 */
+int connect_server(void);              /* a connected socket, or -1 */
+int connect_server_rcvbuf(int rcvbuf); /* the same, SO_RCVBUF set first */
 client_t *client_open(void);
 void client_close(client_t *c);
 void send_all(client_t *c, const void *data, size_t len);

@@ -24,6 +24,7 @@ pid_t server_pid = -1;
 int server_port;
 char root[64];
 const char *scenario = "";
+char server_said[16384];
 static FILE *server_out;
 
 void e2e_cleanup(void) {
@@ -52,6 +53,10 @@ void die(const char *fmt, ...) {
 /* The client.                                                              */
 
 int connect_server(void) {
+  return connect_server_rcvbuf(0);
+}
+
+int connect_server_rcvbuf(int rcvbuf) {
   struct sockaddr_in sa;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
   struct timeval tv = {10, 0}; /* liveness only */
@@ -62,6 +67,8 @@ int connect_server(void) {
   CHECK(fd >= 0, "socket: %s", strerror(errno));
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (rcvbuf > 0) /* before connect: it sets the window the server sees */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
     close(fd);
     return -1;
@@ -246,6 +253,10 @@ static void write_file(const char *name, const char *data, size_t len) {
         "cannot write %s", path);
 }
 
+void write_root_file(const char *name, const char *data) {
+  write_file(name, data, strlen(data));
+}
+
 void make_root(void) {
   char path[128], *big = malloc(BIG_SIZE);
   size_t i;
@@ -274,6 +285,7 @@ void server_start(const char *binary, const char *const *extra) {
   server_pid = fork();
   CHECK(server_pid >= 0, "fork: %s", strerror(errno));
   if (server_pid == 0) {
+    signal(SIGPIPE, SIG_DFL); /* as a shell starts it, not as we run */
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
@@ -292,6 +304,11 @@ void server_start(const char *binary, const char *const *extra) {
   die("the server did not start");
 }
 
+void server_output_close(void) {
+  fclose(server_out);
+  server_out = NULL;
+}
+
 int server_stop(int sig, int timeout_ms) {
   int status, waited;
   char line[512];
@@ -300,9 +317,14 @@ int server_stop(int sig, int timeout_ms) {
     pid_t r = waitpid(server_pid, &status, WNOHANG);
     if (r == server_pid) {
       server_pid = -1;
-      while (fgets(line, sizeof(line), server_out) != NULL)
+      while (server_out != NULL && fgets(line, sizeof(line), server_out)) {
+        size_t used = strlen(server_said);
         fputs(line, stdout); /* what the server said, for the test log */
-      fclose(server_out);
+        snprintf(server_said + used, sizeof(server_said) - used, "%s", line);
+      }
+      if (server_out != NULL)
+        fclose(server_out);
+      server_out = NULL;
       CHECK(WIFEXITED(status), "server killed by signal %d", WTERMSIG(status));
       return WEXITSTATUS(status);
     }

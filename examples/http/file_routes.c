@@ -7,11 +7,20 @@
  *                            runtime and reports, for each step, the loop
  *                            phase it ran in and the time since arrival.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#if defined(__linux__) && defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h> /* struct open_how, RESOLVE_* */
+#endif
+#endif
 
 #include "server.h"
 
@@ -20,6 +29,8 @@ static const char JSON[] = "application/json";
 /* Closes the open file, if any (a synchronous fs request: closing a regular
  * file does not block). */
 static void file_close(conn_t *c) {
+  if (!(c->flags & C_CLOSING))
+    file_buf_free(c); /* closing: a write may still point at it */
   if (c->fd >= 0) {
     art_fs_t req;
     art_fs_close(c->srv->loop, &req, c->fd, NULL);
@@ -37,10 +48,9 @@ static int fs_submitted(conn_t *c, int r) {
   return r;
 }
 
-/* An fs request came back. Returns 1 when the connection closed meanwhile
- * (everything is released then), 0 to go on. */
-static int fs_returned(conn_t *c) {
-  c->fs_inflight = 0;
+/* A route request came back. Returns 1 when the connection closed
+ * meanwhile (everything is released then), 0 to go on. */
+static int op_returned(conn_t *c) {
   if (c->flags & C_CLOSING) {
     file_close(c);
     conn_op_done(c);
@@ -50,10 +60,31 @@ static int fs_returned(conn_t *c) {
   return 0;
 }
 
-/* ------------------------------------------------------------------------ */
-/* /api/file.                                                               */
+static int fs_returned(conn_t *c) {
+  c->fs_inflight = 0;
+  return op_returned(c);
+}
 
-/* A relative path with no ".." segment: nothing outside the folder. */
+/* ------------------------------------------------------------------------ */
+/* /api/file: opening a name beneath the served folder.                     */
+/*                                                                          */
+/* The name is resolved beneath the folder's descriptor (srv->root_fd),     */
+/* never as a path string: no component may be "..", absolute, or a         */
+/* symbolic link, wherever it sits (a link to a folder in the middle of the */
+/* name escapes as surely as one at its end). On Linux openat2 enforces     */
+/* that in the kernel (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS); where it is  */
+/* missing (ENOSYS) each component is opened in turn relative to the last   */
+/* one with O_NOFOLLOW, which refuses a link at every step. The file is     */
+/* opened O_NONBLOCK, so a FIFO or device does not block the pool thread in */
+/* open, and anything but a regular file is refused after fstat.            */
+
+/* Flags of the final open: no blocking on a FIFO, no following a link. */
+#define FILE_OPEN_FLAGS (O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
+/* Flags of a folder on the way, in the portable walk. */
+#define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+/* A relative name with no ".." segment. The resolution below refuses these
+ * too; checking first answers them without a pool round trip. */
 static int name_allowed(const char *name) {
   const char *s = name;
   if (name[0] == '/')
@@ -67,6 +98,104 @@ static int name_allowed(const char *name) {
       s++;
   }
   return 1;
+}
+
+static int is_link(int dirfd, const char *name) {
+  struct stat st;
+  return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         S_ISLNK(st.st_mode);
+}
+
+/* Opens name beneath dirfd one component at a time, each folder with
+ * O_DIRECTORY | O_NOFOLLOW relative to the previous one. Returns the fd,
+ * or -1 with errno (ELOOP for a link, EXDEV for ".."). */
+static int open_by_components(int dirfd, const char *name) {
+  char part[256];
+  int cur = dirfd, fd, err;
+  for (;;) {
+    size_t len = strcspn(name, "/");
+    int last;
+    if (len >= sizeof(part)) {
+      fd = -1, err = ENAMETOOLONG;
+      break;
+    }
+    memcpy(part, len == 0 ? "." : name, len == 0 ? 1 : len);
+    part[len == 0 ? 1 : len] = '\0';
+    name += len;
+    while (*name == '/')
+      name++;
+    last = *name == '\0';
+    if (strcmp(part, "..") == 0)
+      fd = -1, errno = EXDEV;
+    else
+      fd = openat(cur, part, last ? FILE_OPEN_FLAGS : DIR_OPEN_FLAGS);
+    err = errno;
+    if (fd < 0 && err == ENOTDIR && !last && is_link(cur, part))
+      err = ELOOP; /* O_DIRECTORY says ENOTDIR for a link: same answer */
+    if (cur != dirfd)
+      close(cur);
+    if (fd < 0 || last)
+      break;
+    cur = fd;
+  }
+  if (fd < 0)
+    errno = err;
+  return fd;
+}
+
+/* Opens name beneath dirfd: openat2 when the kernel has it and use_openat2
+ * (--no-openat2 tests the other way), else component by component. */
+static int open_beneath(int dirfd, const char *name, int use_openat2) {
+#if defined(SYS_openat2) && defined(RESOLVE_BENEATH)
+  if (use_openat2) {
+    struct open_how how;
+    int fd;
+    memset(&how, 0, sizeof(how));
+    how.flags = FILE_OPEN_FLAGS;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+    if (fd >= 0 || errno != ENOSYS)
+      return fd;
+  }
+#else
+  (void)use_openat2;
+#endif
+  return open_by_components(dirfd, name);
+}
+
+/* The status a failed open deserves: 403 for what the resolution refuses
+ * (a link, an escape, no permission), 404 for what is not there or not a
+ * file that can be served. */
+static int open_status(int err) {
+  if (err == ENOENT || err == ENOTDIR || err == ENAMETOOLONG || err == ENXIO ||
+      err == ENODEV)
+    return 404;
+  if (err == EACCES || err == EPERM || err == ELOOP || err == EXDEV)
+    return 403;
+  return 500;
+}
+
+/* Runs on a pool thread (file-system lane): opens the name held in
+ * c->body and keeps it only if it is a regular file. Writes only
+ * open_fd, open_status and file_size, which the loop reads once the work
+ * is back. */
+static void file_open_work(art_work_t *w) {
+  conn_t *c = w->data;
+  struct stat st;
+  int fd = open_beneath(c->srv->root_fd, c->body, !c->srv->cfg.no_openat2);
+  c->open_fd = -1;
+  if (fd < 0) {
+    c->open_status = open_status(errno);
+    return;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    c->open_status = 404; /* a folder, FIFO, socket or device */
+    close(fd);
+    return;
+  }
+  c->open_status = 200;
+  c->open_fd = fd;
+  c->file_size = (uint64_t)st.st_size;
 }
 
 static const char *content_type(const char *name) {
@@ -91,13 +220,14 @@ static const char *content_type(const char *name) {
 
 static void file_read_next(conn_t *c);
 
-/* The status a failed open or stat deserves. */
-static int open_status(ssize_t err) {
-  if (err == ART_ENOENT || err == ART_ENOTDIR || err == ART_ENAMETOOLONG)
-    return 404;
-  if (err == ART_EACCES || err == ART_EPERM || err == ART_ELOOP)
-    return 403; /* ELOOP: a symlink, refused by O_NOFOLLOW */
-  return 500;
+/* The chunk buffer exists only while a file streams: an idle connection
+ * does not keep 32 KiB. */
+void file_buf_free(conn_t *c) {
+  if (c->file_buf != NULL) {
+    free(c->file_buf);
+    c->file_buf = NULL;
+    c->srv->file_bufs--;
+  }
 }
 
 /* Sends the head alone: a HEAD request or an empty file. */
@@ -108,76 +238,51 @@ static void file_head_only(conn_t *c) {
   conn_write(c, 1, W_FINAL);
 }
 
-static void file_stat_done(art_fs_t *req) {
-  conn_t *c = req->data;
-  ssize_t r = req->result;
-  uint64_t mode = req->statbuf.mode, size = req->statbuf.size;
-  art_fs_req_cleanup(req);
-  if (fs_returned(c))
+static void file_opened(art_work_t *w, int status) {
+  conn_t *c = w->data;
+  c->work_inflight = 0;
+  if (status == 0 && c->open_fd >= 0)
+    c->fd = c->open_fd; /* from here on the loop owns it */
+  if (op_returned(c))
     return;
-  if (r < 0 || !S_ISREG(mode)) {
-    file_close(c);
-    conn_respond(c, r < 0 ? 500 : 404, JSON, NULL, 0);
+  if (status != 0 || c->fd < 0) {
+    conn_respond(c, status != 0 ? 503 : c->open_status, JSON, NULL, 0);
     return;
   }
-  c->file_size = size;
   c->file_off = 0;
-  if (c->head_only || size == 0) {
+  if (c->head_only || c->file_size == 0) {
     file_head_only(c);
     return;
   }
-  if (c->file_buf == NULL && (c->file_buf = malloc(FILE_CHUNK)) == NULL) {
+  if ((c->file_buf = malloc(FILE_CHUNK)) == NULL) {
     file_close(c);
     conn_respond(c, 503, JSON, NULL, 0);
     return;
   }
+  c->srv->file_bufs++;
   file_read_next(c);
 }
 
-static void file_opened(art_fs_t *req) {
-  conn_t *c = req->data;
-  ssize_t r = req->result;
-  art_fs_req_cleanup(req);
-  if (r >= 0)
-    c->fd = (int)r;
-  if (fs_returned(c))
-    return;
-  if (r < 0) {
-    conn_respond(c, open_status(r), JSON, NULL, 0);
-    return;
-  }
-  c->fs.data = c;
-  if (fs_submitted(
-          c, art_fs_fstat(c->srv->loop, &c->fs, c->fd, file_stat_done)) != 0) {
-    file_close(c);
-    conn_respond(c, 500, JSON, NULL, 0);
-  }
-}
-
-/* Validates ?name=, builds root/name in c->body and opens it. */
+/* Validates ?name=, keeps it in c->body and opens it on the pool. */
 void file_start(conn_t *c) {
-  char name[1024];
-  int n = query_param(&c->parser.req, "name", name, sizeof(name));
-  size_t len;
+  int n = query_param(&c->parser.req, "name", c->body, 1024);
   c->flags |= C_BUSY;
   if (n <= 0) {
     conn_respond(c, 400, JSON, NULL, 0);
     return;
   }
-  if (!name_allowed(name)) {
+  if (!name_allowed(c->body)) {
     conn_respond(c, 403, JSON, NULL, 0);
     return;
   }
-  len = (size_t)snprintf(c->body, sizeof(c->body), "%s/%s", c->srv->cfg.root,
-                         name);
-  if (len >= sizeof(c->body)) {
-    conn_respond(c, 404, JSON, NULL, 0);
+  c->work.data = c;
+  if (art_queue_work_lane(c->srv->loop, &c->work, ART_LANE_FS, file_open_work,
+                          file_opened) != 0) {
+    conn_respond(c, 500, JSON, NULL, 0);
     return;
   }
-  c->fs.data = c;
-  if (fs_submitted(c, art_fs_open(c->srv->loop, &c->fs, c->body,
-                                  O_RDONLY | O_NOFOLLOW, 0, file_opened)) != 0)
-    conn_respond(c, 500, JSON, NULL, 0);
+  c->ops++;
+  c->work_inflight = 1;
 }
 
 static void file_read_done(art_fs_t *req) {

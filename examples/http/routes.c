@@ -70,17 +70,28 @@ int query_param(const http_request_t *req, const char *name, char *out,
   return -1;
 }
 
-/* A numeric parameter between 0 and max; def when absent or invalid. */
-static uint64_t query_u64(const http_request_t *req, const char *name,
-                          uint64_t def, uint64_t max) {
-  char buf[24], *end;
-  unsigned long long v;
-  if (query_param(req, name, buf, sizeof(buf)) <= 0)
-    return def;
-  v = strtoull(buf, &end, 10);
-  if (*end != '\0' || buf[0] == '-')
-    return def;
-  return v > max ? max : v;
+/* A numeric parameter: *out is def when it is absent, else its value,
+ * which must be decimal digits only and at most max. Returns 0, or -1 for
+ * a malformed or too large value (the caller answers 400). */
+static int query_u64(const http_request_t *req, const char *name, uint64_t def,
+                     uint64_t max, uint64_t *out) {
+  char buf[24];
+  uint64_t v = 0;
+  int n = query_param(req, name, buf, sizeof(buf)), i;
+  if (n == -1) {
+    *out = def;
+    return 0;
+  }
+  if (n <= 0)
+    return -1;
+  for (i = 0; i < n; i++) {
+    if (buf[i] < '0' || buf[i] > '9' ||
+        v > (max - (uint64_t)(buf[i] - '0')) / 10)
+      return -1;
+    v = v * 10 + (uint64_t)(buf[i] - '0');
+  }
+  *out = v;
+  return 0;
 }
 
 /* Does the path (target up to '?') equal p? */
@@ -210,7 +221,10 @@ void route_body(conn_t *c, const char *data, size_t len) {
 /* /api/slow and /api/heavy.                                                */
 
 static void slow_start(conn_t *c) {
-  c->rounds = query_u64(&c->parser.req, "ms", 100, 60000);
+  if (query_u64(&c->parser.req, "ms", 100, SLOW_MAX_MS, &c->rounds) != 0) {
+    conn_respond(c, 400, JSON, NULL, 0);
+    return;
+  }
   c->work_ns = art_hrtime();
   c->flags |= C_BUSY;
   conn_start_timer(c, T_ROUTE, c->rounds);
@@ -265,7 +279,11 @@ static void heavy_after(art_work_t *w, int status) {
 }
 
 static void heavy_start(conn_t *c) {
-  c->rounds = query_u64(&c->parser.req, "rounds", 5000000, 500000000);
+  if (query_u64(&c->parser.req, "rounds", 5000000, HEAVY_MAX_ROUNDS,
+                &c->rounds) != 0) {
+    conn_respond(c, 400, JSON, NULL, 0);
+    return;
+  }
   c->work.data = c;
   c->flags |= C_BUSY;
   if (art_queue_work(c->srv->loop, &c->work, heavy_work, heavy_after) != 0) {
@@ -333,16 +351,24 @@ static void stats_answer(conn_t *c) {
       "}},\"pool\":{\"threads\":%u,\"idle\":%u,\"queued\":%llu,\"running\":"
       "%llu,\"completed\":%llu,\"canceled\":%llu,\"wait_ms\":%.3f,"
       "\"run_ms\":%.3f},\"connections\":{\"open\":%u,\"busy\":%u,"
-      "\"accepted\":%llu,\"rejected\":%llu,\"pooled_structs\":%u},\"requests\":"
-      "%llu,\"library_allocs\":%lld,"
-      "\"rss_bytes\":%zu,\"uptime_s\":%.3f}\n",
+      "\"accepted\":%llu,\"rejected\":%llu,\"send_timeouts\":%llu,"
+      "\"pooled_structs\":%u,\"slabs\":%u,\"file_buffers\":%u},"
+      "\"requests\":"
+      "%llu,",
       ps.threads, ps.idle, (unsigned long long)queued,
       (unsigned long long)ps.running, (unsigned long long)ps.completed,
       (unsigned long long)ps.canceled, (double)ps.wait_time_ns / 1e6,
       (double)ps.run_time_ns / 1e6, srv->nconns, count_busy(srv),
       (unsigned long long)srv->accepted, (unsigned long long)srv->rejected,
-      srv->nallocated, (unsigned long long)srv->requests, server_lib_allocs(),
-      rss, (double)(art_hrtime() - srv->start_ns) / 1e9);
+      (unsigned long long)srv->send_timeouts, conn_structs(srv),
+      srv->mapped_slabs, srv->file_bufs, (unsigned long long)srv->requests);
+  if (server_lib_allocs() >= 0 && n < (int)sizeof(c->body)) /* --count-allocs */
+    n += snprintf(c->body + n, sizeof(c->body) - (size_t)n,
+                  "\"library_allocs\":%lld,", server_lib_allocs());
+  if (n < (int)sizeof(c->body))
+    n += snprintf(c->body + n, sizeof(c->body) - (size_t)n,
+                  "\"rss_bytes\":%zu,\"uptime_s\":%.3f}\n", rss,
+                  (double)(art_hrtime() - srv->start_ns) / 1e9);
   if (n >= (int)sizeof(c->body))
     n = (int)sizeof(c->body) - 1;
   conn_respond(c, 200, JSON, c->body, (size_t)n);

@@ -7,16 +7,20 @@
  * listens ("listening on http://127.0.0.1:3000"), followed by curl commands
  * to try each route. SIGTERM or SIGINT stop it gracefully: no new
  * connections, requests in flight finish (within --shutdown-timeout), every
- * handle is closed, and the process exits 0.
+ * handle is closed, and the process exits 0 (1 if pool work still runs
+ * just after the deadline: it is abandoned rather than waited for).
  *
  * This file: options, the listener, the connection limit, the per-client
  * rate limiter, the access log and shutdown. conn.c runs connections,
  * routes.c and file_routes.c answer requests.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -33,11 +37,16 @@ static const char USAGE[] =
     "  --request-timeout MS    time to receive a request, else 408 (10000)\n"
     "  --idle-timeout MS       keep-alive idle time before closing (5000)\n"
     "  --shutdown-timeout MS   time in-flight requests get at exit (5000)\n"
+    "  --send-timeout MS       a response that makes no write progress for\n"
+    "                          this long is cut, the connection closed "
+    "(30000)\n"
     "  --rate-limit N          requests per client per window, 0: off (0)\n"
     "  --rate-window MS        rate-limit window (1000)\n"
     "  --max-conns N           open connections; past it, 503 (10000)\n"
     "  --max-body BYTES        larger request bodies get 413 (1048576)\n"
-    "  --count-allocs          count the library's allocations (/api/stats)\n";
+    "  --count-allocs          count the library's allocations (/api/stats)\n"
+    "  --no-openat2            resolve /api/file names component by component\n"
+    "                          even where openat2 exists (to test that path)\n";
 
 /* ------------------------------------------------------------------------ */
 /* Options.                                                                 */
@@ -64,6 +73,8 @@ static int number_option(config_t *cfg, const char *name, const char *value) {
     dst = &cfg->idle_timeout;
   else if (strcmp(name, "--shutdown-timeout") == 0)
     dst = &cfg->shutdown_timeout;
+  else if (strcmp(name, "--send-timeout") == 0)
+    dst = &cfg->send_timeout;
   else if (strcmp(name, "--rate-window") == 0)
     dst = &cfg->rate_window;
   else if (strcmp(name, "--max-body") == 0)
@@ -132,6 +143,8 @@ static int parse_args(config_t *cfg, int argc, char **argv) {
       cfg->log = 1;
     } else if (strcmp(a, "--count-allocs") == 0) {
       cfg->count_allocs = 1;
+    } else if (strcmp(a, "--no-openat2") == 0) {
+      cfg->no_openat2 = 1;
     } else if (strcmp(a, "--host") == 0 && i + 1 < argc) {
       cfg->host = argv[++i];
     } else if (strcmp(a, "--root") == 0 && i + 1 < argc) {
@@ -203,6 +216,16 @@ int server_rate_check(server_t *srv, const uint8_t addr[16],
 /* ------------------------------------------------------------------------ */
 /* Accounting.                                                              */
 
+/* Flushes stdout after a log line. A write error (the reader of a pipe
+ * went away, a full disk) stops the access log instead of the server:
+ * SIGPIPE is ignored (see main), so the error comes back here as EPIPE. */
+static void log_flush(server_t *srv) {
+  if (fflush(stdout) == 0 && !ferror(stdout))
+    return;
+  srv->cfg.log = 0;
+  clearerr(stdout);
+}
+
 /* A response was completely written: count it and log it. */
 void server_request_done(conn_t *c) {
   static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255};
@@ -222,7 +245,7 @@ void server_request_done(conn_t *c) {
          req->target != NULL ? req->target : "-", c->status,
          (unsigned long long)c->bytes_out,
          (double)(art_hrtime() - c->arrival_ns) / 1e6);
-  fflush(stdout);
+  log_flush(srv);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -251,11 +274,34 @@ void server_conn_released(server_t *srv) {
   }
 }
 
+/* The grace after closing everything ran out and connections are still
+ * held: by pool work that is running (a request canceled while queued
+ * comes back at once). A pool thread cannot be interrupted, and the loop
+ * would wait for it without bound; the deadline is kept by exiting
+ * without it, status 1 (no longer a clean exit). */
+static void on_shutdown_abandon(art_timer_t *t) {
+  server_t *srv = t->data;
+  printf("server: %u connections still held by pool work %llu ms after the "
+         "deadline; exiting without waiting for it\n",
+         srv->nconns, (unsigned long long)SHUTDOWN_GRACE_MS);
+  fflush(stdout);
+  _exit(1);
+}
+
+/* Closes every connection (canceling their queued work, timers and file
+ * reads) and gives what is still running SHUTDOWN_GRACE_MS to return. */
+static void close_all_bounded(server_t *srv) {
+  close_all(srv);
+  if (srv->shutting_down == 1)
+    art_timer_start(&srv->shutdown_timer, on_shutdown_abandon,
+                    SHUTDOWN_GRACE_MS, 0);
+}
+
 static void on_shutdown_deadline(art_timer_t *t) {
   server_t *srv = t->data;
   printf("server: deadline passed, closing %u connections\n", srv->nconns);
   fflush(stdout);
-  close_all(srv);
+  close_all_bounded(srv);
 }
 
 /* Stops accepting; idle connections close now, busy ones after their
@@ -265,7 +311,7 @@ static void on_signal(art_signal_t *h, int signum) {
   server_t *srv = h->data;
   conn_t *c, *next;
   if (srv->shutting_down) {
-    close_all(srv);
+    close_all_bounded(srv);
     return;
   }
   srv->shutting_down = 1;
@@ -293,13 +339,8 @@ static void on_signal(art_signal_t *h, int signum) {
 /* ------------------------------------------------------------------------ */
 /* Listening.                                                               */
 
-static void back_to_pool(conn_t *c) {
-  c->next = c->srv->free_conns;
-  c->srv->free_conns = c;
-}
-
 static void on_unaccepted_close(art_handle_t *h) {
-  back_to_pool(h->data);
+  conn_put(h->data);
 }
 
 /* A connection is waiting: take it; over the limit, it gets a 503. Only
@@ -311,7 +352,7 @@ static void on_connection(art_stream_t *server, int status) {
     return;
   c->flags = srv->nconns >= srv->cfg.max_conns ? C_REJECT : 0;
   if (art_tcp_init(srv->loop, &c->tcp) != 0) {
-    back_to_pool(c);
+    conn_put(c);
     return;
   }
   c->tcp.data = c;
@@ -391,8 +432,16 @@ static void close_handle(art_handle_t *h, void *arg) {
 
 static int serve(server_t *srv) {
   int err;
-  if ((err = art_loop_init(&srv->loop_storage)) != 0)
+  srv->root_fd = open(srv->cfg.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (srv->root_fd < 0) {
+    fprintf(stderr, "server: cannot open --root %s: %s\n", srv->cfg.root,
+            strerror(errno));
+    return -1;
+  }
+  if ((err = art_loop_init(&srv->loop_storage)) != 0) {
+    close(srv->root_fd);
     return err;
+  }
   srv->loop = &srv->loop_storage;
   srv->start_ns = art_hrtime();
   art_loop_configure(srv->loop, ART_LOOP_MEASURE_PHASES, 1); /* /api/stats */
@@ -402,10 +451,12 @@ static int serve(server_t *srv) {
     art_walk(srv->loop, close_handle, NULL);
     art_run(srv->loop, ART_RUN_DEFAULT);
     art_loop_close(srv->loop);
+    close(srv->root_fd);
     return err;
   }
   print_banner(srv);
   art_run(srv->loop, ART_RUN_DEFAULT);
+  close(srv->root_fd);
   return art_loop_close(srv->loop);
 }
 
@@ -414,12 +465,17 @@ int main(int argc, char **argv) {
   int err;
   if (srv == NULL)
     return 1;
+  /* Sockets are written with MSG_NOSIGNAL already; stdout may be a pipe
+   * whose reader has gone (server --log | head -1): its writes must fail
+   * with EPIPE, not kill the process. */
+  signal(SIGPIPE, SIG_IGN);
   srv->cfg.host = "127.0.0.1";
   srv->cfg.port = 3000;
   srv->cfg.root = ".";
   srv->cfg.request_timeout = 10000;
   srv->cfg.idle_timeout = 5000;
   srv->cfg.shutdown_timeout = 5000;
+  srv->cfg.send_timeout = 30000;
   srv->cfg.rate_window = 1000;
   srv->cfg.max_conns = 10000;
   srv->cfg.max_body = 1 << 20;

@@ -9,15 +9,26 @@
 #include "asyncrt.h"
 #include "parser.h"
 
-#define CONN_IN_SIZE    4096  /* read buffer per connection */
-#define CONN_HEAD_SIZE  512   /* response head buffer */
-#define CONN_BODY_SIZE  2048  /* small response body buffer */
-#define FILE_CHUNK      32768 /* bytes per file read, the file route */
-#define LIFECYCLE_STEPS 10    /* steps the lifecycle route records */
-#define RATE_SLOTS      4096  /* client addresses the rate limiter tracks */
+#define CONN_IN_SIZE      4096  /* read buffer per connection */
+#define CONN_HEAD_SIZE    512   /* response head buffer */
+#define CONN_BODY_SIZE    2048  /* small response body buffer */
+#define FILE_CHUNK        32768 /* bytes per file read, the file route */
+#define LIFECYCLE_STEPS   10    /* steps the lifecycle route records */
+#define RATE_SLOTS        4096  /* client addresses the rate limiter tracks */
+#define SLOW_MAX_MS       60000 /* largest ?ms= of /api/slow; above: 400 */
+#define HEAVY_MAX_ROUNDS  500000000 /* largest ?rounds= of /api/heavy */
+#define SHUTDOWN_GRACE_MS 200       /* after the deadline, for work to return */
 
 typedef struct server_s server_t;
 typedef struct conn_s conn_t;
+
+/* A slab of connection structs, mapped from the kernel (see conn.c). */
+typedef struct {
+  char *mem;     /* SLAB_CONNS structs, conn_stride() apart; NULL: unmapped */
+  conn_t *free;  /* released structs of this slab, for reuse */
+  unsigned used; /* structs handed out of mem since it was mapped */
+  unsigned live; /* structs in use: open or closing connections */
+} slab_t;
 
 /* Allocations the library made through art_replace_allocator since the
  * start, with --count-allocs; -1 without it. /api/stats reports it. */
@@ -32,11 +43,13 @@ typedef struct {
   uint64_t request_timeout;  /* ms to receive a whole request (408) */
   uint64_t idle_timeout;     /* ms a keep-alive connection may sit idle */
   uint64_t shutdown_timeout; /* ms in-flight requests get at shutdown */
+  uint64_t send_timeout;     /* ms a response may make no write progress */
   unsigned rate_limit;       /* requests per window per client, 0: off */
   uint64_t rate_window;      /* window length, ms */
   unsigned max_conns;        /* open connections served; past it, 503 */
   uint64_t max_body;         /* request bodies above this get 413 */
   int count_allocs;          /* count the library's allocations */
+  int no_openat2;            /* resolve file names without openat2 (tests) */
 } config_t;
 
 /* One client address in the fixed-window rate limiter. */
@@ -62,6 +75,7 @@ typedef enum {
   T_IDLE,    /* keep-alive idle timeout: close quietly */
   T_REQUEST, /* request timeout: 408 and close */
   T_ROUTE,   /* a route's own timer (slow, lifecycle) */
+  T_SEND,    /* send timeout: a queued response made no progress, close */
   T_LINGER   /* after a closing response: stop waiting for the peer's FIN */
 } timer_role_t;
 
@@ -114,6 +128,8 @@ struct conn_s {
   int work_inflight;         /* c->work is queued or running */
   int fs_inflight;           /* c->fs is queued or running */
   int fd;                    /* file routes: the open file, -1 when none */
+  int open_fd;               /* file: what the pool's open returned */
+  int open_status;           /* file: 200, or the status of a failed open */
   timer_role_t timer_role;   /* what the timer counts down now */
   write_next_t write_next;   /* how to go on when wreq completes */
   route_t route;             /* the current request's route */
@@ -128,6 +144,7 @@ struct conn_s {
   size_t head_len;           /* bytes of head[] in use */
   size_t body_len;           /* bytes of body[] in use */
   art_write_t wreq;          /* the one write in flight */
+  size_t send_left;          /* bytes queued when the send timer started */
   art_buf_t bufs[3];         /* what wreq writes */
   char extra[64];            /* header lines for the next response, or "" */
   char head[CONN_HEAD_SIZE]; /* response head */
@@ -144,7 +161,8 @@ struct conn_s {
   art_fs_t fs;               /* file and lifecycle: the fs request */
   uint64_t file_size;        /* file: bytes to send */
   uint64_t file_off;         /* file: bytes sent so far */
-  char *file_buf;            /* file: FILE_CHUNK bytes, kept for reuse */
+  char *file_buf;            /* file: FILE_CHUNK bytes while streaming */
+  unsigned slab;             /* index of the slab holding this struct */
   int echo_chunked;          /* echo: answer with chunked framing */
   lifecycle_step_t steps[LIFECYCLE_STEPS]; /* lifecycle: the trace */
   unsigned nsteps;                         /* lifecycle: entries of steps[] */
@@ -156,19 +174,22 @@ struct server_s {
   art_loop_t *loop;              /* &loop_storage once initialised */
   char base_url[96];             /* http://host:port, for the banner */
   config_t cfg;                  /* the command line */
+  int root_fd;                   /* the served folder, names resolve here */
   art_tcp_t listener;            /* the listening socket */
   art_signal_t sigterm, sigint;  /* graceful shutdown */
   art_timer_t shutdown_timer;    /* deadline for in-flight requests */
   conn_t *conns;                 /* open connections */
-  conn_t *free_conns;            /* released structs, for reuse */
   unsigned nconns;               /* open connections */
-  unsigned nallocated;           /* conn structs handed out of the slabs */
-  void **slabs;                  /* mapped slabs of conn structs */
+  slab_t *slabs;                 /* slabs of conn structs, some unmapped */
   unsigned nslabs;               /* entries of slabs[] */
+  unsigned mapped_slabs;         /* entries of slabs[] that are mapped */
+  unsigned slab_hint;            /* no slab below it has a free struct */
+  unsigned file_bufs;            /* file buffers allocated now */
   int shutting_down;             /* 1: draining connections; 2: done */
   uint64_t requests;             /* responses completed */
   uint64_t accepted;             /* connections accepted */
   uint64_t rejected;             /* connections refused with 503 */
+  uint64_t send_timeouts;        /* connections closed by --send-timeout */
   uint64_t start_ns;             /* art_hrtime() at start */
   art_loop_metrics_t last_stats; /* loop counters at the last /api/stats */
   rate_slot_t rate[RATE_SLOTS];  /* per-client request counters */
@@ -177,6 +198,8 @@ struct server_s {
 
 /* conn.c */
 conn_t *conn_get(server_t *srv);
+void conn_put(conn_t *c);
+unsigned conn_structs(const server_t *srv);
 int conn_start(conn_t *c);
 void conn_close(conn_t *c);
 void conn_resume(conn_t *c);
@@ -201,6 +224,7 @@ int query_param(const http_request_t *req, const char *name, char *out,
                 size_t outsz);
 void file_start(conn_t *c);
 void file_write_done(conn_t *c);
+void file_buf_free(conn_t *c);
 void lifecycle_start(conn_t *c);
 void lifecycle_timer(conn_t *c);
 void lifecycle_step(conn_t *c, const char *what, const char *phase);
