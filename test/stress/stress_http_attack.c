@@ -6,7 +6,8 @@
  *
  * The server is started with port 0, --request-timeout 2000 (so a
  * slowloris connection is answered 408 and closed after 2 s instead of
- * 10) and a scratch --root holding a 32 MiB file. For SECONDS:
+ * 10), --send-timeout 3000 (a client that takes no bytes for 3 s is
+ * closed) and a scratch --root holding a 32 MiB file. For SECONDS:
  *   - SLOW connections each send one byte of a request head per second
  *     and open again when the server closes them;
  *   - NONREADERS connections ask for the 32 MiB file and never read;
@@ -16,10 +17,10 @@
  * (what the server holds for them), the attackers go, /api/stats is read
  * again, and SIGTERM must stop the server with exit status 0.
  *
- * Fails if a normal request gets an error or no answer, or the server
- * dies. The non-readers are reported, not judged: whether the server
- * drops a client that stopped reading (a send timeout) is a policy of the
- * server, and the figures say what it does. */
+ * Fails if a normal request gets an error or no answer, the server dies,
+ * a non-reader is still held when the attack ends (SECONDS must exceed
+ * the send timeout), or the server has not given its connection slabs
+ * and file buffers back once the attackers are gone. */
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -106,6 +107,8 @@ static int start_server(const char *path) {
                   "2000",
                   "--shutdown-timeout",
                   "1000",
+                  "--send-timeout",
+                  "3000",
                   NULL};
   art_stdio_container_t io[3];
   art_process_options_t opt;
@@ -477,6 +480,13 @@ static void close_timer(art_timer_t *t) {
 
 static void on_stats_after(const char *body) {
   stats_figures("after", body);
+  long long slabs = stats_field(body, "slabs");
+  long long buffers = stats_field(body, "file_buffers");
+  stress_figure("server_slabs_after", "%lld", slabs);
+  stress_figure("server_file_buffers_after", "%lld", buffers);
+  if (slabs != 1 || buffers != 0)
+    stress_fail("memory not given back: %lld slabs, %lld file buffers", slabs,
+                buffers);
   art_process_kill(&server.proc, SIGTERM);
 }
 
@@ -489,8 +499,13 @@ static void on_after(art_timer_t *t) {
 static void on_stats_held(const char *body) {
   stats_figures("nonreaders_held", body);
   long long open = stats_field(body, "open");
-  stress_figure("nonreaders_still_open", "%lld",
-                open > 0 ? open - 1 : open); /* less the stats connection */
+  long long held = open > 0 ? open - 1 : open; /* less the stats conn */
+  long long cut = stats_field(body, "send_timeouts");
+  stress_figure("nonreaders_still_open", "%lld", held);
+  stress_figure("server_send_timeouts", "%lld", cut);
+  if (g.secs > 3 && (held != 0 || cut < g.nnon))
+    stress_fail("non-readers held: %lld open, %lld cut by the send timeout",
+                held, cut);
   for (long i = 0; i < g.nnon; i++)
     art_close((art_handle_t *)&non[i].tcp, NULL);
   art_timer_start(&after_timer, on_after, 500, 0);
