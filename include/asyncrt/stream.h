@@ -5,6 +5,12 @@
  * TCP, pipe and TTY handles all start with ART_HANDLE_FIELDS and
  * ART_STREAM_FIELDS, so each can be passed (cast) wherever an art_stream_t
  * is wanted. */
+/* Thread safety. Streams belong to their loop's thread: call every
+ * function here on it, except two, which any thread may call:
+ * art_guess_handle (fstat and getsockopt on the fd, no state) and
+ * art_tty_reset_mode (a spin flag taken with an atomic exchange guards the
+ * saved terminal settings; it is also async-signal-safe, and answers
+ * ART_EBUSY rather than wait while another thread changes a mode). */
 #ifndef ASYNCRT_STREAM_H
 #define ASYNCRT_STREAM_H
 
