@@ -583,7 +583,9 @@ ART_EXTERN const char *art_handle_type_name(art_handle_type type);
  * address. For debugging leaks of handles. */
 ART_EXTERN void art_print_handles(art_loop_t *loop, FILE *stream);
 
-/* Size in bytes of a handle or request type, for bindings. */
+/* Size in bytes of a handle type, for bindings; 0 for ART_HANDLE, ART_STREAM,
+ * ART_FILE and values that name no handle type. (Request sizes are
+ * sizeof(art_fs_t) and so on: no function gives them.) */
 ART_EXTERN size_t art_handle_size(art_handle_type type);
 
 /* ------------------------------------------------------------------------ */

@@ -390,7 +390,7 @@ struct art_fs_poll_s {
   ART_HANDLE_FIELDS
   /* private */
   art_fs_poll_cb cb_; /* the user's callback */
-  void *ctx_;         /* the running poll (src/fs_poll.c), NULL if stopped */
+  void *ctx_;         /* the running poll (src/fs/fs_poll.c); NULL: stopped */
 };
 
 /* Initialises a stat-polling handle. */

@@ -73,7 +73,7 @@ typedef void (*art_stream_pipe_cb)(art_stream_pipe_t *p, int status);
   size_t write_held_;               /* bytes of writes whose cb has not run */ \
   size_t high_water_mark_;          /* backpressure threshold, bytes */        \
   int accepted_fd_;                 /* accepted, waiting for art_accept */     \
-  unsigned stream_flags_;           /* ART__S_* bits, see src/stream.h */      \
+  unsigned stream_flags_;           /* ART__S_* bits, src/net/stream.h */      \
   art__pending_t pending_;          /* queued for the pending phase */         \
   void *stream_reserved_[2];
 
@@ -226,9 +226,9 @@ struct art_stream_pipe_s {
 };
 
 /* Reads src (which must not be reading already) and writes everything to
- * dst. Reading pauses while dst is above its high-water mark or all chunks
- * are in flight and resumes when a write completes; at EOF of src, dst is
- * shut down (unless opts->no_end), then cb runs once with 0 or the first
+ * dst. Reading pauses while dst is at or above its high-water mark or all
+ * chunks are in flight and resumes when a write completes; at EOF of src,
+ * dst is shut down (unless opts->no_end), then cb runs once with 0 or the first
  * error of either side. Memory is opts->nchunks * opts->chunk, allocated
  * once. opts may be NULL. Closing src ends the pipeline with ART_ECANCELED
  * once the writes in flight are done; closing dst ends it the same way,
