@@ -258,6 +258,7 @@ typedef struct {
 
 /* Fills *infos with one entry per CPU; free with art_free_cpu_info. */
 ART_EXTERN int art_cpu_info(art_cpu_info_t **infos, int *count);
+/* Frees what art_cpu_info returned. */
 ART_EXTERN void art_free_cpu_info(art_cpu_info_t *infos, int count);
 
 /* 1, 5 and 15 minute load averages. */
@@ -276,13 +277,19 @@ ART_EXTERN uint64_t art_constrained_memory(void);
  * On success *size is the length written, without the terminating NUL. If
  * the buffer is too small they return ART_ENOBUFS and set *size to the
  * size needed, NUL included. */
+/* The host name. */
 ART_EXTERN int art_os_gethostname(char *buffer, size_t *size);
+/* The home folder: $HOME, else the password database's entry. */
 ART_EXTERN int art_os_homedir(char *buffer, size_t *size);
+/* The folder for temporary files: $TMPDIR, $TMP, $TEMP, $TEMPDIR or /tmp. */
 ART_EXTERN int art_os_tmpdir(char *buffer, size_t *size);
+/* The working directory. */
 ART_EXTERN int art_cwd(char *buffer, size_t *size);
+/* The path of the running executable. */
 ART_EXTERN int art_exepath(char *buffer, size_t *size);
 
-/* ART_ENOENT when the variable is not set. */
+/* The value of the environment variable name. ART_ENOENT when the variable
+ * is not set. */
 ART_EXTERN int art_os_getenv(const char *name, char *buffer, size_t *size);
 /* Set or remove an environment variable of this process (not thread-safe,
  * like setenv(3)): 0, or ART_EINVAL for an empty name or one containing

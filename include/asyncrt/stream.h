@@ -183,6 +183,8 @@ ART_EXTERN int art_stream_set_high_water_mark(art_stream_t *stream,
                                               size_t bytes);
 /* The stream's high-water mark in bytes; 0 for NULL or a closed stream. */
 ART_EXTERN size_t art_stream_get_high_water_mark(const art_stream_t *stream);
+/* Sets the callback that runs once when the held bytes fall below the mark
+ * (NULL: none). */
 ART_EXTERN int art_stream_on_drain(art_stream_t *stream, art_drain_cb cb);
 /* 1 while the bytes held by unfinished writes are at or above the
  * high-water mark (wait for the drain callback), else 0; 0 for NULL or a
