@@ -4,6 +4,31 @@
  * (threadpool.h, fs.h, stream.h, ...) includes this one first, and nothing
  * here includes an area header, so the headers form a tree with no circle.
  * Included by asyncrt.h; include that, not this. */
+
+/* Thread safety. A loop, its handles and its requests belong to the thread
+ * that runs the loop, and nothing of the loop is locked: call every
+ * function of this header on that thread (a loop that no thread is running
+ * may be handed to another thread, through a mutex or a join), except
+ * these, which any thread may call at any time:
+ * - art_async_send: a compare-and-swap onto the loop's lock-free stack and
+ *   at most one eventfd write (src/async.c); also async-signal-safe. Not
+ *   after the handle's close callback has run.
+ * - art_default_loop: the loop is made once, under a mutex. The loop it
+ *   returns then belongs to one thread like any other.
+ * - art_loop_init, on a loop no other thread can see yet.
+ * - art_hrtime, art_version, art_version_string, art_strerror,
+ *   art_err_name, art_phase_name, art_handle_type_name, art_handle_size,
+ *   art_buf_init and art_loop_utilization: they read only their arguments
+ *   and constant tables.
+ * Two traps: art_stop sets a plain flag, so calling it from another thread
+ * is a data race and does not wake a loop blocked in poll (send an async
+ * handle whose callback calls art_stop); art_loop_metrics copies counters
+ * the loop writes without a lock (sample on the loop's thread, from a
+ * timer, and publish the copy). art_replace_allocator is not thread-safe at
+ * all: call it before any loop or pool exists. The four functions given to
+ * it are called from every thread that uses the library, the pool's
+ * workers included, so they must be thread-safe themselves. */
+
 #ifndef ASYNCRT_CORE_H
 #define ASYNCRT_CORE_H
 
@@ -91,6 +116,55 @@ ART_EXTERN const char *art_version_string(void);
 #define ART__ERRNO_ENUM(name, text) ART_##name = -name,
 enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
 #undef ART__ERRNO_ENUM
+
+/* Return values. Every function that returns int returns 0 on success or
+ * a negative ART_E* code (ART_EAI_* from the resolver, ART_EOF at the end
+ * of a stream or listing), never a positive value: `if (r < 0)` and
+ * `if (r != 0)` test the same thing. That includes art_write (backpressure
+ * is art_stream_needs_drain, asked after writing) and art_run. A libuv
+ * habit to drop: no int function here hands back a count for success,
+ * except the ones listed below. This is the complete list of the public
+ * functions whose value means more than 0-or-error (docs/reference.md
+ * is generated from the headers and checks it stays complete).
+ *
+ * [return-values]
+ * A count or a descriptor, or a negative error:
+ *   art_try_write           bytes written (ART_EAGAIN: none could be)
+ *   art_udp_try_send        bytes sent
+ *   art_udp_try_send_batch  datagrams sent, a prefix of the batch
+ *   art_fs_* (cb NULL)      synchronous: req->result clamped to INT_MAX:
+ *                           the fd (open, mkstemp), bytes (read, write,
+ *                           sendfile, read_file, write_file), entries
+ *                           (scandir, readdir), else 0
+ *   art_fs_get_result       ssize_t: req->result, unclamped
+ *   art_backend_fd          the backend's fd (ART_ENOTSUP under poll(2))
+ *   art_backend_timeout     ms to wait, -1 for no timer, ART_EINVAL for
+ *                           a bad loop (also negative: test for -1)
+ * A count that cannot fail (0 for NULL or a handle of another type):
+ *   art_pipe_pending_count  handles received and not yet accepted
+ * 0 or 1, never negative (0 for NULL):
+ *   art_run                 1 while something keeps the loop alive
+ *   art_loop_alive, art_is_active, art_is_closing, art_has_ref,
+ *   art_is_readable, art_is_writable, art_stream_needs_drain
+ * Other int values:
+ *   art_fs_scandir_next     0, ART_EOF after the last entry
+ *   art_process_get_pid     the child's pid, 0 once reaped or for NULL
+ *   art_getpid, art_getppid the pid, never an error
+ * Unsigned values that cannot fail (0 for NULL or unknown):
+ *   art_version, art_available_parallelism (at least 1), art_handle_size,
+ *   art_now, art_hrtime, art_timer_get_repeat, art_timer_get_due_in,
+ *   art_stream_write_queue_size, art_stream_write_held_size,
+ *   art_stream_get_high_water_mark, art_udp_get_send_queue_size,
+ *   art_udp_get_send_queue_count, art_total_memory, art_free_memory,
+ *   art_constrained_memory
+ * Pointers, names and enums (never NULL unless said):
+ *   art_version_string, art_strerror, art_err_name, art_phase_name,
+ *   art_handle_type_name, art_backend_name, art_loop_phase,
+ *   art_default_loop (NULL if it cannot be made), art_default_pool (NULL,
+ *   with the reason in *err), art_fs_get_type, art_fs_get_ptr,
+ *   art_fs_get_path, art_fs_get_statbuf, art_pipe_pending_type,
+ *   art_guess_handle
+ * [/return-values] */
 
 /* Text for an error code ("no such file or directory") and its name
  * ("ENOENT"). Unknown codes give "unknown error" / "UNKNOWN"; the strings are
@@ -509,7 +583,9 @@ ART_EXTERN const char *art_handle_type_name(art_handle_type type);
  * address. For debugging leaks of handles. */
 ART_EXTERN void art_print_handles(art_loop_t *loop, FILE *stream);
 
-/* Size in bytes of a handle or request type, for bindings. */
+/* Size in bytes of a handle type, for bindings; 0 for ART_HANDLE, ART_STREAM,
+ * ART_FILE and values that name no handle type. (Request sizes are
+ * sizeof(art_fs_t) and so on: no function gives them.) */
 ART_EXTERN size_t art_handle_size(art_handle_type type);
 
 /* ------------------------------------------------------------------------ */

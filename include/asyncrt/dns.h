@@ -1,5 +1,12 @@
 /* Name resolution on the work pool's slow lane, and address helpers.
  * Included by asyncrt.h; include that, not this. */
+/* Thread safety. Any thread may call the address helpers (art_ip4_addr,
+ * art_ip6_addr, art_ip4_name, art_ip6_name, art_ip_name: inet_pton,
+ * inet_ntop and if_nametoindex on the caller's memory), art_freeaddrinfo,
+ * and the synchronous forms of art_getaddrinfo and art_getnameinfo (cb
+ * NULL): they fill the caller's request and never touch the loop, though
+ * loop must not be NULL. With a callback both are called on the loop's
+ * thread, like art_cancel on them. */
 #ifndef ASYNCRT_DNS_H
 #define ASYNCRT_DNS_H
 

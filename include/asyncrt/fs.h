@@ -1,5 +1,12 @@
 /* The asynchronous file system, file watching (fs_event) and stat polling
  * (fs_poll). Included by asyncrt.h; include that, not this. */
+/* Thread safety. Everything here is called on the loop's thread, except
+ * synchronous requests (cb NULL): they run on the calling thread and touch
+ * only the request, the caller's strings and buffers and the allocator,
+ * never the loop (loop may be NULL), so any thread, a pool worker included,
+ * may make one on an art_fs_t of its own, then read it with art_fs_get_*,
+ * art_fs_scandir_next and art_fs_req_cleanup. fs_event and fs_poll handles
+ * belong to the loop's thread. */
 #ifndef ASYNCRT_FS_H
 #define ASYNCRT_FS_H
 
@@ -383,7 +390,7 @@ struct art_fs_poll_s {
   ART_HANDLE_FIELDS
   /* private */
   art_fs_poll_cb cb_; /* the user's callback */
-  void *ctx_;         /* the running poll (src/fs_poll.c), NULL if stopped */
+  void *ctx_;         /* the running poll (src/fs/fs_poll.c); NULL: stopped */
 };
 
 /* Initialises a stat-polling handle. */

@@ -1,5 +1,22 @@
 /* Child processes, signals and process information.
  * Included by asyncrt.h; include that, not this. */
+/* Thread safety. Signal handles, child processes and art_exec belong to
+ * their loop's thread. Several loops on several threads may watch signals
+ * at once: the process-wide handler table is edited under a mutex and a
+ * spinlock the handler shares (src/process/signal.c).
+ * Any thread may call art_kill, art_getpid, art_getppid, art_getrusage,
+ * art_resident_set_memory, art_uptime, art_available_parallelism (the
+ * calling thread's affinity), art_cpu_info, art_free_cpu_info,
+ * art_loadavg, art_total_memory, art_free_memory, art_os_gethostname,
+ * art_cwd and art_exepath: each reads /proc or makes one system call into
+ * memory of its own. art_os_getenv, art_os_homedir and art_os_tmpdir read
+ * the environment, which is safe as long as no thread changes it.
+ * Not thread-safe: art_os_setenv and art_os_unsetenv (setenv(3)), art_chdir
+ * (it moves every thread's relative paths, pool workers' included) and
+ * art_constrained_memory (it splits /proc/self/cgroup with strtok, whose
+ * position is shared by every thread of the process): call these from
+ * one thread at a time, and art_constrained_memory only while no other
+ * thread uses strtok. */
 #ifndef ASYNCRT_PROCESS_H
 #define ASYNCRT_PROCESS_H
 
@@ -241,6 +258,7 @@ typedef struct {
 
 /* Fills *infos with one entry per CPU; free with art_free_cpu_info. */
 ART_EXTERN int art_cpu_info(art_cpu_info_t **infos, int *count);
+/* Frees what art_cpu_info returned. */
 ART_EXTERN void art_free_cpu_info(art_cpu_info_t *infos, int count);
 
 /* 1, 5 and 15 minute load averages. */
@@ -259,13 +277,19 @@ ART_EXTERN uint64_t art_constrained_memory(void);
  * On success *size is the length written, without the terminating NUL. If
  * the buffer is too small they return ART_ENOBUFS and set *size to the
  * size needed, NUL included. */
+/* The host name. */
 ART_EXTERN int art_os_gethostname(char *buffer, size_t *size);
+/* The home folder: $HOME, else the password database's entry. */
 ART_EXTERN int art_os_homedir(char *buffer, size_t *size);
+/* The folder for temporary files: $TMPDIR, $TMP, $TEMP, $TEMPDIR or /tmp. */
 ART_EXTERN int art_os_tmpdir(char *buffer, size_t *size);
+/* The working directory. */
 ART_EXTERN int art_cwd(char *buffer, size_t *size);
+/* The path of the running executable. */
 ART_EXTERN int art_exepath(char *buffer, size_t *size);
 
-/* ART_ENOENT when the variable is not set. */
+/* The value of the environment variable name. ART_ENOENT when the variable
+ * is not set. */
 ART_EXTERN int art_os_getenv(const char *name, char *buffer, size_t *size);
 /* Set or remove an environment variable of this process (not thread-safe,
  * like setenv(3)): 0, or ART_EINVAL for an empty name or one containing

@@ -5,6 +5,12 @@
  * TCP, pipe and TTY handles all start with ART_HANDLE_FIELDS and
  * ART_STREAM_FIELDS, so each can be passed (cast) wherever an art_stream_t
  * is wanted. */
+/* Thread safety. Streams belong to their loop's thread: call every
+ * function here on it, except two, which any thread may call:
+ * art_guess_handle (fstat and getsockopt on the fd, no state) and
+ * art_tty_reset_mode (a spin flag taken with an atomic exchange guards the
+ * saved terminal settings; it is also async-signal-safe, and answers
+ * ART_EBUSY rather than wait while another thread changes a mode). */
 #ifndef ASYNCRT_STREAM_H
 #define ASYNCRT_STREAM_H
 
@@ -67,7 +73,7 @@ typedef void (*art_stream_pipe_cb)(art_stream_pipe_t *p, int status);
   size_t write_held_;               /* bytes of writes whose cb has not run */ \
   size_t high_water_mark_;          /* backpressure threshold, bytes */        \
   int accepted_fd_;                 /* accepted, waiting for art_accept */     \
-  unsigned stream_flags_;           /* ART__S_* bits, see src/stream.h */      \
+  unsigned stream_flags_;           /* ART__S_* bits, src/net/stream.h */      \
   art__pending_t pending_;          /* queued for the pending phase */         \
   void *stream_reserved_[2];
 
@@ -177,6 +183,8 @@ ART_EXTERN int art_stream_set_high_water_mark(art_stream_t *stream,
                                               size_t bytes);
 /* The stream's high-water mark in bytes; 0 for NULL or a closed stream. */
 ART_EXTERN size_t art_stream_get_high_water_mark(const art_stream_t *stream);
+/* Sets the callback that runs once when the held bytes fall below the mark
+ * (NULL: none). */
 ART_EXTERN int art_stream_on_drain(art_stream_t *stream, art_drain_cb cb);
 /* 1 while the bytes held by unfinished writes are at or above the
  * high-water mark (wait for the drain callback), else 0; 0 for NULL or a
@@ -220,9 +228,9 @@ struct art_stream_pipe_s {
 };
 
 /* Reads src (which must not be reading already) and writes everything to
- * dst. Reading pauses while dst is above its high-water mark or all chunks
- * are in flight and resumes when a write completes; at EOF of src, dst is
- * shut down (unless opts->no_end), then cb runs once with 0 or the first
+ * dst. Reading pauses while dst is at or above its high-water mark or all
+ * chunks are in flight and resumes when a write completes; at EOF of src,
+ * dst is shut down (unless opts->no_end), then cb runs once with 0 or the first
  * error of either side. Memory is opts->nchunks * opts->chunk, allocated
  * once. opts may be NULL. Closing src ends the pipeline with ART_ECANCELED
  * once the writes in flight are done; closing dst ends it the same way,

@@ -1,5 +1,18 @@
 /* The work pool: art_pool_t, art_queue_work, lanes, statistics.
  * Included by asyncrt.h; include that, not this. */
+/* Thread safety. A pool is shared by threads and guards all of its state
+ * with one mutex (src/pool/pool.c), so any thread may call
+ * art_pool_init, art_pool_set_size and art_pool_stats at any time.
+ * art_default_pool is made once under a mutex and then read with an
+ * acquire load: any thread. art_pool_close may be called from any thread
+ * too, but like free() only when no loop uses the pool and no other
+ * thread is still calling a function on it.
+ * On the loop's thread only: art_queue_work, art_queue_work_lane,
+ * art_cancel and art_loop_set_pool, which use the loop's channel to the
+ * pool (its batch of submissions has no lock).
+ * work_cb runs on a pool thread: it may use its request and what the
+ * program guards itself, never the loop or its handles (art_async_send
+ * excepted). after_work_cb runs on the loop's thread. */
 #ifndef ASYNCRT_THREADPOOL_H
 #define ASYNCRT_THREADPOOL_H
 

@@ -34,6 +34,8 @@
  * Datagram sockets cannot raise SIGPIPE, so no MSG_NOSIGNAL is needed; every
  * socket the library creates is non-blocking and close-on-exec.
  */
+/* Thread safety. UDP handles belong to their loop's thread: every
+ * function here is called on it. */
 #ifndef ASYNCRT_UDP_H
 #define ASYNCRT_UDP_H
 
