@@ -133,10 +133,12 @@ void art__loop_wake(art_loop_t *loop) {
     return;
   uint64_t one = 1;
   ssize_t r;
+  int saved = errno; /* art_async_send may run in a signal handler */
   do
     r = write(loop->wakeup_fd_, &one, sizeof(one));
   while (r == -1 && errno == EINTR);
   /* EAGAIN means the counter is already huge: the loop will wake anyway. */
+  errno = saved;
 }
 
 /* Spins up to SPIN_NS for a post; 1 if one came. */

@@ -152,8 +152,8 @@ ART_EXTERN int art_write2(art_write_t *req, art_stream_t *stream,
                           art_stream_t *send_handle, art_write_cb cb);
 
 /* Writes what can be written now without queueing. Returns a count: the
- * bytes written (> 0), or a negative error: ART_EAGAIN when nothing could
- * be written (or writes are queued). */
+ * bytes written (0 only when every buffer is empty), or a negative error:
+ * ART_EAGAIN when nothing could be written (or writes are queued). */
 ART_EXTERN int art_try_write(art_stream_t *stream, const art_buf_t bufs[],
                              unsigned nbufs);
 

@@ -184,7 +184,9 @@ uint64_t art_constrained_memory(void) {
   char buf[4096], path[PATH_MAX + 64];
   if (read_file("/proc/self/cgroup", buf, sizeof(buf)) < 0)
     return 0;
-  for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+  char *save = NULL; /* strtok_r: callable from any thread */
+  for (char *line = strtok_r(buf, "\n", &save); line;
+       line = strtok_r(NULL, "\n", &save)) {
     char *rel;
     if (strncmp(line, "0::", 3) == 0) {
       rel = line + 3;
