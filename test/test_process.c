@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -623,6 +624,119 @@ ART_TEST(pipe_slot_errors) {
   art_close((art_handle_t *)&fresh, NULL);
   art_run(loop, ART_RUN_DEFAULT);
   close(fds[1]);
+}
+
+/* ---- running out of fds while creating the pipes ---- */
+
+#define FD_SCAN 1024
+
+/* Records in open[] which of fds 0..FD_SCAN-1 are open. */
+static void snapshot_fds(unsigned char *is_open) {
+  for (int fd = 0; fd < FD_SCAN; fd++)
+    is_open[fd] = fcntl(fd, F_GETFD) != -1;
+}
+
+/* Fills the gaps below the highest open fd with /dev/null (their numbers
+ * go to fillers, -1 ended) and lowers RLIMIT_NOFILE so that exactly spare
+ * more fds can be opened. */
+static void leave_spare_fds(int spare, int *fillers, struct rlimit *saved) {
+  unsigned char is_open[FD_SCAN];
+  int hi = 0, n = 0;
+  snapshot_fds(is_open);
+  for (int fd = 0; fd < FD_SCAN; fd++)
+    if (is_open[fd])
+      hi = fd;
+  for (int fd = 0; fd < hi; fd++)
+    if (!is_open[fd]) {
+      fillers[n] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      assert_int_equal(fillers[n++], fd);
+    }
+  fillers[n] = -1;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, saved), 0);
+  struct rlimit low = *saved;
+  low.rlim_cur = (rlim_t)(hi + 1 + spare);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+}
+
+static void restore_fds(int *fillers, const struct rlimit *saved) {
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, saved), 0);
+  for (int i = 0; fillers[i] >= 0; i++)
+    close(fillers[i]);
+}
+
+static int usr2_calls;
+
+static void usr2_cb(art_signal_t *h, int signum) {
+  usr2_calls++;
+}
+
+/* Three pipe slots, with fds for none, one or two of their socketpairs:
+ * art_spawn fails with ART_EMFILE and closes exactly the fds it made.
+ * Every fd open before (the loop's, the signal pipe's, 0-2) is still
+ * open, none leaked, and the signal pipe still carries a signal. */
+ART_TEST(pipes_out_of_fds_close_only_their_own) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_signal_t sig;
+  art_process_t p;
+  art_pipe_t pipes[3];
+  art_stdio_container_t slots[3];
+  unsigned char before[FD_SCAN], after[FD_SCAN];
+  int fillers[FD_SCAN];
+  struct rlimit saved;
+  art_process_options_t o = helper("exit", "0", NULL);
+  run_capture(loop, &o); /* the loop's process state exists */
+  assert_int_equal(art_signal_init(loop, &sig), 0);
+  assert_int_equal(art_signal_start(&sig, usr2_cb, SIGUSR2), 0);
+  for (int i = 0; i < 3; i++) {
+    art_pipe_init(loop, &pipes[i], 0);
+    slots[i].flags = ART_CREATE_PIPE | ART_READABLE_PIPE | ART_WRITABLE_PIPE;
+    slots[i].data.stream = (art_stream_t *)&pipes[i];
+  }
+  o = helper("exit", "0", NULL);
+  o.stdio = slots;
+  o.stdio_count = 3;
+  for (int spare = 0; spare <= 4; spare += 2) {
+    leave_spare_fds(spare, fillers, &saved);
+    snapshot_fds(before);
+    int err = art_spawn(loop, &p, &o);
+    snapshot_fds(after);
+    restore_fds(fillers, &saved);
+    assert_int_equal(err, ART_EMFILE);
+    assert_memory_equal(before, after, FD_SCAN);
+  }
+  usr2_calls = 0;
+  raise(SIGUSR2);
+  while (usr2_calls == 0)
+    art_run(loop, ART_RUN_ONCE);
+  for (int i = 0; i < 3; i++)
+    art_close((art_handle_t *)&pipes[i], NULL);
+  art_close((art_handle_t *)&sig, NULL);
+  art_run(loop, ART_RUN_DEFAULT);
+  assert_no_children();
+}
+
+/* A process out of fds when it first spawns does not take that for a
+ * kernel without pidfds: once fds are free again, children are reaped
+ * through pidfds, and no SIGCHLD handler is installed. (Each ctest entry
+ * is a process of its own, so this spawn is the process's first.) */
+ART_TEST(first_spawn_out_of_fds_keeps_pidfds) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_process_t p;
+  int fillers[FD_SCAN];
+  struct rlimit saved;
+  struct sigaction sa;
+  art_process_options_t o = helper("exit", "0", NULL);
+  if (getenv("ART_PROCESS_NO_PIDFD") != NULL)
+    skip();
+  leave_spare_fds(0, fillers, &saved);
+  int err = art_spawn(loop, &p, &o);
+  restore_fds(fillers, &saved);
+  assert_int_equal(err, ART_EMFILE);
+  run_capture(loop, &o);
+  assert_int_equal(exits, 1);
+  sigaction(SIGCHLD, NULL, &sa);
+  assert_true(sa.sa_handler == SIG_DFL);
+  assert_no_children();
 }
 
 /* An ipc pipe slot and an inherited stream: the child gets both. */

@@ -72,17 +72,23 @@ static int pidfd_open(int pid) {
   return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-/* Whether this kernel has pidfd_open (asked once per process). */
+/* Whether this kernel has pidfd_open (asked once per process). Only
+ * ENOSYS, or EPERM from a seccomp filter, says no: a process out of fds
+ * (EMFILE) when it first asks must not lose pidfds for good, so any other
+ * failure answers yes without remembering, and the spawn's own pidfd_open
+ * then reports it. */
 static int pidfd_supported(void) {
   static int supported = -1; /* atomic: -1 unknown, 0, 1 */
   int s = __atomic_load_n(&supported, __ATOMIC_RELAXED);
-  if (s < 0) {
-    int fd = pidfd_open(getpid());
-    s = fd >= 0;
-    if (fd >= 0)
-      art__close_fd(fd);
-    __atomic_store_n(&supported, s, __ATOMIC_RELAXED);
-  }
+  if (s >= 0)
+    return s;
+  int fd = pidfd_open(getpid());
+  if (fd >= 0)
+    art__close_fd(fd);
+  else if (errno != ENOSYS && errno != EPERM)
+    return 1;
+  s = fd >= 0;
+  __atomic_store_n(&supported, s, __ATOMIC_RELAXED);
   return s;
 }
 
@@ -297,12 +303,16 @@ static void release_pipes(const art_process_options_t *o, int *pairs,
 
 /* Fills the child's slot table from the options, creating the pipes: a
  * socketpair per ART_CREATE_PIPE slot (duplex, so one kind serves every
- * direction and handle passing), pairs[2i] ours, pairs[2i+1] the child's. */
+ * direction and handle passing), pairs[2i] ours, pairs[2i+1] the child's.
+ * Every pair starts as "none" before the first socketpair can fail, since
+ * a failure closes the whole table: a slot not reached yet must not name
+ * whatever fd the memory happened to hold. */
 static int prepare_stdio(art__child_ctx_t *c, const art_process_options_t *o,
                          int *pairs) {
+  for (int i = 0; i < 2 * o->stdio_count; i++)
+    pairs[i] = -1;
   for (int i = 0; i < o->stdio_count; i++) {
     const art_stdio_container_t *s = &o->stdio[i];
-    pairs[2 * i] = pairs[2 * i + 1] = -1;
     c->ignore[i] = s->flags == ART_IGNORE;
     c->fds[i] = -1;
     if (s->flags & ART_INHERIT_FD)
