@@ -128,6 +128,36 @@ static void assert_no_children(void) {
   assert_int_equal(count_children(), 0);
 }
 
+static int closed_calls;
+
+static void closed_cb(art_handle_t *h) {
+  closed_calls++;
+}
+
+/* A spawn that must fail with err, into a handle filled with junk first
+ * (fail_after >= 0: with that allocation failing). Whatever the failure,
+ * the handle comes back initialised and inactive, without a child, and
+ * art_close on it works and calls back. */
+static void spawn_fails(art_loop_t *loop, const art_process_options_t *o,
+                        int err, long fail_after) {
+  art_process_t p;
+  memset(&p, 0xAA, sizeof(p));
+  if (fail_after >= 0)
+    art_test_fail_alloc_after(fail_after);
+  int got = art_spawn(loop, &p, o);
+  if (fail_after >= 0)
+    art_test_fail_alloc_after(-1);
+  assert_int_equal(got, err);
+  assert_false(art_is_active((art_handle_t *)&p));
+  assert_false(art_is_closing((art_handle_t *)&p));
+  assert_int_equal(art_process_get_pid(&p), 0);
+  assert_int_equal(art_process_kill(&p, SIGTERM), ART_ESRCH);
+  closed_calls = 0;
+  assert_int_equal(art_close((art_handle_t *)&p, closed_cb), 0);
+  art_run(loop, ART_RUN_NOWAIT);
+  assert_int_equal(closed_calls, 1);
+}
+
 ART_TEST(bad_arguments) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_process_t p;
@@ -135,28 +165,28 @@ ART_TEST(bad_arguments) {
   char *no_args[] = {NULL};
   assert_int_equal(art_spawn(NULL, &p, &o), ART_EINVAL);
   assert_int_equal(art_spawn(loop, NULL, &o), ART_EINVAL);
-  assert_int_equal(art_spawn(loop, &p, NULL), ART_EINVAL);
+  spawn_fails(loop, NULL, ART_EINVAL, -1);
   o.args = NULL;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   o.args = no_args;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   o = helper("exit", "0", NULL);
   o.file = NULL;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   o = helper("exit", "0", NULL);
   o.flags = 1u << 20;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   o.flags = 0;
   o.stdio_count = -1;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   o.stdio_count = 2;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL); /* stdio NULL */
+  spawn_fails(loop, &o, ART_EINVAL, -1); /* stdio NULL */
   art_stdio_container_t bad[2] = {{ART_INHERIT_FD, {.fd = -1}},
                                   {0x4000, {.fd = 1}}};
   o.stdio = bad;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   bad[0].data.fd = 0;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   assert_int_equal(art_process_kill(NULL, SIGTERM), ART_EINVAL);
   assert_int_equal(art_kill(getpid(), -1), ART_EINVAL);
   assert_int_equal(art_kill(getpid(), 65), ART_EINVAL);
@@ -166,25 +196,21 @@ ART_TEST(bad_arguments) {
 }
 
 /* Out of memory for the loop's process state, or for the slot table of a
- * spawn with many slots: ART_ENOMEM, no child, nothing to close. */
+ * spawn with many slots: ART_ENOMEM, no child, the handle to close. */
 ART_TEST(spawn_without_memory) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_process_t p;
   art_stdio_container_t slots[12];
   art_process_options_t o = helper("exit", "0", NULL);
   memset(slots, 0, sizeof(slots));
-  art_test_fail_alloc_after(0);
-  assert_int_equal(art_spawn(loop, &p, &o), ART_ENOMEM);
-  art_test_fail_alloc_after(-1);
+  spawn_fails(loop, &o, ART_ENOMEM, 0);
   assert_int_equal(art_spawn(loop, &p, &o), 0); /* creates the state */
   art_run(loop, ART_RUN_DEFAULT);
   art_close((art_handle_t *)&p, NULL);
   art_run(loop, ART_RUN_DEFAULT);
   o.stdio = slots;
   o.stdio_count = 12;
-  art_test_fail_alloc_after(0);
-  assert_int_equal(art_spawn(loop, &p, &o), ART_ENOMEM);
-  art_test_fail_alloc_after(-1);
+  spawn_fails(loop, &o, ART_ENOMEM, 0);
   assert_no_children();
 }
 
@@ -228,12 +254,11 @@ ART_TEST(exit_status_and_signal) {
 
 ART_TEST(exec_failures) {
   art_loop_t *loop = ART_TEST_LOOP(state);
-  art_process_t p;
   art_process_options_t o = helper("exit", "0", NULL);
   o.file = "/nonexistent/program";
-  assert_int_equal(art_spawn(loop, &p, &o), ART_ENOENT);
+  spawn_fails(loop, &o, ART_ENOENT, -1);
   o.file = "art-no-such-program-anywhere";
-  assert_int_equal(art_spawn(loop, &p, &o), ART_ENOENT);
+  spawn_fails(loop, &o, ART_ENOENT, -1);
   char path[] = "/tmp/art-noexec-XXXXXX";
   int fd = mkstemp(path);
   assert_true(fd >= 0);
@@ -241,13 +266,13 @@ ART_TEST(exec_failures) {
   close(fd);
   chmod(path, 0644);
   o.file = path;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EACCES);
+  spawn_fails(loop, &o, ART_EACCES, -1);
   unlink(path);
   o.file = "/tmp"; /* a directory */
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EACCES);
+  spawn_fails(loop, &o, ART_EACCES, -1);
   o = helper("exit", "0", NULL);
   o.cwd = "/nonexistent/dir";
-  assert_int_equal(art_spawn(loop, &p, &o), ART_ENOENT);
+  spawn_fails(loop, &o, ART_ENOENT, -1);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   assert_no_children(); /* failed children were reaped by art_spawn */
 }
@@ -372,8 +397,7 @@ ART_TEST(env_and_cwd) {
   /* The PATH searched is the child's: "true" is not in /nonexistent. */
   char *args[] = {"true", NULL};
   art_process_options_t t = {.file = "true", .args = args, .env = env};
-  art_process_t p;
-  assert_int_equal(art_spawn(loop, &p, &t), ART_ENOENT);
+  spawn_fails(loop, &t, ART_ENOENT, -1);
   char dir[] = "/tmp/art-cwd-XXXXXX", real[PATH_MAX];
   assert_non_null(mkdtemp(dir));
   assert_non_null(realpath(dir, real));
@@ -445,8 +469,7 @@ ART_TEST(set_uid_and_gid) {
   o.uid = 65534;
   o.gid = 65533;
   if (getuid() != 0) {
-    art_process_t p;
-    assert_int_equal(art_spawn(loop, &p, &o), ART_EPERM);
+    spawn_fails(loop, &o, ART_EPERM, -1);
     return;
   }
   assert_string_equal(run_capture(loop, &o), "65534 65533");
@@ -594,7 +617,6 @@ ART_TEST(stdout_and_stderr_together) {
 ART_TEST(pipe_slot_errors) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_pipe_t opened, ipc, fresh;
-  art_process_t p;
   int fds[2];
   assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
   art_pipe_init(loop, &opened, 0);
@@ -606,19 +628,19 @@ ART_TEST(pipe_slot_errors) {
   art_process_options_t o = helper("exit", "0", NULL);
   o.stdio = &slot;
   o.stdio_count = 1;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL); /* NULL stream */
-  slot.data.stream = (art_stream_t *)&opened;            /* already has an fd */
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);      /* NULL stream */
+  slot.data.stream = (art_stream_t *)&opened; /* already has an fd */
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   slot.data.stream = (art_stream_t *)&ipc; /* ipc pipe without ART_IPC */
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   slot.flags = ART_CREATE_PIPE | ART_IPC;
   slot.data.stream = (art_stream_t *)&fresh; /* ART_IPC on a plain pipe */
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   slot.flags = ART_INHERIT_STREAM;
   slot.data.stream = (art_stream_t *)&fresh; /* no fd */
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   slot.flags = ART_READABLE_PIPE; /* a direction without ART_CREATE_PIPE */
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   art_close((art_handle_t *)&opened, NULL);
   art_close((art_handle_t *)&ipc, NULL);
   art_close((art_handle_t *)&fresh, NULL);
@@ -696,6 +718,7 @@ ART_TEST(pipes_out_of_fds_close_only_their_own) {
   o.stdio = slots;
   o.stdio_count = 3;
   for (int spare = 0; spare <= 4; spare += 2) {
+    memset(&p, 0xAA, sizeof(p));
     leave_spare_fds(spare, fillers, &saved);
     snapshot_fds(before);
     int err = art_spawn(loop, &p, &o);
@@ -703,6 +726,9 @@ ART_TEST(pipes_out_of_fds_close_only_their_own) {
     restore_fds(fillers, &saved);
     assert_int_equal(err, ART_EMFILE);
     assert_memory_equal(before, after, FD_SCAN);
+    /* The process handle and the pipes are the caller's to close. */
+    assert_int_equal(art_close((art_handle_t *)&p, NULL), 0);
+    art_run(loop, ART_RUN_NOWAIT);
   }
   usr2_calls = 0;
   raise(SIGUSR2);
@@ -732,6 +758,7 @@ ART_TEST(first_spawn_out_of_fds_keeps_pidfds) {
   int err = art_spawn(loop, &p, &o);
   restore_fds(fillers, &saved);
   assert_int_equal(err, ART_EMFILE);
+  art_close((art_handle_t *)&p, NULL);
   run_capture(loop, &o);
   assert_int_equal(exits, 1);
   sigaction(SIGCHLD, NULL, &sa);

@@ -131,7 +131,16 @@ struct art_process_s {
  * ART_EACCES for the program, the error of chdir for options->cwd, of
  * setuid/setgid, or of creating the pipes. ART_EINVAL for NULL arguments, a
  * missing args[0] or an unknown flag. On success the handle is active until
- * the child exits; exit_cb then runs once, in the poll phase. */
+ * the child exits; exit_cb then runs once, in the poll phase.
+ *
+ * As with libuv, the handle is initialised first, success or not (unless
+ * loop or process is NULL, or loop not initialised: then ART_EINVAL and
+ * nothing is touched). After a failure it is an open, inactive handle with
+ * no child (pid 0): close it with art_close before the loop closes or its
+ * memory is used again; exit_cb never runs. Each art_pipe_t of an
+ * ART_CREATE_PIPE slot stays the caller's and is closed with art_close as
+ * usual, failure or not (after a failure it may hold an end of a pipe
+ * whose other end is already closed). */
 ART_EXTERN int art_spawn(art_loop_t *loop, art_process_t *process,
                          const art_process_options_t *options);
 
@@ -194,7 +203,8 @@ struct art_exec_s {
 };
 
 /* Starts file with args (as art_spawn: no shell). Errors of the spawn are
- * returned here and cb is then not called; ART_EINVAL for NULL arguments.
+ * returned here and cb is then not called, and nothing needs closing (the
+ * request's handles are internal); ART_EINVAL for NULL arguments.
  * While it runs the request keeps the loop alive. */
 ART_EXTERN int art_exec(art_loop_t *loop, art_exec_t *req, const char *file,
                         char **args, const art_exec_options_t *options,

@@ -230,6 +230,7 @@ int art_exec(art_loop_t *loop, art_exec_t *r, const char *file, char **args,
   init_request(loop, r, o, cb);
   int err = spawn(loop, r, file, args, o);
   if (err) {
+    forget((art_handle_t *)&r->process_);
     for (int i = 0; i < 3; i++)
       forget_pipe(&r->pipes_[i]);
     return err;

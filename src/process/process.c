@@ -267,14 +267,13 @@ static int check_slot(const art_stdio_container_t *s) {
   }
 }
 
-static int check_options(const art_loop_t *loop, const art_process_t *p,
+static int check_options(const art_loop_t *loop,
                          const art_process_options_t *o) {
   const unsigned known =
       ART_PROCESS_SETUID | ART_PROCESS_SETGID | ART_PROCESS_DETACHED;
-  if (!art__loop_usable(loop) || p == NULL || o == NULL || o->file == NULL ||
-      o->args == NULL || o->args[0] == NULL || (o->flags & ~known) != 0 ||
-      o->stdio_count < 0 || o->stdio_count > MAX_STDIO ||
-      (o->stdio_count > 0 && o->stdio == NULL))
+  if (o == NULL || o->file == NULL || o->args == NULL || o->args[0] == NULL ||
+      (o->flags & ~known) != 0 || o->stdio_count < 0 ||
+      o->stdio_count > MAX_STDIO || (o->stdio_count > 0 && o->stdio == NULL))
     return ART_EINVAL;
   for (int i = 0; i < o->stdio_count; i++) {
     int err = check_slot(&o->stdio[i]);
@@ -424,7 +423,6 @@ static int watch_child(art_loop_t *loop, proc_loop_t *st, art_process_t *p,
     if (err)
       return abandon(pid, fd, err);
   }
-  art__handle_init(loop, (art_handle_t *)p, &art__process_ops);
   p->pid = pid;
   p->exit_cb_ = o->exit_cb;
   art__queue_insert_tail(&st->children, &p->node_);
@@ -458,11 +456,27 @@ static int adopt_child(art_loop_t *loop, proc_loop_t *st, art_process_t *p,
   return watch_child(loop, st, p, o, pid);
 }
 
+/* The handle as a failed spawn leaves it, and a successful one starts
+ * from: open, inactive, no child. */
+static void init_handle(art_loop_t *loop, art_process_t *p) {
+  art__handle_init(loop, (art_handle_t *)p, &art__process_ops);
+  p->pid = 0;
+  p->exit_cb_ = NULL;
+  art__io_init(&p->io_, child_exited, -1);
+  art__queue_init(&p->node_);
+}
+
+/* The handle is initialised before anything can fail, as libuv's
+ * uv_spawn does: whatever the outcome, the caller then has one thing to
+ * do, art_close, and it is always safe. */
 int art_spawn(art_loop_t *loop, art_process_t *p,
               const art_process_options_t *o) {
   proc_loop_t *st = NULL;
   slot_mem_t m;
-  int err = check_options(loop, p, o);
+  if (!art__loop_usable(loop) || p == NULL)
+    return ART_EINVAL;
+  init_handle(loop, p);
+  int err = check_options(loop, o);
   if (err == 0)
     err = get_state(loop, &st);
   if (err == 0)
