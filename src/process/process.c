@@ -18,7 +18,10 @@
  *    without pidfd (or ART_PROCESS_NO_PIDFD in the environment, for tests)
  *    fall back to a SIGCHLD watcher that polls each child of the loop with
  *    waitpid(pid, WNOHANG); waitpid(-1) is never called, so children
- *    spawned by other code are left alone.
+ *    spawned by other code are left alone. A loop whose backend refuses
+ *    to watch a pidfd (epoll_ctl's ENOMEM or ENOSPC) switches to that same
+ *    SIGCHLD polling for all its children from then on, so an exit never
+ *    depends on a registration that failed (reap_by_sigchld).
  * 4. A process handle closed while its child runs hands the child to the
  *    loop's orphan list, which reaps it when it exits (while the loop runs),
  *    so closing never leaves a zombie behind.
@@ -59,9 +62,13 @@ typedef struct {
 
 /* Per-loop state: the area's extension, process_ext. */
 typedef struct {
+  art_loop_t *loop;           /* the loop it belongs to */
   struct art__queue children; /* running art_process_t */
   struct art__queue orphans;  /* orphan_t */
-  int use_pidfd;              /* 0: SIGCHLD fallback */
+  int use_pidfd;              /* 0: SIGCHLD fallback from the start */
+  int by_sigchld;             /* SIGCHLD polls the children (hook made) */
+  int check_queued;           /* check is on the pending queue */
+  art__pending_t check;       /* one poll of every child, see note 3 */
   char *stack;                /* the clone child's stack */
 } proc_loop_t;
 
@@ -114,6 +121,7 @@ static int get_state(art_loop_t *loop, proc_loop_t **out) {
     return ART_ENOMEM;
   }
 #endif
+  st->loop = loop;
   art__queue_init(&st->children);
   art__queue_init(&st->orphans);
   st->use_pidfd = pidfd_supported() && getenv("ART_PROCESS_NO_PIDFD") == NULL;
@@ -124,6 +132,7 @@ static int get_state(art_loop_t *loop, proc_loop_t **out) {
       art__free(st);
       return err;
     }
+    st->by_sigchld = 1;
   }
   int err = art__ext_set(loop, &process_ext, st);
   if (err) { /* the SIGCHLD hook stays: it finds no state and does nothing */
@@ -222,6 +231,31 @@ static void reap_all(art_loop_t *loop) {
     if (r != 0)
       finish(p, r, status);
   }
+}
+
+static void check_children(art__pending_t *pending) {
+  proc_loop_t *st = art__container_of(pending, proc_loop_t, check);
+  st->check_queued = 0;
+  reap_all(st->loop);
+}
+
+/* The backend refused to watch a pidfd: the loop's children are reaped on
+ * SIGCHLD from now on (note 3), those with a watched pidfd too, which is
+ * harmless. A child may have exited before the handler was there, its
+ * SIGCHLD lost, so every child is also polled once in the next pending
+ * phase. An error if the SIGCHLD watcher cannot be made either. */
+static int reap_by_sigchld(art_loop_t *loop, proc_loop_t *st) {
+  if (!st->by_sigchld) {
+    int err = art__signal_hook(loop, SIGCHLD, reap_all);
+    if (err)
+      return err;
+    st->by_sigchld = 1;
+  }
+  if (!st->check_queued) {
+    st->check_queued = 1;
+    art__pending_add(loop, &st->check, check_children);
+  }
+  return 0;
 }
 
 /* ---- Spawning. ---- */
@@ -410,8 +444,11 @@ static int abandon(int pid, int fd, int err) {
   return err;
 }
 
-/* Makes p a running, watched child. A child that cannot be watched is
- * killed: it could never be reaped. */
+/* Makes p a running, watched child. Its pidfd is registered at once, so
+ * that a refusal is known here: the loop then reaps by SIGCHLD, and the
+ * pidfd stays for art_process_kill. A child that cannot be watched either
+ * way is killed, since it could never be reaped, and the refusal is the
+ * spawn's error. */
 static int watch_child(art_loop_t *loop, proc_loop_t *st, art_process_t *p,
                        const art_process_options_t *o, int pid) {
   int fd = -1;
@@ -419,8 +456,8 @@ static int watch_child(art_loop_t *loop, proc_loop_t *st, art_process_t *p,
     return abandon(pid, -1, -errno);
   art__io_init(&p->io_, child_exited, fd);
   if (fd >= 0) {
-    int err = art__io_start(loop, &p->io_, ART_READABLE);
-    if (err)
+    int err = art__io_start_now(loop, &p->io_, ART_READABLE);
+    if (err && reap_by_sigchld(loop, st) != 0)
       return abandon(pid, fd, err);
   }
   p->pid = pid;
@@ -550,8 +587,10 @@ static void adopt(art_loop_t *loop, proc_loop_t *st, art_process_t *p) {
   o->pid = p->pid;
   art__io_init(&o->io, orphan_exited, fd);
   art__queue_insert_tail(&st->orphans, &o->node);
-  if (fd >= 0 && art__io_start(loop, &o->io, ART_READABLE) != 0)
-    free_orphan(loop, o);
+  /* Refused, SIGCHLD reaps it; failing that too, it stays listed, and the
+   * loop's close reaps it if it has exited by then. */
+  if (fd >= 0 && art__io_start_now(loop, &o->io, ART_READABLE) != 0)
+    reap_by_sigchld(loop, st);
 }
 
 static void process_close(art_handle_t *h) {
