@@ -281,7 +281,14 @@ ART_EXTERN uint64_t art_constrained_memory(void);
 /* The functions below that fill a caller's buffer take its size in *size.
  * On success *size is the length written, without the terminating NUL. If
  * the buffer is too small they return ART_ENOBUFS and set *size to the
- * size needed, NUL included. */
+ * size needed, NUL included. A NULL buffer with *size == 0 asks for the
+ * size only: ART_ENOBUFS and the size needed (a NULL buffer with another
+ * *size, or a NULL size, is ART_EINVAL).
+ *
+ *     size_t n = 0;
+ *     if (art_cwd(NULL, &n) == ART_ENOBUFS && (buf = malloc(n)) != NULL)
+ *       art_cwd(buf, &n);
+ */
 ART_EXTERN int art_os_gethostname(char *buffer, size_t *size);
 ART_EXTERN int art_os_homedir(char *buffer, size_t *size);
 ART_EXTERN int art_os_tmpdir(char *buffer, size_t *size);
