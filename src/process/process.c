@@ -101,8 +101,11 @@ static int pidfd_supported(void) {
 
 static void process_loop_close(art_loop_t *loop, void *state);
 
-/* The process area's per-loop state. It registers after the signal area's
- * (the SIGCHLD hook is made first), so it closes before it. */
+/* The process area's per-loop state. In SIGCHLD mode from the start it
+ * registers after the signal area's (the hook is made first), so it closes
+ * before it; a loop that falls back to SIGCHLD later has the signal area
+ * registered after it, closing first. Either order is safe: closing the
+ * process area calls nothing of the signal area. */
 static const art__ext_t process_ext = {"process", process_loop_close};
 
 static int get_state(art_loop_t *loop, proc_loop_t **out) {
