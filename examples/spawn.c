@@ -92,6 +92,7 @@ static int spawn_ls(art_loop_t *loop, const char *dir) {
   int err = art_spawn(loop, &child.process, &options);
   if (err) {
     fprintf(stderr, "spawn ls: %s\n", art_strerror(err));
+    art_close((art_handle_t *)&child.process, NULL);
     art_close((art_handle_t *)&child.out, NULL);
     art_close((art_handle_t *)&child.err, NULL);
     return err;
@@ -137,5 +138,7 @@ int main(int argc, char **argv) {
   art_process_options_t bad = {.file = none[0], .args = none};
   err = art_spawn(loop, &missing, &bad);
   printf("spawn no-such-program: %s\n", art_err_name(err));
+  art_close((art_handle_t *)&missing, NULL); /* even after a failure */
+  art_run(loop, ART_RUN_DEFAULT);
   return art_loop_close(loop) == 0 && err == ART_ENOENT ? 0 : 1;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -127,6 +128,36 @@ static void assert_no_children(void) {
   assert_int_equal(count_children(), 0);
 }
 
+static int closed_calls;
+
+static void closed_cb(art_handle_t *h) {
+  closed_calls++;
+}
+
+/* A spawn that must fail with err, into a handle filled with junk first
+ * (fail_after >= 0: with that allocation failing). Whatever the failure,
+ * the handle comes back initialised and inactive, without a child, and
+ * art_close on it works and calls back. */
+static void spawn_fails(art_loop_t *loop, const art_process_options_t *o,
+                        int err, long fail_after) {
+  art_process_t p;
+  memset(&p, 0xAA, sizeof(p));
+  if (fail_after >= 0)
+    art_test_fail_alloc_after(fail_after);
+  int got = art_spawn(loop, &p, o);
+  if (fail_after >= 0)
+    art_test_fail_alloc_after(-1);
+  assert_int_equal(got, err);
+  assert_false(art_is_active((art_handle_t *)&p));
+  assert_false(art_is_closing((art_handle_t *)&p));
+  assert_int_equal(art_process_get_pid(&p), 0);
+  assert_int_equal(art_process_kill(&p, SIGTERM), ART_ESRCH);
+  closed_calls = 0;
+  assert_int_equal(art_close((art_handle_t *)&p, closed_cb), 0);
+  art_run(loop, ART_RUN_NOWAIT);
+  assert_int_equal(closed_calls, 1);
+}
+
 ART_TEST(bad_arguments) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_process_t p;
@@ -134,28 +165,28 @@ ART_TEST(bad_arguments) {
   char *no_args[] = {NULL};
   assert_int_equal(art_spawn(NULL, &p, &o), ART_EINVAL);
   assert_int_equal(art_spawn(loop, NULL, &o), ART_EINVAL);
-  assert_int_equal(art_spawn(loop, &p, NULL), ART_EINVAL);
+  spawn_fails(loop, NULL, ART_EINVAL, -1);
   o.args = NULL;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   o.args = no_args;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   o = helper("exit", "0", NULL);
   o.file = NULL;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   o = helper("exit", "0", NULL);
   o.flags = 1u << 20;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   o.flags = 0;
   o.stdio_count = -1;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   o.stdio_count = 2;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL); /* stdio NULL */
+  spawn_fails(loop, &o, ART_EINVAL, -1); /* stdio NULL */
   art_stdio_container_t bad[2] = {{ART_INHERIT_FD, {.fd = -1}},
                                   {0x4000, {.fd = 1}}};
   o.stdio = bad;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   bad[0].data.fd = 0;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   assert_int_equal(art_process_kill(NULL, SIGTERM), ART_EINVAL);
   assert_int_equal(art_kill(getpid(), -1), ART_EINVAL);
   assert_int_equal(art_kill(getpid(), 65), ART_EINVAL);
@@ -165,25 +196,21 @@ ART_TEST(bad_arguments) {
 }
 
 /* Out of memory for the loop's process state, or for the slot table of a
- * spawn with many slots: ART_ENOMEM, no child, nothing to close. */
+ * spawn with many slots: ART_ENOMEM, no child, the handle to close. */
 ART_TEST(spawn_without_memory) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_process_t p;
   art_stdio_container_t slots[12];
   art_process_options_t o = helper("exit", "0", NULL);
   memset(slots, 0, sizeof(slots));
-  art_test_fail_alloc_after(0);
-  assert_int_equal(art_spawn(loop, &p, &o), ART_ENOMEM);
-  art_test_fail_alloc_after(-1);
+  spawn_fails(loop, &o, ART_ENOMEM, 0);
   assert_int_equal(art_spawn(loop, &p, &o), 0); /* creates the state */
   art_run(loop, ART_RUN_DEFAULT);
   art_close((art_handle_t *)&p, NULL);
   art_run(loop, ART_RUN_DEFAULT);
   o.stdio = slots;
   o.stdio_count = 12;
-  art_test_fail_alloc_after(0);
-  assert_int_equal(art_spawn(loop, &p, &o), ART_ENOMEM);
-  art_test_fail_alloc_after(-1);
+  spawn_fails(loop, &o, ART_ENOMEM, 0);
   assert_no_children();
 }
 
@@ -227,12 +254,11 @@ ART_TEST(exit_status_and_signal) {
 
 ART_TEST(exec_failures) {
   art_loop_t *loop = ART_TEST_LOOP(state);
-  art_process_t p;
   art_process_options_t o = helper("exit", "0", NULL);
   o.file = "/nonexistent/program";
-  assert_int_equal(art_spawn(loop, &p, &o), ART_ENOENT);
+  spawn_fails(loop, &o, ART_ENOENT, -1);
   o.file = "art-no-such-program-anywhere";
-  assert_int_equal(art_spawn(loop, &p, &o), ART_ENOENT);
+  spawn_fails(loop, &o, ART_ENOENT, -1);
   char path[] = "/tmp/art-noexec-XXXXXX";
   int fd = mkstemp(path);
   assert_true(fd >= 0);
@@ -240,13 +266,13 @@ ART_TEST(exec_failures) {
   close(fd);
   chmod(path, 0644);
   o.file = path;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EACCES);
+  spawn_fails(loop, &o, ART_EACCES, -1);
   unlink(path);
   o.file = "/tmp"; /* a directory */
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EACCES);
+  spawn_fails(loop, &o, ART_EACCES, -1);
   o = helper("exit", "0", NULL);
   o.cwd = "/nonexistent/dir";
-  assert_int_equal(art_spawn(loop, &p, &o), ART_ENOENT);
+  spawn_fails(loop, &o, ART_ENOENT, -1);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   assert_no_children(); /* failed children were reaped by art_spawn */
 }
@@ -371,8 +397,7 @@ ART_TEST(env_and_cwd) {
   /* The PATH searched is the child's: "true" is not in /nonexistent. */
   char *args[] = {"true", NULL};
   art_process_options_t t = {.file = "true", .args = args, .env = env};
-  art_process_t p;
-  assert_int_equal(art_spawn(loop, &p, &t), ART_ENOENT);
+  spawn_fails(loop, &t, ART_ENOENT, -1);
   char dir[] = "/tmp/art-cwd-XXXXXX", real[PATH_MAX];
   assert_non_null(mkdtemp(dir));
   assert_non_null(realpath(dir, real));
@@ -444,8 +469,7 @@ ART_TEST(set_uid_and_gid) {
   o.uid = 65534;
   o.gid = 65533;
   if (getuid() != 0) {
-    art_process_t p;
-    assert_int_equal(art_spawn(loop, &p, &o), ART_EPERM);
+    spawn_fails(loop, &o, ART_EPERM, -1);
     return;
   }
   assert_string_equal(run_capture(loop, &o), "65534 65533");
@@ -593,7 +617,6 @@ ART_TEST(stdout_and_stderr_together) {
 ART_TEST(pipe_slot_errors) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_pipe_t opened, ipc, fresh;
-  art_process_t p;
   int fds[2];
   assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
   art_pipe_init(loop, &opened, 0);
@@ -605,24 +628,142 @@ ART_TEST(pipe_slot_errors) {
   art_process_options_t o = helper("exit", "0", NULL);
   o.stdio = &slot;
   o.stdio_count = 1;
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL); /* NULL stream */
-  slot.data.stream = (art_stream_t *)&opened;            /* already has an fd */
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);      /* NULL stream */
+  slot.data.stream = (art_stream_t *)&opened; /* already has an fd */
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   slot.data.stream = (art_stream_t *)&ipc; /* ipc pipe without ART_IPC */
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   slot.flags = ART_CREATE_PIPE | ART_IPC;
   slot.data.stream = (art_stream_t *)&fresh; /* ART_IPC on a plain pipe */
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   slot.flags = ART_INHERIT_STREAM;
   slot.data.stream = (art_stream_t *)&fresh; /* no fd */
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   slot.flags = ART_READABLE_PIPE; /* a direction without ART_CREATE_PIPE */
-  assert_int_equal(art_spawn(loop, &p, &o), ART_EINVAL);
+  spawn_fails(loop, &o, ART_EINVAL, -1);
   art_close((art_handle_t *)&opened, NULL);
   art_close((art_handle_t *)&ipc, NULL);
   art_close((art_handle_t *)&fresh, NULL);
   art_run(loop, ART_RUN_DEFAULT);
   close(fds[1]);
+}
+
+/* ---- running out of fds while creating the pipes ---- */
+
+#define FD_SCAN 1024
+
+/* Records in open[] which of fds 0..FD_SCAN-1 are open. */
+static void snapshot_fds(unsigned char *is_open) {
+  for (int fd = 0; fd < FD_SCAN; fd++)
+    is_open[fd] = fcntl(fd, F_GETFD) != -1;
+}
+
+/* Fills the gaps below the highest open fd with /dev/null (their numbers
+ * go to fillers, -1 ended) and lowers RLIMIT_NOFILE so that exactly spare
+ * more fds can be opened. */
+static void leave_spare_fds(int spare, int *fillers, struct rlimit *saved) {
+  unsigned char is_open[FD_SCAN];
+  int hi = 0, n = 0;
+  snapshot_fds(is_open);
+  for (int fd = 0; fd < FD_SCAN; fd++)
+    if (is_open[fd])
+      hi = fd;
+  for (int fd = 0; fd < hi; fd++)
+    if (!is_open[fd]) {
+      fillers[n] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      assert_int_equal(fillers[n++], fd);
+    }
+  fillers[n] = -1;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, saved), 0);
+  struct rlimit low = *saved;
+  low.rlim_cur = (rlim_t)(hi + 1 + spare);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+}
+
+static void restore_fds(int *fillers, const struct rlimit *saved) {
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, saved), 0);
+  for (int i = 0; fillers[i] >= 0; i++)
+    close(fillers[i]);
+}
+
+static int usr2_calls;
+
+static void usr2_cb(art_signal_t *h, int signum) {
+  usr2_calls++;
+}
+
+/* Three pipe slots, with fds for none, one or two of their socketpairs:
+ * art_spawn fails with ART_EMFILE and closes exactly the fds it made.
+ * Every fd open before (the loop's, the signal pipe's, 0-2) is still
+ * open, none leaked, and the signal pipe still carries a signal. */
+ART_TEST(pipes_out_of_fds_close_only_their_own) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_signal_t sig;
+  art_process_t p;
+  art_pipe_t pipes[3];
+  art_stdio_container_t slots[3];
+  unsigned char before[FD_SCAN], after[FD_SCAN];
+  int fillers[FD_SCAN];
+  struct rlimit saved;
+  art_process_options_t o = helper("exit", "0", NULL);
+  run_capture(loop, &o); /* the loop's process state exists */
+  assert_int_equal(art_signal_init(loop, &sig), 0);
+  assert_int_equal(art_signal_start(&sig, usr2_cb, SIGUSR2), 0);
+  for (int i = 0; i < 3; i++) {
+    art_pipe_init(loop, &pipes[i], 0);
+    slots[i].flags = ART_CREATE_PIPE | ART_READABLE_PIPE | ART_WRITABLE_PIPE;
+    slots[i].data.stream = (art_stream_t *)&pipes[i];
+  }
+  o = helper("exit", "0", NULL);
+  o.stdio = slots;
+  o.stdio_count = 3;
+  for (int spare = 0; spare <= 4; spare += 2) {
+    memset(&p, 0xAA, sizeof(p));
+    leave_spare_fds(spare, fillers, &saved);
+    snapshot_fds(before);
+    int err = art_spawn(loop, &p, &o);
+    snapshot_fds(after);
+    restore_fds(fillers, &saved);
+    assert_int_equal(err, ART_EMFILE);
+    assert_memory_equal(before, after, FD_SCAN);
+    /* The process handle and the pipes are the caller's to close. */
+    assert_int_equal(art_close((art_handle_t *)&p, NULL), 0);
+    art_run(loop, ART_RUN_NOWAIT);
+  }
+  usr2_calls = 0;
+  raise(SIGUSR2);
+  while (usr2_calls == 0)
+    art_run(loop, ART_RUN_ONCE);
+  for (int i = 0; i < 3; i++)
+    art_close((art_handle_t *)&pipes[i], NULL);
+  art_close((art_handle_t *)&sig, NULL);
+  art_run(loop, ART_RUN_DEFAULT);
+  assert_no_children();
+}
+
+/* A process out of fds when it first spawns does not take that for a
+ * kernel without pidfds: once fds are free again, children are reaped
+ * through pidfds, and no SIGCHLD handler is installed. (Each ctest entry
+ * is a process of its own, so this spawn is the process's first.) */
+ART_TEST(first_spawn_out_of_fds_keeps_pidfds) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_process_t p;
+  int fillers[FD_SCAN];
+  struct rlimit saved;
+  struct sigaction sa;
+  art_process_options_t o = helper("exit", "0", NULL);
+  if (getenv("ART_PROCESS_NO_PIDFD") != NULL)
+    skip();
+  leave_spare_fds(0, fillers, &saved);
+  int err = art_spawn(loop, &p, &o);
+  restore_fds(fillers, &saved);
+  assert_int_equal(err, ART_EMFILE);
+  art_close((art_handle_t *)&p, NULL);
+  run_capture(loop, &o);
+  assert_int_equal(exits, 1);
+  sigaction(SIGCHLD, NULL, &sa);
+  assert_true(sa.sa_handler == SIG_DFL);
+  assert_no_children();
 }
 
 /* An ipc pipe slot and an inherited stream: the child gets both. */

@@ -65,7 +65,11 @@ ART_EXTERN int art_signal_init(art_loop_t *loop, art_signal_t *handle);
 
 /* Starts watching signum (1-64, not SIGKILL or SIGSTOP: ART_EINVAL). A
  * started handle is moved to the new signal and callback. Errors of
- * sigaction (signals reserved by the C library) are returned as is. */
+ * sigaction (signals reserved by the C library) are returned as is. The
+ * loop's first start makes its signal pipe and registers it with the
+ * backend at once, so running out of fds (ART_EMFILE) or the backend
+ * refusing the pipe (ART_ENOMEM, ART_ENOSPC) is this call's error; the
+ * handle then stays stopped and no handler is installed. */
 ART_EXTERN int art_signal_start(art_signal_t *handle, art_signal_cb cb,
                                 int signum);
 
@@ -145,7 +149,21 @@ struct art_process_s {
  * ART_EACCES for the program, the error of chdir for options->cwd, of
  * setuid/setgid, or of creating the pipes. ART_EINVAL for NULL arguments, a
  * missing args[0] or an unknown flag. On success the handle is active until
- * the child exits; exit_cb then runs once, in the poll phase. */
+ * the child exits; exit_cb then runs exactly once (unless the handle is
+ * closed first), in the poll phase, or in the pending phase when the loop
+ * had to fall back to SIGCHLD because its backend refused to watch the
+ * child's pidfd (docs/process.md, Reaping). When neither way of watching
+ * the child can be set up, the child is killed and reaped here and the
+ * backend's refusal (ART_ENOMEM, ART_ENOSPC) is returned.
+ *
+ * As with libuv, the handle is initialised first, success or not (unless
+ * loop or process is NULL, or loop not initialised: then ART_EINVAL and
+ * nothing is touched). After a failure it is an open, inactive handle with
+ * no child (pid 0): close it with art_close before the loop closes or its
+ * memory is used again; exit_cb never runs. Each art_pipe_t of an
+ * ART_CREATE_PIPE slot stays the caller's and is closed with art_close as
+ * usual, failure or not (after a failure it may hold an end of a pipe
+ * whose other end is already closed). */
 ART_EXTERN int art_spawn(art_loop_t *loop, art_process_t *process,
                          const art_process_options_t *options);
 
@@ -167,8 +185,12 @@ typedef struct art_exec_s art_exec_t;
  * at exit_status and term_signal for how it ended); ART_ENOBUFS when an
  * output exceeded max_buffer (the child was killed, the buffers hold the
  * first max_buffer bytes); ART_ETIMEDOUT when the timeout killed it; or the
- * error of reading an output. The request may be reused or freed in the
- * callback, after art_exec_cleanup. */
+ * error of reading an output or of writing the input (the child was
+ * killed; ART_ENOMEM or ART_ENOSPC when the backend refused to watch the
+ * pipe). A child's stdin closed before it read all its input is not an
+ * error. The callback runs exactly once for every art_exec that returned
+ * 0. The request may be reused or freed in the callback, after
+ * art_exec_cleanup. */
 typedef void (*art_exec_cb)(art_exec_t *req, int status);
 
 typedef struct {
@@ -208,7 +230,8 @@ struct art_exec_s {
 };
 
 /* Starts file with args (as art_spawn: no shell). Errors of the spawn are
- * returned here and cb is then not called; ART_EINVAL for NULL arguments.
+ * returned here and cb is then not called, and nothing needs closing (the
+ * request's handles are internal); ART_EINVAL for NULL arguments.
  * While it runs the request keeps the loop alive. */
 ART_EXTERN int art_exec(art_loop_t *loop, art_exec_t *req, const char *file,
                         char **args, const art_exec_options_t *options,
@@ -273,7 +296,14 @@ ART_EXTERN uint64_t art_constrained_memory(void);
 /* The functions below that fill a caller's buffer take its size in *size.
  * On success *size is the length written, without the terminating NUL. If
  * the buffer is too small they return ART_ENOBUFS and set *size to the
- * size needed, NUL included. */
+ * size needed, NUL included. A NULL buffer with *size == 0 asks for the
+ * size only: ART_ENOBUFS and the size needed (a NULL buffer with another
+ * *size, or a NULL size, is ART_EINVAL).
+ *
+ *     size_t n = 0;
+ *     if (art_cwd(NULL, &n) == ART_ENOBUFS && (buf = malloc(n)) != NULL)
+ *       art_cwd(buf, &n);
+ */
 /* The host name. */
 ART_EXTERN int art_os_gethostname(char *buffer, size_t *size);
 /* The home folder: $HOME, else the password database's entry. */

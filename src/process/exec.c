@@ -143,8 +143,16 @@ static void timeout_cb(art_timer_t *t) {
 }
 
 /* The input's write and shutdown: a child that exits without reading its
- * input makes them fail with EPIPE, which is not the request's error. */
-static void input_written(art_write_t *w, int status) {}
+ * input makes them fail with EPIPE, which is not the request's error, nor
+ * is the cancel of closing the request. Any other failure (the backend
+ * refused to wait for the pipe) means the child got part of its input:
+ * the request ends with that error. */
+static void input_written(art_write_t *w, int status) {
+  art_exec_t *r = art__container_of(w, art_exec_t, write_);
+  if (status < 0 && status != ART_EPIPE && status != ART_ECANCELED &&
+      !r->closing_)
+    cut_short(r, status);
+}
 
 static void input_shut(art_shutdown_t *s, int status) {}
 
@@ -230,6 +238,7 @@ int art_exec(art_loop_t *loop, art_exec_t *r, const char *file, char **args,
   init_request(loop, r, o, cb);
   int err = spawn(loop, r, file, args, o);
   if (err) {
+    forget((art_handle_t *)&r->process_);
     for (int i = 0; i < 3; i++)
       forget_pipe(&r->pipes_[i]);
     return err;

@@ -18,7 +18,10 @@
  *    without pidfd (or ART_PROCESS_NO_PIDFD in the environment, for tests)
  *    fall back to a SIGCHLD watcher that polls each child of the loop with
  *    waitpid(pid, WNOHANG); waitpid(-1) is never called, so children
- *    spawned by other code are left alone.
+ *    spawned by other code are left alone. A loop whose backend refuses
+ *    to watch a pidfd (epoll_ctl's ENOMEM or ENOSPC) switches to that same
+ *    SIGCHLD polling for all its children from then on, so an exit never
+ *    depends on a registration that failed (reap_by_sigchld).
  * 4. A process handle closed while its child runs hands the child to the
  *    loop's orphan list, which reaps it when it exits (while the loop runs),
  *    so closing never leaves a zombie behind.
@@ -59,9 +62,13 @@ typedef struct {
 
 /* Per-loop state: the area's extension, process_ext. */
 typedef struct {
+  art_loop_t *loop;           /* the loop it belongs to */
   struct art__queue children; /* running art_process_t */
   struct art__queue orphans;  /* orphan_t */
-  int use_pidfd;              /* 0: SIGCHLD fallback */
+  int use_pidfd;              /* 0: SIGCHLD fallback from the start */
+  int by_sigchld;             /* SIGCHLD polls the children (hook made) */
+  int check_queued;           /* check is on the pending queue */
+  art__pending_t check;       /* one poll of every child, see note 3 */
   char *stack;                /* the clone child's stack */
 } proc_loop_t;
 
@@ -72,24 +79,33 @@ static int pidfd_open(int pid) {
   return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-/* Whether this kernel has pidfd_open (asked once per process). */
+/* Whether this kernel has pidfd_open (asked once per process). Only
+ * ENOSYS, or EPERM from a seccomp filter, says no: a process out of fds
+ * (EMFILE) when it first asks must not lose pidfds for good, so any other
+ * failure answers yes without remembering, and the spawn's own pidfd_open
+ * then reports it. */
 static int pidfd_supported(void) {
   static int supported = -1; /* atomic: -1 unknown, 0, 1 */
   int s = __atomic_load_n(&supported, __ATOMIC_RELAXED);
-  if (s < 0) {
-    int fd = pidfd_open(getpid());
-    s = fd >= 0;
-    if (fd >= 0)
-      art__close_fd(fd);
-    __atomic_store_n(&supported, s, __ATOMIC_RELAXED);
-  }
+  if (s >= 0)
+    return s;
+  int fd = pidfd_open(getpid());
+  if (fd >= 0)
+    art__close_fd(fd);
+  else if (errno != ENOSYS && errno != EPERM)
+    return 1;
+  s = fd >= 0;
+  __atomic_store_n(&supported, s, __ATOMIC_RELAXED);
   return s;
 }
 
 static void process_loop_close(art_loop_t *loop, void *state);
 
-/* The process area's per-loop state. It registers after the signal area's
- * (the SIGCHLD hook is made first), so it closes before it. */
+/* The process area's per-loop state. In SIGCHLD mode from the start it
+ * registers after the signal area's (the hook is made first), so it closes
+ * before it; a loop that falls back to SIGCHLD later has the signal area
+ * registered after it, closing first. Either order is safe: closing the
+ * process area calls nothing of the signal area. */
 static const art__ext_t process_ext = {"process", process_loop_close};
 
 static int get_state(art_loop_t *loop, proc_loop_t **out) {
@@ -108,6 +124,7 @@ static int get_state(art_loop_t *loop, proc_loop_t **out) {
     return ART_ENOMEM;
   }
 #endif
+  st->loop = loop;
   art__queue_init(&st->children);
   art__queue_init(&st->orphans);
   st->use_pidfd = pidfd_supported() && getenv("ART_PROCESS_NO_PIDFD") == NULL;
@@ -118,6 +135,7 @@ static int get_state(art_loop_t *loop, proc_loop_t **out) {
       art__free(st);
       return err;
     }
+    st->by_sigchld = 1;
   }
   int err = art__ext_set(loop, &process_ext, st);
   if (err) { /* the SIGCHLD hook stays: it finds no state and does nothing */
@@ -218,6 +236,31 @@ static void reap_all(art_loop_t *loop) {
   }
 }
 
+static void check_children(art__pending_t *pending) {
+  proc_loop_t *st = art__container_of(pending, proc_loop_t, check);
+  st->check_queued = 0;
+  reap_all(st->loop);
+}
+
+/* The backend refused to watch a pidfd: the loop's children are reaped on
+ * SIGCHLD from now on (note 3), those with a watched pidfd too, which is
+ * harmless. A child may have exited before the handler was there, its
+ * SIGCHLD lost, so every child is also polled once in the next pending
+ * phase. An error if the SIGCHLD watcher cannot be made either. */
+static int reap_by_sigchld(art_loop_t *loop, proc_loop_t *st) {
+  if (!st->by_sigchld) {
+    int err = art__signal_hook(loop, SIGCHLD, reap_all);
+    if (err)
+      return err;
+    st->by_sigchld = 1;
+  }
+  if (!st->check_queued) {
+    st->check_queued = 1;
+    art__pending_add(loop, &st->check, check_children);
+  }
+  return 0;
+}
+
 /* ---- Spawning. ---- */
 
 /* The PATH the child searches: the one of the environment it gets. */
@@ -261,14 +304,13 @@ static int check_slot(const art_stdio_container_t *s) {
   }
 }
 
-static int check_options(const art_loop_t *loop, const art_process_t *p,
+static int check_options(const art_loop_t *loop,
                          const art_process_options_t *o) {
   const unsigned known =
       ART_PROCESS_SETUID | ART_PROCESS_SETGID | ART_PROCESS_DETACHED;
-  if (!art__loop_usable(loop) || p == NULL || o == NULL || o->file == NULL ||
-      o->args == NULL || o->args[0] == NULL || (o->flags & ~known) != 0 ||
-      o->stdio_count < 0 || o->stdio_count > MAX_STDIO ||
-      (o->stdio_count > 0 && o->stdio == NULL))
+  if (o == NULL || o->file == NULL || o->args == NULL || o->args[0] == NULL ||
+      (o->flags & ~known) != 0 || o->stdio_count < 0 ||
+      o->stdio_count > MAX_STDIO || (o->stdio_count > 0 && o->stdio == NULL))
     return ART_EINVAL;
   for (int i = 0; i < o->stdio_count; i++) {
     int err = check_slot(&o->stdio[i]);
@@ -297,12 +339,16 @@ static void release_pipes(const art_process_options_t *o, int *pairs,
 
 /* Fills the child's slot table from the options, creating the pipes: a
  * socketpair per ART_CREATE_PIPE slot (duplex, so one kind serves every
- * direction and handle passing), pairs[2i] ours, pairs[2i+1] the child's. */
+ * direction and handle passing), pairs[2i] ours, pairs[2i+1] the child's.
+ * Every pair starts as "none" before the first socketpair can fail, since
+ * a failure closes the whole table: a slot not reached yet must not name
+ * whatever fd the memory happened to hold. */
 static int prepare_stdio(art__child_ctx_t *c, const art_process_options_t *o,
                          int *pairs) {
+  for (int i = 0; i < 2 * o->stdio_count; i++)
+    pairs[i] = -1;
   for (int i = 0; i < o->stdio_count; i++) {
     const art_stdio_container_t *s = &o->stdio[i];
-    pairs[2 * i] = pairs[2 * i + 1] = -1;
     c->ignore[i] = s->flags == ART_IGNORE;
     c->fds[i] = -1;
     if (s->flags & ART_INHERIT_FD)
@@ -401,8 +447,11 @@ static int abandon(int pid, int fd, int err) {
   return err;
 }
 
-/* Makes p a running, watched child. A child that cannot be watched is
- * killed: it could never be reaped. */
+/* Makes p a running, watched child. Its pidfd is registered at once, so
+ * that a refusal is known here: the loop then reaps by SIGCHLD, and the
+ * pidfd stays for art_process_kill. A child that cannot be watched either
+ * way is killed, since it could never be reaped, and the refusal is the
+ * spawn's error. */
 static int watch_child(art_loop_t *loop, proc_loop_t *st, art_process_t *p,
                        const art_process_options_t *o, int pid) {
   int fd = -1;
@@ -410,11 +459,10 @@ static int watch_child(art_loop_t *loop, proc_loop_t *st, art_process_t *p,
     return abandon(pid, -1, -errno);
   art__io_init(&p->io_, child_exited, fd);
   if (fd >= 0) {
-    int err = art__io_start(loop, &p->io_, ART_READABLE);
-    if (err)
+    int err = art__io_start_now(loop, &p->io_, ART_READABLE);
+    if (err && reap_by_sigchld(loop, st) != 0)
       return abandon(pid, fd, err);
   }
-  art__handle_init(loop, (art_handle_t *)p, &art__process_ops);
   p->pid = pid;
   p->exit_cb_ = o->exit_cb;
   art__queue_insert_tail(&st->children, &p->node_);
@@ -448,11 +496,27 @@ static int adopt_child(art_loop_t *loop, proc_loop_t *st, art_process_t *p,
   return watch_child(loop, st, p, o, pid);
 }
 
+/* The handle as a failed spawn leaves it, and a successful one starts
+ * from: open, inactive, no child. */
+static void init_handle(art_loop_t *loop, art_process_t *p) {
+  art__handle_init(loop, (art_handle_t *)p, &art__process_ops);
+  p->pid = 0;
+  p->exit_cb_ = NULL;
+  art__io_init(&p->io_, child_exited, -1);
+  art__queue_init(&p->node_);
+}
+
+/* The handle is initialised before anything can fail, as libuv's
+ * uv_spawn does: whatever the outcome, the caller then has one thing to
+ * do, art_close, and it is always safe. */
 int art_spawn(art_loop_t *loop, art_process_t *p,
               const art_process_options_t *o) {
   proc_loop_t *st = NULL;
   slot_mem_t m;
-  int err = check_options(loop, p, o);
+  if (!art__loop_usable(loop) || p == NULL)
+    return ART_EINVAL;
+  init_handle(loop, p);
+  int err = check_options(loop, o);
   if (err == 0)
     err = get_state(loop, &st);
   if (err == 0)
@@ -526,8 +590,10 @@ static void adopt(art_loop_t *loop, proc_loop_t *st, art_process_t *p) {
   o->pid = p->pid;
   art__io_init(&o->io, orphan_exited, fd);
   art__queue_insert_tail(&st->orphans, &o->node);
-  if (fd >= 0 && art__io_start(loop, &o->io, ART_READABLE) != 0)
-    free_orphan(loop, o);
+  /* Refused, SIGCHLD reaps it; failing that too, it stays listed, and the
+   * loop's close reaps it if it has exited by then. */
+  if (fd >= 0 && art__io_start_now(loop, &o->io, ART_READABLE) != 0)
+    reap_by_sigchld(loop, st);
 }
 
 static void process_close(art_handle_t *h) {

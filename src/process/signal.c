@@ -155,7 +155,10 @@ static int get_state(art_loop_t *loop, sig_loop_t **out) {
   s->wfd = fds[1];
   art__queue_init(&s->handles);
   art__io_init(&s->io, pipe_cb, s->rfd);
-  int err = art__io_start(loop, &s->io, ART_READABLE);
+  /* Registered now: a backend that refuses the pipe (ENOMEM, ENOSPC) makes
+   * the start fail, instead of signals that would silently never come. Its
+   * mask never changes afterwards, so no later refusal can silence it. */
+  int err = art__io_start_now(loop, &s->io, ART_READABLE);
   if (err == 0 && (err = art__ext_set(loop, &signal_ext, s)) != 0)
     art__io_close(loop, &s->io);
   if (err) {
