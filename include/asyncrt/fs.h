@@ -449,7 +449,9 @@ ART_EXTERN int art_fs_event_init(art_loop_t *loop, art_fs_event_t *handle);
 
 /* Starts watching path (a file or a folder). ART_EINVAL if the handle is
  * already started or closed, ART_ENOENT/ART_EACCES... from the system, or
- * ART_ENOSPC when the inotify watch limit is reached. */
+ * ART_ENOSPC when the inotify watch limit is reached; ART_ENOMEM or
+ * ART_ENOSPC too when the poller refuses the loop's inotify fd (a later
+ * start tries again). */
 ART_EXTERN int art_fs_event_start(art_fs_event_t *handle, art_fs_event_cb cb,
                                   const char *path, unsigned flags);
 

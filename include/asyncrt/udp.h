@@ -27,6 +27,10 @@
  *   end-of-batch hand-back above). nread < 0: an error (ART_ENOBUFS if
  *   alloc_cb returned no memory, or the socket's error, such as
  *   ART_ECONNREFUSED on a connected socket after an ICMP unreachable).
+ *   When the poller refuses to watch the socket (ART_ENOMEM, ART_ENOSPC),
+ *   recv_cb gets that error once with an empty buf (nothing was
+ *   allocated), receiving has stopped, and every queued send fails with the
+ *   same error.
  * - A datagram larger than its slot is truncated and flagged
  *   ART_UDP_PARTIAL; nread is then the number of bytes stored.
  * - addr points at memory of the loop, valid only during the callback.
