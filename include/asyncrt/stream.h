@@ -119,8 +119,8 @@ struct art_shutdown_s {
 ART_EXTERN int art_read_start(art_stream_t *stream, art_alloc_cb alloc_cb,
                               art_read_cb read_cb);
 
-/* Stops reading (no read_cb after it returns); 0 also when not reading,
- * ART_EINVAL for NULL or a closed stream. */
+/* Stops reading (no read_cb after it returns); 0 also when not reading or
+ * closing or closed, ART_EINVAL for NULL or a handle that is no stream. */
 ART_EXTERN int art_read_stop(art_stream_t *stream);
 
 /* Queues nbufs buffers (the buffers themselves must stay valid until cb;

@@ -183,8 +183,8 @@ ART_EXTERN int art_udp_try_send_batch(art_udp_t *handle,
 ART_EXTERN int art_udp_recv_start(art_udp_t *handle, art_udp_alloc_cb alloc_cb,
                                   art_udp_recv_cb recv_cb);
 
-/* Stops receiving; 0 also when not receiving, ART_EINVAL for NULL or a
- * closed handle. */
+/* Stops receiving; 0 also when not receiving or closing or closed,
+ * ART_EINVAL for NULL or a handle of another type. */
 ART_EXTERN int art_udp_recv_stop(art_udp_t *handle);
 
 /* Sets the slot size a batch buffer is split into (1 to 65536; default

@@ -413,18 +413,23 @@ int art_fs_event_start(art_fs_event_t *handle, art_fs_event_cb cb,
   return 0;
 }
 
-int art_fs_event_stop(art_fs_event_t *handle) {
-  if (handle == NULL || handle->type != ART_FS_EVENT || handle->loop == NULL ||
-      (handle->flags_ & ART__H_CLOSED))
-    return ART_EINVAL; /* closing is fine: art_close stops it this way */
+/* Drops the handle's watches: art_fs_event_stop and art_close. */
+static void stop_watching(art_fs_event_t *handle) {
   if (!(handle->flags_ & ART__H_ACTIVE))
-    return 0;
+    return;
   inotify_state_t *st = art__ext_get(handle->loop, &inotify_ext);
   if (st != NULL)
     remove_handle_watches(st, handle, NULL);
   art__free(handle->path_);
   handle->path_ = NULL;
   art__handle_stop((art_handle_t *)handle);
+}
+
+int art_fs_event_stop(art_fs_event_t *handle) {
+  if (!art__handle_is((art_handle_t *)handle, ART_FS_EVENT))
+    return ART_EINVAL;
+  if (art__handle_usable((art_handle_t *)handle)) /* else art_close did */
+    stop_watching(handle);
   return 0;
 }
 
@@ -443,7 +448,7 @@ int art_fs_event_getpath(art_fs_event_t *handle, char *buffer, size_t *size) {
 }
 
 static void fs_event_close(art_handle_t *h) {
-  art_fs_event_stop((art_fs_event_t *)h);
+  stop_watching((art_fs_event_t *)h);
 }
 
 const art__handle_ops_t art__fs_event_ops = {

@@ -189,9 +189,9 @@ int art_read_start(art_stream_t *s, art_alloc_cb alloc_cb,
 }
 
 int art_read_stop(art_stream_t *s) {
-  if (!art__stream_usable(s))
+  if (s == NULL || s->loop == NULL || !art__is_stream_type(s->type))
     return ART_EINVAL;
-  if (has_flag(s, ART__S_READING))
+  if (art__stream_usable(s) && has_flag(s, ART__S_READING))
     stop_reading(s);
   return 0;
 }

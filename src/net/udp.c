@@ -393,10 +393,9 @@ int art_udp_recv_start(art_udp_t *h, art_udp_alloc_cb alloc_cb,
 }
 
 int art_udp_recv_stop(art_udp_t *h) {
-  if (h == NULL || h->type != ART_UDP || h->loop == NULL ||
-      (h->flags_ & ART__H_CLOSED))
+  if (!art__handle_is((art_handle_t *)h, ART_UDP))
     return ART_EINVAL;
-  if (!(h->flags_ & ART__UDP_READING))
+  if (!udp_usable(h) || !(h->flags_ & ART__UDP_READING))
     return 0;
   h->flags_ &= ~ART__UDP_READING;
   if (h->io_.fd >= 0)
