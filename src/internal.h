@@ -74,6 +74,15 @@ static inline int art__loop_usable(const art_loop_t *loop) {
   return loop != NULL && loop->backend_ != NULL;
 }
 
+/* True for a handle art_*_init made of the given type, closing, closed or
+ * not: a closed handle keeps its loop and type until its memory is reused.
+ * A stop function checks this, then returns 0 and does nothing for a handle
+ * that is not usable, since art_close stopped it (docs/design.md,
+ * section 3); a start function refuses such a handle with ART_EINVAL. */
+static inline int art__handle_is(const art_handle_t *h, art_handle_type type) {
+  return h != NULL && h->loop != NULL && h->type == type;
+}
+
 /* True for a handle that may still be used: not closing, not closed. */
 static inline int art__handle_usable(const art_handle_t *h) {
   return h != NULL && h->loop != NULL &&

@@ -109,10 +109,16 @@ void art__io_close(art_loop_t *loop, art__io_t *w) {
   w->pevents = 0;
 }
 
+/* A refused change of a registered fd (a MOD that failed) may leave the
+ * old mask in the backend; it is dropped, so that pevents 0 is true and a
+ * level-triggered event of the old mask cannot wake every wait for a
+ * watcher that is gone. */
 int art__io_sync(art_loop_t *loop, art__io_t *w) {
   art__queue_remove(&w->change);
   int err = loop->backend_->update(loop->backend_state_, w->fd, w->pevents,
                                    w->events);
+  if (err && w->pevents != 0)
+    loop->backend_->forget_fd(loop->backend_state_, w->fd);
   w->pevents = err ? 0 : w->events;
   return err;
 }

@@ -94,12 +94,6 @@ int art__loop_init_with(art_loop_t *loop, const art__backend_ops_t *backend) {
   err = art__wakeup_init(loop);
   if (err)
     goto fail;
-  /* The wakeup fd reaches the backend now rather than in the first poll
-   * phase: a host polling art_backend_fd then sees wakeups (and
-   * art_backend_timeout need not say 0) before the loop has ever run. */
-  err = art__io_sync(loop, &loop->wakeup_io_);
-  if (err)
-    goto fail;
   return 0;
 
 fail:

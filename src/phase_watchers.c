@@ -71,9 +71,10 @@ static void phase_handle_close(art_handle_t *h) {
   }                                                                            \
                                                                                \
   int art_##name##_stop(art_##name##_t *h) {                                   \
-    if (h == NULL || h->type != TYPE || h->loop == NULL ||                     \
-        (h->flags_ & ART__H_CLOSED))                                           \
+    if (!art__handle_is((art_handle_t *)h, TYPE))                              \
       return ART_EINVAL;                                                       \
+    if (!art__handle_usable((art_handle_t *)h))                                \
+      return 0; /* art_close stopped it */                                     \
     art__queue_remove(&h->queue_);                                             \
     art__handle_stop((art_handle_t *)h);                                       \
     return 0;                                                                  \

@@ -61,9 +61,10 @@ int art_poll_start(art_poll_t *p, int events, art_poll_cb cb) {
 }
 
 int art_poll_stop(art_poll_t *p) {
-  if (p == NULL || p->type != ART_POLL || p->loop == NULL ||
-      (p->flags_ & ART__H_CLOSED))
+  if (!art__handle_is((art_handle_t *)p, ART_POLL))
     return ART_EINVAL;
+  if (!art__handle_usable((art_handle_t *)p))
+    return 0; /* art_close stopped it */
   art__io_stop(p->loop, &p->io_, ~0u);
   art__handle_stop((art_handle_t *)p);
   return 0;

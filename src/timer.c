@@ -131,9 +131,10 @@ int art_timer_start(art_timer_t *t, art_timer_cb cb, uint64_t timeout,
 
 /* Lazy: the heap entry, if any, is dropped when it reaches the top. */
 int art_timer_stop(art_timer_t *t) {
-  if (t == NULL || t->type != ART_TIMER || t->loop == NULL ||
-      (t->flags_ & ART__H_CLOSED))
+  if (!art__handle_is((art_handle_t *)t, ART_TIMER))
     return ART_EINVAL;
+  if (!art__handle_usable((art_handle_t *)t))
+    return 0; /* art_close stopped it; its heap slot may be gone */
   undefer(t);
   art__handle_stop((art_handle_t *)t);
   return 0;

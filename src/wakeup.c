@@ -86,13 +86,18 @@ static void wakeup_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
   drain_sources(loop);
 }
 
+/* The eventfd reaches the backend now rather than in the first poll phase:
+ * a host polling art_backend_fd then sees wakeups (and art_backend_timeout
+ * need not say 0) before the loop has ever run, and a backend that refuses
+ * it fails art_loop_init. Its mask never changes afterwards, so no later
+ * refusal can silence it. */
 int art__wakeup_init(art_loop_t *loop) {
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd == -1)
     return -errno;
   loop->wakeup_fd_ = fd;
   art__io_init(&loop->wakeup_io_, wakeup_cb, fd);
-  int err = art__io_start(loop, &loop->wakeup_io_, ART_READABLE);
+  int err = art__io_start_now(loop, &loop->wakeup_io_, ART_READABLE);
   if (err) {
     art__wakeup_close(loop);
     return err;

@@ -112,7 +112,7 @@ ART_TEST(bad_arguments) {
   assert_int_equal(art_fs_event_getpath(&h, buf, NULL), ART_EINVAL);
   close_handle(loop, &h);
   assert_int_equal(art_fs_event_start(&h, record, dir, 0), ART_EINVAL);
-  assert_int_equal(art_fs_event_stop(&h), ART_EINVAL);
+  assert_int_equal(art_fs_event_stop(&h), 0); /* closed: already stopped */
   assert_int_equal(art_fs_event_getpath(&h, buf, &size), ART_EINVAL);
 }
 

@@ -1,6 +1,7 @@
-/* The handle lifecycle shared by every type: close rules, stop after close,
- * ref/unref and liveness, walk, debugging output, type names, and getters
- * given a handle of another type. */
+/* The handle lifecycle shared by every type: close rules, start and stop
+ * after close (a table of every type), ref/unref and liveness, walk,
+ * debugging output, type names, and getters given a handle of another
+ * type. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -135,41 +136,236 @@ static int udp_bound(art_loop_t *loop, art_udp_t *u) {
   return art_udp_bind(u, (const struct sockaddr *)&a, 0);
 }
 
-/* Every stop function, given a handle whose close callback has run, says
- * ART_EINVAL (DESIGN.md: a handle used after close), as art_signal_stop,
- * art_fs_event_stop and art_read_stop already did. */
-ART_TEST(stop_after_close_is_einval) {
+/* ---- Start and stop after art_close, for every type. ----
+ * The rule (docs/design.md, section 3): once art_close was called, a start
+ * function returns ART_EINVAL and a stop function returns 0 and does
+ * nothing, both while the handle is closing and after its close callback
+ * ran. Each row makes a started handle of one type; the test closes it and
+ * calls the type's start and stop in both states. */
+
+typedef union {
+  art_timer_t timer;
+  art_idle_t idle;
+  art_prepare_t prepare;
+  art_check_t check;
+  art_async_t async;
+  art_poll_t poll;
+  art_udp_t udp;
+  art_tcp_t tcp;
+  art_pipe_t pipe;
+  art_fs_event_t fs_event;
+  art_fs_poll_t fs_poll;
+} any_handle_t;
+
+static int row_fds[2] = {-1, -1}; /* a socketpair a row may use */
+
+static void noop_timer(art_timer_t *t) {}
+static void noop_idle(art_idle_t *h) {}
+static void noop_prepare(art_prepare_t *h) {}
+static void noop_check(art_check_t *h) {}
+static void noop_async(art_async_t *h) {}
+static void noop_poll(art_poll_t *p, int status, int events) {}
+static void noop_udp_alloc(art_udp_t *h, size_t n, art_buf_t *buf) {}
+static void noop_udp_recv(art_udp_t *h, ssize_t n, const art_buf_t *buf,
+                          const struct sockaddr *addr, unsigned flags) {}
+static void noop_alloc(art_handle_t *h, size_t n, art_buf_t *buf) {}
+static void noop_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {}
+static void noop_connection(art_stream_t *s, int status) {}
+static void noop_fs_event(art_fs_event_t *h, const char *name, int events,
+                          int status) {}
+static void noop_fs_poll(art_fs_poll_t *h, int status, const art_stat_t *prev,
+                         const art_stat_t *curr) {}
+
+static void socket_pair(void) {
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, row_fds),
+                   0);
+}
+
+static int start_timer(any_handle_t *h) {
+  return art_timer_start(&h->timer, noop_timer, 1000, 0);
+}
+static int stop_timer(any_handle_t *h) {
+  return art_timer_stop(&h->timer);
+}
+static int again_timer(any_handle_t *h) {
+  return art_timer_again(&h->timer);
+}
+static int make_timer(art_loop_t *loop, any_handle_t *h) {
+  int err = art_timer_init(loop, &h->timer);
+  return err ? err : start_timer(h);
+}
+
+#define PHASE_ROW_FNS(name)                                                    \
+  static int start_##name(any_handle_t *h) {                                   \
+    return art_##name##_start(&h->name, noop_##name);                          \
+  }                                                                            \
+  static int stop_##name(any_handle_t *h) {                                    \
+    return art_##name##_stop(&h->name);                                        \
+  }                                                                            \
+  static int make_##name(art_loop_t *loop, any_handle_t *h) {                  \
+    int err = art_##name##_init(loop, &h->name);                               \
+    return err ? err : start_##name(h);                                        \
+  }
+PHASE_ROW_FNS(idle)
+PHASE_ROW_FNS(prepare)
+PHASE_ROW_FNS(check)
+
+static int start_async(any_handle_t *h) {
+  return art_async_send(&h->async);
+}
+static int make_async(art_loop_t *loop, any_handle_t *h) {
+  return art_async_init(loop, &h->async, noop_async);
+}
+
+static int start_poll(any_handle_t *h) {
+  return art_poll_start(&h->poll, ART_READABLE, noop_poll);
+}
+static int stop_poll(any_handle_t *h) {
+  return art_poll_stop(&h->poll);
+}
+static int make_poll(art_loop_t *loop, any_handle_t *h) {
+  socket_pair();
+  int err = art_poll_init(loop, &h->poll, row_fds[0]);
+  return err ? err : start_poll(h);
+}
+
+static int start_udp(any_handle_t *h) {
+  return art_udp_recv_start(&h->udp, noop_udp_alloc, noop_udp_recv);
+}
+static int stop_udp(any_handle_t *h) {
+  return art_udp_recv_stop(&h->udp);
+}
+static int make_udp(art_loop_t *loop, any_handle_t *h) {
+  int err = udp_bound(loop, &h->udp);
+  return err ? err : start_udp(h);
+}
+
+static int start_read(any_handle_t *h) {
+  return art_read_start((art_stream_t *)&h->pipe, noop_alloc, noop_read);
+}
+static int stop_read(any_handle_t *h) {
+  return art_read_stop((art_stream_t *)&h->pipe);
+}
+static int make_pipe(art_loop_t *loop, any_handle_t *h) {
+  socket_pair();
+  int err = art_pipe_init(loop, &h->pipe, 0);
+  if (!err && (err = art_pipe_open(&h->pipe, row_fds[0])) == 0)
+    row_fds[0] = -1; /* the handle's now */
+  return err ? err : start_read(h);
+}
+
+static int listen_tcp(any_handle_t *h) {
+  return art_listen((art_stream_t *)&h->tcp, 8, noop_connection);
+}
+static int stop_tcp_read(any_handle_t *h) {
+  return art_read_stop((art_stream_t *)&h->tcp);
+}
+static int make_tcp(art_loop_t *loop, any_handle_t *h) {
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int err = art_tcp_init(loop, &h->tcp);
+  if (!err)
+    err = art_tcp_bind(&h->tcp, (const struct sockaddr *)&a, 0);
+  return err ? err : listen_tcp(h);
+}
+
+static int start_fs_event(any_handle_t *h) {
+  return art_fs_event_start(&h->fs_event, noop_fs_event, "/", 0);
+}
+static int stop_fs_event(any_handle_t *h) {
+  return art_fs_event_stop(&h->fs_event);
+}
+static int make_fs_event(art_loop_t *loop, any_handle_t *h) {
+  int err = art_fs_event_init(loop, &h->fs_event);
+  return err ? err : start_fs_event(h);
+}
+
+static int start_fs_poll(any_handle_t *h) {
+  return art_fs_poll_start(&h->fs_poll, noop_fs_poll, "/", 60000);
+}
+static int stop_fs_poll(any_handle_t *h) {
+  return art_fs_poll_stop(&h->fs_poll);
+}
+static int make_fs_poll(art_loop_t *loop, any_handle_t *h) {
+  int err = art_fs_poll_init(loop, &h->fs_poll);
+  return err ? err : start_fs_poll(h);
+}
+
+typedef struct {
+  const char *name;
+  int (*make)(art_loop_t *loop, any_handle_t *h); /* init and start */
+  int (*start)(any_handle_t *h);                  /* ART_EINVAL once closed */
+  int (*stop)(any_handle_t *h);                   /* 0 once closed (or NULL) */
+} after_close_row_t;
+
+static const after_close_row_t after_close_rows[] = {
+    {"timer", make_timer, start_timer, stop_timer},
+    {"timer again", make_timer, again_timer, stop_timer},
+    {"idle", make_idle, start_idle, stop_idle},
+    {"prepare", make_prepare, start_prepare, stop_prepare},
+    {"check", make_check, start_check, stop_check},
+    {"async", make_async, start_async, NULL},
+    {"poll", make_poll, start_poll, stop_poll},
+    {"udp", make_udp, start_udp, stop_udp},
+    {"pipe", make_pipe, start_read, stop_read},
+    {"tcp listener", make_tcp, listen_tcp, stop_tcp_read},
+    {"fs_event", make_fs_event, start_fs_event, stop_fs_event},
+    {"fs_poll", make_fs_poll, start_fs_poll, stop_fs_poll},
+};
+
+/* Calls the row's start and stop on a closed or closing handle. */
+static void check_after_close(const after_close_row_t *row, any_handle_t *h,
+                              const char *when) {
+  int err = row->start(h);
+  if (err != ART_EINVAL)
+    fail_msg("%s %s: start gave %d, not ART_EINVAL", row->name, when, err);
+  err = row->stop != NULL ? row->stop(h) : 0;
+  if (err != 0)
+    fail_msg("%s %s: stop gave %d, not 0", row->name, when, err);
+  err = row->stop != NULL ? row->stop(h) : 0;
+  if (err != 0)
+    fail_msg("%s %s: second stop gave %d", row->name, when, err);
+}
+
+ART_TEST(start_and_stop_after_close_every_type) {
   art_loop_t *loop = ART_TEST_LOOP(state);
-  art_timer_t t;
-  art_idle_t i;
-  art_prepare_t p;
-  art_check_t c;
-  art_poll_t pw;
-  art_udp_t u;
-  int sv[2];
-  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  assert_int_equal(art_timer_init(loop, &t), 0);
-  assert_int_equal(art_idle_init(loop, &i), 0);
-  assert_int_equal(art_prepare_init(loop, &p), 0);
-  assert_int_equal(art_check_init(loop, &c), 0);
-  assert_int_equal(art_poll_init(loop, &pw, sv[0]), 0);
-  assert_int_equal(udp_bound(loop, &u), 0);
-  art_handle_t *all[] = {(art_handle_t *)&t,  (art_handle_t *)&i,
-                         (art_handle_t *)&p,  (art_handle_t *)&c,
-                         (art_handle_t *)&pw, (art_handle_t *)&u};
-  closed = 0;
-  for (size_t k = 0; k < ART_ARRAY_SIZE(all); k++)
-    assert_int_equal(art_close(all[k], count_close_cb), 0);
-  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
-  assert_int_equal(closed, (int)ART_ARRAY_SIZE(all));
-  assert_int_equal(art_timer_stop(&t), ART_EINVAL);
-  assert_int_equal(art_idle_stop(&i), ART_EINVAL);
-  assert_int_equal(art_prepare_stop(&p), ART_EINVAL);
-  assert_int_equal(art_check_stop(&c), ART_EINVAL);
-  assert_int_equal(art_poll_stop(&pw), ART_EINVAL);
-  assert_int_equal(art_udp_recv_stop(&u), ART_EINVAL);
-  close(sv[0]);
-  close(sv[1]);
+  static any_handle_t h;
+  for (size_t k = 0; k < ART_ARRAY_SIZE(after_close_rows); k++) {
+    const after_close_row_t *row = &after_close_rows[k];
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(row->make(loop, &h), 0);
+    assert_true(art_is_active((art_handle_t *)&h));
+    closed = 0;
+    assert_int_equal(art_close((art_handle_t *)&h, count_close_cb), 0);
+    check_after_close(row, &h, "closing");
+    assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+    assert_int_equal(closed, 1);
+    check_after_close(row, &h, "closed");
+    assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+    assert_int_equal(closed, 1); /* nothing restarted it */
+    for (int i = 0; i < 2; i++)
+      if (row_fds[i] >= 0)
+        close(row_fds[i]);
+    row_fds[0] = row_fds[1] = -1;
+  }
+}
+
+/* Bad input to a stop is still refused: NULL, or a handle of another
+ * type. */
+ART_TEST(stop_refuses_null_and_other_types) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_idle_t *idle = new_idle(loop);
+  any_handle_t *other = (any_handle_t *)(void *)idle; /* only its head read */
+  assert_int_equal(art_timer_stop(NULL), ART_EINVAL);
+  assert_int_equal(art_read_stop(NULL), ART_EINVAL);
+  assert_int_equal(stop_timer(other), ART_EINVAL);
+  assert_int_equal(stop_prepare(other), ART_EINVAL);
+  assert_int_equal(stop_poll(other), ART_EINVAL);
+  assert_int_equal(stop_udp(other), ART_EINVAL);
+  assert_int_equal(stop_read(other), ART_EINVAL);
+  assert_int_equal(stop_fs_event(other), ART_EINVAL);
+  assert_int_equal(stop_fs_poll(other), ART_EINVAL);
+  close_and_run(loop, (art_handle_t *)idle);
 }
 
 static void idle_noop(art_idle_t *i) {}

@@ -181,3 +181,187 @@ ART_TEST(refused_poll_handle_gets_the_error_once) {
   close(sv[1]);
   run_to_end_and_close(&loop);
 }
+
+/* ---- UDP. ---- */
+
+static void udp_alloc_cb(art_udp_t *h, size_t suggested, art_buf_t *buf) {
+  static char space[2048];
+  (void)h;
+  (void)suggested;
+  *buf = art_buf_init(space, sizeof(space));
+}
+
+static void udp_recv_cb(art_udp_t *h, ssize_t nread, const art_buf_t *buf,
+                        const struct sockaddr *addr, unsigned flags) {
+  seen_calls++;
+  seen_status = (int)nread;
+  assert_null(buf->base); /* nothing was allocated for it */
+  assert_null(addr);
+  assert_int_equal(flags, 0);
+  assert_int_equal(art_udp_recv_stop(h), 0); /* already stopped */
+}
+
+ART_TEST(refused_udp_recv_reaches_recv_cb) {
+  art_loop_t loop;
+  art_udp_t h;
+  (void)state;
+  assert_int_equal(refusing_loop_init(&loop), 0);
+  assert_int_equal(art_udp_init(&loop, &h), 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(art_udp_bind(&h, (struct sockaddr *)&addr, 0), 0);
+  refuse_fd(h.io_.fd, ART_ENOSPC);
+  seen_calls = 0;
+  assert_int_equal(art_udp_recv_start(&h, udp_alloc_cb, udp_recv_cb), 0);
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(seen_calls, 1);
+  assert_int_equal(seen_status, ART_ENOSPC);
+  assert_int_equal(refusing.refusals, 1); /* not retried */
+  art_close((art_handle_t *)&h, NULL);
+  run_to_end_and_close(&loop);
+}
+
+static int udp_sent_ok, udp_sent_failed, udp_sent_other;
+
+static void udp_send_cb(art_udp_send_t *req, int status) {
+  (void)req;
+  if (status == 0)
+    udp_sent_ok++;
+  else if (status == ART_ENOMEM)
+    udp_sent_failed++;
+  else
+    udp_sent_other++;
+}
+
+/* Sends on h (an adopted AF_UNIX datagram socketpair end whose peer never
+ * reads) until some wait in its queue. Returns how many were sent. */
+static int udp_fill(art_udp_t *h, art_udp_send_t *reqs, int max) {
+  static char payload[1024];
+  art_buf_t b = art_buf_init(payload, sizeof(payload));
+  udp_sent_ok = udp_sent_failed = udp_sent_other = 0;
+  for (int i = 0; i < max; i++) {
+    assert_int_equal(art_udp_send(&reqs[i], h, &b, 1, NULL, udp_send_cb), 0);
+    if (art_udp_get_send_queue_count(h) >= 4)
+      return i + 1;
+  }
+  fail_msg("the socket never filled");
+  return 0;
+}
+
+ART_TEST(refused_udp_send_wait_fails_queued_sends) {
+  art_loop_t loop;
+  art_udp_t h;
+  static art_udp_send_t reqs[4096];
+  int sv[2];
+  (void)state;
+  assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+  assert_int_equal(refusing_loop_init(&loop), 0);
+  assert_int_equal(art_udp_init(&loop, &h), 0);
+  assert_int_equal(art_udp_open(&h, sv[0]), 0);
+  refuse_fd(sv[0], ART_ENOMEM);
+  int n = udp_fill(&h, reqs, 4096);
+  int queued = (int)art_udp_get_send_queue_count(&h);
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(udp_sent_ok, n - queued);
+  assert_int_equal(udp_sent_failed, queued); /* each once, with the reason */
+  assert_int_equal(udp_sent_other, 0);
+  assert_int_equal(art_udp_get_send_queue_count(&h), 0);
+  assert_int_equal(art_is_active((art_handle_t *)&h), 0);
+  assert_int_equal(refusing.refusals, 1);
+  art_close((art_handle_t *)&h, NULL);
+  close(sv[1]);
+  run_to_end_and_close(&loop);
+}
+
+/* A refused change of a registered socket (reading, then a send that must
+ * wait) fails both directions, and the backend keeps no stale mask: the
+ * readable socket does not show up in its waits. */
+ART_TEST(refused_udp_mask_change_fails_both_and_leaves_nothing) {
+  art_loop_t loop;
+  art_udp_t h;
+  static art_udp_send_t reqs[4096];
+  art__event_t ev[8];
+  int sv[2];
+  (void)state;
+  assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+  assert_int_equal(refusing_loop_init(&loop), 0);
+  assert_int_equal(art_udp_init(&loop, &h), 0);
+  assert_int_equal(art_udp_open(&h, sv[0]), 0);
+  assert_int_equal(art_udp_recv_start(&h, udp_alloc_cb, udp_recv_cb), 0);
+  assert_int_equal(art_run(&loop, ART_RUN_NOWAIT), 1); /* registered */
+  refuse_fd(sv[0], ART_ENOMEM);
+  int n = udp_fill(&h, reqs, 4096);
+  int queued = (int)art_udp_get_send_queue_count(&h);
+  assert_int_equal(send(sv[1], "x", 1, 0), 1); /* sv[0] is readable */
+  seen_calls = 0;
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(seen_calls, 1);
+  assert_int_equal(seen_status, ART_ENOMEM);
+  assert_int_equal(udp_sent_ok, n - queued);
+  assert_int_equal(udp_sent_failed, queued);
+  assert_int_equal(refusing.refusals, 1);
+  int found = refusing.inner->wait(loop.backend_state_, 0, ev, 8);
+  for (int i = 0; i < found; i++)
+    assert_int_not_equal(ev[i].fd, sv[0]);
+  art_close((art_handle_t *)&h, NULL);
+  close(sv[1]);
+  run_to_end_and_close(&loop);
+}
+
+/* ---- fs_event. ---- */
+
+static void fs_event_cb(art_fs_event_t *h, const char *name, int events,
+                        int status) {
+  (void)name;
+  (void)events;
+  seen_calls++;
+  seen_status = status;
+  art_close((art_handle_t *)h, NULL);
+}
+
+/* The loop's inotify fd is registered inside art_fs_event_start, so a
+ * refusal is that start's error; the next start registers it again and
+ * events flow. */
+ART_TEST(refused_fs_event_is_starts_error) {
+  art_loop_t loop;
+  art_fs_event_t h;
+  char dir[] = "/tmp/art_refused_XXXXXX", file[64];
+  (void)state;
+  assert_non_null(mkdtemp(dir));
+  assert_int_equal(refusing_loop_init(&loop), 0);
+  assert_int_equal(art_fs_event_init(&loop, &h), 0);
+  refuse_fd(-1, ART_ENOSPC);
+  assert_int_equal(art_fs_event_start(&h, fs_event_cb, dir, 0), ART_ENOSPC);
+  assert_int_equal(art_is_active((art_handle_t *)&h), 0);
+  assert_int_equal(art_run(&loop, ART_RUN_NOWAIT), 0); /* nothing to wait */
+  refuse_fd(-2, 0);
+  seen_calls = 0;
+  assert_int_equal(art_fs_event_start(&h, fs_event_cb, dir, 0), 0);
+  snprintf(file, sizeof(file), "%s/f", dir);
+  int fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  assert_true(fd >= 0);
+  close(fd);
+  int alive = 1;
+  while (seen_calls == 0 && alive)
+    alive = art_run(&loop, ART_RUN_ONCE);
+  assert_int_equal(seen_calls, 1);
+  assert_int_equal(seen_status, 0);
+  assert_int_equal(refusing.refusals, 1);
+  unlink(file);
+  rmdir(dir);
+  run_to_end_and_close(&loop);
+}
+
+/* ---- The loop's own wakeup. ---- */
+
+/* The wakeup eventfd is registered inside art_loop_init: a refusal fails
+ * the init (nothing leaks), rather than leaving a loop that other threads
+ * cannot wake. */
+ART_TEST(refused_wakeup_fails_loop_init) {
+  art_loop_t loop;
+  (void)state;
+  assert_int_equal(refusing_loop_init_armed(&loop, -1, ART_ENOMEM), ART_ENOMEM);
+  assert_int_equal(refusing.refusals, 1);
+  assert_int_equal(refusing_loop_init(&loop), 0);
+  assert_int_equal(art_loop_close(&loop), 0);
+}

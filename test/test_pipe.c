@@ -195,6 +195,51 @@ ART_TEST(bind_after_failed_bind) {
   rmdir(tmpdir);
 }
 
+static int bind_connect_calls, bind_connect_status;
+
+static void bind_connect_cb(art_connect_t *req, int status) {
+  (void)req;
+  bind_connect_calls++;
+  bind_connect_status = status;
+}
+
+static void no_connection(art_stream_t *server, int status) {
+  (void)server;
+  (void)status;
+  fail_msg("nothing connects to this listener");
+}
+
+/* A failed bind leaves the pipe without a socket, and art_listen and
+ * art_pipe_connect fail with the bind's error (rather than ART_EINVAL, or
+ * a connect from an unnamed socket) until a bind succeeds. */
+ART_TEST(failed_bind_fails_listen_and_connect) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  char path[128], other[128];
+  art_pipe_t server, p;
+  art_connect_t req;
+  make_tmpdir();
+  snprintf(path, sizeof(path), "%s/sock", tmpdir);
+  snprintf(other, sizeof(other), "%s/other", tmpdir);
+  assert_int_equal(art_pipe_init(loop, &server, 0), 0);
+  assert_int_equal(art_pipe_bind(&server, path), 0);
+  assert_int_equal(art_listen((art_stream_t *)&server, 8, no_connection), 0);
+  assert_int_equal(art_pipe_init(loop, &p, 0), 0);
+  assert_int_equal(art_pipe_bind(&p, path), ART_EADDRINUSE);
+  assert_int_equal(art_listen((art_stream_t *)&p, 8, no_connection),
+                   ART_EADDRINUSE);
+  bind_connect_calls = 0;
+  assert_int_equal(art_pipe_connect(&req, &p, path, bind_connect_cb), 0);
+  assert_int_equal(bind_connect_calls, 0); /* never from inside the call */
+  assert_true(art_test_run_until(loop, 5000, flag_set, &bind_connect_calls));
+  assert_int_equal(bind_connect_status, ART_EADDRINUSE);
+  assert_int_equal(art_pipe_bind(&p, other), 0); /* clears the error */
+  assert_int_equal(art_listen((art_stream_t *)&p, 8, no_connection), 0);
+  art_close((art_handle_t *)&p, NULL);
+  art_close((art_handle_t *)&server, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  rmdir(tmpdir);
+}
+
 ART_TEST(bad_arguments) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_pipe_t p;

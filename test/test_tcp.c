@@ -744,3 +744,52 @@ ART_TEST(open_adopts_connected_socket) {
   art_close((art_handle_t *)&server, NULL);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }
+
+static int bind_connect_calls, bind_connect_status;
+
+static void bind_connect_cb(art_connect_t *req, int status) {
+  (void)req;
+  bind_connect_calls++;
+  bind_connect_status = status;
+}
+
+static void no_connection(art_stream_t *server, int status) {
+  (void)server;
+  (void)status;
+  fail_msg("nothing connects to this listener");
+}
+
+/* After a failed bind the socket is bound to nothing: art_listen and
+ * art_tcp_connect fail with the bind's error instead of using a port the
+ * caller never asked for, until a bind succeeds. A bind with invalid
+ * arguments changes nothing. */
+ART_TEST(failed_bind_fails_listen_and_connect) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t server, t;
+  art_connect_t req;
+  struct sockaddr_in addr = listen_loopback(loop, &server, no_connection);
+  assert_int_equal(art_tcp_init(loop, &t), 0);
+  assert_int_equal(art_tcp_bind(&t, (struct sockaddr *)&addr, 0),
+                   ART_EADDRINUSE);
+  assert_int_equal(art_listen((art_stream_t *)&t, 8, no_connection),
+                   ART_EADDRINUSE);
+  assert_false(art_is_active((art_handle_t *)&t));
+  bind_connect_calls = 0;
+  assert_int_equal(
+      art_tcp_connect(&req, &t, (struct sockaddr *)&addr, bind_connect_cb), 0);
+  assert_int_equal(bind_connect_calls, 0); /* never from inside the call */
+  assert_true(art_test_run_until(loop, 5000, flag_set, &bind_connect_calls));
+  assert_int_equal(bind_connect_status, ART_EADDRINUSE);
+  /* A bind that succeeds clears the error. */
+  struct sockaddr_in any, got;
+  int len = sizeof(got);
+  assert_int_equal(art_ip4_addr("127.0.0.1", 0, &any), 0);
+  assert_int_equal(art_tcp_bind(&t, (struct sockaddr *)&any, 0), 0);
+  assert_int_equal(art_tcp_bind(&t, NULL, 0), ART_EINVAL);
+  assert_int_equal(art_listen((art_stream_t *)&t, 8, no_connection), 0);
+  assert_int_equal(art_tcp_getsockname(&t, (struct sockaddr *)&got, &len), 0);
+  assert_int_not_equal(got.sin_port, addr.sin_port);
+  art_close((art_handle_t *)&t, NULL);
+  art_close((art_handle_t *)&server, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}

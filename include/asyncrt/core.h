@@ -556,7 +556,12 @@ ART_EXTERN art_phase art_loop_phase(const art_loop_t *loop);
 /* Stops the handle and releases its resources; close_cb (may be NULL) runs in
  * the close phase of the current iteration, after which the handle's memory
  * may be reused, even from inside close_cb. ART_EINVAL for NULL or a handle
- * already closing or closed. */
+ * already closing or closed.
+ *
+ * After art_close, every start function of the handle's type returns
+ * ART_EINVAL, and every stop function returns 0 and does nothing (the
+ * handle is stopped already): a stop is idempotent, as in libuv, whatever
+ * state the handle is in. */
 ART_EXTERN int art_close(art_handle_t *handle, art_close_cb close_cb);
 
 /* Non-zero if the handle is active (started and not stopped), or if it is
@@ -617,7 +622,8 @@ ART_EXTERN int art_timer_start(art_timer_t *timer, art_timer_cb cb,
                                uint64_t timeout, uint64_t repeat);
 
 /* Stops the timer; its callback will not run until it is started again.
- * Stopping a stopped timer is a no-op. ART_EINVAL for NULL or a non-timer.
+ * Stopping a stopped, closing or closed timer is a no-op that returns 0.
+ * ART_EINVAL for NULL or a non-timer.
  * Never allocates. */
 ART_EXTERN int art_timer_stop(art_timer_t *timer);
 
@@ -638,9 +644,9 @@ ART_EXTERN uint64_t art_timer_get_due_in(const art_timer_t *timer);
 /* iteration, in the order the handles were started. An active idle handle  */
 /* makes the poll phase not block. Check is Node's setImmediate phase.      */
 /* art_<name>_init/start/stop return 0, or ART_EINVAL for NULL, a NULL cb,  */
-/* a closed handle or loop, or a handle of another type. Starting a started
- * handle only replaces its cb; */
-/* stopping a stopped one is a no-op. The caller owns the handle's memory.  */
+/* or a handle of another type; start also for a closing or closed handle   */
+/* or loop. Starting a started handle only replaces its cb; stopping a      */
+/* stopped, closing or closed one is a no-op. The caller owns the memory.   */
 
 #define ART__PHASE_HANDLE(name)                                                \
   struct art_##name##_s {                                                      \
@@ -694,8 +700,8 @@ ART_EXTERN int art_poll_init(art_loop_t *loop, art_poll_t *p, int fd);
  * (ART_EBADF) if the fd went bad. */
 ART_EXTERN int art_poll_start(art_poll_t *p, int events, art_poll_cb cb);
 
-/* Stops watching (the fd stays open and the caller's). 0, or ART_EINVAL for
- * NULL or a closed handle. */
+/* Stops watching (the fd stays open and the caller's). 0, also for a handle
+ * not watching, closing or closed; ART_EINVAL for NULL or a non-poll. */
 ART_EXTERN int art_poll_stop(art_poll_t *p);
 
 /* ------------------------------------------------------------------------ */

@@ -407,7 +407,8 @@ ART_EXTERN int art_fs_poll_start(art_fs_poll_t *handle, art_fs_poll_cb cb,
                                  const char *path, unsigned interval_ms);
 
 /* Stops polling; no callback follows, even for a stat already running.
- * Stopping a stopped handle does nothing. */
+ * Stopping a stopped, closing or closed handle does nothing and returns 0;
+ * ART_EINVAL for NULL or a handle of another type. */
 ART_EXTERN int art_fs_poll_stop(art_fs_poll_t *handle);
 
 /* Copies the watched path and its NUL into buf of *size bytes and sets
@@ -456,11 +457,15 @@ ART_EXTERN int art_fs_event_init(art_loop_t *loop, art_fs_event_t *handle);
 
 /* Starts watching path (a file or a folder). ART_EINVAL if the handle is
  * already started or closed, ART_ENOENT/ART_EACCES... from the system, or
- * ART_ENOSPC when the inotify watch limit is reached. */
+ * ART_ENOSPC when the inotify watch limit is reached; ART_ENOMEM or
+ * ART_ENOSPC too when the poller refuses the loop's inotify fd (a later
+ * start tries again). */
 ART_EXTERN int art_fs_event_start(art_fs_event_t *handle, art_fs_event_cb cb,
                                   const char *path, unsigned flags);
 
-/* Stops watching; no callback runs after it (nor after art_close). */
+/* Stops watching; no callback runs after it (nor after art_close). 0, also
+ * for a stopped, closing or closed handle; ART_EINVAL for NULL or a handle
+ * of another type. */
 ART_EXTERN int art_fs_event_stop(art_fs_event_t *handle);
 
 /* Copies the watched path and its NUL into buffer and sets *size to its

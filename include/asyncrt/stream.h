@@ -75,7 +75,9 @@ typedef void (*art_stream_pipe_cb)(art_stream_pipe_t *p, int status);
   int accepted_fd_;                 /* accepted, waiting for art_accept */     \
   unsigned stream_flags_;           /* ART__S_* bits, src/net/stream.h */      \
   art__pending_t pending_;          /* queued for the pending phase */         \
-  void *stream_reserved_[2];
+  int bind_error_;                  /* a failed bind: listen, connect fail */  \
+  int stream_spare_;                /* reserved, as stream_reserved_ */        \
+  void *stream_reserved_[1];
 
 struct art_stream_s {
   ART_HANDLE_FIELDS
@@ -123,8 +125,8 @@ struct art_shutdown_s {
 ART_EXTERN int art_read_start(art_stream_t *stream, art_alloc_cb alloc_cb,
                               art_read_cb read_cb);
 
-/* Stops reading (no read_cb after it returns); 0 also when not reading,
- * ART_EINVAL for NULL or a closed stream. */
+/* Stops reading (no read_cb after it returns); 0 also when not reading or
+ * closing or closed, ART_EINVAL for NULL or a handle that is no stream. */
 ART_EXTERN int art_read_stop(art_stream_t *stream);
 
 /* Queues nbufs buffers (the buffers themselves must stay valid until cb;
@@ -281,13 +283,18 @@ ART_EXTERN int art_tcp_init(art_loop_t *loop, art_tcp_t *tcp);
 ART_EXTERN int art_tcp_open(art_tcp_t *tcp, int fd);
 
 /* Binds to addr (struct sockaddr_in or sockaddr_in6) with SO_REUSEADDR.
- * ART_EADDRINUSE and friends are reported here or by art_listen. */
+ * Errors (ART_EADDRINUSE, ART_EADDRNOTAVAIL...) are returned here, at once.
+ * After a failed bind the socket is not bound to anything, so the handle
+ * remembers the error: art_listen returns it and art_tcp_connect's
+ * callback gets it, rather than listening or connecting from an ephemeral
+ * port the caller never asked for, until a later bind succeeds. Invalid
+ * arguments (ART_EINVAL before any socket call) change nothing. */
 ART_EXTERN int art_tcp_bind(art_tcp_t *tcp, const struct sockaddr *addr,
                             unsigned flags);
 
-/* Connects to addr; cb runs once with 0 or the error (ART_ECONNREFUSED...),
- * never from inside this call, or with ART_ECANCELED if the handle is
- * closed first. */
+/* Connects to addr; cb runs once with 0 or the error (ART_ECONNREFUSED...,
+ * or the error of a failed art_tcp_bind), never from inside this call, or
+ * with ART_ECANCELED if the handle is closed first. */
 ART_EXTERN int art_tcp_connect(art_connect_t *req, art_tcp_t *tcp,
                                const struct sockaddr *addr, art_connect_cb cb);
 
@@ -344,7 +351,9 @@ ART_EXTERN int art_pipe_open(art_pipe_t *pipe, int fd);
 /* Binds to a path, or with art_pipe_bind2 to a name of len bytes that may
  * start with '\0' (a Linux abstract name). ART_ENAMETOOLONG when the name
  * does not fit a sockaddr_un, never a truncated name. The path is unlinked
- * when the handle closes. */
+ * when the handle closes. A failed bind leaves the handle without a socket
+ * and is remembered as art_tcp_bind's is: art_listen returns its error and
+ * art_pipe_connect's callback gets it, until a later bind succeeds. */
 ART_EXTERN int art_pipe_bind(art_pipe_t *pipe, const char *name);
 ART_EXTERN int art_pipe_bind2(art_pipe_t *pipe, const char *name, size_t len);
 

@@ -27,6 +27,10 @@
  *   end-of-batch hand-back above). nread < 0: an error (ART_ENOBUFS if
  *   alloc_cb returned no memory, or the socket's error, such as
  *   ART_ECONNREFUSED on a connected socket after an ICMP unreachable).
+ *   When the poller refuses to watch the socket (ART_ENOMEM, ART_ENOSPC),
+ *   recv_cb gets that error once with an empty buf (nothing was
+ *   allocated), receiving has stopped, and every queued send fails with the
+ *   same error.
  * - A datagram larger than its slot is truncated and flagged
  *   ART_UDP_PARTIAL; nread is then the number of bytes stored.
  * - addr points at memory of the loop, valid only during the callback.
@@ -181,8 +185,8 @@ ART_EXTERN int art_udp_try_send_batch(art_udp_t *handle,
 ART_EXTERN int art_udp_recv_start(art_udp_t *handle, art_udp_alloc_cb alloc_cb,
                                   art_udp_recv_cb recv_cb);
 
-/* Stops receiving; 0 also when not receiving, ART_EINVAL for NULL or a
- * closed handle. */
+/* Stops receiving; 0 also when not receiving or closing or closed,
+ * ART_EINVAL for NULL or a handle of another type. */
 ART_EXTERN int art_udp_recv_stop(art_udp_t *handle);
 
 /* Sets the slot size a batch buffer is split into (1 to 65536; default

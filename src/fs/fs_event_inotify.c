@@ -22,6 +22,11 @@
  *    gets an event at most once and a stopped handle never gets it.
  * 5. IN_IGNORED says the kernel dropped a watch (its folder was deleted or
  *    unmounted): the entries for that wd are dropped without a syscall.
+ * 6. The inotify fd reaches the backend inside art_fs_event_start, so a
+ *    backend that refuses it (epoll_ctl failing with ENOMEM or ENOSPC) makes
+ *    that start fail with the reason. Its mask never changes afterwards, so
+ *    no later refusal can silence the handles already started; a start
+ *    after a refused one registers it again.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -64,29 +69,37 @@ static void inotify_loop_close(art_loop_t *loop, void *state);
 /* The fs_event area's per-loop state: its inotify fd and watches. */
 static const art__ext_t inotify_ext = {"fs_event", inotify_loop_close};
 
-/* The loop's state, made with its inotify fd on first use. */
+/* Makes the loop's state and its inotify fd. */
+static int make_state(art_loop_t *loop, inotify_state_t **out) {
+  inotify_state_t *st = art__calloc(1, sizeof(*st));
+  if (st == NULL)
+    return ART_ENOMEM;
+  st->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (st->fd == -1) {
+    int err = -errno;
+    art__free(st);
+    return err;
+  }
+  art__io_init(&st->io, inotify_read, st->fd);
+  int err = art__ext_set(loop, &inotify_ext, st);
+  if (err) {
+    art__close_fd(st->fd);
+    art__free(st);
+    return err;
+  }
+  *out = st;
+  return 0;
+}
+
+/* The loop's state, made on first use, with its inotify fd registered
+ * (note 6). */
 static int get_state(art_loop_t *loop, inotify_state_t **out) {
   inotify_state_t *st = art__ext_get(loop, &inotify_ext);
-  if (st == NULL) {
-    st = art__calloc(1, sizeof(*st));
-    if (st == NULL)
-      return ART_ENOMEM;
-    st->fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (st->fd == -1) {
-      int err = -errno;
-      art__free(st);
-      return err;
-    }
-    art__io_init(&st->io, inotify_read, st->fd);
-    int err = art__io_start(loop, &st->io, ART_READABLE);
-    if (err == 0 && (err = art__ext_set(loop, &inotify_ext, st)) != 0)
-      art__io_close(loop, &st->io);
-    if (err) {
-      art__close_fd(st->fd);
-      art__free(st);
-      return err;
-    }
-  }
+  int err = st == NULL ? make_state(loop, &st) : 0;
+  if (err == 0 && st->io.events == 0)
+    err = art__io_start_now(loop, &st->io, ART_READABLE);
+  if (err)
+    return err;
   *out = st;
   return 0;
 }
@@ -400,18 +413,23 @@ int art_fs_event_start(art_fs_event_t *handle, art_fs_event_cb cb,
   return 0;
 }
 
-int art_fs_event_stop(art_fs_event_t *handle) {
-  if (handle == NULL || handle->type != ART_FS_EVENT || handle->loop == NULL ||
-      (handle->flags_ & ART__H_CLOSED))
-    return ART_EINVAL; /* closing is fine: art_close stops it this way */
+/* Drops the handle's watches: art_fs_event_stop and art_close. */
+static void stop_watching(art_fs_event_t *handle) {
   if (!(handle->flags_ & ART__H_ACTIVE))
-    return 0;
+    return;
   inotify_state_t *st = art__ext_get(handle->loop, &inotify_ext);
   if (st != NULL)
     remove_handle_watches(st, handle, NULL);
   art__free(handle->path_);
   handle->path_ = NULL;
   art__handle_stop((art_handle_t *)handle);
+}
+
+int art_fs_event_stop(art_fs_event_t *handle) {
+  if (!art__handle_is((art_handle_t *)handle, ART_FS_EVENT))
+    return ART_EINVAL;
+  if (art__handle_usable((art_handle_t *)handle)) /* else art_close did */
+    stop_watching(handle);
   return 0;
 }
 
@@ -430,7 +448,7 @@ int art_fs_event_getpath(art_fs_event_t *handle, char *buffer, size_t *size) {
 }
 
 static void fs_event_close(art_handle_t *h) {
-  art_fs_event_stop((art_fs_event_t *)h);
+  stop_watching((art_fs_event_t *)h);
 }
 
 const art__handle_ops_t art__fs_event_ops = {

@@ -186,17 +186,22 @@ int art_fs_poll_start(art_fs_poll_t *h, art_fs_poll_cb cb, const char *path,
   return 0;
 }
 
-int art_fs_poll_stop(art_fs_poll_t *h) {
-  if (h == NULL || h->type != ART_FS_POLL || h->loop == NULL ||
-      (h->flags_ & ART__H_CLOSED))
-    return ART_EINVAL;
+/* Ends the polling: art_fs_poll_stop and art_close. */
+static void stop_polling(art_fs_poll_t *h) {
   poll_ctx_t *ctx = h->ctx_;
   if (ctx == NULL)
-    return 0;
+    return;
   h->ctx_ = NULL;
   ctx->handle = NULL;
   art_close((art_handle_t *)&ctx->timer, timer_closed_cb);
   art__handle_stop((art_handle_t *)h);
+}
+
+int art_fs_poll_stop(art_fs_poll_t *h) {
+  if (!art__handle_is((art_handle_t *)h, ART_FS_POLL))
+    return ART_EINVAL;
+  if (art__handle_usable((art_handle_t *)h)) /* else art_close did */
+    stop_polling(h);
   return 0;
 }
 
@@ -217,7 +222,7 @@ int art_fs_poll_getpath(art_fs_poll_t *h, char *buf, size_t *size) {
 }
 
 static void fs_poll_close(art_handle_t *h) {
-  art_fs_poll_stop((art_fs_poll_t *)h);
+  stop_polling((art_fs_poll_t *)h);
 }
 
 const art__handle_ops_t art__fs_poll_ops = {

@@ -132,11 +132,12 @@ int art_pipe_bind2(art_pipe_t *p, const char *name, size_t len) {
     return ART_ENOMEM;
   err = new_socket(p);
   if (!err && bind(p->io_.fd, (struct sockaddr *)&sun, slen) == -1) {
-    err = -errno; /* the socket goes: the handle stays unbound, reusable */
+    err = -errno; /* the socket goes: a later bind may try again */
     art__close_fd(p->io_.fd);
     p->io_.fd = -1;
     p->stream_flags_ &= ~ART__S_SOCKET;
   }
+  p->bind_error_ = err;
   if (err) {
     art__free(copy);
     return err;
@@ -168,10 +169,10 @@ int art_pipe_connect2(art_connect_t *req, art_pipe_t *p, const char *name,
     return ART_EALREADY;
   if (p->io_.fd >= 0)
     return ART_EISCONN;
-  err = new_socket(p);
-  if (err)
+  err = p->bind_error_; /* the callback gets it, as connect's own */
+  if (err == 0 && (err = new_socket(p)) != 0)
     return err;
-  if (connect(p->io_.fd, (struct sockaddr *)&sun, slen) == -1)
+  if (err == 0 && connect(p->io_.fd, (struct sockaddr *)&sun, slen) == -1)
     err = errno == EINTR ? -EINPROGRESS : -errno;
   art__stream_connect_start(req, (art_stream_t *)p, err, cb);
   return 0;

@@ -70,6 +70,7 @@ void art__stream_init(art_loop_t *loop, art_stream_t *s,
   s->high_water_mark_ = DEFAULT_HWM;
   s->accepted_fd_ = -1;
   s->stream_flags_ = 0;
+  s->bind_error_ = 0;
   art__queue_init(&s->pending_.node);
   s->pending_.cb = stream_pending;
 }
@@ -95,6 +96,7 @@ int art__stream_open(art_stream_t *s, int fd, unsigned flags) {
   }
   s->io_.fd = fd;
   s->stream_flags_ |= flags;
+  s->bind_error_ = 0; /* a failed bind was about another socket */
   return 0;
 }
 
@@ -187,9 +189,9 @@ int art_read_start(art_stream_t *s, art_alloc_cb alloc_cb,
 }
 
 int art_read_stop(art_stream_t *s) {
-  if (!art__stream_usable(s))
+  if (s == NULL || s->loop == NULL || !art__is_stream_type(s->type))
     return ART_EINVAL;
-  if (has_flag(s, ART__S_READING))
+  if (art__stream_usable(s) && has_flag(s, ART__S_READING))
     stop_reading(s);
   return 0;
 }

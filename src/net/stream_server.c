@@ -125,6 +125,8 @@ static void server_io(art_loop_t *loop, art__io_t *w, unsigned events) {
 int art_listen(art_stream_t *s, int backlog, art_connection_cb cb) {
   if (!art__stream_usable(s) || cb == NULL || s->type == ART_TTY)
     return ART_EINVAL;
+  if (s->bind_error_ != 0) /* not bound where the caller asked */
+    return s->bind_error_;
   if (s->io_.fd < 0 || (s->stream_flags_ & ART__S_READING) ||
       !(s->stream_flags_ & ART__S_SOCKET))
     return ART_EINVAL;

@@ -95,6 +95,20 @@ static int addr_len(const struct sockaddr *addr, socklen_t *len) {
   return 0;
 }
 
+/* The options bind flags ask for, then bind(2); 0 or the error. */
+static int bind_socket(int fd, const struct sockaddr *addr, socklen_t len,
+                       unsigned flags) {
+  int err = set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+  if (!err && (flags & ART_TCP_REUSEPORT))
+    err = set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+  if (!err && addr->sa_family == AF_INET6)
+    err = set_int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+                      (flags & ART_TCP_IPV6ONLY) != 0);
+  if (!err && bind(fd, addr, len) == -1)
+    err = -errno;
+  return err;
+}
+
 int art_tcp_bind(art_tcp_t *tcp, const struct sockaddr *addr, unsigned flags) {
   socklen_t len;
   if (!is_tcp(tcp) || addr_len(addr, &len) != 0 ||
@@ -103,20 +117,10 @@ int art_tcp_bind(art_tcp_t *tcp, const struct sockaddr *addr, unsigned flags) {
   if ((flags & ART_TCP_IPV6ONLY) && addr->sa_family != AF_INET6)
     return ART_EINVAL;
   int err = new_socket(tcp, addr->sa_family);
-  if (err)
-    return err;
-  int fd = tcp->io_.fd;
-  err = set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-  if (!err && (flags & ART_TCP_REUSEPORT))
-    err = set_int_opt(fd, SOL_SOCKET, SO_REUSEPORT, 1);
-  if (!err && addr->sa_family == AF_INET6)
-    err = set_int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
-                      (flags & ART_TCP_IPV6ONLY) != 0);
-  if (err)
-    return err;
-  if (bind(fd, addr, len) == -1)
-    return -errno;
-  return 0;
+  if (!err)
+    err = bind_socket(tcp->io_.fd, addr, len, flags);
+  tcp->bind_error_ = err;
+  return err;
 }
 
 int art_tcp_connect(art_connect_t *req, art_tcp_t *tcp,
@@ -130,11 +134,10 @@ int art_tcp_connect(art_connect_t *req, art_tcp_t *tcp,
     return ART_EINVAL;
   if (tcp->stream_flags_ & (ART__S_READABLE | ART__S_WRITABLE | ART__S_SHUT))
     return ART_EISCONN;
-  int err = new_socket(tcp, addr->sa_family);
-  if (err)
+  int err = tcp->bind_error_; /* the callback gets it, as connect's own */
+  if (err == 0 && (err = new_socket(tcp, addr->sa_family)) != 0)
     return err;
-  err = 0;
-  if (connect(tcp->io_.fd, addr, len) == -1)
+  if (err == 0 && connect(tcp->io_.fd, addr, len) == -1)
     err = errno == EINTR ? -EINPROGRESS : -errno;
   art__stream_connect_start(req, (art_stream_t *)tcp, err, cb);
   return 0;

@@ -317,9 +317,29 @@ static void udp_read(art_udp_t *h) {
   }
 }
 
+/* The backend refused the socket's watcher (the core stopped it): no
+ * datagram can be waited for, in either direction. Receiving stops and
+ * recv_cb gets the reason once, with no buffer (none was allocated), and
+ * every queued send fails with it. A recv start or a send that must wait
+ * registers the watcher again. */
+static void udp_refused(art_udp_t *h, int err) {
+  if (h->flags_ & ART__UDP_READING) {
+    art_buf_t none = {NULL, 0};
+    h->flags_ &= ~ART__UDP_READING;
+    art__udp_update_active(h);
+    deliver(h, err, &none, NULL, 0);
+  }
+  if (udp_usable(h))
+    art__udp_fail_queue(h, err);
+}
+
 static void udp_io_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
   art_udp_t *h = art__container_of(w, art_udp_t, io_);
   (void)loop;
+  if (events & ART__IO_REFUSED) {
+    udp_refused(h, w->error);
+    return;
+  }
   if (events & ART_READABLE) {
     unsigned saved = art__udp_defer_begin(h);
     udp_read(h);
@@ -373,10 +393,9 @@ int art_udp_recv_start(art_udp_t *h, art_udp_alloc_cb alloc_cb,
 }
 
 int art_udp_recv_stop(art_udp_t *h) {
-  if (h == NULL || h->type != ART_UDP || h->loop == NULL ||
-      (h->flags_ & ART__H_CLOSED))
+  if (!art__handle_is((art_handle_t *)h, ART_UDP))
     return ART_EINVAL;
-  if (!(h->flags_ & ART__UDP_READING))
+  if (!udp_usable(h) || !(h->flags_ & ART__UDP_READING))
     return 0;
   h->flags_ &= ~ART__UDP_READING;
   if (h->io_.fd >= 0)
@@ -402,7 +421,7 @@ static void udp_close(art_handle_t *hh) {
     art__close_fd(h->io_.fd);
     h->io_.fd = -1;
   }
-  art__udp_cancel_queue(h);
+  art__udp_fail_queue(h, ART_ECANCELED);
 }
 
 /* In the close phase, before close_cb: callbacks of every send that is

@@ -68,10 +68,11 @@ void art__udp_flush(art_udp_t *h) ART__HIDDEN;
 unsigned art__udp_defer_begin(art_udp_t *h) ART__HIDDEN;
 void art__udp_defer_end(art_udp_t *h, unsigned saved) ART__HIDDEN;
 
-/* Closing: every queued send finishes with ART_ECANCELED, and every
- * finished one gets its callback (run from the handle's endgame, so all of
- * them come before close_cb). */
-void art__udp_cancel_queue(art_udp_t *h) ART__HIDDEN;
+/* Every queued send finishes with err: ART_ECANCELED when the handle
+ * closes, the reason when the backend refused the socket's watcher. Their
+ * callbacks run from the pending phase, or from the endgame of a closing
+ * handle (art__udp_run_done), so all of them come before close_cb. */
+void art__udp_fail_queue(art_udp_t *h, int err) ART__HIDDEN;
 void art__udp_run_done(art_udp_t *h) ART__HIDDEN;
 
 /* The pending-phase entry that runs finished sends' callbacks. */

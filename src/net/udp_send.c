@@ -283,9 +283,9 @@ void art__udp_flush(art_udp_t *h) {
   art__udp_update_active(h);
 }
 
-void art__udp_cancel_queue(art_udp_t *h) {
+void art__udp_fail_queue(art_udp_t *h, int err) {
   while (!art__queue_empty(&h->queue_))
-    finish_head(h, ART_ECANCELED);
+    finish_head(h, err);
   art__udp_update_active(h);
 }
 

@@ -26,16 +26,23 @@ static int refusing_update(void *state, int fd, unsigned had, unsigned want) {
   return refusing.inner->update(state, fd, had, want);
 }
 
-/* Inits loop on the refusing backend, refusing nothing yet. */
-static __attribute__((unused)) int refusing_loop_init(art_loop_t *loop) {
+/* Inits loop on the refusing backend, refusing registrations of fd (-1:
+ * any fd, -2: none) with err from the start, the loop's own included. */
+static __attribute__((unused)) int refusing_loop_init_armed(art_loop_t *loop,
+                                                            int fd, int err) {
   refusing.inner = art__backend_select();
   refusing.ops = *refusing.inner;
   refusing.ops.update = refusing_update;
-  refusing.fd = -2;
-  refusing.err = ART_ENOMEM;
+  refusing.fd = fd;
+  refusing.err = err;
   refusing.refusals = 0;
   refusing.updates = 0;
   return art__loop_init_with(loop, &refusing.ops);
+}
+
+/* Inits loop on the refusing backend, refusing nothing yet. */
+static __attribute__((unused)) int refusing_loop_init(art_loop_t *loop) {
+  return refusing_loop_init_armed(loop, -2, ART_ENOMEM);
 }
 
 /* From now on, registrations of fd (-1: any fd) fail with err. */
