@@ -3,6 +3,7 @@
  * debugging output, type names, and getters given a handle of another
  * type. */
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,7 @@ typedef union {
   art_pipe_t pipe;
   art_fs_event_t fs_event;
   art_fs_poll_t fs_poll;
+  art_signal_t signal;
 } any_handle_t;
 
 static int row_fds[2] = {-1, -1}; /* a socketpair a row may use */
@@ -291,6 +293,18 @@ static int make_fs_poll(art_loop_t *loop, any_handle_t *h) {
   return err ? err : start_fs_poll(h);
 }
 
+static void noop_signal(art_signal_t *h, int signum) {}
+static int start_signal(any_handle_t *h) {
+  return art_signal_start(&h->signal, noop_signal, SIGUSR2);
+}
+static int stop_signal(any_handle_t *h) {
+  return art_signal_stop(&h->signal);
+}
+static int make_signal(art_loop_t *loop, any_handle_t *h) {
+  int err = art_signal_init(loop, &h->signal);
+  return err ? err : start_signal(h);
+}
+
 typedef struct {
   const char *name;
   int (*make)(art_loop_t *loop, any_handle_t *h); /* init and start */
@@ -311,6 +325,7 @@ static const after_close_row_t after_close_rows[] = {
     {"tcp listener", make_tcp, listen_tcp, stop_tcp_read},
     {"fs_event", make_fs_event, start_fs_event, stop_fs_event},
     {"fs_poll", make_fs_poll, start_fs_poll, stop_fs_poll},
+    {"signal", make_signal, start_signal, stop_signal},
 };
 
 /* Calls the row's start and stop on a closed or closing handle. */

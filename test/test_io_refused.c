@@ -365,3 +365,71 @@ ART_TEST(refused_wakeup_fails_loop_init) {
   assert_int_equal(refusing_loop_init(&loop), 0);
   assert_int_equal(art_loop_close(&loop), 0);
 }
+
+/* ---- a listener refused when it re-arms after art_accept ---- */
+
+static art_tcp_t rearm_client;
+static art_timer_t rearm_timer;
+static int rearm_statuses[4], rearm_calls;
+
+/* Accepting two iterations later, not from the connection callback, lets
+ * the listener's stop reach the backend, so art_accept registers it
+ * again. */
+static void rearm_accept_later(art_timer_t *t) {
+  art_stream_t *server = t->data;
+  if (t->loop->data == NULL) { /* first round: one more iteration */
+    t->loop->data = t;
+    assert_int_equal(art_timer_start(t, rearm_accept_later, 0, 0), 0);
+    return;
+  }
+  refuse_fd(((art_tcp_t *)server)->io_.fd, ART_ENOSPC);
+  assert_int_equal(art_tcp_init(server->loop, &rearm_client), 0);
+  assert_int_equal(art_accept(server, (art_stream_t *)&rearm_client), 0);
+  art_close((art_handle_t *)&rearm_client, NULL);
+  art_close((art_handle_t *)t, NULL);
+}
+
+static void rearm_connection(art_stream_t *server, int status) {
+  rearm_statuses[rearm_calls++] = status;
+  if (status != 0) {
+    /* Refused: the listener stopped, so the loop can end. */
+    assert_int_equal(art_is_active((art_handle_t *)server), 0);
+    art_close((art_handle_t *)server, NULL);
+    return;
+  }
+  assert_int_equal(art_timer_init(server->loop, &rearm_timer), 0);
+  rearm_timer.data = server;
+  assert_int_equal(art_timer_start(&rearm_timer, rearm_accept_later, 0, 0), 0);
+}
+
+static void rearm_connected(art_connect_t *req, int status) {
+  assert_int_equal(status, 0);
+  art_close((art_handle_t *)req->handle, NULL);
+}
+
+ART_TEST(refused_listener_rearm_stops_and_reports) {
+  art_loop_t loop;
+  art_tcp_t server, client;
+  art_connect_t req;
+  (void)state;
+  assert_int_equal(refusing_loop_init(&loop), 0);
+  assert_int_equal(art_tcp_init(&loop, &server), 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(art_tcp_bind(&server, (struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(art_listen((art_stream_t *)&server, 8, rearm_connection), 0);
+  int len = sizeof(addr);
+  assert_int_equal(art_tcp_getsockname(&server, (struct sockaddr *)&addr, &len),
+                   0);
+  assert_int_equal(art_tcp_init(&loop, &client), 0);
+  assert_int_equal(
+      art_tcp_connect(&req, &client, (struct sockaddr *)&addr, rearm_connected),
+      0);
+  rearm_calls = 0;
+  loop.data = NULL;
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0); /* ends */
+  assert_int_equal(rearm_calls, 2);
+  assert_int_equal(rearm_statuses[0], 0);
+  assert_int_equal(rearm_statuses[1], ART_ENOSPC);
+  run_to_end_and_close(&loop);
+}

@@ -685,10 +685,9 @@ void art__stream_connect_start(art_connect_t *req, art_stream_t *s, int err,
   req->error_ = err;
   s->connect_req_ = req;
   if (err == -EINPROGRESS) {
-    req->error_ = 0;
-    if (art__io_start(s->loop, &s->io_, ART_WRITABLE) == 0)
+    req->error_ = art__io_start(s->loop, &s->io_, ART_WRITABLE);
+    if (req->error_ == 0)
       return;
-    req->error_ = ART_ENOMEM;
   }
   s->stream_flags_ |= S_CONNECT_DONE;
   art__stream_defer(s);

@@ -93,6 +93,8 @@ static void server_io(art_loop_t *loop, art__io_t *w, unsigned events) {
   art_stream_t *s = art__container_of(w, art_stream_t, io_);
   listen_state_t *st = art__ext_get(loop, &listen_ext);
   if (events & ART__IO_REFUSED) { /* no connection can reach us now */
+    s->stream_flags_ &= ~ART__S_LISTENING;
+    art__handle_stop((art_handle_t *)s);
     report(s, w->error);
     return;
   }

@@ -285,16 +285,23 @@ int art_signal_start_oneshot(art_signal_t *h, art_signal_cb cb, int signum) {
   return start(h, cb, signum, 1);
 }
 
-int art_signal_stop(art_signal_t *h) {
-  if (h == NULL || h->type != ART_SIGNAL || h->loop == NULL ||
-      (h->flags_ & ART__H_CLOSED))
-    return ART_EINVAL;
+/* Stops h watching its signal, if it does. */
+static void stop_watching(art_signal_t *h) {
   if (h->signum == 0)
-    return 0;
+    return;
   unwatch(art__ext_get(h->loop, &signal_ext), h->signum);
   art__queue_remove(&h->node_);
   h->signum = 0;
   art__handle_stop((art_handle_t *)h);
+}
+
+/* As every stop: 0 and nothing done on a closing or closed handle (its
+ * close stopped it). */
+int art_signal_stop(art_signal_t *h) {
+  if (!art__handle_is((art_handle_t *)h, ART_SIGNAL))
+    return ART_EINVAL;
+  if (art__handle_usable((art_handle_t *)h))
+    stop_watching(h);
   return 0;
 }
 
@@ -315,7 +322,7 @@ int art__signal_hook(art_loop_t *loop, int signum,
 }
 
 static void signal_close(art_handle_t *h) {
-  art_signal_stop((art_signal_t *)h);
+  stop_watching((art_signal_t *)h);
 }
 
 /* Releases the loop's pipe; only the internal hook can still be watching
