@@ -85,7 +85,7 @@ def run(build, bench, args, rounds):
 def run_http(build):
     """examples/http/server against Node's http module under wrk
     (test/bench/http_wrk.sh, short settings); [] when wrk or node is
-    missing. Ratios only: requests/s (higher is better), and p99 and CPU per
+    missing. Ratios: requests/s (higher is better), and p99 and CPU per
     request inverted so that higher is better there too."""
     import shutil
     if not shutil.which("wrk") or not shutil.which("node"):
@@ -102,13 +102,21 @@ def run_http(build):
         sys.stderr.write(out.stdout)
         raise SystemExit("report: http_wrk.sh failed")
     rps, p99, cpu = (float(g) for g in m.groups())
+    # The medians table: "asyncrt|node req/s p50_ms p99_ms rss_MiB cpu_us".
+    med = {}
+    for line in out.stdout.splitlines():
+        f = line.split()
+        if len(f) == 6 and f[0] in ("asyncrt", "node"):
+            med[f[0]] = f[1:]
     cmd = "DURATION=5 ROUNDS=3 BIG_CONNS=0 WARMUP=1 test/bench/http_wrk.sh"
     rows = []
-    for name, ratio, target in (
-            ("HTTP GET /api/fast, requests/s vs Node", rps, 4.0),
-            ("HTTP p99 latency, Node / ours", 1 / p99, 1.0),
-            ("HTTP server CPU per request, Node / ours", 1 / cpu, None)):
-        rows.append({"name": name, "art": "", "uv": "", "unit": "",
+    for name, ratio, target, col, unit in (
+            ("HTTP GET /api/fast, requests/s", rps, 4.0, 0, "req/s"),
+            ("HTTP p99 latency (Node's / ours)", 1 / p99, 1.0, 2, "ms"),
+            ("HTTP server CPU per request (Node's / ours)", 1 / cpu, None,
+             4, "µs")):
+        a, n = (med.get(k, [""] * 5)[col] for k in ("asyncrt", "node"))
+        rows.append({"name": name, "art": a, "uv": n, "unit": unit,
                      "other": "node", "ratio": f"{ratio:.2f}",
                      "area": "http", "target": target, "cmd": cmd})
     return rows
@@ -125,7 +133,8 @@ def human(x, unit):
     if x == "":
         return "see command"
     x = float(x)
-    if re.match(r"^[kMG]/", unit):  # the benchmark scaled it already
+    # Scaled already by the benchmark (k/s, MB/s), or not a rate.
+    if re.match(r"^([kMG]/|[A-Z]|ms|µs)", unit):
         return f"{x:,.4g} {unit}"
     for f, s in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if x >= f:
@@ -218,7 +227,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "report"))
-    ap.add_argument("--only", default="")
+    ap.add_argument("--only", default="",
+                    help="these benchmarks only; prints, writes nothing")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--http", action="store_true",
                     help="also the HTTP server against Node (wrk, node)")
@@ -246,7 +256,7 @@ def main():
         raise SystemExit("report: no benchmark printed a comparison "
                          "(is libuv1-dev installed?)")
     text, areas = table(rows, a.quick, a.rounds, load)
-    if a.no_write:
+    if a.no_write or only:  # a partial run never replaces the whole table
         print(text)
         return
     os.makedirs(CHART_DIR, exist_ok=True)
