@@ -28,6 +28,9 @@ command -v make >/dev/null || need+=(make)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v python3 >/dev/null || need+=(python3)
 if ! pkg-config --exists cmocka 2>/dev/null; then need+=(libcmocka-dev); fi
+# The conformance pairs (test/conformance/) and the HTTP parser's differential
+# test compare with Node.js; without node they are skipped, not failed.
+command -v node >/dev/null || need+=(nodejs)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo=sudo
