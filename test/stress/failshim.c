@@ -16,14 +16,20 @@
  * Failures happen only while the program's window is open: the program
  * finds failshim_window with dlsym(RTLD_DEFAULT, ...) and opens it once
  * its setup is done, and closes it before its own checks and teardown.
- * failshim_report prints what was injected as key=value lines.
+ * failshim_settings and failshim_report print the rate, the seed and what
+ * was injected as key=value lines.
+ *
+ * Everything is per process: a forked child has its own window and its
+ * own counts, which it must hand to its parent if the parent judges them.
  *
  * The real calls are found with dlsym(RTLD_NEXT, ...): the library calls
  * libc, and this object, loaded first, stands in front of it. The random
  * numbers are per thread (xorshift64*, seeded from the seed and the
- * thread's arrival order), so a run is reproducible as far as the
- * threads' interleaving is. */
+ * thread's arrival order, a forked child's threads arriving after
+ * FORK_ORDER), so a run is reproducible as far as the threads' and the
+ * processes' interleaving is. */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -77,8 +83,18 @@ static void read_env(void) {
     seed = strtoull(s, NULL, 10);
 }
 
+/* A forked child starts from the thread that forked, random state and
+ * all: without a new state it would draw its parent's numbers. */
+enum { FORK_ORDER = 1u << 16 };
+
+static void failshim_atfork_child(void) {
+  rng_state = 0;
+  atomic_fetch_add(&thread_order, FORK_ORDER);
+}
+
 __attribute__((constructor)) static void failshim_init(void) {
   read_env();
+  pthread_atfork(NULL, NULL, failshim_atfork_child);
 }
 
 static uint64_t next_random(void) {
@@ -195,7 +211,8 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev) {
 /* The program's side.                                                      */
 
 void failshim_window(int open);
-void failshim_report(FILE *out, const char *prefix);
+void failshim_settings(FILE *out, const char *prefix);
+void failshim_report(FILE *out, const char *prefix, const char *side);
 unsigned long failshim_injected(int err);
 
 /* Opens (non-zero) or closes the window in which calls may fail. */
@@ -214,11 +231,17 @@ unsigned long failshim_injected(int err) {
   return sum;
 }
 
-/* One line per call that was wrapped and reached in the window: how many
- * times it ran and which failures it was given. */
-void failshim_report(FILE *out, const char *prefix) {
+/* The rate and the seed: "prefix shim_rate=..." and "prefix shim_seed=...". */
+void failshim_settings(FILE *out, const char *prefix) {
   fprintf(out, "%s shim_rate=%g\n%s shim_seed=%llu\n", prefix, rate, prefix,
           (unsigned long long)seed);
+  fflush(out);
+}
+
+/* One line per call that was wrapped and reached in the window: how many
+ * times it ran and which failures it was given, keyed side + "shim_" + the
+ * call's name (side tells the processes of one program apart, or is ""). */
+void failshim_report(FILE *out, const char *prefix, const char *side) {
   for (int k = 0; k < K_COUNT; k++) {
     unsigned long total = atomic_load(&passed[k]);
     char line[256];
@@ -231,8 +254,8 @@ void failshim_report(FILE *out, const char *prefix) {
                         err_name[e], n);
     }
     if (total != 0)
-      fprintf(out, "%s shim_%s=calls:%lu%s\n", prefix, call_name[k], total,
-              len ? line : "");
+      fprintf(out, "%s %sshim_%s=calls:%lu%s\n", prefix, side, call_name[k],
+              total, len ? line : "");
   }
   fflush(out);
 }
