@@ -69,16 +69,20 @@ int art_close(art_handle_t *h, art_close_cb close_cb) {
   return 0;
 }
 
-/* The close phase: finish every handle closed before it started, in the
- * order art_close was called. Handles closed by these callbacks finish in the
- * next iteration's close phase (the poll phase will not block meanwhile). */
+/* The close phase: finish every handle closed before it started, the last
+ * closed first. That is libuv's order (its closing list is a stack), and so
+ * what Node programs observe: sockets destroyed one after another emit
+ * 'close' newest first. The queue stays in art_close order for art_walk;
+ * the phase takes it from the tail. Handles closed by these callbacks
+ * finish in the next iteration's close phase (the poll phase will not block
+ * meanwhile). */
 void art__run_closing(art_loop_t *loop) {
   art__queue_t local;
   if (art__queue_empty(&loop->closing_))
     return; /* most iterations: nothing closed */
   art__queue_move(&loop->closing_, &local);
   while (!art__queue_empty(&local)) {
-    art__queue_t *q = art__queue_head(&local);
+    art__queue_t *q = local.prev; /* the newest */
     art_handle_t *h = art__container_of(q, art_handle_t, handle_node_);
     notify_attached(h);
     if (h->ops_->endgame != NULL)

@@ -193,6 +193,15 @@ void art__run_idle(art_loop_t *loop) ART__HIDDEN;
 void art__run_prepare(art_loop_t *loop) ART__HIDDEN;
 void art__run_check(art_loop_t *loop) ART__HIDDEN;
 
+/* ---- Immediates (src/immediate.c). ---- */
+/* Runs the immediates pending when the check phase began. */
+void art__run_immediates(art_loop_t *loop) ART__HIDDEN;
+/* True while a referenced immediate is pending: the loop is alive, and the
+ * poll phase must not block (Node's idle handle for its immediates). */
+static inline int art__immediates_alive(const art_loop_t *loop) {
+  return loop->immediate_refs_ > 0;
+}
+
 /* ---- io watchers (src/io.c). ----
  * Owners say what they want with art__io_start/stop; the mask reaches the
  * backend lazily, once per iteration, only if it really changed. */

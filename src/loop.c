@@ -75,6 +75,7 @@ int art__loop_init_with(art_loop_t *loop, const art__backend_ops_t *backend) {
   art__queue_init(&loop->idle_handles_);
   art__queue_init(&loop->prepare_handles_);
   art__queue_init(&loop->check_handles_);
+  art__queue_init(&loop->immediates_);
   art__queue_init(&loop->pending_);
   art__queue_init(&loop->timer_ready_);
   art__queue_init(&loop->wake_sources_);
@@ -122,7 +123,9 @@ int art_loop_close(art_loop_t *loop) {
   if (loop->phase_ != ART_PHASE_NONE)
     return ART_EBUSY;
   if (has_open_handles(loop) || loop->active_reqs_ > 0 ||
-      !art__queue_empty(&loop->closing_) || !art__queue_empty(&loop->pending_))
+      !art__queue_empty(&loop->closing_) ||
+      !art__queue_empty(&loop->pending_) ||
+      !art__queue_empty(&loop->immediates_))
     return ART_EBUSY;
   close_exts(loop);
   loop_release(loop);
@@ -147,7 +150,7 @@ art_loop_t *art_default_loop(void) {
 static int loop_alive(const art_loop_t *loop) {
   return loop->active_handles_ > 0 || loop->active_reqs_ > 0 ||
          !art__queue_empty(&loop->closing_) ||
-         !art__queue_empty(&loop->pending_);
+         !art__queue_empty(&loop->pending_) || art__immediates_alive(loop);
 }
 
 int art_loop_alive(const art_loop_t *loop) {
@@ -162,7 +165,7 @@ void art_stop(art_loop_t *loop) {
 /* The poll timeout of DESIGN.md: 0 whenever something is waiting to run
  * without I/O, else the time to the next timer, else forever. */
 static int poll_timeout(art_loop_t *loop) {
-  if (loop->stop_flag_ || !loop_alive(loop) ||
+  if (loop->stop_flag_ || !loop_alive(loop) || art__immediates_alive(loop) ||
       !art__queue_empty(&loop->idle_handles_) ||
       !art__queue_empty(&loop->pending_) ||
       !art__queue_empty(&loop->closing_) || loop->ticks_.count > 0 ||
@@ -277,7 +280,8 @@ int art_run(art_loop_t *loop, art_run_mode mode) {
     PHASE(loop, ART_PHASE_IDLE_PREPARE,
           (art__run_idle(loop), art__run_prepare(loop)));
     PHASE(loop, ART_PHASE_POLL, waited = run_poll(loop, mode));
-    PHASE(loop, ART_PHASE_CHECK, art__run_check(loop));
+    PHASE(loop, ART_PHASE_CHECK,
+          (art__run_immediates(loop), art__run_check(loop)));
     PHASE(loop, ART_PHASE_CLOSE, art__run_closing(loop));
     if (mode == ART_RUN_ONCE && waited) /* the wait may have ended on a timer */
       PHASE(loop, ART_PHASE_TIMERS,

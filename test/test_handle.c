@@ -68,7 +68,7 @@ ART_TEST(close_cb_runs_in_same_iteration) {
 
 /* The handle's memory is reused from inside close_cb: freed, or made into
  * a new handle of another type that is closed again. */
-static int reuse_stage;
+static int reuse_stage, reused;
 
 static void free_close_cb(art_handle_t *h) {
   memset(h, 0xA5, sizeof(art_timer_t)); /* poison before freeing */
@@ -79,7 +79,8 @@ static void free_close_cb(art_handle_t *h) {
 static void reuse_close_cb(art_handle_t *h) {
   art_loop_t *loop = h->loop;
   reuse_stage++;
-  if (reuse_stage == 1) {
+  if (!reused) { /* the timer's callback, whichever close ran first */
+    reused = 1;
     /* The memory of a timer becomes an idle handle, closed at once. */
     memset(h, 0x5A, sizeof(art_timer_t));
     art_idle_t *i = (art_idle_t *)(void *)h;
@@ -95,7 +96,7 @@ ART_TEST(memory_reused_inside_close_cb) {
     art_idle_t i;
   } *u = malloc(sizeof(*u));
   art_timer_t *heap_timer = malloc(sizeof(art_timer_t));
-  reuse_stage = 0;
+  reuse_stage = reused = 0;
   assert_int_equal(art_timer_init(loop, &u->t), 0);
   assert_int_equal(art_timer_start(&u->t, never_timer_cb, 0, 5), 0);
   assert_int_equal(art_timer_init(loop, heap_timer), 0);
@@ -105,6 +106,36 @@ ART_TEST(memory_reused_inside_close_cb) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   assert_int_equal(reuse_stage, 3);
   free(u);
+}
+
+/* The close phase runs the last closed first, as libuv's closing stack
+ * does and Node programs observe; a handle closed by a close callback
+ * waits for the next iteration's close phase, whatever its place. */
+static char close_order[64];
+static art_handle_t *closed_by_b;
+
+static void note_close_cb(art_handle_t *h) {
+  strcat(close_order, h->data);
+  if (strcmp(h->data, "b") == 0)
+    assert_int_equal(art_close(closed_by_b, note_close_cb), 0);
+}
+
+ART_TEST(close_callbacks_newest_first) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t[4];
+  static char *names[] = {"a", "b", "c", "d"};
+  close_order[0] = 0;
+  closed_by_b = (art_handle_t *)&t[3];
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(art_timer_init(loop, &t[i]), 0);
+    t[i].data = names[i];
+  }
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(art_close((art_handle_t *)&t[i], note_close_cb), 0);
+  assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 1); /* d closing */
+  assert_string_equal(close_order, "cba");
+  assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 0);
+  assert_string_equal(close_order, "cbad");
 }
 
 ART_TEST(close_twice_and_start_after_close) {

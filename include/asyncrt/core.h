@@ -1,9 +1,9 @@
 /* The loop core of libasyncrt: the export macro, errors, the allocator hook,
  * the types every handle and request shares, the loop, timers, the phase
- * handles, microtasks, fd watchers and async handles. Every area header
- * (threadpool.h, fs.h, stream.h, ...) includes this one first, and nothing
- * here includes an area header, so the headers form a tree with no circle.
- * Included by asyncrt.h; include that, not this. */
+ * handles, immediates, microtasks, fd watchers and async handles. Every area
+ * header (threadpool.h, fs.h, stream.h, ...) includes this one first, and
+ * nothing here includes an area header, so the headers form a tree with no
+ * circle. Included by asyncrt.h; include that, not this. */
 
 /* Thread safety. A loop, its handles and its requests belong to the thread
  * that runs the loop, and nothing of the loop is locked: call every
@@ -145,7 +145,8 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  * 0 or 1, never negative (0 for NULL):
  *   art_run                 1 while something keeps the loop alive
  *   art_loop_alive, art_is_active, art_is_closing, art_has_ref,
- *   art_is_readable, art_is_writable, art_stream_needs_drain
+ *   art_immediate_has_ref, art_is_readable, art_is_writable,
+ *   art_stream_needs_drain
  * Other int values:
  *   art_fs_scandir_next     0, ART_EOF after the last entry
  *   art_process_get_pid     the child's pid, 0 once reaped or for NULL
@@ -196,6 +197,7 @@ typedef struct art_prepare_s art_prepare_t;
 typedef struct art_check_s art_check_t;
 typedef struct art_poll_s art_poll_t;
 typedef struct art_async_s art_async_t;
+typedef struct art_immediate_s art_immediate_t;
 
 /* The private node of every intrusive list (see src/queue.h). */
 struct art__queue {
@@ -236,6 +238,7 @@ typedef enum {
   ART_WORK,
   ART_GETADDRINFO,
   ART_GETNAMEINFO,
+  ART_IMMEDIATE,
   ART_REQ_TYPE_MAX
 } art_req_type;
 
@@ -255,6 +258,7 @@ typedef void (*art_prepare_cb)(art_prepare_t *prepare);
 typedef void (*art_check_cb)(art_check_t *check);
 typedef void (*art_poll_cb)(art_poll_t *poll, int status, int events);
 typedef void (*art_async_cb)(art_async_t *async);
+typedef void (*art_immediate_cb)(art_immediate_t *immediate);
 typedef void (*art_microtask_cb)(art_loop_t *loop, void *arg);
 
 /* A buffer the caller owns: used by file reads and writes and by streams.
@@ -408,7 +412,11 @@ struct art_loop_s {
   /* Per-area state, registered by each area on first use (src/loop.c). */
   struct art__ext_entry *exts_;
   unsigned nexts_;
-  void *reserved_[8];
+  /* Immediates (src/immediate.c): the FIFO of pending ones, and how many of
+   * them are referenced. Taken from reserved_, so the size is unchanged. */
+  struct art__queue immediates_;
+  unsigned immediate_refs_;
+  void *reserved_[5];
 };
 
 struct art__handle_ops;
@@ -494,8 +502,8 @@ ART_EXTERN int art_run(art_loop_t *loop, art_run_mode mode);
 /* Makes art_run return after the current iteration. */
 ART_EXTERN void art_stop(art_loop_t *loop);
 
-/* Non-zero if active referenced handles, requests, or closing handles remain
- * (what keeps ART_RUN_DEFAULT going). */
+/* Non-zero if active referenced handles, requests, closing handles or
+ * referenced pending immediates remain (what keeps ART_RUN_DEFAULT going). */
 ART_EXTERN int art_loop_alive(const art_loop_t *loop);
 
 /* The loop's cached time in ms, updated at the start of every iteration and
@@ -642,7 +650,8 @@ ART_EXTERN uint64_t art_timer_get_due_in(const art_timer_t *timer);
 /* ------------------------------------------------------------------------ */
 /* Idle, prepare and check handles: callbacks at fixed points of every      */
 /* iteration, in the order the handles were started. An active idle handle  */
-/* makes the poll phase not block. Check is Node's setImmediate phase.      */
+/* makes the poll phase not block. Check is Node's setImmediate phase (the  */
+/* immediates below run there first).                                       */
 /* art_<name>_init/start/stop return 0, or ART_EINVAL for NULL, a NULL cb,  */
 /* or a handle of another type; start also for a closing or closed handle   */
 /* or loop. Starting a started handle only replaces its cb; stopping a      */
@@ -661,6 +670,49 @@ ART_EXTERN uint64_t art_timer_get_due_in(const art_timer_t *timer);
 ART__PHASE_HANDLE(idle)
 ART__PHASE_HANDLE(prepare)
 ART__PHASE_HANDLE(check)
+
+/* ------------------------------------------------------------------------ */
+/* Immediates: Node's setImmediate and clearImmediate.                      */
+
+/* A request the caller owns: nothing to init or close. Started, it waits in
+ * the loop's FIFO; its callback runs once, in the check phase, before the
+ * check handles (as Node's immediates run from a check handle it starts
+ * before any other). The phase runs the immediates pending when it begins,
+ * in start order, with ticks and microtasks drained after each one; an
+ * immediate started meanwhile waits for the next iteration's check phase.
+ * A referenced pending immediate keeps ART_RUN_DEFAULT running and the poll
+ * phase from blocking; an unreferenced one does neither, and runs only if
+ * the loop gets to a check phase for another reason. From the moment its
+ * callback starts the immediate is the caller's again: it may be started
+ * again (next iteration) or freed. Loop thread only. */
+struct art_immediate_s {
+  ART_REQ_FIELDS
+  /* private */
+  art_immediate_cb cb_;
+  struct art__queue node_; /* on loop->immediates_ or the phase's list */
+  unsigned flags_;         /* pending, referenced: see src/immediate.c */
+};
+
+/* setImmediate: queues cb(immediate) for the check phase, referenced.
+ * O(1), never allocates. ART_EINVAL for a NULL or closed loop, a NULL
+ * immediate or cb; ART_EBUSY, changing nothing, if the immediate is
+ * pending already. */
+ART_EXTERN int art_immediate_start(art_loop_t *loop, art_immediate_t *immediate,
+                                   art_immediate_cb cb);
+
+/* clearImmediate: the callback will not run. O(1). 0, also for an
+ * immediate that is not pending (ran, cleared, or never started: a zeroed
+ * struct counts as never started); ART_EINVAL for NULL. May be called from
+ * any callback, an earlier immediate of the same check phase included. */
+ART_EXTERN int art_immediate_clear(art_immediate_t *immediate);
+
+/* immediate.ref(), .unref(), .hasRef(): whether the pending immediate keeps
+ * the loop alive. Both are idempotent and do nothing to an immediate that is
+ * not pending (a start makes it referenced again); art_immediate_has_ref
+ * gives 1 for a pending referenced immediate, else 0 (NULL included). */
+ART_EXTERN void art_immediate_ref(art_immediate_t *immediate);
+ART_EXTERN void art_immediate_unref(art_immediate_t *immediate);
+ART_EXTERN int art_immediate_has_ref(const art_immediate_t *immediate);
 
 /* ------------------------------------------------------------------------ */
 /* Microtasks: Node's process.nextTick and promise jobs.                    */
