@@ -27,9 +27,18 @@ enum {
   IMM_REF = 1u << 1      /* counted in loop->immediate_refs_ */
 };
 
+/* What stamp_ holds while imm is pending on loop: a mix of both addresses,
+ * never 0. The caller's memory is not initialised before a first start, so
+ * the flags alone could read as pending, and a clear would then unlink
+ * garbage pointers; the stamp makes that a 2^-32 chance. */
+static unsigned stamp_of(const art_immediate_t *imm, const art_loop_t *loop) {
+  uint64_t x = (uint64_t)(uintptr_t)imm ^ ((uint64_t)(uintptr_t)loop << 17);
+  return (unsigned)((x * 0x9E3779B97F4A7C15ull) >> 32) | 1u;
+}
+
 static int pending(const art_immediate_t *imm) {
   return imm->type == ART_IMMEDIATE && imm->loop != NULL &&
-         (imm->flags_ & IMM_PENDING);
+         (imm->flags_ & IMM_PENDING) && imm->stamp_ == stamp_of(imm, imm->loop);
 }
 
 /* Takes imm off whichever list holds it: no longer pending or counted. */
@@ -38,6 +47,7 @@ static void unqueue(art_immediate_t *imm) {
   if (imm->flags_ & IMM_REF)
     imm->loop->immediate_refs_--;
   imm->flags_ = 0;
+  imm->stamp_ = 0;
 }
 
 int art_immediate_start(art_loop_t *loop, art_immediate_t *imm,
@@ -50,6 +60,7 @@ int art_immediate_start(art_loop_t *loop, art_immediate_t *imm,
   imm->loop = loop;
   imm->cb_ = cb;
   imm->flags_ = IMM_PENDING | IMM_REF;
+  imm->stamp_ = stamp_of(imm, loop);
   loop->immediate_refs_++;
   art__queue_insert_tail(&loop->immediates_, &imm->node_);
   return 0;

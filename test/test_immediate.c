@@ -184,3 +184,27 @@ ART_TEST(errors) {
   assert_int_equal(art_immediate_clear(&imm), 0);
   assert_int_equal(art_loop_alive(loop), 0);
 }
+
+static void count_run(art_immediate_t *imm) {
+  (*(int *)imm->data)++;
+}
+
+/* The caller's memory is not initialised before a first start: stale bytes
+ * that look like a pending immediate of this loop (its type, its loop, the
+ * pending flag, list pointers to nowhere) are not taken for one, so a
+ * clear does not unlink them and a start does not refuse. */
+ART_TEST(stale_memory_is_not_pending) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_immediate_t imm;
+  int runs = 0;
+  memset(&imm, 0xff, sizeof(imm));
+  imm.type = ART_IMMEDIATE;
+  imm.loop = loop;
+  assert_int_equal(art_immediate_clear(&imm), 0); /* no crash */
+  assert_int_equal(art_immediate_has_ref(&imm), 0);
+  imm.data = &runs;
+  assert_int_equal(art_immediate_start(loop, &imm, count_run), 0);
+  assert_int_equal(art_immediate_start(loop, &imm, count_run), ART_EBUSY);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(runs, 1);
+}

@@ -691,6 +691,7 @@ struct art_immediate_s {
   art_immediate_cb cb_;
   struct art__queue node_; /* on loop->immediates_ or the phase's list */
   unsigned flags_;         /* pending, referenced: see src/immediate.c */
+  unsigned stamp_;         /* tells a pending immediate from stale memory */
 };
 
 /* setImmediate: queues cb(immediate) for the check phase, referenced.
@@ -701,8 +702,10 @@ ART_EXTERN int art_immediate_start(art_loop_t *loop, art_immediate_t *immediate,
                                    art_immediate_cb cb);
 
 /* clearImmediate: the callback will not run. O(1). 0, also for an
- * immediate that is not pending (ran, cleared, or never started: a zeroed
- * struct counts as never started); ART_EINVAL for NULL. May be called from
+ * immediate that is not pending (ran, cleared, or never started: its
+ * memory need not be initialised, since a pending immediate carries a
+ * 32-bit stamp derived from its address that stale bytes match with
+ * probability 2^-32); ART_EINVAL for NULL. May be called from
  * any callback, an earlier immediate of the same check phase included. */
 ART_EXTERN int art_immediate_clear(art_immediate_t *immediate);
 
