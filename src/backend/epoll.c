@@ -15,17 +15,35 @@
  *    (ENOENT, EBADF) is not an error.
  * 5. epoll_ctl runs only when a watcher's wanted mask differs from what is
  *    registered (see io.c), so steady reading and writing costs none.
+ * 6. epoll_wait counts its timeout in ms, so a timer due in 200 us would
+ *    wait 1 ms. A blocking wait uses epoll_pwait2 (Linux 5.11), which takes
+ *    a timespec, through syscall(2) because older C libraries lack the
+ *    wrapper. Where the kernel lacks it (ENOSYS) or a seccomp filter of an
+ *    older container runtime refuses it (EPERM), the backend falls back for
+ *    good to epoll_wait with the timeout rounded up to the next ms: a timer
+ *    then runs late, never early. Zero-timeout and endless waits keep
+ *    epoll_wait, which has nothing to round.
  */
 #include <errno.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 
 #define BATCH 1024
 
+/* Every architecture but alpha numbers the system calls added since Linux
+ * 5.1 alike. */
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441
+#endif
+
 typedef struct {
   int epfd;
+  int no_pwait2;                    /* epoll_pwait2 refused: ms waits */
   struct epoll_event events[BATCH]; /* what epoll_wait fills */
 } epoll_state_t;
 
@@ -78,15 +96,29 @@ static int epoll_update(void *state, int fd, unsigned had, unsigned want) {
   return r == -1 ? -errno : 0;
 }
 
-static int epoll_wait_events(void *state, int timeout, art__event_t *out,
+/* One wait of timeout_ns (note 6). */
+static int wait_once(epoll_state_t *st, int max, int64_t timeout_ns) {
+  if (timeout_ns > 0 && !st->no_pwait2) {
+    struct timespec ts = {(time_t)(timeout_ns / 1000000000),
+                          (long)(timeout_ns % 1000000000)};
+    int n =
+        (int)syscall(SYS_epoll_pwait2, st->epfd, st->events, max, &ts, NULL, 0);
+    if (n != -1 || (errno != ENOSYS && errno != EPERM))
+      return n;
+    st->no_pwait2 = 1;
+  }
+  return epoll_wait(st->epfd, st->events, max, art__timeout_ms_up(timeout_ns));
+}
+
+static int epoll_wait_events(void *state, int64_t timeout_ns, art__event_t *out,
                              int max) {
   epoll_state_t *st = state;
   int n;
   if (max > BATCH)
     max = BATCH;
   do
-    n = epoll_wait(st->epfd, st->events, max, timeout);
-  while (n == -1 && errno == EINTR && timeout == 0);
+    n = wait_once(st, max, timeout_ns);
+  while (n == -1 && errno == EINTR && timeout_ns == 0);
   for (int i = 0; i < n; i++) {
     out[i].fd = st->events[i].data.fd;
     out[i].events = from_epoll(st->events[i].events);
