@@ -76,7 +76,6 @@ int art__loop_init_with(art_loop_t *loop, const art__backend_ops_t *backend) {
   art__queue_init(&loop->prepare_handles_);
   art__queue_init(&loop->check_handles_);
   art__queue_init(&loop->pending_);
-  art__queue_init(&loop->timer_ready_);
   art__queue_init(&loop->wake_sources_);
   loop->phase_ = ART_PHASE_NONE;
   loop->wakeup_fd_ = -1;

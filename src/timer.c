@@ -17,14 +17,19 @@
  * the start of the phase and waits for the next iteration, so a
  * zero-timeout timer cannot starve I/O. A repeating timer that fell so far
  * behind that its next deadline has already passed is parked on the
- * deferred list (loop->timer_ready_) until the phase ends: it runs again in
- * the next iteration, catching up one run per iteration.
+ * deferred list until the phase ends: it runs again in the next iteration,
+ * catching up one run per iteration. The list is a stack of slot numbers
+ * (loop->timer_deferred_, then each timer's deferred_next_) and removal is
+ * lazy: stopping, restarting or closing a deferred timer clears its
+ * ART__T_DEFERRED flag, and the end of the phase skips it. It cannot be
+ * deferred twice in one phase (its new start counter keeps it from running
+ * again), and its slot and memory stay valid until the close phase.
  *
  * Deadlines are in ns of the loop's clock (art__loop_clock_ns). A timer
  * started in ms is due at a whole ms, so comparing its deadline with the
  * cached ns time gives the same answer as comparing ms with ms did. Three
  * ways of starting differ only in where the deadline counts from and in
- * how a repeat is re-armed (kind_):
+ * how a repeat is re-armed (the ART__T_NS and ART__T_NODE flags):
  * - ms (art_timer_start): from the cached ms time; a repeat is re-armed
  *   from its deadline before its callback runs (libuv);
  * - ns (art_timer_start_ns): from the clock read at the call, to the ns;
@@ -50,8 +55,17 @@ ART__DECLARE_HANDLE_OPS(timer);
 /* The longest poll timeout, ns (about 146 years): keeps it an int64_t. */
 #define MAX_WAIT_NS ((int64_t)1 << 62)
 
-/* How a timer was last started (art_timer_t.kind_): see the top. */
-enum { ART__TIMER_MS = 0, ART__TIMER_NS, ART__TIMER_NODE };
+/* Timer flags (handle->flags_): how it was last started (neither kind
+ * flag: art_timer_start), and whether it waits on the deferred list. */
+enum {
+  ART__T_NS = 1u << (ART__H_TYPE_SHIFT + 0),
+  ART__T_NODE = 1u << (ART__H_TYPE_SHIFT + 1),
+  ART__T_DEFERRED = 1u << (ART__H_TYPE_SHIFT + 2)
+};
+#define ART__T_KIND     (ART__T_NS | ART__T_NODE)
+#define ART__TIMER_MS   0u
+#define ART__TIMER_NS   ART__T_NS
+#define ART__TIMER_NODE ART__T_NODE
 
 static uint64_t add_sat(uint64_t a, uint64_t b) {
   return b > UINT64_MAX - a ? UINT64_MAX : a + b;
@@ -125,16 +139,15 @@ int art_timer_init(art_loop_t *loop, art_timer_t *t) {
   t->repeat_ = 0;
   t->timeout_ = 0;
   t->slot_ = slot;
-  t->kind_ = ART__TIMER_MS;
-  art__queue_init(&t->ready_node_);
+  t->deferred_next_ = 0;
   return 0;
 }
 
 /* Takes t off the deferred list if it is there; a read only otherwise, to
  * keep the common start path from dirtying one more cache line. */
 static void undefer(art_timer_t *t) {
-  if (!art__queue_empty(&t->ready_node_))
-    art__queue_remove(&t->ready_node_);
+  if (t->flags_ & ART__T_DEFERRED)
+    t->flags_ &= ~ART__T_DEFERRED;
 }
 
 static art__heap_entry_t entry_of(const art_timer_t *t) {
@@ -173,7 +186,7 @@ static void arm(art_timer_t *t, art_timer_cb cb, uint64_t base,
   t->cb_ = cb;
   t->repeat_ = repeat;
   t->timeout_ = timeout;
-  t->kind_ = kind;
+  t->flags_ = (t->flags_ & ~ART__T_KIND) | kind;
   schedule(t->loop, t, add_sat(base, timeout));
 }
 
@@ -215,9 +228,9 @@ int art_timer_refresh(art_timer_t *t) {
   if (!restartable(t))
     return ART_EINVAL;
   uint64_t base;
-  if (t->kind_ == ART__TIMER_MS)
+  if ((t->flags_ & ART__T_KIND) == ART__TIMER_MS)
     base = t->loop->time_ * NS_PER_MS;
-  else if (t->kind_ == ART__TIMER_NS)
+  else if (t->flags_ & ART__T_NS)
     base = art__loop_clock_ns(t->loop);
   else
     base = floor_ms(art__loop_clock_ns(t->loop));
@@ -321,16 +334,22 @@ static void reschedule_repeat(art_loop_t *loop, art_timer_t *t) {
   }
   t->due_ = due;
   t->seq_ = loop->timer_seq_++;
-  art__queue_insert_tail(&loop->timer_ready_, &t->ready_node_);
+  t->flags_ |= ART__T_DEFERRED;
+  t->deferred_next_ = loop->timer_deferred_;
+  loop->timer_deferred_ = t->slot_ + 1;
 }
 
 /* Puts the timers parked by reschedule_repeat back into the heap. */
 static void requeue_deferred(art_loop_t *loop) {
-  while (!art__queue_empty(&loop->timer_ready_)) {
-    art__queue_t *q = art__queue_head(&loop->timer_ready_);
-    art__queue_remove(q);
-    art_timer_t *t = art__container_of(q, art_timer_t, ready_node_);
-    art__heap_push(loop, entry_of(t));
+  uint32_t next = loop->timer_deferred_;
+  loop->timer_deferred_ = 0;
+  while (next != 0) {
+    art_timer_t *t = loop->timer_slots_[next - 1];
+    next = t->deferred_next_;
+    if (t->flags_ & ART__T_DEFERRED) {
+      t->flags_ &= ~ART__T_DEFERRED;
+      art__heap_push(loop, entry_of(t));
+    }
   }
 }
 
@@ -368,7 +387,7 @@ void art__run_timers(art_loop_t *loop) {
     note_lag(loop, t);
     if (t->repeat_ == 0) {
       art__handle_stop((art_handle_t *)t);
-    } else if (t->kind_ == ART__TIMER_NODE) {
+    } else if (t->flags_ & ART__T_NODE) {
       run_node_interval(loop, t);
       continue;
     } else {

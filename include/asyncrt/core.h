@@ -387,7 +387,7 @@ struct art_loop_s {
   size_t timer_reserved_;         /* slots handed out (high-water mark) */
   uint32_t timer_free_;           /* 1 + first free slot, 0: none */
   uint64_t timer_seq_;            /* start counter: equal deadlines in order */
-  struct art__queue timer_ready_; /* repeats that fell behind, see timer.c */
+  uint32_t timer_deferred_;       /* repeats that fell behind, see timer.c */
   /* Ticks and microtasks (src/microtask.c). */
   art__task_ring_t ticks_;      /* art_next_tick queue */
   art__task_ring_t microtasks_; /* art_queue_microtask queue */
@@ -606,8 +606,7 @@ struct art_timer_s {
   uint64_t repeat_;  /* ns, 0 = one-shot */
   uint64_t timeout_; /* the last start's timeout, ns, for art_timer_refresh */
   uint32_t slot_;    /* its slot; loop->timer_pos_[slot_] finds its entry */
-  uint32_t kind_;    /* how it was last started: ART__TIMER_* (timer.c) */
-  struct art__queue ready_node_; /* on loop->timer_ready_ while deferred */
+  uint32_t deferred_next_; /* 1 + slot of the next deferred timer, 0: none */
 };
 
 /* Initialises a timer. Reserves its heap slot, so starting and stopping
