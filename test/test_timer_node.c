@@ -434,3 +434,47 @@ ART_TEST(refresh_rules) {
   assert_int_equal(art_timer_start_ns(&t, note, 5, 0), ART_EINVAL);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }
+
+/* ---- The deferred list. ---- */
+
+static art_timer_t df[4];
+static int df_runs[4];
+
+static void df_cb(art_timer_t *t) {
+  int i = (int)(t - df);
+  df_runs[i]++;
+  if (i != 3 || df_runs[3] != 1)
+    return;
+  /* df[0..2] ran before and wait on the deferred list: stop one, close
+   * one, restart one. */
+  assert_int_equal(art_timer_stop(&df[0]), 0);
+  assert_int_equal(art_close((art_handle_t *)&df[1], NULL), 0);
+  assert_int_equal(art_timer_start(&df[2], df_cb, 0, 0), 0);
+}
+
+/* Repeating timers far behind their deadlines wait on the deferred list
+ * until the phase ends; one stopped, closed or restarted meanwhile leaves
+ * it: the stopped and closed ones never run again, the restarted one runs
+ * once, as restarted. */
+ART_TEST(deferred_repeats_stopped_closed_or_restarted_leave_the_list) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  memset(df_runs, 0, sizeof(df_runs));
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(art_timer_init(loop, &df[i]), 0);
+    assert_int_equal(art_timer_start(&df[i], df_cb, 1, 1), 0);
+  }
+  sleep_ms(20); /* every repeat is now far behind */
+  art_update_time(loop);
+  assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 1);
+  assert_int_equal(art_timer_stop(&df[3]), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(df_runs[0], 1);
+  assert_int_equal(df_runs[1], 1);
+  assert_int_equal(df_runs[2], 2); /* its repeat, then the one-shot restart */
+  assert_int_equal(df_runs[3], 1);
+  assert_int_equal(art_is_active((art_handle_t *)&df[2]), 0);
+  for (int i = 0; i < 4; i++)
+    if (i != 1)
+      assert_int_equal(art_close((art_handle_t *)&df[i], NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
