@@ -400,17 +400,19 @@ void art__run_timers(art_loop_t *loop) {
 
 /* ns until the earliest timer is due: 0 if one is due, -1 if none. Settles
  * the top first, so a stopped or pushed-back timer never wakes the loop.
- * The clock is read again (only when the loop is about to block for a
- * timer): the phases since the cached time was taken count, so a precise
- * timer's wait ends at its deadline and not that much later. */
+ * For an ns or Node timer the clock is read again: the phases since the
+ * cached time was taken count, so its wait ends at its deadline and not
+ * that much later. An art_timer_start timer keeps libuv's rule (the wait
+ * counts from the cached time) and costs no clock read. */
 int64_t art__next_timeout(art_loop_t *loop) {
   art_timer_t *t = settled_top(loop);
   if (t == NULL)
     return -1;
   if (t->due_ <= loop->time_ns_)
     return 0;
-  uint64_t now = art__loop_clock_ns(loop);
-  if (t->due_ <= now)
+  uint64_t now = loop->time_ns_;
+  if ((t->flags_ & ART__T_KIND) != ART__TIMER_MS &&
+      t->due_ <= (now = art__loop_clock_ns(loop)))
     return 0;
   uint64_t left = t->due_ - now;
   return left > (uint64_t)MAX_WAIT_NS ? MAX_WAIT_NS : (int64_t)left;
