@@ -27,5 +27,8 @@ int art__nonblock(int fd, int set) ART__HIDDEN;
 void art__close_fd(int fd) ART__HIDDEN;
 /* Wraps a time in ms to an int poll timeout. */
 int art__clamp_timeout(uint64_t ms) ART__HIDDEN;
+/* A poll timeout in ns (-1: forever) as ms for a call that takes ms,
+ * rounded up so that the wait never ends before the time asked for. */
+int art__timeout_ms_up(int64_t ns) ART__HIDDEN;
 
 #endif

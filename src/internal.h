@@ -183,9 +183,25 @@ static inline void *art__ext_get(const art_loop_t *loop,
 int art__ext_set(art_loop_t *loop, const art__ext_t *ext,
                  void *state) ART__HIDDEN;
 
+/* ---- Time (src/loop.c). ----
+ * The one clock the loop reads, in ns: the cached time, timer deadlines
+ * counted from the moment of a call, and the poll timeout all come from
+ * here, so that another clock (one a test advances by hand) can be put in
+ * its place without touching its readers. */
+static inline uint64_t art__loop_clock_ns(const art_loop_t *loop) {
+  (void)loop;
+  return art_hrtime();
+}
+/* Stores ns as the loop's cached time (time_ns_, and time_ in ms). */
+static inline void art__loop_set_time(art_loop_t *loop, uint64_t ns) {
+  loop->time_ns_ = ns;
+  loop->time_ = ns / 1000000u;
+}
+
 /* ---- Timers (src/timer.c). ---- */
 void art__run_timers(art_loop_t *loop) ART__HIDDEN;
-int art__next_timeout(art_loop_t *loop) ART__HIDDEN;
+/* ns until the earliest timer is due: 0 if one is due, -1 if none. */
+int64_t art__next_timeout(art_loop_t *loop) ART__HIDDEN;
 void art__timers_free(art_loop_t *loop) ART__HIDDEN;
 
 /* ---- Idle / prepare / check (src/phase_watchers.c). ---- */
@@ -238,14 +254,14 @@ static inline void art__io_apply_changes(art_loop_t *loop) {
 void art__io_dispatch(art_loop_t *loop, int n) ART__HIDDEN;
 /* A wait that may block: measured as idle time, and the cached time is
  * refreshed before anything is dispatched. */
-void art__io_wait(art_loop_t *loop, int timeout) ART__HIDDEN;
+void art__io_wait(art_loop_t *loop, int64_t timeout_ns) ART__HIDDEN;
 
-/* Waits in the backend up to timeout ms and dispatches what it found. The
+/* Waits in the backend up to timeout_ns and dispatches what it found. The
  * zero-timeout wait of a busy loop stays inline: one indirect call, and
  * nothing else unless the backend found something. */
-static inline void art__io_poll(art_loop_t *loop, int timeout) {
-  if (timeout != 0) {
-    art__io_wait(loop, timeout);
+static inline void art__io_poll(art_loop_t *loop, int64_t timeout_ns) {
+  if (timeout_ns != 0) {
+    art__io_wait(loop, timeout_ns);
     return;
   }
   int n = loop->backend_->wait(loop->backend_state_, 0,
@@ -277,7 +293,7 @@ void art__loop_wake(art_loop_t *loop) ART__HIDDEN;
  * blocking wait. */
 void art__wakeup_enter(art_loop_t *loop) ART__HIDDEN;
 void art__wakeup_leave(art_loop_t *loop) ART__HIDDEN;
-int art__wakeup_before_wait(art_loop_t *loop, int timeout) ART__HIDDEN;
+int64_t art__wakeup_before_wait(art_loop_t *loop, int64_t timeout) ART__HIDDEN;
 
 /* Bits of loop->wakeup_pending_; src/wakeup.c explains them. */
 enum {
@@ -302,7 +318,8 @@ static inline int art__wakeup_in_use(const art_loop_t *loop) {
 /* True when the poll phase must call art__wakeup_before_wait: it means to
  * block while posters may exist, or something was posted. An iteration
  * that does neither pays one load. */
-static inline int art__wakeup_must_look(const art_loop_t *loop, int timeout) {
+static inline int art__wakeup_must_look(const art_loop_t *loop,
+                                        int64_t timeout) {
   return (timeout != 0 && art__wakeup_in_use(loop)) ||
          (art__wakeup_word(loop) & ART__W_POSTED);
 }

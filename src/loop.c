@@ -8,7 +8,7 @@
 
 void art_update_time(art_loop_t *loop) {
   if (loop != NULL)
-    loop->time_ = art_hrtime() / 1000000u;
+    art__loop_set_time(loop, art__loop_clock_ns(loop));
 }
 
 uint64_t art_now(const art_loop_t *loop) {
@@ -77,7 +77,6 @@ int art__loop_init_with(art_loop_t *loop, const art__backend_ops_t *backend) {
   art__queue_init(&loop->check_handles_);
   art__queue_init(&loop->immediates_);
   art__queue_init(&loop->pending_);
-  art__queue_init(&loop->timer_ready_);
   art__queue_init(&loop->wake_sources_);
   loop->phase_ = ART_PHASE_NONE;
   loop->wakeup_fd_ = -1;
@@ -162,9 +161,9 @@ void art_stop(art_loop_t *loop) {
     loop->stop_flag_ = 1;
 }
 
-/* The poll timeout of DESIGN.md: 0 whenever something is waiting to run
- * without I/O, else the time to the next timer, else forever. */
-static int poll_timeout(art_loop_t *loop) {
+/* The poll timeout of DESIGN.md, in ns: 0 whenever something is waiting
+ * to run without I/O, else the time to the next timer, else forever (-1). */
+static int64_t poll_timeout(art_loop_t *loop) {
   if (loop->stop_flag_ || !loop_alive(loop) || art__immediates_alive(loop) ||
       !art__queue_empty(&loop->idle_handles_) ||
       !art__queue_empty(&loop->pending_) ||
@@ -184,8 +183,10 @@ int art_backend_timeout(const art_loop_t *loop) {
     return ART_EINVAL;
   if (!art__queue_empty(&loop->watcher_changes_))
     return 0;
-  /* Logically const: settling the timer heap's top changes no outcome. */
-  return poll_timeout((art_loop_t *)loop);
+  /* Logically const: settling the timer heap's top changes no outcome.
+   * Rounded up to whole ms, so that the host does not wake before a timer
+   * is due and find nothing to run. */
+  return art__timeout_ms_up(poll_timeout((art_loop_t *)loop));
 }
 
 int art_backend_fd(const art_loop_t *loop) {
@@ -231,7 +232,7 @@ static int nothing_to_poll(const art_loop_t *loop) {
  * does not block). */
 static int run_poll(art_loop_t *loop, art_run_mode mode) {
   art__io_apply_changes(loop);
-  int timeout = mode == ART_RUN_NOWAIT ? 0 : poll_timeout(loop);
+  int64_t timeout = mode == ART_RUN_NOWAIT ? 0 : poll_timeout(loop);
   if (art__wakeup_must_look(loop, timeout))
     timeout = art__wakeup_before_wait(loop, timeout);
   if (timeout == 0 && nothing_to_poll(loop))
@@ -253,8 +254,8 @@ static int run_poll(art_loop_t *loop, art_run_mode mode) {
 /* Step 1 of an iteration: update the cached time. The same clock read
  * starts the first phase's measurement when phases are timed. */
 static void begin_iteration(art_loop_t *loop) {
-  uint64_t ns = art_hrtime();
-  loop->time_ = ns / 1000000u;
+  uint64_t ns = art__loop_clock_ns(loop);
+  art__loop_set_time(loop, ns);
   if (loop->measure_phases_) {
     loop->phase_mark_ns_ = ns;
     loop->drain_ns_ = 0;

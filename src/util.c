@@ -42,3 +42,9 @@ void art__close_fd(int fd) {
 int art__clamp_timeout(uint64_t ms) {
   return ms > (uint64_t)INT_MAX ? INT_MAX : (int)ms;
 }
+
+int art__timeout_ms_up(int64_t ns) {
+  if (ns <= 0)
+    return ns < 0 ? -1 : 0;
+  return art__clamp_timeout(((uint64_t)ns + 999999u) / 1000000u);
+}

@@ -180,7 +180,7 @@ static int spin_for_post(art_loop_t *loop) {
  * finds nothing clears HOT, so an idle loop spins once and then blocks,
  * and a loop woken through the eventfd (the poster ran while it slept)
  * does not spin at all. */
-int art__wakeup_before_wait(art_loop_t *loop, int timeout) {
+int64_t art__wakeup_before_wait(art_loop_t *loop, int64_t timeout) {
   int s = __atomic_load_n(&loop->wakeup_pending_, __ATOMIC_ACQUIRE);
   if (timeout != 0 && (s & (ART__W_HOT | ART__W_POSTED)) == ART__W_HOT &&
       spin_for_post(loop))

@@ -108,7 +108,7 @@ static int64_t run_op(const art__op_t *op) {
 }
 
 /* Runs what was submitted and reports it done first; then readiness. */
-static int fake_wait(void *state, int timeout, art__event_t *out, int max) {
+static int fake_wait(void *state, int64_t timeout, art__event_t *out, int max) {
   fake_t *f = state;
   int n = 0;
   while (f->nops > 0 && n < max) {

@@ -294,7 +294,7 @@ typedef struct {
 /* One entry of the timer heap: the key and the timer's slot number, so that
  * sifting touches neither the timers nor anything but dense arrays. */
 typedef struct {
-  uint64_t due;  /* absolute ms */
+  uint64_t due;  /* absolute ns (art_hrtime's clock) */
   uint64_t seq;  /* start order */
   uint32_t slot; /* index into loop->timer_slots_ and loop->timer_pos_ */
 } art__heap_entry_t;
@@ -379,8 +379,9 @@ struct art_loop_s {
   unsigned active_handles_;   /* active and referenced */
   unsigned active_reqs_;      /* requests in flight */
   int stop_flag_;
-  int phase_;     /* art_phase now running */
-  uint64_t time_; /* cached now, ms */
+  int phase_;        /* art_phase now running */
+  uint64_t time_;    /* cached now, ms (time_ns_ / 1e6) */
+  uint64_t time_ns_; /* cached now, ns: what the timers phase compares */
   /* Timers (src/timer.c). */
   art__heap_entry_t *timer_heap_; /* min-heap of started timers */
   art_timer_t **timer_slots_;     /* slot -> timer */
@@ -390,7 +391,7 @@ struct art_loop_s {
   size_t timer_reserved_;         /* slots handed out (high-water mark) */
   uint32_t timer_free_;           /* 1 + first free slot, 0: none */
   uint64_t timer_seq_;            /* start counter: equal deadlines in order */
-  struct art__queue timer_ready_; /* repeats that fell behind, see timer.c */
+  uint32_t timer_deferred_;       /* repeats that fell behind, see timer.c */
   /* Ticks and microtasks (src/microtask.c). */
   art__task_ring_t ticks_;      /* art_next_tick queue */
   art__task_ring_t microtasks_; /* art_queue_microtask queue */
@@ -608,11 +609,12 @@ struct art_timer_s {
   ART_HANDLE_FIELDS
   /* private */
   art_timer_cb cb_;
-  uint64_t due_;    /* absolute ms */
-  uint64_t seq_;    /* start order, breaks ties between equal deadlines */
-  uint64_t repeat_; /* ms, 0 = one-shot */
-  uint32_t slot_;   /* its slot; loop->timer_pos_[slot_] finds its entry */
-  struct art__queue ready_node_; /* on loop->timer_ready_ while deferred */
+  uint64_t due_;     /* absolute ns */
+  uint64_t seq_;     /* start order, breaks ties between equal deadlines */
+  uint64_t repeat_;  /* ns, 0 = one-shot */
+  uint64_t timeout_; /* the last start's timeout, ns, for art_timer_refresh */
+  uint32_t slot_;    /* its slot; loop->timer_pos_[slot_] finds its entry */
+  uint32_t deferred_next_; /* 1 + slot of the next deferred timer, 0: none */
 };
 
 /* Initialises a timer. Reserves its heap slot, so starting and stopping
@@ -629,22 +631,53 @@ ART_EXTERN int art_timer_init(art_loop_t *loop, art_timer_t *timer);
 ART_EXTERN int art_timer_start(art_timer_t *timer, art_timer_cb cb,
                                uint64_t timeout, uint64_t repeat);
 
+/* Starts (or restarts) a precise timer: cb runs timeout_ns ns after this
+ * call (counted from the clock read now, not from the cached time), then
+ * every repeat_ns ns (0: once), each run counted from the previous
+ * deadline as art_timer_start's. The poll phase waits with ns resolution
+ * (epoll_pwait2 or ppoll; Linux before 5.11 rounds the wait up to whole
+ * ms), so the callback never runs before the deadline and, on an idle
+ * loop, a few tens of us after it. Same rules and errors otherwise. */
+ART_EXTERN int art_timer_start_ns(art_timer_t *timer, art_timer_cb cb,
+                                  uint64_t timeout_ns, uint64_t repeat_ns);
+
+/* Starts (or restarts) the timer by Node's rules: setTimeout(cb, delay)
+ * with interval 0, setInterval(cb, delay) otherwise. The delay counts from
+ * this call in whole ms (the clock is read; the cached time art_now does
+ * not move), and a delay below 1 or above 2147483647 ms means 1 ms. An
+ * interval is re-armed after its callback returns, delay ms after the
+ * callback began, unless the callback stopped or restarted it; a timer
+ * that the callback started with the same deadline therefore runs first.
+ * Same errors as art_timer_start. Never allocates. */
+ART_EXTERN int art_timer_start_node(art_timer_t *timer, art_timer_cb cb,
+                                    uint64_t delay, int interval);
+
+/* Node's timeout.refresh(): starts the timer again, whether it is running,
+ * has run or was stopped, with the timeout and repeat of the start call
+ * that last started it (art_timer_start_ns and art_timer_start_node count
+ * from now, art_timer_start from the cached time). ART_EINVAL if it was
+ * never started or is closed. Never allocates. */
+ART_EXTERN int art_timer_refresh(art_timer_t *timer);
+
 /* Stops the timer; its callback will not run until it is started again.
  * Stopping a stopped, closing or closed timer is a no-op that returns 0.
  * ART_EINVAL for NULL or a non-timer.
  * Never allocates. */
 ART_EXTERN int art_timer_stop(art_timer_t *timer);
 
-/* Restarts a repeating timer with its repeat as timeout; stops a one-shot
- * timer. ART_EINVAL if the timer was never started or is closed. */
+/* Restarts a repeating timer with its repeat as timeout (counted as its
+ * start function counts); stops a one-shot timer. ART_EINVAL if the timer
+ * was never started or is closed. */
 ART_EXTERN int art_timer_again(art_timer_t *timer);
 
-/* The repeat interval in ms (0: one-shot). Setting it affects the next
- * rescheduling, not the pending deadline. NULL is ignored / gives 0. */
+/* The repeat interval in ms (0: one-shot; a repeat_ns is rounded down).
+ * Setting it affects the next rescheduling, not the pending deadline. NULL
+ * is ignored / gives 0. */
 ART_EXTERN void art_timer_set_repeat(art_timer_t *timer, uint64_t repeat);
 ART_EXTERN uint64_t art_timer_get_repeat(const art_timer_t *timer);
 
-/* ms until the timer is due (0 if due or not active). */
+/* ms until the timer is due, from the cached time, rounded up (0 if due
+ * or not active). */
 ART_EXTERN uint64_t art_timer_get_due_in(const art_timer_t *timer);
 
 /* ------------------------------------------------------------------------ */

@@ -82,9 +82,11 @@ typedef struct art__backend_ops {
   /* Brings the kernel's view of fd from events `had` to `want` (either may
    * be 0). Called only for real changes, at the start of the poll phase. */
   int (*update)(void *state, int fd, unsigned had, unsigned want);
-  /* Waits up to timeout ms (-1: forever, 0: not at all) and writes at most
-   * max entries into out. Returns how many (0 on timeout or EINTR). */
-  int (*wait)(void *state, int timeout, art__event_t *out, int max);
+  /* Waits up to timeout_ns (-1: forever, 0: not at all) and writes at most
+   * max entries into out. Returns how many (0 on timeout or EINTR). A
+   * backend whose system call counts in coarser units rounds the timeout
+   * up: a wait may end late, never before the time asked for. */
+  int (*wait)(void *state, int64_t timeout_ns, art__event_t *out, int max);
   /* fd is about to be closed: drop it from the kernel's set now (epoll
    * watches open files, not numbers, and a dup would keep it there). */
   void (*forget_fd)(void *state, int fd);

@@ -15,11 +15,14 @@
  *    not when the change is applied: an allocation failure then surfaces as
  *    ART_ENOMEM from the call that registered the fd, instead of as an error
  *    event with no error code in the poll phase.
+ * 6. The wait is ppoll, whose timespec carries the ns timeout of precise
+ *    timers that poll(2)'s ms would round up.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend.h"
 
@@ -125,10 +128,12 @@ static int poll_update(void *state, int fd, unsigned had, unsigned want) {
   return 0;
 }
 
-static int poll_wait_events(void *state, int timeout, art__event_t *out,
+static int poll_wait_events(void *state, int64_t timeout_ns, art__event_t *out,
                             int max) {
   poll_state_t *st = state;
-  int n = poll(st->fds, st->nfds, timeout);
+  struct timespec ts = {(time_t)(timeout_ns / 1000000000),
+                        (long)(timeout_ns % 1000000000)};
+  int n = ppoll(st->fds, st->nfds, timeout_ns < 0 ? NULL : &ts, NULL);
   int k = 0;
   for (unsigned i = 0; i < st->nfds && k < n && k < max; i++) {
     struct pollfd *p = &st->fds[i];
