@@ -186,11 +186,16 @@ int art__ext_set(art_loop_t *loop, const art__ext_t *ext,
 /* ---- Time (src/loop.c). ----
  * The one clock the loop reads, in ns: the cached time, timer deadlines
  * counted from the moment of a call, and the poll timeout all come from
- * here, so that another clock (one a test advances by hand) can be put in
- * its place without touching its readers. */
+ * here. It is the real clock, or the manual clock the program advances
+ * (ART_LOOP_MANUAL_CLOCK). Metrics stay on the real clock (art_hrtime). */
 static inline uint64_t art__loop_clock_ns(const art_loop_t *loop) {
-  (void)loop;
-  return art_hrtime();
+  return loop->manual_clock_ ? loop->manual_ns_ : art_hrtime();
+}
+/* The loop's clock given a read of the real one already made, for callers
+ * that need both (idle time and the cached time after a wait). */
+static inline uint64_t art__loop_clock_at(const art_loop_t *loop,
+                                          uint64_t real_ns) {
+  return loop->manual_clock_ ? loop->manual_ns_ : real_ns;
 }
 /* Stores ns as the loop's cached time (time_ns_, and time_ in ms). */
 static inline void art__loop_set_time(art_loop_t *loop, uint64_t ns) {
@@ -202,6 +207,9 @@ static inline void art__loop_set_time(art_loop_t *loop, uint64_t ns) {
 void art__run_timers(art_loop_t *loop) ART__HIDDEN;
 /* ns until the earliest timer is due: 0 if one is due, -1 if none. */
 int64_t art__next_timeout(art_loop_t *loop) ART__HIDDEN;
+/* The earliest deadline of a started timer (ns of the loop's clock) in
+ * *due; 0 if there is one, -1 if none. */
+int art__next_due(art_loop_t *loop, uint64_t *due) ART__HIDDEN;
 void art__timers_free(art_loop_t *loop) ART__HIDDEN;
 
 /* ---- Idle / prepare / check (src/phase_watchers.c). ---- */

@@ -170,15 +170,16 @@ static void dispatch_fd(art_loop_t *loop, int fd, unsigned events) {
 }
 
 void art__io_wait(art_loop_t *loop, int64_t timeout_ns) {
-  uint64_t before = art__loop_clock_ns(loop);
+  uint64_t before = art_hrtime();
   int n = loop->backend_->wait(loop->backend_state_, timeout_ns, loop->events_,
                                ART__EVENT_BATCH);
   /* Callbacks after a wait that could block must see the present. The
-   * wait ends at the first event, so idle time is the wait itself. */
+   * wait ends at the first event, so idle time is the wait itself, on the
+   * real clock even when the loop's clock is a manual one. */
   art__wakeup_after_wait(loop);
-  uint64_t now = art__loop_clock_ns(loop);
+  uint64_t now = art_hrtime();
   loop->metrics_.idle_time_ns += now - before;
-  art__loop_set_time(loop, now);
+  art__loop_set_time(loop, art__loop_clock_at(loop, now));
   if (n > 0)
     art__io_dispatch(loop, n);
 }

@@ -15,6 +15,59 @@ uint64_t art_now(const art_loop_t *loop) {
   return loop == NULL ? 0 : loop->time_;
 }
 
+uint64_t art_loop_clock_ns(const art_loop_t *loop) {
+  return art__loop_usable(loop) ? art__loop_clock_ns(loop) : 0;
+}
+
+/* The manual clock starts where the loop's clock is now, rounded up to a
+ * whole ms, so that time never goes back, timers already started keep
+ * their deadlines, and an art_timer_start timer (counted from the cached
+ * ms time) is due a whole number of ms after the clock's origin. Outside
+ * art_run the cached time moves to it, as after art_loop_advance. There is
+ * no way back to the real clock: the manual one may be ahead of it. */
+static int manual_clock(art_loop_t *loop, long value) {
+  if (value == 0)
+    return loop->manual_clock_ ? ART_EINVAL : 0;
+  if (value != 1)
+    return ART_EINVAL;
+  if (!loop->manual_clock_) {
+    uint64_t now = art__loop_clock_ns(loop);
+    loop->manual_ns_ = (now + 999999u) / 1000000u * 1000000u;
+    loop->manual_clock_ = 1;
+    if (loop->phase_ == ART_PHASE_NONE)
+      art__loop_set_time(loop, loop->manual_ns_);
+  }
+  return 0;
+}
+
+int art_loop_advance(art_loop_t *loop, uint64_t ns) {
+  if (!art__loop_usable(loop) || !loop->manual_clock_)
+    return ART_EINVAL;
+  loop->manual_ns_ =
+      ns > UINT64_MAX - loop->manual_ns_ ? UINT64_MAX : loop->manual_ns_ + ns;
+  if (loop->phase_ == ART_PHASE_NONE)
+    art__loop_set_time(loop, loop->manual_ns_);
+  return 0;
+}
+
+int art_loop_configure(art_loop_t *loop, art_loop_option option, long value) {
+  if (!art__loop_usable(loop))
+    return ART_EINVAL;
+  switch (option) {
+  case ART_LOOP_MEASURE_PHASES:
+    if (value != 0 && value != 1)
+      return ART_EINVAL;
+    if (value && !loop->measure_phases_)
+      art__phase_begin(loop); /* switched on mid-iteration: start now */
+    loop->measure_phases_ = (int)value;
+    return 0;
+  case ART_LOOP_MANUAL_CLOCK:
+    return manual_clock(loop, value);
+  default:
+    return ART_EINVAL;
+  }
+}
+
 int art__ext_set(art_loop_t *loop, const art__ext_t *ext, void *state) {
   for (unsigned i = 0; i < loop->nexts_; i++)
     if (loop->exts_[i].ext == ext) {
@@ -224,6 +277,30 @@ static int nothing_to_poll(const art_loop_t *loop) {
          !art__wakeup_unread(loop);
 }
 
+/* The poll phase of a loop with a manual clock, when it would block:
+ * what is ready now is handled first, and only if nothing was ready and a
+ * timer is pending does the clock jump to that timer's deadline instead of
+ * the wait. With no timer the wait is real, for I/O only. Returns 1 when
+ * time moved (ART_RUN_ONCE then runs the timers now due). */
+static int manual_poll(art_loop_t *loop, int64_t timeout) {
+  uint64_t due;
+  if (timeout < 0 || art__next_due(loop, &due) != 0 || due == UINT64_MAX) {
+    art__io_poll(loop, timeout); /* no deadline to jump to */
+    return 1;
+  }
+  int n = loop->backend_->wait(loop->backend_state_, 0,
+                               (art__event_t *)loop->events_, ART__EVENT_BATCH);
+  art__wakeup_after_wait(loop); /* before_wait readied it for a block */
+  if (n > 0) {
+    art__io_dispatch(loop, n);
+    return 0;
+  }
+  if (due > loop->manual_ns_)
+    loop->manual_ns_ = due;
+  art__loop_set_time(loop, loop->manual_ns_);
+  return 1;
+}
+
 /* The poll phase. The timeout is computed only after the mask changes are
  * applied: a refused change runs its owner's callback, which may stop the
  * last handle or queue work, and a timeout computed before that could block
@@ -235,6 +312,8 @@ static int run_poll(art_loop_t *loop, art_run_mode mode) {
   int64_t timeout = mode == ART_RUN_NOWAIT ? 0 : poll_timeout(loop);
   if (art__wakeup_must_look(loop, timeout))
     timeout = art__wakeup_before_wait(loop, timeout);
+  if (timeout != 0 && loop->manual_clock_)
+    return manual_poll(loop, timeout);
   if (timeout == 0 && nothing_to_poll(loop))
     return 0;
   art__io_poll(loop, timeout);
@@ -254,10 +333,10 @@ static int run_poll(art_loop_t *loop, art_run_mode mode) {
 /* Step 1 of an iteration: update the cached time. The same clock read
  * starts the first phase's measurement when phases are timed. */
 static void begin_iteration(art_loop_t *loop) {
-  uint64_t ns = art__loop_clock_ns(loop);
-  art__loop_set_time(loop, ns);
+  uint64_t ns = art_hrtime();
+  art__loop_set_time(loop, art__loop_clock_at(loop, ns));
   if (loop->measure_phases_) {
-    loop->phase_mark_ns_ = ns;
+    loop->phase_mark_ns_ = ns; /* phase times are on the real clock */
     loop->drain_ns_ = 0;
   }
 }

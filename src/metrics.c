@@ -33,22 +33,6 @@ int art_loop_utilization(const art_loop_metrics_t *prev,
   return 0;
 }
 
-int art_loop_configure(art_loop_t *loop, art_loop_option option, long value) {
-  if (loop == NULL || loop->backend_ == NULL)
-    return ART_EINVAL;
-  switch (option) {
-  case ART_LOOP_MEASURE_PHASES:
-    if (value != 0 && value != 1)
-      return ART_EINVAL;
-    if (value && !loop->measure_phases_)
-      art__phase_begin(loop); /* switched on mid-iteration: start now */
-    loop->measure_phases_ = (int)value;
-    return 0;
-  default:
-    return ART_EINVAL;
-  }
-}
-
 void art__phase_begin(art_loop_t *loop) {
   loop->phase_mark_ns_ = art_hrtime();
   loop->drain_ns_ = 0;

@@ -418,6 +418,14 @@ int64_t art__next_timeout(art_loop_t *loop) {
   return left > (uint64_t)MAX_WAIT_NS ? MAX_WAIT_NS : (int64_t)left;
 }
 
+int art__next_due(art_loop_t *loop, uint64_t *due) {
+  art_timer_t *t = settled_top(loop);
+  if (t == NULL)
+    return -1;
+  *due = t->due_;
+  return 0;
+}
+
 void art__timers_free(art_loop_t *loop) {
   art__free(loop->timer_heap_);
   art__free(loop->timer_slots_);

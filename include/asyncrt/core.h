@@ -153,9 +153,10 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *   art_getpid, art_getppid the pid, never an error
  * Unsigned values that cannot fail (0 for NULL or unknown):
  *   art_version, art_available_parallelism (at least 1), art_handle_size,
- *   art_now, art_hrtime, art_timer_get_repeat, art_timer_get_due_in,
- *   art_stream_write_queue_size, art_stream_write_held_size,
- *   art_stream_get_high_water_mark, art_udp_get_send_queue_size,
+ *   art_now, art_hrtime, art_loop_clock_ns, art_timer_get_repeat,
+ *   art_timer_get_due_in, art_stream_write_queue_size,
+ *   art_stream_write_held_size, art_stream_get_high_water_mark,
+ *   art_udp_get_send_queue_size,
  *   art_udp_get_send_queue_count, art_total_memory, art_free_memory,
  *   art_constrained_memory
  * Pointers, names and enums (never NULL unless said):
@@ -417,7 +418,11 @@ struct art_loop_s {
    * them are referenced. Taken from reserved_, so the size is unchanged. */
   struct art__queue immediates_;
   unsigned immediate_refs_;
-  void *reserved_[5];
+  /* The manual clock (ART_LOOP_MANUAL_CLOCK, src/loop.c): whether it is
+   * on, and its time in ns. Taken from reserved_: the size is unchanged. */
+  int manual_clock_;
+  uint64_t manual_ns_;
+  void *reserved_[4];
 };
 
 struct art__handle_ops;
@@ -510,12 +515,29 @@ ART_EXTERN int art_loop_alive(const art_loop_t *loop);
 /* The loop's cached time in ms, updated at the start of every iteration and
  * when the poll phase returns from a blocking wait (before its I/O
  * callbacks); art_update_time refreshes it now (after a long callback,
- * before starting a timer that should count from the present). */
+ * before starting a timer that should count from the present). Both read
+ * the loop's clock: the manual one under ART_LOOP_MANUAL_CLOCK. */
 ART_EXTERN uint64_t art_now(const art_loop_t *loop);
 ART_EXTERN void art_update_time(art_loop_t *loop);
 
-/* Monotonic time in ns, arbitrary origin. */
+/* Monotonic time in ns, arbitrary origin. Always the real clock, also for
+ * a loop with a manual clock: it belongs to the process, not to a loop. */
 ART_EXTERN uint64_t art_hrtime(void);
+
+/* The loop's clock now, in ns: art_hrtime(), or the manual clock's time
+ * under ART_LOOP_MANUAL_CLOCK. Not the cached time (art_now). 0 for NULL
+ * or a loop not initialised. */
+ART_EXTERN uint64_t art_loop_clock_ns(const art_loop_t *loop);
+
+/* Moves a loop's manual clock forward by ns (saturating). It runs nothing:
+ * the timers now due run in the next iteration's timers phase (run the
+ * loop, with ART_RUN_NOWAIT for exactly one iteration). Called outside
+ * art_run it also refreshes the cached time, as art_update_time would, so
+ * art_now and a timer started next count from the advanced time; from a
+ * callback it leaves the cached time alone, like any time that passes
+ * during a callback. ART_EINVAL for NULL, a loop not initialised, or a
+ * loop without ART_LOOP_MANUAL_CLOCK. Loop thread only. */
+ART_EXTERN int art_loop_advance(art_loop_t *loop, uint64_t ns);
 
 /* Embedding: an fd that becomes readable when the loop has I/O to process,
  * and the ms until it must run for timers (-1: none, 0: now). A program with
@@ -548,7 +570,20 @@ typedef enum {
   /* value 1: measure the time of every phase into phase_time_ns (one clock
    * read per phase boundary, six per iteration); 0: stop measuring (the
    * default: the loop then pays one predictable branch per phase). */
-  ART_LOOP_MEASURE_PHASES = 1
+  ART_LOOP_MEASURE_PHASES = 1,
+  /* value 1: the loop's time moves only when the program moves it
+   * (art_loop_advance), or when the poll phase would block and a timer is
+   * pending: it then polls without waiting and, if no I/O is ready, sets
+   * the clock to the next timer's deadline instead of sleeping (docs/loop.md,
+   * "Manual clock"). For tests of timeouts that must neither sleep nor
+   * depend on the machine's speed. The clock starts at the real clock's
+   * time rounded up to a whole ms, so timers started before keep their
+   * deadlines. It cannot be
+   * turned off (value 0 on a loop that has it: ART_EINVAL), since the
+   * loop's time would jump back to the real clock's. art_hrtime and the
+   * idle and phase times of art_loop_metrics stay on the real clock; timer
+   * lag is measured on the manual one. */
+  ART_LOOP_MANUAL_CLOCK = 2
 } art_loop_option;
 
 /* Sets a loop option. ART_EINVAL for NULL, an unknown option or a value out
