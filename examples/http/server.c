@@ -411,7 +411,7 @@ static void print_banner(server_t *srv) {
   fflush(stdout);
 }
 
-static int start_signals(server_t *srv) {
+int server_signals_start(server_t *srv) {
   int err;
   if ((err = art_timer_init(srv->loop, &srv->shutdown_timer)) != 0 ||
       (err = art_signal_init(srv->loop, &srv->sigterm)) != 0 ||
@@ -445,7 +445,8 @@ static int serve(server_t *srv) {
   srv->loop = &srv->loop_storage;
   srv->start_ns = art_hrtime();
   art_loop_configure(srv->loop, ART_LOOP_MEASURE_PHASES, 1); /* /api/stats */
-  if ((err = start_signals(srv)) != 0 || (err = start_listening(srv)) != 0) {
+  if ((err = server_signals_start(srv)) != 0 ||
+      (err = start_listening(srv)) != 0) {
     fprintf(stderr, "server: cannot listen on %s port %d: %s\n", srv->cfg.host,
             srv->cfg.port, art_strerror(err));
     art_walk(srv->loop, close_handle, NULL);

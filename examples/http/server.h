@@ -230,6 +230,9 @@ void lifecycle_timer(conn_t *c);
 void lifecycle_step(conn_t *c, const char *what, const char *phase);
 
 /* server.c */
+/* Watches SIGTERM and SIGINT for a graceful shutdown (and initialises the
+ * shutdown timer); the in-process tests start them on their own loop. */
+int server_signals_start(server_t *srv);
 int server_rate_check(server_t *srv, const uint8_t addr[16],
                       uint64_t *retry_after_ms);
 void server_conn_released(server_t *srv);
