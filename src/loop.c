@@ -130,6 +130,7 @@ int art_loop_close(art_loop_t *loop) {
   loop_release(loop);
   art__timers_free(loop);
   art__microtask_free(loop);
+  art__metrics_free(loop);
   pthread_mutex_lock(&default_loop_lock);
   if (loop == default_loop)
     default_loop = NULL;

@@ -138,3 +138,122 @@ ART_TEST(fs_latency_counts_every_request) {
   assert_int_equal(art_histogram_count(h), 35);
   assert_null(art_fs_latency(NULL));
 }
+
+/* ---- Per-phase time. ---- */
+
+static void spin_idle_cb(art_idle_t *c) {
+  spin_ns(3 * MS);
+  art_idle_stop(c);
+}
+
+ART_TEST(phase_histograms_record_each_phase_per_iteration) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_idle_t c;
+  art_loop_metrics_t m;
+  assert_null(art_loop_phase_histogram(loop, ART_PHASE_IDLE_PREPARE));
+  assert_int_equal(art_loop_configure(loop, ART_LOOP_MEASURE_PHASES, 1), 0);
+  for (int p = 0; p < ART_PHASE_NONE; p++)
+    assert_non_null(art_loop_phase_histogram(loop, (art_phase)p));
+  assert_null(art_loop_phase_histogram(loop, ART_PHASE_NONE));
+  assert_null(art_loop_phase_histogram(NULL, ART_PHASE_POLL));
+  assert_int_equal(art_idle_init(loop, &c), 0);
+  assert_int_equal(art_idle_start(&c, spin_idle_cb), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_loop_metrics(loop, &m), 0);
+  /* One value per phase per iteration; the idle phase's largest holds the
+   * 3 ms spin. */
+  for (int p = 0; p < ART_PHASE_MICROTASKS; p++)
+    assert_int_equal(
+        art_histogram_count(art_loop_phase_histogram(loop, (art_phase)p)),
+        m.iterations);
+  art_histogram_t *check =
+      art_loop_phase_histogram(loop, ART_PHASE_IDLE_PREPARE);
+  assert_true(art_histogram_max(check) >= 3 * MS);
+  /* Off: nothing more is recorded, and the figures stay. */
+  assert_int_equal(art_loop_configure(loop, ART_LOOP_MEASURE_PHASES, 0), 0);
+  uint64_t before = art_histogram_count(check);
+  assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 0);
+  assert_int_equal(art_histogram_count(check), before);
+  assert_int_equal(art_close((art_handle_t *)&c, NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+static void spin_micro_cb(art_loop_t *loop, void *arg) {
+  spin_ns(2 * MS);
+}
+
+static void queue_micro_cb(art_timer_t *t) {
+  art_queue_microtask(t->loop, spin_micro_cb, NULL);
+}
+
+ART_TEST(phase_histograms_record_each_microtask_drain) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  assert_int_equal(art_loop_configure(loop, ART_LOOP_MEASURE_PHASES, 1), 0);
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, queue_micro_cb, 0, 0), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  art_histogram_t *h = art_loop_phase_histogram(loop, ART_PHASE_MICROTASKS);
+  assert_int_equal(art_histogram_count(h), 1);
+  assert_true(art_histogram_min(h) >= 2 * MS);
+  assert_int_equal(art_close((art_handle_t *)&t, NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+/* ---- The event-loop delay monitor. ---- */
+
+static void busy_timer_cb(art_timer_t *t) {
+  spin_ns(30 * MS);
+}
+
+static void done_timer_cb(art_timer_t *t) {
+  art_close((art_handle_t *)t, NULL);
+}
+
+/* A callback that blocks the loop for 30 ms makes the 1 ms monitor run at
+ * least 29 ms late: its deadline was at most 1 ms after the block began. */
+ART_TEST(delay_monitor_sees_a_blocked_loop) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t busy, done;
+  art_histogram_t h;
+  art_histogram_init(&h);
+  assert_int_equal(art_loop_monitor_delay(loop, 1, &h), 0);
+  assert_int_equal(art_loop_alive(loop), 0); /* unreferenced */
+  assert_int_equal(art_timer_init(loop, &busy), 0);
+  assert_int_equal(art_timer_init(loop, &done), 0);
+  assert_int_equal(art_timer_start(&busy, busy_timer_cb, 5, 0), 0);
+  assert_int_equal(art_timer_start(&done, done_timer_cb, 60, 0), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_true(art_histogram_count(&h) >= 2);
+  assert_true(art_histogram_max(&h) >= 29 * MS);
+  /* Stopped, it records nothing more. */
+  assert_int_equal(art_loop_monitor_delay_stop(loop), 0);
+  uint64_t n = art_histogram_count(&h);
+  assert_int_equal(art_timer_start(&busy, busy_timer_cb, 5, 0), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_histogram_count(&h), n);
+  assert_int_equal(art_close((art_handle_t *)&busy, NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+/* Started again, the monitor records into the new histogram; the loop
+ * closes with it running (the harness's art_loop_close frees it). */
+ART_TEST(delay_monitor_restarts_and_closes_with_the_loop) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t done;
+  static art_histogram_t a, b;
+  art_histogram_init(&a);
+  art_histogram_init(&b);
+  assert_int_equal(art_loop_monitor_delay(loop, 0, &a), ART_EINVAL);
+  assert_int_equal(art_loop_monitor_delay(loop, 1, NULL), ART_EINVAL);
+  assert_int_equal(art_loop_monitor_delay(NULL, 1, &a), ART_EINVAL);
+  assert_int_equal(art_loop_monitor_delay_stop(NULL), ART_EINVAL);
+  assert_int_equal(art_loop_monitor_delay_stop(loop), 0); /* never started */
+  assert_int_equal(art_loop_monitor_delay(loop, 1, &a), 0);
+  assert_int_equal(art_loop_monitor_delay(loop, 1, &b), 0);
+  assert_int_equal(art_timer_init(loop, &done), 0);
+  assert_int_equal(art_timer_start(&done, done_timer_cb, 20, 0), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_histogram_count(&a), 0);
+  assert_true(art_histogram_count(&b) >= 1);
+}

@@ -417,7 +417,10 @@ struct art_loop_s {
    * them are referenced. Taken from reserved_, so the size is unchanged. */
   struct art__queue immediates_;
   unsigned immediate_refs_;
-  void *reserved_[5];
+  /* Per-phase histograms (src/metrics.c): ART_PHASE_NONE of them, made when
+   * ART_LOOP_MEASURE_PHASES is first turned on. From reserved_. */
+  struct art_histogram_s *phase_hists_;
+  void *reserved_[4];
 };
 
 struct art__handle_ops;
@@ -545,9 +548,12 @@ ART_EXTERN int art_loop_utilization(const art_loop_metrics_t *prev,
 
 /* Loop options for art_loop_configure. */
 typedef enum {
-  /* value 1: measure the time of every phase into phase_time_ns (one clock
-   * read per phase boundary, six per iteration); 0: stop measuring (the
-   * default: the loop then pays one predictable branch per phase). */
+  /* value 1: measure the time of every phase into phase_time_ns and into
+   * the phase histograms (one clock read per phase boundary, six per
+   * iteration, and one histogram record per phase); the first time, the
+   * histograms are allocated (7 x 5 KB; ART_ENOMEM if they cannot be).
+   * 0: stop measuring (the default: the loop then pays one predictable
+   * branch per phase). */
   ART_LOOP_MEASURE_PHASES = 1
 } art_loop_option;
 
@@ -555,6 +561,34 @@ typedef enum {
  * of range. May be called at any time, also from callbacks. */
 ART_EXTERN int art_loop_configure(art_loop_t *loop, art_loop_option option,
                                   long value);
+
+struct art_histogram_s;
+
+/* The histogram of one phase's time per iteration, in ns (asyncrt/
+ * histogram.h): recorded at the end of every phase while
+ * ART_LOOP_MEASURE_PHASES is on (ART_PHASE_MICROTASKS: one value per drain
+ * of the microtask queues). NULL until the option was first turned on, and
+ * for NULL loops or a phase out of range. Owned by the loop and valid
+ * until it closes; recorded and read on the loop's thread; the program may
+ * art_histogram_reset it. */
+ART_EXTERN struct art_histogram_s *
+art_loop_phase_histogram(const art_loop_t *loop, art_phase phase);
+
+/* Starts the event-loop delay monitor (Node's monitorEventLoopDelay): an
+ * internal timer, unreferenced so that it never keeps the loop alive,
+ * fires every resolution_ms and records into h how late it ran, in ns
+ * (the time between its deadline and its callback: what a callback
+ * blocking the loop, or a long poll-phase batch, costs every timer).
+ * Started again, it takes the new resolution and histogram. h belongs to
+ * the program and must stay valid until art_loop_monitor_delay_stop or
+ * art_loop_close. ART_EINVAL for NULL loop or h or a resolution of 0,
+ * ART_ENOMEM on the first start if the monitor cannot be allocated. */
+ART_EXTERN int art_loop_monitor_delay(art_loop_t *loop, uint64_t resolution_ms,
+                                      struct art_histogram_s *h);
+
+/* Stops the delay monitor; the histogram keeps what it recorded. 0 also if
+ * it was not started. ART_EINVAL for NULL. */
+ART_EXTERN int art_loop_monitor_delay_stop(art_loop_t *loop);
 
 /* The phase the loop is running now (ART_PHASE_NONE outside art_run). */
 ART_EXTERN art_phase art_loop_phase(const art_loop_t *loop);
