@@ -18,6 +18,10 @@
 
 #include "base.h"
 
+_Static_assert(ART_HISTOGRAM_BUCKETS == (42 - ART_HISTOGRAM_SUB_BITS + 1)
+                                            << ART_HISTOGRAM_SUB_BITS,
+               "one bucket per value below 32, 16 per power of two up to 2^42");
+
 void art_histogram_init(art_histogram_t *h) {
   if (h == NULL)
     return;

@@ -146,7 +146,7 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *   art_run                 1 while something keeps the loop alive
  *   art_loop_alive, art_is_active, art_is_closing, art_has_ref,
  *   art_immediate_has_ref, art_is_readable, art_is_writable,
- *   art_stream_needs_drain
+ *   art_stream_needs_drain, art_histogram_next
  * Other int values:
  *   art_fs_scandir_next     0, ART_EOF after the last entry
  *   art_process_get_pid     the child's pid, 0 once reaped or for NULL
@@ -157,14 +157,18 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *   art_stream_write_queue_size, art_stream_write_held_size,
  *   art_stream_get_high_water_mark, art_udp_get_send_queue_size,
  *   art_udp_get_send_queue_count, art_total_memory, art_free_memory,
- *   art_constrained_memory
+ *   art_constrained_memory, art_histogram_count, art_histogram_min,
+ *   art_histogram_max, art_histogram_percentile (0 also while empty)
+ * Doubles that cannot fail (0 for NULL or an empty histogram):
+ *   art_histogram_mean, art_histogram_stddev
  * Pointers, names and enums (never NULL unless said):
  *   art_version_string, art_strerror, art_err_name, art_phase_name,
  *   art_handle_type_name, art_backend_name, art_loop_phase,
  *   art_default_loop (NULL if it cannot be made), art_default_pool (NULL,
  *   with the reason in *err), art_fs_get_type, art_fs_get_ptr,
  *   art_fs_get_path, art_fs_get_statbuf, art_pipe_pending_type,
- *   art_guess_handle
+ *   art_guess_handle, art_loop_phase_histogram and art_fs_latency (NULL
+ *   until there is something to record)
  * [/return-values] */
 
 /* Text for an error code ("no such file or directory") and its name

@@ -29,8 +29,9 @@ extern "C" {
  * are counted in the top bucket; min, max and mean keep their real value. */
 #define ART_HISTOGRAM_SUB_BITS 4
 #define ART_HISTOGRAM_MAX      ((UINT64_C(1) << 42) - 1)
-#define ART_HISTOGRAM_BUCKETS                                                  \
-  ((42 - ART_HISTOGRAM_SUB_BITS + 1) << ART_HISTOGRAM_SUB_BITS)
+/* (42 - ART_HISTOGRAM_SUB_BITS + 1) << ART_HISTOGRAM_SUB_BITS, written out
+ * (src/histogram.c checks it). */
+#define ART_HISTOGRAM_BUCKETS 624
 
 /* A histogram of unsigned 64-bit values (the library records ns). Caller
  * allocated, 5 KB, all inside the struct: nothing is ever allocated.
