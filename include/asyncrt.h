@@ -26,6 +26,7 @@
 
 #include "asyncrt/version.h"
 #include "asyncrt/core.h"
+#include "asyncrt/histogram.h"
 #include "asyncrt/threadpool.h"
 #include "asyncrt/fs.h"
 #include "asyncrt/stream.h"

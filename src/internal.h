@@ -360,5 +360,9 @@ static inline void art__loop_release(art_loop_t *loop) {
 void art__phase_begin(art_loop_t *loop) ART__HIDDEN;
 void art__phase_charge(art_loop_t *loop, int phase) ART__HIDDEN;
 void art__phase_drain_time(art_loop_t *loop, uint64_t ns) ART__HIDDEN;
+/* Frees the phase histograms (art_loop_close). */
+void art__metrics_free(art_loop_t *loop) ART__HIDDEN;
+/* Makes the phase histograms on first use: 0 or ART_ENOMEM. */
+int art__metrics_make_phase_hists(art_loop_t *loop) ART__HIDDEN;
 
 #endif

@@ -57,6 +57,8 @@ int art_loop_configure(art_loop_t *loop, art_loop_option option, long value) {
   case ART_LOOP_MEASURE_PHASES:
     if (value != 0 && value != 1)
       return ART_EINVAL;
+    if (value && art__metrics_make_phase_hists(loop) != 0)
+      return ART_ENOMEM;
     if (value && !loop->measure_phases_)
       art__phase_begin(loop); /* switched on mid-iteration: start now */
     loop->measure_phases_ = (int)value;
@@ -183,6 +185,7 @@ int art_loop_close(art_loop_t *loop) {
   loop_release(loop);
   art__timers_free(loop);
   art__microtask_free(loop);
+  art__metrics_free(loop);
   pthread_mutex_lock(&default_loop_lock);
   if (loop == default_loop)
     default_loop = NULL;

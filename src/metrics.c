@@ -7,7 +7,10 @@
  * one phase and the start of the next. Microtask drains run inside phases;
  * their time is carved out of the enclosing phase and reported on its own,
  * so the phase figures add up to the iteration's time without counting
- * anything twice. */
+ * anything twice. Each phase's time per iteration also goes into a
+ * histogram of its own (art_loop_phase_histogram), made the first time
+ * measuring is turned on: the clock is read anyway, and a record costs a
+ * few ns more. */
 #include "internal.h"
 
 int art_loop_metrics(const art_loop_t *loop, art_loop_metrics_t *m) {
@@ -33,6 +36,33 @@ int art_loop_utilization(const art_loop_metrics_t *prev,
   return 0;
 }
 
+/* The phase histograms, made on first use and kept until the loop closes
+ * (turning measuring off keeps what they recorded). */
+int art__metrics_make_phase_hists(art_loop_t *loop) {
+  if (loop->phase_hists_ != NULL)
+    return 0;
+  art_histogram_t *h = art__malloc(ART_PHASE_NONE * sizeof(*h));
+  if (h == NULL)
+    return ART_ENOMEM;
+  for (int i = 0; i < ART_PHASE_NONE; i++)
+    art_histogram_init(&h[i]);
+  loop->phase_hists_ = h;
+  return 0;
+}
+
+void art__metrics_free(art_loop_t *loop) {
+  art__free(loop->phase_hists_);
+  loop->phase_hists_ = NULL;
+}
+
+art_histogram_t *art_loop_phase_histogram(const art_loop_t *loop,
+                                          art_phase phase) {
+  if (loop == NULL || loop->phase_hists_ == NULL ||
+      (unsigned)phase >= ART_PHASE_NONE)
+    return NULL;
+  return &loop->phase_hists_[phase];
+}
+
 void art__phase_begin(art_loop_t *loop) {
   loop->phase_mark_ns_ = art_hrtime();
   loop->drain_ns_ = 0;
@@ -43,11 +73,13 @@ void art__phase_charge(art_loop_t *loop, int phase) {
   uint64_t spent = now - loop->phase_mark_ns_;
   spent = spent > loop->drain_ns_ ? spent - loop->drain_ns_ : 0;
   loop->metrics_.phase_time_ns[phase] += spent;
+  art_histogram_record(&loop->phase_hists_[phase], spent);
   loop->phase_mark_ns_ = now;
   loop->drain_ns_ = 0;
 }
 
 void art__phase_drain_time(art_loop_t *loop, uint64_t ns) {
   loop->metrics_.phase_time_ns[ART_PHASE_MICROTASKS] += ns;
+  art_histogram_record(&loop->phase_hists_[ART_PHASE_MICROTASKS], ns);
   loop->drain_ns_ += ns;
 }

@@ -25,7 +25,7 @@ import sys
 
 # (layer name, rank, path prefixes or files). Longest prefix wins.
 LAYERS = [
-    ("base", 0, ["src/allocator.c", "src/error.c", "src/util.c",
+    ("base", 0, ["src/allocator.c", "src/error.c", "src/histogram.c", "src/util.c",
                  "src/queue.h", "src/base.h"]),
     ("backend", 1, ["src/backend/"]),
     ("core", 2, ["src/"]),

@@ -146,7 +146,7 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *   art_run                 1 while something keeps the loop alive
  *   art_loop_alive, art_is_active, art_is_closing, art_has_ref,
  *   art_immediate_has_ref, art_is_readable, art_is_writable,
- *   art_stream_needs_drain
+ *   art_stream_needs_drain, art_histogram_next
  * Other int values:
  *   art_fs_scandir_next     0, ART_EOF after the last entry
  *   art_process_get_pid     the child's pid, 0 once reaped or for NULL
@@ -158,14 +158,18 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *   art_stream_write_held_size, art_stream_get_high_water_mark,
  *   art_udp_get_send_queue_size,
  *   art_udp_get_send_queue_count, art_total_memory, art_free_memory,
- *   art_constrained_memory
+ *   art_constrained_memory, art_histogram_count, art_histogram_min,
+ *   art_histogram_max, art_histogram_percentile (0 also while empty)
+ * Doubles that cannot fail (0 for NULL or an empty histogram):
+ *   art_histogram_mean, art_histogram_stddev
  * Pointers, names and enums (never NULL unless said):
  *   art_version_string, art_strerror, art_err_name, art_phase_name,
  *   art_handle_type_name, art_backend_name, art_loop_phase,
  *   art_default_loop (NULL if it cannot be made), art_default_pool (NULL,
  *   with the reason in *err), art_fs_get_type, art_fs_get_ptr,
  *   art_fs_get_path, art_fs_get_statbuf, art_pipe_pending_type,
- *   art_guess_handle
+ *   art_guess_handle, art_loop_phase_histogram and art_fs_latency (NULL
+ *   until there is something to record)
  * [/return-values] */
 
 /* Text for an error code ("no such file or directory") and its name
@@ -422,7 +426,10 @@ struct art_loop_s {
    * on, and its time in ns. Taken from reserved_: the size is unchanged. */
   int manual_clock_;
   uint64_t manual_ns_;
-  void *reserved_[4];
+  /* Per-phase histograms (src/metrics.c): ART_PHASE_NONE of them, made when
+   * ART_LOOP_MEASURE_PHASES is first turned on. From reserved_. */
+  struct art_histogram_s *phase_hists_;
+  void *reserved_[3];
 };
 
 struct art__handle_ops;
@@ -567,9 +574,12 @@ ART_EXTERN int art_loop_utilization(const art_loop_metrics_t *prev,
 
 /* Loop options for art_loop_configure. */
 typedef enum {
-  /* value 1: measure the time of every phase into phase_time_ns (one clock
-   * read per phase boundary, six per iteration); 0: stop measuring (the
-   * default: the loop then pays one predictable branch per phase). */
+  /* value 1: measure the time of every phase into phase_time_ns and into
+   * the phase histograms (one clock read per phase boundary, six per
+   * iteration, and one histogram record per phase); the first time, the
+   * histograms are allocated (7 x 5 KB; ART_ENOMEM if they cannot be).
+   * 0: stop measuring (the default: the loop then pays one predictable
+   * branch per phase). */
   ART_LOOP_MEASURE_PHASES = 1,
   /* value 1: the loop's time moves only when the program moves it
    * (art_loop_advance), or when the poll phase would block and a timer is
@@ -590,6 +600,34 @@ typedef enum {
  * of range. May be called at any time, also from callbacks. */
 ART_EXTERN int art_loop_configure(art_loop_t *loop, art_loop_option option,
                                   long value);
+
+struct art_histogram_s;
+
+/* The histogram of one phase's time per iteration, in ns (asyncrt/
+ * histogram.h): recorded at the end of every phase while
+ * ART_LOOP_MEASURE_PHASES is on (ART_PHASE_MICROTASKS: one value per drain
+ * of the microtask queues). NULL until the option was first turned on, and
+ * for NULL loops or a phase out of range. Owned by the loop and valid
+ * until it closes; recorded and read on the loop's thread; the program may
+ * art_histogram_reset it. */
+ART_EXTERN struct art_histogram_s *
+art_loop_phase_histogram(const art_loop_t *loop, art_phase phase);
+
+/* Starts the event-loop delay monitor (Node's monitorEventLoopDelay): an
+ * internal timer, unreferenced so that it never keeps the loop alive,
+ * fires every resolution_ms and records into h how late it ran, in ns
+ * (the time between its deadline and its callback: what a callback
+ * blocking the loop, or a long poll-phase batch, costs every timer).
+ * Started again, it takes the new resolution and histogram. h belongs to
+ * the program and must stay valid until art_loop_monitor_delay_stop or
+ * art_loop_close. ART_EINVAL for NULL loop or h or a resolution of 0,
+ * ART_ENOMEM on the first start if the monitor cannot be allocated. */
+ART_EXTERN int art_loop_monitor_delay(art_loop_t *loop, uint64_t resolution_ms,
+                                      struct art_histogram_s *h);
+
+/* Stops the delay monitor; the histogram keeps what it recorded. 0 also if
+ * it was not started. ART_EINVAL for NULL. */
+ART_EXTERN int art_loop_monitor_delay_stop(art_loop_t *loop);
 
 /* The phase the loop is running now (ART_PHASE_NONE outside art_run). */
 ART_EXTERN art_phase art_loop_phase(const art_loop_t *loop);

@@ -6,13 +6,14 @@
  * never the loop (loop may be NULL), so any thread, a pool worker included,
  * may make one on an art_fs_t of its own, then read it with art_fs_get_*,
  * art_fs_scandir_next and art_fs_req_cleanup. fs_event and fs_poll handles
- * belong to the loop's thread. */
+ * belong to the loop's thread, and so does art_fs_latency's histogram. */
 #ifndef ASYNCRT_FS_H
 #define ASYNCRT_FS_H
 
 #include <sys/types.h>
 
 #include "core.h"
+#include "histogram.h"
 #include "threadpool.h"
 
 #ifdef __cplusplus
@@ -210,6 +211,15 @@ struct art_fs_s {
  * entries, read_file data). Safe to call twice, and on a request that
  * failed. Never closes files or directory streams. */
 ART_EXTERN void art_fs_req_cleanup(art_fs_t *req);
+
+/* The loop's histogram of asynchronous request latency: for every request
+ * with a callback, the ns from its submission to its callback (queue wait,
+ * the system call, and the wait for the loop's poll phase; canceled
+ * requests included). NULL before the loop's first asynchronous request
+ * (or if the 5 KB could not be allocated then), and for NULL or closed
+ * loops. Recorded and read on the loop's thread; valid until the loop
+ * closes; the program may art_histogram_reset it. */
+ART_EXTERN art_histogram_t *art_fs_latency(const art_loop_t *loop);
 
 /* Accessors, for bindings: the request's fs_type, result, ptr, path and
  * statbuf fields (owned by the request, valid until art_fs_req_cleanup). */

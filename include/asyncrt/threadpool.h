@@ -2,7 +2,8 @@
  * Included by asyncrt.h; include that, not this. */
 /* Thread safety. A pool is shared by threads and guards all of its state
  * with one mutex (src/pool/pool.c), so any thread may call
- * art_pool_init, art_pool_set_size and art_pool_stats at any time.
+ * art_pool_init, art_pool_set_size, art_pool_stats and art_pool_histograms
+ * at any time.
  * art_default_pool is made once under a mutex and then read with an
  * acquire load: any thread. art_pool_close may be called from any thread
  * too, but like free() only when no loop uses the pool and no other
@@ -17,6 +18,7 @@
 #define ASYNCRT_THREADPOOL_H
 
 #include "core.h"
+#include "histogram.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -97,6 +99,15 @@ ART_EXTERN int art_pool_close(art_pool_t *pool);
 
 /* Copies the pool's counters. NULL means the default pool. */
 ART_EXTERN int art_pool_stats(art_pool_t *pool, art_pool_stats_t *stats);
+
+/* Copies the pool's histograms of one lane: how long each item that
+ * started waited in the queue (wait), and how long each item that finished
+ * ran (run), in ns, since the pool was made. Canceled items are in
+ * neither. Either pointer may be NULL, not both. Workers record them under
+ * the pool's lock, and the copy is made under it: any thread. NULL pool:
+ * the default pool. ART_EINVAL for a lane out of range. */
+ART_EXTERN int art_pool_histograms(art_pool_t *pool, art_lane lane,
+                                   art_histogram_t *wait, art_histogram_t *run);
 
 /* The process-wide default pool, started on first use with 4 threads or
  * ART_THREADPOOL_SIZE (1-1024). NULL if it cannot start; *err (may be NULL)

@@ -97,6 +97,35 @@ static void fs_free_bufs(art_fs_t *req) {
   req->nbufs_ = 0;
 }
 
+/* The loop's histogram of asynchronous request latency, from submission to
+ * callback (the file system's extension on the loop), made by the loop's
+ * first asynchronous request. */
+static void latency_close(art_loop_t *loop, void *state) {
+  (void)loop;
+  art__free(state);
+}
+
+static const art__ext_t latency_ext = {"fs_latency", latency_close};
+
+/* Made on first use; a loop that cannot get the memory goes unmeasured
+ * rather than failing the request. */
+static void latency_make(art_loop_t *loop) {
+  if (art__ext_get(loop, &latency_ext) != NULL)
+    return;
+  art_histogram_t *h = art__malloc(sizeof(*h));
+  if (h == NULL)
+    return;
+  art_histogram_init(h);
+  if (art__ext_set(loop, &latency_ext, h) != 0)
+    art__free(h);
+}
+
+art_histogram_t *art_fs_latency(const art_loop_t *loop) {
+  if (loop == NULL || loop->backend_ == NULL)
+    return NULL;
+  return art__ext_get(loop, &latency_ext);
+}
+
 /* Runs on a pool thread. */
 static void fs_work(struct art__work *w) {
   art__fs_execute(art__container_of(w, art_fs_t, work_));
@@ -107,8 +136,11 @@ static void fs_work(struct art__work *w) {
 static void fs_after(struct art__work *w, int status) {
   art_fs_t *req = art__container_of(w, art_fs_t, work_);
   art_loop_t *loop = req->loop;
+  art_histogram_t *h = art__ext_get(loop, &latency_ext);
   if (status == ART_ECANCELED)
     req->result = ART_ECANCELED;
+  if (h != NULL)
+    art_histogram_record(h, art_hrtime() - w->queued_ns_);
   fs_free_bufs(req);
   ART__CALLBACK(loop, req->cb_(req));
 }
@@ -125,8 +157,10 @@ static int fs_submit(art_fs_t *req, int err) {
   }
   err = art__work_submit(req->loop, (art_req_t *)req, ART_FS, &req->work_,
                          ART_LANE_FS, fs_work, fs_after);
-  if (err == 0)
+  if (err == 0) {
+    latency_make(req->loop); /* after: a refused request allocates nothing */
     return 0;
+  }
 fail:
   if (req == NULL)
     return err;
