@@ -27,6 +27,7 @@
 #include "asyncrt/version.h"
 #include "asyncrt/core.h"
 #include "asyncrt/threadpool.h"
+#include "asyncrt/observe.h"
 #include "asyncrt/fs.h"
 #include "asyncrt/stream.h"
 #include "asyncrt/udp.h"

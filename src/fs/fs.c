@@ -110,7 +110,7 @@ static void fs_after(struct art__work *w, int status) {
   if (status == ART_ECANCELED)
     req->result = ART_ECANCELED;
   fs_free_bufs(req);
-  ART__CALLBACK(loop, req->cb_(req));
+  ART__REQ_CALLBACK(loop, req, req->cb_, (req));
 }
 
 /* Queues an asynchronous request, or runs a synchronous one and returns
