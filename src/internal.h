@@ -151,14 +151,14 @@ static inline void art__res_init(art_loop_t *loop, art__res_t *r, int kind,
                                  int type, const void *resource) {
   r->id_ = ++loop->last_id_;
   r->context_ = loop->context_;
-  if (loop->observe_ & ART__OBS_HOOKS)
+  if (__builtin_expect(loop->observe_ & ART__OBS_HOOKS, 0))
     art__res_init_slow(loop, r, kind, type, resource);
 }
 
 /* A resource is gone without a last callback (an immediate cleared, a
  * request whose callback is NULL, a handle after its close phase). */
 static inline void art__res_destroy(art_loop_t *loop, uint64_t id) {
-  if (loop->observe_ & ART__OBS_HOOKS)
+  if (__builtin_expect(loop->observe_ & ART__OBS_HOOKS, 0))
     art__res_destroy_slow(loop, id);
 }
 
@@ -189,8 +189,9 @@ static inline void art__pending_add(art_loop_t *loop, art__pending_t *p,
  * which runs fn(args) and then Node's rule: ticks and microtasks drain
  * after every callback. It is the single place where hooks around
  * callbacks attach (tracing, timing, async context): with none on, the
- * cost over a bare call is one load and two tests of a register, plus the
- * drain check (two loads and a branch). Everything the observer needs is
+ * cost over a bare call is one load and a branch (the call is written
+ * twice, so that nothing is kept across it), plus the drain check (two
+ * loads and a branch). Everything the observer needs is
  * read before the call, because the callback may free the handle or
  * request it came from. A request's callback is its last: the observer
  * reports the request destroyed after it. Callbacks that hand a value back
@@ -208,14 +209,15 @@ static inline void art__callback_done(art_loop_t *loop) {
 #define ART__CALLBACK_OF(loop, kind, type, res, fn, args)                      \
   do {                                                                         \
     art_loop_t *art__cb_loop_ = (loop);                                        \
-    unsigned art__cb_obs_ = art__cb_loop_->observe_;                           \
-    art__frame_t art__cb_frame_;                                               \
-    if (art__cb_obs_)                                                          \
+    if (__builtin_expect(art__cb_loop_->observe_ != 0, 0)) {                   \
+      art__frame_t art__cb_frame_;                                             \
       art__callback_enter(art__cb_loop_, &art__cb_frame_, (res), (kind),       \
                           (int)(type), (void (*)(void))(fn));                  \
-    (fn) args;                                                                 \
-    if (art__cb_obs_)                                                          \
+      (fn) args;                                                               \
       art__callback_leave(art__cb_loop_, &art__cb_frame_);                     \
+    } else {                                                                   \
+      (fn) args;                                                               \
+    }                                                                          \
     art__callback_done(art__cb_loop_);                                         \
   } while (0)
 
