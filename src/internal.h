@@ -122,29 +122,18 @@ art__attach_t *art__attached(const art_handle_t *h,
  * slow-callback reports are behind loop->observe_, so a loop without them
  * pays one predictable branch per callback and per creation. */
 enum {
-  ART__OBS_HOOKS = 1u << 0,  /* art_loop_set_hooks: ids tracked, hooks run */
-  ART__OBS_SLOW = 1u << 1,   /* art_loop_set_slow_callback: callbacks timed */
-  ART__OBS_CONTEXT = 1u << 2 /* art_context_set was called: contexts swap */
+  ART__OBS_HOOKS = 1u << 0,   /* art_loop_set_hooks: ids tracked, hooks run */
+  ART__OBS_SLOW = 1u << 1,    /* art_loop_set_slow_callback: callbacks timed */
+  ART__OBS_CONTEXT = 1u << 2, /* art_context_set was called: contexts swap */
+  ART__OBS_ON = 1u << 3       /* any of them was ever on: the path observes */
 };
-
-/* What the callback path keeps across one observed callback: the callback
- * may free its handle or request, so nothing is read from it afterwards. */
-typedef struct {
-  uint64_t id;         /* the resource's id */
-  uint64_t saved_id;   /* the id current before the callback */
-  void *saved_context; /* the context current before the callback */
-  uint64_t start_ns;   /* art_hrtime before the call, when timing */
-  int kind;            /* art_resource_kind */
-  int type;            /* its art_handle_type or art_req_type, or 0 */
-  void (*fn)(void);    /* the callback */
-} art__frame_t;
 
 void art__res_init_slow(art_loop_t *loop, art__res_t *r, int kind, int type,
                         const void *resource) ART__HIDDEN;
 void art__res_destroy_slow(art_loop_t *loop, uint64_t id) ART__HIDDEN;
-void art__callback_enter(art_loop_t *loop, art__frame_t *f, const art__res_t *r,
-                         int kind, int type, void (*fn)(void)) ART__HIDDEN;
-void art__callback_leave(art_loop_t *loop, const art__frame_t *f) ART__HIDDEN;
+void art__callback_enter(art_loop_t *loop, const art__res_t *r, int kind,
+                         int type, void (*fn)(void)) ART__HIDDEN;
+void art__callback_leave(art_loop_t *loop) ART__HIDDEN;
 
 /* A resource is created: a fresh id, the context of now, the init hook. */
 static inline void art__res_init(art_loop_t *loop, art__res_t *r, int kind,
@@ -189,13 +178,16 @@ static inline void art__pending_add(art_loop_t *loop, art__pending_t *p,
  * which runs fn(args) and then Node's rule: ticks and microtasks drain
  * after every callback. It is the single place where hooks around
  * callbacks attach (tracing, timing, async context): with none on, the
- * cost over a bare call is one load and a branch (the call is written
- * twice, so that nothing is kept across it), plus the drain check (two
- * loads and a branch). Everything the observer needs is
- * read before the call, because the callback may free the handle or
- * request it came from. A request's callback is its last: the observer
- * reports the request destroyed after it. Callbacks that hand a value back
- * for the library to use at once (alloc callbacks) take the same path: a
+ * cost over a bare call is a load and a branch before it and after it
+ * (the observer keeps its own stack of frames, so nothing more is kept
+ * across the call and the path stays small enough to inline), plus the
+ * drain check (two loads and a branch). observe_ never returns to 0 once
+ * set (ART__OBS_ON), so a leave without its enter can only come from an
+ * observer turned on inside a callback, which the observer ignores. Everything
+ * the observer needs is read before the call, because the callback may free the
+ * handle or request it came from. A request's callback is its last: the
+ * observer reports the request destroyed after it. Callbacks that hand a value
+ * back for the library to use at once (alloc callbacks) take the same path: a
  * microtask that closes the handle is then seen by the check that follows
  * the callback anyway. */
 void art__microtask_drain_slow(art_loop_t *loop) ART__HIDDEN;
@@ -209,15 +201,12 @@ static inline void art__callback_done(art_loop_t *loop) {
 #define ART__CALLBACK_OF(loop, kind, type, res, fn, args)                      \
   do {                                                                         \
     art_loop_t *art__cb_loop_ = (loop);                                        \
-    if (__builtin_expect(art__cb_loop_->observe_ != 0, 0)) {                   \
-      art__frame_t art__cb_frame_;                                             \
-      art__callback_enter(art__cb_loop_, &art__cb_frame_, (res), (kind),       \
-                          (int)(type), (void (*)(void))(fn));                  \
-      (fn) args;                                                               \
-      art__callback_leave(art__cb_loop_, &art__cb_frame_);                     \
-    } else {                                                                   \
-      (fn) args;                                                               \
-    }                                                                          \
+    if (__builtin_expect(art__cb_loop_->observe_ != 0, 0))                     \
+      art__callback_enter(art__cb_loop_, (res), (kind), (int)(type),           \
+                          (void (*)(void))(fn));                               \
+    (fn) args;                                                                 \
+    if (__builtin_expect(art__cb_loop_->observe_ != 0, 0))                     \
+      art__callback_leave(art__cb_loop_);                                      \
     art__callback_done(art__cb_loop_);                                         \
   } while (0)
 

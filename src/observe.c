@@ -16,8 +16,18 @@
  *    only while hooks are installed: hooks installed inside a callback see
  *    0 as the trigger of what that callback creates afterwards.
  * 4. The state of hooks and reports lives in one allocation, made by the
- *    first art_loop_set_hooks or art_loop_set_slow_callback and released
- *    with the loop through the extension registry. */
+ *    first art_loop_set_hooks, art_loop_set_slow_callback or
+ *    art_context_set and released with the loop through the extension
+ *    registry.
+ * 5. What a callback needs after it returns is kept on a stack here, not
+ *    in the caller's frame, so that the callback path stays small enough
+ *    for the compiler to inline. Callbacks nest (a pipeline's callback runs
+ *    inside the write callback it handles); past MAX_DEPTH nested
+ *    callbacks the deeper ones are counted but not observed. Once the
+ *    observer exists, loop->observe_ stays non-zero (ART__OBS_ON): the
+ *    callback path reads it before and after the call, so it may only
+ *    turn on meanwhile, and a leave with no frame (the callback that
+ *    turned it on) is ignored. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* dladdr */
 #endif
@@ -28,7 +38,23 @@
 
 #include "internal.h"
 
+#define MAX_DEPTH 32
+
+/* What one observed callback keeps until it returns: the callback may free
+ * its handle or request, so nothing is read from it afterwards. */
+typedef struct {
+  uint64_t id;         /* the resource's id */
+  uint64_t saved_id;   /* the id current before the callback */
+  void *saved_context; /* the context current before the callback */
+  uint64_t start_ns;   /* art_hrtime before the call, when timing */
+  int kind;            /* art_resource_kind */
+  int type;            /* its art_handle_type or art_req_type, or 0 */
+  void (*fn)(void);    /* the callback */
+} frame_t;
+
 struct art__observer {
+  frame_t frames[MAX_DEPTH]; /* the callbacks running, innermost last */
+  unsigned depth;            /* callbacks running, observed or not */
   art_hooks_t hooks;
   void *hooks_arg;
   uint64_t current_id; /* the callback running, 0 at top level */
@@ -57,6 +83,7 @@ static struct art__observer *observer(art_loop_t *loop) {
     return NULL;
   }
   loop->observer_ = o;
+  loop->observe_ |= ART__OBS_ON; /* note 5 */
   return o;
 }
 
@@ -98,6 +125,8 @@ void *art_context_get(const art_loop_t *loop) {
 int art_context_set(art_loop_t *loop, void *ctx) {
   if (!art__loop_usable(loop))
     return ART_EINVAL;
+  if (observer(loop) == NULL)
+    return ART_ENOMEM;
   loop->context_ = ctx;
   loop->observe_ |= ART__OBS_CONTEXT; /* note 2 */
   return 0;
@@ -135,19 +164,21 @@ void art__res_destroy_slow(art_loop_t *loop, uint64_t id) {
     o->hooks.destroy(o->hooks_arg, id);
 }
 
-void art__callback_enter(art_loop_t *loop, art__frame_t *f, const art__res_t *r,
-                         int kind, int type, void (*fn)(void)) {
+void art__callback_enter(art_loop_t *loop, const art__res_t *r, int kind,
+                         int type, void (*fn)(void)) {
   unsigned obs = loop->observe_;
+  struct art__observer *o = loop->observer_;
+  if (o->depth++ >= MAX_DEPTH)
+    return; /* note 5 */
+  frame_t *f = &o->frames[o->depth - 1];
   f->id = r->id_;
   f->kind = kind;
   f->type = type;
   f->fn = fn;
-  f->saved_id = 0;
+  f->saved_id = o->current_id;
   f->saved_context = loop->context_;
   loop->context_ = r->context_;
   if (obs & ART__OBS_HOOKS) {
-    struct art__observer *o = loop->observer_;
-    f->saved_id = o->current_id;
     o->current_id = f->id;
     if (o->hooks.before != NULL)
       o->hooks.before(o->hooks_arg, f->id);
@@ -170,8 +201,7 @@ static const char *symbol_of(void (*fn)(void)) {
   return NULL;
 }
 
-static void report_slow(art_loop_t *loop, const art__frame_t *f,
-                        uint64_t took) {
+static void report_slow(art_loop_t *loop, const frame_t *f, uint64_t took) {
   struct art__observer *o = loop->observer_;
   art_slow_callback_t rep;
   rep.kind = (art_resource_kind)f->kind;
@@ -186,20 +216,25 @@ static void report_slow(art_loop_t *loop, const art__frame_t *f,
 /* After the callback: the context and current id come back, then the after
  * hook, the destroy hook for everything whose callback is its last (all
  * but handles), and the slow-callback report. The flags are read again:
- * the callback may have turned hooks or reports off. */
-void art__callback_leave(art_loop_t *loop, const art__frame_t *f) {
+ * the callback may have turned hooks or reports off. The observer state,
+ * once made, lives as long as the loop. */
+void art__callback_leave(art_loop_t *loop) {
+  struct art__observer *o = loop->observer_;
+  if (o == NULL || o->depth == 0)
+    return; /* note 5: the callback that made the observer */
+  if (o->depth-- > MAX_DEPTH)
+    return;
+  const frame_t *f = &o->frames[o->depth];
   uint64_t took = f->start_ns != 0 ? art_hrtime() - f->start_ns : 0;
   unsigned obs = loop->observe_;
-  struct art__observer *o = loop->observer_;
   loop->context_ = f->saved_context;
-  if ((obs & ART__OBS_HOOKS) && o != NULL) {
-    o->current_id = f->saved_id;
+  o->current_id = f->saved_id;
+  if (obs & ART__OBS_HOOKS) {
     if (o->hooks.after != NULL)
       o->hooks.after(o->hooks_arg, f->id);
     if (f->kind != ART_RESOURCE_HANDLE && o->hooks.destroy != NULL)
       o->hooks.destroy(o->hooks_arg, f->id);
   }
-  if ((obs & ART__OBS_SLOW) && f->start_ns != 0 && o != NULL &&
-      took > o->slow_ns)
+  if ((obs & ART__OBS_SLOW) && f->start_ns != 0 && took > o->slow_ns)
     report_slow(loop, f, took);
 }
