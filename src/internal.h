@@ -135,13 +135,16 @@ void art__callback_enter(art_loop_t *loop, const art__res_t *r, int kind,
                          int type, void (*fn)(void)) ART__HIDDEN;
 void art__callback_leave(art_loop_t *loop) ART__HIDDEN;
 
-/* A resource is created: a fresh id, the context of now, the init hook. */
+/* A resource is created: while the loop has an observer, a fresh id, the
+ * context of now and the init hook; else no id (0) and no context. */
 static inline void art__res_init(art_loop_t *loop, art__res_t *r, int kind,
                                  int type, const void *resource) {
-  r->id_ = ++loop->last_id_;
-  r->context_ = loop->context_;
-  if (__builtin_expect(loop->observe_ & ART__OBS_HOOKS, 0))
+  if (__builtin_expect(loop->observe_ != 0, 0)) {
     art__res_init_slow(loop, r, kind, type, resource);
+  } else {
+    r->id_ = 0;
+    r->context_ = NULL;
+  }
 }
 
 /* A resource is gone without a last callback (an immediate cleared, a
@@ -182,9 +185,10 @@ static inline void art__pending_add(art_loop_t *loop, art__pending_t *p,
  * (the observer keeps its own stack of frames, so nothing more is kept
  * across the call and the path stays small enough to inline), plus the
  * drain check (two loads and a branch). observe_ never returns to 0 once
- * set (ART__OBS_ON), so a leave without its enter can only come from an
- * observer turned on inside a callback, which the observer ignores. Everything
- * the observer needs is read before the call, because the callback may free the
+ * set, so a leave without its enter can only come from an observer set up
+ * inside the callback, which the observer ignores. Everything the
+ * observer needs is read before the call, because the
+ * callback may free the
  * handle or request it came from. A request's callback is its last: the
  * observer reports the request destroyed after it. Callbacks that hand a value
  * back for the library to use at once (alloc callbacks) take the same path: a

@@ -4,10 +4,9 @@
  * Notes:
  * 1. Everything attaches to the one callback path (ART__CALLBACK_OF in
  *    src/internal.h) and to the places where resources are created and
- *    end. Ids and captured contexts are always kept, since they cost a
- *    counter increment and two stores per resource; the rest is behind
- *    loop->observe_, read once per callback: while it is 0 the callback
- *    path makes no call here.
+ *    end, behind loop->observe_: while it is 0 (no observer was ever set
+ *    up on the loop) the path makes no call here, and a resource created
+ *    then gets no id and no context (two stores).
  * 2. The context needs no work while nobody ever set one: every captured
  *    context is then NULL, so swapping it in and out would change nothing.
  *    art_context_set therefore turns on ART__OBS_CONTEXT, and it stays on
@@ -25,9 +24,12 @@
  *    inside the write callback it handles); past MAX_DEPTH nested
  *    callbacks the deeper ones are counted but not observed. Once the
  *    observer exists, loop->observe_ stays non-zero (ART__OBS_ON): the
- *    callback path reads it before and after the call, so it may only
- *    turn on meanwhile, and a leave with no frame (the callback that
- *    turned it on) is ignored. */
+ *    callback path reads it before and after the call, so every enter has
+ *    its leave, and a leave with no frame (the callback that made the
+ *    observer) is ignored.
+ * 6. A resource created before the loop's first observer has id 0: no
+ *    hook reports it (its init was never seen), and its callbacks run with
+ *    the NULL context. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* dladdr */
 #endif
@@ -153,14 +155,16 @@ int art_loop_set_slow_callback(art_loop_t *loop, uint64_t threshold_ns,
 void art__res_init_slow(art_loop_t *loop, art__res_t *r, int kind, int type,
                         const void *resource) {
   struct art__observer *o = loop->observer_;
-  if (o->hooks.init != NULL)
+  r->id_ = ++loop->last_id_;
+  r->context_ = loop->context_;
+  if ((loop->observe_ & ART__OBS_HOOKS) && o->hooks.init != NULL)
     o->hooks.init(o->hooks_arg, r->id_, (art_resource_kind)kind, type,
                   o->current_id, resource);
 }
 
 void art__res_destroy_slow(art_loop_t *loop, uint64_t id) {
   struct art__observer *o = loop->observer_;
-  if (o->hooks.destroy != NULL)
+  if (id != 0 && o->hooks.destroy != NULL) /* note 6 */
     o->hooks.destroy(o->hooks_arg, id);
 }
 
@@ -178,7 +182,7 @@ void art__callback_enter(art_loop_t *loop, const art__res_t *r, int kind,
   f->saved_id = o->current_id;
   f->saved_context = loop->context_;
   loop->context_ = r->context_;
-  if (obs & ART__OBS_HOOKS) {
+  if ((obs & ART__OBS_HOOKS) && f->id != 0) { /* note 6 */
     o->current_id = f->id;
     if (o->hooks.before != NULL)
       o->hooks.before(o->hooks_arg, f->id);
@@ -221,7 +225,7 @@ static void report_slow(art_loop_t *loop, const frame_t *f, uint64_t took) {
 void art__callback_leave(art_loop_t *loop) {
   struct art__observer *o = loop->observer_;
   if (o == NULL || o->depth == 0)
-    return; /* note 5: the callback that made the observer */
+    return; /* closed by the callback, or made by it: note 5 */
   if (o->depth-- > MAX_DEPTH)
     return;
   const frame_t *f = &o->frames[o->depth];
@@ -229,7 +233,7 @@ void art__callback_leave(art_loop_t *loop) {
   unsigned obs = loop->observe_;
   loop->context_ = f->saved_context;
   o->current_id = f->saved_id;
-  if (obs & ART__OBS_HOOKS) {
+  if ((obs & ART__OBS_HOOKS) && f->id != 0) { /* note 6 */
     if (o->hooks.after != NULL)
       o->hooks.after(o->hooks_arg, f->id);
     if (f->kind != ART_RESOURCE_HANDLE && o->hooks.destroy != NULL)
