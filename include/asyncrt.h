@@ -28,6 +28,7 @@
 #include "asyncrt/core.h"
 #include "asyncrt/histogram.h"
 #include "asyncrt/threadpool.h"
+#include "asyncrt/observe.h"
 #include "asyncrt/fs.h"
 #include "asyncrt/stream.h"
 #include "asyncrt/udp.h"

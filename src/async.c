@@ -64,7 +64,7 @@ static void run_asyncs(art_loop_t *loop, art__wake_source_t *src) {
     /* Re-arm before the callback: a send made during it runs it again. */
     rearm(a);
     if (a->cb_ != NULL)
-      ART__CALLBACK(loop, a->cb_(a));
+      ART__CALLBACK(a, a->cb_, (a));
   }
 }
 

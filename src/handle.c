@@ -11,6 +11,7 @@ void art__handle_init(art_loop_t *loop, art_handle_t *h,
   h->close_cb_ = NULL;
   h->attached_ = NULL;
   art__queue_insert_tail(&loop->handles_, &h->handle_node_);
+  art__res_init(loop, &h->res_, ART_RESOURCE_HANDLE, (int)ops->type, h);
 }
 
 int art__handle_fd(const art_handle_t *h) {
@@ -89,8 +90,10 @@ void art__run_closing(art_loop_t *loop) {
       h->ops_->endgame(h);
     art__queue_remove(q);
     h->flags_ = (h->flags_ & ~ART__H_CLOSING) | ART__H_CLOSED;
+    uint64_t id = h->res_.id_; /* the close callback may free h */
     if (h->close_cb_ != NULL)
-      ART__CALLBACK(loop, h->close_cb_(h));
+      ART__CALLBACK(h, h->close_cb_, (h));
+    art__res_destroy(loop, id);
   }
 }
 

@@ -63,14 +63,18 @@ int art_immediate_start(art_loop_t *loop, art_immediate_t *imm,
   imm->stamp_ = stamp_of(imm, loop);
   loop->immediate_refs_++;
   art__queue_insert_tail(&loop->immediates_, &imm->node_);
+  art__res_init(loop, &imm->res_, ART_RESOURCE_REQ, ART_IMMEDIATE, imm);
   return 0;
 }
 
 int art_immediate_clear(art_immediate_t *imm) {
   if (imm == NULL)
     return ART_EINVAL;
-  if (pending(imm))
+  if (pending(imm)) {
+    art_loop_t *loop = imm->loop;
     unqueue(imm);
+    art__res_destroy(loop, imm->res_.id_); /* no callback will end it */
+  }
   return 0;
 }
 
@@ -104,6 +108,6 @@ void art__run_immediates(art_loop_t *loop) {
     art_immediate_t *imm =
         art__container_of(art__queue_head(&local), art_immediate_t, node_);
     unqueue(imm);
-    ART__CALLBACK(loop, imm->cb_(imm));
+    ART__REQ_CALLBACK(loop, imm, imm->cb_, (imm));
   }
 }

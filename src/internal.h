@@ -61,6 +61,13 @@ static inline void art__handle_start(art_handle_t *h) {
     h->loop->active_handles_++;
 }
 
+/* A start function called by the program: the handle's callbacks run with
+ * the context current now (include/asyncrt/observe.h). Not in
+ * art__handle_start, which also re-arms from inside the loop. */
+static inline void art__handle_capture(art_handle_t *h) {
+  h->res_.context_ = h->loop->context_;
+}
+
 static inline void art__handle_stop(art_handle_t *h) {
   if (!(h->flags_ & ART__H_ACTIVE))
     return;
@@ -109,12 +116,51 @@ void art__detach(art_handle_t *h, art__attach_t *a) ART__HIDDEN;
 art__attach_t *art__attached(const art_handle_t *h,
                              const art__attach_ops_t *ops) ART__HIDDEN;
 
+/* ---- The observer (src/observe.c). ----
+ * Every handle, request and queued task gets an id and captures the async
+ * context when it is created (a handle also when it is started); hooks and
+ * slow-callback reports are behind loop->observe_, so a loop without them
+ * pays one predictable branch per callback and per creation. */
+enum {
+  ART__OBS_HOOKS = 1u << 0,   /* art_loop_set_hooks: ids tracked, hooks run */
+  ART__OBS_SLOW = 1u << 1,    /* art_loop_set_slow_callback: callbacks timed */
+  ART__OBS_CONTEXT = 1u << 2, /* art_context_set was called: contexts swap */
+  ART__OBS_ON = 1u << 3       /* any of them was ever on: the path observes */
+};
+
+void art__res_init_slow(art_loop_t *loop, art__res_t *r, int kind, int type,
+                        const void *resource) ART__HIDDEN;
+void art__res_destroy_slow(art_loop_t *loop, uint64_t id) ART__HIDDEN;
+void art__callback_enter(art_loop_t *loop, const art__res_t *r, int kind,
+                         int type, void (*fn)(void)) ART__HIDDEN;
+void art__callback_leave(art_loop_t *loop) ART__HIDDEN;
+
+/* A resource is created: while the loop has an observer, a fresh id, the
+ * context of now and the init hook; else no id (0) and no context. */
+static inline void art__res_init(art_loop_t *loop, art__res_t *r, int kind,
+                                 int type, const void *resource) {
+  if (__builtin_expect(loop->observe_ != 0, 0)) {
+    art__res_init_slow(loop, r, kind, type, resource);
+  } else {
+    r->id_ = 0;
+    r->context_ = NULL;
+  }
+}
+
+/* A resource is gone without a last callback (an immediate cleared, a
+ * request whose callback is NULL, a handle after its close phase). */
+static inline void art__res_destroy(art_loop_t *loop, uint64_t id) {
+  if (__builtin_expect(loop->observe_ & ART__OBS_HOOKS, 0))
+    art__res_destroy_slow(loop, id);
+}
+
 /* ---- Requests: every request registers and unregisters here. ---- */
 static inline void art__req_register(art_loop_t *loop, art_req_t *r,
                                      art_req_type type) {
   r->type = type;
   r->loop = loop;
   loop->active_reqs_++;
+  art__res_init(loop, &r->res_, ART_RESOURCE_REQ, (int)type, r);
 }
 
 static inline void art__req_unregister(art_loop_t *loop) {
@@ -128,17 +174,26 @@ static inline void art__pending_add(art_loop_t *loop, art__pending_t *p,
   art__queue_insert_tail(&loop->pending_, &p->node);
 }
 
-/* ---- The one callback path (src/microtask.c). ----
+/* ---- The one callback path (src/microtask.c, src/observe.c). ----
  * Every user callback the library invokes is written
- *     ART__CALLBACK(loop, cb(args));
- * which runs the call and then Node's rule: ticks and microtasks drain
+ *     ART__CALLBACK(handle, fn, (args));           a handle's callback
+ *     ART__REQ_CALLBACK(loop, req, fn, (args));    a request's callback
+ * which runs fn(args) and then Node's rule: ticks and microtasks drain
  * after every callback. It is the single place where hooks around
- * callbacks attach (tracing, timing, async context). loop is evaluated
- * before the call, because the callback may free the handle it came from.
- * With both queues empty the cost over a bare call is two loads and a
- * branch. Callbacks that hand a value back for the library to use at once
- * (alloc callbacks) take the same path: a microtask that closes the handle
- * is then seen by the check that follows the callback anyway. */
+ * callbacks attach (tracing, timing, async context): with none on, the
+ * cost over a bare call is a load and a branch before it and after it
+ * (the observer keeps its own stack of frames, so nothing more is kept
+ * across the call and the path stays small enough to inline), plus the
+ * drain check (two loads and a branch). observe_ never returns to 0 once
+ * set, so a leave without its enter can only come from an observer set up
+ * inside the callback, which the observer ignores. Everything the
+ * observer needs is read before the call, because the
+ * callback may free the
+ * handle or request it came from. A request's callback is its last: the
+ * observer reports the request destroyed after it. Callbacks that hand a value
+ * back for the library to use at once (alloc callbacks) take the same path: a
+ * microtask that closes the handle is then seen by the check that follows
+ * the callback anyway. */
 void art__microtask_drain_slow(art_loop_t *loop) ART__HIDDEN;
 void art__microtask_free(art_loop_t *loop) ART__HIDDEN;
 
@@ -147,12 +202,24 @@ static inline void art__callback_done(art_loop_t *loop) {
     art__microtask_drain_slow(loop);
 }
 
-#define ART__CALLBACK(loop, call)                                              \
+#define ART__CALLBACK_OF(loop, kind, type, res, fn, args)                      \
   do {                                                                         \
     art_loop_t *art__cb_loop_ = (loop);                                        \
-    call;                                                                      \
+    if (__builtin_expect(art__cb_loop_->observe_ != 0, 0))                     \
+      art__callback_enter(art__cb_loop_, (res), (kind), (int)(type),           \
+                          (void (*)(void))(fn));                               \
+    (fn) args;                                                                 \
+    if (__builtin_expect(art__cb_loop_->observe_ != 0, 0))                     \
+      art__callback_leave(art__cb_loop_);                                      \
     art__callback_done(art__cb_loop_);                                         \
   } while (0)
+
+#define ART__CALLBACK(h, fn, args)                                             \
+  ART__CALLBACK_OF((h)->loop, ART_RESOURCE_HANDLE, (h)->type, &(h)->res_, fn,  \
+                   args)
+
+#define ART__REQ_CALLBACK(loop, r, fn, args)                                   \
+  ART__CALLBACK_OF(loop, ART_RESOURCE_REQ, (r)->type, &(r)->res_, fn, args)
 
 /* ---- Per-loop extensions (src/loop.c). ----
  * An area that keeps state per loop (signal pipes, inotify, the pool's

@@ -8,12 +8,14 @@
  * The drain is the second half of the one callback path (ART__CALLBACK in
  * src/internal.h): it runs after every callback the library invokes. The
  * tasks it runs take the same path, so hooks see them as callbacks too;
- * the draining_ flag keeps a drain from nesting. */
+ * the draining_ flag keeps a drain from nesting. Each queued task has its
+ * own id and the context of the moment it was queued (src/observe.c). */
 #include <string.h>
 
 #include "internal.h"
 
-static int ring_push(art__task_ring_t *r, art_microtask_cb cb, void *arg) {
+static int ring_push(art_loop_t *loop, art__task_ring_t *r, int kind,
+                     art_microtask_cb cb, void *arg) {
   if (r->count == r->cap) {
     size_t cap = r->cap ? r->cap * 2 : 64;
     art__task_t *items = art__malloc(cap * sizeof(*items));
@@ -30,6 +32,7 @@ static int ring_push(art__task_ring_t *r, art_microtask_cb cb, void *arg) {
   art__task_t *slot = &r->items[(r->head + r->count) % r->cap];
   slot->cb = cb;
   slot->arg = arg;
+  art__res_init(loop, &slot->res, kind, 0, NULL);
   r->count++;
   return 0;
 }
@@ -44,13 +47,13 @@ static art__task_t ring_pop(art__task_ring_t *r) {
 int art_next_tick(art_loop_t *loop, art_microtask_cb cb, void *arg) {
   if (!art__loop_usable(loop) || cb == NULL)
     return ART_EINVAL;
-  return ring_push(&loop->ticks_, cb, arg);
+  return ring_push(loop, &loop->ticks_, ART_RESOURCE_TICK, cb, arg);
 }
 
 int art_queue_microtask(art_loop_t *loop, art_microtask_cb cb, void *arg) {
   if (!art__loop_usable(loop) || cb == NULL)
     return ART_EINVAL;
-  return ring_push(&loop->microtasks_, cb, arg);
+  return ring_push(loop, &loop->microtasks_, ART_RESOURCE_MICROTASK, cb, arg);
 }
 
 void art__microtask_drain_slow(art_loop_t *loop) {
@@ -61,11 +64,13 @@ void art__microtask_drain_slow(art_loop_t *loop) {
   while (loop->ticks_.count > 0 || loop->microtasks_.count > 0) {
     while (loop->ticks_.count > 0) {
       art__task_t t = ring_pop(&loop->ticks_);
-      ART__CALLBACK(loop, t.cb(loop, t.arg)); /* draining_: no nesting */
+      ART__CALLBACK_OF(loop, ART_RESOURCE_TICK, 0, &t.res, t.cb, (loop, t.arg));
+      /* draining_: no nesting */
     }
     while (loop->microtasks_.count > 0) {
       art__task_t t = ring_pop(&loop->microtasks_);
-      ART__CALLBACK(loop, t.cb(loop, t.arg));
+      ART__CALLBACK_OF(loop, ART_RESOURCE_MICROTASK, 0, &t.res, t.cb,
+                       (loop, t.arg));
       /* Node: a tick queued by a microtask waits for the microtask queue
        * to empty, so ticks are not checked here. */
     }

@@ -38,7 +38,7 @@ static void run_phase(art_loop_t *loop, art__queue_t *list) {
     art__queue_insert_tail(&done, q);
     /* Same layout for all three types; idle stands for them. */
     art_idle_t *h = art__container_of(q, art_idle_t, queue_);
-    ART__CALLBACK(loop, h->cb_(h));
+    ART__CALLBACK(h, h->cb_, (h));
   }
   prepend_all(list, &done);
 }
@@ -63,6 +63,7 @@ static void phase_handle_close(art_handle_t *h) {
         cb == NULL)                                                            \
       return ART_EINVAL;                                                       \
     h->cb_ = cb;                                                               \
+    art__handle_capture((art_handle_t *)h);                                    \
     if (h->flags_ & ART__H_ACTIVE)                                             \
       return 0;                                                                \
     art__queue_insert_tail(&h->loop->name##_handles_, &h->queue_);             \

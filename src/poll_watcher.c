@@ -13,7 +13,7 @@ static void poll_io_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
      * the kernel is out of memory): reported once, with the reason, and
      * stopped, since no event can come. */
     art_poll_stop(p);
-    ART__CALLBACK(loop, p->cb_(p, w->error, 0));
+    ART__CALLBACK(p, p->cb_, (p, w->error, 0));
     return;
   }
   if (events & ART__IO_ERROR) {
@@ -26,7 +26,7 @@ static void poll_io_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
     }
     events &= ~ART__IO_ERROR;
   }
-  ART__CALLBACK(loop, p->cb_(p, status, (int)events));
+  ART__CALLBACK(p, p->cb_, (p, status, (int)events));
 }
 
 int art_poll_init(art_loop_t *loop, art_poll_t *p, int fd) {
@@ -56,6 +56,7 @@ int art_poll_start(art_poll_t *p, int events, art_poll_cb cb) {
   if (err)
     return err;
   p->cb_ = cb;
+  art__handle_capture((art_handle_t *)p);
   art__handle_start((art_handle_t *)p);
   return 0;
 }

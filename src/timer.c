@@ -187,6 +187,7 @@ static void arm(art_timer_t *t, art_timer_cb cb, uint64_t base,
   t->repeat_ = repeat;
   t->timeout_ = timeout;
   t->flags_ = (t->flags_ & ~ART__T_KIND) | kind;
+  art__handle_capture((art_handle_t *)t);
   schedule(t->loop, t, add_sat(base, timeout));
 }
 
@@ -234,6 +235,7 @@ int art_timer_refresh(art_timer_t *t) {
     base = art__loop_clock_ns(t->loop);
   else
     base = floor_ms(art__loop_clock_ns(t->loop));
+  art__handle_capture((art_handle_t *)t);
   schedule(t->loop, t, add_sat(base, t->timeout_));
   return 0;
 }
@@ -368,7 +370,7 @@ static inline void note_lag(art_loop_t *loop, const art_timer_t *t) {
 static void run_node_interval(art_loop_t *loop, art_timer_t *t) {
   uint64_t start = floor_ms(art__loop_clock_ns(loop));
   uint64_t seq = t->seq_;
-  ART__CALLBACK(loop, t->cb_(t));
+  ART__CALLBACK(t, t->cb_, (t));
   if (art__handle_usable((art_handle_t *)t) && (t->flags_ & ART__H_ACTIVE) &&
       t->seq_ == seq)
     schedule(loop, t, add_sat(start, t->repeat_));
@@ -393,7 +395,7 @@ void art__run_timers(art_loop_t *loop) {
     } else {
       reschedule_repeat(loop, t);
     }
-    ART__CALLBACK(loop, t->cb_(t));
+    ART__CALLBACK(t, t->cb_, (t));
   }
   requeue_deferred(loop);
 }

@@ -158,8 +158,9 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *   art_stream_write_held_size, art_stream_get_high_water_mark,
  *   art_udp_get_send_queue_size,
  *   art_udp_get_send_queue_count, art_total_memory, art_free_memory,
- *   art_constrained_memory, art_histogram_count, art_histogram_min,
- *   art_histogram_max, art_histogram_percentile (0 also while empty)
+ *   art_constrained_memory, art_loop_current_id, art_histogram_count,
+ *   art_histogram_min, art_histogram_max, art_histogram_percentile (0 also
+ *   while empty)
  * Doubles that cannot fail (0 for NULL or an empty histogram):
  *   art_histogram_mean, art_histogram_stddev
  * Pointers, names and enums (never NULL unless said):
@@ -168,8 +169,9 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *   art_default_loop (NULL if it cannot be made), art_default_pool (NULL,
  *   with the reason in *err), art_fs_get_type, art_fs_get_ptr,
  *   art_fs_get_path, art_fs_get_statbuf, art_pipe_pending_type,
- *   art_guess_handle, art_loop_phase_histogram and art_fs_latency (NULL
- *   until there is something to record)
+ *   art_guess_handle, art_context_get (NULL: no context),
+ *   art_loop_phase_histogram and art_fs_latency (NULL until there is
+ *   something to record)
  * [/return-values] */
 
 /* Text for an error code ("no such file or directory") and its name
@@ -281,10 +283,20 @@ static inline art_buf_t art_buf_init(char *base, size_t len) {
   return b;
 }
 
-/* A queued microtask or tick: a callback and its argument. */
+/* What every handle, request and queued task carries for the observer
+ * (src/observe.c, include/asyncrt/observe.h): its id, unique on its loop,
+ * and the async context captured when it was created or last started. */
+typedef struct {
+  uint64_t id_;
+  void *context_;
+} art__res_t;
+
+/* A queued microtask or tick: a callback, its argument, its id and
+ * context. */
 typedef struct {
   art_microtask_cb cb;
   void *arg;
+  art__res_t res;
 } art__task_t;
 
 /* A growable ring of tasks; it grows only when full, so queueing allocates
@@ -359,6 +371,7 @@ ART_EXTERN const char *art_phase_name(art_phase phase);
 
 struct art__backend_ops;
 struct art__ext_entry;
+struct art__observer;
 
 /* The loop. Every field but data is private: use the functions below. The
  * reserved fields keep room to grow without changing the size. */
@@ -429,7 +442,14 @@ struct art_loop_s {
   /* Per-phase histograms (src/metrics.c): ART_PHASE_NONE of them, made when
    * ART_LOOP_MEASURE_PHASES is first turned on. From reserved_. */
   struct art_histogram_s *phase_hists_;
-  void *reserved_[3];
+  /* The observer (src/observe.c): what is on (ART__OBS_*, in the padding
+   * after immediate_refs_), the current async context, the last id handed
+   * out and the state of hooks and slow-callback reports. */
+  unsigned observe_;
+  void *context_;
+  uint64_t last_id_;
+  struct art__observer *observer_;
+  void *reserved_[2];
 };
 
 struct art__handle_ops;
@@ -459,22 +479,23 @@ struct art__attach_s {
   art_close_cb close_cb_;                                                      \
   struct art__queue handle_node_; /* on loop->handles_, then ->closing_ */     \
   art__attach_t *attached_; /* users of the handle, told when it closes */     \
-  void *reserved_[1];
+  art__res_t res_;          /* id and context, src/observe.c */
 
 struct art_handle_s {
   ART_HANDLE_FIELDS
 };
 
 /* Fields every request starts with, in the order of a handle's: the user's
- * data, the read-only loop and type, then a private block that is only room
- * to grow (reserved_), so a request's own public fields never move. */
+ * data, the read-only loop and type, then a private block of fixed size (it
+ * took the room reserved for it), so a request's own public fields never
+ * move. */
 #define ART_REQ_FIELDS                                                         \
   void *data;                                                                  \
   art_loop_t *loop;                                                            \
   art_req_type type;                                                           \
   ART_REQ_PRIVATE_FIELDS
 
-#define ART_REQ_PRIVATE_FIELDS void *reserved_[2];
+#define ART_REQ_PRIVATE_FIELDS art__res_t res_; /* src/observe.c */
 
 struct art_req_s {
   ART_REQ_FIELDS

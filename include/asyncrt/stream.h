@@ -227,6 +227,7 @@ struct art_stream_pipe_s {
   art__attach_t dst_link_;  /* on dst: tells p dst closed */
   art_loop_t *loop_;        /* the loop of both streams */
   art_shutdown_t shutdown_; /* ends dst at EOF */
+  art__res_t res_;          /* id and context, as a request's */
 };
 
 /* Reads src (which must not be reading already) and writes everything to

@@ -142,7 +142,7 @@ static void fs_after(struct art__work *w, int status) {
   if (h != NULL)
     art_histogram_record(h, art_hrtime() - w->queued_ns_);
   fs_free_bufs(req);
-  ART__CALLBACK(loop, req->cb_(req));
+  ART__REQ_CALLBACK(loop, req, req->cb_, (req));
 }
 
 /* Queues an asynchronous request, or runs a synchronous one and returns

@@ -241,7 +241,7 @@ static int watching(const art_fs_event_t *h) {
 
 /* Delivers one event to h through the callback path. */
 static void deliver(art_fs_event_t *h, const char *name, int events) {
-  ART__CALLBACK(h->loop, h->cb_(h, name, events, 0));
+  ART__CALLBACK(h, h->cb_, (h, name, events, 0));
 }
 
 /* True if the entry is a folder (not a link to one). */
@@ -407,6 +407,7 @@ int art_fs_event_start(art_fs_event_t *handle, art_fs_event_cb cb,
     handle->path_ = NULL;
     return err;
   }
+  art__handle_capture((art_handle_t *)handle);
   art__handle_start((art_handle_t *)handle); /* add_tree needs it active */
   if (flags & ART_FS_EVENT_RECURSIVE)
     add_tree(st, handle, "", 0);

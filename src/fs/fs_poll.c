@@ -87,7 +87,7 @@ static void report(poll_ctx_t *ctx) {
   static const art_stat_t zero;
   if (ctx->result != 0) {
     if (ctx->last_status != ctx->result) {
-      ART__CALLBACK(ctx->loop, h->cb_(h, ctx->result, &ctx->prev, &zero));
+      ART__CALLBACK(h, h->cb_, (h, ctx->result, &ctx->prev, &zero));
     }
     ctx->last_status = ctx->result;
     memset(&ctx->prev, 0, sizeof(ctx->prev));
@@ -95,7 +95,7 @@ static void report(poll_ctx_t *ctx) {
   }
   if (ctx->last_status < 0 ||
       (ctx->last_status == 1 && !stat_same(&ctx->prev, &ctx->curr))) {
-    ART__CALLBACK(ctx->loop, h->cb_(h, 0, &ctx->prev, &ctx->curr));
+    ART__CALLBACK(h, h->cb_, (h, 0, &ctx->prev, &ctx->curr));
   }
   ctx->last_status = 1;
   ctx->prev = ctx->curr;
@@ -140,7 +140,7 @@ static void poll_timer_cb(art_timer_t *t) {
   static const art_stat_t zero;
   art_fs_poll_t *h = ctx->handle;
   art_fs_poll_stop(h);
-  ART__CALLBACK(h->loop, h->cb_(h, err, &ctx->prev, &zero));
+  ART__CALLBACK(h, h->cb_, (h, err, &ctx->prev, &zero));
 }
 
 int art_fs_poll_init(art_loop_t *loop, art_fs_poll_t *h) {
@@ -182,6 +182,7 @@ int art_fs_poll_start(art_fs_poll_t *h, art_fs_poll_cb cb, const char *path,
   }
   h->cb_ = cb;
   h->ctx_ = ctx;
+  art__handle_capture((art_handle_t *)h);
   art__handle_start((art_handle_t *)h);
   return 0;
 }

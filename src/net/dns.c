@@ -104,7 +104,7 @@ static void getaddrinfo_after(struct art__work *w, int status) {
     status = req->retcode_;
   else
     req->addrinfo = NULL; /* canceled before it ran */
-  ART__CALLBACK(req->loop, req->cb_(req, status, req->addrinfo));
+  ART__REQ_CALLBACK(req->loop, req, req->cb_, (req, status, req->addrinfo));
 }
 
 /* Copies node and service into one allocation (note 2). */
@@ -184,9 +184,10 @@ static void getnameinfo_after(struct art__work *w, int status) {
   if (status == 0)
     status = req->retcode_;
   if (status == 0)
-    ART__CALLBACK(req->loop, req->cb_(req, 0, req->host, req->service));
+    ART__REQ_CALLBACK(req->loop, req, req->cb_,
+                      (req, 0, req->host, req->service));
   else
-    ART__CALLBACK(req->loop, req->cb_(req, status, NULL, NULL));
+    ART__REQ_CALLBACK(req->loop, req, req->cb_, (req, status, NULL, NULL));
 }
 
 int art_getnameinfo(art_loop_t *loop, art_getnameinfo_t *req,

@@ -116,7 +116,7 @@ static void stop_reading(art_stream_t *s) {
 }
 
 static void call_read_cb(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
-  ART__CALLBACK(s->loop, s->read_cb_(s, n, buf));
+  ART__CALLBACK(s, s->read_cb_, (s, n, buf));
 }
 
 static int still_reading(const art_stream_t *s) {
@@ -140,8 +140,7 @@ static ssize_t read_once(art_stream_t *s, char *base, size_t len) {
 static void read_some(art_stream_t *s) {
   for (int i = 0; i < MAX_READS && still_reading(s); i++) {
     art_buf_t buf = {NULL, 0};
-    ART__CALLBACK(s->loop,
-                  s->alloc_cb_((art_handle_t *)s, READ_SUGGESTED, &buf));
+    ART__CALLBACK(s, s->alloc_cb_, ((art_handle_t *)s, READ_SUGGESTED, &buf));
     if (!still_reading(s))
       return;
     if (buf.base == NULL || buf.len == 0) {
@@ -184,6 +183,7 @@ int art_read_start(art_stream_t *s, art_alloc_cb alloc_cb,
       return err;
   }
   s->stream_flags_ |= ART__S_READING;
+  art__handle_capture((art_handle_t *)s); /* the read callbacks' context */
   art__handle_start((art_handle_t *)s);
   return 0;
 }
@@ -455,13 +455,15 @@ static void run_write_done(art_stream_t *s) {
     req->bufs_ = NULL;
     art__req_unregister(loop);
     if (req->cb_ != NULL)
-      ART__CALLBACK(loop, req->cb_(req, req->error_));
+      ART__REQ_CALLBACK(loop, req, req->cb_, (req, req->error_));
+    else
+      art__res_destroy(loop, req->res_.id_);
   }
   if (has_flag(s, ART__S_NEED_DRAIN) && s->write_held_ < s->high_water_mark_ &&
       art__handle_usable((art_handle_t *)s)) {
     s->stream_flags_ &= ~ART__S_NEED_DRAIN;
     if (s->drain_cb_ != NULL)
-      ART__CALLBACK(loop, s->drain_cb_(s));
+      ART__CALLBACK(s, s->drain_cb_, (s));
   }
 }
 
@@ -650,7 +652,9 @@ static void finish_shutdown(art_stream_t *s, int status) {
   s->stream_flags_ &= ~S_SHUTDOWN_DONE;
   art__req_unregister(s->loop);
   if (req->cb_ != NULL)
-    ART__CALLBACK(s->loop, req->cb_(req, status));
+    ART__REQ_CALLBACK(s->loop, req, req->cb_, (req, status));
+  else
+    art__res_destroy(s->loop, req->res_.id_);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -667,7 +671,7 @@ static void finish_connect(art_stream_t *s, int status) {
   if (art__queue_empty(&s->write_queue_))
     art__io_stop(s->loop, &s->io_, ART_WRITABLE);
   art__req_unregister(s->loop);
-  ART__CALLBACK(s->loop, req->cb_(req, status));
+  ART__REQ_CALLBACK(s->loop, req, req->cb_, (req, status));
   if (art__handle_usable((art_handle_t *)s)) {
     if (status == 0 && !art__queue_empty(&s->write_queue_))
       flush_queue(s);
@@ -789,7 +793,7 @@ void art__stream_endgame(art_handle_t *h) {
     art_connect_t *req = s->connect_req_;
     s->connect_req_ = NULL;
     art__req_unregister(s->loop);
-    ART__CALLBACK(s->loop, req->cb_(req, ART_ECANCELED));
+    ART__REQ_CALLBACK(s->loop, req, req->cb_, (req, ART_ECANCELED));
   }
   fail_queue(s, ART_ECANCELED);
   s->write_queue_size_ = 0;

@@ -62,7 +62,9 @@ static void finish(art_stream_pipe_t *p, int status) {
   art__free(p->mem_);
   p->mem_ = NULL;
   p->free_ = NULL;
-  ART__CALLBACK(p->loop_, p->cb_(p, status)); /* cb may free p */
+  /* cb may free p */
+  ART__CALLBACK_OF(p->loop_, ART_RESOURCE_REQ, ART_REQ, &p->res_, p->cb_,
+                   (p, status));
 }
 
 static void shutdown_cb(art_shutdown_t *req, int status) {
@@ -241,5 +243,6 @@ int art_stream_pipe(art_stream_pipe_t *p, art_stream_t *src, art_stream_t *dst,
     return err;
   }
   art__attach((art_handle_t *)dst, &p->dst_link_, &dst_link);
+  art__res_init(p->loop_, &p->res_, ART_RESOURCE_REQ, ART_REQ, p);
   return 0;
 }

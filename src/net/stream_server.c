@@ -80,7 +80,7 @@ static void emfile_defence(art_stream_t *s) {
 }
 
 static void report(art_stream_t *s, int status) {
-  ART__CALLBACK(s->loop, s->connection_cb_(s, status));
+  ART__CALLBACK(s, s->connection_cb_, (s, status));
 }
 
 static int still_listening(const art_stream_t *s) {
@@ -147,6 +147,7 @@ int art_listen(art_stream_t *s, int backlog, art_connection_cb cb) {
     return err;
   s->connection_cb_ = cb;
   s->stream_flags_ |= ART__S_LISTENING;
+  art__handle_capture((art_handle_t *)s);
   art__handle_start((art_handle_t *)s);
   return 0;
 }

@@ -183,7 +183,7 @@ int art_udp_connect(art_udp_t *h, const struct sockaddr *addr) {
 
 static void deliver(art_udp_t *h, ssize_t nread, const art_buf_t *buf,
                     const struct sockaddr *addr, unsigned flags) {
-  ART__CALLBACK(h->loop, h->recv_cb_(h, nread, buf, addr, flags));
+  ART__CALLBACK(h, h->recv_cb_, (h, nread, buf, addr, flags));
 }
 
 static int still_reading(const art_udp_t *h) {
@@ -301,7 +301,7 @@ static void udp_read(art_udp_t *h) {
     if (!still_reading(h))
       return;
     art_buf_t buf = {NULL, 0};
-    ART__CALLBACK(h->loop, h->alloc_cb_(h, h->slot_, &buf));
+    ART__CALLBACK(h, h->alloc_cb_, (h, h->slot_, &buf));
     if (buf.base == NULL || buf.len == 0) {
       deliver(h, ART_ENOBUFS, &buf, NULL, 0);
       return;
@@ -387,6 +387,7 @@ int art_udp_recv_start(art_udp_t *h, art_udp_alloc_cb alloc_cb,
     return err;
   h->alloc_cb_ = alloc_cb;
   h->recv_cb_ = recv_cb;
+  art__handle_capture((art_handle_t *)h);
   h->flags_ |= ART__UDP_READING;
   art__udp_update_active(h);
   return 0;

@@ -296,9 +296,10 @@ static void complete(art_udp_t *h, art_udp_send_t *req) {
   if (req->bufs_ != req->bufsml_)
     art__free(req->bufs_);
   req->bufs_ = NULL;
-  if (req->cb_ != NULL) {
-    ART__CALLBACK(h->loop, req->cb_(req, req->status_));
-  }
+  if (req->cb_ != NULL)
+    ART__REQ_CALLBACK(h->loop, req, req->cb_, (req, req->status_));
+  else
+    art__res_destroy(h->loop, req->res_.id_);
 }
 
 /* Runs the callbacks of the requests finished so far. Requests finished by

@@ -211,7 +211,9 @@ static void queue_work_run(struct art__work *w) {
 static void queue_work_after(struct art__work *w, int status) {
   art_work_t *req = art__container_of(w, art_work_t, work_);
   if (req->after_work_cb_ != NULL)
-    ART__CALLBACK(req->loop, req->after_work_cb_(req, status));
+    ART__REQ_CALLBACK(req->loop, req, req->after_work_cb_, (req, status));
+  else
+    art__res_destroy(req->loop, req->res_.id_);
 }
 
 int art_queue_work_lane(art_loop_t *loop, art_work_t *req, art_lane lane,

@@ -22,7 +22,7 @@ static void handle_closed(art_handle_t *h) {
     return;
   art_loop_t *loop = r->loop;
   art__req_unregister(loop);
-  ART__CALLBACK(loop, r->cb_(r, r->status_));
+  ART__REQ_CALLBACK(loop, r, r->cb_, (r, r->status_));
 }
 
 static void close_handle(art_exec_t *r, void *h) {

@@ -180,7 +180,7 @@ static void finish(art_process_t *p, int reaped, int status) {
   else if (WIFSIGNALED(status))
     term_signal = WTERMSIG(status);
   if (p->exit_cb_ != NULL) {
-    ART__CALLBACK(p->loop, p->exit_cb_(p, exit_status, term_signal));
+    ART__CALLBACK(p, p->exit_cb_, (p, exit_status, term_signal));
   }
 }
 

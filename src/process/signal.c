@@ -235,7 +235,7 @@ static void deliver(sig_loop_t *s, int signum) {
       continue;
     if (h->oneshot_)
       art_signal_stop(h);
-    ART__CALLBACK(s->loop, h->cb_(h, signum));
+    ART__CALLBACK(h, h->cb_, (h, signum));
   }
 }
 
@@ -273,6 +273,7 @@ static int start(art_signal_t *h, art_signal_cb cb, int signum, int oneshot) {
   }
   h->cb_ = cb;
   h->oneshot_ = oneshot;
+  art__handle_capture((art_handle_t *)h);
   art__handle_start((art_handle_t *)h);
   return 0;
 }
