@@ -12,7 +12,7 @@ static void say(art_timer_t *t) {
 
 static void a_cb(art_timer_t *t) {
   (void)t;
-  puts("a (10 ms) clears its sibling and a later timer");
+  puts("a (50 ms) clears its sibling and a later timer");
   art_timer_stop(&sibling);
   art_timer_stop(&later);
 }
@@ -30,14 +30,14 @@ int main(void) {
     uint64_t delay;
     const char *text;
   } calls[] = {
-      {&later, say, 30, "cleared: never printed"},
-      {&a, a_cb, 10, NULL},
-      {&sibling, say, 10, "sibling: never printed"},
-      {&b, say, 10, "b (10 ms)"},
+      {&later, say, 100, "cleared: never printed"},
+      {&a, a_cb, 50, NULL},
+      {&sibling, say, 50, "sibling: never printed"},
+      {&b, say, 50, "b (50 ms)"},
       {&x, say, 1, "x (1 ms)"},
       {&y, say, 0, "y (0 ms: 1 ms, after x)"},
       {&z, say, 1, "z (1 ms)"},
-      {&c, say, 5, "c (5 ms)"},
+      {&c, say, 25, "c (25 ms)"},
   };
   if (art_loop_init(&loop) != 0)
     return 1;

@@ -13,18 +13,18 @@ static void say(art_timer_t *timer) {
 
 static void t_cb(art_timer_t *timer) {
   (void)timer;
-  printf("t (50 ms) runs, time %d\n", ++n);
+  printf("t (150 ms) runs, time %d\n", ++n);
 }
 
 static void r1_cb(art_timer_t *timer) {
   (void)timer;
   art_timer_refresh(&t);
-  puts("30 ms: refresh t, now due at 80 ms");
+  puts("90 ms: refresh t, now due at 240 ms");
 }
 
 static void r2_cb(art_timer_t *timer) {
   (void)timer;
-  puts("120 ms: refresh t after it ran, due at 170 ms");
+  puts("360 ms: refresh t after it ran, due at 510 ms");
   art_timer_refresh(&t);
 }
 
@@ -41,13 +41,13 @@ int main(void) {
   for (int i = 0; i < 5; i++)
     if (art_timer_init(&loop, all[i]) != 0)
       return 1;
-  art_timer_start_node(&t, t_cb, 50, 0);
-  art_timer_start_node(&r1, r1_cb, 30, 0);
-  m60.data = "60 ms";
-  art_timer_start_node(&m60, say, 60, 0);
-  art_timer_start_node(&r2, r2_cb, 120, 0);
-  m150.data = "150 ms";
-  art_timer_start_node(&m150, say, 150, 0);
+  art_timer_start_node(&t, t_cb, 150, 0);
+  art_timer_start_node(&r1, r1_cb, 90, 0);
+  m60.data = "180 ms";
+  art_timer_start_node(&m60, say, 180, 0);
+  art_timer_start_node(&r2, r2_cb, 360, 0);
+  m150.data = "450 ms";
+  art_timer_start_node(&m150, say, 450, 0);
   art_run(&loop, ART_RUN_DEFAULT);
   art_walk(&loop, close_cb, NULL);
   art_run(&loop, ART_RUN_DEFAULT);

@@ -29,8 +29,8 @@ int main(void) {
   bg2.data = "unref timeout: never printed";
   art_timer_start_node(&bg2, say, 500, 0);
   art_unref((art_handle_t *)&bg2);
-  back.data = "unref then ref: 30 ms";
-  art_timer_start_node(&back, say, 30, 0);
+  back.data = "unref then ref: 200 ms";
+  art_timer_start_node(&back, say, 200, 0);
   art_unref((art_handle_t *)&back);
   art_ref((art_handle_t *)&back);
   printf("hasRef %s %s\n", art_has_ref((art_handle_t *)&bg) ? "true" : "false",

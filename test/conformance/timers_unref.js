@@ -5,7 +5,7 @@ const bg = setInterval(() => console.log('unref interval: never printed'),
                        1000);
 bg.unref();
 setTimeout(() => console.log('unref timeout: never printed'), 500).unref();
-const back = setTimeout(() => console.log('unref then ref: 30 ms'), 30);
+const back = setTimeout(() => console.log('unref then ref: 200 ms'), 200);
 back.unref();
 back.ref();
 console.log('hasRef', bg.hasRef(), back.hasRef());
