@@ -52,6 +52,10 @@ void art__handle_init(art_loop_t *loop, art_handle_t *h,
 void art__run_closing(art_loop_t *loop) ART__HIDDEN;
 /* The fd behind an open handle (what IPC can pass), or -1. */
 int art__handle_fd(const art_handle_t *h) ART__HIDDEN;
+/* The delay monitor's histogram while it runs, else NULL
+ * (src/loop_delay.c). */
+struct art_histogram_s *
+art__loop_delay_histogram(const art_loop_t *loop) ART__HIDDEN;
 
 static inline void art__handle_start(art_handle_t *h) {
   if (h->flags_ & ART__H_ACTIVE)

@@ -80,3 +80,8 @@ int art_loop_monitor_delay_stop(art_loop_t *loop) {
   monitor_t *m = loop->backend_ ? art__ext_get(loop, &monitor_ext) : NULL;
   return m == NULL ? 0 : art_timer_stop(&m->timer);
 }
+
+art_histogram_t *art__loop_delay_histogram(const art_loop_t *loop) {
+  monitor_t *m = art__ext_get(loop, &monitor_ext);
+  return m != NULL && art_is_active((art_handle_t *)&m->timer) ? m->h : NULL;
+}

@@ -807,6 +807,50 @@ static void scenario_log_pipe(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* report: /api/report and SIGUSR2 give the loop's report as JSON.          */
+
+#define REPORT_FILE "http_e2e_report.json"
+
+/* Parses the JSON in file with python3 and requires the listener and at
+ * least one more tcp handle (the connection asking), each with its fd. */
+static void check_report_file(const char *file, int min_tcp) {
+  char cmd[512];
+  snprintf(
+      cmd, sizeof(cmd),
+      "python3 -c 'import json,sys\n"
+      "r=json.load(open(sys.argv[1]))\n"
+      "t=[h for h in r[\"handles\"] if h[\"type\"]==\"tcp\" and \"fd\" in h]\n"
+      "sys.exit(0 if len(t)>=int(sys.argv[2]) else 1)' %s %d",
+      file, min_tcp);
+  CHECK(system(cmd) == 0, "report %s: not JSON or no listener", file);
+}
+
+static void scenario_report(void) {
+  resp_t r;
+  char path[128];
+  request("GET", "/api/report", NULL, &r);
+  CHECK(r.status == 200, "report: %d", r.status);
+  CHECK(strstr(header(&r, "Content-Type"), "application/json") != NULL,
+        "report: type %s", header(&r, "Content-Type"));
+  snprintf(path, sizeof(path), "%s/api_report.json", root);
+  FILE *f = fopen(path, "we");
+  CHECK(f != NULL && fwrite(r.body, 1, strlen(r.body), f) == strlen(r.body) &&
+            fclose(f) == 0,
+        "report: cannot save %s", path);
+  resp_free(&r);
+  check_report_file(path, 2); /* the listener and this connection */
+
+  /* SIGUSR2: the same report, in the file --report-file names. */
+  unlink(REPORT_FILE);
+  CHECK(kill(server_pid, SIGUSR2) == 0, "kill: %s", strerror(errno));
+  for (int i = 0; i < 500 && access(REPORT_FILE, F_OK) != 0; i++)
+    poll(NULL, 0, 10); /* liveness only */
+  check_report_file(REPORT_FILE, 1);
+  unlink(REPORT_FILE);
+  expect_get("/api/fast", 200, "\"route\":\"fast\""); /* still serving */
+}
+
+/* ------------------------------------------------------------------------ */
 
 static const struct {
   const char *name;
@@ -815,6 +859,7 @@ static const struct {
 } scenarios[] = {
     {"routes", scenario_routes, {"--log", NULL}},
     {"pipelining", scenario_pipelining, {NULL}},
+    {"report", scenario_report, {"--report-file", REPORT_FILE, NULL}},
     {"timeouts",
      scenario_timeouts,
      {"--request-timeout", "300", "--idle-timeout", "300", NULL}},

@@ -8,6 +8,7 @@
  *   POST /api/echo        the body, streamed back as it arrives
  *   GET  /api/stats       loop, pool and server counters
  *   GET  /api/lifecycle   the phases one request goes through, timed
+ *   GET  /api/report      the loop's diagnostic report (art_loop_report)
  *
  * The route is chosen when the head is parsed (route_head); the answer is
  * given once the request is complete (route_done), except for echo, which
@@ -113,9 +114,10 @@ static route_t match(conn_t *c, const http_request_t *req) {
   static const struct {
     const char *path;
     route_t route;
-  } gets[] = {{"/api/fast", R_FAST},   {"/api/slow", R_SLOW},
-              {"/api/heavy", R_HEAVY}, {"/api/file", R_FILE},
-              {"/api/stats", R_STATS}, {"/api/lifecycle", R_LIFECYCLE}};
+  } gets[] = {{"/api/fast", R_FAST},    {"/api/slow", R_SLOW},
+              {"/api/heavy", R_HEAVY},  {"/api/file", R_FILE},
+              {"/api/stats", R_STATS},  {"/api/lifecycle", R_LIFECYCLE},
+              {"/api/report", R_REPORT}};
   size_t i;
   int get = req->method == HTTP_GET || req->method == HTTP_HEAD_METHOD;
   for (i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
@@ -138,6 +140,7 @@ static route_t match(conn_t *c, const http_request_t *req) {
 }
 
 static void echo_head(conn_t *c);
+static void report_answer(conn_t *c);
 
 /* The head is parsed: choose the route; answer "100 Continue" when the
  * client waits for it before sending a body. */
@@ -401,12 +404,58 @@ void route_done(conn_t *c) {
   case R_LIFECYCLE:
     lifecycle_start(c);
     break;
+  case R_REPORT:
+    report_answer(c);
+    break;
   case R_NOT_FOUND:
     conn_respond(c, 404, JSON, NULL, 0);
     break;
   default:
     conn_respond(c, c->status ? c->status : 500, JSON, NULL, 0);
   }
+}
+
+/* ------------------------------------------------------------------------ */
+/* /api/report.                                                             */
+
+/* The report grows with the connections open, so it is sized on each call
+ * (with room for handles opened in between) rather than kept in body[]. */
+char *route_report_text(art_loop_t *loop, size_t *len) {
+  for (int tries = 0; tries < 4; tries++) {
+    size_t n = 0;
+    if (art_loop_report(loop, NULL, &n) != ART_ENOBUFS)
+      return NULL;
+    n += 1024;
+    char *buf = malloc(n);
+    if (buf == NULL)
+      return NULL;
+    if (art_loop_report(loop, buf, &n) == 0) {
+      *len = n;
+      return buf;
+    }
+    free(buf);
+  }
+  return NULL;
+}
+
+/* Written as a streamed piece so that route_write_done frees it. */
+static void report_answer(conn_t *c) {
+  size_t len = 0;
+  c->report = route_report_text(c->srv->loop, &len);
+  if (c->report == NULL) {
+    conn_respond(c, 503, JSON, NULL, 0);
+    return;
+  }
+  conn_format_head(c, 200, JSON, len, NULL);
+  c->bufs[0] = art_buf_init(c->head, c->head_len);
+  c->bufs[1] = art_buf_init(c->report, len);
+  c->bytes_out = c->head_only ? 0 : len;
+  conn_write(c, c->head_only ? 1 : 2, W_PIECE);
+}
+
+static void report_free(conn_t *c) {
+  free(c->report);
+  c->report = NULL;
 }
 
 /* The connection's timer fired for the route. */
@@ -419,7 +468,10 @@ void route_timer(conn_t *c) {
 
 /* A write of a streamed response finished. */
 void route_write_done(conn_t *c) {
-  if (c->route == R_FILE)
+  if (c->route == R_REPORT) {
+    report_free(c);
+    conn_response_done(c);
+  } else if (c->route == R_FILE)
     file_write_done(c);
   else
     conn_resume(c);
@@ -428,6 +480,7 @@ void route_write_done(conn_t *c) {
 /* The connection is closing: give up what can be given up now; requests
  * still running finish and see C_CLOSING. */
 void route_abort(conn_t *c) {
+  report_free(c);
   if (c->work_inflight)
     art_cancel((art_req_t *)&c->work);
   if (c->fs_inflight)

@@ -33,6 +33,8 @@ static const char USAGE[] =
     "  PORT                    port to listen on (default 3000; 0: any free)\n"
     "  --host ADDR             address to bind (default 127.0.0.1)\n"
     "  --root DIR              folder served by /api/file (default .)\n"
+    "  --report-file PATH      SIGUSR2 writes the diagnostic report there\n"
+    "                          (default: stderr)\n"
     "  --log                   one access log line per request on stdout\n"
     "  --request-timeout MS    time to receive a request, else 408 (10000)\n"
     "  --idle-timeout MS       keep-alive idle time before closing (5000)\n"
@@ -149,6 +151,8 @@ static int parse_args(config_t *cfg, int argc, char **argv) {
       cfg->host = argv[++i];
     } else if (strcmp(a, "--root") == 0 && i + 1 < argc) {
       cfg->root = argv[++i];
+    } else if (strcmp(a, "--report-file") == 0 && i + 1 < argc) {
+      cfg->report_file = argv[++i];
     } else if (strncmp(a, "--", 2) == 0) {
       if (i + 1 >= argc || number_option(cfg, a, argv[i + 1]) != 0)
         return -1;
@@ -262,6 +266,7 @@ static void shutdown_finish(server_t *srv) {
   art_close((art_handle_t *)&srv->shutdown_timer, NULL);
   art_close((art_handle_t *)&srv->sigterm, NULL);
   art_close((art_handle_t *)&srv->sigint, NULL);
+  art_close((art_handle_t *)&srv->sigusr2, NULL);
   printf("server: stopped after %llu requests\n",
          (unsigned long long)srv->requests);
   fflush(stdout);
@@ -411,6 +416,46 @@ static void print_banner(server_t *srv) {
   fflush(stdout);
 }
 
+/* SIGUSR2: the loop's diagnostic report on stderr, as Node's
+ * --report-on-signal. Unreferenced: it never keeps the server running. */
+static void on_report_signal(art_signal_t *h, int signum) {
+  server_t *srv = h->data;
+  size_t len = 0;
+  char *text = route_report_text(srv->loop, &len);
+  (void)signum;
+  if (text == NULL) {
+    fprintf(stderr, "server: no memory for the report\n");
+    return;
+  }
+  if (srv->cfg.report_file == NULL) {
+    fwrite(text, 1, len, stderr);
+    fflush(stderr);
+  } else {
+    /* Written whole under a temporary name, then renamed: a reader never
+     * sees half a report. */
+    char tmp[4096];
+    int fd = -1;
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", srv->cfg.report_file) <
+        sizeof(tmp))
+      fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len;
+    if (fd >= 0 && close(fd) != 0)
+      ok = 0;
+    if (!ok || rename(tmp, srv->cfg.report_file) != 0)
+      fprintf(stderr, "server: could not write %s\n", srv->cfg.report_file);
+  }
+  free(text);
+}
+
+static int report_signal_start(server_t *srv) {
+  int err = art_signal_init(srv->loop, &srv->sigusr2);
+  if (err != 0)
+    return err;
+  srv->sigusr2.data = srv;
+  art_unref((art_handle_t *)&srv->sigusr2);
+  return art_signal_start(&srv->sigusr2, on_report_signal, SIGUSR2);
+}
+
 int server_signals_start(server_t *srv) {
   int err;
   if ((err = art_timer_init(srv->loop, &srv->shutdown_timer)) != 0 ||
@@ -422,7 +467,7 @@ int server_signals_start(server_t *srv) {
   if ((err = art_signal_start(&srv->sigterm, on_signal, SIGTERM)) != 0 ||
       (err = art_signal_start(&srv->sigint, on_signal, SIGINT)) != 0)
     return err;
-  return 0;
+  return report_signal_start(srv);
 }
 
 static void close_handle(art_handle_t *h, void *arg) {

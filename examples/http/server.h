@@ -39,6 +39,7 @@ typedef struct {
   const char *host;          /* address to bind, 127.0.0.1 by default */
   int port;                  /* 0: ephemeral */
   const char *root;          /* folder served by /api/file */
+  const char *report_file;   /* SIGUSR2's report goes here, else stderr */
   int log;                   /* access log line per request on stdout */
   uint64_t request_timeout;  /* ms to receive a whole request (408) */
   uint64_t idle_timeout;     /* ms a keep-alive connection may sit idle */
@@ -89,6 +90,7 @@ typedef enum {
   R_ECHO,
   R_STATS,
   R_LIFECYCLE,
+  R_REPORT, /* GET /api/report: the loop's diagnostic report */
   R_NOT_FOUND,
   R_REFUSED /* answered with an error status once the body is read */
 } route_t;
@@ -146,6 +148,7 @@ struct conn_s {
   art_write_t wreq;          /* the one write in flight */
   size_t send_left;          /* bytes queued when the send timer started */
   art_buf_t bufs[3];         /* what wreq writes */
+  char *report;              /* /api/report's body while it is written */
   char extra[64];            /* header lines for the next response, or "" */
   char head[CONN_HEAD_SIZE]; /* response head */
   http_parser_t parser;      /* request parsing; holds the head buffer */
@@ -177,6 +180,7 @@ struct server_s {
   int root_fd;                   /* the served folder, names resolve here */
   art_tcp_t listener;            /* the listening socket */
   art_signal_t sigterm, sigint;  /* graceful shutdown */
+  art_signal_t sigusr2;          /* writes the diagnostic report to stderr */
   art_timer_t shutdown_timer;    /* deadline for in-flight requests */
   conn_t *conns;                 /* open connections */
   unsigned nconns;               /* open connections */
@@ -220,6 +224,8 @@ void route_done(conn_t *c);
 void route_timer(conn_t *c);
 void route_write_done(conn_t *c);
 void route_abort(conn_t *c);
+/* The loop's diagnostic report, malloc'd, NUL-terminated; NULL on failure. */
+char *route_report_text(art_loop_t *loop, size_t *len);
 int query_param(const http_request_t *req, const char *name, char *out,
                 size_t outsz);
 void file_start(conn_t *c);

@@ -94,6 +94,20 @@ ART_EXTERN int art_loop_set_slow_callback(art_loop_t *loop,
                                           uint64_t threshold_ns,
                                           art_slow_callback_cb cb, void *arg);
 
+/* The diagnostic report (Node's process.report): one JSON document, written
+ * into buf, describing the loop now: its backend, every open and closing
+ * handle (type, address, observer id, state, fd), requests in flight,
+ * timers, queued ticks, microtasks and immediates, the pool the loop uses
+ * (if started: the report starts no thread), the loop's metrics, and the
+ * percentiles of the loop's, the file system's, the pool's and the delay
+ * monitor's histograms. docs/observability.md, "Diagnostic report", lists
+ * the fields. Sizes follow art_cwd's rule (process.h): on success *size is
+ * the length written, without the NUL; if buf is too small, ART_ENOBUFS
+ * with *size set to the size needed, NUL included; buf NULL with *size 0
+ * asks for that size. ART_EINVAL for a NULL or closed loop, a NULL size,
+ * or buf NULL with *size not 0. Allocates nothing; loop thread only. */
+ART_EXTERN int art_loop_report(art_loop_t *loop, char *buf, size_t *size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -185,6 +185,13 @@ int art__work_cancel(struct art__work *w) {
   return 0;
 }
 
+art_pool_t *art__loop_pool_peek(const art_loop_t *loop) {
+  pool_loop_t *pl = art__ext_get(loop, &pool_ext);
+  if (pl != NULL && pl->pool != NULL)
+    return pl->pool;
+  return art__default_pool_peek();
+}
+
 int art_loop_set_pool(art_loop_t *loop, art_pool_t *pool) {
   if (!art__loop_usable(loop))
     return ART_EINVAL;

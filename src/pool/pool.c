@@ -482,6 +482,10 @@ __attribute__((destructor)) static void default_pool_teardown(void) {
   pthread_mutex_unlock(&default_lock);
 }
 
+art_pool_t *art__default_pool_peek(void) {
+  return __atomic_load_n(&default_pool, __ATOMIC_ACQUIRE);
+}
+
 int art_pool_close(art_pool_t *pool) {
   if (pool == NULL)
     return ART_EINVAL;

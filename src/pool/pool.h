@@ -62,6 +62,12 @@ void art__pool_enqueue(art_pool_t *p, struct art__queue *list,
 int art__pool_dequeue(art_pool_t *p, struct art__work *w) ART__HIDDEN;
 /* Counts a loop that holds the pool open (delta +1 or -1). */
 void art__pool_attach(art_pool_t *p, int delta) ART__HIDDEN;
+/* The default pool if it was started, else NULL: for readers (the
+ * diagnostic report) that must not start threads to look. */
+art_pool_t *art__default_pool_peek(void) ART__HIDDEN;
+/* The pool the loop submits to now: its art_loop_set_pool choice, else the
+ * default pool if started, else NULL. Starts nothing. */
+art_pool_t *art__loop_pool_peek(const art_loop_t *loop) ART__HIDDEN;
 
 /* ---- Channels (src/pool/channel.c). ---- */
 
