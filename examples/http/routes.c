@@ -8,6 +8,7 @@
  *   POST /api/echo        the body, streamed back as it arrives
  *   GET  /api/stats       loop, pool and server counters
  *   GET  /api/lifecycle   the phases one request goes through, timed
+ *   GET  /metrics         Prometheus text format (metrics.c)
  *
  * The route is chosen when the head is parsed (route_head); the answer is
  * given once the request is complete (route_done), except for echo, which
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "metrics.h"
 #include "server.h"
 
 static const char FAST_BODY[] =
@@ -115,7 +117,8 @@ static route_t match(conn_t *c, const http_request_t *req) {
     route_t route;
   } gets[] = {{"/api/fast", R_FAST},   {"/api/slow", R_SLOW},
               {"/api/heavy", R_HEAVY}, {"/api/file", R_FILE},
-              {"/api/stats", R_STATS}, {"/api/lifecycle", R_LIFECYCLE}};
+              {"/api/stats", R_STATS}, {"/api/lifecycle", R_LIFECYCLE},
+              {"/metrics", R_METRICS}};
   size_t i;
   int get = req->method == HTTP_GET || req->method == HTTP_HEAD_METHOD;
   for (i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
@@ -400,6 +403,9 @@ void route_done(conn_t *c) {
     break;
   case R_LIFECYCLE:
     lifecycle_start(c);
+    break;
+  case R_METRICS:
+    metrics_answer(c);
     break;
   case R_NOT_FOUND:
     conn_respond(c, 404, JSON, NULL, 0);

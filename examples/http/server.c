@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "metrics.h"
 #include "server.h"
 
 static const char USAGE[] =
@@ -233,6 +234,7 @@ void server_request_done(conn_t *c) {
   const http_request_t *req = &c->parser.req;
   char addr[INET6_ADDRSTRLEN];
   srv->requests++;
+  metrics_request_done(c);
   if (!srv->cfg.log)
     return;
   if (memcmp(c->addr, v4mapped, 12) == 0)
@@ -445,20 +447,24 @@ static int serve(server_t *srv) {
   srv->loop = &srv->loop_storage;
   srv->start_ns = art_hrtime();
   art_loop_configure(srv->loop, ART_LOOP_MEASURE_PHASES, 1); /* /api/stats */
-  if ((err = server_signals_start(srv)) != 0 ||
+  if ((err = metrics_start(srv)) != 0 ||
+      (err = server_signals_start(srv)) != 0 ||
       (err = start_listening(srv)) != 0) {
     fprintf(stderr, "server: cannot listen on %s port %d: %s\n", srv->cfg.host,
             srv->cfg.port, art_strerror(err));
     art_walk(srv->loop, close_handle, NULL);
     art_run(srv->loop, ART_RUN_DEFAULT);
     art_loop_close(srv->loop);
+    metrics_free(srv);
     close(srv->root_fd);
     return err;
   }
   print_banner(srv);
   art_run(srv->loop, ART_RUN_DEFAULT);
   close(srv->root_fd);
-  return art_loop_close(srv->loop);
+  err = art_loop_close(srv->loop);
+  metrics_free(srv); /* the delay monitor recorded into it until now */
+  return err;
 }
 
 int main(int argc, char **argv) {

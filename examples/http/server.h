@@ -89,6 +89,7 @@ typedef enum {
   R_ECHO,
   R_STATS,
   R_LIFECYCLE,
+  R_METRICS,
   R_NOT_FOUND,
   R_REFUSED /* answered with an error status once the body is read */
 } route_t;
@@ -192,6 +193,7 @@ struct server_s {
   uint64_t send_timeouts;        /* connections closed by --send-timeout */
   uint64_t start_ns;             /* art_hrtime() at start */
   art_loop_metrics_t last_stats; /* loop counters at the last /api/stats */
+  struct metrics_s *metrics;     /* for /metrics (metrics.h), or NULL */
   rate_slot_t rate[RATE_SLOTS];  /* per-client request counters */
   char rbuf[CONN_IN_SIZE];       /* read buffer shared by idle connections */
 };
