@@ -835,6 +835,7 @@ static const struct {
     {"stuck_pool", scenario_stuck_pool, {"--shutdown-timeout", "100", NULL}},
     {"metrics", scenario_metrics, {NULL}},
     {"metrics_promtool", scenario_metrics_promtool, {NULL}},
+    {"request_ids", scenario_request_ids, {"--log", NULL}},
 };
 
 /* Scenarios that run a program: without it they are skipped (77). */

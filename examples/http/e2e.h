@@ -79,5 +79,6 @@ void expect_get(const char *target, int status, const char *text);
 /* e2e_observe.c: /metrics. */
 void scenario_metrics(void);
 void scenario_metrics_promtool(void);
+void scenario_request_ids(void); /* request ids in the --log lines */
 
 #endif

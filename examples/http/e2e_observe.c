@@ -1,6 +1,7 @@
 /* The end-to-end scenarios of the server's observability: /metrics (its
  * format checked by promtool, its values moving under load). Registered in
  * e2e.c's table. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,4 +101,88 @@ void scenario_metrics(void) {
         "fast: no latency sum");
   free(before);
   free(after);
+}
+
+/* The id that the access log line of target carries, after "req=". */
+static unsigned long long id_of(const char *target) {
+  char pat[128];
+  const char *at, *eol;
+  snprintf(pat, sizeof(pat), "\"GET %s\" 200 ", target);
+  at = strstr(server_said, pat);
+  CHECK(at != NULL, "no access line for %s in:\n%s", target, server_said);
+  eol = strchr(at, '\n');
+  at = strstr(at, " req=");
+  CHECK(at != NULL && (eol == NULL || at < eol), "no id on the line of %s",
+        target);
+  return strtoull(at + 5, NULL, 10);
+}
+
+/* Lines that start "req=<id> <what>", and lines with <what> and any id. */
+static void count_lines(unsigned long long id, const char *what, int *mine,
+                        int *all) {
+  char pat[64];
+  const char *p = server_said;
+  int n = snprintf(pat, sizeof(pat), "req=%llu %s", id, what);
+  *mine = *all = 0;
+  for (; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+    const char *eol = strchr(p, '\n');
+    size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+    const char *w = strstr(p, what);
+    if (strncmp(p, "req=", 4) == 0 && w != NULL && w < p + len) {
+      (*all)++;
+      *mine += len >= (size_t)n && strncmp(p, pat, (size_t)n) == 0;
+    }
+  }
+}
+
+/* With --log, a slow request (its timer), a file streamed in several
+ * chunks (pool open, reads, writes) and pool work run at the same time.
+ * Every line about each carries the id of its access line, read by the
+ * server from the async context, and the three ids differ. */
+void scenario_request_ids(void) {
+  static const char *const targets[] = {
+      "/api/slow?ms=100", "/api/file?name=big.bin", "/api/heavy?rounds=1000"};
+  client_t *c[3];
+  unsigned long long id[3];
+  char req[128];
+  int i, mine, all;
+  resp_t r;
+  for (i = 0; i < 3; i++) {
+    c[i] = client_open();
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: e\r\n\r\n",
+             targets[i]);
+    send_str(c[i], req);
+  }
+  for (i = 2; i >= 0; i--) {
+    read_response(c[i], &r, 0);
+    CHECK(r.status == 200, "%s: %d", targets[i], r.status);
+    resp_free(&r);
+    client_close(c[i]);
+  }
+  CHECK(server_stop(SIGTERM, 10000) == 0, "exit status not 0");
+  for (i = 0; i < 3; i++)
+    id[i] = id_of(targets[i]);
+  CHECK(id[0] && id[1] && id[2] && id[0] != id[1] && id[1] != id[2] &&
+            id[0] != id[2],
+        "ids %llu %llu %llu", id[0], id[1], id[2]);
+  count_lines(id[0], "timer fired", &mine, &all);
+  CHECK(mine == 1 && all == 1, "timer lines: %d of %d\n%s", mine, all,
+        server_said);
+  count_lines(id[1], "file opened", &mine, &all);
+  CHECK(mine == 1 && all == 1, "open lines: %d of %d", mine, all);
+  count_lines(id[1], "file read", &mine, &all);
+  CHECK(mine >= BIG_SIZE / 32768 && mine == all, "read lines: %d of %d\n%s",
+        mine, all, server_said);
+  count_lines(id[2], "pool work done", &mine, &all);
+  CHECK(mine == 1 && all == 1, "pool lines: %d of %d", mine, all);
+  count_lines(id[1], "write done", &mine, &all);
+  CHECK(mine >= BIG_SIZE / 32768, "file writes: %d", mine);
+  for (i = 0; i < 3; i += 2) {
+    int m;
+    count_lines(id[i], "write done", &m, &all);
+    CHECK(m == 1, "%s: %d writes", targets[i], m);
+    mine += m;
+  }
+  CHECK(mine == all, "write lines: %d of %d carry the three ids\n%s", mine, all,
+        server_said);
 }

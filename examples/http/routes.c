@@ -267,6 +267,8 @@ static void heavy_work(art_work_t *w) {
 static void heavy_after(art_work_t *w, int status) {
   conn_t *c = w->data;
   int n;
+  request_log(c->srv, "pool work done (%s)",
+              status == 0 ? "ran" : art_strerror(status));
   if (!(c->flags & C_CLOSING) && status == 0) {
     n = snprintf(c->body, sizeof(c->body),
                  "{\"route\":\"heavy\",\"rounds\":%llu,\"digest\":\"%016llx\","
@@ -417,6 +419,7 @@ void route_done(conn_t *c) {
 
 /* The connection's timer fired for the route. */
 void route_timer(conn_t *c) {
+  request_log(c->srv, "timer fired");
   if (c->route == R_SLOW)
     slow_answer(c);
   else if (c->route == R_LIFECYCLE)

@@ -241,12 +241,13 @@ void server_request_done(conn_t *c) {
     inet_ntop(AF_INET, c->addr + 12, addr, sizeof(addr));
   else
     inet_ntop(AF_INET6, c->addr, addr, sizeof(addr));
-  printf("%s \"%s %.*s\" %d %llu %.3fms\n", addr,
+  printf("%s \"%s %.*s\" %d %llu %.3fms req=%llu\n", addr,
          req->target != NULL ? http_method_name(req->method) : "-",
          req->target != NULL ? (int)req->target_len : 1,
          req->target != NULL ? req->target : "-", c->status,
          (unsigned long long)c->bytes_out,
-         (double)(art_hrtime() - c->arrival_ns) / 1e6);
+         (double)(art_hrtime() - c->arrival_ns) / 1e6,
+         (unsigned long long)request_id_current(srv));
   log_flush(srv);
 }
 

@@ -138,6 +138,7 @@ struct conn_s {
   int head_only;             /* the request is HEAD: no response body */
   uint8_t addr[16];          /* peer address, IPv4-mapped */
   uint64_t arrival_ns;       /* first byte of the current request */
+  uint64_t request_id;       /* the current request's id (reqid.c) */
   const char *arrival_phase; /* loop phase the first byte was read in */
   uint64_t bytes_out;        /* body bytes of the current response */
   size_t in_start;           /* unparsed input: in[in_start..in_end) */
@@ -194,6 +195,7 @@ struct server_s {
   uint64_t start_ns;             /* art_hrtime() at start */
   art_loop_metrics_t last_stats; /* loop counters at the last /api/stats */
   struct metrics_s *metrics;     /* for /metrics (metrics.h), or NULL */
+  uint64_t next_request_id;      /* ids given to requests so far */
   rate_slot_t rate[RATE_SLOTS];  /* per-client request counters */
   char rbuf[CONN_IN_SIZE];       /* read buffer shared by idle connections */
 };
@@ -230,6 +232,14 @@ void file_buf_free(conn_t *c);
 void lifecycle_start(conn_t *c);
 void lifecycle_timer(conn_t *c);
 void lifecycle_step(conn_t *c, const char *what, const char *phase);
+
+/* reqid.c: request ids as the async context, and log lines carrying them */
+void request_id_begin(conn_t *c);
+void request_id_enter(conn_t *c);
+void request_id_leave(conn_t *c);
+uint64_t request_id_current(server_t *srv);
+void request_log(server_t *srv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* server.c */
 /* Watches SIGTERM and SIGINT for a graceful shutdown (and initialises the
