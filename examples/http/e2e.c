@@ -836,11 +836,15 @@ static const struct {
     {"metrics", scenario_metrics, {NULL}},
     {"metrics_promtool", scenario_metrics_promtool, {NULL}},
     {"request_ids", scenario_request_ids, {"--log", NULL}},
+    {"dashboard", scenario_dashboard, {NULL}},
+    {"dashboard_chromium", scenario_dashboard_chromium, {NULL}},
 };
 
 /* Scenarios that run a program: without it they are skipped (77). */
 static const char *tool_of(const char *name) {
-  return strcmp(name, "metrics_promtool") == 0 ? "promtool" : NULL;
+  if (strcmp(name, "metrics_promtool") == 0)
+    return "promtool";
+  return strcmp(name, "dashboard_chromium") == 0 ? "chromium" : NULL;
 }
 
 /* Is program on PATH? */

@@ -80,5 +80,7 @@ void expect_get(const char *target, int status, const char *text);
 void scenario_metrics(void);
 void scenario_metrics_promtool(void);
 void scenario_request_ids(void); /* request ids in the --log lines */
+void scenario_dashboard(void);
+void scenario_dashboard_chromium(void);
 
 #endif

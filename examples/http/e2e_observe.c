@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include "e2e.h"
 
 /* GET /metrics: the body (malloc'd), after checking status and type. */
@@ -185,4 +187,88 @@ void scenario_request_ids(void) {
   }
   CHECK(mine == all, "write lines: %d of %d carry the three ids\n%s", mine, all,
         server_said);
+}
+
+/* GET / and /dashboard: one HTML page that loads nothing from elsewhere
+ * (no script, style, font or image by URL) and asks /metrics. */
+void scenario_dashboard(void) {
+  static const char *const outside[] = {"src=",     "href=",   "http://",
+                                        "https://", "@import", "url("};
+  const char *type;
+  size_t i;
+  resp_t r;
+  expect_get("/dashboard", 200, "<svg");
+  request("GET", "/", NULL, &r);
+  type = header(&r, "Content-Type");
+  CHECK(r.status == 200 && type != NULL && strstr(type, "text/html") != NULL,
+        "/: %d %s", r.status, type != NULL ? type : "(no type)");
+  for (i = 0; i < sizeof(outside) / sizeof(outside[0]); i++)
+    CHECK(strstr(r.body, outside[i]) == NULL, "the page has %s", outside[i]);
+  CHECK(strstr(r.body, "fetch('/metrics'") != NULL, "the page polls nothing");
+  resp_free(&r);
+}
+
+/* Puts load on the server from a child process until it is killed. */
+static pid_t load_start(void) {
+  pid_t pid = fork();
+  CHECK(pid >= 0, "fork failed");
+  if (pid == 0) {
+    for (;;) {
+      resp_t r;
+      request("GET", "/api/fast", NULL, &r);
+      resp_free(&r);
+      request("GET", "/api/heavy?rounds=100000", NULL, &r);
+      resp_free(&r);
+    }
+  }
+  return pid;
+}
+
+/* The charts' ids in the page, each an <svg>. */
+static const char *const CHARTS[] = {"delay", "util",  "phases",
+                                     "pool",  "conns", "rps"};
+
+/* Every chart of the DOM has a polyline of at least two points. */
+static void check_charts(const char *dom) {
+  size_t i;
+  for (i = 0; i < sizeof(CHARTS) / sizeof(CHARTS[0]); i++) {
+    char pat[64];
+    const char *svg, *end, *pts;
+    snprintf(pat, sizeof(pat), "<svg id=\"%s\"", CHARTS[i]);
+    svg = strstr(dom, pat);
+    CHECK(svg != NULL, "no chart %s in the DOM:\n%.2000s", CHARTS[i], dom);
+    end = strstr(svg, "</svg>");
+    pts = strstr(svg, "points=\"");
+    CHECK(end != NULL && pts != NULL && pts < end, "chart %s: no polyline",
+          CHARTS[i]);
+    pts += 8;
+    CHECK(strchr(pts, ' ') != NULL && strchr(pts, ' ') < strchr(pts, '"'),
+          "chart %s: fewer than two points", CHARTS[i]);
+  }
+}
+
+/* Headless Chromium runs the page for 5 s of virtual time while a child
+ * loads the server; the DOM it prints must have data in every chart. */
+void scenario_dashboard_chromium(void) {
+  char cmd[512], *dom = malloc(1 << 20);
+  size_t len = 0, n;
+  pid_t load = load_start();
+  FILE *p;
+  int status;
+  snprintf(cmd, sizeof(cmd),
+           "chromium --headless --no-sandbox --disable-gpu --dump-dom "
+           "--virtual-time-budget=5000 http://127.0.0.1:%d/ 2>/dev/null",
+           server_port);
+  p = popen(cmd, "r");
+  CHECK(p != NULL && dom != NULL, "cannot run chromium");
+  while (len < (1 << 20) - 1 &&
+         (n = fread(dom + len, 1, (1 << 20) - 1 - len, p)) > 0)
+    len += n;
+  dom[len] = '\0';
+  status = pclose(p);
+  kill(load, SIGKILL);
+  waitpid(load, NULL, 0);
+  CHECK(status == 0, "chromium exited with %d", status);
+  check_charts(dom);
+  free(dom);
 }

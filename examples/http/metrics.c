@@ -62,6 +62,8 @@ static const char *route_label(route_t r) {
     return "lifecycle";
   case R_METRICS:
     return "metrics";
+  case R_DASHBOARD:
+    return "dashboard";
   case R_NOT_FOUND:
     return "not_found";
   case R_REFUSED:

@@ -23,7 +23,8 @@ int metrics_start(server_t *srv);
 void metrics_free(server_t *srv);
 /* A response was completely written: its latency and status class. */
 void metrics_request_done(conn_t *c);
-/* GET /metrics. */
+/* GET /metrics; GET / and /dashboard (dashboard.c). */
 void metrics_answer(conn_t *c);
+void dashboard_answer(conn_t *c);
 
 #endif

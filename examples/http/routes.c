@@ -9,6 +9,7 @@
  *   GET  /api/stats       loop, pool and server counters
  *   GET  /api/lifecycle   the phases one request goes through, timed
  *   GET  /metrics         Prometheus text format (metrics.c)
+ *   GET  /, /dashboard    a live page drawing /metrics (dashboard.c)
  *
  * The route is chosen when the head is parsed (route_head); the answer is
  * given once the request is complete (route_done), except for echo, which
@@ -115,10 +116,11 @@ static route_t match(conn_t *c, const http_request_t *req) {
   static const struct {
     const char *path;
     route_t route;
-  } gets[] = {{"/api/fast", R_FAST},   {"/api/slow", R_SLOW},
-              {"/api/heavy", R_HEAVY}, {"/api/file", R_FILE},
-              {"/api/stats", R_STATS}, {"/api/lifecycle", R_LIFECYCLE},
-              {"/metrics", R_METRICS}};
+  } gets[] = {{"/api/fast", R_FAST},      {"/api/slow", R_SLOW},
+              {"/api/heavy", R_HEAVY},    {"/api/file", R_FILE},
+              {"/api/stats", R_STATS},    {"/api/lifecycle", R_LIFECYCLE},
+              {"/metrics", R_METRICS},    {"/", R_DASHBOARD},
+              {"/dashboard", R_DASHBOARD}};
   size_t i;
   int get = req->method == HTTP_GET || req->method == HTTP_HEAD_METHOD;
   for (i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
@@ -408,6 +410,9 @@ void route_done(conn_t *c) {
     break;
   case R_METRICS:
     metrics_answer(c);
+    break;
+  case R_DASHBOARD:
+    dashboard_answer(c);
     break;
   case R_NOT_FOUND:
     conn_respond(c, 404, JSON, NULL, 0);

@@ -409,8 +409,10 @@ static void print_banner(server_t *srv) {
          "  curl --data-binary @README.md %s/api/echo\n"
          "  curl %s/api/stats\n"
          "  curl %s/api/lifecycle\n"
+         "  curl %s/metrics\n"
+         "  open %s/ in a browser: the live dashboard\n"
          "Ctrl-C (SIGINT) or SIGTERM stops it gracefully.\n",
-         u, u, u, u, u, u, u);
+         u, u, u, u, u, u, u, u, u);
   fflush(stdout);
 }
 

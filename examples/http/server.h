@@ -90,6 +90,7 @@ typedef enum {
   R_STATS,
   R_LIFECYCLE,
   R_METRICS,
+  R_DASHBOARD,
   R_NOT_FOUND,
   R_REFUSED /* answered with an error status once the body is read */
 } route_t;
