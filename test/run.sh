@@ -156,8 +156,8 @@ build_fuzzers() {
     -o build/fuzz/server.o 2>>build/fuzz/build.txt || return 1
   clang "${fuzz_flags[@]}" -D_GNU_SOURCE -DART_BUILDING_LIBRARY -Iinclude -Isrc \
     examples/http/fuzz_conn.c examples/http/conn.c examples/http/routes.c \
-    examples/http/file_routes.c examples/http/metrics.c examples/http/dashboard.c examples/http/reqid.c \
-    examples/http/parser.c \
+    examples/http/file_routes.c examples/http/metrics.c \
+    examples/http/dashboard.c examples/http/reqid.c examples/http/parser.c \
     build/fuzz/server.o \
     "${lib_sources[@]}" -lpthread -o build/fuzz/fuzz_conn \
     2>>build/fuzz/build.txt || return 1
