@@ -31,6 +31,8 @@ if ! pkg-config --exists cmocka 2>/dev/null; then need+=(libcmocka-dev); fi
 # The conformance pairs (test/conformance/) and the HTTP parser's differential
 # test compare with Node.js; without node they are skipped, not failed.
 command -v node >/dev/null || need+=(nodejs)
+# http.e2e_metrics_promtool checks /metrics with promtool (skipped without).
+command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo=sudo
@@ -154,7 +156,9 @@ build_fuzzers() {
     -o build/fuzz/server.o 2>>build/fuzz/build.txt || return 1
   clang "${fuzz_flags[@]}" -D_GNU_SOURCE -DART_BUILDING_LIBRARY -Iinclude -Isrc \
     examples/http/fuzz_conn.c examples/http/conn.c examples/http/routes.c \
-    examples/http/file_routes.c examples/http/parser.c build/fuzz/server.o \
+    examples/http/file_routes.c examples/http/metrics.c \
+    examples/http/dashboard.c examples/http/reqid.c examples/http/parser.c \
+    build/fuzz/server.o \
     "${lib_sources[@]}" -lpthread -o build/fuzz/fuzz_conn \
     2>>build/fuzz/build.txt || return 1
 }

@@ -278,6 +278,7 @@ static void update_reading(conn_t *c) {
 
 /* The first byte of a request: its timeout starts, and its clock. */
 static void request_begins(conn_t *c) {
+  request_id_begin(c); /* before its timer starts: the timer carries it */
   c->arrival_ns = art_hrtime();
   c->arrival_phase = art_phase_name(art_loop_phase(c->srv->loop));
   conn_start_timer(c, T_REQUEST, c->srv->cfg.request_timeout);
@@ -318,6 +319,7 @@ static void on_head(conn_t *c) {
 /* Hands one parser event (not HTTP_NEED_MORE) to the connection or its
  * route. */
 static void dispatch(conn_t *c, http_event ev, const char *body, size_t blen) {
+  request_id_enter(c); /* what the route starts carries the request's id */
   switch (ev) {
   case HTTP_HEAD:
     on_head(c);
@@ -454,6 +456,7 @@ static void start_linger(conn_t *c) {
 /* The current response is complete: count it, then the next request. */
 static void response_done(conn_t *c) {
   server_request_done(c);
+  request_id_leave(c); /* the idle timer and the next read are no request's */
   c->route = R_NONE;
   c->head_only = 0;
   c->flags &= ~(unsigned)C_HEAD_SENT; /* the next request's errors: a 4xx */
@@ -474,6 +477,8 @@ static void on_write(art_write_t *req, int status) {
   c->write_next = W_NONE;
   if (c->timer_role == T_SEND)
     conn_start_timer(c, T_NONE, 0);
+  request_log(c->srv, "write done (%s)",
+              status < 0 ? art_strerror(status) : "ok");
   if (status < 0 || (c->flags & C_CLOSING)) {
     conn_close(c);
     return;

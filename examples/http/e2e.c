@@ -878,7 +878,26 @@ static const struct {
     {"send_timeout", scenario_send_timeout, {"--send-timeout", "300", NULL}},
     {"files_portable", scenario_files, {"--no-openat2", NULL}},
     {"stuck_pool", scenario_stuck_pool, {"--shutdown-timeout", "100", NULL}},
+    {"metrics", scenario_metrics, {NULL}},
+    {"metrics_promtool", scenario_metrics_promtool, {NULL}},
+    {"request_ids", scenario_request_ids, {"--log", NULL}},
+    {"dashboard", scenario_dashboard, {NULL}},
+    {"dashboard_chromium", scenario_dashboard_chromium, {NULL}},
 };
+
+/* Scenarios that run a program: without it they are skipped (77). */
+static const char *tool_of(const char *name) {
+  if (strcmp(name, "metrics_promtool") == 0)
+    return "promtool";
+  return strcmp(name, "dashboard_chromium") == 0 ? "chromium" : NULL;
+}
+
+/* Is program on PATH? */
+static int have_tool(const char *program) {
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", program);
+  return system(cmd) == 0;
+}
 
 int main(int argc, char **argv) {
   size_t i;
@@ -892,6 +911,10 @@ int main(int argc, char **argv) {
   for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
     if (strcmp(scenarios[i].name, scenario) != 0)
       continue;
+    if (tool_of(scenario) != NULL && !have_tool(tool_of(scenario))) {
+      printf("http_e2e %s: skipped, no %s\n", scenario, tool_of(scenario));
+      return 77;
+    }
     make_root();
     server_start(binary, scenarios[i].args);
     scenarios[i].run();

@@ -76,4 +76,11 @@ void request(const char *method, const char *target, const char *body,
              resp_t *r);
 void expect_get(const char *target, int status, const char *text);
 
+/* e2e_observe.c: /metrics. */
+void scenario_metrics(void);
+void scenario_metrics_promtool(void);
+void scenario_request_ids(void); /* request ids in the --log lines */
+void scenario_dashboard(void);
+void scenario_dashboard_chromium(void);
+
 #endif

@@ -241,6 +241,10 @@ static void file_head_only(conn_t *c) {
 static void file_opened(art_work_t *w, int status) {
   conn_t *c = w->data;
   c->work_inflight = 0;
+  request_log(c->srv, "file opened on the pool (%s)",
+              status != 0       ? art_strerror(status)
+              : c->open_fd >= 0 ? "ok"
+                                : "refused");
   if (status == 0 && c->open_fd >= 0)
     c->fd = c->open_fd; /* from here on the loop owns it */
   if (op_returned(c))
@@ -289,6 +293,7 @@ static void file_read_done(art_fs_t *req) {
   conn_t *c = req->data;
   ssize_t r = req->result;
   unsigned n = 0;
+  request_log(c->srv, "file read %zd", r);
   art_fs_req_cleanup(req);
   if (fs_returned(c))
     return;

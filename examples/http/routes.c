@@ -9,6 +9,8 @@
  *   GET  /api/stats       loop, pool and server counters
  *   GET  /api/lifecycle   the phases one request goes through, timed
  *   GET  /api/report      the loop's diagnostic report (art_loop_report)
+ *   GET  /metrics         Prometheus text format (metrics.c)
+ *   GET  /, /dashboard    a live page drawing /metrics (dashboard.c)
  *
  * The route is chosen when the head is parsed (route_head); the answer is
  * given once the request is complete (route_done), except for echo, which
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "metrics.h"
 #include "server.h"
 
 static const char FAST_BODY[] =
@@ -114,10 +117,11 @@ static route_t match(conn_t *c, const http_request_t *req) {
   static const struct {
     const char *path;
     route_t route;
-  } gets[] = {{"/api/fast", R_FAST},    {"/api/slow", R_SLOW},
-              {"/api/heavy", R_HEAVY},  {"/api/file", R_FILE},
-              {"/api/stats", R_STATS},  {"/api/lifecycle", R_LIFECYCLE},
-              {"/api/report", R_REPORT}};
+  } gets[] = {{"/api/fast", R_FAST},       {"/api/slow", R_SLOW},
+              {"/api/heavy", R_HEAVY},     {"/api/file", R_FILE},
+              {"/api/stats", R_STATS},     {"/api/lifecycle", R_LIFECYCLE},
+              {"/metrics", R_METRICS},     {"/", R_DASHBOARD},
+              {"/dashboard", R_DASHBOARD}, {"/api/report", R_REPORT}};
   size_t i;
   int get = req->method == HTTP_GET || req->method == HTTP_HEAD_METHOD;
   for (i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
@@ -267,6 +271,8 @@ static void heavy_work(art_work_t *w) {
 static void heavy_after(art_work_t *w, int status) {
   conn_t *c = w->data;
   int n;
+  request_log(c->srv, "pool work done (%s)",
+              status == 0 ? "ran" : art_strerror(status));
   if (!(c->flags & C_CLOSING) && status == 0) {
     n = snprintf(c->body, sizeof(c->body),
                  "{\"route\":\"heavy\",\"rounds\":%llu,\"digest\":\"%016llx\","
@@ -407,6 +413,12 @@ void route_done(conn_t *c) {
   case R_REPORT:
     report_answer(c);
     break;
+  case R_METRICS:
+    metrics_answer(c);
+    break;
+  case R_DASHBOARD:
+    dashboard_answer(c);
+    break;
   case R_NOT_FOUND:
     conn_respond(c, 404, JSON, NULL, 0);
     break;
@@ -460,6 +472,7 @@ static void report_free(conn_t *c) {
 
 /* The connection's timer fired for the route. */
 void route_timer(conn_t *c) {
+  request_log(c->srv, "timer fired");
   if (c->route == R_SLOW)
     slow_answer(c);
   else if (c->route == R_LIFECYCLE)

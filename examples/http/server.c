@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "metrics.h"
 #include "server.h"
 
 static const char USAGE[] =
@@ -237,18 +238,20 @@ void server_request_done(conn_t *c) {
   const http_request_t *req = &c->parser.req;
   char addr[INET6_ADDRSTRLEN];
   srv->requests++;
+  metrics_request_done(c);
   if (!srv->cfg.log)
     return;
   if (memcmp(c->addr, v4mapped, 12) == 0)
     inet_ntop(AF_INET, c->addr + 12, addr, sizeof(addr));
   else
     inet_ntop(AF_INET6, c->addr, addr, sizeof(addr));
-  printf("%s \"%s %.*s\" %d %llu %.3fms\n", addr,
+  printf("%s \"%s %.*s\" %d %llu %.3fms req=%llu\n", addr,
          req->target != NULL ? http_method_name(req->method) : "-",
          req->target != NULL ? (int)req->target_len : 1,
          req->target != NULL ? req->target : "-", c->status,
          (unsigned long long)c->bytes_out,
-         (double)(art_hrtime() - c->arrival_ns) / 1e6);
+         (double)(art_hrtime() - c->arrival_ns) / 1e6,
+         (unsigned long long)request_id_current(srv));
   log_flush(srv);
 }
 
@@ -411,8 +414,10 @@ static void print_banner(server_t *srv) {
          "  curl --data-binary @README.md %s/api/echo\n"
          "  curl %s/api/stats\n"
          "  curl %s/api/lifecycle\n"
+         "  curl %s/metrics\n"
+         "  open %s/ in a browser: the live dashboard\n"
          "Ctrl-C (SIGINT) or SIGTERM stops it gracefully.\n",
-         u, u, u, u, u, u, u);
+         u, u, u, u, u, u, u, u, u);
   fflush(stdout);
 }
 
@@ -490,20 +495,24 @@ static int serve(server_t *srv) {
   srv->loop = &srv->loop_storage;
   srv->start_ns = art_hrtime();
   art_loop_configure(srv->loop, ART_LOOP_MEASURE_PHASES, 1); /* /api/stats */
-  if ((err = server_signals_start(srv)) != 0 ||
+  if ((err = metrics_start(srv)) != 0 ||
+      (err = server_signals_start(srv)) != 0 ||
       (err = start_listening(srv)) != 0) {
     fprintf(stderr, "server: cannot listen on %s port %d: %s\n", srv->cfg.host,
             srv->cfg.port, art_strerror(err));
     art_walk(srv->loop, close_handle, NULL);
     art_run(srv->loop, ART_RUN_DEFAULT);
     art_loop_close(srv->loop);
+    metrics_free(srv);
     close(srv->root_fd);
     return err;
   }
   print_banner(srv);
   art_run(srv->loop, ART_RUN_DEFAULT);
   close(srv->root_fd);
-  return art_loop_close(srv->loop);
+  err = art_loop_close(srv->loop);
+  metrics_free(srv); /* the delay monitor recorded into it until now */
+  return err;
 }
 
 int main(int argc, char **argv) {

@@ -91,6 +91,8 @@ typedef enum {
   R_STATS,
   R_LIFECYCLE,
   R_REPORT, /* GET /api/report: the loop's diagnostic report */
+  R_METRICS,
+  R_DASHBOARD,
   R_NOT_FOUND,
   R_REFUSED /* answered with an error status once the body is read */
 } route_t;
@@ -139,6 +141,7 @@ struct conn_s {
   int head_only;             /* the request is HEAD: no response body */
   uint8_t addr[16];          /* peer address, IPv4-mapped */
   uint64_t arrival_ns;       /* first byte of the current request */
+  uint64_t request_id;       /* the current request's id (reqid.c) */
   const char *arrival_phase; /* loop phase the first byte was read in */
   uint64_t bytes_out;        /* body bytes of the current response */
   size_t in_start;           /* unparsed input: in[in_start..in_end) */
@@ -196,6 +199,8 @@ struct server_s {
   uint64_t send_timeouts;        /* connections closed by --send-timeout */
   uint64_t start_ns;             /* art_hrtime() at start */
   art_loop_metrics_t last_stats; /* loop counters at the last /api/stats */
+  struct metrics_s *metrics;     /* for /metrics (metrics.h), or NULL */
+  uint64_t next_request_id;      /* ids given to requests so far */
   rate_slot_t rate[RATE_SLOTS];  /* per-client request counters */
   char rbuf[CONN_IN_SIZE];       /* read buffer shared by idle connections */
 };
@@ -234,6 +239,14 @@ void file_buf_free(conn_t *c);
 void lifecycle_start(conn_t *c);
 void lifecycle_timer(conn_t *c);
 void lifecycle_step(conn_t *c, const char *what, const char *phase);
+
+/* reqid.c: request ids as the async context, and log lines carrying them */
+void request_id_begin(conn_t *c);
+void request_id_enter(conn_t *c);
+void request_id_leave(conn_t *c);
+uint64_t request_id_current(server_t *srv);
+void request_log(server_t *srv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* server.c */
 /* Watches SIGTERM and SIGINT for a graceful shutdown (and initialises the
