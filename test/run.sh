@@ -31,6 +31,8 @@ if ! pkg-config --exists cmocka 2>/dev/null; then need+=(libcmocka-dev); fi
 # The conformance pairs (test/conformance/) and the HTTP parser's differential
 # test compare with Node.js; without node they are skipped, not failed.
 command -v node >/dev/null || need+=(nodejs)
+# The example's dashboard test renders its page in headless Chromium.
+command -v chromium >/dev/null || need+=(chromium)
 # http.e2e_metrics_promtool checks /metrics with promtool (skipped without).
 command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
