@@ -205,8 +205,12 @@ static const char *symbol_of(void (*fn)(void)) {
   return NULL;
 }
 
-static void report_slow(art_loop_t *loop, const frame_t *f, uint64_t took) {
+/* The report runs with the context the slow callback left current, so that
+ * it can name the request the callback worked for. */
+static void report_slow(art_loop_t *loop, const frame_t *f, uint64_t took,
+                        void *ctx) {
   struct art__observer *o = loop->observer_;
+  void *saved = loop->context_;
   art_slow_callback_t rep;
   rep.kind = (art_resource_kind)f->kind;
   rep.type = f->type;
@@ -214,7 +218,9 @@ static void report_slow(art_loop_t *loop, const frame_t *f, uint64_t took) {
   rep.duration_ns = took;
   rep.callback = f->fn;
   rep.symbol = symbol_of(f->fn);
+  loop->context_ = ctx;
   o->slow_cb(loop, &rep, o->slow_arg);
+  loop->context_ = saved;
 }
 
 /* After the callback: the context and current id come back, then the after
@@ -231,6 +237,7 @@ void art__callback_leave(art_loop_t *loop) {
   const frame_t *f = &o->frames[o->depth];
   uint64_t took = f->start_ns != 0 ? art_hrtime() - f->start_ns : 0;
   unsigned obs = loop->observe_;
+  void *ctx = loop->context_;
   loop->context_ = f->saved_context;
   o->current_id = f->saved_id;
   if ((obs & ART__OBS_HOOKS) && f->id != 0) { /* note 6 */
@@ -240,5 +247,5 @@ void art__callback_leave(art_loop_t *loop) {
       o->hooks.destroy(o->hooks_arg, f->id);
   }
   if ((obs & ART__OBS_SLOW) && f->start_ns != 0 && took > o->slow_ns)
-    report_slow(loop, f, took);
+    report_slow(loop, f, took, ctx);
 }

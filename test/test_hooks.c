@@ -468,3 +468,31 @@ ART_TEST(slow_callback_reported) {
   assert_true(slow_report.callback == (void (*)(void))slow_timer);
   assert_int_equal(art_loop_set_slow_callback(loop, 0, NULL, NULL), 0);
 }
+
+/* The report runs with the slow callback's context current (the request it
+ * worked for), and the context before it comes back afterwards. */
+static void *slow_context;
+
+static void on_slow_context(art_loop_t *loop, const art_slow_callback_t *r,
+                            void *arg) {
+  (void)r;
+  (void)arg;
+  slow_context = art_context_get(loop);
+}
+
+ART_TEST(slow_callback_report_sees_callback_context) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t t;
+  int request = 7;
+  slow_context = NULL;
+  assert_int_equal(
+      art_loop_set_slow_callback(loop, SLOW_NS / 2, on_slow_context, NULL), 0);
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_context_set(loop, &request), 0);
+  assert_int_equal(art_timer_start(&t, slow_timer, 0, 0), 0);
+  assert_int_equal(art_context_set(loop, NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_ptr_equal(slow_context, &request);
+  assert_null(art_context_get(loop));
+  assert_int_equal(art_loop_set_slow_callback(loop, 0, NULL, NULL), 0);
+}
