@@ -129,7 +129,9 @@ enum {
   ART__OBS_HOOKS = 1u << 0,   /* art_loop_set_hooks: ids tracked, hooks run */
   ART__OBS_SLOW = 1u << 1,    /* art_loop_set_slow_callback: callbacks timed */
   ART__OBS_CONTEXT = 1u << 2, /* art_context_set was called: contexts swap */
-  ART__OBS_ON = 1u << 3       /* any of them was ever on: the path observes */
+  ART__OBS_ON = 1u << 3,      /* any of them was ever on: the path observes */
+  ART__OBS_HIST = 1u << 4,    /* art_loop_set_callback_histogram: timed */
+  ART__OBS_TIMED = ART__OBS_SLOW | ART__OBS_HIST /* two clock reads a call */
 };
 
 void art__res_init_slow(art_loop_t *loop, art__res_t *r, int kind, int type,
@@ -138,6 +140,9 @@ void art__res_destroy_slow(art_loop_t *loop, uint64_t id) ART__HIDDEN;
 void art__callback_enter(art_loop_t *loop, const art__res_t *r, int kind,
                          int type, void (*fn)(void)) ART__HIDDEN;
 void art__callback_leave(art_loop_t *loop) ART__HIDDEN;
+/* The histogram art_loop_set_callback_histogram set, or NULL (for the
+ * diagnostic report). */
+art_histogram_t *art__callback_histogram(const art_loop_t *loop) ART__HIDDEN;
 
 /* A resource is created: while the loop has an observer, a fresh id, the
  * context of now and the init hook; else no id (0) and no context. */
