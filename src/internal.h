@@ -129,7 +129,9 @@ enum {
   ART__OBS_HOOKS = 1u << 0,   /* art_loop_set_hooks: ids tracked, hooks run */
   ART__OBS_SLOW = 1u << 1,    /* art_loop_set_slow_callback: callbacks timed */
   ART__OBS_CONTEXT = 1u << 2, /* art_context_set was called: contexts swap */
-  ART__OBS_ON = 1u << 3       /* any of them was ever on: the path observes */
+  ART__OBS_ON = 1u << 3,      /* any of them was ever on: the path observes */
+  ART__OBS_HIST = 1u << 4,    /* art_loop_set_callback_histogram: timed */
+  ART__OBS_TIMED = ART__OBS_SLOW | ART__OBS_HIST /* two clock reads a call */
 };
 
 void art__res_init_slow(art_loop_t *loop, art__res_t *r, int kind, int type,
@@ -138,6 +140,9 @@ void art__res_destroy_slow(art_loop_t *loop, uint64_t id) ART__HIDDEN;
 void art__callback_enter(art_loop_t *loop, const art__res_t *r, int kind,
                          int type, void (*fn)(void)) ART__HIDDEN;
 void art__callback_leave(art_loop_t *loop) ART__HIDDEN;
+/* The histogram art_loop_set_callback_histogram set, or NULL (for the
+ * diagnostic report). */
+art_histogram_t *art__callback_histogram(const art_loop_t *loop) ART__HIDDEN;
 
 /* A resource is created: while the loop has an observer, a fresh id, the
  * context of now and the init hook; else no id (0) and no context. */
@@ -185,19 +190,18 @@ static inline void art__pending_add(art_loop_t *loop, art__pending_t *p,
  * which runs fn(args) and then Node's rule: ticks and microtasks drain
  * after every callback. It is the single place where hooks around
  * callbacks attach (tracing, timing, async context): with none on, the
- * cost over a bare call is a load and a branch before it and after it
- * (the observer keeps its own stack of frames, so nothing more is kept
- * across the call and the path stays small enough to inline), plus the
- * drain check (two loads and a branch). observe_ never returns to 0 once
- * set, so a leave without its enter can only come from an observer set up
- * inside the callback, which the observer ignores. Everything the
- * observer needs is read before the call, because the
- * callback may free the
- * handle or request it came from. A request's callback is its last: the
- * observer reports the request destroyed after it. Callbacks that hand a value
- * back for the library to use at once (alloc callbacks) take the same path: a
- * microtask that closes the handle is then seen by the check that follows
- * the callback anyway. */
+ * cost over a bare call is a load and a branch before it, and after it
+ * one branch over the observer's flags and the two queues' lengths
+ * together (the observer keeps its own stack of frames, so nothing more
+ * is kept across the call and the path stays small enough to inline). observe_
+ * never returns to 0 once set, so a leave without its enter can only come from
+ * an observer set up inside the callback, which the observer ignores.
+ * Everything the observer needs is read before the call, because the callback
+ * may free the handle or request it came from. A request's callback is its
+ * last: the observer reports the request destroyed after it. Callbacks that
+ * hand a value back for the library to use at once (alloc callbacks) take the
+ * same path: a microtask that closes the handle is then seen by the check that
+ * follows the callback anyway. */
 void art__microtask_drain_slow(art_loop_t *loop) ART__HIDDEN;
 void art__microtask_free(art_loop_t *loop) ART__HIDDEN;
 
@@ -206,7 +210,30 @@ static inline void art__callback_done(art_loop_t *loop) {
     art__microtask_drain_slow(loop);
 }
 
-#define ART__CALLBACK_OF(loop, kind, type, res, fn, args)                      \
+/* The rare side of art__callback_after: the observer's leave, then the
+ * drain, in the order the two checks had when separate. Out of line and
+ * cold, so that the callback path stays small at every call site; a copy
+ * per file, which keeps each area's calls inside its own layer. */
+__attribute__((noinline, cold, unused)) static void
+art__callback_after_slow(art_loop_t *loop) {
+  if (loop->observe_ != 0)
+    art__callback_leave(loop);
+  art__callback_done(loop);
+}
+
+/* After a callback, one test covers both the observer's leave and the
+ * drain: a loop with no observer and nothing queued, the common case,
+ * pays three loads and one branch. */
+static inline void art__callback_after(art_loop_t *loop) {
+  if (__builtin_expect(
+          (loop->ticks_.count | loop->microtasks_.count | loop->observe_) != 0,
+          0))
+    art__callback_after_slow(loop);
+}
+
+/* The call itself, with the observer around it but no drain: the drain's
+ * own callbacks, for which the drain check would find draining_ set. */
+#define ART__CALLBACK_BARE(loop, kind, type, res, fn, args)                    \
   do {                                                                         \
     art_loop_t *art__cb_loop_ = (loop);                                        \
     if (__builtin_expect(art__cb_loop_->observe_ != 0, 0))                     \
@@ -215,7 +242,16 @@ static inline void art__callback_done(art_loop_t *loop) {
     (fn) args;                                                                 \
     if (__builtin_expect(art__cb_loop_->observe_ != 0, 0))                     \
       art__callback_leave(art__cb_loop_);                                      \
-    art__callback_done(art__cb_loop_);                                         \
+  } while (0)
+
+#define ART__CALLBACK_OF(loop, kind, type, res, fn, args)                      \
+  do {                                                                         \
+    art_loop_t *art__cb_loop_ = (loop);                                        \
+    if (__builtin_expect(art__cb_loop_->observe_ != 0, 0))                     \
+      art__callback_enter(art__cb_loop_, (res), (kind), (int)(type),           \
+                          (void (*)(void))(fn));                               \
+    (fn) args;                                                                 \
+    art__callback_after(art__cb_loop_);                                        \
   } while (0)
 
 #define ART__CALLBACK(h, fn, args)                                             \

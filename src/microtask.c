@@ -64,13 +64,14 @@ void art__microtask_drain_slow(art_loop_t *loop) {
   while (loop->ticks_.count > 0 || loop->microtasks_.count > 0) {
     while (loop->ticks_.count > 0) {
       art__task_t t = ring_pop(&loop->ticks_);
-      ART__CALLBACK_OF(loop, ART_RESOURCE_TICK, 0, &t.res, t.cb, (loop, t.arg));
+      ART__CALLBACK_BARE(loop, ART_RESOURCE_TICK, 0, &t.res, t.cb,
+                         (loop, t.arg));
       /* draining_: no nesting */
     }
     while (loop->microtasks_.count > 0) {
       art__task_t t = ring_pop(&loop->microtasks_);
-      ART__CALLBACK_OF(loop, ART_RESOURCE_MICROTASK, 0, &t.res, t.cb,
-                       (loop, t.arg));
+      ART__CALLBACK_BARE(loop, ART_RESOURCE_MICROTASK, 0, &t.res, t.cb,
+                         (loop, t.arg));
       /* Node: a tick queued by a microtask waits for the microtask queue
        * to empty, so ticks are not checked here. */
     }

@@ -15,9 +15,9 @@
  *    only while hooks are installed: hooks installed inside a callback see
  *    0 as the trigger of what that callback creates afterwards.
  * 4. The state of hooks and reports lives in one allocation, made by the
- *    first art_loop_set_hooks, art_loop_set_slow_callback or
- *    art_context_set and released with the loop through the extension
- *    registry.
+ *    first art_loop_set_hooks, art_loop_set_slow_callback,
+ *    art_loop_set_callback_histogram or art_context_set and released with the
+ * loop through the extension registry.
  * 5. What a callback needs after it returns is kept on a stack here, not
  *    in the caller's frame, so that the callback path stays small enough
  *    for the compiler to inline. Callbacks nest (a pipeline's callback runs
@@ -63,6 +63,7 @@ struct art__observer {
   uint64_t slow_ns;    /* report callbacks longer than this */
   art_slow_callback_cb slow_cb;
   void *slow_arg;
+  art_histogram_t *cb_hist; /* every callback's duration, when set */
 };
 
 static void observer_close(art_loop_t *loop, void *state) {
@@ -152,6 +153,29 @@ int art_loop_set_slow_callback(art_loop_t *loop, uint64_t threshold_ns,
   return 0;
 }
 
+int art_loop_set_callback_histogram(art_loop_t *loop, art_histogram_t *h) {
+  if (!art__loop_usable(loop))
+    return ART_EINVAL;
+  if (h == NULL) {
+    loop->observe_ &= ~(unsigned)ART__OBS_HIST;
+    if (loop->observer_ != NULL)
+      loop->observer_->cb_hist = NULL;
+    return 0;
+  }
+  struct art__observer *o = observer(loop);
+  if (o == NULL)
+    return ART_ENOMEM;
+  o->cb_hist = h;
+  loop->observe_ |= ART__OBS_HIST;
+  return 0;
+}
+
+art_histogram_t *art__callback_histogram(const art_loop_t *loop) {
+  if (loop == NULL || !(loop->observe_ & ART__OBS_HIST))
+    return NULL;
+  return loop->observer_->cb_hist;
+}
+
 void art__res_init_slow(art_loop_t *loop, art__res_t *r, int kind, int type,
                         const void *resource) {
   struct art__observer *o = loop->observer_;
@@ -188,7 +212,7 @@ void art__callback_enter(art_loop_t *loop, const art__res_t *r, int kind,
       o->hooks.before(o->hooks_arg, f->id);
   }
   /* Last, so that the before hook is not counted as the callback's time. */
-  f->start_ns = (obs & ART__OBS_SLOW) ? art_hrtime() : 0;
+  f->start_ns = (obs & ART__OBS_TIMED) ? art_hrtime() : 0;
 }
 
 /* The symbol of a callback, when the dynamic linker knows it. */
@@ -197,7 +221,10 @@ static const char *symbol_of(void (*fn)(void)) {
   Dl_info info;
   void *addr;
   memcpy(&addr, &fn, sizeof(addr)); /* ISO C has no function-to-data cast */
-  if (dladdr(addr, &info) != 0 && info.dli_sname != NULL)
+  /* Only the function's own symbol: for a static function dladdr names
+   * the nearest exported symbol before it, which would mislead. */
+  if (dladdr(addr, &info) != 0 && info.dli_sname != NULL &&
+      info.dli_saddr == addr)
     return info.dli_sname;
 #else
   (void)fn;
@@ -225,8 +252,10 @@ static void report_slow(art_loop_t *loop, const frame_t *f, uint64_t took,
 
 /* After the callback: the context and current id come back, then the after
  * hook, the destroy hook for everything whose callback is its last (all
- * but handles), and the slow-callback report. The flags are read again:
- * the callback may have turned hooks or reports off. The observer state,
+ * but handles), the duration into the callback histogram and the
+ * slow-callback report. The flags are read again: the callback may have
+ * turned hooks, the histogram or reports off (or on: a callback not timed
+ * from its start is not recorded). The observer state,
  * once made, lives as long as the loop. */
 void art__callback_leave(art_loop_t *loop) {
   struct art__observer *o = loop->observer_;
@@ -246,6 +275,8 @@ void art__callback_leave(art_loop_t *loop) {
     if (f->kind != ART_RESOURCE_HANDLE && o->hooks.destroy != NULL)
       o->hooks.destroy(o->hooks_arg, f->id);
   }
+  if ((obs & ART__OBS_HIST) && f->start_ns != 0)
+    art_histogram_record(o->cb_hist, took);
   if ((obs & ART__OBS_SLOW) && f->start_ns != 0 && took > o->slow_ns)
     report_slow(loop, f, took, ctx);
 }

@@ -496,3 +496,69 @@ ART_TEST(slow_callback_report_sees_callback_context) {
   assert_null(art_context_get(loop));
   assert_int_equal(art_loop_set_slow_callback(loop, 0, NULL, NULL), 0);
 }
+
+/* ---- The callback histogram: one value per callback the loop runs. ---- */
+
+static int cb_ran;
+
+static void counted_task(art_loop_t *loop, void *arg) {
+  (void)loop;
+  (void)arg;
+  cb_ran++;
+}
+
+static void counted_timer(art_timer_t *t) {
+  cb_ran++;
+  assert_int_equal(art_queue_microtask(t->loop, counted_task, NULL), 0);
+  if (++*(int *)t->data == 5)
+    art_close((art_handle_t *)t, NULL);
+}
+
+static void counted_idle(art_idle_t *idle) {
+  cb_ran++;
+  if (++*(int *)idle->data == 3)
+    art_close((art_handle_t *)idle, NULL);
+}
+
+ART_TEST(callback_histogram_counts_every_callback) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_histogram_t h;
+  art_timer_t t;
+  art_idle_t idle;
+  int fired = 0, idled = 0;
+  art_histogram_init(&h);
+  cb_ran = 0;
+  assert_int_equal(art_loop_set_callback_histogram(loop, &h), 0);
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  t.data = &fired;
+  assert_int_equal(art_timer_start(&t, counted_timer, 0, 1), 0);
+  assert_int_equal(art_idle_init(loop, &idle), 0);
+  idle.data = &idled;
+  assert_int_equal(art_idle_start(&idle, counted_idle), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  /* 5 timer callbacks, 5 microtasks, 3 idle callbacks. */
+  assert_int_equal(cb_ran, 13);
+  assert_int_equal(art_histogram_count(&h), 13);
+
+  /* Off: nothing more is recorded. */
+  assert_int_equal(art_loop_set_callback_histogram(loop, NULL), 0);
+  assert_int_equal(art_queue_microtask(loop, counted_task, NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(cb_ran, 14);
+  assert_int_equal(art_histogram_count(&h), 13);
+  assert_int_equal(art_loop_set_callback_histogram(NULL, &h), ART_EINVAL);
+}
+
+ART_TEST(callback_histogram_sees_a_blocking_callback) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_histogram_t h;
+  art_timer_t t;
+  art_histogram_init(&h);
+  assert_int_equal(art_loop_set_callback_histogram(loop, &h), 0);
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_timer_start(&t, slow_timer, 0, 0), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(art_histogram_count(&h), 1);
+  assert_true(art_histogram_max(&h) >= SLOW_NS);
+  assert_int_equal(art_loop_set_callback_histogram(loop, NULL), 0);
+}

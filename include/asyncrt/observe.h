@@ -95,18 +95,28 @@ ART_EXTERN int art_loop_set_slow_callback(art_loop_t *loop,
                                           uint64_t threshold_ns,
                                           art_slow_callback_cb cb, void *arg);
 
+/* Records the duration of every callback of loop (in ns, art_hrtime, timed
+ * as slow-callback reports are: hooks excluded) into h, or stops with h
+ * NULL. h stays the caller's and must outlive its use here; it is recorded
+ * on the loop's thread, after each callback returns. Shares the timing of
+ * slow-callback reports: two clock reads per callback while either is on.
+ * ART_EINVAL for a NULL or closed loop, ART_ENOMEM if the loop's observer
+ * state cannot be allocated. */
+ART_EXTERN int art_loop_set_callback_histogram(art_loop_t *loop,
+                                               struct art_histogram_s *h);
+
 /* The diagnostic report (Node's process.report): one JSON document, written
  * into buf, describing the loop now: its backend, every open and closing
  * handle (type, address, observer id, state, fd), requests in flight,
  * timers, queued ticks, microtasks and immediates, the pool the loop uses
  * (if started: the report starts no thread), the loop's metrics, and the
- * percentiles of the loop's, the file system's, the pool's and the delay
- * monitor's histograms. docs/observability.md, "Diagnostic report", lists
- * the fields. Sizes follow art_cwd's rule (process.h): on success *size is
- * the length written, without the NUL; if buf is too small, ART_ENOBUFS
- * with *size set to the size needed, NUL included; buf NULL with *size 0
- * asks for that size. ART_EINVAL for a NULL or closed loop, a NULL size,
- * or buf NULL with *size not 0. Allocates nothing; loop thread only. */
+ * percentiles of the loop's, the file system's, the pool's, the delay
+ * monitor's and the callback histogram. docs/observability.md, "Diagnostic
+ * report", lists the fields. Sizes follow art_cwd's rule (process.h): on
+ * success *size is the length written, without the NUL; if buf is too small,
+ * ART_ENOBUFS with *size set to the size needed, NUL included; buf NULL with
+ * *size 0 asks for that size. ART_EINVAL for a NULL or closed loop, a NULL
+ * size, or buf NULL with *size not 0. Allocates nothing; loop thread only. */
 ART_EXTERN int art_loop_report(art_loop_t *loop, char *buf, size_t *size);
 
 #ifdef __cplusplus

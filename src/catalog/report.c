@@ -288,6 +288,7 @@ static void histograms(out_t *o, art_loop_t *loop) {
   }
   hist(o, "fs_latency", art_fs_latency(loop));
   hist(o, "loop_delay", art__loop_delay_histogram(loop));
+  hist(o, "callbacks", art__callback_histogram(loop));
   end(o, '}');
 }
 
