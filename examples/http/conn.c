@@ -393,10 +393,18 @@ void conn_resume(conn_t *c) {
  * work, file reads and timer canceled by conn_close, so a client that
  * left costs nothing more. A request and FIN sent together still get an
  * answer when the route answers at once (fast, stats, errors). */
+/* The response's last bytes are with the stream: a write marked final, or
+ * the file chunk that completes the file (its callback ends the response;
+ * the client may have read it all and closed before that callback runs). */
+static int response_all_written(const conn_t *c) {
+  return c->write_next == W_FINAL ||
+         (c->write_next == W_FILE && c->file_off >= c->file_size);
+}
+
 static void peer_done(conn_t *c, ssize_t err) {
   c->flags |= C_EOF;
   c->flags &= ~(unsigned)C_READING;
-  if (err == ART_EOF && c->write_next == W_FINAL && !(c->flags & C_LINGER)) {
+  if (err == ART_EOF && response_all_written(c) && !(c->flags & C_LINGER)) {
     c->flags |= C_CLOSE_AFTER; /* no pipelined request after it */
     return;
   }
