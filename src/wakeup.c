@@ -81,9 +81,13 @@ static void wakeup_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
   /* That read took the only unread write. Awake from here on, the loop
    * takes later posts without a write; clearing POSTED before the drain
    * (a read-modify-write, so the drain's loads cannot pass it) means a post
-   * this drain misses sets it again. */
-  word_update(loop, ART__W_WRITTEN | ART__W_POSTED, ART__W_AWAKE);
-  drain_sources(loop);
+   * this drain misses sets it again. POSTED already clear means the wait's
+   * own check drained what this write announced (art_run's end writes for
+   * a post it did not take, and the next art_run drains it before waiting):
+   * nothing new to drain. */
+  if (word_update(loop, ART__W_WRITTEN | ART__W_POSTED, ART__W_AWAKE) &
+      ART__W_POSTED)
+    drain_sources(loop);
 }
 
 /* The eventfd reaches the backend now rather than in the first poll phase:
