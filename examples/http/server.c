@@ -461,6 +461,19 @@ static int report_signal_start(server_t *srv) {
   return art_signal_start(&srv->sigusr2, on_report_signal, SIGUSR2);
 }
 
+void server_config_defaults(config_t *cfg) {
+  cfg->host = "127.0.0.1";
+  cfg->port = 3000;
+  cfg->root = ".";
+  cfg->request_timeout = 10000;
+  cfg->idle_timeout = 5000;
+  cfg->shutdown_timeout = 5000;
+  cfg->send_timeout = 30000;
+  cfg->rate_window = 1000;
+  cfg->max_conns = 10000;
+  cfg->max_body = 1 << 20;
+}
+
 int server_signals_start(server_t *srv) {
   int err;
   if ((err = art_timer_init(srv->loop, &srv->shutdown_timer)) != 0 ||
@@ -524,16 +537,7 @@ int main(int argc, char **argv) {
    * whose reader has gone (server --log | head -1): its writes must fail
    * with EPIPE, not kill the process. */
   signal(SIGPIPE, SIG_IGN);
-  srv->cfg.host = "127.0.0.1";
-  srv->cfg.port = 3000;
-  srv->cfg.root = ".";
-  srv->cfg.request_timeout = 10000;
-  srv->cfg.idle_timeout = 5000;
-  srv->cfg.shutdown_timeout = 5000;
-  srv->cfg.send_timeout = 30000;
-  srv->cfg.rate_window = 1000;
-  srv->cfg.max_conns = 10000;
-  srv->cfg.max_body = 1 << 20;
+  server_config_defaults(&srv->cfg);
   if ((err = parse_args(&srv->cfg, argc, argv)) != 0) {
     if (err < 0)
       fputs(USAGE, stderr);

@@ -251,6 +251,8 @@ void request_log(server_t *srv, const char *fmt, ...)
 /* server.c */
 /* Watches SIGTERM and SIGINT for a graceful shutdown (and initialises the
  * shutdown timer); the in-process tests start them on their own loop. */
+/* main()'s settings before its options: port 3000, timeouts, limits. */
+void server_config_defaults(config_t *cfg);
 int server_signals_start(server_t *srv);
 int server_rate_check(server_t *srv, const uint8_t addr[16],
                       uint64_t *retry_after_ms);

@@ -38,15 +38,7 @@ static server_t *server_new(void **state) {
   srv->loop = loop;
   srv->start_ns = art_hrtime();
   srv->root_fd = -1;
-  srv->cfg.host = "127.0.0.1";
-  srv->cfg.root = ".";
-  srv->cfg.request_timeout = 10000;
-  srv->cfg.idle_timeout = 5000;
-  srv->cfg.shutdown_timeout = 5000;
-  srv->cfg.send_timeout = 30000;
-  srv->cfg.rate_window = 1000;
-  srv->cfg.max_conns = 10000;
-  srv->cfg.max_body = 1 << 20;
+  server_config_defaults(&srv->cfg);
   return srv;
 }
 

@@ -88,9 +88,10 @@ typedef void (*art_slow_callback_cb)(art_loop_t *loop,
 /* Reports every callback of loop that takes longer than threshold_ns to
  * cb (with arg), after it returns; cb NULL turns reports off. cb runs with
  * the context the slow callback left current (art_context_get names the
- * request it worked for). The report is valid during cb only. Timing costs two clock reads per callback while on,
- * one predictable branch while off. ART_EINVAL for a NULL or closed loop,
- * ART_ENOMEM if the loop's observer state cannot be allocated. */
+ * request it worked for). The report is valid during cb only. Timing costs two
+ * clock reads per callback while on, one predictable branch while off.
+ * ART_EINVAL for a NULL or closed loop, ART_ENOMEM if the loop's observer state
+ * cannot be allocated. */
 ART_EXTERN int art_loop_set_slow_callback(art_loop_t *loop,
                                           uint64_t threshold_ns,
                                           art_slow_callback_cb cb, void *arg);

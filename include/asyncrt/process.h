@@ -9,10 +9,10 @@
  * calling thread's affinity), art_cpu_info, art_free_cpu_info,
  * art_loadavg, art_total_memory, art_free_memory, art_os_gethostname,
  * art_cwd, art_exepath and art_constrained_memory: each reads /proc or
- * makes one system call into memory of its own. art_os_getenv, art_os_homedir and art_os_tmpdir read
- * the environment, which is safe as long as no thread changes it.
- * Not thread-safe: art_os_setenv and art_os_unsetenv (setenv(3)) and
- * art_chdir (it moves every thread's relative paths, pool workers'
+ * makes one system call into memory of its own. art_os_getenv, art_os_homedir
+ * and art_os_tmpdir read the environment, which is safe as long as no thread
+ * changes it. Not thread-safe: art_os_setenv and art_os_unsetenv (setenv(3))
+ * and art_chdir (it moves every thread's relative paths, pool workers'
  * included): call these from one thread at a time. */
 #ifndef ASYNCRT_PROCESS_H
 #define ASYNCRT_PROCESS_H
