@@ -231,14 +231,21 @@ static inline void art__callback_after(art_loop_t *loop) {
     art__callback_after_slow(loop);
 }
 
+/* The observer's enter, when one exists: the first half of both forms
+ * below. */
+#define ART__CALLBACK_ENTER(cb_loop, kind, type, res, fn)                      \
+  do {                                                                         \
+    if (__builtin_expect((cb_loop)->observe_ != 0, 0))                         \
+      art__callback_enter((cb_loop), (res), (kind), (int)(type),               \
+                          (void (*)(void))(fn));                               \
+  } while (0)
+
 /* The call itself, with the observer around it but no drain: the drain's
  * own callbacks, for which the drain check would find draining_ set. */
 #define ART__CALLBACK_BARE(loop, kind, type, res, fn, args)                    \
   do {                                                                         \
     art_loop_t *art__cb_loop_ = (loop);                                        \
-    if (__builtin_expect(art__cb_loop_->observe_ != 0, 0))                     \
-      art__callback_enter(art__cb_loop_, (res), (kind), (int)(type),           \
-                          (void (*)(void))(fn));                               \
+    ART__CALLBACK_ENTER(art__cb_loop_, kind, type, res, fn);                   \
     (fn) args;                                                                 \
     if (__builtin_expect(art__cb_loop_->observe_ != 0, 0))                     \
       art__callback_leave(art__cb_loop_);                                      \
@@ -247,9 +254,7 @@ static inline void art__callback_after(art_loop_t *loop) {
 #define ART__CALLBACK_OF(loop, kind, type, res, fn, args)                      \
   do {                                                                         \
     art_loop_t *art__cb_loop_ = (loop);                                        \
-    if (__builtin_expect(art__cb_loop_->observe_ != 0, 0))                     \
-      art__callback_enter(art__cb_loop_, (res), (kind), (int)(type),           \
-                          (void (*)(void))(fn));                               \
+    ART__CALLBACK_ENTER(art__cb_loop_, kind, type, res, fn);                   \
     (fn) args;                                                                 \
     art__callback_after(art__cb_loop_);                                        \
   } while (0)

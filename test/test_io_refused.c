@@ -28,11 +28,16 @@ static void alloc_cb(art_handle_t *h, size_t suggested, art_buf_t *buf) {
   *buf = art_buf_init(space, sizeof(space));
 }
 
+/* What every user callback below does: note the status, close the handle. */
+static void note_and_close(int status, void *handle) {
+  seen_calls++;
+  seen_status = status;
+  art_close(handle, NULL);
+}
+
 static void read_cb(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
   (void)buf;
-  seen_calls++;
-  seen_status = (int)n;
-  art_close((art_handle_t *)s, NULL);
+  note_and_close((int)n, s);
 }
 
 /* Runs loop to the end, which must come: a refused watcher holds nothing. */
@@ -70,9 +75,7 @@ ART_TEST(refused_read_reaches_read_cb) {
 }
 
 static void write_cb(art_write_t *req, int status) {
-  seen_calls++;
-  seen_status = status;
-  art_close((art_handle_t *)req->handle, NULL);
+  note_and_close(status, req->handle);
 }
 
 ART_TEST(refused_write_wait_fails_the_write) {
@@ -98,9 +101,7 @@ ART_TEST(refused_write_wait_fails_the_write) {
 }
 
 static void connect_cb(art_connect_t *req, int status) {
-  seen_calls++;
-  seen_status = status;
-  art_close((art_handle_t *)req->handle, NULL);
+  note_and_close(status, req->handle);
 }
 
 ART_TEST(refused_connect_wait_fails_the_connect) {
