@@ -131,7 +131,11 @@ enum {
   ART__OBS_CONTEXT = 1u << 2, /* art_context_set was called: contexts swap */
   ART__OBS_ON = 1u << 3,      /* any of them was ever on: the path observes */
   ART__OBS_HIST = 1u << 4,    /* art_loop_set_callback_histogram: timed */
-  ART__OBS_TIMED = ART__OBS_SLOW | ART__OBS_HIST /* two clock reads a call */
+  ART__OBS_TIMED = ART__OBS_SLOW | ART__OBS_HIST, /* two clock reads a call */
+  /* Not the observer's: a tick or microtask is queued (src/microtask.c),
+   * so the check after a callback has a drain to run. It shares the word
+   * so that the check is one load and one branch for both. */
+  ART__OBS_TASKS = 1u << 5
 };
 
 void art__res_init_slow(art_loop_t *loop, art__res_t *r, int kind, int type,
@@ -148,7 +152,7 @@ art_histogram_t *art__callback_histogram(const art_loop_t *loop) ART__HIDDEN;
  * context of now and the init hook; else no id (0) and no context. */
 static inline void art__res_init(art_loop_t *loop, art__res_t *r, int kind,
                                  int type, const void *resource) {
-  if (__builtin_expect(loop->observe_ != 0, 0)) {
+  if (__builtin_expect(loop->observe_ & ART__OBS_ON, 0)) {
     art__res_init_slow(loop, r, kind, type, resource);
   } else {
     r->id_ = 0;
@@ -191,10 +195,11 @@ static inline void art__pending_add(art_loop_t *loop, art__pending_t *p,
  * after every callback. It is the single place where hooks around
  * callbacks attach (tracing, timing, async context): with none on, the
  * cost over a bare call is a load and a branch before it, and after it
- * one branch over the observer's flags and the two queues' lengths
- * together (the observer keeps its own stack of frames, so nothing more
- * is kept across the call and the path stays small enough to inline). observe_
- * never returns to 0 once set, so a leave without its enter can only come from
+ * a load and a branch over one word holding the observer's flags and
+ * whether a tick or microtask is queued (the observer keeps its own stack
+ * of frames, so nothing more is kept across the call and the path stays
+ * small enough to inline). ART__OBS_ON
+ * never clears once set, so a leave without its enter can only come from
  * an observer set up inside the callback, which the observer ignores.
  * Everything the observer needs is read before the call, because the callback
  * may free the handle or request it came from. A request's callback is its
@@ -216,18 +221,16 @@ static inline void art__callback_done(art_loop_t *loop) {
  * per file, which keeps each area's calls inside its own layer. */
 __attribute__((noinline, cold, unused)) static void
 art__callback_after_slow(art_loop_t *loop) {
-  if (loop->observe_ != 0)
+  if (loop->observe_ & ART__OBS_ON)
     art__callback_leave(loop);
   art__callback_done(loop);
 }
 
 /* After a callback, one test covers both the observer's leave and the
- * drain: a loop with no observer and nothing queued, the common case,
- * pays three loads and one branch. */
+ * drain (ART__OBS_TASKS): a loop with no observer and nothing queued, the
+ * common case, pays one load and one branch. */
 static inline void art__callback_after(art_loop_t *loop) {
-  if (__builtin_expect(
-          (loop->ticks_.count | loop->microtasks_.count | loop->observe_) != 0,
-          0))
+  if (__builtin_expect(loop->observe_ != 0, 0))
     art__callback_after_slow(loop);
 }
 
@@ -235,7 +238,7 @@ static inline void art__callback_after(art_loop_t *loop) {
  * below. */
 #define ART__CALLBACK_ENTER(cb_loop, kind, type, res, fn)                      \
   do {                                                                         \
-    if (__builtin_expect((cb_loop)->observe_ != 0, 0))                         \
+    if (__builtin_expect((cb_loop)->observe_ & ART__OBS_ON, 0))                \
       art__callback_enter((cb_loop), (res), (kind), (int)(type),               \
                           (void (*)(void))(fn));                               \
   } while (0)
@@ -247,7 +250,7 @@ static inline void art__callback_after(art_loop_t *loop) {
     art_loop_t *art__cb_loop_ = (loop);                                        \
     ART__CALLBACK_ENTER(art__cb_loop_, kind, type, res, fn);                   \
     (fn) args;                                                                 \
-    if (__builtin_expect(art__cb_loop_->observe_ != 0, 0))                     \
+    if (__builtin_expect(art__cb_loop_->observe_ & ART__OBS_ON, 0))            \
       art__callback_leave(art__cb_loop_);                                      \
   } while (0)
 

@@ -34,6 +34,7 @@ static int ring_push(art_loop_t *loop, art__task_ring_t *r, int kind,
   slot->arg = arg;
   art__res_init(loop, &slot->res, kind, 0, NULL);
   r->count++;
+  loop->observe_ |= ART__OBS_TASKS; /* the next callback's check drains */
   return 0;
 }
 
@@ -76,6 +77,7 @@ void art__microtask_drain_slow(art_loop_t *loop) {
        * to empty, so ticks are not checked here. */
     }
   }
+  loop->observe_ &= ~(unsigned)ART__OBS_TASKS; /* both queues are empty */
   loop->phase_ = saved_phase;
   loop->draining_ = 0;
   if (start != 0 && loop->measure_phases_)
@@ -87,4 +89,5 @@ void art__microtask_free(art_loop_t *loop) {
   art__free(loop->microtasks_.items);
   memset(&loop->ticks_, 0, sizeof(loop->ticks_));
   memset(&loop->microtasks_, 0, sizeof(loop->microtasks_));
+  loop->observe_ &= ~(unsigned)ART__OBS_TASKS;
 }

@@ -69,7 +69,7 @@ struct art__observer {
 static void observer_close(art_loop_t *loop, void *state) {
   art__free(state);
   loop->observer_ = NULL;
-  loop->observe_ = 0;
+  loop->observe_ &= ART__OBS_TASKS; /* not the observer's */
 }
 
 static const art__ext_t observer_ext = {"observer", observer_close};
