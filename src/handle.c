@@ -10,6 +10,7 @@ void art__handle_init(art_loop_t *loop, art_handle_t *h,
   h->flags_ = ART__H_REF;
   h->close_cb_ = NULL;
   h->attached_ = NULL;
+  h->born_ns_ = loop->time_ns_;
   art__queue_insert_tail(&loop->handles_, &h->handle_node_);
   art__res_init(loop, &h->res_, ART_RESOURCE_HANDLE, (int)ops->type, h);
 }

@@ -173,11 +173,13 @@ static inline void art__req_register(art_loop_t *loop, art_req_t *r,
   r->type = type;
   r->loop = loop;
   loop->active_reqs_++;
+  loop->reqs_by_type_[type]++;
   art__res_init(loop, &r->res_, ART_RESOURCE_REQ, (int)type, r);
 }
 
-static inline void art__req_unregister(art_loop_t *loop) {
+static inline void art__req_unregister(art_loop_t *loop, art_req_type type) {
   loop->active_reqs_--;
+  loop->reqs_by_type_[type]--;
 }
 
 /* ---- Pending phase. ---- */

@@ -6,6 +6,10 @@ Usage: report_check.py FILE [type=N ...] [closing=N] [pool_threads=N]
                  library's own (internal)
   closing=N      N of those handles are closing
   pool_threads=N the pool section names N threads and its histograms
+  age.TYPE=A,B   the handles of that type are A, B, ... ms old, in order
+  req.TYPE=N     N requests of that type in flight (req.total: all of them)
+  path.TYPE=HEX  the one handle of that type has the path whose UTF-8
+                 bytes are HEX
 Prints the fd of the one tcp handle, for the C test to check with
 getsockname. Exits 1, saying why, on the first expectation not met.
 """
@@ -26,18 +30,33 @@ def main():
                     "histograms"):
         if section not in rep:
             fail("no section " + section)
-    if rep["header"]["backend"] not in ("epoll", "poll"):
+    if rep["header"]["backend"] not in ("epoll", "poll", "io_uring"):
         fail("backend " + repr(rep["header"]["backend"]))
     user = [h for h in rep["handles"] if not h["internal"]]
     for h in user:
-        for k in ("type", "id", "active", "ref", "closing"):
+        for k in ("type", "id", "active", "ref", "closing", "age_ms"):
             if k not in h:
                 fail("handle without " + k + ": " + repr(h))
     tcp_fd = None
     for arg in sys.argv[2:]:
         name, value = arg.split("=")
+        if name.startswith("age."):
+            got = [h["age_ms"] for h in user if h["type"] == name[4:]]
+            if got != [int(v) for v in value.split(",")]:
+                fail("%s: %r, expected %s" % (name, got, value))
+            continue
+        if name.startswith("path."):
+            got = [h.get("path") for h in user if h["type"] == name[5:]]
+            want = bytes.fromhex(value).decode("utf-8")
+            if got != [want]:
+                fail("%s: %r, expected %r" % (name, got, want))
+            continue
         value = int(value)
-        if name == "closing":
+        if name == "req.total":
+            got = rep["requests"]["active"]
+        elif name.startswith("req."):
+            got = rep["requests"]["by_type"].get(name[4:], 0)
+        elif name == "closing":
             got = sum(1 for h in user if h["closing"])
         elif name == "pool_threads":
             pool = rep["pool"]

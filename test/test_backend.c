@@ -158,7 +158,7 @@ static void owner_done(art__op_t *op, int64_t result) {
   owner_t *o = (owner_t *)((char *)op - offsetof(owner_t, op));
   o->result = result;
   o->calls++;
-  art__req_unregister(o->req.loop);
+  art__req_unregister(o->req.loop, ART_REQ);
 }
 
 static int owner_submit(art_loop_t *loop, owner_t *o, art__op_kind kind, int fd,

@@ -127,3 +127,71 @@ ART_TEST(report_size_query_and_short_buffer) {
   assert_int_equal(art_loop_report(NULL, NULL, &n), ART_EINVAL);
   free(buf);
 }
+
+/* Ages are on the loop's clock: under the manual clock a handle opened
+ * before an advance of 2.5 s is 2,500 ms old, one opened after it 0. */
+ART_TEST(report_gives_each_handle_its_age) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_timer_t old, young;
+  assert_int_equal(art_loop_configure(loop, ART_LOOP_MANUAL_CLOCK, 1), 0);
+  assert_int_equal(art_timer_init(loop, &old), 0);
+  assert_int_equal(art_loop_advance(loop, 2500 * 1000000ull), 0);
+  assert_int_equal(art_timer_init(loop, &young), 0);
+  char *text = report(loop);
+  check(text, "age.timer=2500,0");
+  free(text);
+  art_close((art_handle_t *)&old, NULL);
+  art_close((art_handle_t *)&young, NULL);
+  art_run(loop, ART_RUN_DEFAULT);
+}
+
+static void stat_cb(art_fs_t *req) {
+  art_fs_req_cleanup(req);
+}
+
+/* Requests in flight are counted by type while they are, and no longer
+ * once their callbacks ran. */
+ART_TEST(report_counts_requests_by_type) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_work_t w[2];
+  art_fs_t fs;
+  assert_int_equal(art_queue_work(loop, &w[0], work_cb, after_cb), 0);
+  assert_int_equal(art_queue_work(loop, &w[1], work_cb, after_cb), 0);
+  assert_int_equal(art_fs_stat(loop, &fs, "/", stat_cb), 0);
+  char *text = report(loop);
+  check(text, "req.work=2 req.fs=1 req.total=3");
+  free(text);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  text = report(loop);
+  check(text, "req.work=0 req.fs=0 req.total=0");
+  free(text);
+}
+
+/* A name from the program is hostile to the JSON writer: a pipe bound to a
+ * path with a quote, a backslash, control characters, UTF-8 and a byte
+ * that is not UTF-8 still gives a document python parses, with the path
+ * intact (the stray byte as U+FFFD). */
+ART_TEST(report_escapes_a_hostile_path) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  char path[64], want_hex[2 * sizeof(path) + 1], args[sizeof(want_hex) + 16];
+  /* "\xc3\xa9" is e-acute; "\xff" is never UTF-8. */
+  snprintf(path, sizeof(path), "/tmp/art \"q\"\\\n\x01\x7f\xc3\xa9\xff%d",
+           (int)getpid());
+  art_pipe_t pipe;
+  assert_int_equal(art_pipe_init(loop, &pipe, 0), 0);
+  assert_int_equal(art_pipe_bind(&pipe, path), 0);
+  /* What python should read back: the same bytes, 0xff replaced. */
+  char want[sizeof(path) + 4];
+  char *stray = strchr(path, '\xff');
+  snprintf(want, sizeof(want), "%.*s\xef\xbf\xbd%s", (int)(stray - path), path,
+           stray + 1);
+  for (size_t i = 0; want[i] != '\0'; i++)
+    snprintf(want_hex + 2 * i, 3, "%02x", (unsigned char)want[i]);
+  snprintf(args, sizeof(args), "path.pipe=%s", want_hex);
+  char *text = report(loop);
+  check(text, args);
+  free(text);
+  art_close((art_handle_t *)&pipe, NULL);
+  art_run(loop, ART_RUN_DEFAULT);
+  unlink(path);
+}

@@ -17,7 +17,8 @@
  *   returns then belongs to one thread like any other.
  * - art_loop_init, on a loop no other thread can see yet.
  * - art_hrtime, art_version, art_version_string, art_strerror,
- *   art_err_name, art_phase_name, art_handle_type_name, art_handle_size,
+ *   art_err_name, art_phase_name, art_handle_type_name, art_req_type_name,
+ *   art_handle_size,
  *   art_buf_init and art_loop_utilization: they read only their arguments
  *   and constant tables.
  * Two traps: art_stop sets a plain flag, so calling it from another thread
@@ -165,7 +166,8 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *   art_histogram_mean, art_histogram_stddev
  * Pointers, names and enums (never NULL unless said):
  *   art_version_string, art_strerror, art_err_name, art_phase_name,
- *   art_handle_type_name, art_backend_name, art_loop_phase,
+ *   art_handle_type_name, art_req_type_name, art_backend_name,
+ *   art_loop_phase,
  *   art_default_loop (NULL if it cannot be made), art_default_pool (NULL,
  *   with the reason in *err), art_fs_get_type, art_fs_get_ptr,
  *   art_fs_get_path, art_fs_get_statbuf, art_pipe_pending_type,
@@ -396,6 +398,7 @@ struct art_loop_s {
   struct art__queue closing_; /* closed handles, for the close phase */
   unsigned active_handles_;   /* active and referenced */
   unsigned active_reqs_;      /* requests in flight */
+  unsigned reqs_by_type_[ART_REQ_TYPE_MAX]; /* the same, per art_req_type */
   int stop_flag_;
   int phase_;        /* art_phase now running */
   uint64_t time_;    /* cached now, ms (time_ns_ / 1e6) */
@@ -479,7 +482,8 @@ struct art__attach_s {
   art_close_cb close_cb_;                                                      \
   struct art__queue handle_node_; /* on loop->handles_, then ->closing_ */     \
   art__attach_t *attached_; /* users of the handle, told when it closes */     \
-  art__res_t res_;          /* id and context, src/observe.c */
+  art__res_t res_;          /* id and context, src/observe.c */                \
+  uint64_t born_ns_;        /* the loop's cached time at init: its age */
 
 struct art_handle_s {
   ART_HANDLE_FIELDS
@@ -686,6 +690,9 @@ ART_EXTERN void art_walk(art_loop_t *loop, art_walk_cb cb, void *arg);
 
 /* "timer", "tcp", ... for a handle type; "unknown" otherwise. */
 ART_EXTERN const char *art_handle_type_name(art_handle_type type);
+
+/* "write", "fs", ... for a request type; "unknown" otherwise. */
+ART_EXTERN const char *art_req_type_name(art_req_type type);
 
 /* Prints one line per open handle: type, [A]ctive, [R]ef, [C]losing,
  * address. For debugging leaks of handles. */

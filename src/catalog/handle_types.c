@@ -51,3 +51,20 @@ size_t art_handle_size(art_handle_type type) {
   const art__handle_ops_t *ops = ops_of(type);
   return ops != NULL ? ops->size : 0;
 }
+
+const char *art_req_type_name(art_req_type type) {
+  static const char *const names[ART_REQ_TYPE_MAX] = {
+      [ART_REQ] = "req",
+      [ART_CONNECT] = "connect",
+      [ART_WRITE] = "write",
+      [ART_SHUTDOWN] = "shutdown",
+      [ART_UDP_SEND] = "udp_send",
+      [ART_FS] = "fs",
+      [ART_WORK] = "work",
+      [ART_GETADDRINFO] = "getaddrinfo",
+      [ART_GETNAMEINFO] = "getnameinfo",
+      [ART_IMMEDIATE] = "immediate"};
+  if ((unsigned)type >= ART_REQ_TYPE_MAX || names[type] == NULL)
+    return "unknown";
+  return names[type];
+}

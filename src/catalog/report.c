@@ -9,10 +9,12 @@
  * (quote, backslash, control characters). */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "asyncrt/fs.h"
 #include "asyncrt/observe.h"
+#include "asyncrt/stream.h"
 #include "asyncrt/threadpool.h"
 #include "internal.h"
 #include "pool/pool.h"
@@ -61,22 +63,71 @@ static void sep(out_t *o) {
   o->more[o->depth] = 1;
 }
 
-static void put_str(out_t *o, const char *s) {
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0:
+ * no overlong forms, no surrogates, nothing past U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+  size_t len;
+  unsigned cp;
+  if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+    len = 2;
+    cp = s[0] & 0x1fu;
+  } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+    len = 3;
+    cp = s[0] & 0x0fu;
+  } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+    len = 4;
+    cp = s[0] & 0x07u;
+  } else {
+    return 0;
+  }
+  if (len > n)
+    return 0;
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    cp = cp << 6 | (s[i] & 0x3fu);
+  }
+  static const unsigned least[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return len;
+}
+
+/* n bytes as a JSON string. Quote, backslash and control characters
+ * (NUL too: an abstract socket name starts with one) are escaped; bytes
+ * that are not UTF-8 (a file name may hold any) become U+FFFD, so the
+ * document stays valid whatever names the program used. */
+static void put_strn(out_t *o, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
+  const unsigned char *u = (const unsigned char *)s;
   putc_(o, '"');
-  for (; s != NULL && *s != '\0'; s++) {
-    unsigned char c = (unsigned char)*s;
+  for (size_t i = 0; i < n;) {
+    unsigned char c = u[i];
+    size_t len;
     if (c == '"' || c == '\\') {
       putc_(o, '\\');
       putc_(o, (char)c);
-    } else if (c < 0x20) {
+      i++;
+    } else if (c < 0x20 || c == 0x7f) {
       char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
       put(o, e, sizeof(e));
-    } else {
+      i++;
+    } else if (c < 0x80) {
       putc_(o, (char)c);
+      i++;
+    } else if ((len = utf8_len(u + i, n - i)) != 0) {
+      put(o, s + i, len);
+      i += len;
+    } else {
+      put(o, "\\ufffd", 6);
+      i++;
     }
   }
   putc_(o, '"');
+}
+
+static void put_str(out_t *o, const char *s) {
+  put_strn(o, s, s != NULL ? strlen(s) : 0);
 }
 
 static void begin(out_t *o, char c) {
@@ -127,6 +178,12 @@ static void str(out_t *o, const char *k, const char *v) {
   put_str(o, v);
 }
 
+static void strn(out_t *o, const char *k, const char *v, size_t n) {
+  key(o, k);
+  sep(o);
+  put_strn(o, v, n);
+}
+
 static void null(out_t *o, const char *k) {
   key(o, k);
   sep(o);
@@ -162,7 +219,28 @@ static void header(out_t *o, art_loop_t *loop) {
   end(o, '}');
 }
 
-static void handle(out_t *o, art_handle_t *h) {
+/* The path a pipe is bound to or a file watcher watches, into buf; its
+ * length, or -1 when it has none. */
+static ssize_t handle_path(art_handle_t *h, char *buf, size_t cap) {
+  size_t n = cap;
+  int err;
+  switch (h->type) {
+  case ART_NAMED_PIPE:
+    err = art_pipe_getsockname((art_pipe_t *)h, buf, &n);
+    break;
+  case ART_FS_EVENT:
+    err = art_fs_event_getpath((art_fs_event_t *)h, buf, &n);
+    break;
+  case ART_FS_POLL:
+    err = art_fs_poll_getpath((art_fs_poll_t *)h, buf, &n);
+    break;
+  default:
+    return -1;
+  }
+  return err == 0 && n > 0 && n < cap ? (ssize_t)n : -1;
+}
+
+static void handle(out_t *o, art_loop_t *loop, art_handle_t *h) {
   char id[2 + 2 * sizeof(uintptr_t) + 1];
   snprintf(id, sizeof(id), "0x%" PRIxPTR, (uintptr_t)h);
   begin(o, '{');
@@ -179,6 +257,13 @@ static void handle(out_t *o, art_handle_t *h) {
     i64(o, "fd", fd);
   if (h->type == ART_TIMER && (h->flags_ & ART__H_ACTIVE))
     u64(o, "due_in_ms", art_timer_get_due_in((art_timer_t *)h));
+  /* On the loop's clock, as the handle's birth: the manual one if set. */
+  u64(o, "age_ms", (loop->time_ns_ - h->born_ns_) / 1000000);
+  char path[4096];
+  ssize_t n =
+      (h->flags_ & ART__H_CLOSING) ? -1 : handle_path(h, path, sizeof(path));
+  if (n >= 0)
+    strn(o, "path", path, (size_t)n);
   end(o, '}');
 }
 
@@ -190,13 +275,18 @@ static void handles(out_t *o, art_loop_t *loop) {
   begin(o, '[');
   for (size_t i = 0; i < 2; i++)
     for (art__queue_t *q = lists[i]->next; q != lists[i]; q = q->next)
-      handle(o, art__container_of(q, art_handle_t, handle_node_));
+      handle(o, loop, art__container_of(q, art_handle_t, handle_node_));
   end(o, ']');
 }
 
 static void queues(out_t *o, art_loop_t *loop) {
   obj(o, "requests");
   u64(o, "active", loop->active_reqs_);
+  obj(o, "by_type"); /* only the types with requests in flight */
+  for (int t = 0; t < ART_REQ_TYPE_MAX; t++)
+    if (loop->reqs_by_type_[t] > 0)
+      u64(o, art_req_type_name((art_req_type)t), loop->reqs_by_type_[t]);
+  end(o, '}');
   end(o, '}');
   obj(o, "timers");
   u64(o, "count", loop->timer_count_);

@@ -453,7 +453,7 @@ static void run_write_done(art_stream_t *s) {
     if (req->bufs_ != req->bufsml_)
       art__free(req->bufs_);
     req->bufs_ = NULL;
-    art__req_unregister(loop);
+    art__req_unregister(loop, ART_WRITE);
     if (req->cb_ != NULL)
       ART__REQ_CALLBACK(loop, req, req->cb_, (req, req->error_));
     else
@@ -650,7 +650,7 @@ static void finish_shutdown(art_stream_t *s, int status) {
   art_shutdown_t *req = s->shutdown_req_;
   s->shutdown_req_ = NULL;
   s->stream_flags_ &= ~S_SHUTDOWN_DONE;
-  art__req_unregister(s->loop);
+  art__req_unregister(s->loop, ART_SHUTDOWN);
   if (req->cb_ != NULL)
     ART__REQ_CALLBACK(s->loop, req, req->cb_, (req, status));
   else
@@ -670,7 +670,7 @@ static void finish_connect(art_stream_t *s, int status) {
     fail_queue(s, status);
   if (art__queue_empty(&s->write_queue_))
     art__io_stop(s->loop, &s->io_, ART_WRITABLE);
-  art__req_unregister(s->loop);
+  art__req_unregister(s->loop, ART_CONNECT);
   ART__REQ_CALLBACK(s->loop, req, req->cb_, (req, status));
   if (art__handle_usable((art_handle_t *)s)) {
     if (status == 0 && !art__queue_empty(&s->write_queue_))
@@ -792,7 +792,7 @@ void art__stream_endgame(art_handle_t *h) {
   if (s->connect_req_ != NULL) {
     art_connect_t *req = s->connect_req_;
     s->connect_req_ = NULL;
-    art__req_unregister(s->loop);
+    art__req_unregister(s->loop, ART_CONNECT);
     ART__REQ_CALLBACK(s->loop, req, req->cb_, (req, ART_ECANCELED));
   }
   fail_queue(s, ART_ECANCELED);

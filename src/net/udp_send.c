@@ -160,7 +160,7 @@ int art_udp_send(art_udp_send_t *req, art_udp_t *h, const art_buf_t bufs[],
   else
     err = enqueue(h, req);
   if (err) { /* only the poller could refuse: undo the registration */
-    art__req_unregister(h->loop);
+    art__req_unregister(h->loop, ART_UDP_SEND);
     if (req->bufs_ != req->bufsml_)
       art__free(req->bufs_);
   }
@@ -292,7 +292,7 @@ void art__udp_fail_queue(art_udp_t *h, int err) {
 /* Completes one finished request: it stops counting as in flight, its
  * buffer array copy is freed, then its callback runs. */
 static void complete(art_udp_t *h, art_udp_send_t *req) {
-  art__req_unregister(h->loop);
+  art__req_unregister(h->loop, ART_UDP_SEND);
   if (req->bufs_ != req->bufsml_)
     art__free(req->bufs_);
   req->bufs_ = NULL;

@@ -68,9 +68,11 @@ static void flush_all(pool_loop_t *pl) {
 static void work_done(art_loop_t *loop, struct art__work *w) {
   int canceled =
       __atomic_load_n(&w->state_, __ATOMIC_RELAXED) == ART__W_CANCELED;
+  /* The type is read first: the after-callback may free the request. */
+  art_req_type type = art__container_of(w, art_work_t, work_)->type;
   __atomic_store_n(&w->state_, ART__W_DONE, __ATOMIC_RELAXED);
   w->after_(w, canceled ? ART_ECANCELED : 0);
-  art__req_unregister(loop);
+  art__req_unregister(loop, type);
 }
 
 /* The channel's wake source: takes the whole stack and runs it oldest

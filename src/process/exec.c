@@ -21,7 +21,7 @@ static void handle_closed(art_handle_t *h) {
   if (--r->handles_ > 0)
     return;
   art_loop_t *loop = r->loop;
-  art__req_unregister(loop);
+  art__req_unregister(loop, ART_REQ);
   ART__REQ_CALLBACK(loop, r, r->cb_, (r, r->status_));
 }
 
