@@ -279,6 +279,10 @@ static inline void art__callback_after(art_loop_t *loop) {
 typedef struct {
   const char *name;                                  /* for debugging */
   void (*loop_close)(art_loop_t *loop, void *state); /* frees state */
+  /* In a child after fork (art_loop_fork), once the backend and the
+   * wakeup are new: replaces the kernel objects the area shares with the
+   * parent. NULL: the area has none. 0 or a negative ART_E* code. */
+  int (*loop_fork)(art_loop_t *loop, void *state);
 } art__ext_t;
 
 /* One registered area: its extension and its state. */
@@ -380,6 +384,10 @@ void art__io_dispatch(art_loop_t *loop, int n) ART__HIDDEN;
 /* A wait that may block: measured as idle time, and the cached time is
  * refreshed before anything is dispatched. */
 void art__io_wait(art_loop_t *loop, int64_t timeout_ns) ART__HIDDEN;
+/* A new backend state for a child after fork; every watcher registers
+ * again in the next poll phase. The old state is closed without a call
+ * that would change the parent's (src/io.c). */
+int art__io_fork(art_loop_t *loop) ART__HIDDEN;
 
 /* Waits in the backend up to timeout_ns and dispatches what it found. The
  * zero-timeout wait of a busy loop stays inline: one indirect call, and
@@ -404,6 +412,9 @@ int art__io_submit(art_loop_t *loop, art__op_t *op) ART__HIDDEN;
  * which the poll phase drains when the eventfd fires. */
 int art__wakeup_init(art_loop_t *loop) ART__HIDDEN;
 void art__wakeup_close(art_loop_t *loop) ART__HIDDEN;
+/* A new eventfd for a child after fork, written once so that the first
+ * poll phase drains every wake source. */
+int art__wakeup_fork(art_loop_t *loop) ART__HIDDEN;
 /* Adds src to the loop's sources (loop thread only; allocates nothing). */
 void art__wake_source_add(art_loop_t *loop,
                           art__wake_source_t *src) ART__HIDDEN;

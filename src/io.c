@@ -169,6 +169,39 @@ static void dispatch_fd(art_loop_t *loop, int fd, unsigned events) {
   w->cb(loop, w, events);
 }
 
+/* The parent's backend state is closed, never updated: an epoll instance
+ * is shared across fork, and a removal here would remove the parent's
+ * watchers. The new state starts empty, so every watcher goes back on the
+ * change queue with nothing registered (pevents 0); one that only waited
+ * to be removed is simply dropped. */
+int art__io_fork(art_loop_t *loop) {
+  void *state;
+  int err = loop->backend_->init(&state);
+  if (err)
+    return err;
+  loop->backend_->close(loop->backend_state_);
+  loop->backend_state_ = state;
+  while (!art__queue_empty(&loop->watcher_changes_)) {
+    art__io_t *w = art__container_of(art__queue_head(&loop->watcher_changes_),
+                                     art__io_t, change);
+    art__queue_remove(&w->change);
+    w->pevents = 0;
+  }
+  unsigned n = 0;
+  for (unsigned fd = 0; fd < loop->nwatchers_; fd++) {
+    art__io_t *w = loop->watchers_[fd];
+    if (w == NULL)
+      continue;
+    if (loop->backend_->reserve != NULL &&
+        (err = loop->backend_->reserve(state, (int)fd, n)) != 0)
+      return err;
+    n++;
+    w->pevents = 0;
+    note_change(loop, w);
+  }
+  return 0;
+}
+
 void art__io_wait(art_loop_t *loop, int64_t timeout_ns) {
   uint64_t before = art_hrtime();
   int n = loop->backend_->wait(loop->backend_state_, timeout_ns, loop->events_,

@@ -87,6 +87,22 @@ int art__ext_set(art_loop_t *loop, const art__ext_t *ext, void *state) {
   return 0;
 }
 
+int art_loop_fork(art_loop_t *loop) {
+  if (!art__loop_usable(loop) || loop->phase_ != ART_PHASE_NONE)
+    return ART_EINVAL;
+  int err = art__io_fork(loop);
+  if (err == 0)
+    err = art__wakeup_fork(loop);
+  /* In the order the areas registered: one that uses another (processes
+   * watch SIGCHLD) comes after it. */
+  for (unsigned i = 0; err == 0 && i < loop->nexts_; i++) {
+    struct art__ext_entry *e = &loop->exts_[i];
+    if (e->state != NULL && e->ext->loop_fork != NULL)
+      err = e->ext->loop_fork(loop, e->state);
+  }
+  return err;
+}
+
 /* Every area that registered state releases it, the last registered
  * first: an area that uses another on its first use (processes watch
  * SIGCHLD) registers after it and closes before it. */

@@ -72,7 +72,7 @@ static void observer_close(art_loop_t *loop, void *state) {
   loop->observe_ &= ART__OBS_TASKS; /* not the observer's */
 }
 
-static const art__ext_t observer_ext = {"observer", observer_close};
+static const art__ext_t observer_ext = {"observer", observer_close, NULL};
 
 /* The loop's observer state, made on first use; NULL if out of memory. */
 static struct art__observer *observer(art_loop_t *loop) {

@@ -120,6 +120,24 @@ void art__wakeup_close(art_loop_t *loop) {
   loop->wakeup_fd_ = -1;
 }
 
+int art__wakeup_fork(art_loop_t *loop) {
+  int fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd == -1)
+    return -errno;
+  /* The old eventfd is the parent's too: closed here, never read. Its
+   * watcher has nothing registered in the new backend. */
+  art__io_close(loop, &loop->wakeup_io_);
+  art__close_fd(loop->wakeup_fd_);
+  loop->wakeup_fd_ = fd;
+  /* No other thread exists in the child: nobody holds the loop, and the
+   * one write the new eventfd starts with is WRITTEN. */
+  __atomic_store_n(&loop->wakers_, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&loop->wakeup_pending_, ART__W_POSTED | ART__W_WRITTEN,
+                   __ATOMIC_RELAXED);
+  art__io_init(&loop->wakeup_io_, wakeup_cb, fd);
+  return art__io_start_now(loop, &loop->wakeup_io_, ART_READABLE);
+}
+
 void art__wake_source_add(art_loop_t *loop, art__wake_source_t *src) {
   art__queue_insert_tail(&loop->wake_sources_, &src->node);
 }

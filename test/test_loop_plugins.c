@@ -21,8 +21,8 @@ static void log_close(art_loop_t *loop, void *state) {
   close_log[close_n++] = *(char *)state;
 }
 
-static const art__ext_t ext_a = {"a", log_close};
-static const art__ext_t ext_b = {"b", log_close};
+static const art__ext_t ext_a = {"a", log_close, NULL};
+static const art__ext_t ext_b = {"b", log_close, NULL};
 
 ART_TEST(extensions_close_last_registered_first) {
   art_loop_t loop;

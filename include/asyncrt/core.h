@@ -626,6 +626,24 @@ typedef enum {
 ART_EXTERN int art_loop_configure(art_loop_t *loop, art_loop_option option,
                                   long value);
 
+/* Makes a loop usable in the child after fork(2), as uv_loop_fork does. Call
+ * it in the child, outside art_run, before anything else on the loop. The
+ * kernel objects the loop shares with the parent are replaced, never
+ * changed (an epoll set is shared across fork, so a removal in the child
+ * would silence the parent): a new backend, eventfd, signal pipe and
+ * inotify instance, with every started watcher, timer, listener and file
+ * watch still started. Signals sent to the child reach the child's
+ * watchers only. The work pools' threads stay in the parent: a pool is
+ * started again in the child on first use, and work that was queued or
+ * running at the fork completes in the child with ART_ECANCELED (in the
+ * parent it runs as usual). Process handles of the parent's children are
+ * stopped in the child (they are not its children: no exit callback will
+ * run there; close them). Only the thread that forked exists in the child,
+ * so loops of other threads must not be used there. ART_EINVAL for NULL,
+ * a loop not initialised or one running; else 0 or the error of the system
+ * call that failed (the loop is then only fit to be closed). */
+ART_EXTERN int art_loop_fork(art_loop_t *loop);
+
 struct art_histogram_s;
 
 /* The histogram of one phase's time per iteration, in ns (asyncrt/

@@ -105,7 +105,7 @@ static void latency_close(art_loop_t *loop, void *state) {
   art__free(state);
 }
 
-static const art__ext_t latency_ext = {"fs_latency", latency_close};
+static const art__ext_t latency_ext = {"fs_latency", latency_close, NULL};
 
 /* Made on first use; a loop that cannot get the memory goes unmeasured
  * rather than failing the request. */

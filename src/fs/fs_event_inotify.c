@@ -65,9 +65,11 @@ typedef struct {
 static void inotify_read(art_loop_t *loop, art__io_t *w, unsigned events);
 
 static void inotify_loop_close(art_loop_t *loop, void *state);
+static int inotify_loop_fork(art_loop_t *loop, void *state);
 
 /* The fs_event area's per-loop state: its inotify fd and watches. */
-static const art__ext_t inotify_ext = {"fs_event", inotify_loop_close};
+static const art__ext_t inotify_ext = {"fs_event", inotify_loop_close,
+                                       inotify_loop_fork};
 
 /* Makes the loop's state and its inotify fd. */
 static int make_state(art_loop_t *loop, inotify_state_t **out) {
@@ -230,6 +232,36 @@ static int add_watch(inotify_state_t *st, art_fs_event_t *h, const char *rel) {
     if (j == st->count || st->watches[j].wd != wd)
       inotify_rm_watch(st->fd, wd);
   }
+  return err;
+}
+
+/* In a child after fork the inotify instance is the parent's too (its
+ * events go to whichever process reads first): the child makes its own and
+ * watches again what its handles watched. A folder gone meanwhile is no
+ * longer watched, as if its IN_IGNORED had come. */
+static int inotify_loop_fork(art_loop_t *loop, void *state) {
+  inotify_state_t *st = state;
+  int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (fd == -1)
+    return -errno;
+  int registered = st->io.events != 0;
+  art__io_close(loop, &st->io); /* nothing of it in the new backend */
+  art__close_fd(st->fd);
+  st->fd = fd;
+  art__io_init(&st->io, inotify_read, fd);
+  watch_t *old = st->watches;
+  size_t n = st->count;
+  st->watches = NULL;
+  st->count = st->cap = 0;
+  int err = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (err == 0 && add_watch(st, old[i].handle, old[i].rel) == ART_ENOMEM)
+      err = ART_ENOMEM;
+    art__free(old[i].rel);
+  }
+  art__free(old);
+  if (err == 0 && registered)
+    err = art__io_start_now(loop, &st->io, ART_READABLE);
   return err;
 }
 

@@ -38,7 +38,7 @@ static void listen_loop_close(art_loop_t *loop, void *state) {
   art__free(st);
 }
 
-static const art__ext_t listen_ext = {"listen", listen_loop_close};
+static const art__ext_t listen_ext = {"listen", listen_loop_close, NULL};
 
 static listen_state_t *listen_state(art_loop_t *loop) {
   listen_state_t *st = art__ext_get(loop, &listen_ext);

@@ -46,7 +46,7 @@ static void udp_loop_close(art_loop_t *loop, void *state) {
 }
 
 /* The UDP area's per-loop state: the batch arrays of note 2. */
-static const art__ext_t udp_ext = {"udp", udp_loop_close};
+static const art__ext_t udp_ext = {"udp", udp_loop_close, NULL};
 
 static int udp_usable(const art_udp_t *h) {
   return art__handle_usable((const art_handle_t *)h) && h->type == ART_UDP;

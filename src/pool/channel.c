@@ -32,7 +32,7 @@ typedef struct {
 
 static void pool_loop_close(art_loop_t *loop, void *state);
 
-static const art__ext_t pool_ext = {"pool", pool_loop_close};
+static const art__ext_t pool_ext = {"pool", pool_loop_close, NULL};
 
 static pool_loop_t *pool_loop(art_loop_t *loop, int make) {
   pool_loop_t *pl = art__ext_get(loop, &pool_ext);

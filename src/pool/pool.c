@@ -31,8 +31,15 @@
  *    next looks for work, so running items finish. Exited workers are joined
  *    by the next art_pool_set_size or art_pool_close.
  * 5. The default pool is made on first use and closed by a destructor at
- *    process exit if it is idle; in a child after fork it is forgotten (its
- *    threads do not exist there) and made again on first use.
+ *    process exit if it is idle.
+ * 8. Fork. Every pool is on a process-wide list. Around fork(2) the forking
+ *    thread holds every pool's lock, so no worker is halfway through an
+ *    update of a queue. In the child the workers do not exist: each item
+ *    that was queued or running goes back to its loop as canceled (its
+ *    channel delivers it when the loop next drains, which art_loop_fork
+ *    makes happen), the pool forgets its workers, and the first submission
+ *    starts them again (p->nthreads is 0 only there, and in a pool being
+ *    closed, which takes no more submissions).
  * 6. Nothing is allocated per item: struct art__work lives in the request.
  * 7. The wait and run histograms are recorded by the worker under the lock
  *    it holds anyway to book the item, from the clock read it makes anyway:
@@ -59,6 +66,7 @@ typedef struct {
   struct art__queue idle_node; /* on pool->idle_workers while it sleeps */
   sem_t wake;       /* posted once by whoever takes it off idle_workers */
   art_pool_t *pool; /* its pool */
+  struct art__work *current; /* the item it runs, under the lock (note 8) */
 } worker_t;
 
 struct art_pool_s {
@@ -84,7 +92,12 @@ struct art_pool_s {
   art_histogram_t run_hist[ART_LANE_COUNT];
   struct art__queue workers; /* worker_t, alive */
   struct art__queue exited;  /* worker_t, exited, to be joined */
+  struct art__queue all;     /* on all_pools (note 8) */
 };
+
+/* Every pool of the process, for fork (note 8). */
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct art__queue all_pools = {&all_pools, &all_pools};
 
 /* The largest number of workers that may run SLOW items at once. */
 static unsigned slow_limit(const art_pool_t *p) {
@@ -200,6 +213,7 @@ static void *worker_main(void *arg) {
     if (done != NULL)
       finish_locked(p, done, now);
     w = p->nthreads > p->target ? NULL : take_work(p);
+    self->current = w;
     if (w != NULL) {
       start_locked(p, w, done != NULL ? now : art_hrtime());
     } else if (done == NULL) {
@@ -229,6 +243,7 @@ static int start_worker(art_pool_t *p) {
   if (wk == NULL)
     return ART_ENOMEM;
   wk->pool = p;
+  wk->current = NULL;
   if (sem_init(&wk->wake, 0, 0) != 0) {
     int err = -errno;
     art__free(wk);
@@ -283,6 +298,9 @@ static int resize_locked(art_pool_t *p, unsigned n) {
 }
 
 static void pool_free(art_pool_t *p) {
+  pthread_mutex_lock(&all_lock);
+  art__queue_remove(&p->all);
+  pthread_mutex_unlock(&all_lock);
   pthread_cond_destroy(&p->exit_cond);
   pthread_mutex_destroy(&p->lock);
   art__free(p);
@@ -298,6 +316,77 @@ static void pool_destroy(art_pool_t *p) {
   pthread_mutex_unlock(&p->lock);
   join_exited(p);
   pool_free(p);
+}
+
+/* ---- Fork (note 8). ---- */
+
+static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Before fork: no pool is made or freed, no default pool is being made,
+ * and no worker is inside a pool's lock. */
+static void fork_prepare(void) {
+  pthread_mutex_lock(&default_lock);
+  pthread_mutex_lock(&all_lock);
+  for (art__queue_t *q = all_pools.next; q != &all_pools; q = q->next)
+    pthread_mutex_lock(&art__container_of(q, art_pool_t, all)->lock);
+}
+
+static void fork_parent(void) {
+  for (art__queue_t *q = all_pools.next; q != &all_pools; q = q->next)
+    pthread_mutex_unlock(&art__container_of(q, art_pool_t, all)->lock);
+  pthread_mutex_unlock(&all_lock);
+  pthread_mutex_unlock(&default_lock);
+}
+
+/* An item the child will never run goes back to its loop as canceled.
+ * The child has one thread: plain stores would do, the atomics are the
+ * channel's usual ones. */
+static void give_back(struct art__work *w) {
+  __atomic_store_n(&w->state_, ART__W_CANCELED, __ATOMIC_RELAXED);
+  art__channel_t *ch = w->chan_;
+  w->next_done_ = __atomic_load_n(&ch->done, __ATOMIC_RELAXED);
+  __atomic_store_n(&ch->done, w, __ATOMIC_RELAXED);
+}
+
+/* The child's copy of a pool: its workers stayed in the parent. */
+static void reset_in_child(art_pool_t *p) {
+  pthread_mutex_init(&p->lock, NULL);
+  pthread_cond_init(&p->exit_cond, NULL);
+  for (unsigned l = 0; l < ART_LANE_COUNT; l++) {
+    while (!art__queue_empty(&p->lanes[l])) {
+      art__queue_t *q = art__queue_head(&p->lanes[l]);
+      art__queue_remove(q);
+      give_back(art__container_of(q, struct art__work, wq_));
+      p->canceled++;
+    }
+    p->queued[l] = 0;
+  }
+  art__queue_t *lists[] = {&p->workers, &p->exited};
+  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+    while (!art__queue_empty(lists[i])) {
+      art__queue_t *q = art__queue_head(lists[i]);
+      art__queue_remove(q);
+      worker_t *wk = art__container_of(q, worker_t, node);
+      if (wk->current != NULL)
+        give_back(wk->current);
+      art__free(wk); /* its semaphore died with the thread's process */
+    }
+  art__queue_init(&p->idle_workers);
+  p->nthreads = p->idle = p->slow_running = 0;
+  p->running = 0;
+}
+
+static void fork_child(void) {
+  for (art__queue_t *q = all_pools.next; q != &all_pools; q = q->next)
+    reset_in_child(art__container_of(q, art_pool_t, all));
+  pthread_mutex_init(&all_lock, NULL);
+  pthread_mutex_init(&default_lock, NULL);
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void install_atfork(void) {
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 int art_pool_init(art_pool_t **pool, unsigned nthreads) {
@@ -317,6 +406,10 @@ int art_pool_init(art_pool_t **pool, unsigned nthreads) {
     art_histogram_init(&p->wait_hist[i]);
     art_histogram_init(&p->run_hist[i]);
   }
+  pthread_once(&atfork_once, install_atfork);
+  pthread_mutex_lock(&all_lock);
+  art__queue_insert_tail(&all_pools, &p->all);
+  pthread_mutex_unlock(&all_lock);
   pthread_mutex_lock(&p->lock);
   int err = resize_locked(p, nthreads);
   pthread_mutex_unlock(&p->lock);
@@ -344,6 +437,8 @@ int art_pool_set_size(art_pool_t *pool, unsigned nthreads) {
  * are items, after dropping the lock (note 1). */
 void art__pool_enqueue(art_pool_t *p, art__queue_t *list, unsigned n) {
   pthread_mutex_lock(&p->lock);
+  if (__builtin_expect(p->nthreads == 0, 0))
+    resize_locked(p, p->target); /* a child after fork: note 8 */
   while (!art__queue_empty(list)) {
     art__queue_t *q = art__queue_head(list);
     struct art__work *w = art__container_of(q, struct art__work, wq_);
@@ -379,12 +474,10 @@ int art__pool_dequeue(art_pool_t *p, struct art__work *w) {
 
 /* ---- The default pool. ---- */
 
-static pthread_mutex_t default_lock = PTHREAD_MUTEX_INITIALIZER;
 static art_pool_t *default_pool;
 static int default_err;       /* a sticky error from reading the size */
 static int default_size_read; /* ART_THREADPOOL_SIZE was looked at */
 static unsigned default_size; /* the size it gave */
-static int atfork_installed;
 
 /* Reads ART_THREADPOOL_SIZE once. A value that is not a whole number from 1
  * to 1024 is an error that every later use reports, with one line on
@@ -410,30 +503,6 @@ static int read_default_size(void) {
   return 0;
 }
 
-/* Frees the child's copy of a pool whose threads stayed in the parent.
- * Its locks are not touched: another thread may have held them at fork. */
-static void free_forked_copy(art_pool_t *p) {
-  art__queue_t *lists[] = {&p->workers, &p->exited};
-  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-    while (!art__queue_empty(lists[i])) {
-      art__queue_t *q = art__queue_head(lists[i]);
-      art__queue_remove(q);
-      art__free(art__container_of(q, worker_t, node));
-    }
-  art__free(p);
-}
-
-/* In a child after fork the workers do not exist: drop the pool (its
- * memory is the parent's copy) and start afresh on first use. */
-static void default_atfork_child(void) {
-  pthread_mutex_init(&default_lock, NULL);
-  if (default_pool != NULL)
-    free_forked_copy(default_pool);
-  __atomic_store_n(&default_pool, NULL, __ATOMIC_RELEASE);
-  default_err = 0;
-  default_size_read = 0;
-}
-
 art_pool_t *art_default_pool(int *err) {
   int e = 0;
   art_pool_t *p = __atomic_load_n(&default_pool, __ATOMIC_ACQUIRE);
@@ -443,10 +512,6 @@ art_pool_t *art_default_pool(int *err) {
     return p;
   }
   pthread_mutex_lock(&default_lock);
-  if (!atfork_installed) {
-    pthread_atfork(NULL, NULL, default_atfork_child);
-    atfork_installed = 1;
-  }
   if (!default_size_read)
     default_err = read_default_size();
   p = default_pool;

@@ -106,7 +106,9 @@ static void process_loop_close(art_loop_t *loop, void *state);
  * before it; a loop that falls back to SIGCHLD later has the signal area
  * registered after it, closing first. Either order is safe: closing the
  * process area calls nothing of the signal area. */
-static const art__ext_t process_ext = {"process", process_loop_close};
+static int process_loop_fork(art_loop_t *loop, void *state);
+static const art__ext_t process_ext = {"process", process_loop_close,
+                                       process_loop_fork};
 
 static int get_state(art_loop_t *loop, proc_loop_t **out) {
   proc_loop_t *st = art__ext_get(loop, &process_ext);
@@ -618,6 +620,31 @@ static void process_loop_close(art_loop_t *loop, void *state) {
   }
   art__free(st->stack);
   art__free(st);
+}
+
+/* In a child after fork, the loop's children and orphans are the parent's:
+ * waitpid cannot reap them here and a signal through their pidfd would
+ * reach the parent's child. Each handle stops, with pid 0 and no exit
+ * callback, and is left for the program to close; orphans are forgotten. */
+static int process_loop_fork(art_loop_t *loop, void *state) {
+  proc_loop_t *st = state;
+  while (!art__queue_empty(&st->orphans))
+    free_orphan(
+        loop, art__container_of(art__queue_head(&st->orphans), orphan_t, node));
+  while (!art__queue_empty(&st->children)) {
+    art_process_t *p =
+        art__container_of(art__queue_head(&st->children), art_process_t, node_);
+    art__queue_remove(&p->node_);
+    art__queue_init(&p->node_);
+    if (p->io_.fd >= 0) {
+      art__io_close(loop, &p->io_);
+      art__close_fd(p->io_.fd);
+      p->io_.fd = -1;
+    }
+    p->pid = 0;
+    art__handle_stop((art_handle_t *)p);
+  }
+  return 0;
 }
 
 const art__handle_ops_t art__process_ops = {

@@ -18,6 +18,11 @@
  *    signals do.
  * 4. A mutex serialises editors (handles on several threads) and the
  *    sigaction calls, with the count of loops watching each signal.
+ * 5. After fork the pipes are shared with the parent. The handler writes
+ *    only to the pipes of states made in its own process (pid), so a
+ *    signal to the child never reaches the parent's loops; art_loop_fork
+ *    gives the child's loop a pipe of its own (signal_loop_fork). Only the
+ *    forking thread exists in the child, so the locks are reset there.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -39,6 +44,7 @@ typedef struct sig_loop_s {
   uint64_t mask;                 /* bit n-1: signal n watched (spinlock) */
   unsigned counts[ART__NSIG];    /* started handles (and hook) per signal */
   struct art__queue handles;     /* started art_signal_t of this loop */
+  pid_t pid;                     /* the process the pipe belongs to */
   int hook_signum;               /* art__signal_hook's signal, or 0 */
   void (*hook_fn)(art_loop_t *); /* and its function */
   struct sig_loop_s *next;       /* on sig_loops (spinlock) */
@@ -64,9 +70,10 @@ static void sig_handler(int signum) {
   int saved = errno;
   unsigned char byte = (unsigned char)signum;
   uint64_t bit = 1ull << (signum - 1);
+  pid_t self = getpid();
   spin_lock();
   for (sig_loop_t *s = sig_loops; s != NULL; s = s->next)
-    if (s->mask & bit) {
+    if ((s->mask & bit) && s->pid == self) { /* note 5 */
       ssize_t r;
       do
         r = write(s->wfd, &byte, 1);
@@ -130,9 +137,59 @@ static void pipe_cb(art_loop_t *loop, art__io_t *w, unsigned events) {
 }
 
 static void signal_loop_close(art_loop_t *loop, void *state);
+static int signal_loop_fork(art_loop_t *loop, void *state);
 
 /* The signal area's per-loop state. */
-static const art__ext_t signal_ext = {"signal", signal_loop_close};
+static const art__ext_t signal_ext = {"signal", signal_loop_close,
+                                      signal_loop_fork};
+
+/* In the child, only the forking thread exists: no editor or handler of
+ * another thread can hold the locks any more (note 5). */
+static void atfork_child(void) {
+  pthread_mutex_init(&sig_mutex, NULL);
+  __atomic_store_n(&sig_spin, 0, __ATOMIC_RELAXED);
+}
+
+static void install_atfork(void) {
+  pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/* A pipe for s's loop: non-blocking, close-on-exec, watched now, so that
+ * a backend that refuses it (ENOMEM, ENOSPC) is an error to the caller
+ * instead of signals that silently never come. */
+static int open_pipe(art_loop_t *loop, sig_loop_t *s) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1)
+    return -errno;
+  art__io_init(&s->io, pipe_cb, fds[0]);
+  int err = art__io_start_now(loop, &s->io, ART_READABLE);
+  if (err) {
+    art__close_fd(fds[0]);
+    art__close_fd(fds[1]);
+    return err;
+  }
+  s->rfd = fds[0];
+  s->wfd = fds[1];
+  return 0;
+}
+
+static void set_pid(sig_loop_t *s, uint64_t pid) {
+  s->pid = (pid_t)pid;
+}
+
+/* The parent's pipe is closed in the child, never read: the watcher has
+ * nothing registered in the child's new backend. */
+static int signal_loop_fork(art_loop_t *loop, void *state) {
+  sig_loop_t *s = state;
+  art__io_close(loop, &s->io);
+  art__close_fd(s->rfd);
+  art__close_fd(s->wfd);
+  s->rfd = s->wfd = -1;
+  int err = open_pipe(loop, s);
+  if (err == 0)
+    edit_locked(set_pid, s, (uint64_t)getpid());
+  return err;
+}
 
 /* The loop's state, created with its pipe on first use. */
 static int get_state(art_loop_t *loop, sig_loop_t **out) {
@@ -141,29 +198,25 @@ static int get_state(art_loop_t *loop, sig_loop_t **out) {
     *out = s;
     return 0;
   }
+  static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+  pthread_once(&atfork_once, install_atfork);
   s = art__calloc(1, sizeof(*s));
   if (s == NULL)
     return ART_ENOMEM;
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
-    int err = -errno;
+  s->loop = loop;
+  s->pid = getpid();
+  art__queue_init(&s->handles);
+  /* The pipe's mask never changes after open_pipe, so no later refusal can
+   * silence it. */
+  int err = open_pipe(loop, s);
+  if (err) {
     art__free(s);
     return err;
   }
-  s->loop = loop;
-  s->rfd = fds[0];
-  s->wfd = fds[1];
-  art__queue_init(&s->handles);
-  art__io_init(&s->io, pipe_cb, s->rfd);
-  /* Registered now: a backend that refuses the pipe (ENOMEM, ENOSPC) makes
-   * the start fail, instead of signals that would silently never come. Its
-   * mask never changes afterwards, so no later refusal can silence it. */
-  int err = art__io_start_now(loop, &s->io, ART_READABLE);
-  if (err == 0 && (err = art__ext_set(loop, &signal_ext, s)) != 0)
+  if ((err = art__ext_set(loop, &signal_ext, s)) != 0) {
     art__io_close(loop, &s->io);
-  if (err) {
-    art__close_fd(fds[0]);
-    art__close_fd(fds[1]);
+    art__close_fd(s->rfd);
+    art__close_fd(s->wfd);
     art__free(s);
     return err;
   }
