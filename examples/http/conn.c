@@ -311,7 +311,7 @@ static void on_head(conn_t *c) {
   c->head_only = req->method == HTTP_HEAD_METHOD;
   c->bytes_out = 0;
   c->status = 0;
-  if (!req->keep_alive || c->srv->shutting_down)
+  if (!req->keep_alive || c->srv->shutting_down || c->srv->draining)
     c->flags |= C_CLOSE_AFTER;
   route_head(c);
 }
