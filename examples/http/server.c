@@ -336,13 +336,18 @@ static void on_shutdown_deadline(art_timer_t *t) {
   close_all_bounded(srv);
 }
 
-/* Idle connections close now; busy ones after their response, which says
- * Connection: close (as does every response from now on, see on_head). */
+/* Idle keep-alive connections close now; busy ones after their response,
+ * which says Connection: close (as does every response from now on, see
+ * on_head). A connection accepted but not yet read from is not idle: its
+ * first request may be in the socket already, unread because the signal
+ * was dispatched first in the same poll, and closing it would reset the
+ * client. It is answered (and closed) like a busy one, or closed by its
+ * idle timeout or the shutdown deadline. */
 static void close_idle(server_t *srv) {
   conn_t *c, *next;
   for (c = srv->conns; c != NULL; c = next) {
     next = c->next;
-    if (!(c->flags & C_BUSY) && !http_parser_partial(&c->parser))
+    if (!(c->flags & (C_BUSY | C_FRESH)) && !http_parser_partial(&c->parser))
       conn_close(c);
     else
       c->flags |= C_CLOSE_AFTER;

@@ -109,7 +109,8 @@ enum {
   C_READING = 16,    /* art_read_start is in effect */
   C_LINGER = 32,     /* response written and shut down: discard input */
   C_HEAD_SENT = 64,  /* the response head went out (streamed routes) */
-  C_REJECT = 128     /* over the connection limit: answer 503 and close */
+  C_REJECT = 128,    /* over the connection limit: answer 503 and close */
+  C_FRESH = 256      /* accepted, and no byte of a request read yet */
 };
 
 /* One step of the lifecycle route. */

@@ -428,3 +428,23 @@ ART_TEST(second_signal_ends_the_drain_delay) {
   assert_int_equal(srv->shutting_down, 2);
   finish(NULL, 0);
 }
+
+/* A connection accepted but not yet read from when SIGTERM is handled may
+ * hold a request the loop has not read (the signal came first in the same
+ * poll): it is not closed as idle, its request is answered with
+ * Connection: close, and the server then finishes. */
+ART_TEST(shutdown_answers_a_connection_not_yet_read) {
+  server_new(state);
+  assert_int_equal(server_signals_start(srv), 0);
+  int fd = client_connect();
+  assert_int_equal(raise(SIGTERM), 0);
+  settle();
+  assert_int_equal(srv->shutting_down, 1);
+  expect_silence(fd);
+  send_str(fd, GET_FAST);
+  expect_status(fd, "HTTP/1.1 200 ");
+  assert_non_null(strstr(got, "Connection: close"));
+  finish_client(fd);
+  assert_int_equal(srv->shutting_down, 2);
+  finish(NULL, 0);
+}
