@@ -494,8 +494,10 @@ int server_listen(server_t *srv) {
   if ((err = art_tcp_init(srv->loop, &srv->listener)) != 0)
     return err;
   srv->listener.data = srv;
-  if ((err = adopt_listener(srv)) < 0)
+  if ((err = adopt_listener(srv)) < 0) {
+    srv->activated = -1; /* reported */
     return err;
+  }
   srv->activated = err == 1;
   if ((!srv->activated && (err = bind_listener(srv)) != 0) ||
       (err = describe_listener(srv)) != 0)
@@ -627,8 +629,14 @@ static int serve(server_t *srv) {
   if ((err = metrics_start(srv)) != 0 ||
       (err = server_signals_start(srv)) != 0 ||
       (err = server_listen(srv)) != 0) {
-    fprintf(stderr, "server: cannot listen on %s port %d: %s\n", srv->cfg.host,
-            srv->cfg.port, art_strerror(err));
+    if (srv->activated > 0)
+      fprintf(stderr,
+              "server: cannot listen on the socket passed by the "
+              "service manager: %s\n",
+              art_strerror(err));
+    else if (srv->activated == 0)
+      fprintf(stderr, "server: cannot listen on %s port %d: %s\n",
+              srv->cfg.host, srv->cfg.port, art_strerror(err));
     art_walk(srv->loop, close_handle, NULL);
     art_run(srv->loop, ART_RUN_DEFAULT);
     art_loop_close(srv->loop);

@@ -180,23 +180,23 @@ struct conn_s {
 
 /* The server: one loop, one listener, the connections, the counters. */
 struct server_s {
-  art_loop_t loop_storage;       /* the loop itself */
-  art_loop_t *loop;              /* &loop_storage once initialised */
-  char base_url[96];             /* http://host:port, for the banner */
-  config_t cfg;                  /* the command line */
-  int root_fd;                   /* the served folder, names resolve here */
-  art_tcp_t listener;            /* the listening socket */
-  art_signal_t sigterm, sigint;  /* graceful shutdown */
-  art_signal_t sigusr2;          /* writes the diagnostic report to stderr */
-  art_timer_t shutdown_timer;    /* deadline for in-flight requests */
-  art_timer_t drain_timer;       /* --drain-delay: closes the listener */
-  art_timer_t watchdog;          /* the service manager's watchdog pings */
-  int activated;                 /* the listener came from the manager */
-  int draining;                  /* a signal came: /readyz says 503 */
-  conn_t *conns;                 /* open connections */
-  unsigned nconns;               /* open connections */
-  slab_t *slabs;                 /* slabs of conn structs, some unmapped */
-  unsigned nslabs;               /* entries of slabs[] */
+  art_loop_t loop_storage;      /* the loop itself */
+  art_loop_t *loop;             /* &loop_storage once initialised */
+  char base_url[96];            /* http://host:port, for the banner */
+  config_t cfg;                 /* the command line */
+  int root_fd;                  /* the served folder, names resolve here */
+  art_tcp_t listener;           /* the listening socket */
+  art_signal_t sigterm, sigint; /* graceful shutdown */
+  art_signal_t sigusr2;         /* writes the diagnostic report to stderr */
+  art_timer_t shutdown_timer;   /* deadline for in-flight requests */
+  art_timer_t drain_timer;      /* --drain-delay: closes the listener */
+  art_timer_t watchdog;         /* the service manager's watchdog pings */
+  int activated;   /* 1: the listener came from the manager; -1: refused */
+  int draining;    /* a signal came: /readyz says 503 */
+  conn_t *conns;   /* open connections */
+  unsigned nconns; /* open connections */
+  slab_t *slabs;   /* slabs of conn structs, some unmapped */
+  unsigned nslabs; /* entries of slabs[] */
   unsigned mapped_slabs;         /* entries of slabs[] that are mapped */
   unsigned slab_hint;            /* no slab below it has a free struct */
   unsigned file_bufs;            /* file buffers allocated now */
