@@ -8,9 +8,9 @@
  * art_resident_set_memory, art_uptime, art_available_parallelism (the
  * calling thread's affinity), art_cpu_info, art_free_cpu_info,
  * art_loadavg, art_total_memory, art_free_memory, art_os_gethostname,
- * art_cwd, art_exepath, art_constrained_memory and art_sd_notify: each
- * reads /proc or makes its system calls into memory of its own.
- * art_os_getenv, art_os_homedir and art_os_tmpdir read the environment,
+ * art_cwd, art_exepath and art_constrained_memory: each reads /proc or
+ * makes its system calls into memory of its own. art_os_getenv,
+ * art_os_homedir, art_os_tmpdir and art_sd_notify read the environment,
  * which is safe as long as no thread changes it. Not thread-safe:
  * art_os_setenv, art_os_unsetenv and art_listen_fds (setenv(3)) and
  * art_chdir (it moves every thread's relative paths, pool workers'
@@ -342,7 +342,8 @@ ART_EXTERN int art_getppid(void);
 /* malformed is ART_EINVAL rather than a guess. art_listen_fds unsets the   */
 /* variables it reads, so it is not thread-safe (like setenv(3)): call it   */
 /* once, early, from one thread. art_sd_notify may be called from any       */
-/* thread; art_sd_watchdog_start on the timer's loop thread.                */
+/* thread while none changes the environment; art_sd_watchdog_start on the  */
+/* timer's loop thread.                                                     */
 
 /* The first inherited descriptor: passed sockets are 3, 4, ... */
 #define ART_LISTEN_FDS_START 3
