@@ -421,6 +421,12 @@ ART_TEST(notify_refuses_bad_input) {
   }
   assert_int_equal(setenv("NOTIFY_SOCKET", "/nonexistent/art-notify", 1), 0);
   assert_int_equal(art_sd_notify("READY=1"), ART_ENOENT);
+  /* A socket file left by a manager that is gone. */
+  notify_sock_t stale;
+  notify_open(&stale, 0);
+  close(stale.fd);
+  assert_int_equal(art_sd_notify("READY=1"), ART_ECONNREFUSED);
+  unlink(stale.path);
   unsetenv("NOTIFY_SOCKET");
 }
 
