@@ -35,6 +35,11 @@ command -v node >/dev/null || need+=(nodejs)
 command -v chromium >/dev/null || need+=(chromium)
 # http.e2e_metrics_promtool checks /metrics with promtool (skipped without).
 command -v promtool >/dev/null || need+=(prometheus)
+# http.e2e_activated starts the example under systemd-socket-activate
+# (skipped without it).
+command -v systemd-socket-activate >/dev/null || need+=(systemd)
+# docs.deploy reads docs/deploy.md's Kubernetes manifest with PyYAML.
+python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo=sudo

@@ -279,6 +279,7 @@ static void update_reading(conn_t *c) {
 /* The first byte of a request: its timeout starts, and its clock. */
 static void request_begins(conn_t *c) {
   request_id_begin(c); /* before its timer starts: the timer carries it */
+  c->flags &= ~(unsigned)C_FRESH;
   c->arrival_ns = art_hrtime();
   c->arrival_phase = art_phase_name(art_loop_phase(c->srv->loop));
   conn_start_timer(c, T_REQUEST, c->srv->cfg.request_timeout);
@@ -311,7 +312,7 @@ static void on_head(conn_t *c) {
   c->head_only = req->method == HTTP_HEAD_METHOD;
   c->bytes_out = 0;
   c->status = 0;
-  if (!req->keep_alive || c->srv->shutting_down)
+  if (!req->keep_alive || c->srv->shutting_down || c->srv->draining)
     c->flags |= C_CLOSE_AFTER;
   route_head(c);
 }
@@ -668,6 +669,7 @@ int conn_start(conn_t *c) {
   }
   c->timer.data = c;
   c->handles = 2;
+  c->flags |= C_FRESH;
   art_tcp_nodelay(&c->tcp, 1);
   note_peer(c);
   if (c->flags & C_REJECT) {

@@ -52,6 +52,14 @@ void write_root_file(const char *name, const char *data);
  * (NULL-terminated), and reads the port it prints. */
 void server_start(const char *binary, const char *const *extra);
 
+/* Starts argv (argv[0] looked up on PATH) with its stdout read by the
+ * test, without waiting for it to listen. */
+void server_spawn(const char *const *argv);
+
+/* Reads the server's output until its "listening on" line, sets
+ * server_port from it and copies the line to banner (may be NULL). */
+void server_wait_banner(char *banner, size_t size);
+
 /* Closes the reading end of the server's stdout, as a reader that went
  * away would. */
 void server_output_close(void);
@@ -75,6 +83,14 @@ void expect_eof(client_t *c);
 void request(const char *method, const char *target, const char *body,
              resp_t *r);
 void expect_get(const char *target, int status, const char *text);
+
+/* Waits until /api/stats counts a request in flight (a route is busy). */
+void wait_busy(void);
+
+/* e2e_deploy.c: probes, drain, the service manager's protocols. */
+void scenario_drain(void);
+void scenario_notify(const char *binary);
+void scenario_activated(const char *binary);
 
 /* e2e_observe.c: /metrics. */
 void scenario_metrics(void);

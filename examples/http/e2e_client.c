@@ -215,6 +215,20 @@ void expect_eof(client_t *c) {
         n < 0 ? strerror(errno) : "data");
 }
 
+void wait_busy(void) {
+  resp_t r;
+  int tries;
+  for (tries = 0;; tries++) {
+    request("GET", "/api/stats", NULL, &r);
+    if (strstr(r.body, "\"busy\":1") != NULL)
+      break;
+    resp_free(&r);
+    CHECK(tries < 500, "the request never started");
+    usleep(10000);
+  }
+  resp_free(&r);
+}
+
 /* One request on a new connection; returns the response. */
 void request(const char *method, const char *target, const char *body,
              resp_t *r) {
@@ -274,13 +288,8 @@ void make_root(void) {
   CHECK(symlink("/etc/hostname", path) == 0, "symlink: %s", strerror(errno));
 }
 
-void server_start(const char *binary, const char *const *extra) {
-  const char *argv[32] = {binary, "0", "--root", root};
-  char line[512];
-  int fds[2], n = 4;
-  while (extra != NULL && *extra != NULL && n < 30)
-    argv[n++] = *extra++;
-  argv[n] = NULL;
+void server_spawn(const char *const *argv) {
+  int fds[2];
   CHECK(pipe(fds) == 0, "pipe: %s", strerror(errno));
   server_pid = fork();
   CHECK(server_pid >= 0, "fork: %s", strerror(errno));
@@ -289,19 +298,35 @@ void server_start(const char *binary, const char *const *extra) {
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);
-    execv(binary, (char *const *)argv);
+    execvp(argv[0], (char *const *)argv);
     _exit(127);
   }
   close(fds[1]);
   server_out = fdopen(fds[0], "r");
+}
+
+void server_wait_banner(char *banner, size_t size) {
+  char line[512];
   while (fgets(line, sizeof(line), server_out) != NULL) {
     char *p = strstr(line, "listening on http://");
     if (p != NULL && (p = strchr(p + 20, ':')) != NULL) {
       server_port = atoi(p + 1);
+      if (banner != NULL)
+        snprintf(banner, size, "%s", line);
       return;
     }
   }
   die("the server did not start");
+}
+
+void server_start(const char *binary, const char *const *extra) {
+  const char *argv[32] = {binary, "0", "--root", root};
+  int n = 4;
+  while (extra != NULL && *extra != NULL && n < 30)
+    argv[n++] = *extra++;
+  argv[n] = NULL;
+  server_spawn(argv);
+  server_wait_banner(NULL, 0);
 }
 
 void server_output_close(void) {

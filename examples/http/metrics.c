@@ -70,6 +70,10 @@ static const char *route_label(route_t r) {
     return "not_found";
   case R_REFUSED:
     return "refused";
+  case R_HEALTHZ:
+    return "healthz";
+  case R_READYZ:
+    return "readyz";
   case R_NONE:
     return "none"; /* answered before a route was chosen (a bad request) */
   default:

@@ -121,7 +121,8 @@ static route_t match(conn_t *c, const http_request_t *req) {
               {"/api/heavy", R_HEAVY},     {"/api/file", R_FILE},
               {"/api/stats", R_STATS},     {"/api/lifecycle", R_LIFECYCLE},
               {"/metrics", R_METRICS},     {"/", R_DASHBOARD},
-              {"/dashboard", R_DASHBOARD}, {"/api/report", R_REPORT}};
+              {"/dashboard", R_DASHBOARD}, {"/api/report", R_REPORT},
+              {"/healthz", R_HEALTHZ},     {"/readyz", R_READYZ}};
   size_t i;
   int get = req->method == HTTP_GET || req->method == HTTP_HEAD_METHOD;
   for (i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
@@ -384,6 +385,22 @@ static void stats_answer(conn_t *c) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Probes: /healthz says the process runs (a liveness probe restarts it     */
+/* when this stops answering); /readyz says it wants traffic (a readiness   */
+/* probe takes it out of the load balancer once it answers 503).            */
+
+#define HEALTHZ_BODY "{\"status\":\"ok\"}\n"
+
+static void readyz_answer(conn_t *c) {
+  static const char ready[] = "{\"ready\":true}\n";
+  static const char draining[] = "{\"ready\":false,\"draining\":true}\n";
+  if (c->srv->draining)
+    conn_respond(c, 503, JSON, draining, sizeof(draining) - 1);
+  else
+    conn_respond(c, 200, JSON, ready, sizeof(ready) - 1);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Dispatch.                                                                */
 
 /* The request is complete (body included): answer it. */
@@ -418,6 +435,12 @@ void route_done(conn_t *c) {
     break;
   case R_DASHBOARD:
     dashboard_answer(c);
+    break;
+  case R_HEALTHZ:
+    conn_respond(c, 200, JSON, HEALTHZ_BODY, sizeof(HEALTHZ_BODY) - 1);
+    break;
+  case R_READYZ:
+    readyz_answer(c);
     break;
   case R_NOT_FOUND:
     conn_respond(c, 404, JSON, NULL, 0);

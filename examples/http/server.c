@@ -9,6 +9,15 @@
  * connections, requests in flight finish (within --shutdown-timeout), every
  * handle is closed, and the process exits 0 (1 if pool work still runs
  * just after the deadline: it is abandoned rather than waited for).
+ * With --drain-delay the listener first stays open that long, answering
+ * /readyz with 503, so a load balancer polling it stops sending traffic
+ * before connections are refused.
+ *
+ * Under a service manager (docs/deploy.md): it adopts the socket systemd
+ * passes (LISTEN_FDS) instead of binding, tells NOTIFY_SOCKET READY=1 once
+ * it serves and STOPPING=1 when a signal starts the drain, and sends
+ * WATCHDOG=1 at half of WATCHDOG_USEC. /healthz and /readyz answer the
+ * liveness and readiness probes.
  *
  * This file: options, the listener, the connection limit, the per-client
  * rate limiter, the access log and shutdown. conn.c runs connections,
@@ -40,6 +49,8 @@ static const char USAGE[] =
     "  --request-timeout MS    time to receive a request, else 408 (10000)\n"
     "  --idle-timeout MS       keep-alive idle time before closing (5000)\n"
     "  --shutdown-timeout MS   time in-flight requests get at exit (5000)\n"
+    "  --drain-delay MS        after SIGTERM, keep accepting this long with\n"
+    "                          /readyz answering 503, then stop (0)\n"
     "  --send-timeout MS       a response that makes no write progress for\n"
     "                          this long is cut, the connection closed "
     "(30000)\n"
@@ -49,7 +60,10 @@ static const char USAGE[] =
     "  --max-body BYTES        larger request bodies get 413 (1048576)\n"
     "  --count-allocs          count the library's allocations (/api/stats)\n"
     "  --no-openat2            resolve /api/file names component by component\n"
-    "                          even where openat2 exists (to test that path)\n";
+    "                          even where openat2 exists (to test that path)\n"
+    "Started by systemd with a socket unit (LISTEN_FDS), it serves the one\n"
+    "TCP socket passed and ignores PORT and --host. GET /healthz is 200 while\n"
+    "the process runs; GET /readyz is 200, and 503 once SIGTERM came.\n";
 
 /* ------------------------------------------------------------------------ */
 /* Options.                                                                 */
@@ -76,6 +90,8 @@ static int number_option(config_t *cfg, const char *name, const char *value) {
     dst = &cfg->idle_timeout;
   else if (strcmp(name, "--shutdown-timeout") == 0)
     dst = &cfg->shutdown_timeout;
+  else if (strcmp(name, "--drain-delay") == 0)
+    dst = &cfg->drain_delay;
   else if (strcmp(name, "--send-timeout") == 0)
     dst = &cfg->send_timeout;
   else if (strcmp(name, "--rate-window") == 0)
@@ -91,7 +107,8 @@ static int number_option(config_t *cfg, const char *name, const char *value) {
   if (udst != NULL)
     max = 1u << 30;
   if (parse_number(value, max, &v) != 0 ||
-      (dst != NULL && v == 0 && dst != &cfg->max_body))
+      (dst != NULL && v == 0 && dst != &cfg->max_body &&
+       dst != &cfg->drain_delay))
     return -1;
   if (udst != NULL)
     *udst = (unsigned)v;
@@ -258,15 +275,20 @@ void server_request_done(conn_t *c) {
 /* ------------------------------------------------------------------------ */
 /* Shutdown.                                                                */
 
-static void close_all(server_t *srv) {
-  conn_t *c;
-  for (c = srv->conns; c != NULL; c = c->next)
-    conn_close(c);
+/* Tells the service manager (NOTIFY_SOCKET) the server's state; without
+ * one this does nothing. A failure is reported and serving goes on: the
+ * manager's own timeout judges a server that never says READY=1. */
+static void notify(const char *state) {
+  int err = art_sd_notify(state);
+  if (err != 0)
+    fprintf(stderr, "server: NOTIFY_SOCKET: %s\n", art_strerror(err));
 }
 
 /* The last connection is gone: close what is left, and art_run returns. */
 static void shutdown_finish(server_t *srv) {
   art_close((art_handle_t *)&srv->shutdown_timer, NULL);
+  art_close((art_handle_t *)&srv->drain_timer, NULL);
+  art_close((art_handle_t *)&srv->watchdog, NULL);
   art_close((art_handle_t *)&srv->sigterm, NULL);
   art_close((art_handle_t *)&srv->sigint, NULL);
   art_close((art_handle_t *)&srv->sigusr2, NULL);
@@ -299,7 +321,9 @@ static void on_shutdown_abandon(art_timer_t *t) {
 /* Closes every connection (canceling their queued work, timers and file
  * reads) and gives what is still running SHUTDOWN_GRACE_MS to return. */
 static void close_all_bounded(server_t *srv) {
-  close_all(srv);
+  conn_t *c;
+  for (c = srv->conns; c != NULL; c = c->next)
+    conn_close(c);
   if (srv->shutting_down == 1)
     art_timer_start(&srv->shutdown_timer, on_shutdown_abandon,
                     SHUTDOWN_GRACE_MS, 0);
@@ -312,36 +336,75 @@ static void on_shutdown_deadline(art_timer_t *t) {
   close_all_bounded(srv);
 }
 
-/* Stops accepting; idle connections close now, busy ones after their
- * response (which says Connection: close); a deadline closes the rest. A
- * second signal skips the wait. */
-static void on_signal(art_signal_t *h, int signum) {
-  server_t *srv = h->data;
+/* Idle keep-alive connections close now; busy ones after their response,
+ * which says Connection: close (as does every response from now on, see
+ * on_head). A connection accepted but not yet read from is not idle: its
+ * first request may be in the socket already, unread because the signal
+ * was dispatched first in the same poll, and closing it would reset the
+ * client. It is answered (and closed) like a busy one, or closed by its
+ * idle timeout or the shutdown deadline. */
+static void close_idle(server_t *srv) {
   conn_t *c, *next;
-  if (srv->shutting_down) {
-    close_all_bounded(srv);
-    return;
+  for (c = srv->conns; c != NULL; c = next) {
+    next = c->next;
+    if (!(c->flags & (C_BUSY | C_FRESH)) && !http_parser_partial(&c->parser))
+      conn_close(c);
+    else
+      c->flags |= C_CLOSE_AFTER;
   }
+}
+
+/* Stops accepting and gives the connections left --shutdown-timeout to
+ * finish; the signal handles no longer keep the loop running. */
+static void shutdown_begin(server_t *srv, const char *why) {
   srv->shutting_down = 1;
-  printf("server: %s, finishing %u connections\n",
-         signum == SIGINT ? "SIGINT" : "SIGTERM", srv->nconns);
+  printf("server: %s, finishing %u connections\n", why, srv->nconns);
   fflush(stdout);
+  art_timer_stop(&srv->drain_timer);
   art_close((art_handle_t *)&srv->listener, NULL);
   art_timer_start(&srv->shutdown_timer, on_shutdown_deadline,
                   srv->cfg.shutdown_timeout, 0);
   art_unref((art_handle_t *)&srv->sigterm);
   art_unref((art_handle_t *)&srv->sigint);
-  for (c = srv->conns; c != NULL; c = next) {
-    next = c->next;
-    if (!(c->flags & C_BUSY) && !http_parser_partial(&c->parser))
-      conn_close(c);
-    else
-      c->flags |= C_CLOSE_AFTER;
-  }
+  close_idle(srv);
   if (srv->nconns == 0 && srv->shutting_down == 1) {
     srv->shutting_down = 2;
     shutdown_finish(srv);
   }
+}
+
+static void on_drain_delay(art_timer_t *t) {
+  shutdown_begin(t->data, "drain delay over");
+}
+
+/* The first SIGTERM or SIGINT starts the drain: /readyz answers 503 and
+ * the manager hears STOPPING=1. With --drain-delay the listener stays open
+ * that long (new connections are served, each response closing its
+ * connection); then, or at once without it, shutdown_begin. A second
+ * signal skips the delay, a third the wait for requests in flight. */
+static void on_signal(art_signal_t *h, int signum) {
+  server_t *srv = h->data;
+  const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
+  if (srv->shutting_down) {
+    close_all_bounded(srv);
+    return;
+  }
+  if (srv->draining) {
+    shutdown_begin(srv, name);
+    return;
+  }
+  srv->draining = 1;
+  notify("STOPPING=1\nSTATUS=draining");
+  if (srv->cfg.drain_delay == 0) {
+    shutdown_begin(srv, name);
+    return;
+  }
+  printf("server: %s, draining: /readyz answers 503, the listener closes in "
+         "%llu ms\n",
+         name, (unsigned long long)srv->cfg.drain_delay);
+  fflush(stdout);
+  close_idle(srv);
+  art_timer_start(&srv->drain_timer, on_drain_delay, srv->cfg.drain_delay, 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -374,24 +437,16 @@ static void on_connection(art_stream_t *server, int status) {
   conn_start(c);
 }
 
-/* Binds host:port (IPv4 or IPv6) and prints where it listens. */
-static int start_listening(server_t *srv) {
+/* Names where the listener is, from its own address: base_url. */
+static int describe_listener(server_t *srv) {
   struct sockaddr_storage ss;
   char name[ART_IP_NAME_MAX];
   int err, len = sizeof(ss), port;
-  const char *host = srv->cfg.host;
-  if (art_ip4_addr(host, srv->cfg.port, (struct sockaddr_in *)&ss) != 0 &&
-      art_ip6_addr(host, srv->cfg.port, (struct sockaddr_in6 *)&ss) != 0)
-    return ART_EINVAL;
-  if ((err = art_tcp_init(srv->loop, &srv->listener)) != 0)
-    return err;
-  srv->listener.data = srv;
-  if ((err = art_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0)) != 0 ||
-      (err = art_listen((art_stream_t *)&srv->listener, 4096, on_connection)) !=
-          0 ||
-      (err = art_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss,
+  if ((err = art_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss,
                                  &len)) != 0)
     return err;
+  if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+    return ART_EAFNOSUPPORT;
   art_ip_name((struct sockaddr *)&ss, name, sizeof(name));
   port =
       ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
@@ -402,10 +457,59 @@ static int start_listening(server_t *srv) {
   return 0;
 }
 
+/* Binds host:port (IPv4 or IPv6). */
+static int bind_listener(server_t *srv) {
+  struct sockaddr_storage ss;
+  const char *host = srv->cfg.host;
+  if (art_ip4_addr(host, srv->cfg.port, (struct sockaddr_in *)&ss) != 0 &&
+      art_ip6_addr(host, srv->cfg.port, (struct sockaddr_in6 *)&ss) != 0)
+    return ART_EINVAL;
+  return art_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0);
+}
+
+/* Adopts the socket a service manager passed, if any: 1 when adopted, 0
+ * when none was passed, or an error (more than one socket, or a
+ * malformed LISTEN_FDS: a misconfigured unit, better refused at start). */
+static int adopt_listener(server_t *srv) {
+  art_listen_fd_t fds[2];
+  int err, n = art_listen_fds(fds, 2);
+  if (n == 0)
+    return 0;
+  if (n != 1) {
+    fprintf(stderr, "server: LISTEN_FDS: %s\n",
+            n > 1 ? "expected one socket" : art_strerror(n));
+    for (int i = 0; i < n; i++)
+      close(fds[i].fd);
+    return n > 1 ? ART_EINVAL : n;
+  }
+  if ((err = art_tcp_open(&srv->listener, fds[0].fd)) != 0) {
+    close(fds[0].fd);
+    return err;
+  }
+  return 1;
+}
+
+int server_listen(server_t *srv) {
+  int err;
+  if ((err = art_tcp_init(srv->loop, &srv->listener)) != 0)
+    return err;
+  srv->listener.data = srv;
+  if ((err = adopt_listener(srv)) < 0) {
+    srv->activated = -1; /* reported */
+    return err;
+  }
+  srv->activated = err == 1;
+  if ((!srv->activated && (err = bind_listener(srv)) != 0) ||
+      (err = describe_listener(srv)) != 0)
+    return err;
+  return art_listen((art_stream_t *)&srv->listener, 4096, on_connection);
+}
+
 static void print_banner(server_t *srv) {
   const char *u = srv->base_url;
-  printf("listening on %s (pid %d, %s backend, serving %s)\n", u, art_getpid(),
-         art_backend_name(srv->loop), srv->cfg.root);
+  printf("listening on %s (pid %d, %s backend, serving %s%s)\n", u,
+         art_getpid(), art_backend_name(srv->loop), srv->cfg.root,
+         srv->activated ? ", socket passed by the service manager" : "");
   printf("try:\n"
          "  curl %s/api/fast\n"
          "  curl '%s/api/slow?ms=200'\n"
@@ -415,9 +519,10 @@ static void print_banner(server_t *srv) {
          "  curl %s/api/stats\n"
          "  curl %s/api/lifecycle\n"
          "  curl %s/metrics\n"
+         "  curl %s/healthz %s/readyz\n"
          "  open %s/ in a browser: the live dashboard\n"
          "Ctrl-C (SIGINT) or SIGTERM stops it gracefully.\n",
-         u, u, u, u, u, u, u, u, u);
+         u, u, u, u, u, u, u, u, u, u, u);
   fflush(stdout);
 }
 
@@ -477,10 +582,12 @@ void server_config_defaults(config_t *cfg) {
 int server_signals_start(server_t *srv) {
   int err;
   if ((err = art_timer_init(srv->loop, &srv->shutdown_timer)) != 0 ||
+      (err = art_timer_init(srv->loop, &srv->drain_timer)) != 0 ||
+      (err = art_timer_init(srv->loop, &srv->watchdog)) != 0 ||
       (err = art_signal_init(srv->loop, &srv->sigterm)) != 0 ||
       (err = art_signal_init(srv->loop, &srv->sigint)) != 0)
     return err;
-  srv->shutdown_timer.data = srv;
+  srv->shutdown_timer.data = srv->drain_timer.data = srv;
   srv->sigterm.data = srv->sigint.data = srv;
   if ((err = art_signal_start(&srv->sigterm, on_signal, SIGTERM)) != 0 ||
       (err = art_signal_start(&srv->sigint, on_signal, SIGINT)) != 0)
@@ -491,6 +598,17 @@ int server_signals_start(server_t *srv) {
 static void close_handle(art_handle_t *h, void *arg) {
   if (!art_is_closing(h))
     art_close(h, NULL);
+}
+
+/* Serving: the service manager hears READY=1 (with where, as its status
+ * line) and gets its watchdog pings from now on. */
+static void ready(server_t *srv) {
+  char state[160];
+  int err = art_sd_watchdog_start(&srv->watchdog, NULL);
+  if (err != 0)
+    fprintf(stderr, "server: WATCHDOG_USEC: %s\n", art_strerror(err));
+  snprintf(state, sizeof(state), "READY=1\nSTATUS=serving %s", srv->base_url);
+  notify(state);
 }
 
 static int serve(server_t *srv) {
@@ -510,9 +628,15 @@ static int serve(server_t *srv) {
   art_loop_configure(srv->loop, ART_LOOP_MEASURE_PHASES, 1); /* /api/stats */
   if ((err = metrics_start(srv)) != 0 ||
       (err = server_signals_start(srv)) != 0 ||
-      (err = start_listening(srv)) != 0) {
-    fprintf(stderr, "server: cannot listen on %s port %d: %s\n", srv->cfg.host,
-            srv->cfg.port, art_strerror(err));
+      (err = server_listen(srv)) != 0) {
+    if (srv->activated > 0)
+      fprintf(stderr,
+              "server: cannot listen on the socket passed by the "
+              "service manager: %s\n",
+              art_strerror(err));
+    else if (srv->activated == 0)
+      fprintf(stderr, "server: cannot listen on %s port %d: %s\n",
+              srv->cfg.host, srv->cfg.port, art_strerror(err));
     art_walk(srv->loop, close_handle, NULL);
     art_run(srv->loop, ART_RUN_DEFAULT);
     art_loop_close(srv->loop);
@@ -521,6 +645,7 @@ static int serve(server_t *srv) {
     return err;
   }
   print_banner(srv);
+  ready(srv);
   art_run(srv->loop, ART_RUN_DEFAULT);
   close(srv->root_fd);
   err = art_loop_close(srv->loop);

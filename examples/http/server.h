@@ -44,6 +44,7 @@ typedef struct {
   uint64_t request_timeout;  /* ms to receive a whole request (408) */
   uint64_t idle_timeout;     /* ms a keep-alive connection may sit idle */
   uint64_t shutdown_timeout; /* ms in-flight requests get at shutdown */
+  uint64_t drain_delay;      /* ms the listener stays open after SIGTERM */
   uint64_t send_timeout;     /* ms a response may make no write progress */
   unsigned rate_limit;       /* requests per window per client, 0: off */
   uint64_t rate_window;      /* window length, ms */
@@ -94,7 +95,9 @@ typedef enum {
   R_METRICS,
   R_DASHBOARD,
   R_NOT_FOUND,
-  R_REFUSED /* answered with an error status once the body is read */
+  R_REFUSED, /* answered with an error status once the body is read */
+  R_HEALTHZ, /* GET /healthz: 200 while the process runs */
+  R_READYZ   /* GET /readyz: 200, 503 once draining */
 } route_t;
 
 /* Connection flags. */
@@ -106,7 +109,8 @@ enum {
   C_READING = 16,    /* art_read_start is in effect */
   C_LINGER = 32,     /* response written and shut down: discard input */
   C_HEAD_SENT = 64,  /* the response head went out (streamed routes) */
-  C_REJECT = 128     /* over the connection limit: answer 503 and close */
+  C_REJECT = 128,    /* over the connection limit: answer 503 and close */
+  C_FRESH = 256      /* accepted, and no byte of a request read yet */
 };
 
 /* One step of the lifecycle route. */
@@ -176,19 +180,23 @@ struct conn_s {
 
 /* The server: one loop, one listener, the connections, the counters. */
 struct server_s {
-  art_loop_t loop_storage;       /* the loop itself */
-  art_loop_t *loop;              /* &loop_storage once initialised */
-  char base_url[96];             /* http://host:port, for the banner */
-  config_t cfg;                  /* the command line */
-  int root_fd;                   /* the served folder, names resolve here */
-  art_tcp_t listener;            /* the listening socket */
-  art_signal_t sigterm, sigint;  /* graceful shutdown */
-  art_signal_t sigusr2;          /* writes the diagnostic report to stderr */
-  art_timer_t shutdown_timer;    /* deadline for in-flight requests */
-  conn_t *conns;                 /* open connections */
-  unsigned nconns;               /* open connections */
-  slab_t *slabs;                 /* slabs of conn structs, some unmapped */
-  unsigned nslabs;               /* entries of slabs[] */
+  art_loop_t loop_storage;      /* the loop itself */
+  art_loop_t *loop;             /* &loop_storage once initialised */
+  char base_url[96];            /* http://host:port, for the banner */
+  config_t cfg;                 /* the command line */
+  int root_fd;                  /* the served folder, names resolve here */
+  art_tcp_t listener;           /* the listening socket */
+  art_signal_t sigterm, sigint; /* graceful shutdown */
+  art_signal_t sigusr2;         /* writes the diagnostic report to stderr */
+  art_timer_t shutdown_timer;   /* deadline for in-flight requests */
+  art_timer_t drain_timer;      /* --drain-delay: closes the listener */
+  art_timer_t watchdog;         /* the service manager's watchdog pings */
+  int activated;   /* 1: the listener came from the manager; -1: refused */
+  int draining;    /* a signal came: /readyz says 503 */
+  conn_t *conns;   /* open connections */
+  unsigned nconns; /* open connections */
+  slab_t *slabs;   /* slabs of conn structs, some unmapped */
+  unsigned nslabs; /* entries of slabs[] */
   unsigned mapped_slabs;         /* entries of slabs[] that are mapped */
   unsigned slab_hint;            /* no slab below it has a free struct */
   unsigned file_bufs;            /* file buffers allocated now */
@@ -254,6 +262,9 @@ void request_log(server_t *srv, const char *fmt, ...)
 /* main()'s settings before its options: port 3000, timeouts, limits. */
 void server_config_defaults(config_t *cfg);
 int server_signals_start(server_t *srv);
+/* Binds --host and port, or adopts the socket a service manager passed
+ * (LISTEN_FDS), and listens; fills base_url. */
+int server_listen(server_t *srv);
 int server_rate_check(server_t *srv, const uint8_t addr[16],
                       uint64_t *retry_after_ms);
 void server_conn_released(server_t *srv);

@@ -15,6 +15,7 @@
  * the process: the server's own signal handles catch it. What only a real
  * process shows (the exit status, the listener) stays in e2e.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,4 +356,95 @@ ART_TEST(shutdown_deadline_cuts_the_request_in_flight) {
   assert_int_equal(srv->shutting_down, 2);
   assert_int_equal(srv->nconns, 0);
   finish(&fd, 1);
+}
+
+/* A TCP connection to the server's real listener, accepted by the loop. */
+static int listener_connect(void) {
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+  assert_int_equal(
+      art_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss, &len), 0);
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  assert_int_equal(connect(fd, (struct sockaddr *)&ss, (socklen_t)len), 0);
+  assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+  settle();
+  return fd;
+}
+
+static const char GET_READYZ[] = "GET /readyz HTTP/1.1\r\nHost: e\r\n\r\n";
+
+/* --drain-delay: the first SIGTERM makes /readyz answer 503 and closes the
+ * idle connection, but the listener keeps accepting for exactly the delay
+ * (new connections are served and closed after their response, /healthz
+ * still 200); then the shutdown proper closes it. */
+ART_TEST(drain_delay_keeps_the_listener_then_stops) {
+  server_new(state)->cfg.drain_delay = 1000;
+  srv->cfg.port = 0;
+  assert_int_equal(server_signals_start(srv), 0);
+  assert_int_equal(server_listen(srv), 0);
+  int fd[3] = {listener_connect(), -1, -1};
+  send_str(fd[0], GET_READYZ);
+  assert_false(expect_status(fd[0], "HTTP/1.1 200 "));
+  assert_non_null(strstr(got, "{\"ready\":true}"));
+  assert_int_equal(raise(SIGTERM), 0);
+  settle();
+  assert_int_equal(srv->draining, 1);
+  assert_int_equal(srv->shutting_down, 0);
+  expect_eof_silent(fd[0]);
+  advance_ms(999);
+  fd[1] = listener_connect();
+  send_str(fd[1], GET_READYZ);
+  expect_status(fd[1], "HTTP/1.1 503 ");
+  assert_non_null(strstr(got, "Connection: close"));
+  fd[2] = listener_connect();
+  send_str(fd[2], "GET /healthz HTTP/1.1\r\nHost: e\r\n\r\n");
+  expect_status(fd[2], "HTTP/1.1 200 ");
+  assert_false(art_is_closing((art_handle_t *)&srv->listener));
+  advance_ms(1);
+  assert_true(art_is_closing((art_handle_t *)&srv->listener));
+  assert_int_equal(srv->shutting_down, 1); /* two connections linger */
+  finish_client(fd[1]);
+  finish_client(fd[2]);
+  fd[1] = fd[2] = -1;
+  assert_int_equal(srv->shutting_down, 2);
+  finish(fd, 3);
+}
+
+/* A second signal during the drain delay skips the rest of it: the
+ * listener closes and, with no connection left, the server is done. */
+ART_TEST(second_signal_ends_the_drain_delay) {
+  server_new(state)->cfg.drain_delay = 60000;
+  srv->cfg.port = 0;
+  assert_int_equal(server_signals_start(srv), 0);
+  assert_int_equal(server_listen(srv), 0);
+  assert_int_equal(raise(SIGTERM), 0);
+  settle();
+  assert_int_equal(srv->draining, 1);
+  assert_false(art_is_closing((art_handle_t *)&srv->listener));
+  assert_int_equal(raise(SIGINT), 0);
+  settle();
+  assert_true(art_is_closing((art_handle_t *)&srv->listener));
+  assert_int_equal(srv->shutting_down, 2);
+  finish(NULL, 0);
+}
+
+/* A connection accepted but not yet read from when SIGTERM is handled may
+ * hold a request the loop has not read (the signal came first in the same
+ * poll): it is not closed as idle, its request is answered with
+ * Connection: close, and the server then finishes. */
+ART_TEST(shutdown_answers_a_connection_not_yet_read) {
+  server_new(state);
+  assert_int_equal(server_signals_start(srv), 0);
+  int fd = client_connect();
+  assert_int_equal(raise(SIGTERM), 0);
+  settle();
+  assert_int_equal(srv->shutting_down, 1);
+  expect_silence(fd);
+  send_str(fd, GET_FAST);
+  expect_status(fd, "HTTP/1.1 200 ");
+  assert_non_null(strstr(got, "Connection: close"));
+  finish_client(fd);
+  assert_int_equal(srv->shutting_down, 2);
+  finish(NULL, 0);
 }

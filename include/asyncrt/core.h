@@ -139,6 +139,7 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *                           (scandir, readdir), else 0
  *   art_fs_get_result       ssize_t: req->result, unclamped
  *   art_backend_fd          the backend's fd (ART_ENOTSUP under poll(2))
+ *   art_listen_fds          sockets passed by the service manager
  *   art_backend_timeout     ms to wait, -1 for no timer, ART_EINVAL for
  *                           a bad loop (also negative: test for -1)
  * A count that cannot fail (0 for NULL or a handle of another type):

@@ -9,10 +9,11 @@
  * calling thread's affinity), art_cpu_info, art_free_cpu_info,
  * art_loadavg, art_total_memory, art_free_memory, art_os_gethostname,
  * art_cwd, art_exepath and art_constrained_memory: each reads /proc or
- * makes one system call into memory of its own. art_os_getenv, art_os_homedir
- * and art_os_tmpdir read the environment, which is safe as long as no thread
- * changes it. Not thread-safe: art_os_setenv and art_os_unsetenv (setenv(3))
- * and art_chdir (it moves every thread's relative paths, pool workers'
+ * makes its system calls into memory of its own. art_os_getenv,
+ * art_os_homedir, art_os_tmpdir and art_sd_notify read the environment,
+ * which is safe as long as no thread changes it. Not thread-safe:
+ * art_os_setenv, art_os_unsetenv and art_listen_fds (setenv(3)) and
+ * art_chdir (it moves every thread's relative paths, pool workers'
  * included): call these from one thread at a time. */
 #ifndef ASYNCRT_PROCESS_H
 #define ASYNCRT_PROCESS_H
@@ -331,6 +332,70 @@ ART_EXTERN int art_chdir(const char *dir);
 /* The process id and the parent's (they never fail). */
 ART_EXTERN int art_getpid(void);
 ART_EXTERN int art_getppid(void);
+
+/* ------------------------------------------------------------------------ */
+/* Service managers: systemd's socket activation, readiness and watchdog    */
+/* protocols, spoken with libc only (no libsystemd).                        */
+/*                                                                          */
+/* The environment is treated as untrusted input: every variable is parsed  */
+/* strictly (digits only, no sign or space, no overflow) and anything       */
+/* malformed is ART_EINVAL rather than a guess. art_listen_fds unsets the   */
+/* variables it reads, so it is not thread-safe (like setenv(3)): call it   */
+/* once, early, from one thread. art_sd_notify may be called from any       */
+/* thread while none changes the environment; art_sd_watchdog_start on the  */
+/* timer's loop thread.                                                     */
+
+/* The first inherited descriptor: passed sockets are 3, 4, ... */
+#define ART_LISTEN_FDS_START 3
+/* The longest name a socket unit's FileDescriptorName= may give. */
+#define ART_LISTEN_FDNAME_MAX 255
+/* The longest state art_sd_notify sends, in bytes. */
+#define ART_SD_NOTIFY_MAX 4096
+
+/* One socket passed by the service manager. */
+typedef struct {
+  int fd; /* ART_LISTEN_FDS_START + its index */
+  /* Its name in LISTEN_FDNAMES, else "unknown". */
+  char name[ART_LISTEN_FDNAME_MAX + 1];
+} art_listen_fd_t;
+
+/* Takes the sockets the service manager passed (sd_listen_fds(1)): when
+ * LISTEN_PID is this process, LISTEN_FDS says how many descriptors from 3
+ * up are inherited and LISTEN_FDNAMES, if set, names them (one name per
+ * descriptor, ':'-separated, each 1..255 printable ASCII bytes without
+ * ':'). Each descriptor must be an open socket; all of them are then made
+ * close-on-exec and non-blocking, and written to fds[0..n). Returns n
+ * (0 when nothing was passed, or it was passed to another process), or:
+ * ART_EINVAL for fds NULL with max > 0, max < 0, or a malformed variable;
+ * ART_ENOBUFS when more than max were passed; ART_EBADF for a descriptor
+ * that is not open; ART_ENOTSOCK for one that is not a socket. On an error
+ * no descriptor is changed. In every case LISTEN_PID, LISTEN_FDS and
+ * LISTEN_FDNAMES are removed from the environment, so a child spawned
+ * later does not take them for its own. Open a handle on each with
+ * art_tcp_open or art_pipe_open, then art_listen (which keeps the
+ * manager's bind and only sets the backlog). */
+ART_EXTERN int art_listen_fds(art_listen_fd_t *fds, int max);
+
+/* Sends state (newline-separated assignments: "READY=1", "STOPPING=1",
+ * "WATCHDOG=1", "STATUS=...") to the service manager's NOTIFY_SOCKET, a
+ * path or an abstract name written "@name". Returns 0 when sent, and 0
+ * without doing anything when NOTIFY_SOCKET is unset or empty (not run by
+ * a manager). ART_EINVAL for a NULL or empty state, one longer than
+ * ART_SD_NOTIFY_MAX, or a NOTIFY_SOCKET that is neither form or does not
+ * fit a socket address; ART_EAGAIN when the manager's queue is full (the
+ * send never blocks); else the error of sendto(2) (ART_ECONNREFUSED,
+ * ART_ENOENT...). Never raises SIGPIPE. */
+ART_EXTERN int art_sd_notify(const char *state);
+
+/* When the manager asks for watchdog pings (WATCHDOG_USEC set and
+ * WATCHDOG_PID, if set, this process), starts timer, which the caller
+ * initialised with art_timer_init, repeating at half of WATCHDOG_USEC
+ * (at least 1 ms) to send "WATCHDOG=1", and unreferences it: it never
+ * keeps the loop alive. Stores the interval in ms in *interval_ms (may be
+ * NULL), or 0 when no watchdog is asked for and the timer is untouched.
+ * Returns 0, ART_EINVAL for a malformed or zero variable or a timer that
+ * cannot start. Stop or close the timer to stop the pings. */
+ART_EXTERN int art_sd_watchdog_start(art_timer_t *timer, uint64_t *interval_ms);
 
 #ifdef __cplusplus
 }
