@@ -105,6 +105,11 @@ static art_cluster_options_t options(unsigned n, art_cluster_mode mode,
   return o;
 }
 
+static int online_at_least_1(void *arg) {
+  (void)arg;
+  return seen.online >= 1;
+}
+
 static int online_at_least_2(void *arg) {
   (void)arg;
   return seen.online >= 2;
@@ -150,6 +155,7 @@ struct load_s {
   struct sockaddr_in addr;
   int total, started, finished, concurrency, inflight;
   int ok, refused, failed;
+  int connected;  /* connects that succeeded */
   int order[512]; /* the slot that answered each successful connection */
   int per_slot[2];
 };
@@ -206,6 +212,7 @@ static void client_connected(art_connect_t *req, int status) {
     art_close((art_handle_t *)&k->tcp, client_closed);
     return;
   }
+  k->load->connected++;
   art_read_start((art_stream_t *)&k->tcp, client_alloc, client_read);
 }
 
@@ -444,6 +451,37 @@ ART_TEST(reuseport_sigkill_under_load_restarts) {
   kill_slot0_under_load(ART_TEST_LOOP(state), ART_CLUSTER_REUSEPORT);
 }
 
+static int all_connected(void *arg) {
+  load_t *l = arg;
+  return l->connected == l->total;
+}
+
+/* Reuseport: connections queued on a slot's socket outlive its worker.
+ * The worker is stopped (SIGSTOP), so eight connections complete their
+ * handshake and wait in the socket's accept queue; it is then killed. The
+ * primary's copy keeps the socket open and the queue with it, and the
+ * slot's next worker answers all eight. */
+ART_TEST(reuseport_queue_survives_its_worker) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_cluster_t c;
+  art_cluster_options_t o = options(1, ART_CLUSTER_REUSEPORT, "serve");
+  assert_int_equal(art_cluster_start(loop, &c, &o), 0);
+  assert_true(art_test_run_until(loop, 20000, online_at_least_1, NULL));
+  int pid = art_cluster_worker_pid(&c, 0);
+  assert_int_equal(art_kill(pid, SIGSTOP), 0);
+  load_t l;
+  load_start(&l, loop, &c, 8, 8);
+  assert_true(art_test_run_until(loop, 20000, all_connected, &l));
+  assert_int_equal(l.finished, 0);
+  assert_int_equal(art_kill(pid, SIGKILL), 0);
+  assert_true(art_test_run_until(loop, 20000, load_done, &l));
+  assert_int_equal(l.ok, 8);
+  assert_int_equal(l.failed, 0);
+  assert_int_equal(seen.killed, 1);
+  assert_int_equal(c.restarts, 1);
+  stop_and_finish(loop, &c);
+}
+
 static int six_exits(void *arg) {
   (void)arg;
   return seen.exits >= 6;
@@ -571,7 +609,7 @@ static void reload_under_load(art_loop_t *loop, art_cluster_mode mode,
   int pid0 = art_cluster_worker_pid(&c, 0),
       pid1 = art_cluster_worker_pid(&c, 1);
   load_t l;
-  load_start(&l, loop, &c, LOAD_OPEN, 4);
+  load_start(&l, loop, &c, LOAD_OPEN, 16);
   l.total = 100;
   assert_true(art_test_run_until(loop, 20000, load_done, &l));
   l.total = LOAD_OPEN;
