@@ -690,6 +690,53 @@ ART_TEST(stop_drains) {
   assert_int_equal(seen.killed, 0);
 }
 
+/* Round robin: connections the kernel completed and queued on the
+ * primary's listener when the stop comes are dealt before the workers
+ * drain, not reset by the listener's close. */
+ART_TEST(roundrobin_stop_serves_the_queue) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_cluster_t c;
+  art_cluster_options_t o = options(2, ART_CLUSTER_ROUNDROBIN, "serve");
+  assert_int_equal(art_cluster_start(loop, &c, &o), 0);
+  assert_true(art_test_run_until(loop, 20000, online_at_least_2, NULL));
+  load_t l;
+  load_start(&l, loop, &c, 8, 8);
+  /* The loop has not run: nothing was accepted yet; loopback handshakes
+   * complete in the kernel, so the eight wait in the listener's queue. */
+  assert_int_equal(art_cluster_stop(&c, on_stopped), 0);
+  assert_true(art_test_run_until(loop, 20000, stopped, NULL));
+  art_run(loop, ART_RUN_DEFAULT);
+  assert_int_equal(l.ok, 8);
+  assert_int_equal(l.failed + l.refused, 0);
+  assert_int_equal(c.dispatched, 8);
+  assert_int_equal(seen.clean, 2);
+}
+
+/* Reuseport: a draining worker takes its socket's queue first. The
+ * worker is stopped while eight connections queue, the cluster is told
+ * to stop, then the worker continues: it finds the STOP frame and the
+ * queue, and serves all eight either way round. */
+ART_TEST(reuseport_stop_serves_the_queue) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_cluster_t c;
+  art_cluster_options_t o = options(1, ART_CLUSTER_REUSEPORT, "serve");
+  assert_int_equal(art_cluster_start(loop, &c, &o), 0);
+  assert_true(art_test_run_until(loop, 20000, online_at_least_1, NULL));
+  int pid = art_cluster_worker_pid(&c, 0);
+  assert_int_equal(art_kill(pid, SIGSTOP), 0);
+  load_t l;
+  load_start(&l, loop, &c, 8, 8);
+  assert_true(art_test_run_until(loop, 20000, all_connected, &l));
+  assert_int_equal(art_cluster_stop(&c, on_stopped), 0);
+  art_run(loop, ART_RUN_NOWAIT); /* the STOP frame goes out */
+  assert_int_equal(art_kill(pid, SIGCONT), 0);
+  assert_true(art_test_run_until(loop, 20000, stopped, NULL));
+  art_run(loop, ART_RUN_DEFAULT);
+  assert_int_equal(l.ok, 8);
+  assert_int_equal(l.failed, 0);
+  assert_int_equal(seen.clean, 1);
+}
+
 /* A worker that ignores the drain is killed when the grace ends. */
 ART_TEST(stop_kills_after_grace) {
   art_loop_t *loop = ART_TEST_LOOP(state);

@@ -223,7 +223,7 @@ struct art_cluster_worker_s {
   unsigned handles_;   /* internal handles not yet closed */
   int state_;          /* starting, ready, draining, closed */
   int taken_;          /* the connection of this callback was accepted */
-  int spare_;          /* reserved */
+  int queued_fd_;      /* a drain's connection from the queue, or -1 */
   void *reserved_[4];
 };
 

@@ -25,7 +25,13 @@
  *    one spawn per restart_max_ms per slot.
  * 5. A worker that sends a bad frame is killed: the primary cannot trust
  *    anything further from it, and the restart path replaces it.
+ * 6. A stop closes the round robin listener; the connections already in
+ *    its queue are dealt first. What arrives after the close is refused:
+ *    the service is going away. In reuseport mode each worker takes its
+ *    socket's queue as it drains (worker.c, note 4), and the primary
+ *    closes its copies only once every worker has exited.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -493,24 +499,56 @@ static void conn_sent(art_write_t *req, int status) {
   }
 }
 
+static conn_t *conn_new(art_cluster_t *c) {
+  conn_t *k = art__malloc(sizeof(*k));
+  if (k == NULL)
+    return NULL;
+  k->c = c;
+  k->tries = 0;
+  art_tcp_init(c->loop, &k->tcp);
+  k->tcp.data = k;
+  c->handles_++;
+  return k;
+}
+
 static void deal(art_cluster_t *c) {
   while (c->waiting_ && running(c)) {
     if (!has_ready(c))
       return; /* the listener stays paused: the backlog holds it */
-    conn_t *k = art__malloc(sizeof(*k));
+    conn_t *k = conn_new(c);
     if (k == NULL)
       return;
-    k->c = c;
-    k->tries = 0;
-    art_tcp_init(c->loop, &k->tcp);
-    k->tcp.data = k;
-    c->handles_++;
     if (art_accept((art_stream_t *)&c->listener_, (art_stream_t *)&k->tcp)) {
       c->waiting_ = 0;
       art_close((art_handle_t *)&k->tcp, conn_closed);
       return;
     }
     c->waiting_ = 0;
+    offer(k);
+  }
+}
+
+/* A stop deals what waits in the listener's queue before the workers are
+ * told to drain (each reads its CONN frames before STOP), so connections
+ * the kernel had already completed are served rather than reset when the
+ * listener closes (note 6). At most one backlog's worth: the queue is no
+ * bigger, and connections still arriving must not keep the stop going. */
+static void deal_backlog(art_cluster_t *c) {
+  int fd = art__handle_fd((const art_handle_t *)&c->listener_);
+  deal(c);
+  for (int i = 0; fd >= 0 && i < c->opts_.backlog && has_ready(c); i++) {
+    int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (cfd < 0 && (errno == EINTR || errno == ECONNABORTED))
+      continue;
+    if (cfd < 0)
+      return;
+    conn_t *k = conn_new(c);
+    if (k == NULL || art_tcp_open(&k->tcp, cfd) != 0) {
+      art__close_fd(cfd);
+      if (k != NULL)
+        art_close((art_handle_t *)&k->tcp, conn_closed);
+      return;
+    }
     offer(k);
   }
 }
@@ -735,6 +773,8 @@ int art_cluster_start(art_loop_t *loop, art_cluster_t *c,
 int art_cluster_stop(art_cluster_t *c, art_cluster_done_cb cb) {
   if (c == NULL || !running(c))
     return ART_EINVAL;
+  if (c->mode == ART_CLUSTER_ROUNDROBIN)
+    deal_backlog(c);
   c->state_ = C_STOPPING;
   c->stop_cb_ = cb;
   own_close((art_handle_t *)&c->listener_);

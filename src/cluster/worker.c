@@ -15,11 +15,15 @@
  * 3. A connection handed over and not accepted in on_connection is closed
  *    here rather than left in the pipe's list: the next CONN frame must
  *    find its own connection first.
- * 4. Draining closes the listener (reuseport: the primary keeps its own
- *    copy, so connections queued on it wait for the slot's next worker
- *    instead of being reset) and the pipe, then tells the program. Losing
- *    the primary (end of the pipe) drains the same way.
+ * 4. Draining closes the listener and the pipe, then tells the program.
+ *    In reuseport mode it first takes what waits in the socket's queue
+ *    (at most one backlog's worth) and hands it to on_connection, so that
+ *    a stop serves the connections the kernel had completed; the primary
+ *    keeps its own copy of the socket, so anything arriving later waits
+ *    for the slot's next worker, or is reset when a stop has closed every
+ *    copy. Losing the primary (end of the pipe) drains the same way.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,10 +88,35 @@ static void close_handle(art_cluster_worker_t *w, art_handle_t *h) {
     art_close(h, handle_closed);
 }
 
+/* Reuseport: serves the connections waiting in the slot's queue before
+ * the listener closes (note 4). */
+static void take_queue(art_cluster_worker_t *w) {
+  int fd = art__handle_fd((const art_handle_t *)&w->listener_);
+  for (int i = 0; fd >= 0 && i < w->opts_.backlog && w->state_ == W_READY;
+       i++) {
+    int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (cfd < 0 && (errno == EINTR || errno == ECONNABORTED))
+      continue;
+    if (cfd < 0)
+      return;
+    w->queued_fd_ = cfd;
+    w->taken_ = 0;
+    ART__CALLBACK(&w->listener_, w->opts_.on_connection, (w, 0));
+    if (w->queued_fd_ >= 0) /* not taken: closed, as note 3 */
+      art__close_fd(w->queued_fd_);
+    w->queued_fd_ = -1;
+  }
+}
+
 /* Closes what the worker owns; on_drain runs when drain says so. */
 static void leave(art_cluster_worker_t *w, int drain) {
   if (w->state_ == W_CLOSED)
     return;
+  if (drain && w->state_ == W_READY && w->mode == ART_CLUSTER_REUSEPORT) {
+    take_queue(w);
+    if (w->state_ == W_CLOSED) /* the program left meanwhile */
+      return;
+  }
   w->state_ = W_CLOSED;
   close_handle(w, (art_handle_t *)&w->listener_);
   close_handle(w, (art_handle_t *)&w->ipc_);
@@ -246,6 +275,7 @@ int art_cluster_worker_start(art_loop_t *loop, art_cluster_worker_t *w,
     w->opts_.backlog = DEFAULT_BACKLOG;
   w->ipc_.data = w;
   w->handles_ = 1;
+  w->queued_fd_ = -1;
   w->state_ = W_STARTING;
   fcntl(fd, F_SETFD, FD_CLOEXEC); /* note 2 */
   err = art_pipe_open(&w->ipc_, fd);
@@ -267,6 +297,14 @@ int art_cluster_accept(art_cluster_worker_t *w, art_tcp_t *client) {
   if (w->taken_ || (w->mode == ART_CLUSTER_ROUNDROBIN &&
                     art_pipe_pending_count(&w->ipc_) == 0))
     return ART_EAGAIN;
+  if (w->queued_fd_ >= 0) { /* a drain's, from the queue */
+    int err = art_tcp_open(client, w->queued_fd_);
+    if (!err) {
+      w->queued_fd_ = -1;
+      w->taken_ = 1;
+    }
+    return err;
+  }
   int err = art_accept(from, (art_stream_t *)client);
   if (!err)
     w->taken_ = 1;
