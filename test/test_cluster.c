@@ -30,7 +30,8 @@ typedef struct {
   int messages;
   char last_message[128];
   int pongs[2];
-  int accepted; /* "accepted" messages from slow workers */
+  int accepted;               /* "accepted" messages from slow workers */
+  int messages_at_first_exit; /* messages seen when the first exit came */
 } seen_t;
 
 static seen_t seen;
@@ -43,6 +44,8 @@ static void on_online(art_cluster_t *c, unsigned slot, int pid) {
 static void on_exit_cb(art_cluster_t *c, unsigned slot, int pid, int64_t status,
                        int sig, int64_t restart) {
   (void)c, (void)slot, (void)pid;
+  if (seen.exits == 0)
+    seen.messages_at_first_exit = seen.messages;
   if (seen.exits < 16) {
     seen.restart_ms[seen.exits] = restart;
     seen.exit_at[seen.exits] = art_hrtime();
@@ -479,6 +482,54 @@ ART_TEST(reuseport_queue_survives_its_worker) {
   assert_int_equal(l.failed, 0);
   assert_int_equal(seen.killed, 1);
   assert_int_equal(c.restarts, 1);
+  stop_and_finish(loop, &c);
+}
+
+static int finished_60(void *arg) {
+  load_t *l = arg;
+  return l->finished >= 60;
+}
+
+/* Round robin: a stuck worker (stopped here) holds at most the window of
+ * connections dealt to it and not acknowledged (8); the primary deals the
+ * rest to the other worker. Once it continues, it serves what it holds. */
+ART_TEST(roundrobin_stuck_worker_holds_a_window) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_cluster_t c;
+  art_cluster_options_t o = options(2, ART_CLUSTER_ROUNDROBIN, "serve");
+  assert_int_equal(art_cluster_start(loop, &c, &o), 0);
+  assert_true(art_test_run_until(loop, 20000, online_at_least_2, NULL));
+  int pid0 = art_cluster_worker_pid(&c, 0);
+  assert_int_equal(art_kill(pid0, SIGSTOP), 0);
+  load_t l;
+  load_start(&l, loop, &c, 68, 12);
+  /* 60 of 68 finish while worker 0 is stopped: all but its window. */
+  assert_true(art_test_run_until(loop, 20000, finished_60, &l));
+  assert_int_equal(l.per_slot[0], 0);
+  assert_int_equal(l.per_slot[1], 60);
+  assert_int_equal(art_kill(pid0, SIGCONT), 0);
+  assert_true(art_test_run_until(loop, 20000, load_done, &l));
+  assert_int_equal(l.ok, 68);
+  assert_int_equal(l.per_slot[0], 8);
+  stop_and_finish(loop, &c);
+}
+
+/* Everything sent on a worker's pipe arrives before its exit is
+ * reported, even what comes after the process itself has gone (here from
+ * a child that inherited the pipe). */
+static int exited_one(void *arg) {
+  (void)arg;
+  return seen.exits >= 1;
+}
+
+ART_TEST(last_words_come_before_the_exit) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_cluster_t c;
+  art_cluster_options_t o = options(1, ART_CLUSTER_ROUNDROBIN, "lastwords");
+  o.restart_min_ms = o.restart_max_ms = 5000; /* no second worker meanwhile */
+  assert_int_equal(art_cluster_start(loop, &c, &o), 0);
+  assert_true(art_test_run_until(loop, 20000, exited_one, NULL));
+  assert_int_equal(seen.messages_at_first_exit, 2);
   stop_and_finish(loop, &c);
 }
 

@@ -20,8 +20,13 @@ enum {
   ART__CF_READY = 2, /* worker -> primary: serving */
   ART__CF_MSG = 3,   /* either way: the user's bytes */
   ART__CF_CONN = 4,  /* primary -> worker: a connection (its fd attached) */
-  ART__CF_STOP = 5   /* primary -> worker: drain and exit */
+  ART__CF_STOP = 5,  /* primary -> worker: drain and exit */
+  ART__CF_ACK = 6    /* worker -> primary: a CONN was handled */
 };
+
+/* CONN frames a worker may have unacknowledged: the primary deals to the
+ * others while a worker is this far behind. */
+#define ART__CF_WINDOW 8
 
 /* HELLO's payload: slot (4 bytes), mode (4), id (8), all big-endian. */
 #define ART__CF_HELLO_LEN 16

@@ -17,13 +17,21 @@
  *    take it; otherwise the listener pauses (stream_server.c, note 2) and
  *    the kernel's backlog holds the connection until a worker is ready.
  *    A connection whose hand-over fails (the worker's pipe broke) is
- *    offered to the next ready worker, at most once per slot.
+ *    offered to the next ready worker, at most once per slot. Each worker
+ *    acknowledges every connection frame once handled; one with
+ *    ART__CF_WINDOW unacknowledged is skipped, so a stuck worker (stopped,
+ *    or busy in a long callback) holds at most that many connections
+ *    while the others take the rest, as Node waits for its workers' acks.
  * 4. Backoff: a worker that lived restart_reset_ms or longer is replaced
  *    at once and clears its slot's count of failures; one that died
  *    sooner is replaced after restart_min_ms doubled per failure in a
  *    row, capped at restart_max_ms. A crash loop therefore costs at most
  *    one spawn per restart_max_ms per slot.
- * 5. A worker that sends a bad frame is killed: the primary cannot trust
+ * 5. A worker's exit is reported (on_exit) once its pipe has been read
+ *    to the end, so the messages it sent before exiting come first; a
+ *    pipe kept open by something else (a child of the worker) is given
+ *    EXIT_DRAIN_MS.
+ *    A worker that sends a bad frame is killed: the primary cannot trust
  *    anything further from it, and the restart path replaces it.
  * 6. A stop closes the round robin listener; the connections already in
  *    its queue are dealt first. What arrives after the close is refused:
@@ -54,6 +62,7 @@ enum { R_STARTING = 1, R_READY, R_DRAINING, R_EXITED };
 #define DEFAULT_READY       10000
 #define DEFAULT_GRACE       10000
 #define MAX_FAILURES        40 /* past this the doubling has long hit the cap */
+#define EXIT_DRAIN_MS       1000
 
 typedef struct record_s record_t;
 
@@ -80,11 +89,18 @@ struct record_s {
   art_pipe_t ipc;
   art_timer_t timer; /* ready timeout during a reload, then the grace */
   art__creader_t reader;
+  unsigned inflight;   /* CONN frames not yet acknowledged */
+  int eof;             /* the pipe was read to its end, or given up on */
+  int reported;        /* on_exit ran */
+  int64_t exit_status; /* kept from the exit for on_exit */
+  int term_signal;     /* likewise */
+  int64_t restart;     /* likewise: the delay before the slot's next one */
 };
 
 /* A connection being handed to a worker (round robin). */
 typedef struct {
   art_cluster_t *c;
+  record_t *to;   /* the worker its frame is written to */
   unsigned tries; /* workers it was offered to */
   art_tcp_t tcp;
 } conn_t;
@@ -92,6 +108,7 @@ typedef struct {
 typedef struct art__cluster_slot slot_t;
 
 static void maybe_done(art_cluster_t *c);
+static void exit_report(record_t *r);
 static void spawn_into(art_cluster_t *c, slot_t *s, int as_next);
 static void deal(art_cluster_t *c);
 
@@ -254,9 +271,12 @@ static void refuse(record_t *r) {
   record_kill(r); /* note 5 */
   if (!art_is_closing((art_handle_t *)&r->ipc))
     art_read_stop((art_stream_t *)&r->ipc);
+  r->eof = 1;
+  exit_report(r);
 }
 
 static int on_frame(record_t *r, const art__cframe_t *f) {
+  art_cluster_t *c = r->c;
   if (f->type == ART__CF_READY) {
     if (f->len != 0 || r->state == R_READY)
       return ART_EPROTO;
@@ -264,12 +284,21 @@ static int on_frame(record_t *r, const art__cframe_t *f) {
       worker_ready(r);
     return 0;
   }
-  art_cluster_t *c = r->c;
+  if (f->type == ART__CF_ACK) {
+    if (f->len != 0 || r->inflight == 0)
+      return ART_EPROTO;
+    if (r->inflight-- == ART__CF_WINDOW && c->waiting_)
+      deal(c); /* it can take connections again (note 3) */
+    return 0;
+  }
   if (c->opts_.on_message != NULL)
     ART__CALLBACK(&r->ipc, c->opts_.on_message,
                   (c, r->slot, f->payload, f->len));
   return 0;
 }
+
+#define FROM_WORKER                                                            \
+  (1u << ART__CF_READY | 1u << ART__CF_MSG | 1u << ART__CF_ACK)
 
 static void ipc_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
   record_t *r = h->data;
@@ -284,12 +313,13 @@ static void ipc_read(art_stream_t *st, ssize_t n, const art_buf_t *buf) {
   (void)buf;
   if (n < 0) { /* the worker closed its end; its exit follows */
     art_read_stop(st);
+    r->eof = 1;
+    exit_report(r);
     return;
   }
   art__creader_filled(&r->reader, (size_t)n);
   while (art_is_readable(st) && !art_is_closing((art_handle_t *)st) &&
-         (got = art__creader_next(
-              &r->reader, 1u << ART__CF_READY | 1u << ART__CF_MSG, &f)) != 0) {
+         (got = art__creader_next(&r->reader, FROM_WORKER, &f)) != 0) {
     if (got < 0 || on_frame(r, &f) != 0) {
       refuse(r);
       return;
@@ -317,23 +347,44 @@ static int send_hello(record_t *r) {
 
 /* ---- Spawning and reaping. ---- */
 
+/* Reports the exit and closes the record, once both the exit and the end
+ * of the pipe were seen (note 5). */
+static void exit_report(record_t *r) {
+  art_cluster_t *c = r->c;
+  if (r->state != R_EXITED || !r->eof || r->reported)
+    return;
+  r->reported = 1;
+  record_close(r);
+  if (c->opts_.on_exit != NULL)
+    ART__CALLBACK(
+        &r->proc, c->opts_.on_exit,
+        (c, r->slot, r->pid, r->exit_status, r->term_signal, r->restart));
+}
+
+static void exit_drain_over(art_timer_t *t) {
+  record_t *r = t->data;
+  r->eof = 1;
+  exit_report(r);
+}
+
 static void worker_exited(art_process_t *p, int64_t status, int sig) {
   record_t *r = p->data;
   art_cluster_t *c = r->c;
   slot_t *s = slot_of(c, r->slot);
   uint64_t lived = art_now(c->loop) - r->started;
-  int64_t restart = -1;
-  int pid = r->pid;
   r->state = R_EXITED;
+  r->exit_status = status;
+  r->term_signal = sig;
+  r->restart = -1;
   if (s->current == r)
-    restart = slot_lost(c, s, lived);
+    r->restart = slot_lost(c, s, lived);
   else if (s->next == r) { /* a replacement died before it was ready */
     s->next = NULL;
     reload_next_slot(c, ART_ECHILD);
   }
-  record_close(r);
-  if (c->opts_.on_exit != NULL)
-    ART__CALLBACK(p, c->opts_.on_exit, (c, r->slot, pid, status, sig, restart));
+  if (!r->eof)
+    art_timer_start(&r->timer, exit_drain_over, EXIT_DRAIN_MS, 0);
+  exit_report(r);
 }
 
 /* The workers' environment: ours (or options.env) without any marker of
@@ -443,12 +494,14 @@ static void conn_closed(art_handle_t *h) {
   maybe_done(c);
 }
 
+static int can_take(const record_t *r) {
+  return r != NULL && r->state == R_READY && r->inflight < ART__CF_WINDOW;
+}
+
 static int has_ready(const art_cluster_t *c) {
-  for (unsigned i = 0; i < c->workers; i++) {
-    record_t *r = c->slots_[i].current;
-    if (r != NULL && r->state == R_READY)
+  for (unsigned i = 0; i < c->workers; i++)
+    if (can_take(c->slots_[i].current))
       return 1;
-  }
   return 0;
 }
 
@@ -456,7 +509,7 @@ static record_t *next_ready(art_cluster_t *c) {
   for (unsigned i = 0; i < c->workers; i++) {
     unsigned at = (c->cursor_ + i) % c->workers;
     record_t *r = slot_of(c, at)->current;
-    if (r != NULL && r->state == R_READY) {
+    if (can_take(r)) {
       c->cursor_ = (at + 1) % c->workers;
       return r;
     }
@@ -472,7 +525,12 @@ static int hand_over(conn_t *k, record_t *r) {
     return ART_ENOMEM;
   f->owner = k;
   k->tries++;
-  return art__cframe_send(f, &r->ipc, (art_stream_t *)&k->tcp, conn_sent);
+  int err = art__cframe_send(f, &r->ipc, (art_stream_t *)&k->tcp, conn_sent);
+  if (!err) {
+    k->to = r;
+    r->inflight++;
+  }
+  return err;
 }
 
 /* Offers k to ready workers until one pipe takes it or each was tried. */
@@ -489,6 +547,8 @@ static void conn_sent(art_write_t *req, int status) {
   art__cwrite_t *f = art__container_of(req, art__cwrite_t, req);
   conn_t *k = f->owner;
   art__free(f);
+  if (status != 0) /* it never reached the worker: no ack will come */
+    k->to->inflight--;
   if (status == 0) {
     k->c->dispatched++;
     art_close((art_handle_t *)&k->tcp, conn_closed); /* the worker has it */
@@ -504,6 +564,7 @@ static conn_t *conn_new(art_cluster_t *c) {
   if (k == NULL)
     return NULL;
   k->c = c;
+  k->to = NULL;
   k->tries = 0;
   art_tcp_init(c->loop, &k->tcp);
   k->tcp.data = k;

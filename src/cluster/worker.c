@@ -195,9 +195,15 @@ static int on_conn(art_cluster_worker_t *w, const art__cframe_t *f) {
     return ART_EPROTO;
   w->taken_ = 0;
   ART__CALLBACK(&w->ipc_, w->opts_.on_connection, (w, 0));
-  if (!w->taken_ && art__handle_usable((art_handle_t *)&w->ipc_))
+  if (!art__handle_usable((art_handle_t *)&w->ipc_) || w->state_ != W_READY)
+    return 0;
+  if (!w->taken_)
     drop_pending(w, (art_stream_t *)&w->ipc_);
-  return 0;
+  /* The primary deals to this worker again only as these come back. */
+  art__cwrite_t *ack = art__cframe_new(ART__CF_ACK, NULL, 0);
+  if (ack == NULL)
+    return ART_ENOMEM;
+  return art__cframe_send(ack, &w->ipc_, NULL, NULL);
 }
 
 static int on_frame(art_cluster_worker_t *w, const art__cframe_t *f) {

@@ -8,6 +8,9 @@
  *   slow     as serve, but answer 300 ms after accepting, and tell the
  *            primary "accepted" first
  *   linger   as serve, but ignore the drain (a timer keeps it alive)
+ *   lastwords  once ready, send "hello", fork a child that keeps the pipe
+ *            and sends "bye" 50 ms later, and exit(0) at once: the
+ *            primary sees the exit before the last message
  *   exit     exit(3) at once
  *   hostile  write a frame header announcing 4 GiB to the primary
  */
@@ -88,8 +91,19 @@ static void cw_message(art_cluster_worker_t *w, const void *data, size_t len) {
   art_cluster_worker_send(w, out, (size_t)n);
 }
 
+static int cw_lastwords;
+
 static void cw_ready(art_cluster_worker_t *w) {
   art_cluster_worker_send(w, "hello", 5);
+  if (cw_lastwords) {
+    static const unsigned char bye[11] = {0, 0, 0,   3,   3,  0,
+                                          0, 0, 'b', 'y', 'e'};
+    if (fork() == 0) { /* the child inherits fd 3 */
+      usleep(50 * 1000);
+      _exit(write(3, bye, sizeof(bye)) == (ssize_t)sizeof(bye) ? 0 : 1);
+    }
+    _exit(0); /* "hello" went out at once: nothing was queued */
+  }
 }
 
 static void cw_never(art_timer_t *t) {
@@ -115,6 +129,7 @@ static int cw_main(const char *behaviour) {
   }
   cw_slow = strcmp(behaviour, "slow") == 0;
   cw_linger = strcmp(behaviour, "linger") == 0;
+  cw_lastwords = strcmp(behaviour, "lastwords") == 0;
   art_loop_t loop;
   art_cluster_worker_t w;
   art_cluster_worker_options_t o = {0};
