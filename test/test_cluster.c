@@ -788,6 +788,21 @@ ART_TEST(reuseport_stop_serves_the_queue) {
   assert_int_equal(seen.clean, 1);
 }
 
+/* A stop right after the start, before any worker was spawned, closes
+ * everything; until a worker exists, a slot takes no message. */
+ART_TEST(stop_before_any_worker) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_cluster_t c;
+  art_cluster_options_t o = options(3, ART_CLUSTER_REUSEPORT, "serve");
+  o.flags = ART_CLUSTER_SIGNALS;
+  assert_int_equal(art_cluster_start(loop, &c, &o), 0);
+  assert_int_equal(art_cluster_send(&c, 0, "x", 1), ART_ENOTCONN);
+  assert_int_equal(art_cluster_worker_pid(&c, 0), 0);
+  stop_and_finish(loop, &c);
+  assert_int_equal(seen.exits, 0);
+  assert_int_equal(seen.online, 0);
+}
+
 /* A worker that ignores the drain is killed when the grace ends. */
 ART_TEST(stop_kills_after_grace) {
   art_loop_t *loop = ART_TEST_LOOP(state);
