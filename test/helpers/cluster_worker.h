@@ -7,12 +7,14 @@
  *            reply to a message m with "pong <slot> m"; on drain, finish
  *   slow     as serve, but answer 300 ms after accepting, and tell the
  *            primary "accepted" first
- *   linger   as serve, but ignore the drain (a timer keeps it alive)
+ *   linger   as serve, but ignore the drain (a 30 s timer keeps it
+ *            alive, past any grace the tests give)
  *   lastwords  once ready, send "hello", fork a child that keeps the pipe
  *            and sends "bye" 50 ms later, and exit(0) at once: the
  *            primary sees the exit before the last message
  *   exit     exit(3) at once
- *   hostile  write a frame header announcing 4 GiB to the primary
+ *   hostile  write a frame header announcing 4 GiB to the primary, then
+ *            wait for the end of the pipe
  */
 #ifndef ART_TEST_HELPERS_CLUSTER_WORKER_H
 #define ART_TEST_HELPERS_CLUSTER_WORKER_H
@@ -113,7 +115,7 @@ static void cw_never(art_timer_t *t) {
 static void cw_drain(art_cluster_worker_t *w) {
   if (cw_linger) {
     art_timer_init(w->loop, &cw_keep);
-    art_timer_start(&cw_keep, cw_never, 3600 * 1000, 0);
+    art_timer_start(&cw_keep, cw_never, 30 * 1000, 0); /* outlives grace */
   }
 }
 
@@ -122,10 +124,12 @@ static int cw_main(const char *behaviour) {
     return 3;
   if (strcmp(behaviour, "hostile") == 0) {
     static const unsigned char bad[8] = {0xff, 0xff, 0xff, 0xff, 3, 0, 0, 0};
+    char sink[256];
     if (write(3, bad, sizeof(bad)) != (ssize_t)sizeof(bad))
       return 4;
-    for (;;)
-      pause();
+    while (read(3, sink, sizeof(sink)) > 0) /* until killed or orphaned */
+      ;
+    return 0;
   }
   cw_slow = strcmp(behaviour, "slow") == 0;
   cw_linger = strcmp(behaviour, "linger") == 0;
