@@ -11,6 +11,8 @@
 #ifndef ART_CLUSTER_CLUSTER_H
 #define ART_CLUSTER_CLUSTER_H
 
+#include <sys/socket.h>
+
 #include "../internal.h"
 
 #define ART__CF_HEADER 8
@@ -78,6 +80,57 @@ art__cwrite_t *art__cframe_new(int type, const void *data,
  * that went away). */
 int art__cframe_send(art__cwrite_t *w, art_pipe_t *pipe,
                      art_stream_t *send_handle, art_write_cb cb) ART__HIDDEN;
+
+/* ---- The primary's records (primary.c; launch.c starts them). ---- */
+
+enum { R_STARTING = 1, R_READY, R_DRAINING, R_EXITED };
+
+typedef struct record_s record_t;
+
+struct art__cluster_slot {
+  unsigned index;      /* in slots_ */
+  record_t *current;   /* the slot's worker, starting or ready */
+  record_t *next;      /* reload: its replacement until ready */
+  unsigned failures;   /* short-lived ones in a row (primary.c, 4) */
+  int started;         /* a worker was started here before */
+  art_timer_t restart; /* the backoff */
+  art_tcp_t listener;  /* reuseport: its socket (primary.c, 2) */
+};
+
+/* One worker process, from spawn until all its handles closed. */
+struct record_s {
+  art_cluster_t *c;
+  unsigned slot;
+  uint64_t id; /* the worker's ART_CLUSTER_ENV value */
+  int pid;
+  int state;        /* R_* */
+  unsigned handles; /* of proc, ipc, timer not yet closed */
+  uint64_t started; /* loop time at spawn, ms */
+  art_process_t proc;
+  art_pipe_t ipc;
+  art_timer_t timer; /* ready timeout during a reload, then the grace */
+  art__creader_t reader;
+  unsigned inflight;   /* CONN frames not yet acknowledged */
+  int eof;             /* the pipe was read to its end, or given up on */
+  int reported;        /* on_exit ran */
+  int64_t exit_status; /* kept from the exit for on_exit */
+  int term_signal;     /* likewise */
+  int64_t restart;     /* likewise: the delay before the slot's next one */
+};
+
+typedef struct art__cluster_slot slot_t;
+
+/* The length of an IPv4 or IPv6 address, 0 for anything else. */
+socklen_t art__cluster_addr_len(const struct sockaddr *a) ART__HIDDEN;
+/* Opens n listening sockets on the cluster's address (SO_REUSEPORT in that
+ * mode) into fds; the first fixes the port (written back to addr_) that
+ * the others share. 0, or the error with nothing left open. */
+int art__cluster_open_sockets(art_cluster_t *c, int *fds,
+                              unsigned n) ART__HIDDEN;
+/* Spawns r's worker: options.file and args, the environment with r's
+ * marker, stdio inherited, r->ipc as fd 3. art_spawn's result; r->proc is
+ * initialised either way. */
+int art__cluster_spawn(record_t *r, art_exit_cb exit_cb) ART__HIDDEN;
 
 /* Big-endian fields. */
 static inline void art__put_be32(unsigned char *p, uint32_t v) {

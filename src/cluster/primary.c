@@ -50,10 +50,7 @@
 
 #include "cluster.h"
 
-extern char **environ;
-
 enum { C_RUNNING = 1, C_STOPPING, C_CLOSING, C_STOPPED };
-enum { R_STARTING = 1, R_READY, R_DRAINING, R_EXITED };
 
 #define DEFAULT_BACKLOG     511
 #define DEFAULT_RESTART_MIN 100
@@ -64,39 +61,6 @@ enum { R_STARTING = 1, R_READY, R_DRAINING, R_EXITED };
 #define MAX_FAILURES        40 /* past this the doubling has long hit the cap */
 #define EXIT_DRAIN_MS       1000
 
-typedef struct record_s record_t;
-
-struct art__cluster_slot {
-  unsigned index;      /* in slots_ */
-  record_t *current;   /* the slot's worker, starting or ready */
-  record_t *next;      /* reload: its replacement until ready */
-  unsigned failures;   /* short-lived workers in a row (note 4) */
-  int started;         /* a worker was started here before */
-  art_timer_t restart; /* the backoff */
-  art_tcp_t listener;  /* reuseport: the slot's socket (note 2) */
-};
-
-/* One worker process, from spawn until all its handles closed. */
-struct record_s {
-  art_cluster_t *c;
-  unsigned slot;
-  uint64_t id; /* the worker's ART_CLUSTER_ENV value */
-  int pid;
-  int state;        /* R_* */
-  unsigned handles; /* of proc, ipc, timer not yet closed */
-  uint64_t started; /* loop time at spawn, ms */
-  art_process_t proc;
-  art_pipe_t ipc;
-  art_timer_t timer; /* ready timeout during a reload, then the grace */
-  art__creader_t reader;
-  unsigned inflight;   /* CONN frames not yet acknowledged */
-  int eof;             /* the pipe was read to its end, or given up on */
-  int reported;        /* on_exit ran */
-  int64_t exit_status; /* kept from the exit for on_exit */
-  int term_signal;     /* likewise */
-  int64_t restart;     /* likewise: the delay before the slot's next one */
-};
-
 /* A connection being handed to a worker (round robin). */
 typedef struct {
   art_cluster_t *c;
@@ -104,8 +68,6 @@ typedef struct {
   unsigned tries; /* workers it was offered to */
   art_tcp_t tcp;
 } conn_t;
-
-typedef struct art__cluster_slot slot_t;
 
 static void maybe_done(art_cluster_t *c);
 static void exit_report(record_t *r);
@@ -387,51 +349,6 @@ static void worker_exited(art_process_t *p, int64_t status, int sig) {
   exit_report(r);
 }
 
-/* The workers' environment: ours (or options.env) without any marker of
- * our own, plus the new worker's. */
-static char **worker_env(const art_cluster_t *c, uint64_t id) {
-  char **base = c->opts_.env != NULL ? c->opts_.env : environ;
-  size_t n = 0, k = 0, name = strlen(ART_CLUSTER_ENV);
-  while (base != NULL && base[n] != NULL)
-    n++;
-  char **env = art__malloc((n + 2) * sizeof(char *) + name + 24);
-  if (env == NULL)
-    return NULL;
-  char *mark = (char *)(env + n + 2);
-  snprintf(mark, name + 24, "%s=%llu", ART_CLUSTER_ENV, (unsigned long long)id);
-  for (size_t i = 0; i < n; i++)
-    if (strncmp(base[i], ART_CLUSTER_ENV "=", name + 1) != 0)
-      env[k++] = base[i];
-  env[k++] = mark;
-  env[k] = NULL;
-  return env;
-}
-
-static int spawn_record(record_t *r) {
-  art_cluster_t *c = r->c;
-  art_stdio_container_t stdio[4];
-  for (int i = 0; i < 3; i++) {
-    stdio[i].flags = ART_INHERIT_FD;
-    stdio[i].data.fd = i;
-  }
-  stdio[3].flags =
-      ART_CREATE_PIPE | ART_READABLE_PIPE | ART_WRITABLE_PIPE | ART_IPC;
-  stdio[3].data.stream = (art_stream_t *)&r->ipc;
-  char **env = worker_env(c, r->id);
-  if (env == NULL)
-    return ART_ENOMEM;
-  art_process_options_t po = {.exit_cb = worker_exited,
-                              .file = c->opts_.file,
-                              .args = c->opts_.args,
-                              .env = env,
-                              .stdio_count = 4,
-                              .stdio = stdio};
-  int err = art_spawn(c->loop, &r->proc, &po);
-  art__free(env);
-  r->proc.data = r;
-  return err;
-}
-
 /* Starts a worker for slot s, as its worker or (as_next) as its reload
  * replacement. A failure is a worker that died at once. */
 static void spawn_into(art_cluster_t *c, slot_t *s, int as_next) {
@@ -446,7 +363,7 @@ static void spawn_into(art_cluster_t *c, slot_t *s, int as_next) {
     art_pipe_init(c->loop, &r->ipc, 1);
     art_timer_init(c->loop, &r->timer);
     r->ipc.data = r->timer.data = r;
-    err = spawn_record(r);
+    err = art__cluster_spawn(r, worker_exited);
     r->handles = 3;
     c->records_++;
     if (!err) {
@@ -673,61 +590,11 @@ static void maybe_done(art_cluster_t *c) {
     ART__CALLBACK(&c->reload_timer_, c->stop_cb_, (c, 0));
 }
 
-/* ---- Listening sockets (note 1). ---- */
-
-static socklen_t addr_len(const struct sockaddr *a) {
-  if (a == NULL)
-    return 0;
-  if (a->sa_family == AF_INET)
-    return sizeof(struct sockaddr_in);
-  if (a->sa_family == AF_INET6)
-    return sizeof(struct sockaddr_in6);
-  return 0;
-}
-
-static int open_socket(const art_cluster_t *c, int reuseport, int *out) {
-  const struct sockaddr *a = (const struct sockaddr *)c->addr_;
-  int on = 1;
-  int fd = socket(a->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd == -1)
-    return -errno;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
-      (reuseport &&
-       setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1) ||
-      bind(fd, a, addr_len(a)) == -1 || listen(fd, c->opts_.backlog) == -1) {
-    int err = -errno;
-    art__close_fd(fd);
-    return err;
-  }
-  *out = fd;
-  return 0;
-}
-
-/* Opens n listeners; the first fixes the port the others share. */
-static int open_sockets(art_cluster_t *c, int *fds, unsigned n) {
-  int reuseport = c->mode == ART_CLUSTER_REUSEPORT;
-  for (unsigned i = 0; i < n; i++) {
-    int err = open_socket(c, reuseport, &fds[i]);
-    socklen_t len = sizeof(c->addr_);
-    if (!err && i == 0 &&
-        getsockname(fds[0], (struct sockaddr *)c->addr_, &len) == -1) {
-      err = -errno;
-      art__close_fd(fds[0]);
-    }
-    if (err) {
-      while (i-- > 0)
-        art__close_fd(fds[i]);
-      return err;
-    }
-  }
-  return 0;
-}
-
 /* ---- The public calls. ---- */
 
 static int options_valid(const art_cluster_options_t *o) {
   return o->workers >= 1 && o->workers <= ART_CLUSTER_MAX_WORKERS &&
-         addr_len(o->address) != 0 &&
+         art__cluster_addr_len(o->address) != 0 &&
          (o->mode == ART_CLUSTER_ROUNDROBIN ||
           o->mode == ART_CLUSTER_REUSEPORT) &&
          (o->flags & ~(unsigned)ART_CLUSTER_SIGNALS) == 0 && o->backlog >= 0 &&
@@ -796,14 +663,14 @@ int art_cluster_start(art_loop_t *loop, art_cluster_t *c,
   c->mode = opts->mode;
   c->opts_ = *opts;
   set_defaults(&c->opts_);
-  memcpy(c->addr_, opts->address, addr_len(opts->address));
+  memcpy(c->addr_, opts->address, art__cluster_addr_len(opts->address));
   c->opts_.address = (const struct sockaddr *)c->addr_;
   c->next_id_ = 1;
   unsigned n = c->mode == ART_CLUSTER_ROUNDROBIN ? 1 : c->workers;
   c->slots_ = art__calloc(c->workers, sizeof(slot_t));
   if (c->slots_ == NULL)
     return ART_ENOMEM;
-  int err = open_sockets(c, fds, n);
+  int err = art__cluster_open_sockets(c, fds, n);
   if (err) {
     art__free(c->slots_);
     c->slots_ = NULL;
@@ -890,7 +757,7 @@ int art_cluster_getsockname(const art_cluster_t *c, struct sockaddr *name,
   if (c == NULL || name == NULL || namelen == NULL || c->state_ == 0)
     return ART_EINVAL;
   const struct sockaddr *a = (const struct sockaddr *)c->addr_;
-  int len = (int)addr_len(a);
+  int len = (int)art__cluster_addr_len(a);
   if (*namelen < len)
     return ART_ENOBUFS;
   memcpy(name, a, (size_t)len);
