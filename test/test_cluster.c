@@ -565,6 +565,20 @@ static int killed_one(void *arg) {
   return seen.killed >= 1;
 }
 
+/* A worker that never reports ready is killed after ready_timeout_ms and
+ * its slot gets another, with the backoff. */
+ART_TEST(worker_never_ready_is_replaced) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_cluster_t c;
+  art_cluster_options_t o = options(1, ART_CLUSTER_ROUNDROBIN, "mute");
+  o.ready_timeout_ms = 50;
+  assert_int_equal(art_cluster_start(loop, &c, &o), 0);
+  assert_true(art_test_run_until(loop, 20000, killed_one, NULL));
+  assert_int_equal(seen.online, 0);
+  assert_int_equal(seen.restart_ms[0], 10);
+  stop_and_finish(loop, &c);
+}
+
 /* A worker announcing a 4 GiB frame is cut off and killed; the primary
  * allocated nothing for it and keeps running. */
 ART_TEST(hostile_worker_frame_is_refused) {

@@ -85,23 +85,24 @@ typedef void (*art_cluster_message_cb)(art_cluster_t *cluster, unsigned slot,
 typedef void (*art_cluster_done_cb)(art_cluster_t *cluster, int status);
 
 typedef struct {
-  unsigned workers;                /* 1..ART_CLUSTER_MAX_WORKERS */
-  art_cluster_mode mode;           /* ART_CLUSTER_ROUNDROBIN or _REUSEPORT */
-  const struct sockaddr *address;  /* sockaddr_in or _in6; port 0 picks one */
-  int backlog;                     /* listen backlog; 0 means 511 */
-  const char *file;                /* the workers' program; NULL: our own */
-  char **args;                     /* their argv, args[0] required */
-  char **env;                      /* their environment; NULL: ours */
-  unsigned flags;                  /* ART_CLUSTER_SIGNALS */
-  uint64_t restart_min_ms;         /* first backoff delay; 0 means 100 */
-  uint64_t restart_max_ms;         /* backoff cap; 0 means 30000 */
-  uint64_t restart_reset_ms;       /* a worker that lived this long restarts
-                                      at once and resets the backoff;
-                                      0 means 10000 */
-  uint64_t ready_timeout_ms;       /* reload: wait for a new worker; 0: 10000 */
-  uint64_t grace_ms;               /* drain before SIGKILL; 0 means 10000 */
-  art_cluster_online_cb on_online; /* may be NULL */
-  art_cluster_exit_cb on_exit;     /* may be NULL */
+  unsigned workers;                  /* 1..ART_CLUSTER_MAX_WORKERS */
+  art_cluster_mode mode;             /* ART_CLUSTER_ROUNDROBIN or _REUSEPORT */
+  const struct sockaddr *address;    /* sockaddr_in or _in6; port 0 picks one */
+  int backlog;                       /* listen backlog; 0 means 511 */
+  const char *file;                  /* the workers' program; NULL: our own */
+  char **args;                       /* their argv, args[0] required */
+  char **env;                        /* their environment; NULL: ours */
+  unsigned flags;                    /* ART_CLUSTER_SIGNALS */
+  uint64_t restart_min_ms;           /* first backoff delay; 0 means 100 */
+  uint64_t restart_max_ms;           /* backoff cap; 0 means 30000 */
+  uint64_t restart_reset_ms;         /* a worker that lived this long restarts
+                                        at once and resets the backoff;
+                                        0 means 10000 */
+  uint64_t ready_timeout_ms;         /* a worker not ready by then is killed
+                                        (and replaced); 0 means 10000 */
+  uint64_t grace_ms;                 /* drain before SIGKILL; 0 means 10000 */
+  art_cluster_online_cb on_online;   /* may be NULL */
+  art_cluster_exit_cb on_exit;       /* may be NULL */
   art_cluster_message_cb on_message; /* may be NULL */
 } art_cluster_options_t;
 

@@ -178,15 +178,21 @@ static void reload_finish(art_cluster_t *c, int status) {
     ART__CALLBACK(&c->reload_timer_, cb, (c, status));
 }
 
+/* A worker not ready in time is killed: a reload's replacement leaves
+ * the old worker in place; a slot's own worker is replaced with the
+ * backoff, as one that crashed (a worker stuck before it listens would
+ * otherwise hold its slot for ever). */
 static void ready_timeout(art_timer_t *t) {
   record_t *r = t->data;
   slot_t *s = slot_of(r->c, r->slot);
-  if (s->next != r)
+  if (r->state != R_STARTING)
     return;
-  s->next = NULL;
   r->state = R_DRAINING;
   record_kill(r);
-  reload_next_slot(r->c, ART_ETIMEDOUT);
+  if (s->next == r) {
+    s->next = NULL;
+    reload_next_slot(r->c, ART_ETIMEDOUT);
+  }
 }
 
 /* Starts the replacement of the reload's current slot (note: a slot with
@@ -212,9 +218,9 @@ static void worker_ready(record_t *r) {
   art_cluster_t *c = r->c;
   slot_t *s = slot_of(c, r->slot);
   r->state = R_READY;
+  art_timer_stop(&r->timer);
   if (s->next == r) { /* a reload's replacement: the old one drains */
     record_t *old = s->current;
-    art_timer_stop(&r->timer);
     art_timer_stop(&s->restart);
     s->current = r;
     s->next = NULL;
@@ -378,12 +384,11 @@ static void spawn_into(art_cluster_t *c, slot_t *s, int as_next) {
     }
   }
   if (!err) {
-    if (as_next) {
+    if (as_next)
       s->next = r;
-      art_timer_start(&r->timer, ready_timeout, c->opts_.ready_timeout_ms, 0);
-    } else {
+    else
       s->current = r;
-    }
+    art_timer_start(&r->timer, ready_timeout, c->opts_.ready_timeout_ms, 0);
     return;
   }
   /* Never started: reported as an exit with the error as its status. */

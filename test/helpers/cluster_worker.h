@@ -13,6 +13,7 @@
  *            and sends "bye" 50 ms later, and exit(0) at once: the
  *            primary sees the exit before the last message
  *   exit     exit(3) at once
+ *   mute     never start the worker's side: wait for the end of the pipe
  *   hostile  write a frame header announcing 4 GiB to the primary, then
  *            wait for the end of the pipe
  */
@@ -122,6 +123,12 @@ static void cw_drain(art_cluster_worker_t *w) {
 static int cw_main(const char *behaviour) {
   if (strcmp(behaviour, "exit") == 0)
     return 3;
+  if (strcmp(behaviour, "mute") == 0) {
+    char sink[256];
+    while (read(3, sink, sizeof(sink)) > 0) /* until killed or orphaned */
+      ;
+    return 0;
+  }
   if (strcmp(behaviour, "hostile") == 0) {
     static const unsigned char bad[8] = {0xff, 0xff, 0xff, 0xff, 3, 0, 0, 0};
     char sink[256];
