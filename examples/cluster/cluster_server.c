@@ -3,9 +3,10 @@
  *   cluster_server [--workers N] [--mode roundrobin|reuseport]
  *                  [--port P] [--port-file FILE]
  *
- * The primary listens on 127.0.0.1:P (0: any free port, written to FILE),
- * starts N copies of this program as workers and restarts them if they
- * die. Each worker answers every request with which worker it is:
+ * The primary listens on 127.0.0.1:P (0: any free port), starts N copies
+ * of this program as workers and restarts them if they die; once all are
+ * ready it prints the address and writes the port to FILE. Each worker answers
+ * every request with which worker it is:
  *
  *   $ curl -s localhost:8000/
  *   worker 1 pid 4242
@@ -115,28 +116,6 @@ static int worker_main(void) {
 
 /* ---- The primary. ---- */
 
-static void on_online(art_cluster_t *c, unsigned slot, int pid) {
-  (void)c;
-  fprintf(stderr, "primary: worker %u (pid %d) ready\n", slot, pid);
-}
-
-static void on_exit_cb(art_cluster_t *c, unsigned slot, int pid, int64_t status,
-                       int sig, int64_t restart_ms) {
-  (void)c;
-  fprintf(stderr, "primary: worker %u (pid %d) ended: status %lld signal %d%s",
-          slot, pid, (long long)status, sig,
-          restart_ms >= 0 ? "" : ", not restarted\n");
-  if (restart_ms >= 0)
-    fprintf(stderr, ", restart in %lld ms\n", (long long)restart_ms);
-}
-
-static int usage(void) {
-  fprintf(stderr, "usage: cluster_server [--workers N] "
-                  "[--mode roundrobin|reuseport] [--port P] "
-                  "[--port-file FILE]\n");
-  return 2;
-}
-
 static int write_port(const art_cluster_t *c, const char *path) {
   struct sockaddr_in a;
   int len = sizeof(a);
@@ -157,6 +136,34 @@ static int write_port(const art_cluster_t *c, const char *path) {
   return rename(tmp, path); /* readers never see half a number */
 }
 
+static const char *port_file;
+static unsigned online;
+
+/* The address is announced (stdout, --port-file) once every worker is
+ * ready, so a client started then finds them all serving. */
+static void on_online(art_cluster_t *c, unsigned slot, int pid) {
+  fprintf(stderr, "primary: worker %u (pid %d) ready\n", slot, pid);
+  if (++online == c->workers && write_port(c, port_file) != 0)
+    art_cluster_stop(c, NULL);
+}
+
+static void on_exit_cb(art_cluster_t *c, unsigned slot, int pid, int64_t status,
+                       int sig, int64_t restart_ms) {
+  (void)c;
+  fprintf(stderr, "primary: worker %u (pid %d) ended: status %lld signal %d%s",
+          slot, pid, (long long)status, sig,
+          restart_ms >= 0 ? "" : ", not restarted\n");
+  if (restart_ms >= 0)
+    fprintf(stderr, ", restart in %lld ms\n", (long long)restart_ms);
+}
+
+static int usage(void) {
+  fprintf(stderr, "usage: cluster_server [--workers N] "
+                  "[--mode roundrobin|reuseport] [--port P] "
+                  "[--port-file FILE]\n");
+  return 2;
+}
+
 int main(int argc, char **argv) {
   int role = art_cluster_is_worker();
   if (role < 0) {
@@ -169,7 +176,6 @@ int main(int argc, char **argv) {
 
   unsigned workers = 2;
   int port = 8000;
-  const char *port_file = NULL;
   art_cluster_mode mode = ART_CLUSTER_ROUNDROBIN;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc)
@@ -212,8 +218,6 @@ int main(int argc, char **argv) {
     art_loop_close(&loop);
     return 1;
   }
-  if (write_port(&cluster, port_file) != 0)
-    art_cluster_stop(&cluster, NULL);
   /* Runs until SIGTERM or SIGINT has drained every worker. */
   art_run(&loop, ART_RUN_DEFAULT);
   fprintf(stderr, "primary: stopped, %llu restarts\n",

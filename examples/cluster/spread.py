@@ -36,12 +36,11 @@ def main():
                                stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
         try:
-            for _ in range(400):
+            for _ in range(800):
                 if os.path.exists(pf) or srv.poll() is not None:
                     break
                 time.sleep(0.025)
-            port = int(open(pf).read())
-            time.sleep(0.3)  # let every worker report ready
+            port = int(open(pf).read())  # written once every worker is ready
             counts = collections.Counter()
             failed = 0
             for _ in range(a.connections):
