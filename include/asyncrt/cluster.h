@@ -225,6 +225,7 @@ struct art_cluster_worker_s {
   int state_;          /* starting, ready, draining, closed */
   int taken_;          /* the connection of this callback was accepted */
   int queued_fd_;      /* a drain's connection from the queue, or -1 */
+  unsigned acks_;      /* connections handled since the last ack */
   void *reserved_[4];
 };
 

@@ -23,7 +23,7 @@ enum {
   ART__CF_MSG = 3,   /* either way: the user's bytes */
   ART__CF_CONN = 4,  /* primary -> worker: a connection (its fd attached) */
   ART__CF_STOP = 5,  /* primary -> worker: drain and exit */
-  ART__CF_ACK = 6    /* worker -> primary: a CONN was handled */
+  ART__CF_ACK = 6    /* worker -> primary: CONNs handled (count, 4 bytes) */
 };
 
 /* CONN frames a worker may have unacknowledged: the primary deals to the

@@ -253,9 +253,12 @@ static int on_frame(record_t *r, const art__cframe_t *f) {
     return 0;
   }
   if (f->type == ART__CF_ACK) {
-    if (f->len != 0 || r->inflight == 0)
+    uint32_t n = f->len == 4 ? art__get_be32(f->payload) : 0;
+    if (n == 0 || n > r->inflight)
       return ART_EPROTO;
-    if (r->inflight-- == ART__CF_WINDOW && c->waiting_)
+    int was_full = r->inflight >= ART__CF_WINDOW;
+    r->inflight -= n;
+    if (was_full && c->waiting_)
       deal(c); /* it can take connections again (note 3) */
     return 0;
   }

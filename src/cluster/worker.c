@@ -22,6 +22,10 @@
  *    keeps its own copy of the socket, so anything arriving later waits
  *    for the slot's next worker, or is reset when a stop has closed every
  *    copy. Losing the primary (end of the pipe) drains the same way.
+ * 5. Round robin: each connection frame is acknowledged, so that the
+ *    primary can skip a worker that falls behind (primary.c, note 3). One
+ *    ack counts every connection of one read: under load one write
+ *    answers several connections.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -199,11 +203,8 @@ static int on_conn(art_cluster_worker_t *w, const art__cframe_t *f) {
     return 0;
   if (!w->taken_)
     drop_pending(w, (art_stream_t *)&w->ipc_);
-  /* The primary deals to this worker again only as these come back. */
-  art__cwrite_t *ack = art__cframe_new(ART__CF_ACK, NULL, 0);
-  if (ack == NULL)
-    return ART_ENOMEM;
-  return art__cframe_send(ack, &w->ipc_, NULL, NULL);
+  w->acks_++; /* acknowledged once the read's frames are done (note 5) */
+  return 0;
 }
 
 static int on_frame(art_cluster_worker_t *w, const art__cframe_t *f) {
@@ -224,6 +225,20 @@ static int on_frame(art_cluster_worker_t *w, const art__cframe_t *f) {
       ART__CALLBACK(&w->ipc_, w->opts_.on_message, (w, f->payload, f->len));
     return 0;
   }
+}
+
+/* The primary deals to this worker again only as acks come back; one ack
+ * covers every connection of one read (note 5). */
+static int send_acks(art_cluster_worker_t *w) {
+  unsigned char count[4];
+  if (w->acks_ == 0 || w->state_ != W_READY)
+    return 0;
+  art__put_be32(count, w->acks_);
+  w->acks_ = 0;
+  art__cwrite_t *ack = art__cframe_new(ART__CF_ACK, count, sizeof(count));
+  if (ack == NULL)
+    return ART_ENOMEM;
+  return art__cframe_send(ack, &w->ipc_, NULL, NULL);
 }
 
 static void ipc_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
@@ -253,6 +268,8 @@ static void ipc_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
       leave(w, 1);
     }
   }
+  if (send_acks(w) != 0)
+    leave(w, 1);
 }
 
 int art_cluster_worker_start(art_loop_t *loop, art_cluster_worker_t *w,
