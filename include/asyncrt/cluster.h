@@ -72,7 +72,9 @@ typedef void (*art_cluster_online_cb)(art_cluster_t *cluster, unsigned slot,
  * a negative exit_status when it could not even be spawned (the error of
  * art_spawn). restart_ms: the delay before its slot gets a new worker, or
  * -1 when none follows (the cluster is stopping, or the worker was being
- * replaced by a reload). */
+ * replaced by a reload, or was a reload's replacement that failed). Runs
+ * once the worker's pipe has been read to its end, after every message
+ * the worker sent. */
 typedef void (*art_cluster_exit_cb)(art_cluster_t *cluster, unsigned slot,
                                     int pid, int64_t exit_status,
                                     int term_signal, int64_t restart_ms);
