@@ -664,6 +664,51 @@ ART_TEST(sighup_reloads_and_sigterm_stops) {
   reload_under_load(ART_TEST_LOOP(state), ART_CLUSTER_REUSEPORT, 1);
 }
 
+static int two_exits(void *arg) {
+  (void)arg;
+  return seen.exits >= 2;
+}
+
+/* A reload whose new workers fail keeps the old ones serving: each slot's
+ * replacement either exits at once (ART_ECHILD) or never reports ready
+ * (ART_ETIMEDOUT after ready_timeout_ms), and the reload moves on. */
+static void failed_reload(art_loop_t *loop, const char *replacement,
+                          int expect) {
+  art_cluster_t c;
+  art_cluster_options_t o = options(2, ART_CLUSTER_ROUNDROBIN, "serve");
+  o.ready_timeout_ms = 1000; /* long enough for a worker on a busy machine */
+  assert_int_equal(art_cluster_start(loop, &c, &o), 0);
+  assert_true(art_test_run_until(loop, 20000, online_at_least_2, NULL));
+  int pid0 = art_cluster_worker_pid(&c, 0),
+      pid1 = art_cluster_worker_pid(&c, 1);
+  setenv("CW_BEHAVIOUR", replacement, 1);
+  assert_int_equal(art_cluster_reload(&c, on_reloaded), 0);
+  assert_true(art_test_run_until(loop, 20000, reloaded, NULL));
+  unsetenv("CW_BEHAVIOUR");
+  assert_int_equal(seen.reload_status, expect);
+  /* The two replacements' exits (a hung one is reported once reaped). */
+  assert_true(art_test_run_until(loop, 20000, two_exits, NULL));
+  assert_int_equal(seen.exits, 2);
+  assert_int_equal(seen.restart_ms[0], -1);
+  assert_int_equal(seen.restart_ms[1], -1);
+  assert_int_equal(art_cluster_worker_pid(&c, 0), pid0);
+  assert_int_equal(art_cluster_worker_pid(&c, 1), pid1);
+  assert_int_equal(c.restarts, 0);
+  load_t l;
+  load_start(&l, loop, &c, 10, 2);
+  assert_true(art_test_run_until(loop, 20000, load_done, &l));
+  assert_int_equal(l.ok, 10);
+  stop_and_finish(loop, &c);
+}
+
+ART_TEST(reload_keeps_old_workers_when_new_ones_exit) {
+  failed_reload(ART_TEST_LOOP(state), "exit", ART_ECHILD);
+}
+
+ART_TEST(reload_keeps_old_workers_when_new_ones_hang) {
+  failed_reload(ART_TEST_LOOP(state), "mute", ART_ETIMEDOUT);
+}
+
 static int accepted_one(void *arg) {
   (void)arg;
   return seen.accepted >= 1;

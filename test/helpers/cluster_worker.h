@@ -154,12 +154,16 @@ static int cw_main(const char *behaviour) {
   return art_loop_close(&loop) == 0 ? 0 : 6;
 }
 
-/* glibc passes argc, argv and envp to constructors. */
+/* glibc passes argc, argv and envp to constructors. CW_BEHAVIOUR in the
+ * environment overrides argv[1]: the primary reads its environment at
+ * each spawn, so a test can change what the next workers do (a reload's
+ * replacements) without changing the cluster's options. */
 __attribute__((constructor)) static void cw_constructor(int argc, char **argv,
                                                         char **envp) {
   (void)envp;
+  const char *override = getenv("CW_BEHAVIOUR");
   if (art_cluster_is_worker() == 1 && argc > 1)
-    exit(cw_main(argv[1]));
+    exit(cw_main(override != NULL ? override : argv[1]));
 }
 
 #endif
