@@ -4,8 +4,8 @@
  *
  * Notes:
  * 1. Every fallible step of art_cluster_start (socket, bind, listen,
- *    memory) happens on raw fds before any handle exists, so an error
- *    leaves nothing to close. Workers are then spawned from each slot's
+ *    memory) happens on raw fds (launch.c) before any handle exists, so
+ *    an error leaves nothing to close. Workers are then spawned from each slot's
  *    restart timer at 0 ms, so a spawn failure is reported through
  *    on_exit from the loop, never from inside art_cluster_start.
  * 2. Reuseport mode: the primary opens one listening SO_REUSEPORT socket
@@ -31,13 +31,13 @@
  *    to the end, so the messages it sent before exiting come first; a
  *    pipe kept open by something else (a child of the worker) is given
  *    EXIT_DRAIN_MS.
- *    A worker that sends a bad frame is killed: the primary cannot trust
- *    anything further from it, and the restart path replaces it.
  * 6. A stop closes the round robin listener; the connections already in
  *    its queue are dealt first. What arrives after the close is refused:
  *    the service is going away. In reuseport mode each worker takes its
  *    socket's queue as it drains (worker.c, note 4), and the primary
  *    closes its copies only once every worker has exited.
+ * 7. A worker that sends a bad frame is killed: the primary cannot trust
+ *    anything further from it, and the restart path replaces it.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -236,7 +236,7 @@ static void worker_ready(record_t *r) {
 
 static void refuse(record_t *r) {
   r->c->refused_frames++;
-  record_kill(r); /* note 5 */
+  record_kill(r); /* note 7 */
   if (!art_is_closing((art_handle_t *)&r->ipc))
     art_read_stop((art_stream_t *)&r->ipc);
   r->eof = 1;
