@@ -12,9 +12,11 @@
  *   worker 1 pid 4242
  *
  * SIGHUP replaces the workers one by one with no connection refused;
- * SIGTERM or Ctrl-C drains them and exits. */
+ * SIGTERM or Ctrl-C drains them and exits (the workers ignore the SIGINT
+ * a terminal sends the whole process group). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,19 +96,39 @@ static void on_ready(art_cluster_worker_t *w) {
   my_slot = w->slot;
 }
 
+/* Ctrl-C in a terminal signals the whole process group: the workers
+ * leave SIGINT to the primary, which drains them. */
+static art_signal_t sigint;
+
+static void ignore_signal(art_signal_t *h, int signum) {
+  (void)h, (void)signum;
+}
+
+/* The drain: the connections finish and the loop ends with them, once
+ * the program's own handles are closed too. */
+static void on_drain(art_cluster_worker_t *w) {
+  (void)w;
+  art_close((art_handle_t *)&sigint, NULL);
+}
+
 static int worker_main(void) {
   art_loop_t loop;
   art_cluster_worker_t w;
   art_cluster_worker_options_t o = {0};
   o.on_connection = on_connection;
   o.on_ready = on_ready;
-  /* A drain needs nothing more here: the connections finish, and the loop
-   * ends with them. */
+  o.on_drain = on_drain;
   if (art_loop_init(&loop) != 0)
     return 1;
   int err = art_cluster_worker_start(&loop, &w, &o);
+  if (!err && (err = art_signal_init(&loop, &sigint)) == 0) {
+    art_signal_start(&sigint, ignore_signal, SIGINT);
+    art_unref((art_handle_t *)&sigint);
+  }
   if (err) {
     fprintf(stderr, "worker: %s\n", art_strerror(err));
+    art_cluster_worker_close(&w);
+    art_run(&loop, ART_RUN_DEFAULT);
     art_loop_close(&loop);
     return 1;
   }
