@@ -4,10 +4,13 @@ and counts which worker answered each; then stops the server with SIGTERM
 and checks that it exits 0.
 
 Usage: spread.py SERVER [--mode roundrobin|reuseport] [--workers N]
-                 [--connections C] [--check]
+                 [--connections C] [--ctrl-c] [--check]
 
---check fails (exit 1) unless every connection was answered and every
-worker answered at least one (ctest examples.cluster_*).
+--ctrl-c stops the server as a terminal's Ctrl-C does: SIGINT to its whole
+process group, workers included, instead of SIGTERM to the primary.
+--check fails (exit 1) unless every connection was answered, every worker
+answered at least one, and every worker ended by draining (exit status 0,
+no signal) (ctest examples.cluster_*).
 """
 import argparse
 import collections
@@ -26,6 +29,7 @@ def main():
     ap.add_argument("--mode", default="roundrobin")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--connections", type=int, default=100)
+    ap.add_argument("--ctrl-c", action="store_true")
     ap.add_argument("--check", action="store_true")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
@@ -34,7 +38,8 @@ def main():
                                 "--mode", a.mode, "--port", "0",
                                 "--port-file", pf],
                                stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+                               stderr=subprocess.PIPE,
+                               start_new_session=a.ctrl_c)
         try:
             for _ in range(800):
                 if os.path.exists(pf) or srv.poll() is not None:
@@ -58,7 +63,10 @@ def main():
                 except (OSError, IndexError, ValueError):
                     failed += 1
         finally:
-            srv.send_signal(signal.SIGTERM)
+            if a.ctrl_c:
+                os.killpg(srv.pid, signal.SIGINT)
+            else:
+                srv.send_signal(signal.SIGTERM)
             try:
                 _, err = srv.communicate(timeout=20)
             except subprocess.TimeoutExpired:
@@ -69,10 +77,12 @@ def main():
           f"{spread}, failed {failed}")
     if not a.check:
         return 0
-    ok = (failed == 0 and srv.returncode == 0 and
+    log = err.decode(errors="replace")
+    drained = log.count("ended: status 0 signal 0, not restarted")
+    ok = (failed == 0 and srv.returncode == 0 and drained == a.workers and
           all(counts[w] > 0 for w in range(a.workers)))
     if not ok:
-        sys.stderr.write(err.decode(errors="replace"))
+        sys.stderr.write(log)
         sys.stderr.write(f"server exit {srv.returncode}\n")
     return 0 if ok else 1
 
