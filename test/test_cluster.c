@@ -156,7 +156,7 @@ typedef struct {
 
 struct load_s {
   art_loop_t *loop;
-  struct sockaddr_in addr;
+  struct sockaddr_storage addr; /* the cluster's, IPv4 or IPv6 */
   int total, started, finished, concurrency, inflight;
   int ok, refused, failed;
   int connected;  /* connects that succeeded */
@@ -379,6 +379,33 @@ ART_TEST(reuseport_every_worker_serves) {
   assert_int_equal(c.dispatched, 0);
   stop_and_finish(loop, &c);
   assert_int_equal(seen.clean, 2);
+}
+
+/* IPv6: the address family goes through to the sockets; both modes serve
+ * on [::1] (skipped where the host has no IPv6 loopback). */
+static void serve_on_ipv6(art_loop_t *loop, art_cluster_mode mode) {
+  struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+  a6.sin6_addr = in6addr_loopback;
+  art_cluster_t c;
+  art_cluster_options_t o = options(2, mode, "serve");
+  o.address = (const struct sockaddr *)&a6;
+  int err = art_cluster_start(loop, &c, &o);
+  if (err == ART_EADDRNOTAVAIL || err == ART_EAFNOSUPPORT)
+    skip();
+  assert_int_equal(err, 0);
+  assert_true(art_test_run_until(loop, 20000, online_at_least_2, NULL));
+  load_t l;
+  load_start(&l, loop, &c, 32, 4);
+  assert_int_equal(l.addr.ss_family, AF_INET6);
+  assert_true(art_test_run_until(loop, 20000, load_done, &l));
+  assert_int_equal(l.ok, 32);
+  assert_true(l.per_slot[0] > 0 && l.per_slot[1] > 0);
+  stop_and_finish(loop, &c);
+}
+
+ART_TEST(ipv6_serves_in_both_modes) {
+  serve_on_ipv6(ART_TEST_LOOP(state), ART_CLUSTER_ROUNDROBIN);
+  serve_on_ipv6(ART_TEST_LOOP(state), ART_CLUSTER_REUSEPORT);
 }
 
 static int pongs_both(void *arg) {
