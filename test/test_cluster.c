@@ -33,6 +33,8 @@ typedef struct {
   int pongs[2];
   int accepted;               /* "accepted" messages from slow workers */
   int messages_at_first_exit; /* messages seen when the first exit came */
+  int64_t first_status;       /* the first exit's status and pid */
+  int first_pid;
 } seen_t;
 
 static seen_t seen;
@@ -45,8 +47,11 @@ static void on_online(art_cluster_t *c, unsigned slot, int pid) {
 static void on_exit_cb(art_cluster_t *c, unsigned slot, int pid, int64_t status,
                        int sig, int64_t restart) {
   (void)c, (void)slot, (void)pid;
-  if (seen.exits == 0)
+  if (seen.exits == 0) {
     seen.messages_at_first_exit = seen.messages;
+    seen.first_status = status;
+    seen.first_pid = pid;
+  }
   if (seen.exits < 16) {
     seen.restart_ms[seen.exits] = restart;
     seen.exit_at[seen.exits] = art_hrtime();
@@ -559,6 +564,46 @@ ART_TEST(last_words_come_before_the_exit) {
   assert_true(art_test_run_until(loop, 20000, exited_one, NULL));
   assert_int_equal(seen.messages_at_first_exit, 2);
   stop_and_finish(loop, &c);
+}
+
+static int three_exits(void *arg) {
+  (void)arg;
+  return seen.exits >= 3;
+}
+
+/* A program that cannot be spawned is an exit at once: on_exit with pid
+ * 0 and art_spawn's error, and the same backoff as a crash. */
+ART_TEST(spawn_failure_is_an_exit_with_backoff) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_cluster_t c;
+  art_cluster_options_t o = options(1, ART_CLUSTER_ROUNDROBIN, "serve");
+  o.file = "/nonexistent/cluster-worker";
+  assert_int_equal(art_cluster_start(loop, &c, &o), 0);
+  assert_true(art_test_run_until(loop, 20000, three_exits, NULL));
+  assert_int_equal(seen.first_pid, 0);
+  assert_int_equal(seen.first_status, ART_ENOENT);
+  assert_int_equal(seen.restart_ms[0], 10);
+  assert_int_equal(seen.restart_ms[1], 20);
+  assert_int_equal(seen.restart_ms[2], 40);
+  stop_and_finish(loop, &c);
+}
+
+/* options.env is the workers' whole environment, with a marker of its own
+ * replaced by the worker's: a stale ART_CLUSTER_WORKER=77 left in it would
+ * give the worker the wrong id, and it would refuse its HELLO. Here the
+ * environment also turns "exit" into "serve". */
+ART_TEST(options_env_is_the_workers_environment) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  static char *env[] = {"CW_BEHAVIOUR=serve", ART_CLUSTER_ENV "=77", NULL};
+  art_cluster_t c;
+  art_cluster_options_t o = options(2, ART_CLUSTER_REUSEPORT, "exit");
+  o.env = env;
+  o.file = "/proc/self/exe";
+  assert_int_equal(art_cluster_start(loop, &c, &o), 0);
+  assert_true(art_test_run_until(loop, 20000, online_at_least_2, NULL));
+  assert_int_equal(seen.exits, 0);
+  stop_and_finish(loop, &c);
+  assert_int_equal(seen.clean, 2);
 }
 
 static int six_exits(void *arg) {
