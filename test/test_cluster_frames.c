@@ -9,22 +9,50 @@
 #include "helpers/cluster_worker.h"
 #include "helpers/harness.h"
 
-/* What the test saw of its worker. */
-typedef struct {
-  int drained;
-} wstate_t;
+static void put_be32(unsigned char *p, uint32_t v) {
+  p[0] = (unsigned char)(v >> 24);
+  p[1] = (unsigned char)(v >> 16);
+  p[2] = (unsigned char)(v >> 8);
+  p[3] = (unsigned char)v;
+}
 
 /* A frame header as cluster.h describes it, with a chosen reserved byte. */
 static void put_header(unsigned char *p, uint32_t len, unsigned char type,
                        unsigned char reserved) {
-  p[0] = (unsigned char)(len >> 24);
-  p[1] = (unsigned char)(len >> 16);
-  p[2] = (unsigned char)(len >> 8);
-  p[3] = (unsigned char)len;
+  put_be32(p, len);
   p[4] = type;
   p[5] = 0;
   p[6] = reserved;
   p[7] = 0;
+}
+
+/* HELLO as the primary sends it (cluster.h): slot 0, round robin, the
+ * worker's id, a backlog. */
+static size_t hello(unsigned char *out, uint64_t id, uint32_t backlog) {
+  put_header(out, 20, 1, 0);
+  put_be32(out + 8, 0);
+  put_be32(out + 12, 0);
+  put_be32(out + 16, (uint32_t)(id >> 32));
+  put_be32(out + 20, (uint32_t)id);
+  put_be32(out + 24, backlog);
+  return 28;
+}
+
+/* What the test saw of its worker. */
+typedef struct {
+  int drained;
+  int ready;
+  char message[16];
+} wstate_t;
+
+static void w_ready(art_cluster_worker_t *w) {
+  ((wstate_t *)w->data)->ready++;
+}
+
+static void w_message(art_cluster_worker_t *w, const void *data, size_t len) {
+  wstate_t *ws = w->data;
+  if (len < sizeof(ws->message))
+    memcpy(ws->message, data, len);
 }
 
 static void w_drain(art_cluster_worker_t *w) {
@@ -58,6 +86,46 @@ static void hostile_primary(art_loop_t *loop, const unsigned char *frame,
   close(sv[0]);
 }
 
+/* The frames as a primary sends them: HELLO, a message, STOP. The worker
+ * answers READY, delivers the message, drains, and refuses nothing. */
+ART_TEST(well_formed_primary) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  unsigned char in[64], out[64];
+  size_t n = hello(in, 9, 511);
+  put_header(in + n, 2, 3, 0);
+  memcpy(in + n + 8, "hi", 2);
+  n += 10;
+  put_header(in + n, 0, 5, 0);
+  n += 8;
+  int sv[2];
+  wstate_t ws = {0};
+  art_cluster_worker_t w;
+  art_cluster_worker_options_t wo = {0};
+  wo.on_connection = cw_connection;
+  wo.on_ready = w_ready;
+  wo.on_message = w_message;
+  wo.on_drain = w_drain;
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  wo.ipc_fd = sv[1];
+  setenv(ART_CLUSTER_ENV, "9", 1);
+  assert_int_equal(art_cluster_worker_start(loop, &w, &wo), 0);
+  unsetenv(ART_CLUSTER_ENV);
+  w.data = &ws;
+  assert_int_equal(send(sv[0], in, n, MSG_NOSIGNAL), (ssize_t)n);
+  assert_true(art_test_run_until(loop, 5000, w_drained, &w));
+  art_run(loop, ART_RUN_DEFAULT);
+  assert_int_equal(ws.ready, 1);
+  assert_string_equal(ws.message, "hi");
+  assert_int_equal(w.refused_frames, 0);
+  assert_int_equal(w.slot, 0);
+  assert_int_equal(w.mode, ART_CLUSTER_ROUNDROBIN);
+  /* READY came back: an empty frame of type 2. */
+  static const unsigned char ready[8] = {0, 0, 0, 0, 2, 0, 0, 0};
+  assert_true(recv(sv[0], out, sizeof(out), 0) >= 8);
+  assert_memory_equal(out, ready, 8);
+  close(sv[0]);
+}
+
 ART_TEST(hostile_primary_frame_is_refused) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   /* Oversized. */
@@ -76,14 +144,15 @@ ART_TEST(hostile_primary_frame_is_refused) {
   static const unsigned char early[9] = {0, 0, 0, 1, 3, 0, 0, 0, 'x'};
   hostile_primary(loop, early, sizeof(early));
   /* HELLO for another worker (id 8, this one is 9). */
-  static const unsigned char other[24] = {0, 0, 0, 16, 1, 0, 0, 0, 0, 0, 0, 0,
-                                          0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0, 8};
-  hostile_primary(loop, other, sizeof(other));
+  unsigned char f[64];
+  hostile_primary(loop, f, hello(f, 8, 511));
+  /* HELLO with a backlog of 0, and of more than INT_MAX. */
+  hostile_primary(loop, f, hello(f, 9, 0));
+  hostile_primary(loop, f, hello(f, 9, 0x80000000u));
   /* A connection frame with no connection attached (round robin). */
-  static const unsigned char noconn[32] = {0, 0, 0, 16, 1, 0, 0, 0, 0, 0, 0,
-                                           0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0,
-                                           0, 9, 0, 0,  0, 0, 4, 0, 0, 0};
-  hostile_primary(loop, noconn, sizeof(noconn));
+  size_t n = hello(f, 9, 511);
+  put_header(f + n, 0, 4, 0);
+  hostile_primary(loop, f, n + 8);
 }
 
 /* Random frames, valid and not, in random pieces: the worker drains
@@ -123,14 +192,9 @@ ART_TEST(random_frames_never_crash_a_worker) {
   int refused = 0;
   rng_state = 0x2545F491u;
   for (int round = 0; round < 300; round++) {
-    static const unsigned char hello[24] = {0, 0, 0, 16, 1, 0, 0, 0,
-                                            0, 0, 0, 0,  0, 0, 0, 0,
-                                            0, 0, 0, 0,  0, 0, 0, 9};
     size_t len = 0;
-    if (rng() % 8 != 0) { /* usually the primary's first frame */
-      memcpy(input, hello, sizeof(hello));
-      len = sizeof(hello);
-    }
+    if (rng() % 8 != 0) /* usually the primary's first frame */
+      len = hello(input, 9, 511);
     for (int f = 0; f < 6 && sizeof(input) - len > 64; f++)
       len += random_frame(input + len, sizeof(input) - len);
     int sv[2];

@@ -207,7 +207,6 @@ typedef struct {
   art_cluster_worker_message_cb on_message; /* may be NULL */
   art_cluster_worker_cb on_ready;           /* may be NULL */
   art_cluster_worker_cb on_drain;           /* may be NULL */
-  int backlog;                              /* reuseport; 0 means 511 */
   int ipc_fd; /* the pipe to the primary; 0 means fd 3 */
 } art_cluster_worker_options_t;
 
@@ -228,6 +227,7 @@ struct art_cluster_worker_s {
   int taken_;          /* the connection of this callback was accepted */
   int queued_fd_;      /* a drain's connection from the queue, or -1 */
   unsigned acks_;      /* connections handled since the last ack */
+  int backlog_;        /* the primary's listen backlog */
   void *reserved_[4];
 };
 

@@ -30,8 +30,9 @@ enum {
  * others while a worker is this far behind. */
 #define ART__CF_WINDOW 8
 
-/* HELLO's payload: slot (4 bytes), mode (4), id (8), all big-endian. */
-#define ART__CF_HELLO_LEN 16
+/* HELLO's payload: slot (4 bytes), mode (4), id (8), the listen backlog
+ * (4), all big-endian. */
+#define ART__CF_HELLO_LEN 20
 
 /* A frame taken from a reader: valid until the reader is touched again. */
 typedef struct {

@@ -5,9 +5,9 @@
  * Notes:
  * 1. Every fallible step of art_cluster_start (socket, bind, listen,
  *    memory) happens on raw fds (launch.c) before any handle exists, so
- *    an error leaves nothing to close. Workers are then spawned from each slot's
- *    restart timer at 0 ms, so a spawn failure is reported through
- *    on_exit from the loop, never from inside art_cluster_start.
+ *    an error leaves nothing to close. Workers are then spawned from each
+ * slot's restart timer at 0 ms, so a spawn failure is reported through on_exit
+ * from the loop, never from inside art_cluster_start.
  * 2. Reuseport mode: the primary opens one listening SO_REUSEPORT socket
  *    per slot and passes it to each worker of that slot with HELLO. Its
  *    own copy stays open, so a worker that dies or drains does not close
@@ -298,8 +298,9 @@ static void ipc_read(art_stream_t *st, ssize_t n, const art_buf_t *buf) {
   }
 }
 
-/* HELLO: the slot, the mode, the id; in reuseport mode the slot's
- * listener goes with it. */
+/* HELLO: the slot, the mode, the id, the backlog (a worker listening on
+ * the slot's socket again must not change it); in reuseport mode the
+ * slot's listener goes with it. */
 static int send_hello(record_t *r) {
   art_cluster_t *c = r->c;
   unsigned char p[ART__CF_HELLO_LEN];
@@ -307,6 +308,7 @@ static int send_hello(record_t *r) {
   art__put_be32(p + 4, (uint32_t)c->mode);
   art__put_be32(p + 8, (uint32_t)(r->id >> 32));
   art__put_be32(p + 12, (uint32_t)r->id);
+  art__put_be32(p + 16, (uint32_t)c->opts_.backlog);
   art__cwrite_t *f = art__cframe_new(ART__CF_HELLO, p, sizeof(p));
   if (f == NULL)
     return ART_ENOMEM;

@@ -7,7 +7,8 @@
  *    environment variable (digits only, no sign, no leading zero, at most
  *    2^53), the inherited fd (a Unix stream socket), and every frame (the
  *    reader's bounds, then the worker's own rules: HELLO once and first,
- *    with this worker's id; CONN only in round robin mode with a TCP
+ *    with this worker's id and a backlog from 1 to INT_MAX; CONN only in
+ *    round robin mode with a TCP
  *    handle waiting; STOP and READY carry nothing). A bad frame cuts the
  *    channel and drains the worker: it cannot trust what follows.
  * 2. The inherited pipe is made close-on-exec, so that a child the worker
@@ -29,6 +30,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -37,8 +39,7 @@
 
 enum { W_STARTING = 1, W_READY, W_CLOSED };
 
-#define MAX_ID          ((uint64_t)1 << 53)
-#define DEFAULT_BACKLOG 511
+#define MAX_ID ((uint64_t)1 << 53)
 
 /* Parses the worker id of ART_CLUSTER_ENV's value (note 1). */
 static int parse_id(const char *s, uint64_t *id) {
@@ -96,8 +97,7 @@ static void close_handle(art_cluster_worker_t *w, art_handle_t *h) {
  * the listener closes (note 4). */
 static void take_queue(art_cluster_worker_t *w) {
   int fd = art__handle_fd((const art_handle_t *)&w->listener_);
-  for (int i = 0; fd >= 0 && i < w->opts_.backlog && w->state_ == W_READY;
-       i++) {
+  for (int i = 0; fd >= 0 && i < w->backlog_ && w->state_ == W_READY; i++) {
     int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (cfd < 0 && (errno == EINTR || errno == ECONNABORTED))
       continue;
@@ -146,11 +146,13 @@ static int on_hello(art_cluster_worker_t *w, const art__cframe_t *f) {
     return ART_EPROTO;
   uint32_t slot = art__get_be32(p), mode = art__get_be32(p + 4);
   uint64_t id = (uint64_t)art__get_be32(p + 8) << 32 | art__get_be32(p + 12);
+  uint32_t backlog = art__get_be32(p + 16);
   if (slot >= ART_CLUSTER_MAX_WORKERS || mode > ART_CLUSTER_REUSEPORT ||
-      id != w->id)
+      id != w->id || backlog == 0 || backlog > INT_MAX)
     return ART_EPROTO;
   w->slot = slot;
   w->mode = (art_cluster_mode)mode;
+  w->backlog_ = (int)backlog;
   if (w->mode == ART_CLUSTER_REUSEPORT) {
     if (art_pipe_pending_type(&w->ipc_) != ART_TCP)
       return ART_EPROTO;
@@ -160,7 +162,7 @@ static int on_hello(art_cluster_worker_t *w, const art__cframe_t *f) {
     int err =
         art_accept((art_stream_t *)&w->ipc_, (art_stream_t *)&w->listener_);
     if (!err)
-      err = art_listen((art_stream_t *)&w->listener_, w->opts_.backlog,
+      err = art_listen((art_stream_t *)&w->listener_, w->backlog_,
                        listener_connection);
     if (err)
       return err;
@@ -276,7 +278,7 @@ int art_cluster_worker_start(art_loop_t *loop, art_cluster_worker_t *w,
                              const art_cluster_worker_options_t *opts) {
   uint64_t id;
   if (loop == NULL || w == NULL || opts == NULL ||
-      opts->on_connection == NULL || opts->backlog < 0 || opts->ipc_fd < 0 ||
+      opts->on_connection == NULL || opts->ipc_fd < 0 ||
       parse_id(getenv(ART_CLUSTER_ENV), &id) != 0)
     return ART_EINVAL;
   int fd = opts->ipc_fd ? opts->ipc_fd : 3;
@@ -294,8 +296,6 @@ int art_cluster_worker_start(art_loop_t *loop, art_cluster_worker_t *w,
   w->loop = loop;
   w->id = id;
   w->opts_ = *opts;
-  if (w->opts_.backlog == 0)
-    w->opts_.backlog = DEFAULT_BACKLOG;
   w->ipc_.data = w;
   w->handles_ = 1;
   w->queued_fd_ = -1;
