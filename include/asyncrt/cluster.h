@@ -249,8 +249,8 @@ art_cluster_worker_start(art_loop_t *loop, art_cluster_worker_t *worker,
 ART_EXTERN int art_cluster_accept(art_cluster_worker_t *worker,
                                   art_tcp_t *client);
 
-/* Sends a message to the primary; as art_cluster_send. ART_ENOTCONN once
- * draining. */
+/* Sends a message to the primary; as art_cluster_send. ART_ENOTCONN before
+ * the worker is ready and once it drains. */
 ART_EXTERN int art_cluster_worker_send(art_cluster_worker_t *worker,
                                        const void *data, size_t len);
 
