@@ -870,6 +870,39 @@ ART_TEST(stop_before_any_worker) {
   assert_int_equal(seen.online, 0);
 }
 
+/* Out of memory from each of the primary's allocations on (the harness's
+ * allocator fails every allocation from the nth), from the start through
+ * serving to the stop: every failure is an error, a connection dropped or
+ * a worker replaced, never a crash, a leak or a spin, and the loop
+ * closes. (A connection whose hand-over could not be allocated once made
+ * the primary spin.) */
+ART_TEST(out_of_memory_at_each_allocation) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int failed_somewhere = 0;
+  for (long n = 0; n < 120; n++) {
+    art_cluster_t c;
+    art_cluster_options_t o = options(2, ART_CLUSTER_ROUNDROBIN, "serve");
+    art_test_fail_alloc_after(n);
+    int err = art_cluster_start(loop, &c, &o);
+    if (err != 0) {
+      assert_int_equal(err, ART_ENOMEM);
+      art_run(loop, ART_RUN_DEFAULT);
+      failed_somewhere = 1;
+      continue;
+    }
+    art_test_run_until(loop, 1000, online_at_least_2, NULL);
+    load_t l;
+    load_start(&l, loop, &c, 4, 2);
+    art_test_run_until(loop, 1000, load_done, &l);
+    failed_somewhere |= art_test_alloc_failed();
+    stop_and_finish(loop, &c);
+    if (!art_test_alloc_failed())
+      break; /* n is past every allocation a run makes */
+  }
+  art_test_fail_alloc_after(-1);
+  assert_true(failed_somewhere);
+}
+
 /* A worker that ignores the drain is killed when the grace ends. */
 ART_TEST(stop_kills_after_grace) {
   art_loop_t *loop = ART_TEST_LOOP(state);

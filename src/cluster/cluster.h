@@ -129,8 +129,9 @@ socklen_t art__cluster_addr_len(const struct sockaddr *a) ART__HIDDEN;
 int art__cluster_open_sockets(art_cluster_t *c, int *fds,
                               unsigned n) ART__HIDDEN;
 /* Spawns r's worker: options.file and args, the environment with r's
- * marker, stdio inherited, r->ipc as fd 3. art_spawn's result; r->proc is
- * initialised either way. */
+ * marker, stdio inherited, r->ipc as fd 3. art_spawn's result; once
+ * art_spawn was called, r->proc is initialised (either way) and its data
+ * is r; ART_ENOMEM before that leaves it untouched. */
 int art__cluster_spawn(record_t *r, art_exit_cb exit_cb) ART__HIDDEN;
 
 /* Big-endian fields. */

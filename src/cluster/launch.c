@@ -101,6 +101,6 @@ int art__cluster_spawn(record_t *r, art_exit_cb exit_cb) {
                               .stdio = stdio};
   int err = art_spawn(c->loop, &r->proc, &po);
   art__free(env);
-  r->proc.data = r;
+  r->proc.data = r; /* initialised now, whatever the result */
   return err;
 }

@@ -95,11 +95,14 @@ static void record_closed(art_handle_t *h) {
   maybe_done(c);
 }
 
+/* Closes the record's handles: those that were initialised, which are
+ * the ones whose data names the record (a spawn that failed before
+ * art_spawn leaves the process handle untouched). */
 static void record_close(record_t *r) {
   art_handle_t *hs[3] = {(art_handle_t *)&r->proc, (art_handle_t *)&r->ipc,
                          (art_handle_t *)&r->timer};
   for (int i = 0; i < 3; i++)
-    if (!art_is_closing(hs[i]))
+    if (hs[i]->data == r && !art_is_closing(hs[i]))
       art_close(hs[i], record_closed);
 }
 
@@ -360,23 +363,38 @@ static void worker_exited(art_process_t *p, int64_t status, int sig) {
   exit_report(r);
 }
 
+/* A record with its timer and pipe initialised, or NULL when out of
+ * memory (the timer first: its init is the one that can fail, and then
+ * nothing needs closing). */
+static record_t *record_new(art_cluster_t *c, slot_t *s) {
+  record_t *r = art__calloc(1, sizeof(*r));
+  if (r == NULL)
+    return NULL;
+  if (art_timer_init(c->loop, &r->timer) != 0) {
+    art__free(r);
+    return NULL;
+  }
+  art_pipe_init(c->loop, &r->ipc, 1);
+  r->ipc.data = r->timer.data = r;
+  r->handles = 2;
+  r->c = c;
+  r->slot = s->index;
+  r->id = c->next_id_++;
+  r->started = art_now(c->loop);
+  r->state = R_STARTING;
+  c->records_++;
+  return r;
+}
+
 /* Starts a worker for slot s, as its worker or (as_next) as its reload
  * replacement. A failure is a worker that died at once. */
 static void spawn_into(art_cluster_t *c, slot_t *s, int as_next) {
-  record_t *r = art__calloc(1, sizeof(*r));
+  record_t *r = record_new(c, s);
   int err = ART_ENOMEM;
   if (r != NULL) {
-    r->c = c;
-    r->slot = s->index;
-    r->id = c->next_id_++;
-    r->started = art_now(c->loop);
-    r->state = R_STARTING;
-    art_pipe_init(c->loop, &r->ipc, 1);
-    art_timer_init(c->loop, &r->timer);
-    r->ipc.data = r->timer.data = r;
     err = art__cluster_spawn(r, worker_exited);
-    r->handles = 3;
-    c->records_++;
+    if (r->proc.data == r) /* art_spawn initialised it, success or not */
+      r->handles++;
     if (!err) {
       r->pid = r->proc.pid;
       err = art_read_start((art_stream_t *)&r->ipc, ipc_alloc, ipc_read);
@@ -447,11 +465,11 @@ static record_t *next_ready(art_cluster_t *c) {
 static void conn_sent(art_write_t *req, int status);
 
 static int hand_over(conn_t *k, record_t *r) {
+  k->tries++; /* every attempt counts, or offer() could spin on ENOMEM */
   art__cwrite_t *f = art__cframe_new(ART__CF_CONN, NULL, 0);
   if (f == NULL)
     return ART_ENOMEM;
   f->owner = k;
-  k->tries++;
   int err = art__cframe_send(f, &r->ipc, (art_stream_t *)&k->tcp, conn_sent);
   if (!err) {
     k->to = r;
@@ -631,6 +649,8 @@ static void set_defaults(art_cluster_options_t *o) {
     o->grace_ms = DEFAULT_GRACE;
 }
 
+/* Counts a handle the cluster closes when it stops; only a handle whose
+ * init succeeded is counted (own_close skips the others). */
 static void own(art_cluster_t *c, art_handle_t *h) {
   h->data = c;
   c->handles_++;
@@ -651,14 +671,52 @@ static void adopt_sockets(art_cluster_t *c, const int *fds) {
   }
 }
 
-static void watch_signals(art_cluster_t *c) {
+static int watch_signals(art_cluster_t *c) {
   static const int signums[3] = {SIGHUP, SIGTERM, SIGINT};
   for (int i = 0; i < 3; i++) {
     art_signal_init(c->loop, &c->signals_[i]);
     own(c, (art_handle_t *)&c->signals_[i]);
-    art_signal_start(&c->signals_[i], on_signal, signums[i]);
+    int err = art_signal_start(&c->signals_[i], on_signal, signums[i]);
+    if (err)
+      return err;
     art_unref((art_handle_t *)&c->signals_[i]);
   }
+  return 0;
+}
+
+/* The reload timer and each slot's restart timer (a timer's init reserves
+ * its heap slot, so it can fail with ART_ENOMEM). */
+static int init_timers(art_cluster_t *c) {
+  int err = art_timer_init(c->loop, &c->reload_timer_);
+  if (err)
+    return err;
+  own(c, (art_handle_t *)&c->reload_timer_);
+  for (unsigned i = 0; i < c->workers; i++) {
+    slot_t *s = slot_of(c, i);
+    s->index = i;
+    if ((err = art_timer_init(c->loop, &s->restart)) != 0)
+      return err;
+    own(c, (art_handle_t *)&s->restart);
+  }
+  return 0;
+}
+
+/* What art_cluster_start does once the sockets are open: the handles, the
+ * signals, the round robin listener. An error here stops the cluster,
+ * which closes what was opened in the loop. */
+static int start_handles(art_cluster_t *c, const int *fds) {
+  adopt_sockets(c, fds);
+  int err = init_timers(c);
+  if (!err && (c->opts_.flags & ART_CLUSTER_SIGNALS))
+    err = watch_signals(c);
+  if (!err && c->mode == ART_CLUSTER_ROUNDROBIN)
+    err = art_listen((art_stream_t *)&c->listener_, c->opts_.backlog,
+                     on_connection);
+  if (err)
+    return err;
+  for (unsigned i = 0; i < c->workers; i++) /* note 1 */
+    art_timer_start(&slot_of(c, i)->restart, restart_due, 0, 0);
+  return 0;
 }
 
 int art_cluster_start(art_loop_t *loop, art_cluster_t *c,
@@ -687,25 +745,9 @@ int art_cluster_start(art_loop_t *loop, art_cluster_t *c,
     return err;
   }
   c->state_ = C_RUNNING;
-  adopt_sockets(c, fds);
-  art_timer_init(loop, &c->reload_timer_);
-  own(c, (art_handle_t *)&c->reload_timer_);
-  if (c->opts_.flags & ART_CLUSTER_SIGNALS)
-    watch_signals(c);
-  for (unsigned i = 0; i < c->workers; i++) {
-    slot_t *s = slot_of(c, i);
-    s->index = i;
-    art_timer_init(loop, &s->restart);
-    own(c, (art_handle_t *)&s->restart);
-    art_timer_start(&s->restart, restart_due, 0, 0);
-  }
-  if (c->mode == ART_CLUSTER_ROUNDROBIN &&
-      (err = art_listen((art_stream_t *)&c->listener_, c->opts_.backlog,
-                        on_connection)) != 0) {
-    art_cluster_stop(c, NULL); /* closes what was opened, in the loop */
-    return err;
-  }
-  return 0;
+  if ((err = start_handles(c, fds)) != 0)
+    art_cluster_stop(c, NULL);
+  return err;
 }
 
 int art_cluster_stop(art_cluster_t *c, art_cluster_done_cb cb) {
