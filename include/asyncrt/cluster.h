@@ -143,11 +143,12 @@ struct art_cluster_s {
  * no args[0], restart_min_ms above restart_max_ms, or a call from a
  * process that is itself a worker (ART_CLUSTER_ENV is set); the errors of
  * socket, bind and listen (ART_EADDRINUSE...). Nothing is left open after
- * these. The one later error, the backend refusing to watch the round
- * robin listener (ART_ENOMEM, ART_ENOSPC), stops the cluster: run the loop
- * until its handles have closed. Once it returns 0 the cluster keeps the loop
- * alive until art_cluster_stop's callback; failures to spawn a worker go to
- * on_exit and are retried with the backoff, like a worker that exited. */
+ * these. Errors once the sockets are open (ART_ENOMEM for a timer, the
+ * backend refusing the round robin listener or a signal watcher:
+ * ART_ENOMEM, ART_ENOSPC) stop the cluster: run the loop until its handles
+ * have closed. Once it returns 0 the cluster keeps the loop alive until
+ * art_cluster_stop's callback; failures to spawn a worker go to on_exit
+ * and are retried with the backoff, like a worker that exited. */
 ART_EXTERN int art_cluster_start(art_loop_t *loop, art_cluster_t *cluster,
                                  const art_cluster_options_t *options);
 
