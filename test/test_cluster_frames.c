@@ -126,6 +126,50 @@ ART_TEST(well_formed_primary) {
   close(sv[0]);
 }
 
+/* The well-formed frames again, with the worker's allocations failing
+ * from each one on: start fails with ART_ENOMEM, or the worker drains;
+ * never a crash, a leak or a hang, and the loop closes. */
+ART_TEST(out_of_memory_in_the_worker) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  unsigned char in[64];
+  size_t n = hello(in, 9, 511);
+  put_header(in + n, 2, 3, 0);
+  memcpy(in + n + 8, "hi", 2);
+  n += 10;
+  for (long at = 0; at < 50; at++) {
+    int sv[2];
+    wstate_t ws = {0};
+    art_cluster_worker_t w;
+    art_cluster_worker_options_t wo = {0};
+    wo.on_connection = cw_connection;
+    wo.on_message = cw_message; /* answers: one more allocation */
+    wo.on_drain = w_drain;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    wo.ipc_fd = sv[1];
+    setenv(ART_CLUSTER_ENV, "9", 1);
+    art_test_fail_alloc_after(at);
+    int err = art_cluster_worker_start(loop, &w, &wo);
+    unsetenv(ART_CLUSTER_ENV);
+    if (err != 0) { /* the worker closed sv[1] */
+      assert_int_equal(err, ART_ENOMEM);
+      art_test_fail_alloc_after(-1);
+      art_run(loop, ART_RUN_DEFAULT);
+      close(sv[0]);
+      continue;
+    }
+    w.data = &ws;
+    assert_int_equal(send(sv[0], in, n, MSG_NOSIGNAL), (ssize_t)n);
+    art_test_run_until(loop, 200, w_drained, &w);
+    int failed = art_test_alloc_failed();
+    art_test_fail_alloc_after(-1);
+    close(sv[0]); /* the end of the pipe drains what is left */
+    assert_true(art_test_run_until(loop, 5000, w_drained, &w));
+    art_run(loop, ART_RUN_DEFAULT);
+    if (!failed)
+      break; /* past every allocation */
+  }
+}
+
 ART_TEST(hostile_primary_frame_is_refused) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   /* Oversized. */

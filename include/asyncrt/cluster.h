@@ -239,7 +239,10 @@ struct art_cluster_worker_s {
  * has; from then on on_connection runs for each connection. While started,
  * the worker keeps the loop alive; after on_drain (or art_cluster_worker_
  * close) it does not, and the loop ends when the program's own handles
- * close. The struct must stay valid until the loop ran its close phase. */
+ * close. The struct must stay valid until the loop ran its close phase.
+ * After ART_EINVAL or ART_EBADF nothing changed; after any other error
+ * (ART_ENOMEM, the backend refusing the pipe) the pipe's fd is closed, and
+ * the loop must run for the pipe handle to finish closing. */
 ART_EXTERN int
 art_cluster_worker_start(art_loop_t *loop, art_cluster_worker_t *worker,
                          const art_cluster_worker_options_t *options);

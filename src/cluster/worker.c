@@ -286,13 +286,11 @@ int art_cluster_worker_start(art_loop_t *loop, art_cluster_worker_t *w,
     return ART_EBADF;
   memset(w, 0, sizeof(*w));
   w->reader_ = art__calloc(1, sizeof(art__creader_t));
-  if (w->reader_ == NULL)
+  if (w->reader_ == NULL) {
+    art__close_fd(fd); /* a worker without its pipe is no worker */
     return ART_ENOMEM;
-  int err = art_pipe_init(loop, &w->ipc_, 1);
-  if (err) {
-    art__free(w->reader_);
-    return err;
   }
+  art_pipe_init(loop, &w->ipc_, 1);
   w->loop = loop;
   w->id = id;
   w->opts_ = *opts;
@@ -301,10 +299,12 @@ int art_cluster_worker_start(art_loop_t *loop, art_cluster_worker_t *w,
   w->queued_fd_ = -1;
   w->state_ = W_STARTING;
   fcntl(fd, F_SETFD, FD_CLOEXEC); /* note 2 */
-  err = art_pipe_open(&w->ipc_, fd);
-  if (!err)
+  int err = art_pipe_open(&w->ipc_, fd);
+  if (err)
+    art__close_fd(fd);
+  else
     err = art_read_start((art_stream_t *)&w->ipc_, ipc_alloc, ipc_read);
-  if (err) {
+  if (err) { /* the fd is closed with the pipe */
     w->state_ = W_CLOSED;
     art_close((art_handle_t *)&w->ipc_, handle_closed);
   }
