@@ -203,3 +203,8 @@ int art__io_submit(art_loop_t *loop, art__op_t *op) {
     return ART_ENOTSUP;
   return loop->backend_->submit(loop->backend_state_, op);
 }
+
+void art__io_flush(art_loop_t *loop) {
+  if (loop->backend_->flush != NULL)
+    loop->backend_->flush(loop->backend_state_);
+}

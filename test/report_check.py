@@ -26,7 +26,7 @@ def main():
                     "histograms"):
         if section not in rep:
             fail("no section " + section)
-    if rep["header"]["backend"] not in ("epoll", "poll"):
+    if rep["header"]["backend"] not in ("epoll", "poll", "io_uring"):
         fail("backend " + repr(rep["header"]["backend"]))
     user = [h for h in rep["handles"] if not h["internal"]]
     for h in user:

@@ -451,9 +451,10 @@ ART_TEST(loop_fds_are_cloexec) {
     created++;
     assert_true(fcntl(after[i], F_GETFD) & FD_CLOEXEC);
   }
-  /* epoll: the epoll fd and the eventfd; poll: the eventfd. */
+  /* epoll: the epoll fd and the eventfd; io_uring: the ring fd and the
+   * eventfd; poll: the eventfd. */
   assert_true(created >= 1);
-  if (strcmp(art_backend_name(&other), "epoll") == 0) {
+  if (strcmp(art_backend_name(&other), "poll") != 0) {
     assert_int_equal(created, 2);
     assert_true(fcntl(art_backend_fd(&other), F_GETFD) & FD_CLOEXEC);
   }
@@ -468,6 +469,8 @@ ART_TEST(backend_name) {
   const char *want = getenv("ART_BACKEND");
   if (want != NULL && strcmp(want, "poll") == 0)
     assert_string_equal(art_backend_name(loop), "poll");
+  else if (want != NULL && strcmp(want, "io_uring") == 0)
+    assert_string_equal(art_backend_name(loop), "io_uring");
   else
     assert_string_equal(art_backend_name(loop), "epoll");
   assert_string_equal(art_backend_name(NULL), "none");

@@ -510,8 +510,9 @@ typedef struct art__pending_s {
 /* ------------------------------------------------------------------------ */
 /* The loop.                                                                */
 
-/* Initialises a loop: its backend (epoll, or poll(2) when the environment
- * says ART_BACKEND=poll) and its wakeup fd. Returns ART_EINVAL for NULL,
+/* Initialises a loop: its backend (epoll; poll(2) when the environment says
+ * ART_BACKEND=poll; io_uring with ART_BACKEND=io_uring, or epoll, quietly,
+ * where the kernel refuses a ring) and its wakeup fd. Returns ART_EINVAL for NULL,
  * ART_ENOMEM, or the error of the system call that failed. */
 ART_EXTERN int art_loop_init(art_loop_t *loop);
 
@@ -576,7 +577,7 @@ ART_EXTERN int art_loop_advance(art_loop_t *loop, uint64_t ns);
 ART_EXTERN int art_backend_fd(const art_loop_t *loop);
 ART_EXTERN int art_backend_timeout(const art_loop_t *loop);
 
-/* The name of the backend in use: "epoll" or "poll". */
+/* The name of the backend in use: "epoll", "poll" or "io_uring". */
 ART_EXTERN const char *art_backend_name(const art_loop_t *loop);
 
 /* Copies the loop's counters and stamps m->sample_ns. Always on and free:

@@ -103,10 +103,23 @@ typedef struct art__backend_ops {
    * op->done runs from a later wait. */
   int (*submit)(void *state, art__op_t *op);
   int (*cancel)(void *state, art__op_t *op);
+  /* Optional: hands the kernel what the backend queued for its next wait
+   * (io_uring's re-armed polls), without waiting. The core calls it when
+   * art_run returns, so that a host blocking on fd() sees every watched
+   * fd. 0 or a negative ART_E* code. */
+  int (*flush)(void *state);
+  /* Optional: the backend a loop gets instead when init fails (a ring the
+   * kernel refuses falls back to epoll). */
+  const struct art__backend_ops *fallback;
 } art__backend_ops_t;
 
-/* The backend named by ART_BACKEND ("poll"; anything else: epoll), picked
- * once per loop at art_loop_init (src/backend/select.c). */
+/* The backend named by ART_BACKEND ("poll", "io_uring"; anything else:
+ * epoll), picked once per loop at art_loop_init (src/backend/select.c). */
 const art__backend_ops_t *art__backend_select(void) ART__HIDDEN;
+
+/* Makes *ops's state; when that fails and *ops has a fallback, sets *ops to
+ * the fallback and makes its state instead. 0 or a negative ART_E* code
+ * (the fallback's). */
+int art__backend_open(const art__backend_ops_t **ops, void **state) ART__HIDDEN;
 
 #endif

@@ -1,0 +1,563 @@
+/* The io_uring backend, in readiness mode: every watched fd is a poll
+ * request in the ring, and one io_uring_enter per wait both submits what
+ * changed and waits. Raw system calls only (the library depends on libc).
+ *
+ * Notes on io_uring's traps, and why the odd code below exists:
+ * 1. Level, not edge. The core is level-triggered (epoll.c registers no
+ *    EPOLLET): an owner that did not read everything, a stream that stopped
+ *    after MAX_READS reads, must hear about the fd again at the next wait.
+ *    A multishot poll (IORING_POLL_ADD_MULTI) fires on each wakeup of the
+ *    file, which is an edge: data left unread and no new data means no
+ *    event. So each fd gets a one-shot POLL_ADD, armed again after it was
+ *    reported. The re-arm waits on a list and reaches the kernel with the
+ *    next io_uring_enter, after the owner's callback ran: a POLL_ADD checks
+ *    readiness when it is armed, so an fd still readable then completes at
+ *    once, which is level-triggering by construction, and an fd the owner
+ *    drained reports nothing. Re-arming costs an SQE, not a system call:
+ *    it rides in the enter that waits.
+ * 2. Stale completions. A poll's user_data carries its fd and the fd's
+ *    generation. Whenever a poll is abandoned (the fd is forgotten, its mask
+ *    changes, a new owner registers the number) the generation moves on, so
+ *    a completion of the old poll that is already in the ring, or comes
+ *    after the fd was closed and its number reused, names a generation that
+ *    is no longer the fd's and is dropped. forget_fd bumps it before it
+ *    returns: nothing of that fd's past reaches the core after it.
+ * 3. A poll holds a reference to the file, so closing the fd does not
+ *    close a socket while a poll of it is in the ring. forget_fd therefore
+ *    submits the POLL_REMOVE at once (as epoll's forget_fd calls epoll_ctl):
+ *    the peer sees the close when close(2) returns, as on epoll.
+ * 4. Re-arms wait for the next enter, so a loop that returns from art_run
+ *    (ART_RUN_NOWAIT driven by a host through art_backend_fd) would leave
+ *    fds unarmed and the ring fd would never become readable for them: the
+ *    core calls flush when art_run returns, which submits without waiting.
+ * 5. The kernel cancels a task's requests when that thread exits. A loop
+ *    run by one thread and then by another may so see its polls complete
+ *    with -ECANCELED under their current generation: they are armed again,
+ *    not reported.
+ * 6. Set-up flags: SUBMIT_ALL (an SQE that fails, a POLL_ADD on a closed
+ *    fd, posts its error and the rest still go in), COOP_TASKRUN with
+ *    TASKRUN_FLAG (completions run when the loop enters the kernel anyway,
+ *    no interrupt; the flag tells a zero-timeout wait whether it must enter
+ *    at all), CLAMP and a CQ four times the SQ. Kernels without the newer
+ *    flags (EINVAL) get the ring without them. Not SINGLE_ISSUER or
+ *    DEFER_TASKRUN: a loop may be made on one thread and run on another,
+ *    and those flags tie the ring to one task (EEXIST for any other). No
+ *    SQPOLL: a kernel thread spinning per loop is not a default.
+ * 7. What the ring cannot do is refused at init, before any fd is watched:
+ *    no io_uring_setup (ENOSYS, EPERM from seccomp or io_uring_disabled,
+ *    ENOMEM from the locked-memory limit of old kernels), no single mmap, no
+ *    EXT_ARG (the timeout in the enter) or NODROP, a poll operation missing
+ *    from IORING_REGISTER_PROBE. The loop then falls back to epoll
+ *    (select.c) and art_backend_name says so.
+ * 8. CQ overflow: with NODROP the kernel keeps what did not fit and sets
+ *    IORING_SQ_CQ_OVERFLOW; the wait then enters with GETEVENTS to move it
+ *    into the ring. A full SQ is submitted and the SQE taken again.
+ * 9. Fork: the rings are mapped MADV_DONTFORK, so a child has no mapping of
+ *    its parent's rings, and the ring fd is O_CLOEXEC. A child must not use
+ *    a loop of its parent; it makes its own (art_loop_init). The inherited
+ *    ring fd keeps the parent's ring alive until the child execs or exits.
+ * 10. The ring fd is readable when completions wait in the CQ: it is the
+ *    backend fd for embedding, as epoll's fd is.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "backend.h"
+
+/* Every architecture but alpha numbers the system calls added since Linux
+ * 5.1 alike. */
+#ifndef SYS_io_uring_setup
+#define SYS_io_uring_setup 425
+#endif
+#ifndef SYS_io_uring_enter
+#define SYS_io_uring_enter 426
+#endif
+#ifndef SYS_io_uring_register
+#define SYS_io_uring_register 427
+#endif
+
+#define SQ_ENTRIES 256
+#define CQ_ENTRIES (4 * SQ_ENTRIES)
+
+/* user_data: the top bits say what a completion is for. A poll's carries
+ * its fd in the low 32 bits and the fd's generation above (note 2). */
+#define UD_POLL   (1ull << 62)
+#define UD_IGNORE (2ull << 62) /* a POLL_REMOVE's own completion */
+#define UD_KIND   (3ull << 62)
+#define GEN_MASK  0x3fffffffu
+
+/* What the backend knows of one fd number. */
+typedef struct {
+  uint32_t gen;  /* generation of the fd's live poll (note 2) */
+  uint8_t want;  /* ART_* events the core wants */
+  uint8_t armed; /* events of the poll in the ring or queued; 0: none */
+  uint8_t dirty; /* on the todo list: armed must be brought to want */
+} slot_t;
+
+typedef struct {
+  int ring_fd;
+  unsigned features; /* IORING_FEAT_* */
+  unsigned flags;    /* IORING_SETUP_* the ring got */
+  /* Submission ring: head is the kernel's, tail ours. */
+  unsigned *sq_head, *sq_tail, *sq_flags;
+  unsigned sq_mask, sq_entries;
+  unsigned sq_local_tail; /* SQEs written, published or not */
+  struct io_uring_sqe *sqes;
+  /* Completion ring: tail is the kernel's, head ours. */
+  unsigned *cq_head, *cq_tail;
+  unsigned cq_mask;
+  struct io_uring_cqe *cqes;
+  void *ring_map; /* SQ and CQ rings, one mapping (IORING_FEAT_SINGLE_MMAP) */
+  size_t ring_len;
+  size_t sqes_len;
+  slot_t *slots; /* by fd */
+  unsigned nslots;
+  int *todo; /* fds whose slot is dirty; never more than nslots */
+  unsigned ntodo;
+} uring_t;
+
+static int enter(int fd, unsigned to_submit, unsigned min_complete,
+                 unsigned flags, const void *arg, size_t argsz) {
+  return (int)syscall(SYS_io_uring_enter, fd, to_submit, min_complete, flags,
+                      arg, argsz);
+}
+
+/* ---- Set-up (notes 6, 7, 9) ---- */
+
+/* io_uring_setup with the flags of note 6, or without the newer ones. */
+static int setup_ring(struct io_uring_params *p) {
+  static const unsigned tries[] = {
+      IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL |
+          IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+      IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP};
+  int fd = -1;
+  for (unsigned i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+    memset(p, 0, sizeof(*p));
+    p->flags = tries[i];
+    p->cq_entries = CQ_ENTRIES;
+    fd = (int)syscall(SYS_io_uring_setup, SQ_ENTRIES, p);
+    if (fd >= 0 || errno != EINVAL)
+      break;
+  }
+  if (fd < 0)
+    return -errno;
+  int fl = fcntl(fd, F_GETFD);
+  if (fl == -1 || (!(fl & FD_CLOEXEC) && fcntl(fd, F_SETFD, fl | FD_CLOEXEC))) {
+    int err = -errno;
+    art__close_fd(fd);
+    return err;
+  }
+  return fd;
+}
+
+/* ENOSYS unless the kernel has what this file relies on (note 7). */
+static int check_ring(const uring_t *st) {
+  const unsigned need =
+      IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG;
+  static const uint8_t ops[] = {IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE,
+                                IORING_OP_NOP};
+  union {
+    struct io_uring_probe p;
+    char room[sizeof(struct io_uring_probe) +
+              256 * sizeof(struct io_uring_probe_op)];
+  } probe;
+  if ((st->features & need) != need)
+    return ART_ENOSYS;
+  memset(&probe, 0, sizeof(probe));
+  if (syscall(SYS_io_uring_register, st->ring_fd, IORING_REGISTER_PROBE,
+              &probe.p, 256) == -1)
+    return -errno;
+  for (unsigned i = 0; i < sizeof(ops); i++)
+    if (ops[i] > probe.p.last_op || ops[i] >= probe.p.ops_len ||
+        !(probe.p.ops[ops[i]].flags & IO_URING_OP_SUPPORTED))
+      return ART_ENOSYS;
+  return 0;
+}
+
+/* Maps the rings (one mapping for SQ and CQ, one for the SQEs), not
+ * inherited by a child (note 9). */
+static int map_rings(uring_t *st, const struct io_uring_params *p) {
+  size_t sq_len = p->sq_off.array + p->sq_entries * sizeof(unsigned);
+  size_t cq_len = p->cq_off.cqes + p->cq_entries * sizeof(struct io_uring_cqe);
+  st->ring_len = sq_len > cq_len ? sq_len : cq_len;
+  st->sqes_len = p->sq_entries * sizeof(struct io_uring_sqe);
+  st->ring_map =
+      mmap(NULL, st->ring_len, PROT_READ | PROT_WRITE,
+           MAP_SHARED | MAP_POPULATE, st->ring_fd, IORING_OFF_SQ_RING);
+  if (st->ring_map == MAP_FAILED) {
+    st->ring_map = NULL;
+    return -errno;
+  }
+  st->sqes = mmap(NULL, st->sqes_len, PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_POPULATE, st->ring_fd, IORING_OFF_SQES);
+  if (st->sqes == MAP_FAILED) {
+    st->sqes = NULL;
+    return -errno;
+  }
+  madvise(st->ring_map, st->ring_len, MADV_DONTFORK);
+  madvise(st->sqes, st->sqes_len, MADV_DONTFORK);
+  char *r = st->ring_map;
+  st->sq_head = (unsigned *)(r + p->sq_off.head);
+  st->sq_tail = (unsigned *)(r + p->sq_off.tail);
+  st->sq_flags = (unsigned *)(r + p->sq_off.flags);
+  st->sq_mask = *(unsigned *)(r + p->sq_off.ring_mask);
+  st->sq_entries = *(unsigned *)(r + p->sq_off.ring_entries);
+  st->sq_local_tail = *st->sq_tail;
+  st->cq_head = (unsigned *)(r + p->cq_off.head);
+  st->cq_tail = (unsigned *)(r + p->cq_off.tail);
+  st->cq_mask = *(unsigned *)(r + p->cq_off.ring_mask);
+  st->cqes = (struct io_uring_cqe *)(r + p->cq_off.cqes);
+  /* SQEs are used in ring order: the index array is the identity. */
+  unsigned *array = (unsigned *)(r + p->sq_off.array);
+  for (unsigned i = 0; i < st->sq_entries; i++)
+    array[i] = i;
+  return 0;
+}
+
+static void uring_close(void *state) {
+  uring_t *st = state;
+  if (st->sqes != NULL)
+    munmap(st->sqes, st->sqes_len);
+  if (st->ring_map != NULL)
+    munmap(st->ring_map, st->ring_len);
+  if (st->ring_fd >= 0)
+    art__close_fd(st->ring_fd);
+  art__free(st->slots);
+  art__free(st->todo);
+  art__free(st);
+}
+
+static int uring_init(void **state) {
+  struct io_uring_params p;
+  uring_t *st = art__calloc(1, sizeof(*st));
+  int err;
+  if (st == NULL)
+    return ART_ENOMEM;
+  st->ring_fd = setup_ring(&p);
+  if (st->ring_fd < 0) {
+    err = st->ring_fd;
+    goto fail;
+  }
+  st->features = p.features;
+  st->flags = p.flags;
+  if ((err = check_ring(st)) != 0 || (err = map_rings(st, &p)) != 0)
+    goto fail;
+  *state = st;
+  return 0;
+
+fail:
+  uring_close(st);
+  return err;
+}
+
+/* ---- Submission ---- */
+
+static unsigned sq_pending(const uring_t *st) {
+  return st->sq_local_tail - __atomic_load_n(st->sq_head, __ATOMIC_ACQUIRE);
+}
+
+/* Submits what is queued without waiting; GETEVENTS runs the completions
+ * the kernel holds back (COOP_TASKRUN), so a removed poll lets go of its
+ * file before this returns (note 3). 0 or a negative errno. */
+static int submit_now(uring_t *st) {
+  unsigned n = sq_pending(st);
+  int r;
+  do
+    r = enter(st->ring_fd, n, 0, IORING_ENTER_GETEVENTS, NULL, 0);
+  while (r == -1 && errno == EINTR);
+  return r == -1 ? -errno : 0;
+}
+
+/* The next free SQE, zeroed, or NULL when the SQ stays full even after it
+ * was submitted (note 8). Published by publish(). */
+static struct io_uring_sqe *get_sqe(uring_t *st) {
+  if (sq_pending(st) >= st->sq_entries && submit_now(st) != 0)
+    return NULL;
+  if (sq_pending(st) >= st->sq_entries)
+    return NULL;
+  struct io_uring_sqe *sqe = &st->sqes[st->sq_local_tail & st->sq_mask];
+  memset(sqe, 0, sizeof(*sqe));
+  return sqe;
+}
+
+static void publish(uring_t *st) {
+  st->sq_local_tail++;
+  __atomic_store_n(st->sq_tail, st->sq_local_tail, __ATOMIC_RELEASE);
+}
+
+static uint64_t poll_data(int fd, uint32_t gen) {
+  return UD_POLL | ((uint64_t)(gen & GEN_MASK) << 32) | (uint32_t)fd;
+}
+
+static unsigned to_poll(unsigned ev) {
+  return ((ev & ART_READABLE) ? POLLIN : 0) |
+         ((ev & ART_WRITABLE) ? POLLOUT : 0) |
+         ((ev & ART_DISCONNECT) ? POLLRDHUP : 0) |
+         ((ev & ART_PRIORITIZED) ? POLLPRI : 0);
+}
+
+static unsigned from_poll(unsigned ev) {
+  return ((ev & POLLIN) ? ART_READABLE : 0) |
+         ((ev & POLLOUT) ? ART_WRITABLE : 0) |
+         ((ev & POLLRDHUP) ? ART_DISCONNECT : 0) |
+         ((ev & POLLPRI) ? ART_PRIORITIZED : 0) |
+         ((ev & (POLLERR | POLLHUP | POLLNVAL)) ? ART__IO_ERROR : 0);
+}
+
+/* Queues the removal of fd's poll and moves the generation on, so that
+ * whatever that poll still reports is stale (note 2). */
+static int abandon(uring_t *st, int fd) {
+  slot_t *s = &st->slots[fd];
+  struct io_uring_sqe *sqe = get_sqe(st);
+  if (sqe == NULL)
+    return ART_EAGAIN;
+  sqe->opcode = IORING_OP_POLL_REMOVE;
+  sqe->fd = -1;
+  sqe->addr = poll_data(fd, s->gen);
+  sqe->user_data = UD_IGNORE;
+  if (st->features & IORING_FEAT_CQE_SKIP)
+    sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+  publish(st);
+  s->gen++;
+  s->armed = 0;
+  return 0;
+}
+
+/* Queues a one-shot poll of fd for what the core wants (note 1). */
+static int arm(uring_t *st, int fd) {
+  slot_t *s = &st->slots[fd];
+  struct io_uring_sqe *sqe = get_sqe(st);
+  if (sqe == NULL)
+    return ART_EAGAIN;
+  sqe->opcode = IORING_OP_POLL_ADD;
+  sqe->fd = fd;
+  sqe->poll32_events = to_poll(s->want);
+  sqe->user_data = poll_data(fd, s->gen);
+  publish(st);
+  s->armed = s->want;
+  return 0;
+}
+
+/* Brings fd's poll in the ring in line with what the core wants. */
+static int settle(uring_t *st, int fd) {
+  slot_t *s = &st->slots[fd];
+  int err = 0;
+  if (s->armed != 0 && s->armed != s->want)
+    err = abandon(st, fd);
+  if (err == 0 && s->want != 0 && s->armed == 0)
+    err = arm(st, fd);
+  return err;
+}
+
+static void mark(uring_t *st, int fd) {
+  slot_t *s = &st->slots[fd];
+  if (!s->dirty) {
+    s->dirty = 1;
+    st->todo[st->ntodo++] = fd;
+  }
+}
+
+/* Writes the todo list into the SQ. What finds no room (a full SQ that
+ * could not be submitted) stays on the list for the next wait. */
+static void flush_todo(uring_t *st) {
+  unsigned i = 0, keep = 0;
+  for (; i < st->ntodo; i++) {
+    int fd = st->todo[i];
+    if (settle(st, fd) != 0)
+      break;
+    st->slots[fd].dirty = 0;
+  }
+  for (; i < st->ntodo; i++)
+    st->todo[keep++] = st->todo[i];
+  st->ntodo = keep;
+}
+
+/* ---- Per-fd memory ---- */
+
+/* Makes room for fd in slots, and as much in todo (an fd is on it at most
+ * once). */
+static int grow(uring_t *st, int fd) {
+  if ((unsigned)fd < st->nslots)
+    return 0;
+  unsigned n = st->nslots ? st->nslots : 64;
+  while (n <= (unsigned)fd)
+    n *= 2;
+  int *todo = art__realloc(st->todo, n * sizeof(*todo));
+  if (todo == NULL)
+    return ART_ENOMEM;
+  st->todo = todo;
+  slot_t *slots = art__realloc(st->slots, n * sizeof(*slots));
+  if (slots == NULL)
+    return ART_ENOMEM;
+  memset(slots + st->nslots, 0, (n - st->nslots) * sizeof(*slots));
+  st->slots = slots;
+  st->nslots = n;
+  return 0;
+}
+
+static int uring_reserve(void *state, int fd, unsigned nfds) {
+  (void)nfds;
+  return grow(state, fd);
+}
+
+/* ---- The contract ---- */
+
+static int uring_update(void *state, int fd, unsigned had, unsigned want) {
+  uring_t *st = state;
+  int err = grow(st, fd);
+  if (err)
+    return err;
+  slot_t *s = &st->slots[fd];
+  if (had == 0 && want != 0) {
+    /* A new owner: a poll still armed is another file's (note 2), and a
+     * closed fd is refused now, as epoll_ctl would. */
+    if (s->armed != 0 && (err = abandon(st, fd)) != 0)
+      return err;
+    if (fcntl(fd, F_GETFD) == -1)
+      return -errno;
+  }
+  s->want = (uint8_t)want;
+  mark(st, fd);
+  return 0;
+}
+
+static void uring_forget_fd(void *state, int fd) {
+  uring_t *st = state;
+  if ((unsigned)fd >= st->nslots)
+    return;
+  slot_t *s = &st->slots[fd];
+  s->want = 0;
+  if (s->armed != 0 && abandon(st, fd) == 0)
+    submit_now(st);
+  else
+    s->gen++; /* whatever is in flight is stale all the same */
+  s->armed = 0;
+}
+
+/* One completion: a ready fd written to *out (1), or nothing (0). */
+static int reap_one(uring_t *st, const struct io_uring_cqe *cqe,
+                    art__event_t *out) {
+  uint64_t ud = cqe->user_data;
+  if ((ud & UD_KIND) != UD_POLL)
+    return 0;
+  int fd = (int)(uint32_t)ud;
+  uint32_t gen = (uint32_t)(ud >> 32) & GEN_MASK;
+  if ((unsigned)fd >= st->nslots)
+    return 0;
+  slot_t *s = &st->slots[fd];
+  if ((s->gen & GEN_MASK) != gen)
+    return 0; /* stale: an abandoned poll (note 2) */
+  if (!(cqe->flags & IORING_CQE_F_MORE)) {
+    s->armed = 0;
+    if (s->want != 0)
+      mark(st, fd); /* armed again by the next enter (note 1) */
+  }
+  if (cqe->res == -ECANCELED || s->want == 0)
+    return 0; /* note 5 */
+  out->fd = fd;
+  out->events = cqe->res < 0 ? ART__IO_ERROR : from_poll((unsigned)cqe->res);
+  out->op = NULL;
+  return 1;
+}
+
+/* Takes up to max completions from the CQ. */
+static int reap(uring_t *st, art__event_t *out, int max) {
+  unsigned head = *st->cq_head;
+  unsigned tail = __atomic_load_n(st->cq_tail, __ATOMIC_ACQUIRE);
+  int k = 0;
+  while (head != tail && k < max) {
+    k += reap_one(st, &st->cqes[head & st->cq_mask], &out[k]);
+    head++;
+  }
+  __atomic_store_n(st->cq_head, head, __ATOMIC_RELEASE);
+  return k;
+}
+
+static int cq_ready(const uring_t *st) {
+  return __atomic_load_n(st->cq_tail, __ATOMIC_ACQUIRE) != *st->cq_head;
+}
+
+/* True when the kernel holds something that only an enter brings out:
+ * completions run late (TASKRUN_FLAG) or an overflow (note 8). Without
+ * TASKRUN_FLAG the ring cannot tell, and the answer is yes. */
+static int kernel_has_more(const uring_t *st) {
+  unsigned f = __atomic_load_n(st->sq_flags, __ATOMIC_ACQUIRE);
+  return (f & IORING_SQ_CQ_OVERFLOW) ||
+         !(st->flags & IORING_SETUP_TASKRUN_FLAG) || (f & IORING_SQ_TASKRUN);
+}
+
+/* The one enter of a wait: submits the queue and waits for a completion
+ * for up to timeout_ns (-1: forever, 0: not at all). */
+static void enter_wait(uring_t *st, int64_t timeout_ns) {
+  struct __kernel_timespec ts = {timeout_ns / 1000000000,
+                                 timeout_ns % 1000000000};
+  struct io_uring_getevents_arg arg = {0, _NSIG / 8, 0, 0};
+  unsigned n = sq_pending(st);
+  unsigned min = timeout_ns != 0 && !cq_ready(st);
+  if (n == 0 && !min && !kernel_has_more(st))
+    return; /* nothing to submit, nothing to wait for, nothing held */
+  if (min && timeout_ns > 0)
+    arg.ts = (uint64_t)(uintptr_t)&ts;
+  /* ETIME (timeout), EINTR: the wait ends with what is in the CQ. EBUSY,
+   * EAGAIN: the kernel is short of room; the next wait submits again. */
+  enter(st->ring_fd, n, min, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+        &arg, sizeof(arg));
+}
+
+static int uring_wait(void *state, int64_t timeout_ns, art__event_t *out,
+                      int max) {
+  uring_t *st = state;
+  flush_todo(st);
+  enter_wait(st, timeout_ns);
+  int k = reap(st, out, max);
+  /* An overflow is moved into the CQ by an enter (note 8). */
+  for (int i = 0; i < 4 && k < max && !cq_ready(st) &&
+                  (__atomic_load_n(st->sq_flags, __ATOMIC_ACQUIRE) &
+                   IORING_SQ_CQ_OVERFLOW);
+       i++) {
+    enter(st->ring_fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
+    k += reap(st, out + k, max - k);
+  }
+  return k;
+}
+
+/* Note 4: re-arms reach the kernel before art_run returns. */
+static int uring_flush(void *state) {
+  uring_t *st = state;
+  flush_todo(st);
+  return sq_pending(st) > 0 ? submit_now(st) : 0;
+}
+
+static int uring_fd(const void *state) {
+  const uring_t *st = state;
+  return st->ring_fd;
+}
+
+static int uring_check_fd(const void *state, int fd) {
+  (void)state;
+  (void)fd;
+  return 0; /* a poll request takes every kind of fd, as poll(2) */
+}
+
+extern const art__backend_ops_t art__backend_epoll ART__HIDDEN;
+
+const art__backend_ops_t art__backend_io_uring = {
+    .name = "io_uring",
+    .init = uring_init,
+    .close = uring_close,
+    .update = uring_update,
+    .wait = uring_wait,
+    .forget_fd = uring_forget_fd,
+    .fd = uring_fd,
+    .check_fd = uring_check_fd,
+    .reserve = uring_reserve,
+    .flush = uring_flush,
+    .fallback = &art__backend_epoll,
+};
