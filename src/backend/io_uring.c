@@ -30,10 +30,11 @@
  *    (ART_RUN_NOWAIT driven by a host through art_backend_fd) would leave
  *    fds unarmed and the ring fd would never become readable for them: the
  *    core calls flush when art_run returns, which submits without waiting.
- * 5. The kernel cancels a task's requests when that thread exits. A loop
- *    run by one thread and then by another may so see its polls complete
- *    with -ECANCELED under their current generation: they are armed again,
- *    not reported.
+ * 5. A poll may complete with -ECANCELED under its current generation:
+ *    the kernel cancels a thread's requests when it exits, where the kernel
+ *    counts them as that thread's (io-wq work; on 6.18 a plain poll
+ *    survives, test_backend_uring.c checks a loop run by a thread that
+ *    then exits). It is armed again, not reported.
  * 6. Set-up flags: SUBMIT_ALL (an SQE that fails, a POLL_ADD on a closed
  *    fd, posts its error and the rest still go in), COOP_TASKRUN with
  *    TASKRUN_FLAG (completions run when the loop enters the kernel anyway,
