@@ -13,7 +13,7 @@
  * - Completion (io_uring): an operation (a read into a buffer, an accept, a
  *   file call) is submitted whole (submit) and a wait reports it done, with
  *   its result. A completion backend still serves update, with a poll
- *   operation per fd (io_uring's multishot POLL_ADD), so that streams, UDP
+ *   operation per fd (io_uring's POLL_ADD), so that streams, UDP
  *   and fs code run unchanged on it and need not branch on the backend:
  *   this is how libuv's Windows port runs one stream API over IOCP, where
  *   uv_read_start posts a zero-byte read whose completion means "readable"
