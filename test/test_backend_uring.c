@@ -84,6 +84,57 @@ ART_TEST(stale_completion_of_a_reused_fd_is_dropped) {
   close(b[1]);
 }
 
+#define MANY 1500 /* more polls completing at once than the CQ holds */
+
+/* More completions at once than the CQ has room for: the kernel keeps the
+ * rest (NODROP) and later waits bring them out. Every fd is reported, and
+ * once, since each report is drained before the next wait. */
+ART_TEST(cq_overflow_loses_no_event) {
+  const art__backend_ops_t *ops = &art__backend_io_uring;
+  static int fds[MANY][2], seen[MANY];
+  art__event_t *ev = malloc(ART__EVENT_BATCH * sizeof(*ev));
+  void *st;
+  int total = 0;
+  char c;
+  assert_non_null(ev);
+  if (ops->init(&st) != 0) {
+    free(ev);
+    return;
+  }
+  for (int i = 0; i < MANY; i++) {
+    make_pipe(fds[i]);
+    seen[i] = 0;
+    assert_int_equal(ops->reserve(st, fds[i][0], 0), 0);
+    assert_int_equal(ops->update(st, fds[i][0], 0, ART_READABLE), 0);
+  }
+  assert_int_equal(ops->wait(st, 0, ev, ART__EVENT_BATCH), 0); /* armed */
+  for (int i = 0; i < MANY; i++)
+    assert_int_equal(write(fds[i][1], "x", 1), 1);
+  for (int round = 0; round < 20 && total < MANY; round++) {
+    int n = ops->wait(st, 1000000000, ev, ART__EVENT_BATCH);
+    assert_true(n <= ART__EVENT_BATCH);
+    for (int k = 0; k < n; k++) {
+      int i = 0;
+      while (i < MANY && fds[i][0] != ev[k].fd)
+        i++;
+      assert_true(i < MANY);
+      assert_int_equal(seen[i], 0);
+      seen[i] = 1;
+      assert_int_equal(read(fds[i][0], &c, 1), 1);
+      total++;
+    }
+  }
+  assert_int_equal(total, MANY);
+  assert_int_equal(ops->wait(st, 0, ev, ART__EVENT_BATCH), 0);
+  for (int i = 0; i < MANY; i++) {
+    ops->forget_fd(st, fds[i][0]);
+    close(fds[i][0]);
+    close(fds[i][1]);
+  }
+  ops->close(st);
+  free(ev);
+}
+
 typedef struct {
   int calls;
   int status;
