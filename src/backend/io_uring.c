@@ -37,17 +37,18 @@
  *    then exits). It is armed again, not reported.
  * 6. Set-up flags: SINGLE_ISSUER with DEFER_TASKRUN (completions run
  *    only when the loop enters the ring to wait for them, never by
- *    interrupting it: 1.18x the round trips per CPU-second of COOP_TASKRUN
- *    in tcp_ping_pong), SUBMIT_ALL (an SQE that fails, a POLL_ADD on a
- *    closed fd, posts its error and the rest still go in), TASKRUN_FLAG
- *    (tells a zero-timeout wait whether it must enter at all), CLAMP and a
- *    CQ four times the SQ. One issuer means one thread: the ring is made
- *    R_DISABLED and enabled by the first enter, so the thread that runs the
- *    loop owns it, wherever the loop was made. A loop that moves to another
- *    thread later has its enters refused (EEXIST) and gets a new ring under
- *    the same fd number (migrate). Kernels before 6.1 get COOP_TASKRUN
- *    instead, older ones the ring without these flags (EINVAL). No SQPOLL:
- *    a kernel thread spinning per loop is not a default.
+ *    interrupting it: 1.1 to 1.2x the round trips per CPU-second of
+ *    COOP_TASKRUN in tcp_ping_pong), SUBMIT_ALL (an SQE that fails, a
+ *    POLL_ADD on a closed fd, posts its error and the rest still go in),
+ *    TASKRUN_FLAG (tells a zero-timeout wait whether it must enter at
+ *    all), CLAMP and a CQ four times the SQ. One issuer means one
+ *    thread: the ring is made R_DISABLED and enabled by the first enter,
+ *    so the thread that runs the loop owns it, wherever the loop was
+ *    made. A loop that moves to another thread later has its enters
+ *    refused (EEXIST) and gets a new ring under the same fd number
+ *    (migrate). Kernels before 6.1 get COOP_TASKRUN instead, older ones
+ *    the ring without these flags (EINVAL). No SQPOLL: a kernel thread
+ *    spinning per loop is not a default.
  * 7. What the ring cannot do is refused at init, before any fd is watched:
  *    no io_uring_setup (ENOSYS, EPERM from seccomp or io_uring_disabled,
  *    ENOMEM from the locked-memory limit of old kernels), no single mmap, no
