@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "helpers/harness.h"
@@ -429,4 +431,109 @@ ART_TEST(forked_child_does_not_share_the_ring) {
   close_loop(&loop);
   close(fds[0]);
   close(fds[1]);
+}
+
+/* ---- Operations (submit) ---- */
+
+typedef struct {
+  art_req_t req;
+  art__op_t op;
+  int64_t result;
+  int calls;
+  char buf[32];
+} op_owner_t;
+
+static void op_owner_done(art__op_t *op, int64_t result) {
+  op_owner_t *o = (op_owner_t *)((char *)op - offsetof(op_owner_t, op));
+  o->result = result;
+  o->calls++;
+  art__req_unregister(o->req.loop);
+}
+
+static void op_submit(art_loop_t *loop, op_owner_t *o, art__op_kind kind,
+                      int fd, size_t len, int64_t offset) {
+  o->op.done = op_owner_done;
+  o->op.kind = kind;
+  o->op.fd = fd;
+  o->op.buf = o->buf;
+  o->op.len = len;
+  o->op.offset = offset;
+  o->calls = 0;
+  assert_int_equal(art__io_submit(loop, &o->op), 0);
+  art__req_register(loop, &o->req, ART_REQ);
+}
+
+/* Accept, positioned write and read, fsync: each runs whole in the ring
+ * and its owner gets the result. */
+ART_TEST(operations_run_whole_in_the_ring) {
+  art_loop_t loop;
+  op_owner_t acc, w, r, sync;
+  struct sockaddr_in addr = {.sin_family = AF_INET};
+  socklen_t alen = sizeof(addr);
+  if (!uring_loop(&loop)) {
+    close_loop(&loop);
+    return;
+  }
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(lfd >= 0);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  assert_int_equal(listen(lfd, 4), 0);
+  assert_int_equal(getsockname(lfd, (struct sockaddr *)&addr, &alen), 0);
+  op_submit(&loop, &acc, ART__OP_ACCEPT, lfd, 0, 0);
+  art_run(&loop, ART_RUN_NOWAIT); /* the accept waits in the kernel */
+  assert_int_equal(acc.calls, 0);
+  int cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_int_equal(connect(cfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  FILE *f = tmpfile();
+  assert_non_null(f);
+  memcpy(w.buf, "0123456789", 10);
+  op_submit(&loop, &w, ART__OP_WRITE, fileno(f), 10, 0);
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  op_submit(&loop, &r, ART__OP_READ, fileno(f), 4, 3);
+  op_submit(&loop, &sync, ART__OP_FSYNC, fileno(f), 0, 0);
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(acc.calls, 1);
+  assert_true(acc.result >= 0);
+  assert_true(fcntl((int)acc.result, F_GETFD) & FD_CLOEXEC);
+  assert_true(fcntl((int)acc.result, F_GETFL) & O_NONBLOCK);
+  assert_int_equal(w.result, 10);
+  assert_int_equal(r.result, 4);
+  assert_memory_equal(r.buf, "3456", 4);
+  assert_int_equal(sync.calls, 1);
+  assert_int_equal(sync.result, 0);
+  close((int)acc.result);
+  close(cfd);
+  close(lfd);
+  fclose(f);
+  assert_int_equal(art_loop_close(&loop), 0);
+}
+
+static void *submit_and_leave(void *arg) {
+  art_run(arg, ART_RUN_NOWAIT); /* submits the read, then the thread ends */
+  return NULL;
+}
+
+/* A read in flight when the loop moves to another thread (and so to a new
+ * ring) completes once, canceled, instead of never. */
+ART_TEST(operations_in_flight_survive_a_move_to_another_thread) {
+  art_loop_t loop;
+  op_owner_t r;
+  int fds[2];
+  pthread_t t;
+  if (!uring_loop(&loop)) {
+    close_loop(&loop);
+    return;
+  }
+  make_pipe(fds);
+  op_submit(&loop, &r, ART__OP_READ, fds[0], 8, -1);
+  assert_int_equal(pthread_create(&t, NULL, submit_and_leave, &loop), 0);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_int_equal(r.calls, 0);
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(r.calls, 1);
+  assert_int_equal(r.result, ART_ECANCELED);
+  close(fds[0]);
+  close(fds[1]);
+  assert_int_equal(art_loop_close(&loop), 0);
 }

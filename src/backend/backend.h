@@ -51,9 +51,10 @@ struct art__op_s {
   void (*done)(art__op_t *op, int64_t result); /* the owner's */
   art__op_kind kind;
   int fd;
-  void *buf;      /* READ, WRITE */
-  size_t len;     /* READ, WRITE */
-  int64_t offset; /* READ, WRITE */
+  void *buf;          /* READ, WRITE */
+  size_t len;         /* READ, WRITE */
+  int64_t offset;     /* READ, WRITE */
+  art__queue_t node_; /* the backend's, while the operation is in flight */
 };
 
 /* What one wait found: an fd that is ready (op NULL), or an operation that

@@ -67,6 +67,11 @@
  *    ring fd keeps the parent's ring alive until the child execs or exits.
  * 10. The ring fd is readable when completions wait in the CQ: it is the
  *    backend fd for embedding, as epoll's fd is.
+ * 11. Operations (submit: read, write, accept, fsync) go in whole, their
+ *    user_data the art__op_t itself (pointers have the top bits clear, so
+ *    they never look like a poll's), and are kept on a list while in
+ *    flight: cancel finds them there, and a ring given up when the loop
+ *    moved threads (note 6) reports them canceled instead of losing them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +80,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -137,6 +143,9 @@ typedef struct {
   unsigned nslots;
   int *todo; /* fds whose slot is dirty; never more than nslots */
   unsigned ntodo;
+  art__queue_t ops;     /* operations in the ring (art__op_t.node_) */
+  art__queue_t orphans; /* operations of a ring given up (migrate): the
+                           next wait reports them canceled */
 } uring_t;
 
 static int enter(int fd, unsigned to_submit, unsigned min_complete,
@@ -180,8 +189,10 @@ static int setup_ring(struct io_uring_params *p) {
 static int check_ring(const ring_t *r) {
   const unsigned need =
       IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG;
-  static const uint8_t ops[] = {IORING_OP_POLL_ADD, IORING_OP_POLL_REMOVE,
-                                IORING_OP_NOP};
+  static const uint8_t ops[] = {IORING_OP_POLL_ADD,    IORING_OP_POLL_REMOVE,
+                                IORING_OP_READ,        IORING_OP_WRITE,
+                                IORING_OP_ACCEPT,      IORING_OP_FSYNC,
+                                IORING_OP_ASYNC_CANCEL};
   union {
     struct io_uring_probe p;
     char room[sizeof(struct io_uring_probe) +
@@ -282,6 +293,8 @@ static int uring_init(void **state) {
     art__free(st);
     return err;
   }
+  art__queue_init(&st->ops);
+  art__queue_init(&st->orphans);
   *state = st;
   return 0;
 }
@@ -489,10 +502,24 @@ static void uring_forget_fd(void *state, int fd) {
   s->armed = 0;
 }
 
-/* One completion: a ready fd written to *out (1), or nothing (0). */
+/* An operation's completion (note 11): its user_data is the op. */
+static int op_done(const struct io_uring_cqe *cqe, art__event_t *out) {
+  art__op_t *op = (art__op_t *)(uintptr_t)cqe->user_data;
+  art__queue_remove(&op->node_);
+  out->fd = -1;
+  out->events = 0;
+  out->op = op;
+  out->result = cqe->res;
+  return 1;
+}
+
+/* One completion: a ready fd or a finished operation written to *out (1),
+ * or nothing (0). */
 static int reap_one(uring_t *st, const struct io_uring_cqe *cqe,
                     art__event_t *out) {
   uint64_t ud = cqe->user_data;
+  if ((ud & UD_KIND) == 0)
+    return op_done(cqe, out);
   if ((ud & UD_KIND) != UD_POLL)
     return 0;
   int fd = (int)(uint32_t)ud;
@@ -603,6 +630,11 @@ static int migrate(uring_t *st) {
   st->enabled = 0;
   st->lost = 0;
   st->ntodo = 0;
+  while (!art__queue_empty(&st->ops)) {
+    art__queue_t *q = art__queue_head(&st->ops);
+    art__queue_remove(q);
+    art__queue_insert_tail(&st->orphans, q);
+  }
   for (unsigned fd = 0; fd < st->nslots; fd++) {
     slot_t *s = &st->slots[fd];
     s->dirty = 0;
@@ -616,11 +648,28 @@ static int migrate(uring_t *st) {
   return 0;
 }
 
+/* The operations of a ring given up, reported canceled (note 11). */
+static int report_orphans(uring_t *st, art__event_t *out, int max) {
+  int k = 0;
+  while (k < max && !art__queue_empty(&st->orphans)) {
+    art__queue_t *q = art__queue_head(&st->orphans);
+    art__queue_remove(q);
+    out[k].fd = -1;
+    out[k].events = 0;
+    out[k].op = art__container_of(q, art__op_t, node_);
+    out[k].result = ART_ECANCELED;
+    k++;
+  }
+  return k;
+}
+
 static int uring_wait(void *state, int64_t timeout_ns, art__event_t *out,
                       int max) {
   uring_t *st = state;
   if (st->lost && migrate(st) != 0)
     return 0;
+  if (!art__queue_empty(&st->orphans))
+    return report_orphans(st, out, max);
   flush_todo(st);
   enter_wait(st, timeout_ns);
   int k = reap(st, out, max);
@@ -640,6 +689,62 @@ static int uring_flush(void *state) {
   return sq_pending(st) > 0 ? submit_now(st) : 0;
 }
 
+/* Queues op whole; it goes in with the next enter (note 11). */
+static int uring_submit(void *state, art__op_t *op) {
+  uring_t *st = state;
+  struct io_uring_sqe *sqe = get_sqe(st);
+  if (sqe == NULL)
+    return ART_EAGAIN;
+  sqe->fd = op->fd;
+  switch (op->kind) {
+  case ART__OP_READ:
+  case ART__OP_WRITE:
+    sqe->opcode = op->kind == ART__OP_READ ? IORING_OP_READ : IORING_OP_WRITE;
+    sqe->addr = (uint64_t)(uintptr_t)op->buf;
+    sqe->len = op->len > UINT32_MAX ? UINT32_MAX : (uint32_t)op->len;
+    sqe->off = (uint64_t)op->offset; /* -1: the file position */
+    break;
+  case ART__OP_ACCEPT:
+    sqe->opcode = IORING_OP_ACCEPT;
+    sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+    break;
+  case ART__OP_FSYNC:
+    sqe->opcode = IORING_OP_FSYNC;
+    break;
+  default:
+    return ART_EINVAL; /* the SQE stays unpublished */
+  }
+  sqe->user_data = (uint64_t)(uintptr_t)op;
+  publish(st);
+  art__queue_insert_tail(&st->ops, &op->node_);
+  return 0;
+}
+
+/* Asks the kernel to cancel op; its completion then comes with -ECANCELED,
+ * or with its result if it finished first. ART_ENOENT when op is not in
+ * flight. */
+static int uring_cancel(void *state, art__op_t *op) {
+  uring_t *st = state;
+  art__queue_t *q;
+  art__queue_foreach(q, &st->orphans) {
+    if (q == &op->node_)
+      return 0; /* reported canceled by the next wait */
+  }
+  if (art__queue_empty(&op->node_))
+    return ART_ENOENT;
+  struct io_uring_sqe *sqe = get_sqe(st);
+  if (sqe == NULL)
+    return ART_EAGAIN;
+  sqe->opcode = IORING_OP_ASYNC_CANCEL;
+  sqe->fd = -1;
+  sqe->addr = (uint64_t)(uintptr_t)op;
+  sqe->user_data = UD_IGNORE;
+  if (st->r.features & IORING_FEAT_CQE_SKIP)
+    sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+  publish(st);
+  return 0;
+}
+
 static int uring_fd(const void *state) {
   const uring_t *st = state;
   return st->r.fd;
@@ -655,6 +760,7 @@ extern const art__backend_ops_t art__backend_epoll ART__HIDDEN;
 
 const art__backend_ops_t art__backend_io_uring = {
     .name = "io_uring",
+    .caps = ART__BACKEND_COMPLETIONS,
     .init = uring_init,
     .close = uring_close,
     .update = uring_update,
@@ -663,6 +769,8 @@ const art__backend_ops_t art__backend_io_uring = {
     .fd = uring_fd,
     .check_fd = uring_check_fd,
     .reserve = uring_reserve,
+    .submit = uring_submit,
+    .cancel = uring_cancel,
     .flush = uring_flush,
     .fallback = &art__backend_epoll,
 };
