@@ -65,6 +65,8 @@ int art_loop_configure(art_loop_t *loop, art_loop_option option, long value) {
     return 0;
   case ART_LOOP_MANUAL_CLOCK:
     return manual_clock(loop, value);
+  case ART_LOOP_BACKEND:
+    return art__io_set_backend(loop, value);
   default:
     return ART_EINVAL;
   }

@@ -118,6 +118,10 @@ typedef struct art__backend_ops {
  * epoll), picked once per loop at art_loop_init (src/backend/select.c). */
 const art__backend_ops_t *art__backend_select(void) ART__HIDDEN;
 
+/* The backend of an art_backend_kind (ART_BACKEND_DEFAULT: the one
+ * art__backend_select picks), or NULL for a value out of range. */
+const art__backend_ops_t *art__backend_of_kind(long kind) ART__HIDDEN;
+
 /* Makes *ops's state; when that fails and *ops has a fallback, sets *ops to
  * the fallback and makes its state instead. 0 or a negative ART_E* code
  * (the fallback's). */

@@ -20,6 +20,21 @@ const art__backend_ops_t *art__backend_select(void) {
   return &art__backend_epoll;
 }
 
+const art__backend_ops_t *art__backend_of_kind(long kind) {
+  switch (kind) {
+  case ART_BACKEND_DEFAULT:
+    return art__backend_select();
+  case ART_BACKEND_EPOLL:
+    return &art__backend_epoll;
+  case ART_BACKEND_POLL:
+    return &art__backend_poll;
+  case ART_BACKEND_IO_URING:
+    return &art__backend_io_uring;
+  default:
+    return NULL;
+  }
+}
+
 /* The fallback is quiet: a program that asked for io_uring on a kernel that
  * has it disabled runs on epoll, and art_backend_name tells. */
 int art__backend_open(const art__backend_ops_t **ops, void **state) {
