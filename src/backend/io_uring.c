@@ -31,10 +31,11 @@
  *    fds unarmed and the ring fd would never become readable for them: the
  *    core calls flush when art_run returns, which submits without waiting.
  * 5. A poll may complete with -ECANCELED under its current generation:
- *    the kernel cancels a thread's requests when it exits, where the kernel
- *    counts them as that thread's (io-wq work; on 6.18 a plain poll
- *    survives, test_backend_uring.c checks a loop run by a thread that
- *    then exits). It is armed again, not reported.
+ *    the kernel cancels a thread's requests when it exits, where it counts
+ *    them as that thread's (io-wq work; on a ring without one issuer, a
+ *    loop run by a thread that then exits). It is armed again, not
+ *    reported. With one issuer the next thread's enters are refused
+ *    instead (note 6).
  * 6. Set-up flags: SINGLE_ISSUER with DEFER_TASKRUN (completions run
  *    only when the loop enters the ring to wait for them, never by
  *    interrupting it: 1.1 to 1.2x the round trips per CPU-second of
@@ -325,8 +326,9 @@ static unsigned sq_pending(const uring_t *st) {
 }
 
 /* Submits what is queued without waiting; GETEVENTS runs the completions
- * the kernel holds back (COOP_TASKRUN), so a removed poll lets go of its
- * file before this returns (note 3). 0 or a negative errno. */
+ * the kernel holds back (DEFER_TASKRUN, COOP_TASKRUN), so a removed poll
+ * lets go of its file before this returns (note 3). 0 or a negative
+ * errno. */
 static int submit_now(uring_t *st) {
   unsigned n = sq_pending(st);
   int r;
