@@ -537,3 +537,43 @@ ART_TEST(operations_in_flight_survive_a_move_to_another_thread) {
   close(fds[1]);
   assert_int_equal(art_loop_close(&loop), 0);
 }
+
+/* The child's side: a ring of its own first (it may be mapped where the
+ * parent's rings were, since the child never had them), then the
+ * inherited state closed, as a fork hook replacing a loop's backend does;
+ * the new ring must still work. */
+static int replace_child(void *inherited) {
+  const art__backend_ops_t *ops = &art__backend_io_uring;
+  art__event_t ev[4];
+  void *fresh;
+  int fds[2];
+  if (ops->init(&fresh) != 0)
+    return 30;
+  ops->close(inherited);
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0 ||
+      ops->update(fresh, fds[0], 0, ART_READABLE) != 0 ||
+      write(fds[1], "x", 1) != 1)
+    return 31;
+  if (ops->wait(fresh, 1000000000, ev, 4) != 1 || ev[0].fd != fds[0])
+    return 32;
+  ops->forget_fd(fresh, fds[0]);
+  ops->close(fresh);
+  return 0;
+}
+
+/* A child that replaces the ring it inherited with its own. */
+ART_TEST(forked_child_replaces_the_inherited_ring) {
+  const art__backend_ops_t *ops = &art__backend_io_uring;
+  void *st;
+  int status;
+  if (ops->init(&st) != 0)
+    return;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0)
+    _exit(replace_child(st));
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  ops->close(st);
+}

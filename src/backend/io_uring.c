@@ -65,7 +65,10 @@
  * 9. Fork: the rings are mapped MADV_DONTFORK, so a child has no mapping of
  *    its parent's rings, and the ring fd is O_CLOEXEC. A child must not use
  *    a loop of its parent; it makes its own (art_loop_init). The inherited
- *    ring fd keeps the parent's ring alive until the child execs or exits.
+ *    ring fd keeps the parent's ring alive until the child execs or exits,
+ *    or closes the inherited loop's backend: close_ring then closes the fd
+ *    but unmaps nothing, since the addresses of the parent's rings may
+ *    hold the child's own ring by then.
  * 10. The ring fd is readable when completions wait in the CQ: it is the
  *    backend fd for embedding, as epoll's fd is.
  * 11. Operations (submit: read, write, accept, fsync) go in whole, their
@@ -134,6 +137,7 @@ typedef struct {
   void *ring_map; /* SQ and CQ rings, one mapping (IORING_FEAT_SINGLE_MMAP) */
   size_t ring_len;
   size_t sqes_len;
+  pid_t pid; /* the process that mapped the rings (note 9) */
 } ring_t;
 
 typedef struct {
@@ -233,6 +237,7 @@ static int map_rings(ring_t *r, const struct io_uring_params *p) {
   }
   madvise(r->ring_map, r->ring_len, MADV_DONTFORK);
   madvise(r->sqes, r->sqes_len, MADV_DONTFORK);
+  r->pid = getpid();
   char *m = r->ring_map;
   r->sq_head = (unsigned *)(m + p->sq_off.head);
   r->sq_tail = (unsigned *)(m + p->sq_off.tail);
@@ -251,10 +256,14 @@ static int map_rings(ring_t *r, const struct io_uring_params *p) {
   return 0;
 }
 
+/* In a forked child the parent's rings were never mapped (MADV_DONTFORK),
+ * and their addresses may hold the child's own ring by now: only the
+ * process that mapped them unmaps them. */
 static void close_ring(ring_t *r) {
-  if (r->sqes != NULL)
+  int mine = r->pid == getpid();
+  if (r->sqes != NULL && mine)
     munmap(r->sqes, r->sqes_len);
-  if (r->ring_map != NULL)
+  if (r->ring_map != NULL && mine)
     munmap(r->ring_map, r->ring_len);
   if (r->fd >= 0)
     art__close_fd(r->fd);
