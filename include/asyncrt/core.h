@@ -512,8 +512,8 @@ typedef struct art__pending_s {
 
 /* Initialises a loop: its backend (epoll; poll(2) when the environment says
  * ART_BACKEND=poll; io_uring with ART_BACKEND=io_uring, or epoll, quietly,
- * where the kernel refuses a ring) and its wakeup fd. Returns ART_EINVAL for NULL,
- * ART_ENOMEM, or the error of the system call that failed. */
+ * where the kernel refuses a ring) and its wakeup fd. Returns ART_EINVAL for
+ * NULL, ART_ENOMEM, or the error of the system call that failed. */
 ART_EXTERN int art_loop_init(art_loop_t *loop);
 
 /* Releases what the loop allocated. Returns ART_EBUSY, changing nothing, while
