@@ -515,9 +515,10 @@ typedef struct art__pending_s {
 /* ------------------------------------------------------------------------ */
 /* The loop.                                                                */
 
-/* Initialises a loop: its backend (epoll, or poll(2) when the environment
- * says ART_BACKEND=poll) and its wakeup fd. Returns ART_EINVAL for NULL,
- * ART_ENOMEM, or the error of the system call that failed. */
+/* Initialises a loop: its backend (epoll; poll(2) when the environment says
+ * ART_BACKEND=poll; io_uring with ART_BACKEND=io_uring, or epoll, quietly,
+ * where the kernel refuses a ring) and its wakeup fd. Returns ART_EINVAL for
+ * NULL, ART_ENOMEM, or the error of the system call that failed. */
 ART_EXTERN int art_loop_init(art_loop_t *loop);
 
 /* Releases what the loop allocated. Returns ART_EBUSY, changing nothing, while
@@ -581,7 +582,7 @@ ART_EXTERN int art_loop_advance(art_loop_t *loop, uint64_t ns);
 ART_EXTERN int art_backend_fd(const art_loop_t *loop);
 ART_EXTERN int art_backend_timeout(const art_loop_t *loop);
 
-/* The name of the backend in use: "epoll" or "poll". */
+/* The name of the backend in use: "epoll", "poll" or "io_uring". */
 ART_EXTERN const char *art_backend_name(const art_loop_t *loop);
 
 /* Copies the loop's counters and stamps m->sample_ns. Always on and free:
@@ -619,8 +620,22 @@ typedef enum {
    * loop's time would jump back to the real clock's. art_hrtime and the
    * idle and phase times of art_loop_metrics stay on the real clock; timer
    * lag is measured on the manual one. */
-  ART_LOOP_MANUAL_CLOCK = 2
+  ART_LOOP_MANUAL_CLOCK = 2,
+  /* value an art_backend_kind: the loop moves to that backend, with every
+   * fd it watches (art_backend_fd and art_backend_name change). Where the
+   * kernel refuses io_uring the loop gets epoll, quietly. ART_EBUSY inside
+   * art_run; the error of the new backend's set-up (the loop then keeps its
+   * backend). */
+  ART_LOOP_BACKEND = 3
 } art_loop_option;
+
+/* Values of ART_LOOP_BACKEND. */
+typedef enum {
+  ART_BACKEND_DEFAULT = 0, /* what the environment's ART_BACKEND names */
+  ART_BACKEND_EPOLL = 1,
+  ART_BACKEND_POLL = 2,    /* poll(2): portable, no backend fd */
+  ART_BACKEND_IO_URING = 3 /* epoll where the kernel refuses a ring */
+} art_backend_kind;
 
 /* Sets a loop option. ART_EINVAL for NULL, an unknown option or a value out
  * of range. May be called at any time, also from callbacks. */
