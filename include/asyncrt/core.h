@@ -231,6 +231,7 @@ typedef enum {
   ART_UDP,
   ART_SIGNAL,
   ART_FILE, /* only from art_guess_handle: a regular file or device */
+  ART_PORT, /* one end of a message channel (asyncrt/worker.h) */
   ART_HANDLE_TYPE_MAX
 } art_handle_type;
 
