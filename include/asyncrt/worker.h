@@ -191,7 +191,9 @@ ART_EXTERN int art_port_on_end(art_port_t *port, art_port_end_cb cb);
  * peer's callback has not yet been given are bounded by a high-water mark
  * (default 64 KiB, at least 1). While they are at or above it,
  * art_port_needs_drain says 1: stop sending, and the drain callback (may
- * be NULL) runs once on this port's loop when they fall below it. */
+ * be NULL) runs once on this port's loop when they fall below it. Until
+ * then the port is active (it keeps its loop alive while referenced, as a
+ * stream's unfinished write does), unless the peer closes first. */
 ART_EXTERN int art_port_set_high_water_mark(art_port_t *port, size_t bytes);
 ART_EXTERN int art_port_on_drain(art_port_t *port, art_port_drain_cb cb);
 ART_EXTERN int art_port_needs_drain(const art_port_t *port);

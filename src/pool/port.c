@@ -48,8 +48,10 @@ ART__DECLARE_HANDLE_OPS(port);
  * with it, or a side's end marker. */
 enum { M_COPY, M_PTR, M_END };
 
-/* Port state bits (port->state_). */
-enum { P_STARTED = 1, P_ENDED = 2 };
+/* Port state bits (port->state_). A port is active while started or
+ * waiting for its drain: a producer that stopped at the mark must not see
+ * its loop end before the drain callback that lets it go on. */
+enum { P_STARTED = 1, P_ENDED = 2, P_AWAIT_DRAIN = 4 };
 
 #define DEFAULT_HWM ((size_t)64 * 1024)
 
@@ -176,7 +178,14 @@ static void side_close(art_channel_t *ch, int side, msg_t *held) {
   free_list(taken);
   dir_t *out = &ch->dir[side];
   out->end.kind = M_END;
-  (void)push(out, &out->end); /* ART_EPIPE: the peer is gone already */
+  if (push(out, &out->end) == 0) {
+    /* The push woke the peer only if its stack was empty; a peer stopped
+     * with messages waiting must still learn that it is owed no drain. */
+    enter(out);
+    if (__atomic_load_n(&out->head, __ATOMIC_SEQ_CST) != CLOSED)
+      wake_receiver(out);
+    leave(out);
+  }
 }
 
 /* ---- The channel. ---- */
@@ -243,10 +252,19 @@ static msg_t *unhold(art_port_t *port) {
   return m;
 }
 
+/* The handle is active while started or waiting for a drain. */
+static void sync_active(art_port_t *port) {
+  if (port->state_ & (P_STARTED | P_AWAIT_DRAIN))
+    art__handle_start((art_handle_t *)port);
+  else
+    art__handle_stop((art_handle_t *)port);
+}
+
 /* The peer's end marker: every message it sent came before. */
 static void end_reached(art_port_t *port) {
-  port->state_ = (port->state_ & ~(unsigned)P_STARTED) | P_ENDED;
-  art__handle_stop((art_handle_t *)port);
+  port->state_ =
+      (port->state_ & ~(unsigned)(P_STARTED | P_AWAIT_DRAIN)) | P_ENDED;
+  sync_active(port);
   if (port->end_cb_ != NULL)
     ART__CALLBACK(port, port->end_cb_, (port));
 }
@@ -282,12 +300,20 @@ static void deliver(art_port_t *port) {
     credit(port, bytes);
 }
 
-/* Runs the drain callback if the peer (or a send) said it is due. */
+/* Runs the drain callback if the peer (or a send) said it is due. A peer
+ * that closed owes no drain: the port stops waiting for one. */
 static void run_drain(art_port_t *port) {
   dir_t *out = &port->chan_->dir[port->side_];
+  if ((port->state_ & P_AWAIT_DRAIN) &&
+      __atomic_load_n(&out->head, __ATOMIC_SEQ_CST) == CLOSED) {
+    port->state_ &= ~(unsigned)P_AWAIT_DRAIN;
+    sync_active(port);
+  }
   if (!__atomic_load_n(&out->drain_due, __ATOMIC_RELAXED) ||
       !__atomic_exchange_n(&out->drain_due, 0, __ATOMIC_ACQ_REL))
     return;
+  port->state_ &= ~(unsigned)P_AWAIT_DRAIN;
+  sync_active(port);
   if (port->drain_cb_ != NULL)
     ART__CALLBACK(port, port->drain_cb_, (port));
 }
@@ -346,7 +372,7 @@ int art_port_start(art_port_t *port, art_port_message_cb cb) {
   if (port->state_ & (P_STARTED | P_ENDED))
     return 0;
   port->state_ |= P_STARTED;
-  art__handle_start((art_handle_t *)port);
+  sync_active(port);
   art__handle_capture((art_handle_t *)port);
   /* Messages that waited while stopped are delivered by the poll phase. */
   dir_t *in = &port->chan_->dir[1 - port->side_];
@@ -358,8 +384,10 @@ int art_port_start(art_port_t *port, art_port_message_cb cb) {
 int art_port_stop(art_port_t *port) {
   if (!art__handle_is((art_handle_t *)port, ART_PORT))
     return ART_EINVAL;
+  if (!art__handle_usable((art_handle_t *)port))
+    return 0;
   port->state_ &= ~(unsigned)P_STARTED;
-  art__handle_stop((art_handle_t *)port);
+  sync_active(port);
   return 0;
 }
 
@@ -374,6 +402,8 @@ static int send_msg(art_port_t *port, msg_t *m) {
     return err;
   }
   if (now >= __atomic_load_n(&out->hwm, __ATOMIC_RELAXED)) {
+    port->state_ |= P_AWAIT_DRAIN;
+    sync_active(port);
     __atomic_store_n(&out->drain_wanted, 1, __ATOMIC_SEQ_CST);
     /* The receiver may have delivered everything before the flag was up. */
     if (claim_drain(out)) {
@@ -479,7 +509,7 @@ static void port_close(art_handle_t *h) {
   msg_t *held = port->held_;
   port->held_ = NULL;
   port->held_tail_ = NULL;
-  port->state_ &= ~(unsigned)P_STARTED;
+  port->state_ &= ~(unsigned)(P_STARTED | P_AWAIT_DRAIN);
   side_close(port->chan_, port->side_, held);
 }
 

@@ -170,6 +170,7 @@ int art_worker_start(art_worker_t *w, const art_worker_options_t *opts,
     return ART_EINVAL;
   if (opts != NULL && opts->name != NULL && strlen(opts->name) > NAME_MAX_LEN)
     return ART_EINVAL;
+  w->impl_ = NULL;
   impl_t *wi = impl_new(w, opts, entry, arg);
   if (wi == NULL)
     return ART_ENOMEM;
