@@ -107,10 +107,21 @@ static void wake_receiver(dir_t *d) {
 }
 
 /* Pushes m on d and wakes the receiver if the stack was empty: 0, or
- * ART_EPIPE (m untouched but its link) once the receiver has closed. */
+ * ART_EPIPE (m untouched but its link) once the receiver has closed. Only
+ * a push onto an empty stack wakes the receiver, so only that push needs a
+ * section (note 3); a push onto a non-empty one is a single CAS, which
+ * fails, and goes round again, if the receiver took or closed the stack
+ * meanwhile. */
 static int push(dir_t *d, msg_t *m) {
-  enter(d);
   msg_t *head = __atomic_load_n(&d->head, __ATOMIC_SEQ_CST);
+  while (head != NULL && head != CLOSED) {
+    m->next = head;
+    if (__atomic_compare_exchange_n(&d->head, &head, m, 1, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST))
+      return 0;
+  }
+  enter(d);
+  head = __atomic_load_n(&d->head, __ATOMIC_SEQ_CST);
   do {
     if (head == CLOSED) {
       leave(d);
