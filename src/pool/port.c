@@ -36,6 +36,16 @@
  *    A receiver not yet open has no loop to wake: the sender skips the
  *    wakeup, and the receiver looks at its stack after publishing its
  *    loop (the same order argument as note 3).
+ * 6. Message nodes are recycled, because a malloc on one thread and a
+ *    free on another cost more than the rest of a message together. The
+ *    receiver hands the nodes of each batch back with one CAS onto its
+ *    direction's returned stack; the sender takes that stack whole when its
+ *    own cache runs dry. Nodes are made in slabs, so that a batch's nodes
+ *    sit close together in memory and the receiver's walk over them, which
+ *    meets each node for the first time on its CPU, is helped by the
+ *    hardware's prefetching; the slabs are freed with the channel. Past
+ *    POOL_SLABS, and for messages above SMALL bytes, nodes are plain
+ *    allocations.
  */
 #include <sched.h>
 #include <string.h>
@@ -61,6 +71,7 @@ typedef struct msg {
   size_t len;
   art_port_free_fn free_fn;
   int kind;
+  int pooled; /* a node of its direction's pool (note 6) */
 } msg_t;
 
 /* Copied bytes follow the header at this offset, aligned for any type. */
@@ -69,6 +80,22 @@ typedef struct msg {
    sizeof(max_align_t))
 
 #define CLOSED ((msg_t *)1)
+
+/* Note 6: a pooled node carries up to SMALL bytes; nodes are made
+ * SLAB_NODES at a time, and a direction makes at most POOL_SLABS slabs
+ * (4096 nodes, 640 KiB). */
+#define SMALL      128
+#define SLAB_NODES 64
+#define POOL_SLABS 64
+#define NODE_SIZE  (COPY_OFFSET + SMALL)
+
+typedef struct slab {
+  struct slab *next;
+} slab_t;
+
+#define SLAB_HDR                                                               \
+  ((sizeof(slab_t) + sizeof(max_align_t) - 1) / sizeof(max_align_t) *          \
+   sizeof(max_align_t))
 
 /* One direction: what side d sends and side 1 - d receives. Aligned so
  * that the two directions' counters do not share a cache line. */
@@ -81,6 +108,11 @@ typedef struct {
   int drain_wanted; /* atomic: a send reached the mark (note 4) */
   int drain_due;    /* atomic: the sender's drain callback is to run */
   msg_t end;        /* side d's end marker */
+  /* The pool of message nodes (note 6). */
+  msg_t *returned;    /* atomic: nodes the receiver is done with */
+  msg_t *cache;       /* sender only: nodes ready for its next sends */
+  struct slab *slabs; /* sender only: where the pooled nodes live */
+  unsigned nslabs;    /* sender only */
 } __attribute__((aligned(64))) dir_t;
 
 struct art_channel_s {
@@ -161,7 +193,8 @@ static void free_msg(msg_t *m) {
     return; /* lives in the channel */
   if (m->kind == M_PTR && m->free_fn != NULL)
     m->free_fn(m->data);
-  art__free(m);
+  if (!m->pooled)
+    art__free(m); /* a pooled node goes with its slab */
 }
 
 static void free_list(msg_t *m) {
@@ -172,9 +205,85 @@ static void free_list(msg_t *m) {
   }
 }
 
+/* Frees a direction's slabs, and with them every pooled node. */
+static void free_slabs(slab_t *slab) {
+  while (slab != NULL) {
+    slab_t *next = slab->next;
+    art__free(slab);
+    slab = next;
+  }
+}
+
 static void release(art_channel_t *ch) {
-  if (__atomic_sub_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL) == 0)
-    art__free(ch);
+  if (__atomic_sub_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL) != 0)
+    return;
+  for (int d = 0; d < 2; d++)
+    free_slabs(ch->dir[d].slabs);
+  art__free(ch);
+}
+
+/* Sender: a new slab; its first node is returned, the others go to the
+ * cache in address order. NULL at POOL_SLABS or without memory. */
+static msg_t *slab_grow(dir_t *d) {
+  if (d->nslabs >= POOL_SLABS)
+    return NULL;
+  slab_t *slab = art__malloc(SLAB_HDR + SLAB_NODES * NODE_SIZE);
+  if (slab == NULL)
+    return NULL;
+  slab->next = d->slabs;
+  d->slabs = slab;
+  d->nslabs++;
+  char *base = (char *)slab + SLAB_HDR;
+  for (int i = SLAB_NODES - 1; i >= 0; i--) {
+    msg_t *m = (msg_t *)(base + (size_t)i * NODE_SIZE);
+    m->pooled = 1;
+    m->next = d->cache;
+    d->cache = m;
+  }
+  msg_t *m = d->cache;
+  d->cache = m->next;
+  return m;
+}
+
+/* Sender: a node for a message of len bytes (0 for a pointer message). */
+static msg_t *node_get(dir_t *d, size_t len) {
+  msg_t *m;
+  if (len <= SMALL) {
+    m = d->cache;
+    if (m == NULL && __atomic_load_n(&d->returned, __ATOMIC_RELAXED) != NULL)
+      m = __atomic_exchange_n(&d->returned, NULL, __ATOMIC_ACQUIRE);
+    if (m != NULL) {
+      d->cache = m->next;
+      return m;
+    }
+    if ((m = slab_grow(d)) != NULL)
+      return m;
+  }
+  if (len > SIZE_MAX - COPY_OFFSET)
+    return NULL;
+  m = art__malloc(COPY_OFFSET + len);
+  if (m != NULL)
+    m->pooled = 0;
+  return m;
+}
+
+/* Sender: a node its send did not use. */
+static void node_put(dir_t *d, msg_t *m) {
+  if (m->pooled) {
+    m->next = d->cache;
+    d->cache = m;
+  } else {
+    art__free(m);
+  }
+}
+
+/* Receiver: gives a chain of pooled nodes (first .. last) back. */
+static void nodes_return(dir_t *d, msg_t *first, msg_t *last) {
+  msg_t *head = __atomic_load_n(&d->returned, __ATOMIC_RELAXED);
+  do
+    last->next = head;
+  while (!__atomic_compare_exchange_n(&d->returned, &head, first, 1,
+                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
 
 /* A side closes (note 2): its incoming direction refuses further pushes,
@@ -294,6 +403,8 @@ static void credit(art_port_t *port, size_t bytes) {
  * may stop or close the port: a stop keeps the rest held, a close freed
  * them already. */
 static void deliver(art_port_t *port) {
+  dir_t *in = &port->chan_->dir[1 - port->side_];
+  msg_t *done = NULL, *done_last = NULL; /* pooled nodes to give back */
   size_t bytes = 0;
   while (port->held_ != NULL && (port->state_ & P_STARTED) &&
          art__handle_usable((art_handle_t *)port)) {
@@ -305,8 +416,18 @@ static void deliver(art_port_t *port) {
     bytes += m->len;
     art_port_msg_t pm = {m->data, m->len, m->free_fn, m->kind == M_PTR};
     ART__CALLBACK(port, port->message_cb_, (port, &pm));
-    art__free(m);
+    if (!m->pooled) {
+      art__free(m);
+      continue;
+    }
+    if (done == NULL) /* in delivery order: the next sends reuse them so */
+      done = m;
+    else
+      done_last->next = m;
+    done_last = m;
   }
+  if (done != NULL)
+    nodes_return(in, done, done_last);
   if (bytes != 0)
     credit(port, bytes);
 }
@@ -437,9 +558,8 @@ int art_port_send(art_port_t *port, const void *data, size_t len) {
     return err;
   if (data == NULL && len > 0)
     return ART_EINVAL;
-  if (len > SIZE_MAX - COPY_OFFSET)
-    return ART_ENOMEM;
-  msg_t *m = art__malloc(COPY_OFFSET + len);
+  dir_t *out = &port->chan_->dir[port->side_];
+  msg_t *m = node_get(out, len);
   if (m == NULL)
     return ART_ENOMEM;
   m->data = (char *)m + COPY_OFFSET;
@@ -450,7 +570,7 @@ int art_port_send(art_port_t *port, const void *data, size_t len) {
     memcpy(m->data, data, len);
   err = send_msg(port, m);
   if (err)
-    art__free(m);
+    node_put(out, m);
   return err;
 }
 
@@ -459,7 +579,8 @@ int art_port_send_ptr(art_port_t *port, void *ptr, size_t len,
   int err = sendable(port);
   if (err)
     return err;
-  msg_t *m = art__malloc(sizeof(*m));
+  dir_t *out = &port->chan_->dir[port->side_];
+  msg_t *m = node_get(out, 0);
   if (m == NULL)
     return ART_ENOMEM;
   m->data = ptr;
@@ -468,7 +589,7 @@ int art_port_send_ptr(art_port_t *port, void *ptr, size_t len,
   m->kind = M_PTR;
   err = send_msg(port, m);
   if (err)
-    art__free(m); /* the header only: ptr is the caller's again */
+    node_put(out, m); /* the header only: ptr is the caller's again */
   return err;
 }
 

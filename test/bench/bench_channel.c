@@ -14,7 +14,9 @@
  *    second.
  * Each workload runs BENCH_ROUNDS times (default 3) in turn A B C A B C;
  * medians are reported with the port's ratio to each.
- * Usage: bench_channel [messages one way] [round trips] */
+ * Usage: bench_channel [messages one way] [round trips] [workload]
+ * A workload name (port-oneway, pipe-oneway, uv-oneway, port-pingpong,
+ * pipe-pingpong, uv-pingpong) runs that one once, for profilers. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -491,6 +493,16 @@ int main(int argc, char **argv) {
                                   BENCH_UV(uv_oneway)};
   const bench_run_fn pingpong[3] = {port_pingpong, pipe_pingpong,
                                     BENCH_UV(uv_pingpong)};
+  if (argc > 3) {
+    const char *const names[6] = {"port-oneway",   "pipe-oneway",
+                                  "uv-oneway",     "port-pingpong",
+                                  "pipe-pingpong", "uv-pingpong"};
+    const bench_run_fn all[6] = {oneway[0],   oneway[1],   oneway[2],
+                                 pingpong[0], pingpong[1], pingpong[2]};
+    printf("%s: %.0f per s\n", argv[3],
+           bench_run_named(argv[3], names, all, 6));
+    return 0;
+  }
   bench_medians_t m[3];
   printf("bench_channel: %d-byte messages, %d rounds, medians\n", MSG,
          bench_rounds());
