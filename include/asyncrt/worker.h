@@ -126,8 +126,6 @@ struct art_port_s {
   art_port_message_cb message_cb_;
   art_port_end_cb end_cb_;
   art_port_drain_cb drain_cb_;
-  void *held_;      /* messages taken from the channel, not yet delivered */
-  void *held_tail_; /* last of them */
   void *reserved_[2];
 };
 
