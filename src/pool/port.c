@@ -15,8 +15,8 @@
  *    freed, later sends fail) and ends its outgoing one (the peer finds
  *    the end after the last message). The channel is freed when both sides
  *    are closed.
- * 4. Backpressure. dir[d].queued counts the bytes side d sent that the
- *    receiver has not delivered. A send that leaves it at or above the
+ * 4. Backpressure. art__dir_queued(dir[d]) is the bytes side d sent that
+ *    the receiver has not delivered. A send that leaves it at or above the
  *    sender's mark raises drain_wanted; the one party (receiver or sender)
  *    that swaps it back to 0 after the bytes fell below the mark sets
  *    drain_due and wakes the sender's loop, whose port runs the drain
@@ -118,14 +118,12 @@ int art_channel_abandon(art_channel_t *ch, int side) {
  * the callback (run_drain). */
 static int claim_drain(art__dir_t *d) {
   return __atomic_load_n(&d->sh.drain_wanted, __ATOMIC_SEQ_CST) &&
-         __atomic_load_n(&d->sh.queued, __ATOMIC_SEQ_CST) <
-             __atomic_load_n(&d->sh.hwm, __ATOMIC_RELAXED) &&
+         art__dir_queued(d) < __atomic_load_n(&d->sh.hwm, __ATOMIC_RELAXED) &&
          __atomic_exchange_n(&d->sh.drain_wanted, 0, __ATOMIC_SEQ_CST);
 }
 
 static int over_mark(const art__dir_t *d) {
-  return __atomic_load_n(&d->sh.queued, __ATOMIC_SEQ_CST) >=
-         __atomic_load_n(&d->sh.hwm, __ATOMIC_RELAXED);
+  return art__dir_queued(d) >= __atomic_load_n(&d->sh.hwm, __ATOMIC_RELAXED);
 }
 
 /* The handle is active while started or waiting for a drain. */
@@ -141,7 +139,8 @@ static void sync_active(art_port_t *port) {
  * of this port's outgoing direction) runs. */
 static void credit(art_port_t *port, size_t bytes) {
   art__dir_t *in = dir_in(port);
-  __atomic_sub_fetch(&in->sh.queued, bytes, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&in->rx.delivered, in->rx.delivered + bytes,
+                   __ATOMIC_SEQ_CST);
   if (claim_drain(in)) {
     __atomic_store_n(&in->sh.drain_due, 1, __ATOMIC_SEQ_CST);
     art__dir_wake(dir_out(port));
@@ -315,14 +314,16 @@ int art_port_stop(art_port_t *port) {
 static int send_msg(art_port_t *port, art__msg_t *m) {
   art__dir_t *out = dir_out(port);
   size_t len = m->len;
-  size_t now = __atomic_add_fetch(&out->sh.queued, len, __ATOMIC_SEQ_CST);
+  size_t sent = out->tx.sent;
+  /* Counted before it is published: its receiver subtracts it after. */
+  __atomic_store_n(&out->tx.sent, sent + len, __ATOMIC_RELEASE);
   int err = art__dir_send(out, m);
   if (err) {
-    __atomic_sub_fetch(&out->sh.queued, len, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&out->tx.sent, sent, __ATOMIC_RELEASE);
     art__dir_unnode(out, m);
     return err;
   }
-  if (now >= __atomic_load_n(&out->sh.hwm, __ATOMIC_RELAXED))
+  if (over_mark(out))
     arm_drain(port);
   return 0;
 }
@@ -401,7 +402,7 @@ int art_port_needs_drain(const art_port_t *port) {
 size_t art_port_queued_size(const art_port_t *port) {
   if (!port_ok(port))
     return 0;
-  return __atomic_load_n(&dir_out(port)->sh.queued, __ATOMIC_RELAXED);
+  return art__dir_queued(dir_out(port));
 }
 
 /* art_close: the side closes (note 3). The wake source stays until the

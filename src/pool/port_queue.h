@@ -37,6 +37,7 @@ typedef struct {
   struct {
     art__seg_t *seg; /* where the next message will be read */
     unsigned idx;
+    size_t delivered;                /* atomic: bytes delivered, ever */
   } __attribute__((aligned(64))) rx; /* the receiver's */
   struct {
     int closed;       /* atomic: the receiver closed */
@@ -44,7 +45,6 @@ typedef struct {
     int sleeping;     /* atomic: the receiver waits for a wakeup */
     int senders;      /* atomic: the sender's wakeups in progress */
     art_loop_t *loop; /* atomic: the receiver's loop; NULL until it opens */
-    size_t queued;    /* atomic: bytes sent and not yet delivered */
     size_t hwm;       /* atomic: the sender's high-water mark */
     int drain_wanted; /* atomic: a send reached the mark */
     int drain_due;    /* atomic: the sender's drain callback is to run */
@@ -54,12 +54,21 @@ typedef struct {
   struct {
     art__seg_t *seg; /* where the next message will be written */
     unsigned idx;
+    size_t sent;             /* atomic: bytes sent, ever */
     art__msg_t *cache;       /* pooled nodes ready for the next sends */
     art__seg_t *seg_cache;   /* segments ready for use */
     struct art__slab *slabs; /* where the pooled nodes live */
     unsigned nslabs;
   } __attribute__((aligned(64))) tx; /* the sender's */
 } art__dir_t;
+
+/* Bytes sent and not yet delivered. Two counters, each written by one
+ * thread, cost a send no locked instruction; delivered is read first, so
+ * the difference never goes below 0. Either thread. */
+static inline size_t art__dir_queued(const art__dir_t *d) {
+  size_t delivered = __atomic_load_n(&d->rx.delivered, __ATOMIC_SEQ_CST);
+  return __atomic_load_n(&d->tx.sent, __ATOMIC_SEQ_CST) - delivered;
+}
 
 /* Sets up d, empty, with its first segment: 0 or ART_ENOMEM. */
 int art__dir_init(art__dir_t *d) ART__HIDDEN;
