@@ -151,8 +151,9 @@ ART_EXTERN int art_port_open(art_loop_t *loop, art_port_t *port,
                              art_channel_t *channel, int side);
 
 /* Starts delivering messages to cb, in the order the peer sent them, in
- * the loop's poll phase: every message that arrived since the last
- * delivery in one batch, after one wakeup. A started port is active: while
+ * the loop's poll phase: after one wakeup, every message that has arrived,
+ * in one batch (at most 4096; the rest in the next poll phase). A started
+ * port is active: while
  * referenced it keeps the loop alive, until the end of the channel.
  * Starting again only replaces cb. ART_EINVAL for NULL port or cb, or a
  * port closing or closed. */
