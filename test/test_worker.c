@@ -256,6 +256,25 @@ ART_TEST(bad_arguments) {
   assert_int_equal(status, ART_EINVAL);
 }
 
+/* pthread_create refusing the thread (a 64 TiB stack cannot be mapped
+ * under the kernel's overcommit heuristic) is an error for the caller,
+ * and the worker can be started again afterwards. */
+ART_TEST(thread_failure_is_an_error) {
+  art_worker_t w;
+  art_worker_options_t opts = {(size_t)1 << 46, NULL, NULL, NULL};
+  int err = art_worker_start(&w, &opts, return_7, NULL);
+  if (err == 0) { /* a kernel that maps it: nothing to test here */
+    assert_int_equal(art_worker_join(&w, NULL), 0);
+    skip();
+  }
+  assert_true(err == ART_EAGAIN || err == ART_ENOMEM);
+  assert_null(w.impl_);
+  int status = 0;
+  assert_int_equal(art_worker_start(&w, NULL, return_7, NULL), 0);
+  assert_int_equal(art_worker_join(&w, &status), 0);
+  assert_int_equal(status, 7);
+}
+
 /* A loop that cannot be made is an error for the caller, with no thread,
  * fd or memory left behind (the harness counts the fds, ASan the memory).
  * The first allocation is the worker's state; every later one that fails,
