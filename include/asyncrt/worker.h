@@ -62,8 +62,9 @@ struct art_worker_s {
  * arg) on it. The thread starts with every signal blocked, as the pool's
  * threads do, so signals go to the program's own threads. Returns once the
  * worker's loop is initialised: 0, or the error that kept the worker from
- * starting (ART_EINVAL for NULL worker or entry, a stack_size the system
- * refuses or a name too long; ART_ENOMEM; what pthread_create or
+ * starting (ART_EINVAL for NULL worker or entry, a stack_size below the
+ * system's least or a name too long; ART_ENOMEM; what pthread_create
+ * returned, ART_EAGAIN when no thread or stack can be made; what
  * art_loop_init returned), with no thread left behind. opts may be NULL. */
 ART_EXTERN int art_worker_start(art_worker_t *worker,
                                 const art_worker_options_t *opts,
