@@ -34,5 +34,6 @@
 #include "asyncrt/udp.h"
 #include "asyncrt/dns.h"
 #include "asyncrt/process.h"
+#include "asyncrt/worker.h"
 
 #endif /* ASYNCRT_H */

@@ -148,7 +148,7 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *   art_run                 1 while something keeps the loop alive
  *   art_loop_alive, art_is_active, art_is_closing, art_has_ref,
  *   art_immediate_has_ref, art_is_readable, art_is_writable,
- *   art_stream_needs_drain, art_histogram_next
+ *   art_stream_needs_drain, art_port_needs_drain, art_histogram_next
  * Other int values:
  *   art_fs_scandir_next     0, ART_EOF after the last entry
  *   art_process_get_pid     the child's pid, 0 once reaped or for NULL
@@ -159,7 +159,8 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *   art_timer_get_due_in, art_stream_write_queue_size,
  *   art_stream_write_held_size, art_stream_get_high_water_mark,
  *   art_udp_get_send_queue_size,
- *   art_udp_get_send_queue_count, art_total_memory, art_free_memory,
+ *   art_udp_get_send_queue_count, art_port_queued_size,
+ *   art_total_memory, art_free_memory,
  *   art_constrained_memory, art_loop_current_id, art_histogram_count,
  *   art_histogram_min, art_histogram_max, art_histogram_percentile (0 also
  *   while empty)
@@ -234,6 +235,7 @@ typedef enum {
   ART_UDP,
   ART_SIGNAL,
   ART_FILE, /* only from art_guess_handle: a regular file or device */
+  ART_PORT, /* one end of a message channel (asyncrt/worker.h) */
   ART_HANDLE_TYPE_MAX
 } art_handle_type;
 
