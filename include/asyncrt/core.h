@@ -712,6 +712,12 @@ ART_EXTERN int art_close(art_handle_t *handle, art_close_cb close_cb);
 ART_EXTERN int art_is_active(const art_handle_t *handle);
 ART_EXTERN int art_is_closing(const art_handle_t *handle);
 
+/* The fd under a handle (a socket, a pipe, a tty, a poll handle's fd), as
+ * uv_fileno: 0 and *fd, ART_EINVAL for NULL or a handle type that has none
+ * (timers, idle...), ART_EBADF for one that has none now (not opened yet,
+ * closing or closed). The fd stays the handle's: do not close it. */
+ART_EXTERN int art_fileno(const art_handle_t *handle, int *fd);
+
 /* A referenced active handle keeps ART_RUN_DEFAULT running; an unreferenced
  * one does not. Handles start referenced. Both are idempotent; art_has_ref
  * gives non-zero for a referenced handle. */
