@@ -34,6 +34,7 @@
 #include "asyncrt/udp.h"
 #include "asyncrt/dns.h"
 #include "asyncrt/process.h"
+#include "asyncrt/worker.h"
 #include "asyncrt/cluster.h"
 
 #endif /* ASYNCRT_H */

@@ -106,6 +106,16 @@ int art_is_closing(const art_handle_t *h) {
   return h != NULL && (h->flags_ & (ART__H_CLOSING | ART__H_CLOSED)) != 0;
 }
 
+int art_fileno(const art_handle_t *h, int *fd) {
+  if (h == NULL || fd == NULL || h->loop == NULL || h->ops_->fd == NULL)
+    return ART_EINVAL;
+  int n = art__handle_fd(h);
+  if (n < 0)
+    return ART_EBADF;
+  *fd = n;
+  return 0;
+}
+
 void art_ref(art_handle_t *h) {
   if (h == NULL || (h->flags_ & ART__H_REF))
     return;

@@ -404,6 +404,12 @@ static inline void art__io_poll(art_loop_t *loop, int64_t timeout_ns) {
 }
 /* Runs op on a completion backend; ART_ENOTSUP on a readiness backend. */
 int art__io_submit(art_loop_t *loop, art__op_t *op) ART__HIDDEN;
+/* Hands the kernel what the backend queued for its next wait; art_run
+ * calls it before it returns (backend.h, flush). */
+void art__io_flush(art_loop_t *loop) ART__HIDDEN;
+/* Moves the loop and every fd it watches to another backend
+ * (ART_LOOP_BACKEND). */
+int art__io_set_backend(art_loop_t *loop, long kind) ART__HIDDEN;
 
 /* ---- Wakeups (src/wakeup.c). ----
  * One eventfd per loop carries every cross-thread wakeup. Whatever other

@@ -236,3 +236,57 @@ int art__io_submit(art_loop_t *loop, art__op_t *op) {
     return ART_ENOTSUP;
   return loop->backend_->submit(loop->backend_state_, op);
 }
+
+void art__io_flush(art_loop_t *loop) {
+  if (loop->backend_->flush != NULL)
+    loop->backend_->flush(loop->backend_state_);
+}
+
+/* The new backend knows no fd: every watcher's registered mask is 0 again,
+ * and its wanted mask is queued for the next poll phase. The walk takes
+ * each watcher once, from the fd table and from the queue of changes
+ * (stopped watchers still registered with the old backend). */
+static void forget_registrations(art_loop_t *loop) {
+  art__queue_t *q = art__queue_head(&loop->watcher_changes_);
+  while (q != &loop->watcher_changes_) {
+    art__io_t *w = art__container_of(q, art__io_t, change);
+    q = q->next;
+    w->pevents = 0;
+    note_change(loop, w);
+  }
+  for (unsigned fd = 0; fd < loop->nwatchers_; fd++) {
+    art__io_t *w = loop->watchers_[fd];
+    if (w != NULL) {
+      w->pevents = 0;
+      note_change(loop, w);
+    }
+  }
+}
+
+/* Outside art_run only: a batch being dispatched, or a wait, would mix the
+ * two backends. Nothing of the old backend is touched until the new one
+ * is made and has room for every watched fd. */
+int art__io_set_backend(art_loop_t *loop, long kind) {
+  const art__backend_ops_t *ops = art__backend_of_kind(kind);
+  void *state = NULL;
+  if (ops == NULL)
+    return ART_EINVAL;
+  if (loop->phase_ != ART_PHASE_NONE)
+    return ART_EBUSY;
+  int err = art__backend_open(&ops, &state);
+  if (err)
+    return err;
+  for (unsigned fd = 0;
+       err == 0 && ops->reserve != NULL && fd < loop->nwatchers_; fd++)
+    if (loop->watchers_[fd] != NULL)
+      err = ops->reserve(state, (int)fd, loop->nfds_);
+  if (err) {
+    ops->close(state);
+    return err;
+  }
+  loop->backend_->close(loop->backend_state_);
+  loop->backend_ = ops;
+  loop->backend_state_ = state;
+  forget_registrations(loop);
+  return 0;
+}

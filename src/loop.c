@@ -65,6 +65,8 @@ int art_loop_configure(art_loop_t *loop, art_loop_option option, long value) {
     return 0;
   case ART_LOOP_MANUAL_CLOCK:
     return manual_clock(loop, value);
+  case ART_LOOP_BACKEND:
+    return art__io_set_backend(loop, value);
   default:
     return ART_EINVAL;
   }
@@ -159,7 +161,7 @@ int art__loop_init_with(art_loop_t *loop, const art__backend_ops_t *backend) {
     err = ART_ENOMEM;
     goto fail;
   }
-  err = loop->backend_->init(&loop->backend_state_);
+  err = art__backend_open(&loop->backend_, &loop->backend_state_);
   if (err)
     goto fail;
   err = art__wakeup_init(loop);
@@ -393,6 +395,7 @@ int art_run(art_loop_t *loop, art_run_mode mode) {
   }
   loop->phase_ = ART_PHASE_NONE;
   loop->stop_flag_ = 0;
+  art__io_flush(loop);
   art__wakeup_leave(loop);
   return alive;
 }

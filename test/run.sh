@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The one test command: installs what a fresh Debian/Ubuntu machine lacks,
 # then builds and runs every suite three ways:
-#   1. a normal build, against the epoll backend and the poll(2) backend;
+#   1. a normal build, against the epoll, poll(2) and io_uring backends;
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer (leak detection on),
-#      against both backends;
-#   3. ThreadSanitizer, every suite.
+#      against the three backends;
+#   3. ThreadSanitizer, every suite on epoll, and the threaded ones (label
+#      "threads") again on io_uring.
+# Where the kernel refuses io_uring (Docker's default seccomp profile does)
+# the io_uring passes are skipped with a note; the loops would fall back to
+# epoll, which test_backend_uring.c covers.
 # Before building, test/check_layers.py checks the layer rule of
 # docs/design.md.
 # Usage: test/run.sh [plain|asan|tsan]...   (default: all three)
@@ -90,6 +94,24 @@ run_stress() {
   return $failed
 }
 
+# True when this kernel lets the process set up an io_uring.
+uring_ok() {
+  python3 -c '
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+params = ctypes.create_string_buffer(120)
+sys.exit(0 if libc.syscall(425, 4, params) >= 0 else 1)'
+}
+
+# Runs ctest with ART_BACKEND=io_uring, or says why not.
+run_ctest_uring() {
+  if uring_ok; then
+    ART_BACKEND=io_uring "$@"
+  else
+    echo "== io_uring refused by this kernel: skipped ($*)"
+  fi
+}
+
 run_ctest() {
   local dir=$1 what=$2
   shift 2
@@ -114,6 +136,7 @@ for mode in "${modes[@]}"; do
     build build/plain -DCMAKE_BUILD_TYPE=RelWithDebInfo -DART_BUILD_BENCH=ON
     run_ctest build/plain "plain build, epoll backend"
     ART_BACKEND=poll run_ctest build/plain "plain build, poll backend"
+    run_ctest_uring run_ctest build/plain "plain build, io_uring backend"
     ;;
   asan)
     build build/asan -DCMAKE_BUILD_TYPE=Debug -DART_SANITIZE=address
@@ -121,6 +144,7 @@ for mode in "${modes[@]}"; do
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     run_ctest build/asan "ASan+UBSan build, epoll backend"
     ART_BACKEND=poll run_ctest build/asan "ASan+UBSan build, poll backend"
+    run_ctest_uring run_ctest build/asan "ASan+UBSan build, io_uring backend"
     ;;
   tsan)
     build build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DART_SANITIZE=thread
@@ -130,6 +154,9 @@ for mode in "${modes[@]}"; do
     # processes, and the whole run costs about a minute.
     echo "== TSan build, all suites"
     "${tsan_wrap[@]}" ctest --test-dir build/tsan --output-on-failure -j "$jobs"
+    echo "== TSan build, threaded suites, io_uring backend"
+    run_ctest_uring "${tsan_wrap[@]}" ctest --test-dir build/tsan \
+      --output-on-failure -j "$jobs" -L threads
     ;;
   *)
     echo "test/run.sh: unknown mode '$mode' (plain, asan, tsan or stress)" >&2

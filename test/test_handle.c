@@ -670,3 +670,37 @@ ART_TEST(close_from_close_callback_and_microtask) {
   assert_int_equal(chain_iter[2], chain_iter[0] + 1);
   assert_int_equal(art_loop_alive(loop), 0);
 }
+
+/* art_fileno gives the fd under a handle that has one, now: a poll handle's
+ * own fd, a bound socket's, nothing for a timer, nothing once closing. */
+ART_TEST(fileno_of_each_kind) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int fds[2], fd = -7;
+  assert_int_equal(pipe(fds), 0);
+  art_poll_t p;
+  art_timer_t t;
+  art_tcp_t tcp;
+  assert_int_equal(art_poll_init(loop, &p, fds[0]), 0);
+  assert_int_equal(art_fileno((art_handle_t *)&p, &fd), 0);
+  assert_int_equal(fd, fds[0]);
+  assert_int_equal(art_timer_init(loop, &t), 0);
+  assert_int_equal(art_fileno((art_handle_t *)&t, &fd), ART_EINVAL);
+  assert_int_equal(art_tcp_init(loop, &tcp), 0);
+  assert_int_equal(art_fileno((art_handle_t *)&tcp, &fd), ART_EBADF);
+  struct sockaddr_in addr, got;
+  socklen_t len = sizeof(got);
+  assert_int_equal(art_ip4_addr("127.0.0.1", 0, &addr), 0);
+  assert_int_equal(art_tcp_bind(&tcp, (struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(art_fileno((art_handle_t *)&tcp, &fd), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&got, &len), 0);
+  assert_int_equal(got.sin_family, AF_INET);
+  assert_int_equal(art_fileno(NULL, &fd), ART_EINVAL);
+  assert_int_equal(art_fileno((art_handle_t *)&tcp, NULL), ART_EINVAL);
+  art_close((art_handle_t *)&tcp, NULL);
+  assert_int_equal(art_fileno((art_handle_t *)&tcp, &fd), ART_EBADF);
+  art_close((art_handle_t *)&p, NULL);
+  art_close((art_handle_t *)&t, NULL);
+  art_run(loop, ART_RUN_DEFAULT);
+  close(fds[0]);
+  close(fds[1]);
+}

@@ -451,9 +451,10 @@ ART_TEST(loop_fds_are_cloexec) {
     created++;
     assert_true(fcntl(after[i], F_GETFD) & FD_CLOEXEC);
   }
-  /* epoll: the epoll fd and the eventfd; poll: the eventfd. */
+  /* epoll: the epoll fd and the eventfd; io_uring: the ring fd and the
+   * eventfd; poll: the eventfd. */
   assert_true(created >= 1);
-  if (strcmp(art_backend_name(&other), "epoll") == 0) {
+  if (strcmp(art_backend_name(&other), "poll") != 0) {
     assert_int_equal(created, 2);
     assert_true(fcntl(art_backend_fd(&other), F_GETFD) & FD_CLOEXEC);
   }
@@ -468,6 +469,8 @@ ART_TEST(backend_name) {
   const char *want = getenv("ART_BACKEND");
   if (want != NULL && strcmp(want, "poll") == 0)
     assert_string_equal(art_backend_name(loop), "poll");
+  else if (want != NULL && strcmp(want, "io_uring") == 0)
+    assert_string_equal(art_backend_name(loop), "io_uring");
   else
     assert_string_equal(art_backend_name(loop), "epoll");
   assert_string_equal(art_backend_name(NULL), "none");
@@ -637,6 +640,64 @@ ART_TEST(watched_fd_is_polled_by_a_loop_that_never_blocks) {
   assert_int_equal(write(fds[1], "x", 1), 1);
   assert_true(art_test_run_until(loop, 10000, became_readable, NULL));
   assert_int_equal(art_close((art_handle_t *)&idle, NULL), 0);
+  assert_int_equal(art_close((art_handle_t *)&p, NULL), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+static void moved_read_cb(art_poll_t *p, int status, int events) {
+  int *reads = p->data;
+  char c;
+  (void)events;
+  assert_int_equal(status, 0);
+  assert_int_equal(read(p->io_.fd, &c, 1), 1);
+  (*reads)++;
+  /* Not while the loop runs: a batch of one backend is being dispatched. */
+  assert_int_equal(
+      art_loop_configure(p->loop, ART_LOOP_BACKEND, ART_BACKEND_EPOLL),
+      ART_EBUSY);
+}
+
+/* ART_LOOP_BACKEND moves a running loop, and the fd it watches, from
+ * backend to backend; the fd keeps being reported on each. */
+ART_TEST(backend_option_moves_watched_fds) {
+  static const struct {
+    long kind;
+    const char *name;
+  } to[] = {{ART_BACKEND_IO_URING, "io_uring"},
+            {ART_BACKEND_POLL, "poll"},
+            {ART_BACKEND_EPOLL, "epoll"},
+            {ART_BACKEND_IO_URING, "io_uring"},
+            {ART_BACKEND_DEFAULT, NULL}};
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_poll_t p;
+  int reads = 0, fds[2];
+  assert_int_equal(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+  assert_int_equal(art_poll_init(loop, &p, fds[0]), 0);
+  p.data = &reads;
+  assert_int_equal(art_poll_start(&p, ART_READABLE, moved_read_cb), 0);
+  art_run(loop, ART_RUN_NOWAIT); /* registered with the first backend */
+  for (int i = 0; i < (int)ART_ARRAY_SIZE(to); i++) {
+    assert_int_equal(art_loop_configure(loop, ART_LOOP_BACKEND, to[i].kind), 0);
+    const char *name = art_backend_name(loop);
+    if (to[i].name == NULL) /* default: what ART_BACKEND says */
+      assert_true(strcmp(name, "poll") == 0 || strcmp(name, "epoll") == 0 ||
+                  strcmp(name, "io_uring") == 0);
+    else if (strcmp(to[i].name, "io_uring") == 0)
+      assert_true(strcmp(name, "io_uring") == 0 || strcmp(name, "epoll") == 0);
+    else
+      assert_string_equal(name, to[i].name);
+    if (strcmp(name, "poll") == 0)
+      assert_int_equal(art_backend_fd(loop), ART_ENOTSUP);
+    else
+      assert_true(fcntl(art_backend_fd(loop), F_GETFD) & FD_CLOEXEC);
+    assert_int_equal(write(fds[1], "x", 1), 1);
+    for (int k = 0; k < 3 && reads == i; k++)
+      art_run(loop, ART_RUN_NOWAIT);
+    assert_int_equal(reads, i + 1);
+  }
+  assert_int_equal(art_loop_configure(loop, ART_LOOP_BACKEND, 99), ART_EINVAL);
   assert_int_equal(art_close((art_handle_t *)&p, NULL), 0);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   close(fds[0]);

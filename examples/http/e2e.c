@@ -417,6 +417,31 @@ static void scenario_shutdown(void) {
   CHECK(connect_server() < 0, "still accepting after shutdown");
 }
 
+/* --workers 2 (threads): connections spread over both workers' listeners
+ * (40 connections all on one worker would be a chance of 2^-39), each
+ * answer says which worker served it, and SIGTERM drains both. */
+static void scenario_workers_threads(void) {
+  int seen[2] = {0, 0};
+  for (int i = 0; i < 40; i++) {
+    resp_t r;
+    request("GET", "/api/stats", NULL, &r); /* a new connection each */
+    const char *w = strstr(r.body, "\"worker\":");
+    CHECK(r.status == 200 && w != NULL, "stats: %d", r.status);
+    CHECK(strstr(r.body, "\"workers\":2") != NULL, "workers: %s", r.body);
+    int id = atoi(w + strlen("\"worker\":"));
+    CHECK(id == 0 || id == 1, "worker %d", id);
+    seen[id]++;
+    resp_free(&r);
+  }
+  CHECK(seen[0] > 0 && seen[1] > 0, "spread %d/%d", seen[0], seen[1]);
+  int status = server_stop(SIGTERM, 10000);
+  CHECK(status == 0, "exit status %d", status);
+  const char *first = strstr(server_said, "stopped after");
+  CHECK(first != NULL && strstr(first + 1, "stopped after") != NULL,
+        "both workers stop: %s", server_said);
+  CHECK(connect_server() < 0, "still accepting after shutdown");
+}
+
 /* A request that outlives --shutdown-timeout is cut at the deadline. */
 static void scenario_deadline(void) {
   client_t *c = client_open();
@@ -854,6 +879,9 @@ static const struct {
     {"limits", scenario_limits, {"--max-body", "1000", NULL}},
     {"conn_limit", scenario_conn_limit, {"--max-conns", "2", NULL}},
     {"shutdown", scenario_shutdown, {NULL}},
+    {"workers_threads",
+     scenario_workers_threads,
+     {"--workers", "2", "--cluster", "threads", NULL}},
     {"deadline", scenario_deadline, {"--shutdown-timeout", "200", NULL}},
     {"allocs", scenario_allocs, {"--count-allocs", NULL}},
     {"log_pipe", scenario_log_pipe, {"--log", NULL}},

@@ -375,9 +375,11 @@ static void stats_answer(conn_t *c) {
   if (server_lib_allocs() >= 0 && n < (int)sizeof(c->body)) /* --count-allocs */
     n += snprintf(c->body + n, sizeof(c->body) - (size_t)n,
                   "\"library_allocs\":%lld,", server_lib_allocs());
-  if (n < (int)sizeof(c->body))
+  if (n < (int)sizeof(c->body)) /* with --workers: which one answered */
     n += snprintf(c->body + n, sizeof(c->body) - (size_t)n,
-                  "\"rss_bytes\":%zu,\"uptime_s\":%.3f}\n", rss,
+                  "\"worker\":%u,\"workers\":%u,\"rss_bytes\":%zu,"
+                  "\"uptime_s\":%.3f}\n",
+                  srv->worker, srv->nworkers > 0 ? srv->nworkers : 1, rss,
                   (double)(art_hrtime() - srv->start_ns) / 1e9);
   if (n >= (int)sizeof(c->body))
     n = (int)sizeof(c->body) - 1;

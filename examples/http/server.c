@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <semaphore.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -61,6 +62,10 @@ static const char USAGE[] =
     "  --count-allocs          count the library's allocations (/api/stats)\n"
     "  --no-openat2            resolve /api/file names component by component\n"
     "                          even where openat2 exists (to test that path)\n"
+    "  --workers N             serve with N event loops (1; at most 256)\n"
+    "  --cluster MODE          how the workers share the port: threads (one\n"
+    "                          process, a loop per thread, each with its own\n"
+    "                          SO_REUSEPORT listener; the default)\n"
     "Started by systemd with a socket unit (LISTEN_FDS), it serves the one\n"
     "TCP socket passed and ignores PORT and --host. GET /healthz is 200 while\n"
     "the process runs; GET /readyz is 200, and 503 once SIGTERM came.\n";
@@ -171,6 +176,15 @@ static int parse_args(config_t *cfg, int argc, char **argv) {
       cfg->root = argv[++i];
     } else if (strcmp(a, "--report-file") == 0 && i + 1 < argc) {
       cfg->report_file = argv[++i];
+    } else if (strcmp(a, "--workers") == 0 && i + 1 < argc) {
+      uint64_t n;
+      if (parse_number(argv[++i], 256, &n) != 0 || n == 0)
+        return -1;
+      cfg->workers = (unsigned)n;
+    } else if (strcmp(a, "--cluster") == 0 && i + 1 < argc) {
+      if (strcmp(argv[++i], "threads") != 0)
+        return -1;
+      cfg->cluster = CLUSTER_THREADS;
     } else if (strncmp(a, "--", 2) == 0) {
       if (i + 1 >= argc || number_option(cfg, a, argv[i + 1]) != 0)
         return -1;
@@ -394,7 +408,8 @@ static void on_signal(art_signal_t *h, int signum) {
     return;
   }
   srv->draining = 1;
-  notify("STOPPING=1\nSTATUS=draining");
+  if (srv->worker == 0) /* every worker gets the signal: one says it */
+    notify("STOPPING=1\nSTATUS=draining");
   if (srv->cfg.drain_delay == 0) {
     shutdown_begin(srv, name);
     return;
@@ -454,17 +469,21 @@ static int describe_listener(server_t *srv) {
   snprintf(srv->base_url, sizeof(srv->base_url),
            ss.ss_family == AF_INET6 ? "http://[%s]:%d" : "http://%s:%d", name,
            port);
+  srv->bound_port = port;
   return 0;
 }
 
-/* Binds host:port (IPv4 or IPv6). */
+/* Binds host:port (IPv4 or IPv6); with several workers each binds its
+ * own socket to the port with SO_REUSEPORT, and the kernel spreads the
+ * connections over them. */
 static int bind_listener(server_t *srv) {
   struct sockaddr_storage ss;
   const char *host = srv->cfg.host;
   if (art_ip4_addr(host, srv->cfg.port, (struct sockaddr_in *)&ss) != 0 &&
       art_ip6_addr(host, srv->cfg.port, (struct sockaddr_in6 *)&ss) != 0)
     return ART_EINVAL;
-  return art_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0);
+  return art_tcp_bind(&srv->listener, (struct sockaddr *)&ss,
+                      srv->nworkers > 1 ? ART_TCP_REUSEPORT : 0);
 }
 
 /* Adopts the socket a service manager passed, if any: 1 when adopted, 0
@@ -494,6 +513,18 @@ int server_listen(server_t *srv) {
   if ((err = art_tcp_init(srv->loop, &srv->listener)) != 0)
     return err;
   srv->listener.data = srv;
+  /* A worker after the first, when the service manager passed the socket:
+   * it serves the same socket (a copy of the first worker's fd). */
+  if (srv->worker > 0 && srv->inherit_fd >= 0) {
+    if ((err = art_tcp_open(&srv->listener, srv->inherit_fd)) != 0) {
+      close(srv->inherit_fd);
+      return err;
+    }
+    srv->activated = 1;
+    if ((err = describe_listener(srv)) != 0)
+      return err;
+    return art_listen((art_stream_t *)&srv->listener, 4096, on_connection);
+  }
   if ((err = adopt_listener(srv)) < 0) {
     srv->activated = -1; /* reported */
     return err;
@@ -501,6 +532,8 @@ int server_listen(server_t *srv) {
   srv->activated = err == 1;
   if ((!srv->activated && (err = bind_listener(srv)) != 0) ||
       (err = describe_listener(srv)) != 0)
+    return err;
+  if ((err = art_fileno((art_handle_t *)&srv->listener, &srv->listen_fd)) != 0)
     return err;
   return art_listen((art_stream_t *)&srv->listener, 4096, on_connection);
 }
@@ -577,6 +610,8 @@ void server_config_defaults(config_t *cfg) {
   cfg->rate_window = 1000;
   cfg->max_conns = 10000;
   cfg->max_body = 1 << 20;
+  cfg->workers = 1;
+  cfg->cluster = CLUSTER_THREADS;
 }
 
 int server_signals_start(server_t *srv) {
@@ -592,7 +627,8 @@ int server_signals_start(server_t *srv) {
   if ((err = art_signal_start(&srv->sigterm, on_signal, SIGTERM)) != 0 ||
       (err = art_signal_start(&srv->sigint, on_signal, SIGINT)) != 0)
     return err;
-  return report_signal_start(srv);
+  /* With several workers the first writes its loop's report. */
+  return srv->worker == 0 ? report_signal_start(srv) : 0;
 }
 
 static void close_handle(art_handle_t *h, void *arg) {
@@ -611,7 +647,10 @@ static void ready(server_t *srv) {
   notify(state);
 }
 
-static int serve(server_t *srv) {
+/* Opens the served folder, then the metrics, signals and listener on
+ * srv->loop. On an error, says what failed, closes what it made (running
+ * the loop until their close callbacks ran) and returns it. */
+static int serve_open(server_t *srv) {
   int err;
   srv->root_fd = open(srv->cfg.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (srv->root_fd < 0) {
@@ -619,11 +658,6 @@ static int serve(server_t *srv) {
             strerror(errno));
     return -1;
   }
-  if ((err = art_loop_init(&srv->loop_storage)) != 0) {
-    close(srv->root_fd);
-    return err;
-  }
-  srv->loop = &srv->loop_storage;
   srv->start_ns = art_hrtime();
   art_loop_configure(srv->loop, ART_LOOP_MEASURE_PHASES, 1); /* /api/stats */
   if ((err = metrics_start(srv)) != 0 ||
@@ -639,18 +673,157 @@ static int serve(server_t *srv) {
               srv->cfg.host, srv->cfg.port, art_strerror(err));
     art_walk(srv->loop, close_handle, NULL);
     art_run(srv->loop, ART_RUN_DEFAULT);
-    art_loop_close(srv->loop);
     metrics_free(srv);
     close(srv->root_fd);
+    return err;
+  }
+  return 0;
+}
+
+/* After the loop closed: what serve_open made outside it. */
+static void serve_close(server_t *srv) {
+  close(srv->root_fd);
+  metrics_free(srv); /* the delay monitor recorded into it until now */
+}
+
+static int serve(server_t *srv) {
+  int err;
+  if ((err = art_loop_init(&srv->loop_storage)) != 0)
+    return err;
+  srv->loop = &srv->loop_storage;
+  if ((err = serve_open(srv)) != 0) {
+    art_loop_close(srv->loop);
     return err;
   }
   print_banner(srv);
   ready(srv);
   art_run(srv->loop, ART_RUN_DEFAULT);
-  close(srv->root_fd);
   err = art_loop_close(srv->loop);
-  metrics_free(srv); /* the delay monitor recorded into it until now */
+  serve_close(srv);
   return err;
+}
+
+/* ------------------------------------------------------------------------ */
+/* --workers N --cluster threads: N worker loops in this process, each a    */
+/* whole server with its own listener on the same port (SO_REUSEPORT).      */
+/* Each worker watches SIGTERM and SIGINT itself and drains on its own;     */
+/* the process ends when every worker has.                                  */
+
+typedef struct {
+  server_t *srv;
+  sem_t started; /* posted once the worker listens, or failed to */
+} worker_start_t;
+
+static int worker_entry(art_worker_t *w, art_loop_t *loop, void *arg) {
+  worker_start_t *ws = arg;
+  server_t *srv = ws->srv;
+  (void)w;
+  srv->loop = loop;
+  srv->start_err = serve_open(srv);
+  if (srv->start_err == 0 && srv->worker == 0) {
+    int err = art_sd_watchdog_start(&srv->watchdog, NULL);
+    if (err != 0)
+      fprintf(stderr, "server: WATCHDOG_USEC: %s\n", art_strerror(err));
+  }
+  sem_post(&ws->started);
+  return srv->start_err == 0 ? 0 : 1;
+}
+
+/* Starts srv's worker and waits until it listens: 0, or the error. *started
+ * says whether a thread was started (it must then be joined). */
+static int start_worker(art_worker_t *w, worker_start_t *ws, server_t *srv,
+                        int *started) {
+  char name[16];
+  art_worker_options_t opts = {0};
+  snprintf(name, sizeof(name), "http-%u", srv->worker);
+  opts.name = name;
+  ws->srv = srv;
+  int err = art_worker_start(w, &opts, worker_entry, ws);
+  *started = err == 0;
+  if (err != 0) {
+    fprintf(stderr, "server: cannot start worker %u: %s\n", srv->worker,
+            art_strerror(err));
+    return err;
+  }
+  while (sem_wait(&ws->started) == -1 && errno == EINTR)
+    ;
+  return srv->start_err;
+}
+
+/* Worker i's server: the first's settings, on the port the first listens
+ * on (port 0 picked one), or on a copy of the socket the service manager
+ * passed to the first. */
+static server_t *worker_server(server_t *first, unsigned i, int *err) {
+  server_t *srv = calloc(1, sizeof(*srv));
+  if (srv == NULL) {
+    *err = ART_ENOMEM;
+    return NULL;
+  }
+  srv->cfg = first->cfg;
+  srv->cfg.port = first->bound_port;
+  srv->worker = i;
+  srv->nworkers = first->nworkers;
+  srv->inherit_fd = -1;
+  if (first->activated > 0 &&
+      (srv->inherit_fd = fcntl(first->listen_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+    *err = -errno;
+    free(srv);
+    return NULL;
+  }
+  return srv;
+}
+
+static int serve_threads(server_t *first) {
+  unsigned n = first->cfg.workers, started = 0;
+  server_t **srvs = calloc(n, sizeof(*srvs));
+  art_worker_t *workers = calloc(n, sizeof(*workers));
+  worker_start_t *ws = calloc(n, sizeof(*ws));
+  int err = 0, failed = 0;
+  if (srvs == NULL || workers == NULL || ws == NULL) {
+    free(srvs);
+    free(workers);
+    free(ws);
+    return ART_ENOMEM;
+  }
+  for (unsigned i = 0; i < n; i++)
+    sem_init(&ws[i].started, 0, 0);
+  srvs[0] = first;
+  for (unsigned i = 0; i < n && err == 0; i++) {
+    int thread = 0;
+    if (i > 0 && (srvs[i] = worker_server(first, i, &err)) == NULL)
+      break;
+    err = start_worker(&workers[i], &ws[i], srvs[i], &thread);
+    started += (unsigned)thread;
+  }
+  if (err == 0) {
+    char state[160];
+    printf("%u workers (threads), each with its own listener on the port\n", n);
+    print_banner(first);
+    snprintf(state, sizeof(state), "READY=1\nSTATUS=serving %s, %u workers",
+             first->base_url, n);
+    notify(state);
+  } else {
+    for (unsigned i = 0; i < started; i++)
+      art_worker_stop(&workers[i]);
+  }
+  for (unsigned i = 0; i < started; i++) {
+    int status = 0;
+    if (art_worker_join(&workers[i], &status) != 0 || status != 0)
+      failed = 1;
+    if (srvs[i]->start_err == 0)
+      serve_close(srvs[i]);
+  }
+  for (unsigned i = 0; i < n; i++) {
+    sem_destroy(&ws[i].started);
+    if (i > 0 && srvs[i] != NULL) {
+      conn_free_all(srvs[i]);
+      free(srvs[i]);
+    }
+  }
+  free(srvs);
+  free(workers);
+  free(ws);
+  return err != 0 ? err : failed ? -1 : 0;
 }
 
 int main(int argc, char **argv) {
@@ -673,7 +846,9 @@ int main(int argc, char **argv) {
     free(srv);
     return 1;
   }
-  err = serve(srv);
+  srv->inherit_fd = -1;
+  srv->nworkers = srv->cfg.workers;
+  err = srv->cfg.workers > 1 ? serve_threads(srv) : serve(srv);
   conn_free_all(srv);
   free(srv);
   return err == 0 ? 0 : 1;

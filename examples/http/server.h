@@ -52,7 +52,13 @@ typedef struct {
   uint64_t max_body;         /* request bodies above this get 413 */
   int count_allocs;          /* count the library's allocations */
   int no_openat2;            /* resolve file names without openat2 (tests) */
+  unsigned workers;          /* --workers: loops serving the port (1) */
+  int cluster;               /* --cluster: how several workers share it */
 } config_t;
+
+/* --cluster: threads (worker loops of this process, each with its own
+ * SO_REUSEPORT listener). */
+enum { CLUSTER_THREADS = 1 };
 
 /* One client address in the fixed-window rate limiter. */
 typedef struct {
@@ -191,6 +197,12 @@ struct server_s {
   art_timer_t shutdown_timer;   /* deadline for in-flight requests */
   art_timer_t drain_timer;      /* --drain-delay: closes the listener */
   art_timer_t watchdog;         /* the service manager's watchdog pings */
+  unsigned worker;              /* this server's index among --workers (0..) */
+  unsigned nworkers;            /* --workers */
+  int inherit_fd;  /* a listening socket to serve, or -1 (worker > 0) */
+  int listen_fd;   /* the listener's fd once listening */
+  int bound_port;  /* the port it listens on */
+  int start_err;   /* a worker's start: 0 or the error */
   int activated;   /* 1: the listener came from the manager; -1: refused */
   int draining;    /* a signal came: /readyz says 503 */
   conn_t *conns;   /* open connections */

@@ -148,7 +148,7 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *   art_run                 1 while something keeps the loop alive
  *   art_loop_alive, art_is_active, art_is_closing, art_has_ref,
  *   art_immediate_has_ref, art_is_readable, art_is_writable,
- *   art_stream_needs_drain, art_histogram_next
+ *   art_stream_needs_drain, art_port_needs_drain, art_histogram_next
  * Other int values:
  *   art_fs_scandir_next     0, ART_EOF after the last entry
  *   art_process_get_pid     the child's pid, 0 once reaped or for NULL
@@ -162,7 +162,8 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *   art_timer_get_due_in, art_stream_write_queue_size,
  *   art_stream_write_held_size, art_stream_get_high_water_mark,
  *   art_udp_get_send_queue_size,
- *   art_udp_get_send_queue_count, art_total_memory, art_free_memory,
+ *   art_udp_get_send_queue_count, art_port_queued_size,
+ *   art_total_memory, art_free_memory,
  *   art_constrained_memory, art_loop_current_id, art_histogram_count,
  *   art_histogram_min, art_histogram_max, art_histogram_percentile (0 also
  *   while empty)
@@ -237,6 +238,7 @@ typedef enum {
   ART_UDP,
   ART_SIGNAL,
   ART_FILE, /* only from art_guess_handle: a regular file or device */
+  ART_PORT, /* one end of a message channel (asyncrt/worker.h) */
   ART_HANDLE_TYPE_MAX
 } art_handle_type;
 
@@ -518,9 +520,10 @@ typedef struct art__pending_s {
 /* ------------------------------------------------------------------------ */
 /* The loop.                                                                */
 
-/* Initialises a loop: its backend (epoll, or poll(2) when the environment
- * says ART_BACKEND=poll) and its wakeup fd. Returns ART_EINVAL for NULL,
- * ART_ENOMEM, or the error of the system call that failed. */
+/* Initialises a loop: its backend (epoll; poll(2) when the environment says
+ * ART_BACKEND=poll; io_uring with ART_BACKEND=io_uring, or epoll, quietly,
+ * where the kernel refuses a ring) and its wakeup fd. Returns ART_EINVAL for
+ * NULL, ART_ENOMEM, or the error of the system call that failed. */
 ART_EXTERN int art_loop_init(art_loop_t *loop);
 
 /* Releases what the loop allocated. Returns ART_EBUSY, changing nothing, while
@@ -584,7 +587,7 @@ ART_EXTERN int art_loop_advance(art_loop_t *loop, uint64_t ns);
 ART_EXTERN int art_backend_fd(const art_loop_t *loop);
 ART_EXTERN int art_backend_timeout(const art_loop_t *loop);
 
-/* The name of the backend in use: "epoll" or "poll". */
+/* The name of the backend in use: "epoll", "poll" or "io_uring". */
 ART_EXTERN const char *art_backend_name(const art_loop_t *loop);
 
 /* Copies the loop's counters and stamps m->sample_ns. Always on and free:
@@ -622,8 +625,22 @@ typedef enum {
    * loop's time would jump back to the real clock's. art_hrtime and the
    * idle and phase times of art_loop_metrics stay on the real clock; timer
    * lag is measured on the manual one. */
-  ART_LOOP_MANUAL_CLOCK = 2
+  ART_LOOP_MANUAL_CLOCK = 2,
+  /* value an art_backend_kind: the loop moves to that backend, with every
+   * fd it watches (art_backend_fd and art_backend_name change). Where the
+   * kernel refuses io_uring the loop gets epoll, quietly. ART_EBUSY inside
+   * art_run; the error of the new backend's set-up (the loop then keeps its
+   * backend). */
+  ART_LOOP_BACKEND = 3
 } art_loop_option;
+
+/* Values of ART_LOOP_BACKEND. */
+typedef enum {
+  ART_BACKEND_DEFAULT = 0, /* what the environment's ART_BACKEND names */
+  ART_BACKEND_EPOLL = 1,
+  ART_BACKEND_POLL = 2,    /* poll(2): portable, no backend fd */
+  ART_BACKEND_IO_URING = 3 /* epoll where the kernel refuses a ring */
+} art_backend_kind;
 
 /* Sets a loop option. ART_EINVAL for NULL, an unknown option or a value out
  * of range. May be called at any time, also from callbacks. */
@@ -697,6 +714,12 @@ ART_EXTERN int art_close(art_handle_t *handle, art_close_cb close_cb);
  * closing (art_close called, close callback not yet run). 0 for NULL. */
 ART_EXTERN int art_is_active(const art_handle_t *handle);
 ART_EXTERN int art_is_closing(const art_handle_t *handle);
+
+/* The fd under a handle (a socket, a pipe, a tty, a poll handle's fd), as
+ * uv_fileno: 0 and *fd, ART_EINVAL for NULL or a handle type that has none
+ * (timers, idle...), ART_EBADF for one that has none now (not opened yet,
+ * closing or closed). The fd stays the handle's: do not close it. */
+ART_EXTERN int art_fileno(const art_handle_t *handle, int *fd);
 
 /* A referenced active handle keeps ART_RUN_DEFAULT running; an unreferenced
  * one does not. Handles start referenced. Both are idempotent; art_has_ref

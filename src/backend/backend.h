@@ -13,7 +13,7 @@
  * - Completion (io_uring): an operation (a read into a buffer, an accept, a
  *   file call) is submitted whole (submit) and a wait reports it done, with
  *   its result. A completion backend still serves update, with a poll
- *   operation per fd (io_uring's multishot POLL_ADD), so that streams, UDP
+ *   operation per fd (io_uring's POLL_ADD), so that streams, UDP
  *   and fs code run unchanged on it and need not branch on the backend:
  *   this is how libuv's Windows port runs one stream API over IOCP, where
  *   uv_read_start posts a zero-byte read whose completion means "readable"
@@ -51,9 +51,10 @@ struct art__op_s {
   void (*done)(art__op_t *op, int64_t result); /* the owner's */
   art__op_kind kind;
   int fd;
-  void *buf;      /* READ, WRITE */
-  size_t len;     /* READ, WRITE */
-  int64_t offset; /* READ, WRITE */
+  void *buf;          /* READ, WRITE */
+  size_t len;         /* READ, WRITE */
+  int64_t offset;     /* READ, WRITE */
+  art__queue_t node_; /* the backend's, while the operation is in flight */
 };
 
 /* What one wait found: an fd that is ready (op NULL), or an operation that
@@ -103,10 +104,27 @@ typedef struct art__backend_ops {
    * op->done runs from a later wait. */
   int (*submit)(void *state, art__op_t *op);
   int (*cancel)(void *state, art__op_t *op);
+  /* Optional: hands the kernel what the backend queued for its next wait
+   * (io_uring's re-armed polls), without waiting. The core calls it when
+   * art_run returns, so that a host blocking on fd() sees every watched
+   * fd. 0 or a negative ART_E* code. */
+  int (*flush)(void *state);
+  /* Optional: the backend a loop gets instead when init fails (a ring the
+   * kernel refuses falls back to epoll). */
+  const struct art__backend_ops *fallback;
 } art__backend_ops_t;
 
-/* The backend named by ART_BACKEND ("poll"; anything else: epoll), picked
- * once per loop at art_loop_init (src/backend/select.c). */
+/* The backend named by ART_BACKEND ("poll", "io_uring"; anything else:
+ * epoll), picked once per loop at art_loop_init (src/backend/select.c). */
 const art__backend_ops_t *art__backend_select(void) ART__HIDDEN;
+
+/* The backend of an art_backend_kind (ART_BACKEND_DEFAULT: the one
+ * art__backend_select picks), or NULL for a value out of range. */
+const art__backend_ops_t *art__backend_of_kind(long kind) ART__HIDDEN;
+
+/* Makes *ops's state; when that fails and *ops has a fallback, sets *ops to
+ * the fallback and makes its state instead. 0 or a negative ART_E* code
+ * (the fallback's). */
+int art__backend_open(const art__backend_ops_t **ops, void **state) ART__HIDDEN;
 
 #endif

@@ -16,13 +16,14 @@ ART__DECLARE_HANDLE_OPS(signal);
 ART__DECLARE_HANDLE_OPS(process);
 ART__DECLARE_HANDLE_OPS(fs_event);
 ART__DECLARE_HANDLE_OPS(fs_poll);
+ART__DECLARE_HANDLE_OPS(port);
 
 static const art__handle_ops_t *const types[] = {
     &art__timer_ops,      &art__idle_ops,        &art__prepare_ops,
     &art__check_ops,      &art__poll_ops,        &art__async_ops,
     &art__tcp_ops.handle, &art__pipe_ops.handle, &art__tty_ops.handle,
     &art__udp_ops,        &art__signal_ops,      &art__process_ops,
-    &art__fs_event_ops,   &art__fs_poll_ops};
+    &art__fs_event_ops,   &art__fs_poll_ops,     &art__port_ops};
 
 static const art__handle_ops_t *ops_of(art_handle_type type) {
   for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)

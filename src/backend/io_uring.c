@@ -1,0 +1,787 @@
+/* The io_uring backend, in readiness mode: every watched fd is a poll
+ * request in the ring, and one io_uring_enter per wait both submits what
+ * changed and waits. Raw system calls only (the library depends on libc).
+ *
+ * Notes on io_uring's traps, and why the odd code below exists:
+ * 1. Level, not edge. The core is level-triggered (epoll.c registers no
+ *    EPOLLET): an owner that did not read everything, a stream that stopped
+ *    after MAX_READS reads, must hear about the fd again at the next wait.
+ *    A multishot poll (IORING_POLL_ADD_MULTI) fires on each wakeup of the
+ *    file, which is an edge: data left unread and no new data means no
+ *    event. So each fd gets a one-shot POLL_ADD, armed again after it was
+ *    reported. The re-arm waits on a list and reaches the kernel with the
+ *    next io_uring_enter, after the owner's callback ran: a POLL_ADD checks
+ *    readiness when it is armed, so an fd still readable then completes at
+ *    once, which is level-triggering by construction, and an fd the owner
+ *    drained reports nothing. Re-arming costs an SQE, not a system call:
+ *    it rides in the enter that waits.
+ * 2. Stale completions. A poll's user_data carries its fd and the fd's
+ *    generation. Whenever a poll is abandoned (the fd is forgotten, its mask
+ *    changes, a new owner registers the number) the generation moves on, so
+ *    a completion of the old poll that is already in the ring, or comes
+ *    after the fd was closed and its number reused, names a generation that
+ *    is no longer the fd's and is dropped. forget_fd bumps it before it
+ *    returns: nothing of that fd's past reaches the core after it.
+ * 3. A poll holds a reference to the file, so closing the fd does not
+ *    close a socket while a poll of it is in the ring. forget_fd therefore
+ *    submits the POLL_REMOVE at once (as epoll's forget_fd calls epoll_ctl):
+ *    the peer sees the close when close(2) returns, as on epoll.
+ * 4. Re-arms wait for the next enter, so a loop that returns from art_run
+ *    (ART_RUN_NOWAIT driven by a host through art_backend_fd) would leave
+ *    fds unarmed and the ring fd would never become readable for them: the
+ *    core calls flush when art_run returns, which submits without waiting.
+ * 5. A poll may complete with -ECANCELED under its current generation:
+ *    the kernel cancels a thread's requests when it exits, where it counts
+ *    them as that thread's (io-wq work; on a ring without one issuer, a
+ *    loop run by a thread that then exits). It is armed again, not
+ *    reported. With one issuer the next thread's enters are refused
+ *    instead (note 6).
+ * 6. Set-up flags: SINGLE_ISSUER with DEFER_TASKRUN (completions run
+ *    only when the loop enters the ring to wait for them, never by
+ *    interrupting it: 1.1 to 1.2x the round trips per CPU-second of
+ *    COOP_TASKRUN in tcp_ping_pong), SUBMIT_ALL (an SQE that fails, a
+ *    POLL_ADD on a closed fd, posts its error and the rest still go in),
+ *    TASKRUN_FLAG (tells a zero-timeout wait whether it must enter at
+ *    all), CLAMP and a CQ four times the SQ. One issuer means one
+ *    thread: the ring is made R_DISABLED and enabled by the first enter,
+ *    so the thread that runs the loop owns it, wherever the loop was
+ *    made. A loop that moves to another thread later has its enters
+ *    refused (EEXIST) and gets a new ring under the same fd number
+ *    (migrate). Kernels before 6.1 get COOP_TASKRUN instead, older ones
+ *    the ring without these flags (EINVAL). No SQPOLL: a kernel thread
+ *    spinning per loop is not a default.
+ * 7. What the ring cannot do is refused at init, before any fd is watched:
+ *    no io_uring_setup (ENOSYS, EPERM from seccomp or io_uring_disabled,
+ *    ENOMEM from the locked-memory limit of old kernels), no single mmap, no
+ *    EXT_ARG (the timeout in the enter) or NODROP, a poll operation missing
+ *    from IORING_REGISTER_PROBE. The loop then falls back to epoll
+ *    (select.c) and art_backend_name says so.
+ * 8. Held completions: with NODROP the kernel keeps what did not fit in
+ *    the CQ and sets IORING_SQ_CQ_OVERFLOW; a deferred ring runs at most
+ *    max(20, min_complete) completions per enter and sets IORING_SQ_TASKRUN
+ *    while more wait. A wait that still has room drains them with
+ *    non-blocking enters asking for that room. A full SQ is submitted and
+ *    the SQE taken again.
+ * 9. Fork: the rings are mapped MADV_DONTFORK, so a child has no mapping of
+ *    its parent's rings, and the ring fd is O_CLOEXEC. A child must not use
+ *    a loop of its parent; it makes its own (art_loop_init). The inherited
+ *    ring fd keeps the parent's ring alive until the child execs or exits,
+ *    or closes the inherited loop's backend: close_ring then closes the fd
+ *    but unmaps nothing, since the addresses of the parent's rings may
+ *    hold the child's own ring by then.
+ * 10. The ring fd is readable when completions wait in the CQ: it is the
+ *    backend fd for embedding, as epoll's fd is.
+ * 11. Operations (submit: read, write, accept, fsync) go in whole, their
+ *    user_data the art__op_t itself (pointers have the top bits clear, so
+ *    they never look like a poll's), and are kept on a list while in
+ *    flight: cancel finds them there, and a ring given up when the loop
+ *    moved threads (note 6) reports them canceled instead of losing them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "backend.h"
+
+/* Every architecture but alpha numbers the system calls added since Linux
+ * 5.1 alike. */
+#ifndef SYS_io_uring_setup
+#define SYS_io_uring_setup 425
+#endif
+#ifndef SYS_io_uring_enter
+#define SYS_io_uring_enter 426
+#endif
+#ifndef SYS_io_uring_register
+#define SYS_io_uring_register 427
+#endif
+
+#define SQ_ENTRIES 256
+#define CQ_ENTRIES (4 * SQ_ENTRIES)
+
+/* user_data: the top bits say what a completion is for. A poll's carries
+ * its fd in the low 32 bits and the fd's generation above (note 2). */
+#define UD_POLL   (1ull << 62)
+#define UD_IGNORE (2ull << 62) /* a POLL_REMOVE's own completion */
+#define UD_KIND   (3ull << 62)
+#define GEN_MASK  0x3fffffffu
+
+/* What the backend knows of one fd number. */
+typedef struct {
+  uint32_t gen;  /* generation of the fd's live poll (note 2) */
+  uint8_t want;  /* ART_* events the core wants */
+  uint8_t armed; /* events of the poll in the ring or queued; 0: none */
+  uint8_t dirty; /* on the todo list: armed must be brought to want */
+} slot_t;
+
+/* One ring: its fd and what is mapped of it. */
+typedef struct {
+  int fd;
+  unsigned features; /* IORING_FEAT_* */
+  unsigned flags;    /* IORING_SETUP_* the ring got */
+  /* Submission ring: head is the kernel's, tail ours. */
+  unsigned *sq_head, *sq_tail, *sq_flags;
+  unsigned sq_mask, sq_entries;
+  unsigned sq_local_tail; /* SQEs written, published or not */
+  struct io_uring_sqe *sqes;
+  /* Completion ring: tail is the kernel's, head ours. */
+  unsigned *cq_head, *cq_tail;
+  unsigned cq_mask;
+  struct io_uring_cqe *cqes;
+  void *ring_map; /* SQ and CQ rings, one mapping (IORING_FEAT_SINGLE_MMAP) */
+  size_t ring_len;
+  size_t sqes_len;
+  pid_t pid; /* the process that mapped the rings (note 9) */
+} ring_t;
+
+typedef struct {
+  ring_t r;
+  int enabled;   /* R_DISABLED ring enabled by the thread running the loop */
+  int lost;      /* an enter met EEXIST: another thread runs the loop now */
+  slot_t *slots; /* by fd */
+  unsigned nslots;
+  int *todo; /* fds whose slot is dirty; never more than nslots */
+  unsigned ntodo;
+  art__queue_t ops;     /* operations in the ring (art__op_t.node_) */
+  art__queue_t orphans; /* operations of a ring given up (migrate): the
+                           next wait reports them canceled */
+} uring_t;
+
+static int enter(int fd, unsigned to_submit, unsigned min_complete,
+                 unsigned flags, const void *arg, size_t argsz) {
+  return (int)syscall(SYS_io_uring_enter, fd, to_submit, min_complete, flags,
+                      arg, argsz);
+}
+
+/* ---- Set-up (notes 6, 7, 9) ---- */
+
+/* io_uring_setup with the flags of note 6, or without the newer ones. */
+static int setup_ring(struct io_uring_params *p) {
+  const unsigned base =
+      IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL;
+  const unsigned tries[] = {
+      base | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+          IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED,
+      base | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+      IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP};
+  int fd = -1;
+  for (unsigned i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+    memset(p, 0, sizeof(*p));
+    p->flags = tries[i];
+    p->cq_entries = CQ_ENTRIES;
+    fd = (int)syscall(SYS_io_uring_setup, SQ_ENTRIES, p);
+    if (fd >= 0 || errno != EINVAL)
+      break;
+  }
+  if (fd < 0)
+    return -errno;
+  int fl = fcntl(fd, F_GETFD);
+  if (fl == -1 || (!(fl & FD_CLOEXEC) && fcntl(fd, F_SETFD, fl | FD_CLOEXEC))) {
+    int err = -errno;
+    art__close_fd(fd);
+    return err;
+  }
+  return fd;
+}
+
+/* ENOSYS unless the kernel has what this file relies on (note 7). */
+static int check_ring(const ring_t *r) {
+  const unsigned need =
+      IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG;
+  static const uint8_t ops[] = {IORING_OP_POLL_ADD,    IORING_OP_POLL_REMOVE,
+                                IORING_OP_READ,        IORING_OP_WRITE,
+                                IORING_OP_ACCEPT,      IORING_OP_FSYNC,
+                                IORING_OP_ASYNC_CANCEL};
+  union {
+    struct io_uring_probe p;
+    char room[sizeof(struct io_uring_probe) +
+              256 * sizeof(struct io_uring_probe_op)];
+  } probe;
+  if ((r->features & need) != need)
+    return ART_ENOSYS;
+  memset(&probe, 0, sizeof(probe));
+  if (syscall(SYS_io_uring_register, r->fd, IORING_REGISTER_PROBE, &probe.p,
+              256) == -1)
+    return -errno;
+  for (unsigned i = 0; i < sizeof(ops); i++)
+    if (ops[i] > probe.p.last_op || ops[i] >= probe.p.ops_len ||
+        !(probe.p.ops[ops[i]].flags & IO_URING_OP_SUPPORTED))
+      return ART_ENOSYS;
+  return 0;
+}
+
+/* Maps the rings (one mapping for SQ and CQ, one for the SQEs), not
+ * inherited by a child (note 9). */
+static int map_rings(ring_t *r, const struct io_uring_params *p) {
+  size_t sq_len = p->sq_off.array + p->sq_entries * sizeof(unsigned);
+  size_t cq_len = p->cq_off.cqes + p->cq_entries * sizeof(struct io_uring_cqe);
+  r->ring_len = sq_len > cq_len ? sq_len : cq_len;
+  r->sqes_len = p->sq_entries * sizeof(struct io_uring_sqe);
+  r->ring_map = mmap(NULL, r->ring_len, PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
+  if (r->ring_map == MAP_FAILED) {
+    r->ring_map = NULL;
+    return -errno;
+  }
+  r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
+  if (r->sqes == MAP_FAILED) {
+    r->sqes = NULL;
+    return -errno;
+  }
+  madvise(r->ring_map, r->ring_len, MADV_DONTFORK);
+  madvise(r->sqes, r->sqes_len, MADV_DONTFORK);
+  r->pid = getpid();
+  char *m = r->ring_map;
+  r->sq_head = (unsigned *)(m + p->sq_off.head);
+  r->sq_tail = (unsigned *)(m + p->sq_off.tail);
+  r->sq_flags = (unsigned *)(m + p->sq_off.flags);
+  r->sq_mask = *(unsigned *)(m + p->sq_off.ring_mask);
+  r->sq_entries = *(unsigned *)(m + p->sq_off.ring_entries);
+  r->sq_local_tail = *r->sq_tail;
+  r->cq_head = (unsigned *)(m + p->cq_off.head);
+  r->cq_tail = (unsigned *)(m + p->cq_off.tail);
+  r->cq_mask = *(unsigned *)(m + p->cq_off.ring_mask);
+  r->cqes = (struct io_uring_cqe *)(m + p->cq_off.cqes);
+  /* SQEs are used in ring order: the index array is the identity. */
+  unsigned *array = (unsigned *)(m + p->sq_off.array);
+  for (unsigned i = 0; i < r->sq_entries; i++)
+    array[i] = i;
+  return 0;
+}
+
+/* In a forked child the parent's rings were never mapped (MADV_DONTFORK),
+ * and their addresses may hold the child's own ring by now: only the
+ * process that mapped them unmaps them. */
+static void close_ring(ring_t *r) {
+  int mine = r->pid == getpid();
+  if (r->sqes != NULL && mine)
+    munmap(r->sqes, r->sqes_len);
+  if (r->ring_map != NULL && mine)
+    munmap(r->ring_map, r->ring_len);
+  if (r->fd >= 0)
+    art__close_fd(r->fd);
+}
+
+/* A new ring, checked and mapped; 0 or a negative ART_E* code. */
+static int open_ring(ring_t *r) {
+  struct io_uring_params p;
+  int err;
+  memset(r, 0, sizeof(*r));
+  r->fd = setup_ring(&p);
+  if (r->fd < 0)
+    return r->fd;
+  r->features = p.features;
+  r->flags = p.flags;
+  if ((err = check_ring(r)) != 0 || (err = map_rings(r, &p)) != 0) {
+    close_ring(r);
+    return err;
+  }
+  return 0;
+}
+
+static void uring_close(void *state) {
+  uring_t *st = state;
+  close_ring(&st->r);
+  art__free(st->slots);
+  art__free(st->todo);
+  art__free(st);
+}
+
+static int uring_init(void **state) {
+  uring_t *st = art__calloc(1, sizeof(*st));
+  if (st == NULL)
+    return ART_ENOMEM;
+  int err = open_ring(&st->r);
+  if (err) {
+    art__free(st);
+    return err;
+  }
+  art__queue_init(&st->ops);
+  art__queue_init(&st->orphans);
+  *state = st;
+  return 0;
+}
+
+/* ---- Submission ---- */
+
+/* A ring of one issuer is enabled by the first thread that enters it:
+ * the one running the loop, wherever the loop was made (note 6). An enter
+ * refused with EEXIST means another thread runs the loop now; the next
+ * wait moves the loop to a ring of its own (migrate). */
+static int ring_enter(uring_t *st, unsigned to_submit, unsigned min_complete,
+                      unsigned flags, const void *arg, size_t argsz) {
+  if (!st->enabled && (st->r.flags & IORING_SETUP_R_DISABLED)) {
+    if (syscall(SYS_io_uring_register, st->r.fd, IORING_REGISTER_ENABLE_RINGS,
+                NULL, 0) == -1 &&
+        errno != EBADFD) /* EBADFD: enabled already */
+      return -1;
+    st->enabled = 1;
+  }
+  int r = enter(st->r.fd, to_submit, min_complete, flags, arg, argsz);
+  if (r == -1 && errno == EEXIST)
+    st->lost = 1;
+  return r;
+}
+
+static unsigned sq_pending(const uring_t *st) {
+  return st->r.sq_local_tail - __atomic_load_n(st->r.sq_head, __ATOMIC_ACQUIRE);
+}
+
+/* Submits what is queued without waiting; GETEVENTS runs the completions
+ * the kernel holds back (DEFER_TASKRUN, COOP_TASKRUN), so a removed poll
+ * lets go of its file before this returns (note 3). 0 or a negative
+ * errno. */
+static int submit_now(uring_t *st) {
+  unsigned n = sq_pending(st);
+  int r;
+  do
+    r = ring_enter(st, n, 0, IORING_ENTER_GETEVENTS, NULL, 0);
+  while (r == -1 && errno == EINTR);
+  return r == -1 ? -errno : 0;
+}
+
+/* The next free SQE, zeroed, or NULL when the SQ stays full even after it
+ * was submitted (note 8). Published by publish(). */
+static struct io_uring_sqe *get_sqe(uring_t *st) {
+  if (sq_pending(st) >= st->r.sq_entries && submit_now(st) != 0)
+    return NULL;
+  if (sq_pending(st) >= st->r.sq_entries)
+    return NULL;
+  struct io_uring_sqe *sqe = &st->r.sqes[st->r.sq_local_tail & st->r.sq_mask];
+  memset(sqe, 0, sizeof(*sqe));
+  return sqe;
+}
+
+static void publish(uring_t *st) {
+  st->r.sq_local_tail++;
+  __atomic_store_n(st->r.sq_tail, st->r.sq_local_tail, __ATOMIC_RELEASE);
+}
+
+static uint64_t poll_data(int fd, uint32_t gen) {
+  return UD_POLL | ((uint64_t)(gen & GEN_MASK) << 32) | (uint32_t)fd;
+}
+
+static unsigned to_poll(unsigned ev) {
+  return ((ev & ART_READABLE) ? POLLIN : 0) |
+         ((ev & ART_WRITABLE) ? POLLOUT : 0) |
+         ((ev & ART_DISCONNECT) ? POLLRDHUP : 0) |
+         ((ev & ART_PRIORITIZED) ? POLLPRI : 0);
+}
+
+static unsigned from_poll(unsigned ev) {
+  return ((ev & POLLIN) ? ART_READABLE : 0) |
+         ((ev & POLLOUT) ? ART_WRITABLE : 0) |
+         ((ev & POLLRDHUP) ? ART_DISCONNECT : 0) |
+         ((ev & POLLPRI) ? ART_PRIORITIZED : 0) |
+         ((ev & (POLLERR | POLLHUP | POLLNVAL)) ? ART__IO_ERROR : 0);
+}
+
+/* Queues the removal of fd's poll and moves the generation on, so that
+ * whatever that poll still reports is stale (note 2). */
+static int abandon(uring_t *st, int fd) {
+  slot_t *s = &st->slots[fd];
+  struct io_uring_sqe *sqe = get_sqe(st);
+  if (sqe == NULL)
+    return ART_EAGAIN;
+  sqe->opcode = IORING_OP_POLL_REMOVE;
+  sqe->fd = -1;
+  sqe->addr = poll_data(fd, s->gen);
+  sqe->user_data = UD_IGNORE;
+  if (st->r.features & IORING_FEAT_CQE_SKIP)
+    sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+  publish(st);
+  s->gen++;
+  s->armed = 0;
+  return 0;
+}
+
+/* Queues a one-shot poll of fd for what the core wants (note 1). */
+static int arm(uring_t *st, int fd) {
+  slot_t *s = &st->slots[fd];
+  struct io_uring_sqe *sqe = get_sqe(st);
+  if (sqe == NULL)
+    return ART_EAGAIN;
+  sqe->opcode = IORING_OP_POLL_ADD;
+  sqe->fd = fd;
+  sqe->poll32_events = to_poll(s->want);
+  sqe->user_data = poll_data(fd, s->gen);
+  publish(st);
+  s->armed = s->want;
+  return 0;
+}
+
+/* Brings fd's poll in the ring in line with what the core wants. */
+static int settle(uring_t *st, int fd) {
+  slot_t *s = &st->slots[fd];
+  int err = 0;
+  if (s->armed != 0 && s->armed != s->want)
+    err = abandon(st, fd);
+  if (err == 0 && s->want != 0 && s->armed == 0)
+    err = arm(st, fd);
+  return err;
+}
+
+static void mark(uring_t *st, int fd) {
+  slot_t *s = &st->slots[fd];
+  if (!s->dirty) {
+    s->dirty = 1;
+    st->todo[st->ntodo++] = fd;
+  }
+}
+
+/* Writes the todo list into the SQ. What finds no room (a full SQ that
+ * could not be submitted) stays on the list for the next wait. */
+static void flush_todo(uring_t *st) {
+  unsigned i = 0, keep = 0;
+  for (; i < st->ntodo; i++) {
+    int fd = st->todo[i];
+    if (settle(st, fd) != 0)
+      break;
+    st->slots[fd].dirty = 0;
+  }
+  for (; i < st->ntodo; i++)
+    st->todo[keep++] = st->todo[i];
+  st->ntodo = keep;
+}
+
+/* ---- Per-fd memory ---- */
+
+/* Makes room for fd in slots, and as much in todo (an fd is on it at most
+ * once). */
+static int grow(uring_t *st, int fd) {
+  if ((unsigned)fd < st->nslots)
+    return 0;
+  unsigned n = st->nslots ? st->nslots : 64;
+  while (n <= (unsigned)fd)
+    n *= 2;
+  int *todo = art__realloc(st->todo, n * sizeof(*todo));
+  if (todo == NULL)
+    return ART_ENOMEM;
+  st->todo = todo;
+  slot_t *slots = art__realloc(st->slots, n * sizeof(*slots));
+  if (slots == NULL)
+    return ART_ENOMEM;
+  memset(slots + st->nslots, 0, (n - st->nslots) * sizeof(*slots));
+  st->slots = slots;
+  st->nslots = n;
+  return 0;
+}
+
+static int uring_reserve(void *state, int fd, unsigned nfds) {
+  (void)nfds;
+  return grow(state, fd);
+}
+
+/* ---- The contract ---- */
+
+static int uring_update(void *state, int fd, unsigned had, unsigned want) {
+  uring_t *st = state;
+  int err = grow(st, fd);
+  if (err)
+    return err;
+  slot_t *s = &st->slots[fd];
+  if (had == 0 && want != 0) {
+    /* A new owner: a poll still armed is another file's (note 2), and a
+     * closed fd is refused now, as epoll_ctl would. */
+    if (s->armed != 0 && (err = abandon(st, fd)) != 0)
+      return err;
+    if (fcntl(fd, F_GETFD) == -1)
+      return -errno;
+  }
+  s->want = (uint8_t)want;
+  mark(st, fd);
+  return 0;
+}
+
+static void uring_forget_fd(void *state, int fd) {
+  uring_t *st = state;
+  if ((unsigned)fd >= st->nslots)
+    return;
+  slot_t *s = &st->slots[fd];
+  s->want = 0;
+  if (s->armed != 0 && abandon(st, fd) == 0)
+    submit_now(st);
+  else
+    s->gen++; /* whatever is in flight is stale all the same */
+  s->armed = 0;
+}
+
+/* An operation's completion (note 11): its user_data is the op. */
+static int op_done(const struct io_uring_cqe *cqe, art__event_t *out) {
+  art__op_t *op = (art__op_t *)(uintptr_t)cqe->user_data;
+  art__queue_remove(&op->node_);
+  out->fd = -1;
+  out->events = 0;
+  out->op = op;
+  out->result = cqe->res;
+  return 1;
+}
+
+/* One completion: a ready fd or a finished operation written to *out (1),
+ * or nothing (0). */
+static int reap_one(uring_t *st, const struct io_uring_cqe *cqe,
+                    art__event_t *out) {
+  uint64_t ud = cqe->user_data;
+  if ((ud & UD_KIND) == 0)
+    return op_done(cqe, out);
+  if ((ud & UD_KIND) != UD_POLL)
+    return 0;
+  int fd = (int)(uint32_t)ud;
+  uint32_t gen = (uint32_t)(ud >> 32) & GEN_MASK;
+  if ((unsigned)fd >= st->nslots)
+    return 0;
+  slot_t *s = &st->slots[fd];
+  if ((s->gen & GEN_MASK) != gen)
+    return 0; /* stale: an abandoned poll (note 2) */
+  if (!(cqe->flags & IORING_CQE_F_MORE)) {
+    s->armed = 0;
+    if (s->want != 0)
+      mark(st, fd); /* armed again by the next enter (note 1) */
+  }
+  if (cqe->res == -ECANCELED || s->want == 0)
+    return 0; /* note 5 */
+  out->fd = fd;
+  out->events = cqe->res < 0 ? ART__IO_ERROR : from_poll((unsigned)cqe->res);
+  out->op = NULL;
+  return 1;
+}
+
+/* Takes up to max completions from the CQ. */
+static int reap(uring_t *st, art__event_t *out, int max) {
+  unsigned head = *st->r.cq_head;
+  unsigned tail = __atomic_load_n(st->r.cq_tail, __ATOMIC_ACQUIRE);
+  int k = 0;
+  while (head != tail && k < max) {
+    k += reap_one(st, &st->r.cqes[head & st->r.cq_mask], &out[k]);
+    head++;
+  }
+  __atomic_store_n(st->r.cq_head, head, __ATOMIC_RELEASE);
+  return k;
+}
+
+static int cq_ready(const uring_t *st) {
+  return __atomic_load_n(st->r.cq_tail, __ATOMIC_ACQUIRE) != *st->r.cq_head;
+}
+
+/* True when the kernel holds something that only an enter brings out:
+ * completions run late (TASKRUN_FLAG) or an overflow (note 8). Without
+ * TASKRUN_FLAG the ring cannot tell, and the answer is yes. */
+static int kernel_has_more(const uring_t *st) {
+  unsigned f = __atomic_load_n(st->r.sq_flags, __ATOMIC_ACQUIRE);
+  return (f & IORING_SQ_CQ_OVERFLOW) ||
+         !(st->r.flags & IORING_SETUP_TASKRUN_FLAG) || (f & IORING_SQ_TASKRUN);
+}
+
+/* True when the kernel says it holds completions back: an overflow, or
+ * completions still to run (note 8). */
+static int kernel_holds(const uring_t *st) {
+  unsigned f = __atomic_load_n(st->r.sq_flags, __ATOMIC_ACQUIRE);
+  return (f & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN)) != 0;
+}
+
+/* Brings out up to `room` held completions without waiting. A deferred
+ * ring runs only max(20, min_complete) of them per enter, so min_complete
+ * asks for the room left, with a zero timeout; an overflow moves into the
+ * CQ on the same enter (note 8). */
+static void drain(uring_t *st, unsigned room) {
+  struct __kernel_timespec ts = {0, 0};
+  struct io_uring_getevents_arg arg = {0, _NSIG / 8, 0, 0};
+  unsigned free_cq =
+      st->r.cq_mask + 1 -
+      (__atomic_load_n(st->r.cq_tail, __ATOMIC_ACQUIRE) - *st->r.cq_head);
+  arg.ts = (uint64_t)(uintptr_t)&ts;
+  ring_enter(st, 0, room < free_cq ? room : free_cq,
+             IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
+}
+
+/* The one enter of a wait: submits the queue and waits for a completion
+ * for up to timeout_ns (-1: forever, 0: not at all). */
+static void enter_wait(uring_t *st, int64_t timeout_ns) {
+  struct __kernel_timespec ts = {timeout_ns / 1000000000,
+                                 timeout_ns % 1000000000};
+  struct io_uring_getevents_arg arg = {0, _NSIG / 8, 0, 0};
+  unsigned n = sq_pending(st);
+  unsigned min = timeout_ns != 0 && !cq_ready(st);
+  if (n == 0 && !min && !kernel_has_more(st))
+    return; /* nothing to submit, nothing to wait for, nothing held */
+  if (min && timeout_ns > 0)
+    arg.ts = (uint64_t)(uintptr_t)&ts;
+  /* ETIME (timeout), EINTR: the wait ends with what is in the CQ. EBUSY,
+   * EAGAIN: the kernel is short of room; the next wait submits again. */
+  ring_enter(st, n, min, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
+             sizeof(arg));
+}
+
+/* Another thread runs the loop (an enter met EEXIST): a new ring takes the
+ * old one's fd number (a host polling the backend fd keeps its fd), and
+ * every wanted fd is armed again in it. The old ring's close cancels what
+ * it held. */
+static int migrate(uring_t *st) {
+  ring_t fresh;
+  int err = open_ring(&fresh);
+  if (err)
+    return err;
+  if (dup3(fresh.fd, st->r.fd, O_CLOEXEC) == -1) {
+    err = -errno;
+    close_ring(&fresh);
+    return err;
+  }
+  art__close_fd(fresh.fd);
+  fresh.fd = st->r.fd;
+  st->r.fd = -1; /* its number is the new ring's now */
+  close_ring(&st->r);
+  st->r = fresh;
+  st->enabled = 0;
+  st->lost = 0;
+  st->ntodo = 0;
+  while (!art__queue_empty(&st->ops)) {
+    art__queue_t *q = art__queue_head(&st->ops);
+    art__queue_remove(q);
+    art__queue_insert_tail(&st->orphans, q);
+  }
+  for (unsigned fd = 0; fd < st->nslots; fd++) {
+    slot_t *s = &st->slots[fd];
+    s->dirty = 0;
+    if (s->armed != 0) {
+      s->armed = 0;
+      s->gen++;
+    }
+    if (s->want != 0)
+      mark(st, (int)fd);
+  }
+  return 0;
+}
+
+/* The operations of a ring given up, reported canceled (note 11). */
+static int report_orphans(uring_t *st, art__event_t *out, int max) {
+  int k = 0;
+  while (k < max && !art__queue_empty(&st->orphans)) {
+    art__queue_t *q = art__queue_head(&st->orphans);
+    art__queue_remove(q);
+    out[k].fd = -1;
+    out[k].events = 0;
+    out[k].op = art__container_of(q, art__op_t, node_);
+    out[k].result = ART_ECANCELED;
+    k++;
+  }
+  return k;
+}
+
+static int uring_wait(void *state, int64_t timeout_ns, art__event_t *out,
+                      int max) {
+  uring_t *st = state;
+  if (st->lost && migrate(st) != 0)
+    return 0;
+  if (!art__queue_empty(&st->orphans))
+    return report_orphans(st, out, max);
+  flush_todo(st);
+  enter_wait(st, timeout_ns);
+  int k = reap(st, out, max);
+  for (int i = 0; i < 8 && k < max && !st->lost && kernel_holds(st); i++) {
+    drain(st, (unsigned)(max - k));
+    k += reap(st, out + k, max - k);
+  }
+  return k;
+}
+
+/* Note 4: re-arms reach the kernel before art_run returns. */
+static int uring_flush(void *state) {
+  uring_t *st = state;
+  if (st->lost)
+    return 0; /* the next wait moves the loop to a new ring */
+  flush_todo(st);
+  return sq_pending(st) > 0 ? submit_now(st) : 0;
+}
+
+/* Queues op whole; it goes in with the next enter (note 11). */
+static int uring_submit(void *state, art__op_t *op) {
+  uring_t *st = state;
+  struct io_uring_sqe *sqe = get_sqe(st);
+  if (sqe == NULL)
+    return ART_EAGAIN;
+  sqe->fd = op->fd;
+  switch (op->kind) {
+  case ART__OP_READ:
+  case ART__OP_WRITE:
+    sqe->opcode = op->kind == ART__OP_READ ? IORING_OP_READ : IORING_OP_WRITE;
+    sqe->addr = (uint64_t)(uintptr_t)op->buf;
+    sqe->len = op->len > UINT32_MAX ? UINT32_MAX : (uint32_t)op->len;
+    sqe->off = (uint64_t)op->offset; /* -1: the file position */
+    break;
+  case ART__OP_ACCEPT:
+    sqe->opcode = IORING_OP_ACCEPT;
+    sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+    break;
+  case ART__OP_FSYNC:
+    sqe->opcode = IORING_OP_FSYNC;
+    break;
+  default:
+    return ART_EINVAL; /* the SQE stays unpublished */
+  }
+  sqe->user_data = (uint64_t)(uintptr_t)op;
+  publish(st);
+  art__queue_insert_tail(&st->ops, &op->node_);
+  return 0;
+}
+
+/* Asks the kernel to cancel op; its completion then comes with -ECANCELED,
+ * or with its result if it finished first. ART_ENOENT when op is not in
+ * flight. */
+static int uring_cancel(void *state, art__op_t *op) {
+  uring_t *st = state;
+  art__queue_t *q;
+  art__queue_foreach(q, &st->orphans) {
+    if (q == &op->node_)
+      return 0; /* reported canceled by the next wait */
+  }
+  if (art__queue_empty(&op->node_))
+    return ART_ENOENT;
+  struct io_uring_sqe *sqe = get_sqe(st);
+  if (sqe == NULL)
+    return ART_EAGAIN;
+  sqe->opcode = IORING_OP_ASYNC_CANCEL;
+  sqe->fd = -1;
+  sqe->addr = (uint64_t)(uintptr_t)op;
+  sqe->user_data = UD_IGNORE;
+  if (st->r.features & IORING_FEAT_CQE_SKIP)
+    sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+  publish(st);
+  return 0;
+}
+
+static int uring_fd(const void *state) {
+  const uring_t *st = state;
+  return st->r.fd;
+}
+
+static int uring_check_fd(const void *state, int fd) {
+  (void)state;
+  (void)fd;
+  return 0; /* a poll request takes every kind of fd, as poll(2) */
+}
+
+extern const art__backend_ops_t art__backend_epoll ART__HIDDEN;
+
+const art__backend_ops_t art__backend_io_uring = {
+    .name = "io_uring",
+    .caps = ART__BACKEND_COMPLETIONS,
+    .init = uring_init,
+    .close = uring_close,
+    .update = uring_update,
+    .wait = uring_wait,
+    .forget_fd = uring_forget_fd,
+    .fd = uring_fd,
+    .check_fd = uring_check_fd,
+    .reserve = uring_reserve,
+    .submit = uring_submit,
+    .cancel = uring_cancel,
+    .flush = uring_flush,
+    .fallback = &art__backend_epoll,
+};
