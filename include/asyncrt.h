@@ -35,5 +35,6 @@
 #include "asyncrt/dns.h"
 #include "asyncrt/process.h"
 #include "asyncrt/worker.h"
+#include "asyncrt/cluster.h"
 
 #endif /* ASYNCRT_H */

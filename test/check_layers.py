@@ -34,6 +34,7 @@ LAYERS = [
     ("net", 4, ["src/net/"]),
     ("process", 5, ["src/process/"]),
     ("catalog", 6, ["src/catalog/"]),
+    ("cluster", 7, ["src/cluster/"]),
 ]
 
 DEF_RE = re.compile(r"^[A-Za-z_][\w \t\*]*?\b(art_\w+)\s*\(([^;{]*?)\)\s*\{",

@@ -153,6 +153,9 @@ enum { ART_ERRNO_MAP(ART__ERRNO_ENUM) ART_EOF = -4095 };
  *   art_fs_scandir_next     0, ART_EOF after the last entry
  *   art_process_get_pid     the child's pid, 0 once reaped or for NULL
  *   art_getpid, art_getppid the pid, never an error
+ *   art_cluster_is_worker   1 in a worker, 0 when not, ART_EINVAL for a
+ *                           marker that is set but not valid
+ *   art_cluster_worker_pid  the pid of a slot's worker, 0 when none
  * Unsigned values that cannot fail (0 for NULL or unknown):
  *   art_version, art_available_parallelism (at least 1), art_handle_size,
  *   art_now, art_hrtime, art_loop_clock_ns, art_timer_get_repeat,
