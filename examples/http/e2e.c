@@ -442,6 +442,94 @@ static void scenario_workers_threads(void) {
   CHECK(connect_server() < 0, "still accepting after shutdown");
 }
 
+/* GET /api/stats on a new connection without dying on failure: the
+ * answering worker and its pid, or -1 when the connection was refused,
+ * reset or closed before a whole response (a worker killed under it). */
+static int try_stats(int *pid) {
+  char buf[8192];
+  size_t got = 0;
+  int fd = connect_server();
+  if (fd < 0)
+    return -1;
+  static const char req[] =
+      "GET /api/stats HTTP/1.1\r\nHost: e\r\nConnection: close\r\n\r\n";
+  if (write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+    close(fd);
+    return -1;
+  }
+  for (;;) {
+    ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+  }
+  close(fd);
+  buf[got] = '\0';
+  const char *w = strstr(buf, "\"worker\":"), *p = strstr(buf, "\"pid\":");
+  if (strncmp(buf, "HTTP/1.1 200", 12) != 0 || w == NULL || p == NULL)
+    return -1;
+  *pid = atoi(p + strlen("\"pid\":"));
+  return atoi(w + strlen("\"worker\":"));
+}
+
+/* Waits (at most 10 s) until the server said text at least count times. */
+static void wait_said(const char *text, int count) {
+  for (int i = 0; i < 1000; i++) {
+    if (server_output_count(text) >= count)
+      return;
+    usleep(10000);
+  }
+  die("the server never said \"%s\" %d times", text, count);
+}
+
+/* --workers 2 with worker processes: connections reach both; a worker
+ * killed (SIGKILL) while requests keep coming costs at most the requests
+ * it held, and another takes its place; SIGHUP replaces both with every
+ * request answered; SIGTERM drains everything, exit 0. Round robin deals
+ * in strict turns; reuseport is the kernel's hash, so only "both" is
+ * checked there. */
+static void cluster_scenario(int round_robin) {
+  int seen[2] = {0, 0}, pids[2] = {0, 0}, pid, w;
+  wait_said(" online (pid", 2);
+  for (int i = 0; i < 40; i++) {
+    CHECK((w = try_stats(&pid)) == 0 || w == 1, "request %d failed", i);
+    seen[w]++;
+    pids[w] = pid;
+  }
+  CHECK(seen[0] > 0 && seen[1] > 0, "spread %d/%d", seen[0], seen[1]);
+  if (round_robin)
+    CHECK(seen[0] == 20 && seen[1] == 20, "round robin %d/%d", seen[0],
+          seen[1]);
+  int failed = 0;
+  for (int i = 0; i < 200; i++) {
+    if (i == 20)
+      CHECK(kill(pids[0], SIGKILL) == 0, "kill worker 0");
+    if (try_stats(&pid) < 0)
+      failed++;
+  }
+  CHECK(failed <= 2, "%d requests failed around the kill", failed);
+  wait_said(" online (pid", 3); /* the killed worker's replacement */
+  CHECK(server_output_count("another starts in") == 1, "no restart");
+  CHECK(kill(server_pid, SIGHUP) == 0, "SIGHUP");
+  failed = 0;
+  for (int i = 0; i < 200; i++)
+    if (try_stats(&pid) < 0)
+      failed++;
+  wait_said(" online (pid", 5); /* both replaced */
+  CHECK(failed == 0, "%d requests failed during the reload", failed);
+  int status = server_stop(SIGTERM, 20000);
+  CHECK(status == 0, "exit status %d", status);
+  CHECK(connect_server() < 0, "still accepting after shutdown");
+}
+
+static void scenario_cluster_roundrobin(void) {
+  cluster_scenario(1);
+}
+
+static void scenario_cluster_reuseport(void) {
+  cluster_scenario(0);
+}
+
 /* A request that outlives --shutdown-timeout is cut at the deadline. */
 static void scenario_deadline(void) {
   client_t *c = client_open();
@@ -882,6 +970,12 @@ static const struct {
     {"workers_threads",
      scenario_workers_threads,
      {"--workers", "2", "--cluster", "threads", NULL}},
+    {"cluster_roundrobin",
+     scenario_cluster_roundrobin,
+     {"--workers", "2", "--cluster", "roundrobin", NULL}},
+    {"cluster_reuseport",
+     scenario_cluster_reuseport,
+     {"--workers", "2", "--cluster", "reuseport", NULL}},
     {"deadline", scenario_deadline, {"--shutdown-timeout", "200", NULL}},
     {"allocs", scenario_allocs, {"--count-allocs", NULL}},
     {"log_pipe", scenario_log_pipe, {"--log", NULL}},

@@ -64,6 +64,10 @@ void server_wait_banner(char *banner, size_t size);
  * away would. */
 void server_output_close(void);
 
+/* Reads what the server printed so far (without waiting) into server_said
+ * and counts the lines that contain text. */
+int server_output_count(const char *text);
+
 /* Sends sig to the server and waits (at most timeout_ms) for it to exit;
  * returns its exit status, or dies if it was killed or did not exit. */
 int server_stop(int sig, int timeout_ms);

@@ -329,6 +329,24 @@ void server_start(const char *binary, const char *const *extra) {
   server_wait_banner(NULL, 0);
 }
 
+int server_output_count(const char *text) {
+  char line[512];
+  int fd = server_out != NULL ? fileno(server_out) : -1, count = 0;
+  if (fd >= 0) {
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    while (fgets(line, sizeof(line), server_out) != NULL) {
+      size_t used = strlen(server_said);
+      snprintf(server_said + used, sizeof(server_said) - used, "%s", line);
+    }
+    clearerr(server_out); /* EAGAIN: nothing more for now */
+    fcntl(fd, F_SETFL, flags);
+  }
+  for (const char *p = server_said; (p = strstr(p, text)) != NULL; p++)
+    count++;
+  return count;
+}
+
 void server_output_close(void) {
   fclose(server_out);
   server_out = NULL;

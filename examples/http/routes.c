@@ -377,9 +377,10 @@ static void stats_answer(conn_t *c) {
                   "\"library_allocs\":%lld,", server_lib_allocs());
   if (n < (int)sizeof(c->body)) /* with --workers: which one answered */
     n += snprintf(c->body + n, sizeof(c->body) - (size_t)n,
-                  "\"worker\":%u,\"workers\":%u,\"rss_bytes\":%zu,"
-                  "\"uptime_s\":%.3f}\n",
-                  srv->worker, srv->nworkers > 0 ? srv->nworkers : 1, rss,
+                  "\"worker\":%u,\"workers\":%u,\"pid\":%d,"
+                  "\"rss_bytes\":%zu,\"uptime_s\":%.3f}\n",
+                  srv->worker, srv->nworkers > 0 ? srv->nworkers : 1,
+                  art_getpid(), rss,
                   (double)(art_hrtime() - srv->start_ns) / 1e9);
   if (n >= (int)sizeof(c->body))
     n = (int)sizeof(c->body) - 1;

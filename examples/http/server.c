@@ -65,7 +65,11 @@ static const char USAGE[] =
     "  --workers N             serve with N event loops (1; at most 256)\n"
     "  --cluster MODE          how the workers share the port: threads (one\n"
     "                          process, a loop per thread, each with its own\n"
-    "                          SO_REUSEPORT listener; the default)\n"
+    "                          SO_REUSEPORT listener; the default),\n"
+    "                          reuseport (worker processes, the kernel\n"
+    "                          balances) or roundrobin (worker processes, the\n"
+    "                          primary deals each connection to the next);\n"
+    "                          SIGHUP replaces worker processes one by one\n"
     "Started by systemd with a socket unit (LISTEN_FDS), it serves the one\n"
     "TCP socket passed and ignores PORT and --host. GET /healthz is 200 while\n"
     "the process runs; GET /readyz is 200, and 503 once SIGTERM came.\n";
@@ -182,9 +186,15 @@ static int parse_args(config_t *cfg, int argc, char **argv) {
         return -1;
       cfg->workers = (unsigned)n;
     } else if (strcmp(a, "--cluster") == 0 && i + 1 < argc) {
-      if (strcmp(argv[++i], "threads") != 0)
+      const char *m = argv[++i];
+      if (strcmp(m, "threads") == 0)
+        cfg->cluster = CLUSTER_THREADS;
+      else if (strcmp(m, "reuseport") == 0)
+        cfg->cluster = CLUSTER_REUSEPORT;
+      else if (strcmp(m, "roundrobin") == 0)
+        cfg->cluster = CLUSTER_ROUNDROBIN;
+      else
         return -1;
-      cfg->cluster = CLUSTER_THREADS;
     } else if (strncmp(a, "--", 2) == 0) {
       if (i + 1 >= argc || number_option(cfg, a, argv[i + 1]) != 0)
         return -1;
@@ -375,7 +385,8 @@ static void shutdown_begin(server_t *srv, const char *why) {
   printf("server: %s, finishing %u connections\n", why, srv->nconns);
   fflush(stdout);
   art_timer_stop(&srv->drain_timer);
-  art_close((art_handle_t *)&srv->listener, NULL);
+  if (srv->cluster == NULL)
+    art_close((art_handle_t *)&srv->listener, NULL);
   art_timer_start(&srv->shutdown_timer, on_shutdown_deadline,
                   srv->cfg.shutdown_timeout, 0);
   art_unref((art_handle_t *)&srv->sigterm);
@@ -429,12 +440,13 @@ static void on_unaccepted_close(art_handle_t *h) {
   conn_put(h->data);
 }
 
-/* A connection is waiting: take it; over the limit, it gets a 503. Only
- * when memory runs out is it left waiting in the backlog. */
-static void on_connection(art_stream_t *server, int status) {
-  server_t *srv = server->data;
+/* A connection is waiting: take(from, stream) accepts it into a new
+ * connection; over the limit, it gets a 503. Only when memory runs out is
+ * it left waiting (in the backlog, or with the cluster's primary). */
+static void take_connection(server_t *srv, int (*take)(void *, art_tcp_t *),
+                            void *from) {
   conn_t *c;
-  if (status < 0 || srv->shutting_down || (c = conn_get(srv)) == NULL)
+  if ((c = conn_get(srv)) == NULL)
     return;
   c->flags = srv->nconns >= srv->cfg.max_conns ? C_REJECT : 0;
   if (art_tcp_init(srv->loop, &c->tcp) != 0) {
@@ -442,7 +454,7 @@ static void on_connection(art_stream_t *server, int status) {
     return;
   }
   c->tcp.data = c;
-  if (art_accept(server, (art_stream_t *)&c->tcp) != 0) {
+  if (take(from, &c->tcp) != 0) {
     art_close((art_handle_t *)&c->tcp, on_unaccepted_close);
     return;
   }
@@ -450,6 +462,54 @@ static void on_connection(art_stream_t *server, int status) {
   if (c->flags & C_REJECT)
     srv->rejected++;
   conn_start(c);
+}
+
+static int take_from_listener(void *from, art_tcp_t *tcp) {
+  return art_accept(from, (art_stream_t *)tcp);
+}
+
+static void on_connection(art_stream_t *server, int status) {
+  server_t *srv = server->data;
+  if (status == 0 && !srv->shutting_down)
+    take_connection(srv, take_from_listener, server);
+}
+
+/* A worker process of --cluster reuseport or roundrobin. */
+static int take_from_cluster(void *from, art_tcp_t *tcp) {
+  return art_cluster_accept(from, tcp);
+}
+
+/* Also while draining: the cluster then hands over the connections still
+ * queued for this worker, which a refusal would reset. */
+static void on_cluster_connection(art_cluster_worker_t *w, int status) {
+  if (status == 0)
+    take_connection(w->data, take_from_cluster, w);
+}
+
+static void on_cluster_ready(art_cluster_worker_t *w) {
+  server_t *srv = w->data;
+  srv->worker = w->slot;
+}
+
+/* The primary asked for a drain (SIGTERM, SIGINT or SIGHUP reached it):
+ * the same drain as a signal's; the listener is the cluster's, which
+ * closes it once its queue is handed over. */
+static void on_cluster_drain(art_cluster_worker_t *w) {
+  server_t *srv = w->data;
+  srv->draining = 1;
+  if (!srv->shutting_down)
+    shutdown_begin(srv, "drain asked by the primary");
+}
+
+/* Serves the connections the cluster hands this worker process. */
+static int cluster_listen(server_t *srv) {
+  art_cluster_worker_options_t o = {0};
+  o.on_connection = on_cluster_connection;
+  o.on_ready = on_cluster_ready;
+  o.on_drain = on_cluster_drain;
+  int err = art_cluster_worker_start(srv->loop, srv->cluster, &o);
+  srv->cluster->data = srv; /* the start clears the struct */
+  return err;
 }
 
 /* Names where the listener is, from its own address: base_url. */
@@ -510,6 +570,8 @@ static int adopt_listener(server_t *srv) {
 
 int server_listen(server_t *srv) {
   int err;
+  if (srv->cluster != NULL)
+    return cluster_listen(srv);
   if ((err = art_tcp_init(srv->loop, &srv->listener)) != 0)
     return err;
   srv->listener.data = srv;
@@ -614,6 +676,11 @@ void server_config_defaults(config_t *cfg) {
   cfg->cluster = CLUSTER_THREADS;
 }
 
+static void ignore_signal(art_signal_t *h, int signum) {
+  (void)h;
+  (void)signum;
+}
+
 int server_signals_start(server_t *srv) {
   int err;
   if ((err = art_timer_init(srv->loop, &srv->shutdown_timer)) != 0 ||
@@ -624,10 +691,22 @@ int server_signals_start(server_t *srv) {
     return err;
   srv->shutdown_timer.data = srv->drain_timer.data = srv;
   srv->sigterm.data = srv->sigint.data = srv;
+  if (srv->cluster != NULL) {
+    /* A worker process drains when its primary says so: a Ctrl-C or a
+     * service manager's SIGTERM to the whole group reaches the primary
+     * too, which stops the workers in order. Only SIGKILL ends one
+     * alone (and the primary starts another). */
+    if ((err = art_signal_start(&srv->sigterm, ignore_signal, SIGTERM)) != 0 ||
+        (err = art_signal_start(&srv->sigint, ignore_signal, SIGINT)) != 0)
+      return err;
+    art_unref((art_handle_t *)&srv->sigterm);
+    art_unref((art_handle_t *)&srv->sigint);
+    return 0;
+  }
   if ((err = art_signal_start(&srv->sigterm, on_signal, SIGTERM)) != 0 ||
       (err = art_signal_start(&srv->sigint, on_signal, SIGINT)) != 0)
     return err;
-  /* With several workers the first writes its loop's report. */
+  /* With several worker threads the first writes its loop's report. */
   return srv->worker == 0 ? report_signal_start(srv) : 0;
 }
 
@@ -826,6 +905,127 @@ static int serve_threads(server_t *first) {
   return err != 0 ? err : failed ? -1 : 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* --cluster reuseport|roundrobin: worker processes (art_cluster). The      */
+/* primary starts --workers copies of this program, which see themselves    */
+/* as workers (art_cluster_is_worker) and serve what the cluster hands      */
+/* them; SIGHUP replaces them one by one, SIGTERM and SIGINT drain them.    */
+
+/* A worker process: one server on its own loop, fed by the cluster. */
+static int serve_cluster_worker(server_t *srv) {
+  art_cluster_worker_t cw;
+  int err;
+  memset(&cw, 0, sizeof(cw));
+  srv->cluster = &cw;
+  if ((err = art_loop_init(&srv->loop_storage)) != 0)
+    return err;
+  srv->loop = &srv->loop_storage;
+  if ((err = serve_open(srv)) != 0) {
+    art_loop_close(srv->loop);
+    return err;
+  }
+  art_run(srv->loop, ART_RUN_DEFAULT);
+  err = art_loop_close(srv->loop);
+  serve_close(srv);
+  return err;
+}
+
+typedef struct {
+  server_t *srv;
+  art_cluster_t cluster;
+  art_timer_t watchdog;
+  unsigned online; /* workers that came online, replacements included */
+} primary_t;
+
+static void on_worker_online(art_cluster_t *c, unsigned slot, int pid) {
+  primary_t *p = c->data;
+  printf("primary: worker %u online (pid %d)\n", slot, pid);
+  if (++p->online == c->workers) { /* the first full set: serving */
+    char state[160];
+    snprintf(state, sizeof(state), "READY=1\nSTATUS=serving %s, %u workers",
+             p->srv->base_url, c->workers);
+    notify(state);
+  }
+  fflush(stdout);
+}
+
+static void on_worker_exit(art_cluster_t *c, unsigned slot, int pid,
+                           int64_t status, int term_signal,
+                           int64_t restart_ms) {
+  (void)c;
+  if (restart_ms >= 0)
+    printf("primary: worker %u (pid %d) ended (status %lld, signal %d); "
+           "another starts in %lld ms\n",
+           slot, pid, (long long)status, term_signal, (long long)restart_ms);
+  else
+    printf("primary: worker %u (pid %d) ended (status %lld, signal %d)\n", slot,
+           pid, (long long)status, term_signal);
+  fflush(stdout);
+}
+
+static int serve_cluster_primary(server_t *srv, char **argv) {
+  struct sockaddr_storage ss;
+  primary_t p;
+  art_loop_t loop;
+  art_cluster_options_t o = {0};
+  int err, len = sizeof(ss);
+  memset(&p, 0, sizeof(p));
+  p.srv = srv;
+  if (art_ip4_addr(srv->cfg.host, srv->cfg.port, (struct sockaddr_in *)&ss) !=
+          0 &&
+      art_ip6_addr(srv->cfg.host, srv->cfg.port, (struct sockaddr_in6 *)&ss) !=
+          0)
+    return ART_EINVAL;
+  o.workers = srv->cfg.workers;
+  o.mode = srv->cfg.cluster == CLUSTER_REUSEPORT ? ART_CLUSTER_REUSEPORT
+                                                 : ART_CLUSTER_ROUNDROBIN;
+  o.address = (const struct sockaddr *)&ss;
+  o.backlog = 4096;
+  o.args = argv; /* the workers parse the same arguments */
+  o.flags = ART_CLUSTER_SIGNALS;
+  o.grace_ms = srv->cfg.shutdown_timeout + srv->cfg.drain_delay + 1000;
+  o.on_online = on_worker_online;
+  o.on_exit = on_worker_exit;
+  if ((err = art_loop_init(&loop)) != 0)
+    return err;
+  if ((err = art_cluster_start(&loop, &p.cluster, &o)) != 0) {
+    fprintf(stderr, "server: cannot start the workers on %s port %d: %s\n",
+            srv->cfg.host, srv->cfg.port, art_strerror(err));
+    art_loop_close(&loop);
+    return err;
+  }
+  p.cluster.data = &p; /* the start clears the struct */
+  srv->loop = &loop;
+  if (art_cluster_getsockname(&p.cluster, (struct sockaddr *)&ss, &len) == 0) {
+    char name[ART_IP_NAME_MAX];
+    int port = ntohs(ss.ss_family == AF_INET
+                         ? ((struct sockaddr_in *)&ss)->sin_port
+                         : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    art_ip_name((struct sockaddr *)&ss, name, sizeof(name));
+    snprintf(srv->base_url, sizeof(srv->base_url),
+             ss.ss_family == AF_INET6 ? "http://[%s]:%d" : "http://%s:%d", name,
+             port);
+  }
+  printf("%u workers (processes, %s), primary pid %d\n", o.workers,
+         o.mode == ART_CLUSTER_REUSEPORT ? "reuseport" : "roundrobin",
+         art_getpid());
+  print_banner(srv);
+  if (art_timer_init(&loop, &p.watchdog) == 0 &&
+      (err = art_sd_watchdog_start(&p.watchdog, NULL)) != 0)
+    fprintf(stderr, "server: WATCHDOG_USEC: %s\n", art_strerror(err));
+  art_unref((art_handle_t *)&p.watchdog);
+  /* Runs until SIGTERM or SIGINT drained every worker. The watchdog's
+   * timer is unreferenced: it must not keep the primary alive. */
+  art_run(&loop, ART_RUN_DEFAULT);
+  art_close((art_handle_t *)&p.watchdog, NULL);
+  art_run(&loop, ART_RUN_DEFAULT);
+  printf("primary: stopped, %llu workers restarted\n",
+         (unsigned long long)p.cluster.restarts);
+  fflush(stdout);
+  srv->loop = NULL;
+  return art_loop_close(&loop);
+}
+
 int main(int argc, char **argv) {
   server_t *srv = calloc(1, sizeof(*srv));
   int err;
@@ -848,7 +1048,27 @@ int main(int argc, char **argv) {
   }
   srv->inherit_fd = -1;
   srv->nworkers = srv->cfg.workers;
-  err = srv->cfg.workers > 1 ? serve_threads(srv) : serve(srv);
+  int role = art_cluster_is_worker();
+  if (role < 0) {
+    fprintf(stderr, "server: %s is set but not valid: refusing to run\n",
+            ART_CLUSTER_ENV);
+    err = role;
+  } else if (role == 1) {
+    err = serve_cluster_worker(srv);
+  } else if (srv->cfg.cluster != CLUSTER_THREADS) {
+    if (getenv("LISTEN_FDS") != NULL) {
+      fprintf(stderr,
+              "server: --cluster %s serves its own listeners: use "
+              "--cluster threads under socket activation\n",
+              srv->cfg.cluster == CLUSTER_REUSEPORT ? "reuseport"
+                                                    : "roundrobin");
+      err = ART_EINVAL;
+    } else {
+      err = serve_cluster_primary(srv, argv);
+    }
+  } else {
+    err = srv->cfg.workers > 1 ? serve_threads(srv) : serve(srv);
+  }
   conn_free_all(srv);
   free(srv);
   return err == 0 ? 0 : 1;

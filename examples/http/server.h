@@ -57,8 +57,9 @@ typedef struct {
 } config_t;
 
 /* --cluster: threads (worker loops of this process, each with its own
- * SO_REUSEPORT listener). */
-enum { CLUSTER_THREADS = 1 };
+ * SO_REUSEPORT listener), or worker processes (art_cluster) that the
+ * kernel balances (reuseport) or the primary deals to (roundrobin). */
+enum { CLUSTER_THREADS = 1, CLUSTER_REUSEPORT, CLUSTER_ROUNDROBIN };
 
 /* One client address in the fixed-window rate limiter. */
 typedef struct {
@@ -186,19 +187,20 @@ struct conn_s {
 
 /* The server: one loop, one listener, the connections, the counters. */
 struct server_s {
-  art_loop_t loop_storage;      /* the loop itself */
-  art_loop_t *loop;             /* &loop_storage once initialised */
-  char base_url[96];            /* http://host:port, for the banner */
-  config_t cfg;                 /* the command line */
-  int root_fd;                  /* the served folder, names resolve here */
-  art_tcp_t listener;           /* the listening socket */
-  art_signal_t sigterm, sigint; /* graceful shutdown */
-  art_signal_t sigusr2;         /* writes the diagnostic report to stderr */
-  art_timer_t shutdown_timer;   /* deadline for in-flight requests */
-  art_timer_t drain_timer;      /* --drain-delay: closes the listener */
-  art_timer_t watchdog;         /* the service manager's watchdog pings */
-  unsigned worker;              /* this server's index among --workers (0..) */
-  unsigned nworkers;            /* --workers */
+  art_loop_t loop_storage;       /* the loop itself */
+  art_loop_t *loop;              /* &loop_storage once initialised */
+  char base_url[96];             /* http://host:port, for the banner */
+  config_t cfg;                  /* the command line */
+  int root_fd;                   /* the served folder, names resolve here */
+  art_tcp_t listener;            /* the listening socket */
+  art_signal_t sigterm, sigint;  /* graceful shutdown */
+  art_signal_t sigusr2;          /* writes the diagnostic report to stderr */
+  art_timer_t shutdown_timer;    /* deadline for in-flight requests */
+  art_timer_t drain_timer;       /* --drain-delay: closes the listener */
+  art_timer_t watchdog;          /* the service manager's watchdog pings */
+  art_cluster_worker_t *cluster; /* a worker process: its side, else NULL */
+  unsigned worker;               /* this server's index among --workers (0..) */
+  unsigned nworkers;             /* --workers */
   int inherit_fd;  /* a listening socket to serve, or -1 (worker > 0) */
   int listen_fd;   /* the listener's fd once listening */
   int bound_port;  /* the port it listens on */
