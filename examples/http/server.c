@@ -512,25 +512,29 @@ static int cluster_listen(server_t *srv) {
   return err;
 }
 
-/* Names where the listener is, from its own address: base_url. */
+/* Sets base_url and bound_port from an address the server listens on. */
+static int name_address(server_t *srv, const struct sockaddr_storage *ss) {
+  char name[ART_IP_NAME_MAX];
+  if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
+    return ART_EAFNOSUPPORT;
+  art_ip_name((const struct sockaddr *)ss, name, sizeof(name));
+  srv->bound_port = ntohs(ss->ss_family == AF_INET
+                              ? ((const struct sockaddr_in *)ss)->sin_port
+                              : ((const struct sockaddr_in6 *)ss)->sin6_port);
+  snprintf(srv->base_url, sizeof(srv->base_url),
+           ss->ss_family == AF_INET6 ? "http://[%s]:%d" : "http://%s:%d", name,
+           srv->bound_port);
+  return 0;
+}
+
+/* Names where the listener is, from its own address. */
 static int describe_listener(server_t *srv) {
   struct sockaddr_storage ss;
-  char name[ART_IP_NAME_MAX];
-  int err, len = sizeof(ss), port;
+  int err, len = sizeof(ss);
   if ((err = art_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss,
                                  &len)) != 0)
     return err;
-  if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
-    return ART_EAFNOSUPPORT;
-  art_ip_name((struct sockaddr *)&ss, name, sizeof(name));
-  port =
-      ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                    : ((struct sockaddr_in6 *)&ss)->sin6_port);
-  snprintf(srv->base_url, sizeof(srv->base_url),
-           ss.ss_family == AF_INET6 ? "http://[%s]:%d" : "http://%s:%d", name,
-           port);
-  srv->bound_port = port;
-  return 0;
+  return name_address(srv, &ss);
 }
 
 /* Binds host:port (IPv4 or IPv6); with several workers each binds its
@@ -774,8 +778,10 @@ static int serve(server_t *srv) {
     art_loop_close(srv->loop);
     return err;
   }
-  print_banner(srv);
-  ready(srv);
+  if (srv->cluster == NULL) { /* a worker process: its primary says both */
+    print_banner(srv);
+    ready(srv);
+  }
   art_run(srv->loop, ART_RUN_DEFAULT);
   err = art_loop_close(srv->loop);
   serve_close(srv);
@@ -914,20 +920,9 @@ static int serve_threads(server_t *first) {
 /* A worker process: one server on its own loop, fed by the cluster. */
 static int serve_cluster_worker(server_t *srv) {
   art_cluster_worker_t cw;
-  int err;
   memset(&cw, 0, sizeof(cw));
   srv->cluster = &cw;
-  if ((err = art_loop_init(&srv->loop_storage)) != 0)
-    return err;
-  srv->loop = &srv->loop_storage;
-  if ((err = serve_open(srv)) != 0) {
-    art_loop_close(srv->loop);
-    return err;
-  }
-  art_run(srv->loop, ART_RUN_DEFAULT);
-  err = art_loop_close(srv->loop);
-  serve_close(srv);
-  return err;
+  return serve(srv);
 }
 
 typedef struct {
@@ -996,16 +991,8 @@ static int serve_cluster_primary(server_t *srv, char **argv) {
   }
   p.cluster.data = &p; /* the start clears the struct */
   srv->loop = &loop;
-  if (art_cluster_getsockname(&p.cluster, (struct sockaddr *)&ss, &len) == 0) {
-    char name[ART_IP_NAME_MAX];
-    int port = ntohs(ss.ss_family == AF_INET
-                         ? ((struct sockaddr_in *)&ss)->sin_port
-                         : ((struct sockaddr_in6 *)&ss)->sin6_port);
-    art_ip_name((struct sockaddr *)&ss, name, sizeof(name));
-    snprintf(srv->base_url, sizeof(srv->base_url),
-             ss.ss_family == AF_INET6 ? "http://[%s]:%d" : "http://%s:%d", name,
-             port);
-  }
+  if (art_cluster_getsockname(&p.cluster, (struct sockaddr *)&ss, &len) == 0)
+    name_address(srv, &ss);
   printf("%u workers (processes, %s), primary pid %d\n", o.workers,
          o.mode == ART_CLUSTER_REUSEPORT ? "reuseport" : "roundrobin",
          art_getpid());
