@@ -237,6 +237,12 @@ int art__io_submit(art_loop_t *loop, art__op_t *op) {
   return loop->backend_->submit(loop->backend_state_, op);
 }
 
+int art__io_cancel(art_loop_t *loop, art__op_t *op) {
+  if (loop->backend_->cancel == NULL)
+    return ART_ENOTSUP;
+  return loop->backend_->cancel(loop->backend_state_, op);
+}
+
 void art__io_flush(art_loop_t *loop) {
   if (loop->backend_->flush != NULL)
     loop->backend_->flush(loop->backend_state_);

@@ -185,6 +185,8 @@ struct art_fs_s {
   const char *path;    /* the path operated on (NULL for fd operations) */
   art_stat_t statbuf;  /* stat, lstat, fstat results */
   /* private */
+  unsigned char statx_[96]; /* with statbuf, room for the kernel's struct
+                               statx when the loop's io_uring runs a stat */
   art_fs_cb cb_;         /* NULL for a synchronous request */
   const char *new_path_; /* second path: rename, link, symlink, copyfile */
   char *owned_;          /* the request's copy of path and new_path */
@@ -205,6 +207,8 @@ struct art_fs_s {
   const void *data_;     /* write_file data (the caller's) */
   size_t pos_;           /* next entry for art_fs_scandir_next */
   char *names_;          /* readdir: one block holding the names */
+  void *ring_[14];       /* the operation when the loop's io_uring runs the
+                            request (src/fs/fs_ring.c) */
 };
 
 /* Frees what the request allocated (paths, buffers, link targets, scandir

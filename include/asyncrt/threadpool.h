@@ -50,7 +50,10 @@ struct art__work {
   int state_; /* queued, running, done, canceled: src/pool/pool.c */
   uint64_t queued_ns_;
   uint64_t started_ns_;
-  void *reserved_[2]; /* the public fields of pool requests follow: room
+  /* ART__W_ELSEWHERE: the request runs outside the pool (a file call in
+   * the loop's io_uring), and this cancels it there. */
+  int (*cancel_)(struct art__work *w);
+  void *reserved_[1]; /* the public fields of pool requests follow: room
                          to grow without moving them */
 };
 
