@@ -31,6 +31,17 @@
  *    the bytes. A read is one call, as on the pool.
  * 6. Opens go to a kernel worker at once (ART__OP_BLOCKING; see
  *    src/backend/io_uring_ops.c), unless the caller asked for O_NONBLOCK.
+ * 7. Where the ring loses. The kernel runs stat, open, rename, unlink,
+ *    mkdir, link, symlink, fsync and ftruncate on its io-wq workers, never
+ *    inline. One at a time that is several times faster than the pool
+ *    (the loop thread sleeps in the ring and one kernel wakeup brings the
+ *    result); many at once it is slower (bench_fs_stat, 32 in flight:
+ *    about 0.45x the pool, where the pool's four threads share each
+ *    wakeup among many results). So a loop keeps at most WORKERS_MAX
+ *    such operations in its ring, and the pool takes the others: one in
+ *    flight runs in the ring, many run on both (docs/performance.md has
+ *    the figures). Reads, writes and close of page-cache files run inline
+ *    in the enter and are never sent to the pool.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -42,14 +53,58 @@
 #include "fs.h"
 #include "pool/pool.h"
 
+/* Kernel-worker operations a loop keeps in its ring at once; more go to
+ * the pool (note 7). */
+#define WORKERS_MAX 1
+
 /* What the ring path keeps in the request (art_fs_t.ring_). */
 typedef struct {
   art__op_t op;                 /* first: the ring's operation */
   void (*after)(art_fs_t *req); /* src/fs.c: the callback's path */
   size_t written;               /* WRITE: bytes of earlier rounds (note 5) */
   unsigned next;                /* WRITE: the first buffer not written */
-  int canceled;                 /* art_cancel asked the ring (note 3) */
+  unsigned char canceled;       /* art_cancel asked the ring (note 3) */
+  unsigned char worker;         /* counted in ring_loop_t (note 7) */
 } ring_t;
+
+/* The fs area's state on a loop: kernel-worker operations in flight. */
+typedef struct {
+  unsigned workers;
+} ring_loop_t;
+
+static void ring_loop_close(art_loop_t *loop, void *state) {
+  (void)loop;
+  art__free(state);
+}
+
+static const art__ext_t ring_ext = {"fs_ring", ring_loop_close, NULL};
+
+static ring_loop_t *ring_loop(art_loop_t *loop) {
+  ring_loop_t *rl = art__ext_get(loop, &ring_ext);
+  if (rl != NULL)
+    return rl;
+  if ((rl = art__calloc(1, sizeof(*rl))) == NULL)
+    return NULL;
+  if (art__ext_set(loop, &ring_ext, rl) != 0) {
+    art__free(rl);
+    return NULL;
+  }
+  return rl;
+}
+
+/* Note 7: operations the kernel always hands to a worker. */
+static int on_worker(art__op_kind kind) {
+  switch (kind) {
+  case ART__OP_READ:
+  case ART__OP_WRITE:
+  case ART__OP_READV:
+  case ART__OP_WRITEV:
+  case ART__OP_CLOSE:
+    return 0;
+  default:
+    return 1;
+  }
+}
 
 _Static_assert(sizeof(ring_t) <= sizeof(((art_fs_t *)0)->ring_),
                "art_fs_t.ring_ holds the ring's state");
@@ -224,6 +279,8 @@ static void ring_done(art__op_t *op, int64_t res) {
   if (req->fs_type == ART_FS_WRITE && write_more(req, r, res))
     return;
   art__work_clear(&req->work_); /* art_cancel now says ART_EBUSY */
+  if (r->worker)
+    ring_loop(loop)->workers--;
   req->result = result_of(req, r, res);
   r->after(req); /* may free or reuse req */
   art__req_unregister(loop, ART_FS);
@@ -248,11 +305,21 @@ int art__fs_ring_submit(art_fs_t *req, void (*after)(art_fs_t *req)) {
   memset(r, 0, sizeof(*r));
   if (set_op(&r->op, req) != 0)
     return ART_ENOTSUP;
+  ring_loop_t *rl = NULL;
+  if (on_worker(r->op.kind)) {
+    rl = ring_loop(req->loop);
+    if (rl == NULL || rl->workers >= WORKERS_MAX)
+      return ART_ENOTSUP;
+  }
   r->op.done = ring_done;
   r->after = after;
   req->work_.queued_ns_ = art_hrtime();
   if (art__io_submit(req->loop, &r->op) != 0)
     return ART_ENOTSUP; /* the kind is missing, or the ring is full */
+  if (rl != NULL) {
+    rl->workers++;
+    r->worker = 1;
+  }
   req->work_.cancel_ = ring_cancel;
   req->work_.state_ = ART__W_ELSEWHERE;
   art__req_register(req->loop, (art_req_t *)req, ART_FS);
