@@ -60,9 +60,10 @@ typedef enum {
 
 /* Flags of art__op_t.how. */
 enum {
-  /* Hand the operation to the kernel before submit returns, where the
-   * backend can: it then runs with the credentials the calling thread
-   * has now, not with those it has at the loop's next wait. */
+  /* Hand the operation to the kernel before submit returns: it then runs
+   * with the credentials the calling thread has now, not with those it
+   * has at the loop's next wait. ART_EAGAIN where the backend cannot now
+   * (a ring no thread has entered yet). */
   ART__OP_NOW = 1,
   /* Run it on a kernel worker from the start (io_uring's IOSQE_ASYNC):
    * never tried without blocking first. An open must, since the kernel's

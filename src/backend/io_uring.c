@@ -85,10 +85,9 @@
  *    operation queued now and handed over by the next wait would run with
  *    whatever credentials the thread has then: ART__OP_NOW hands it over
  *    before submit returns, so that it runs with the caller's present
- *    ones. Not on a ring no thread has entered yet (R_DISABLED, note 6):
- *    the first enter would make the caller its one issuer, and the loop
- *    may be meant to run on another thread; such an operation goes in
- *    with the loop's first wait.
+ *    ones. A ring no thread has entered yet (R_DISABLED, note 6) refuses
+ *    it (ART_EAGAIN): the first enter would make the caller its one
+ *    issuer, and the loop may be meant to run on another thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -727,12 +726,15 @@ static int uring_flush(void *state) {
 }
 
 /* Queues op whole; it goes in with the next enter (note 11), or at once
- * for ART__OP_NOW (note 12). */
+ * for ART__OP_NOW, which a ring no thread entered yet refuses (note 12). */
 static int uring_submit(void *state, art__op_t *op) {
   uring_t *st = state;
+  int entered = st->enabled || !(st->r.flags & IORING_SETUP_R_DISABLED);
   _Static_assert(ART__OP_KINDS <= 32, "kinds fit ring_t.kinds");
   if ((unsigned)op->kind >= ART__OP_KINDS || !(st->r.kinds & (1u << op->kind)))
     return ART_ENOTSUP;
+  if ((op->how & ART__OP_NOW) && (!entered || st->lost))
+    return ART_EAGAIN;
   struct io_uring_sqe *sqe = get_sqe(st);
   if (sqe == NULL)
     return ART_EAGAIN;
@@ -741,8 +743,7 @@ static int uring_submit(void *state, art__op_t *op) {
   sqe->user_data = (uint64_t)(uintptr_t)op;
   publish(st);
   art__queue_insert_tail(&st->ops, &op->node_);
-  int entered = st->enabled || !(st->r.flags & IORING_SETUP_R_DISABLED);
-  if ((op->how & ART__OP_NOW) && entered && !st->lost)
+  if (op->how & ART__OP_NOW)
     submit_now(st); /* failing, it goes in with the next wait */
   return 0;
 }

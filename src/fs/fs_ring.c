@@ -92,15 +92,19 @@ static ring_loop_t *ring_loop(art_loop_t *loop) {
   return rl;
 }
 
-/* Note 7: operations the kernel always hands to a worker. */
-static int on_worker(art__op_kind kind) {
-  switch (kind) {
+/* Note 7: operations the kernel hands to a worker. An open tries
+ * without blocking first, unless it is sent to a worker (note 6) or
+ * creates or truncates. */
+static int on_worker(const art__op_t *op) {
+  switch (op->kind) {
   case ART__OP_READ:
   case ART__OP_WRITE:
   case ART__OP_READV:
   case ART__OP_WRITEV:
   case ART__OP_CLOSE:
     return 0;
+  case ART__OP_OPEN:
+    return (op->how & ART__OP_BLOCKING) || (op->flags & (O_CREAT | O_TRUNC));
   default:
     return 1;
   }
@@ -306,7 +310,7 @@ int art__fs_ring_submit(art_fs_t *req, void (*after)(art_fs_t *req)) {
   if (set_op(&r->op, req) != 0)
     return ART_ENOTSUP;
   ring_loop_t *rl = NULL;
-  if (on_worker(r->op.kind)) {
+  if (on_worker(&r->op)) {
     rl = ring_loop(req->loop);
     if (rl == NULL || rl->workers >= WORKERS_MAX)
       return ART_ENOTSUP;
