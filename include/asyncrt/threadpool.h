@@ -145,7 +145,10 @@ ART_EXTERN int art_queue_work_lane(art_loop_t *loop, art_work_t *req,
 
 /* Cancels a request (work, fs, getaddrinfo, getnameinfo) that is queued
  * and not yet running: its callback runs with ART_ECANCELED, exactly once.
- * ART_EBUSY if it is already running or done. */
+ * ART_EBUSY if it is already running or done. An fs request the loop's
+ * io_uring runs is canceled in the ring even while the kernel runs it
+ * (0): its callback runs once, with ART_ECANCELED, or with its result if
+ * it finished first; a second art_cancel says ART_EBUSY. */
 ART_EXTERN int art_cancel(art_req_t *req);
 
 #ifdef __cplusplus

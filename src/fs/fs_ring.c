@@ -37,11 +37,13 @@
  *    (the loop thread sleeps in the ring and one kernel wakeup brings the
  *    result); many at once it is slower (bench_fs_stat, 32 in flight:
  *    about 0.45x the pool, where the pool's four threads share each
- *    wakeup among many results). So a loop keeps at most WORKERS_MAX
- *    such operations in its ring, and the pool takes the others: one in
- *    flight runs in the ring, many run on both (docs/performance.md has
- *    the figures). Reads, writes and close of page-cache files run inline
- *    in the enter and are never sent to the pool.
+ *    wakeup among many results), and even one in the ring beside many on
+ *    the pool costs the pool its batching (0.9x). So such an operation
+ *    goes to the ring only when it is alone: no other in the ring, and no
+ *    other fs request of the loop in flight; otherwise to the pool
+ *    (docs/performance.md has the figures). Reads, writes and close run
+ *    inline in the enter (page cache, pipes through a poll) and always go
+ *    to the ring.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -53,9 +55,12 @@
 #include "fs.h"
 #include "pool/pool.h"
 
-/* Kernel-worker operations a loop keeps in its ring at once; more go to
- * the pool (note 7). */
+/* Note 7: a kernel-worker operation goes to the ring only while the loop
+ * has fewer than WORKERS_MAX of them there and at most ALONE_MAX fs
+ * requests in flight (the one whose callback is submitting the next
+ * counts: it unregisters when its callback returns). */
 #define WORKERS_MAX 1
+#define ALONE_MAX   1
 
 /* What the ring path keeps in the request (art_fs_t.ring_). */
 typedef struct {
@@ -312,7 +317,8 @@ int art__fs_ring_submit(art_fs_t *req, void (*after)(art_fs_t *req)) {
   ring_loop_t *rl = NULL;
   if (on_worker(&r->op)) {
     rl = ring_loop(req->loop);
-    if (rl == NULL || rl->workers >= WORKERS_MAX)
+    if (rl == NULL || rl->workers >= WORKERS_MAX ||
+        req->loop->reqs_by_type_[ART_FS] > ALONE_MAX)
       return ART_ENOTSUP;
   }
   r->op.done = ring_done;
