@@ -587,3 +587,69 @@ ART_TEST(credentials_of_a_pending_operation_are_those_it_was_submitted_with) {
     skip();
   assert_int_equal(code, CHILD_OK);
 }
+
+/* ---- The loop changes under ring requests. ---- */
+
+/* Another backend could never report what the ring has: the move is
+ * refused while a request is in it, and allowed again after. */
+ART_TEST(backend_move_is_busy_while_a_ring_request_is_in_flight) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_fs_t req;
+  outcome_t o;
+  char a[4];
+  int fds[2];
+  ring_or_skip(loop);
+  blocking_pipe(fds);
+  art_buf_t buf = art_buf_init(a, sizeof(a));
+  START(o, req, art_fs_read(loop, &req, fds[0], &buf, 1, -1, record_cb));
+  assert_int_equal(
+      art_loop_configure(loop, ART_LOOP_BACKEND, ART_BACKEND_EPOLL), ART_EBUSY);
+  assert_string_equal(art_backend_name(loop), "io_uring");
+  assert_int_equal(art_cancel((art_req_t *)&req), 0);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(o.result, ART_ECANCELED);
+  art_fs_req_cleanup(&req);
+  assert_int_equal(
+      art_loop_configure(loop, ART_LOOP_BACKEND, ART_BACKEND_EPOLL), 0);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+/* In a forked child the parent's ring requests are not the child's to
+ * wait for: after art_loop_fork they complete there with ART_ECANCELED,
+ * and the child's loop closes. In the parent the request stays in the
+ * ring and completes with the data written after the fork. */
+static int fork_child(art_loop_t *loop, outcome_t *o) {
+  CHILD_CHECK(art_loop_fork(loop) == 0);
+  CHILD_CHECK(art_test_run_until(loop, 5000, called, o));
+  CHILD_CHECK(o->calls == 1 && o->result == ART_ECANCELED);
+  CHILD_CHECK(art_loop_close(loop) == 0);
+  return CHILD_OK;
+}
+
+ART_TEST(forked_child_gets_its_ring_requests_canceled) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_fs_t req;
+  outcome_t o;
+  char a[4];
+  int fds[2];
+  ring_or_skip(loop);
+  blocking_pipe(fds);
+  art_buf_t buf = art_buf_init(a, sizeof(a));
+  START(o, req, art_fs_read(loop, &req, fds[0], &buf, 1, -1, record_cb));
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0)
+    _exit(fork_child(loop, &o));
+  assert_int_equal(wait_child(pid), CHILD_OK);
+  assert_int_equal(o.calls, 0);
+  assert_int_equal(write(fds[1], "p", 1), 1);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(o.calls, 1);
+  assert_int_equal(o.result, 1);
+  assert_int_equal(a[0], 'p');
+  art_fs_req_cleanup(&req);
+  close(fds[0]);
+  close(fds[1]);
+}

@@ -141,6 +141,13 @@ typedef struct art__backend_ops {
    * lacks with ART_ENOTSUP, and ART_EAGAIN when it has no room now. */
   int (*submit)(void *state, art__op_t *op);
   int (*cancel)(void *state, art__op_t *op);
+  /* Completion backends: 1 while operations are in flight (their owners
+   * wait for a completion only this state can give). */
+  int (*busy)(const void *state);
+  /* Completion backends, in a forked child: state (new) takes the
+   * operations `from` (the parent's, of the same backend, about to be
+   * closed) had in flight, and its next wait reports them canceled. */
+  void (*adopt)(void *state, void *from);
   /* Optional: hands the kernel what the backend queued for its next wait
    * (io_uring's re-armed polls), without waiting. The core calls it when
    * art_run returns, so that a host blocking on fd() sees every watched

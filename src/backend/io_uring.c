@@ -773,6 +773,24 @@ static int uring_cancel(void *state, art__op_t *op) {
   return 0;
 }
 
+static int uring_busy(const void *state) {
+  const uring_t *st = state;
+  return !art__queue_empty(&st->ops) || !art__queue_empty(&st->orphans);
+}
+
+/* A forked child's new ring: the parent's operations are not the child's
+ * to wait for, and are reported canceled (note 11). */
+static void uring_adopt(void *state, void *from) {
+  uring_t *st = state, *old = from;
+  art__queue_t *lists[2] = {&old->ops, &old->orphans};
+  for (int i = 0; i < 2; i++)
+    while (!art__queue_empty(lists[i])) {
+      art__queue_t *q = art__queue_head(lists[i]);
+      art__queue_remove(q);
+      art__queue_insert_tail(&st->orphans, q);
+    }
+}
+
 static int uring_fd(const void *state) {
   const uring_t *st = state;
   return st->r.fd;
@@ -799,6 +817,8 @@ const art__backend_ops_t art__backend_io_uring = {
     .reserve = uring_reserve,
     .submit = uring_submit,
     .cancel = uring_cancel,
+    .busy = uring_busy,
+    .adopt = uring_adopt,
     .flush = uring_flush,
     .fallback = &art__backend_epoll,
 };
