@@ -87,7 +87,9 @@
  *    before submit returns, so that it runs with the caller's present
  *    ones. A ring no thread has entered yet (R_DISABLED, note 6) refuses
  *    it (ART_EAGAIN): the first enter would make the caller its one
- *    issuer, and the loop may be meant to run on another thread.
+ *    issuer, and the loop may be meant to run on another thread. Should
+ *    that enter fail (EBUSY: the kernel short of room), the operation
+ *    goes in with the next wait, as any other.
  */
 #include <errno.h>
 #include <fcntl.h>
