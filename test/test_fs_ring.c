@@ -74,6 +74,12 @@ static uint64_t pool_completed(art_pool_t *pool) {
   return st.completed;
 }
 
+/* A blocking pipe (no O_NONBLOCK) as art_fs_read and art_fs_write see
+ * one. */
+static void blocking_pipe(int fds[2]) {
+  assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+}
+
 /* ---- The ring runs them, with the pool's results. ---- */
 
 ART_TEST(stat_lstat_fstat_run_in_the_ring_with_the_pools_results) {
@@ -172,6 +178,64 @@ ART_TEST(vectored_reads_and_writes_keep_the_file_position_rules) {
   close(fd);
 }
 
+/* A stat beside the requests already in flight (which stay there): 1 if
+ * the pool ran it, 0 if the ring did. */
+static int stat_went_to_pool(art_loop_t *loop, art_pool_t *pool) {
+  art_fs_t req;
+  outcome_t o;
+  uint64_t before = pool_completed(pool);
+  START(o, req, art_fs_stat(loop, &req, dir, record_cb));
+  assert_true(art_test_run_until(loop, 5000, called, &o));
+  assert_int_equal(o.result, 0);
+  art_fs_req_cleanup(&req);
+  return pool_completed(pool) != before;
+}
+
+/* The routing rule: an operation the kernel gives to a worker (a stat, a
+ * blocking open) goes to the ring only when no other is in the ring and
+ * at most one other fs request of the loop is in flight; else to the
+ * pool. Reads always go to the ring. */
+ART_TEST(worker_operations_beside_other_requests_go_to_the_pool) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_pool_t *pool;
+  art_fs_t req[2];
+  outcome_t o[2];
+  char a[4];
+  int fds[2];
+  ring_or_skip(loop);
+  assert_int_equal(art_pool_init(&pool, 1), 0);
+  assert_int_equal(art_loop_set_pool(loop, pool), 0);
+  assert_int_equal(mkfifo(in_dir(p1, "fifo"), 0600), 0);
+  blocking_pipe(fds);
+  art_buf_t buf = art_buf_init(a, sizeof(a));
+  assert_int_equal(stat_went_to_pool(loop, pool), 0); /* alone */
+  /* Beside one read: still the ring. Beside two: the pool. */
+  START(o[0], req[0],
+        art_fs_read(loop, &req[0], fds[0], &buf, 1, -1, record_cb));
+  assert_int_equal(stat_went_to_pool(loop, pool), 0);
+  START(o[1], req[1],
+        art_fs_read(loop, &req[1], fds[0], &buf, 1, -1, record_cb));
+  assert_int_equal(stat_went_to_pool(loop, pool), 1);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(art_cancel((art_req_t *)&req[i]), 0); /* in the ring */
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(o[i].result, ART_ECANCELED);
+    art_fs_req_cleanup(&req[i]);
+  }
+  /* Beside a blocking open in the ring (a worker's): the pool. */
+  START(o[0], req[0], art_fs_open(loop, &req[0], p1, O_RDONLY, 0, record_cb));
+  assert_int_equal(stat_went_to_pool(loop, pool), 1);
+  assert_int_equal(art_cancel((art_req_t *)&req[0]), 0); /* in the ring */
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(o[0].result, ART_ECANCELED);
+  art_fs_req_cleanup(&req[0]);
+  close(fds[0]);
+  close(fds[1]);
+  assert_int_equal(art_loop_set_pool(loop, NULL), 0);
+  assert_int_equal(art_pool_close(pool), 0);
+}
+
 /* ---- Cancel: the kernel stops what it was blocked in. ---- */
 
 /* Runs the loop for about ms, so that what was submitted reaches the
@@ -225,12 +289,6 @@ ART_TEST(open_of_a_fifo_for_writing_waits_for_a_reader) {
   close((int)o.result);
   close(rd);
   art_fs_req_cleanup(&req);
-}
-
-/* A blocking pipe (no O_NONBLOCK) as art_fs_read and art_fs_write see
- * one. */
-static void blocking_pipe(int fds[2]) {
-  assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
 }
 
 /* A read of an empty pipe waits for data; canceled, it takes none: the
