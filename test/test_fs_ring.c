@@ -236,6 +236,55 @@ ART_TEST(worker_operations_beside_other_requests_go_to_the_pool) {
   assert_int_equal(art_pool_close(pool), 0);
 }
 
+/* A pipe's reader on another thread: counts what it reads and checks
+ * every byte is the one written there. */
+typedef struct {
+  int fd;
+  size_t got;
+  int bad;
+} drain_t;
+
+static void *drain_pipe(void *arg) {
+  drain_t *d = arg;
+  char chunk[3000];
+  ssize_t n;
+  while ((n = read(d->fd, chunk, sizeof(chunk))) > 0)
+    for (ssize_t i = 0; i < n; i++, d->got++)
+      d->bad |= chunk[i] != (char)('a' + d->got % 26);
+  return NULL;
+}
+
+/* A write larger than the pipe writes all of it, as on the pool, however
+ * the kernel splits it (short writes go back to the ring for the rest). */
+ART_TEST(write_larger_than_a_pipe_writes_everything) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  enum { PART = 300000 };
+  static char data[3 * PART];
+  art_fs_t req;
+  outcome_t o;
+  int fds[2];
+  pthread_t reader;
+  ring_or_skip(loop);
+  blocking_pipe(fds);
+  for (size_t i = 0; i < sizeof(data); i++)
+    data[i] = (char)('a' + i % 26);
+  art_buf_t bufs[3] = {art_buf_init(data, PART),
+                       art_buf_init(data + PART, PART),
+                       art_buf_init(data + 2 * PART, PART)};
+  drain_t d = {fds[0], 0, 0};
+  assert_int_equal(pthread_create(&reader, NULL, drain_pipe, &d), 0);
+  START(o, req, art_fs_write(loop, &req, fds[1], bufs, 3, -1, record_cb));
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(o.calls, 1);
+  assert_int_equal(o.result, sizeof(data));
+  art_fs_req_cleanup(&req);
+  close(fds[1]);
+  assert_int_equal(pthread_join(reader, NULL), 0);
+  assert_int_equal(d.got, sizeof(data));
+  assert_int_equal(d.bad, 0);
+  close(fds[0]);
+}
+
 /* ---- Cancel: the kernel stops what it was blocked in. ---- */
 
 /* Runs the loop for about ms, so that what was submitted reaches the
