@@ -654,8 +654,9 @@ ART_EXTERN int art_loop_configure(art_loop_t *loop, art_loop_option option,
  * running at the fork completes in the child with ART_ECANCELED (in the
  * parent it runs as usual), as do fs requests in the loop's io_uring.
  * Process handles of the parent's children are stopped in the child (they
- * are not its children: no exit callback will run there; close them). Only the thread that forked exists in the child,
- * so loops of other threads must not be used there. ART_EINVAL for NULL,
+ * are not its children: no exit callback will run there; close them).
+ * Only the thread that forked exists in the child, so loops of other
+ * threads must not be used there. ART_EINVAL for NULL,
  * a loop not initialised or one running; else 0 or the error of the system
  * call that failed (the loop is then only fit to be closed). */
 ART_EXTERN int art_loop_fork(art_loop_t *loop);

@@ -195,8 +195,9 @@ struct art_fs_s {
   const char *path;    /* the path operated on (NULL for fd operations) */
   art_stat_t statbuf;  /* stat, lstat, fstat results */
   /* private */
-  unsigned char statx_[96]; /* with statbuf, room for the kernel's struct
-                               statx when the loop's io_uring runs a stat */
+  /* With statbuf, room for the kernel's struct statx when the loop's
+   * io_uring runs a stat (src/fs/fs_ring.c). */
+  unsigned char statx_[96];
   art_fs_cb cb_;         /* NULL for a synchronous request */
   const char *new_path_; /* second path: rename, link, symlink, copyfile */
   char *owned_;          /* the request's copy of path and new_path */

@@ -44,7 +44,8 @@ void art__fs_from_statx(art_stat_t *st, const struct statx *sx) ART__HIDDEN;
  * request's type is one the ring runs better than the pool; after(req)
  * then runs in the poll phase with req->result set, and its callback must
  * run through it. 0, or ART_ENOTSUP (nothing done: use the pool). */
-int art__fs_ring_submit(art_fs_t *req, void (*after)(art_fs_t *req)) ART__HIDDEN;
+int art__fs_ring_submit(art_fs_t *req,
+                        void (*after)(art_fs_t *req)) ART__HIDDEN;
 
 /* Writes all len bytes of buf to fd at off (-1: its position), looping over
  * short writes. Returns the bytes written or a negative errno if nothing
