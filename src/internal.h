@@ -404,6 +404,10 @@ static inline void art__io_poll(art_loop_t *loop, int64_t timeout_ns) {
 }
 /* Runs op on a completion backend; ART_ENOTSUP on a readiness backend. */
 int art__io_submit(art_loop_t *loop, art__op_t *op) ART__HIDDEN;
+/* Asks the backend to cancel op, submitted and not yet done: op->done then
+ * runs once, canceled or with its result. ART_ENOTSUP on a readiness
+ * backend, ART_ENOENT for an op not in flight. */
+int art__io_cancel(art_loop_t *loop, art__op_t *op) ART__HIDDEN;
 /* Hands the kernel what the backend queued for its next wait; art_run
  * calls it before it returns (backend.h, flush). */
 void art__io_flush(art_loop_t *loop) ART__HIDDEN;

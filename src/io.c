@@ -179,6 +179,8 @@ int art__io_fork(art_loop_t *loop) {
   int err = loop->backend_->init(&state);
   if (err)
     return err;
+  if (loop->backend_->adopt != NULL)
+    loop->backend_->adopt(state, loop->backend_state_);
   loop->backend_->close(loop->backend_state_);
   loop->backend_state_ = state;
   while (!art__queue_empty(&loop->watcher_changes_)) {
@@ -237,6 +239,12 @@ int art__io_submit(art_loop_t *loop, art__op_t *op) {
   return loop->backend_->submit(loop->backend_state_, op);
 }
 
+int art__io_cancel(art_loop_t *loop, art__op_t *op) {
+  if (loop->backend_->cancel == NULL)
+    return ART_ENOTSUP;
+  return loop->backend_->cancel(loop->backend_state_, op);
+}
+
 void art__io_flush(art_loop_t *loop) {
   if (loop->backend_->flush != NULL)
     loop->backend_->flush(loop->backend_state_);
@@ -264,14 +272,17 @@ static void forget_registrations(art_loop_t *loop) {
 }
 
 /* Outside art_run only: a batch being dispatched, or a wait, would mix the
- * two backends. Nothing of the old backend is touched until the new one
- * is made and has room for every watched fd. */
+ * two backends; and not while operations are in the old backend's ring,
+ * whose completions only it can report. Nothing of the old backend is
+ * touched until the new one is made and has room for every watched fd. */
 int art__io_set_backend(art_loop_t *loop, long kind) {
   const art__backend_ops_t *ops = art__backend_of_kind(kind);
   void *state = NULL;
   if (ops == NULL)
     return ART_EINVAL;
-  if (loop->phase_ != ART_PHASE_NONE)
+  if (loop->phase_ != ART_PHASE_NONE ||
+      (loop->backend_->busy != NULL &&
+       loop->backend_->busy(loop->backend_state_)))
     return ART_EBUSY;
   int err = art__backend_open(&ops, &state);
   if (err)

@@ -163,6 +163,7 @@ static void owner_done(art__op_t *op, int64_t result) {
 
 static int owner_submit(art_loop_t *loop, owner_t *o, art__op_kind kind, int fd,
                         size_t len) {
+  memset(&o->op, 0, sizeof(o->op)); /* no path, no flags, no ART__OP_NOW */
   o->op.done = owner_done;
   o->op.kind = kind;
   o->op.fd = fd;

@@ -452,6 +452,7 @@ static void op_owner_done(art__op_t *op, int64_t result) {
 
 static void op_submit(art_loop_t *loop, op_owner_t *o, art__op_kind kind,
                       int fd, size_t len, int64_t offset) {
+  memset(&o->op, 0, sizeof(o->op)); /* no path, no flags, no ART__OP_NOW */
   o->op.done = op_owner_done;
   o->op.kind = kind;
   o->op.fd = fd;

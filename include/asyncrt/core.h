@@ -629,8 +629,8 @@ typedef enum {
   /* value an art_backend_kind: the loop moves to that backend, with every
    * fd it watches (art_backend_fd and art_backend_name change). Where the
    * kernel refuses io_uring the loop gets epoll, quietly. ART_EBUSY inside
-   * art_run; the error of the new backend's set-up (the loop then keeps its
-   * backend). */
+   * art_run, and while fs requests run in the loop's io_uring; the error
+   * of the new backend's set-up (the loop then keeps its backend). */
   ART_LOOP_BACKEND = 3
 } art_loop_option;
 
@@ -657,10 +657,11 @@ ART_EXTERN int art_loop_configure(art_loop_t *loop, art_loop_option option,
  * watchers only. The work pools' threads stay in the parent: a pool is
  * started again in the child on first use, and work that was queued or
  * running at the fork completes in the child with ART_ECANCELED (in the
- * parent it runs as usual). Process handles of the parent's children are
- * stopped in the child (they are not its children: no exit callback will
- * run there; close them). Only the thread that forked exists in the child,
- * so loops of other threads must not be used there. ART_EINVAL for NULL,
+ * parent it runs as usual), as do fs requests in the loop's io_uring.
+ * Process handles of the parent's children are stopped in the child (they
+ * are not its children: no exit callback will run there; close them).
+ * Only the thread that forked exists in the child, so loops of other
+ * threads must not be used there. ART_EINVAL for NULL,
  * a loop not initialised or one running; else 0 or the error of the system
  * call that failed (the loop is then only fit to be closed). */
 ART_EXTERN int art_loop_fork(art_loop_t *loop);

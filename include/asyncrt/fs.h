@@ -62,20 +62,30 @@ typedef struct {
 /* File system requests.                                                    */
 /*                                                                          */
 /* Every operation takes a caller-allocated art_fs_t and a callback. With a */
-/* callback it runs on the work pool's file-system lane and cb(req) runs on */
-/* the loop thread in the poll phase; the call itself returns 0, or an      */
-/* error (bad arguments, no memory) and then cb is never called. With cb    */
-/* NULL it runs at once on the calling thread and returns req->result       */
-/* (clamped to INT_MAX; req->result keeps the exact count); loop may then   */
-/* be NULL. Either way call art_fs_req_cleanup(req) when done with the      */
-/* result: it frees what the request allocated (path copies, buffers).      */
+/* callback it runs on the work pool's file-system lane, or, on a loop      */
+/* whose backend is io_uring, as an operation of the loop's ring where the  */
+/* ring runs it faster (open, close, read, write, stat, lstat, fstat,       */
+/* fsync, fdatasync, ftruncate, rename, unlink, rmdir, mkdir, link,         */
+/* symlink; docs/design.md 5.1 has the rule); cb(req) runs on the loop      */
+/* thread in the poll phase; the call itself returns 0, or an error (bad    */
+/* arguments, no memory) and then cb is never called. With cb NULL it runs  */
+/* at once on the calling thread and returns req->result (clamped to        */
+/* INT_MAX; req->result keeps the exact count); loop may then be NULL.      */
+/* Either way call art_fs_req_cleanup(req) when done with the result: it    */
+/* frees what the request allocated (path copies, buffers).                 */
 /*                                                                          */
 /* req->result is the byte count, fd, entry count or 0 on success, or a     */
 /* negative ART_E* code (the errno of the system call that failed), and     */
 /* req->path names the path it concerned. A request in flight can be        */
-/* canceled with art_cancel while it waits in the queue: cb then runs once  */
-/* with req->result == ART_ECANCELED. Files the library opens are always    */
-/* close-on-exec, and system calls interrupted by signals are retried.      */
+/* canceled with art_cancel while it waits in the pool's queue, or at any   */
+/* time while it is in the ring (the kernel interrupts an open, read or     */
+/* write it is blocked in): cb then runs once with req->result ==           */
+/* ART_ECANCELED, or with the real result if the operation finished first   */
+/* (an open's fd is then the caller's to close). Credentials: an operation  */
+/* in the ring runs with those the calling thread had when it made the      */
+/* art_fs_* call; one on the pool with the process's when a worker runs it. */
+/* Files the library opens are always close-on-exec, and system calls       */
+/* interrupted by signals are retried.                                      */
 
 typedef struct art_fs_s art_fs_t;
 typedef struct art_dir_s art_dir_t;
@@ -185,6 +195,9 @@ struct art_fs_s {
   const char *path;    /* the path operated on (NULL for fd operations) */
   art_stat_t statbuf;  /* stat, lstat, fstat results */
   /* private */
+  /* With statbuf, room for the kernel's struct statx when the loop's
+   * io_uring runs a stat (src/fs/fs_ring.c). */
+  unsigned char statx_[96];
   art_fs_cb cb_;         /* NULL for a synchronous request */
   const char *new_path_; /* second path: rename, link, symlink, copyfile */
   char *owned_;          /* the request's copy of path and new_path */
@@ -205,6 +218,8 @@ struct art_fs_s {
   const void *data_;     /* write_file data (the caller's) */
   size_t pos_;           /* next entry for art_fs_scandir_next */
   char *names_;          /* readdir: one block holding the names */
+  void *ring_[14];       /* the operation when the loop's io_uring runs the
+                            request (src/fs/fs_ring.c) */
 };
 
 /* Frees what the request allocated (paths, buffers, link targets, scandir

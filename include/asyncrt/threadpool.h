@@ -50,7 +50,10 @@ struct art__work {
   int state_; /* queued, running, done, canceled: src/pool/pool.c */
   uint64_t queued_ns_;
   uint64_t started_ns_;
-  void *reserved_[2]; /* the public fields of pool requests follow: room
+  /* ART__W_ELSEWHERE: the request runs outside the pool (a file call in
+   * the loop's io_uring), and this cancels it there. */
+  int (*cancel_)(struct art__work *w);
+  void *reserved_[1]; /* the public fields of pool requests follow: room
                          to grow without moving them */
 };
 
@@ -142,7 +145,10 @@ ART_EXTERN int art_queue_work_lane(art_loop_t *loop, art_work_t *req,
 
 /* Cancels a request (work, fs, getaddrinfo, getnameinfo) that is queued
  * and not yet running: its callback runs with ART_ECANCELED, exactly once.
- * ART_EBUSY if it is already running or done. */
+ * ART_EBUSY if it is already running or done. An fs request the loop's
+ * io_uring runs is canceled in the ring even while the kernel runs it
+ * (0): its callback runs once, with ART_ECANCELED, or with its result if
+ * it finished first; a second art_cancel says ART_EBUSY. */
 ART_EXTERN int art_cancel(art_req_t *req);
 
 #ifdef __cplusplus

@@ -34,26 +34,62 @@ enum { ART__IO_ERROR = 16 };
  * refused to register it (art__io_t.error says why). */
 enum { ART__IO_REFUSED = 32 };
 
-/* Kinds of operation a completion backend may run whole. */
+/* Kinds of operation a completion backend may run whole. A path is the
+ * caller's until the operation completes; relative ones start at the
+ * current directory. */
 typedef enum {
-  ART__OP_READ = 1, /* read(fd, buf, len) at offset (-1: current) */
-  ART__OP_WRITE,    /* write(fd, buf, len) at offset (-1: current) */
-  ART__OP_ACCEPT,   /* accept4(fd) with SOCK_NONBLOCK | SOCK_CLOEXEC */
-  ART__OP_FSYNC     /* fsync(fd) */
+  ART__OP_READ = 1,  /* read(fd, buf, len) at offset (-1: current) */
+  ART__OP_WRITE,     /* write(fd, buf, len) at offset (-1: current) */
+  ART__OP_ACCEPT,    /* accept4(fd) with SOCK_NONBLOCK | SOCK_CLOEXEC */
+  ART__OP_FSYNC,     /* fsync(fd) */
+  ART__OP_FDATASYNC, /* fdatasync(fd) */
+  ART__OP_READV,     /* preadv(fd, buf: len struct iovec, offset; -1 too) */
+  ART__OP_WRITEV,    /* pwritev(fd, buf: len struct iovec, offset; -1 too) */
+  ART__OP_OPEN,      /* open(path, flags, mode) */
+  ART__OP_CLOSE,     /* close(fd) */
+  ART__OP_STATX,     /* statx(fd, path, flags, mode as the mask, buf) */
+  ART__OP_RENAME,    /* rename(path, path2) */
+  ART__OP_UNLINK,    /* unlink(path) */
+  ART__OP_RMDIR,     /* rmdir(path) */
+  ART__OP_MKDIR,     /* mkdir(path, mode) */
+  ART__OP_LINK,      /* link(path, path2) */
+  ART__OP_SYMLINK,   /* symlink(path: the target, path2: the link) */
+  ART__OP_FTRUNCATE, /* ftruncate(fd, offset) */
+  ART__OP_KINDS      /* not a kind: how many there are, plus one */
 } art__op_kind;
+
+/* Flags of art__op_t.how. */
+enum {
+  /* Hand the operation to the kernel before submit returns: it then runs
+   * with the credentials the calling thread has now, not with those it
+   * has at the loop's next wait. ART_EAGAIN where the backend cannot now
+   * (a ring no thread has entered yet). */
+  ART__OP_NOW = 1,
+  /* Run it on a kernel worker from the start (io_uring's IOSQE_ASYNC):
+   * never tried without blocking first. An open must, since the kernel's
+   * first, non-blocking try opens a FIFO or a device with O_NONBLOCK,
+   * which does not wait for the other end as open(2) does. */
+  ART__OP_BLOCKING = 2
+};
 
 /* One submitted operation, embedded in its owner (a request or a handle):
  * submitting allocates nothing. done runs in the poll phase with the result
  * (bytes, an fd, or a negative ART_E* code), exactly once, also after a
- * cancel (with ART_ECANCELED unless the operation had finished). */
+ * cancel (with ART_ECANCELED unless the operation had finished; an
+ * operation interrupted in a kernel worker may report ART_EINTR). */
 typedef struct art__op_s art__op_t;
 struct art__op_s {
   void (*done)(art__op_t *op, int64_t result); /* the owner's */
   art__op_kind kind;
-  int fd;
-  void *buf;          /* READ, WRITE */
-  size_t len;         /* READ, WRITE */
-  int64_t offset;     /* READ, WRITE */
+  int fd;             /* the file; STATX: the folder of path, or the file */
+  void *buf;          /* READ, WRITE: bytes; *V: iovecs; STATX: statx */
+  size_t len;         /* READ, WRITE: bytes; *V: iovecs */
+  int64_t offset;     /* READ, WRITE, *V; FTRUNCATE: the length */
+  const char *path;   /* OPEN, STATX, RENAME, UNLINK, RMDIR, MKDIR, LINK... */
+  const char *path2;  /* RENAME, LINK, SYMLINK */
+  int flags;          /* OPEN: open(2) flags; STATX: AT_* flags */
+  unsigned mode;      /* OPEN, MKDIR: the mode; STATX: the STATX_* mask */
+  unsigned how;       /* ART__OP_NOW, ART__OP_BLOCKING */
   art__queue_t node_; /* the backend's, while the operation is in flight */
 };
 
@@ -101,9 +137,17 @@ typedef struct art__backend_ops {
    * reaches the caller that registered the fd. NULL: no per-fd memory. */
   int (*reserve)(void *state, int fd, unsigned nfds);
   /* Completion backends only (NULL otherwise): starts op, or cancels it.
-   * op->done runs from a later wait. */
+   * op->done runs from a later wait. submit refuses a kind the kernel
+   * lacks with ART_ENOTSUP, and ART_EAGAIN when it has no room now. */
   int (*submit)(void *state, art__op_t *op);
   int (*cancel)(void *state, art__op_t *op);
+  /* Completion backends: 1 while operations are in flight (their owners
+   * wait for a completion only this state can give). */
+  int (*busy)(const void *state);
+  /* Completion backends, in a forked child: state (new) takes the
+   * operations `from` (the parent's, of the same backend, about to be
+   * closed) had in flight, and its next wait reports them canceled. */
+  void (*adopt)(void *state, void *from);
   /* Optional: hands the kernel what the backend queued for its next wait
    * (io_uring's re-armed polls), without waiting. The core calls it when
    * art_run returns, so that a host blocking on fd() sees every watched

@@ -71,11 +71,25 @@
  *    hold the child's own ring by then.
  * 10. The ring fd is readable when completions wait in the CQ: it is the
  *    backend fd for embedding, as epoll's fd is.
- * 11. Operations (submit: read, write, accept, fsync) go in whole, their
- *    user_data the art__op_t itself (pointers have the top bits clear, so
- *    they never look like a poll's), and are kept on a list while in
- *    flight: cancel finds them there, and a ring given up when the loop
- *    moved threads (note 6) reports them canceled instead of losing them.
+ * 11. Operations (submit: reads, writes, accept, and the file calls of
+ *    io_uring_ops.c) go in whole, their user_data the art__op_t itself
+ *    (pointers have the top bits clear, so they never look like a poll's),
+ *    and are kept on a list while in flight: cancel finds them there, and
+ *    a ring given up when the loop moved threads (note 6) reports them
+ *    canceled instead of losing them. A kind whose opcode the probe did not
+ *    find is refused (ART_ENOTSUP), so that its owner takes another path.
+ * 12. Credentials. Without SQPOLL the kernel runs an operation with the
+ *    credentials of the task that submitted it, taken in the enter that
+ *    hands it over (a kernel worker gets a copy then; an operation retried
+ *    later, after a poll, runs in that task again, in a later enter). An
+ *    operation queued now and handed over by the next wait would run with
+ *    whatever credentials the thread has then: ART__OP_NOW hands it over
+ *    before submit returns, so that it runs with the caller's present
+ *    ones. A ring no thread has entered yet (R_DISABLED, note 6) refuses
+ *    it (ART_EAGAIN): the first enter would make the caller its one
+ *    issuer, and the loop may be meant to run on another thread. Should
+ *    that enter fail (EBUSY: the kernel short of room), the operation
+ *    goes in with the next wait, as any other.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,7 +102,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "io_uring_ops.h"
 
 /* Every architecture but alpha numbers the system calls added since Linux
  * 5.1 alike. */
@@ -125,6 +139,7 @@ typedef struct {
   int fd;
   unsigned features; /* IORING_FEAT_* */
   unsigned flags;    /* IORING_SETUP_* the ring got */
+  uint32_t kinds;    /* bit k: the ring runs art__op_kind k (note 11) */
   /* Submission ring: head is the kernel's, tail ours. */
   unsigned *sq_head, *sq_tail, *sq_flags;
   unsigned sq_mask, sq_entries;
@@ -190,8 +205,15 @@ static int setup_ring(struct io_uring_params *p) {
   return fd;
 }
 
-/* ENOSYS unless the kernel has what this file relies on (note 7). */
-static int check_ring(const ring_t *r) {
+/* True when the probe found opcode code. */
+static int probed(const struct io_uring_probe *p, unsigned code) {
+  return code <= p->last_op && code < p->ops_len &&
+         (p->ops[code].flags & IO_URING_OP_SUPPORTED);
+}
+
+/* ENOSYS unless the kernel has what this file relies on (note 7); notes
+ * the kinds of operation it runs (note 11). */
+static int check_ring(ring_t *r) {
   const unsigned need =
       IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG;
   static const uint8_t ops[] = {IORING_OP_POLL_ADD,    IORING_OP_POLL_REMOVE,
@@ -210,9 +232,14 @@ static int check_ring(const ring_t *r) {
               256) == -1)
     return -errno;
   for (unsigned i = 0; i < sizeof(ops); i++)
-    if (ops[i] > probe.p.last_op || ops[i] >= probe.p.ops_len ||
-        !(probe.p.ops[ops[i]].flags & IO_URING_OP_SUPPORTED))
+    if (!probed(&probe.p, ops[i]))
       return ART_ENOSYS;
+  r->kinds = 0;
+  for (int k = 1; k < ART__OP_KINDS; k++) {
+    int code = art__uring_opcode((art__op_kind)k);
+    if (code >= 0 && probed(&probe.p, (unsigned)code))
+      r->kinds |= 1u << k;
+  }
   return 0;
 }
 
@@ -700,34 +727,26 @@ static int uring_flush(void *state) {
   return sq_pending(st) > 0 ? submit_now(st) : 0;
 }
 
-/* Queues op whole; it goes in with the next enter (note 11). */
+/* Queues op whole; it goes in with the next enter (note 11), or at once
+ * for ART__OP_NOW, which a ring no thread entered yet refuses (note 12). */
 static int uring_submit(void *state, art__op_t *op) {
   uring_t *st = state;
+  int entered = st->enabled || !(st->r.flags & IORING_SETUP_R_DISABLED);
+  _Static_assert(ART__OP_KINDS <= 32, "kinds fit ring_t.kinds");
+  if ((unsigned)op->kind >= ART__OP_KINDS || !(st->r.kinds & (1u << op->kind)))
+    return ART_ENOTSUP;
+  if ((op->how & ART__OP_NOW) && (!entered || st->lost))
+    return ART_EAGAIN;
   struct io_uring_sqe *sqe = get_sqe(st);
   if (sqe == NULL)
     return ART_EAGAIN;
-  sqe->fd = op->fd;
-  switch (op->kind) {
-  case ART__OP_READ:
-  case ART__OP_WRITE:
-    sqe->opcode = op->kind == ART__OP_READ ? IORING_OP_READ : IORING_OP_WRITE;
-    sqe->addr = (uint64_t)(uintptr_t)op->buf;
-    sqe->len = op->len > UINT32_MAX ? UINT32_MAX : (uint32_t)op->len;
-    sqe->off = (uint64_t)op->offset; /* -1: the file position */
-    break;
-  case ART__OP_ACCEPT:
-    sqe->opcode = IORING_OP_ACCEPT;
-    sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
-    break;
-  case ART__OP_FSYNC:
-    sqe->opcode = IORING_OP_FSYNC;
-    break;
-  default:
+  if (art__uring_prep(sqe, op) != 0)
     return ART_EINVAL; /* the SQE stays unpublished */
-  }
   sqe->user_data = (uint64_t)(uintptr_t)op;
   publish(st);
   art__queue_insert_tail(&st->ops, &op->node_);
+  if (op->how & ART__OP_NOW)
+    submit_now(st); /* failing, it goes in with the next wait */
   return 0;
 }
 
@@ -756,6 +775,24 @@ static int uring_cancel(void *state, art__op_t *op) {
   return 0;
 }
 
+static int uring_busy(const void *state) {
+  const uring_t *st = state;
+  return !art__queue_empty(&st->ops) || !art__queue_empty(&st->orphans);
+}
+
+/* A forked child's new ring: the parent's operations are not the child's
+ * to wait for, and are reported canceled (note 11). */
+static void uring_adopt(void *state, void *from) {
+  uring_t *st = state, *old = from;
+  art__queue_t *lists[2] = {&old->ops, &old->orphans};
+  for (int i = 0; i < 2; i++)
+    while (!art__queue_empty(lists[i])) {
+      art__queue_t *q = art__queue_head(lists[i]);
+      art__queue_remove(q);
+      art__queue_insert_tail(&st->orphans, q);
+    }
+}
+
 static int uring_fd(const void *state) {
   const uring_t *st = state;
   return st->r.fd;
@@ -782,6 +819,8 @@ const art__backend_ops_t art__backend_io_uring = {
     .reserve = uring_reserve,
     .submit = uring_submit,
     .cancel = uring_cancel,
+    .busy = uring_busy,
+    .adopt = uring_adopt,
     .flush = uring_flush,
     .fallback = &art__backend_epoll,
 };

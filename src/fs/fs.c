@@ -131,22 +131,27 @@ static void fs_work(struct art__work *w) {
   art__fs_execute(art__container_of(w, art_fs_t, work_));
 }
 
-/* Runs on the loop thread in the poll phase: the user's callback, once,
- * through the callback path. */
-static void fs_after(struct art__work *w, int status) {
-  art_fs_t *req = art__container_of(w, art_fs_t, work_);
+/* Runs on the loop thread in the poll phase, whichever path the request
+ * took: the user's callback, once, through the callback path. */
+static void fs_finish(art_fs_t *req) {
   art_loop_t *loop = req->loop;
   art_histogram_t *h = art__ext_get(loop, &latency_ext);
-  if (status == ART_ECANCELED)
-    req->result = ART_ECANCELED;
   if (h != NULL)
-    art_histogram_record(h, art_hrtime() - w->queued_ns_);
+    art_histogram_record(h, art_hrtime() - req->work_.queued_ns_);
   fs_free_bufs(req);
   ART__REQ_CALLBACK(loop, req, req->cb_, (req));
 }
 
-/* Queues an asynchronous request, or runs a synchronous one and returns
- * its result clamped to an int. */
+static void fs_after(struct art__work *w, int status) {
+  art_fs_t *req = art__container_of(w, art_fs_t, work_);
+  if (status == ART_ECANCELED)
+    req->result = ART_ECANCELED;
+  fs_finish(req);
+}
+
+/* Queues an asynchronous request (in the loop's io_uring where
+ * fs_ring.c takes it, else on the pool), or runs a synchronous one and
+ * returns its result clamped to an int. */
 static int fs_submit(art_fs_t *req, int err) {
   if (err)
     goto fail;
@@ -155,8 +160,10 @@ static int fs_submit(art_fs_t *req, int err) {
     fs_free_bufs(req);
     return r > INT_MAX ? INT_MAX : (int)r;
   }
-  err = art__work_submit(req->loop, (art_req_t *)req, ART_FS, &req->work_,
-                         ART_LANE_FS, fs_work, fs_after);
+  err = art__fs_ring_submit(req, fs_finish);
+  if (err != 0)
+    err = art__work_submit(req->loop, (art_req_t *)req, ART_FS, &req->work_,
+                           ART_LANE_FS, fs_work, fs_after);
   if (err == 0) {
     latency_make(req->loop); /* after: a refused request allocates nothing */
     return 0;

@@ -34,6 +34,19 @@ ssize_t art__fs_write_file(art_fs_t *req) ART__HIDDEN;
 ssize_t art__fs_copyfile(art_fs_t *req) ART__HIDDEN;
 ssize_t art__fs_sendfile(art_fs_t *req) ART__HIDDEN;
 
+/* Converts what statx returns to the portable art_stat_t (src/fs_ops.c,
+ * for the pool's stat and the ring's). */
+struct statx;
+void art__fs_from_statx(art_stat_t *st, const struct statx *sx) ART__HIDDEN;
+
+/* Runs an asynchronous request as an operation of the loop's io_uring
+ * (src/fs_ring.c) when the loop's backend runs whole operations and the
+ * request's type is one the ring runs better than the pool; after(req)
+ * then runs in the poll phase with req->result set, and its callback must
+ * run through it. 0, or ART_ENOTSUP (nothing done: use the pool). */
+int art__fs_ring_submit(art_fs_t *req,
+                        void (*after)(art_fs_t *req)) ART__HIDDEN;
+
 /* Writes all len bytes of buf to fd at off (-1: its position), looping over
  * short writes. Returns the bytes written or a negative errno if nothing
  * was. */

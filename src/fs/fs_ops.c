@@ -101,8 +101,7 @@ static ssize_t fs_write(art_fs_t *req) {
   return total;
 }
 
-/* Converts what statx returns to the portable art_stat_t. */
-static void from_statx(art_stat_t *st, const struct statx *sx) {
+void art__fs_from_statx(art_stat_t *st, const struct statx *sx) {
   st->dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
   st->mode = sx->stx_mode;
   st->nlink = sx->stx_nlink;
@@ -139,7 +138,7 @@ static ssize_t stat_common(art_fs_t *req, int dirfd, const char *path,
                        STATX_BASIC_STATS | STATX_BTIME, &sx));
   if (r == -1)
     return -errno;
-  from_statx(&req->statbuf, &sx);
+  art__fs_from_statx(&req->statbuf, &sx);
   req->ptr = &req->statbuf;
   return 0;
 }

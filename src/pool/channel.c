@@ -174,7 +174,10 @@ int art__work_submit(art_loop_t *loop, art_req_t *req, art_req_type type,
 }
 
 int art__work_cancel(struct art__work *w) {
-  if (__atomic_load_n(&w->state_, __ATOMIC_RELAXED) != ART__W_QUEUED)
+  int state = __atomic_load_n(&w->state_, __ATOMIC_RELAXED);
+  if (state == ART__W_ELSEWHERE)
+    return w->cancel_(w);
+  if (state != ART__W_QUEUED)
     return ART_EBUSY;
   art__channel_t *ch = w->chan_;
   flush(ch); /* w may be in the batch: put it on its lane first */

@@ -12,7 +12,8 @@ enum {
   ART__W_QUEUED,
   ART__W_RUNNING,
   ART__W_DONE,
-  ART__W_CANCELED
+  ART__W_CANCELED,
+  ART__W_ELSEWHERE /* run by its owner outside the pool: see cancel_ */
 };
 
 /* A completion channel: the one object where a loop and a pool meet. There
@@ -85,7 +86,8 @@ int art__work_submit(art_loop_t *loop, art_req_t *req, art_req_type type,
 
 /* 0 if w was queued and is now canceled (after will run with
  * ART_ECANCELED), ART_EBUSY if it is running or finished, or was never
- * submitted. */
+ * submitted. An item its owner runs elsewhere (ART__W_ELSEWHERE) is
+ * canceled by its own cancel_. */
 int art__work_cancel(struct art__work *w) ART__HIDDEN;
 
 /* Marks w as never submitted: art_cancel then says ART_EBUSY. */
