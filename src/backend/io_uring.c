@@ -78,6 +78,9 @@
  *    a ring given up when the loop moved threads (note 6) reports them
  *    canceled instead of losing them. A kind whose opcode the probe did not
  *    find is refused (ART_ENOTSUP), so that its owner takes another path.
+ *    A multishot accept stays on the list until a completion without
+ *    IORING_CQE_F_MORE: the owner reads art__op_in_flight in done to know
+ *    whether that was the last.
  * 12. Credentials. Without SQPOLL the kernel runs an operation with the
  *    credentials of the task that submitted it, taken in the enter that
  *    hands it over (a kernel worker gets a copy then; an operation retried
@@ -367,10 +370,12 @@ static void uring_forget_fd(void *state, int fd) {
   s->armed = 0;
 }
 
-/* An operation's completion (note 11): its user_data is the op. */
+/* An operation's completion (note 11): its user_data is the op. A
+ * multishot one stays on the list while the kernel says more will come. */
 static int op_done(const struct io_uring_cqe *cqe, art__event_t *out) {
   art__op_t *op = (art__op_t *)(uintptr_t)cqe->user_data;
-  art__queue_remove(&op->node_);
+  if (!(cqe->flags & IORING_CQE_F_MORE))
+    art__queue_remove(&op->node_);
   out->fd = -1;
   out->events = 0;
   out->op = op;
