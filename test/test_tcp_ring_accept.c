@@ -1,0 +1,186 @@
+/* Listeners accepting through io_uring completions (a multishot accept,
+ * ART_URING_ACCEPT=1): the public semantics of the readiness path, each
+ * connection reported once, and no callback after the close callback. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "helpers/harness.h"
+#include "internal.h"
+
+#define BURST 200
+
+/* Puts loop on io_uring with accept completions on; 0 when the kernel
+ * gave no ring (the loop fell back) and the test has nothing to prove. */
+static int ring_accept_loop(art_loop_t *loop) {
+  assert_int_equal(setenv("ART_URING_ACCEPT", "1", 1), 0);
+  assert_int_equal(
+      art_loop_configure(loop, ART_LOOP_BACKEND, ART_BACKEND_IO_URING), 0);
+  return strcmp(art_backend_name(loop), "io_uring") == 0;
+}
+
+static struct sockaddr_in listen_on(art_loop_t *loop, art_tcp_t *server,
+                                    art_connection_cb cb) {
+  struct sockaddr_in addr = {.sin_family = AF_INET};
+  int len = sizeof(addr);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(art_tcp_init(loop, server), 0);
+  assert_int_equal(art_tcp_bind(server, (struct sockaddr *)&addr, 0), 0);
+  unsigned watched = loop->nfds_;
+  assert_int_equal(art_listen((art_stream_t *)server, BURST, cb), 0);
+  assert_int_equal(loop->nfds_, watched); /* no readiness watch: the ring */
+  assert_int_equal(art_tcp_getsockname(server, (struct sockaddr *)&addr, &len),
+                   0);
+  return addr;
+}
+
+static int connect_to(const struct sockaddr_in *addr) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  assert_int_equal(connect(fd, (const struct sockaddr *)addr, sizeof(*addr)),
+                   0);
+  return fd;
+}
+
+static int local_port(int fd) {
+  struct sockaddr_in a;
+  socklen_t len = sizeof(a);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  return ntohs(a.sin_port);
+}
+
+/* ---- A burst, each connection once ---- */
+
+static art_tcp_t accepted[BURST];
+static int naccepted, nreports, hold;
+static art_tcp_t *held_server;
+
+/* Takes the connection; while `hold` is set it leaves it for later, as a
+ * server that applies backpressure does. */
+static void take(art_stream_t *server, int status) {
+  assert_int_equal(status, 0);
+  nreports++;
+  if (hold) {
+    held_server = (art_tcp_t *)server;
+    return;
+  }
+  assert_true(naccepted < BURST);
+  assert_int_equal(art_tcp_init(server->loop, &accepted[naccepted]), 0);
+  assert_int_equal(art_accept(server, (art_stream_t *)&accepted[naccepted]), 0);
+  naccepted++;
+}
+
+static int got_all(void *arg) {
+  (void)arg;
+  return naccepted == BURST;
+}
+
+static int reported(void *arg) {
+  return nreports >= *(int *)arg;
+}
+
+/* 200 connections, every one reported once and accepted once: the peer
+ * ports of the accepted streams are exactly the clients' ports. The first
+ * is held unaccepted for a while, so the rest queue behind it. */
+ART_TEST(burst_of_connections_each_delivered_once) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t server;
+  int clients[BURST], one = 1;
+  naccepted = nreports = 0;
+  hold = 1;
+  if (!ring_accept_loop(loop))
+    return;
+  struct sockaddr_in addr = listen_on(loop, &server, take);
+  for (int i = 0; i < BURST; i++)
+    clients[i] = connect_to(&addr);
+  assert_true(art_test_run_until(loop, 5000, reported, &one));
+  for (int i = 0; i < 5; i++)
+    art_run(loop, ART_RUN_NOWAIT);
+  assert_int_equal(nreports, 1); /* the rest wait for art_accept */
+  hold = 0;
+  assert_int_equal(art_tcp_init(loop, &accepted[0]), 0);
+  assert_int_equal(
+      art_accept((art_stream_t *)held_server, (art_stream_t *)&accepted[0]), 0);
+  naccepted = 1;
+  assert_true(art_test_run_until(loop, 5000, got_all, NULL));
+  for (int i = 0; i < 5; i++)
+    art_run(loop, ART_RUN_NOWAIT);
+  assert_int_equal(nreports, BURST);
+  assert_int_equal(naccepted, BURST);
+  char seen[65536] = {0};
+  for (int i = 0; i < BURST; i++) {
+    struct sockaddr_in peer;
+    int len = sizeof(peer);
+    assert_int_equal(
+        art_tcp_getpeername(&accepted[i], (struct sockaddr *)&peer, &len), 0);
+    int port = ntohs(peer.sin_port);
+    assert_int_equal(seen[port], 0);
+    seen[port] = 1;
+  }
+  for (int i = 0; i < BURST; i++) {
+    assert_int_equal(seen[local_port(clients[i])], 1);
+    close(clients[i]);
+    art_close((art_handle_t *)&accepted[i], NULL);
+  }
+  art_close((art_handle_t *)&server, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+/* ---- Close with the accept armed ---- */
+
+static int closed, after_close, close_reports;
+
+static void server_closed(art_handle_t *h) {
+  (void)h;
+  closed = 1;
+}
+
+/* Closes the listener at its first connection, leaving it unaccepted;
+ * connections made after that must never reach this callback again. */
+static void close_at_first(art_stream_t *server, int status) {
+  (void)status;
+  if (closed)
+    after_close++;
+  close_reports++;
+  if (!art_is_closing((art_handle_t *)server))
+    art_close((art_handle_t *)server, server_closed);
+}
+
+static int is_closed(void *arg) {
+  (void)arg;
+  return closed;
+}
+
+/* The listener closes while its multishot accept is in the ring and more
+ * connections arrive, in the same batch and after: no callback after the
+ * close callback, every accepted fd closed, the loop ends. */
+ART_TEST(closing_listener_with_accept_armed_never_calls_back_after_close) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t *server = malloc(sizeof(*server));
+  int clients[16];
+  closed = after_close = close_reports = 0;
+  if (!ring_accept_loop(loop)) {
+    free(server);
+    return;
+  }
+  struct sockaddr_in addr = listen_on(loop, server, close_at_first);
+  for (int i = 0; i < 8; i++)
+    clients[i] = connect_to(&addr);
+  assert_true(art_test_run_until(loop, 5000, is_closed, NULL));
+  /* The handle's memory is the user's again: poison it. */
+  memset(server, 0xa5, sizeof(*server));
+  free(server);
+  for (int i = 8; i < 16; i++) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    connect(fd, (const struct sockaddr *)&addr, sizeof(addr)); /* refused */
+    clients[i] = fd;
+  }
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(close_reports, 1);
+  assert_int_equal(after_close, 0);
+  for (int i = 0; i < 16; i++)
+    close(clients[i]);
+}
