@@ -2,9 +2,12 @@
  * ART_URING_ACCEPT=1): the public semantics of the readiness path, each
  * connection reported once, and no callback after the close callback. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -183,4 +186,68 @@ ART_TEST(closing_listener_with_accept_armed_never_calls_back_after_close) {
   assert_int_equal(after_close, 0);
   for (int i = 0; i < 16; i++)
     close(clients[i]);
+}
+
+/* ---- Out of fds ---- */
+
+static int emfile_reports, other_reports;
+
+static void count_emfile(art_stream_t *server, int status) {
+  art_tcp_t *c;
+  if (status == ART_EMFILE || status == ART_ENFILE) {
+    emfile_reports++;
+    return;
+  }
+  other_reports++;
+  c = malloc(sizeof(*c)); /* cannot happen here: nothing is accepted */
+  assert_int_equal(art_tcp_init(server->loop, c), 0);
+  assert_int_equal(art_accept(server, (art_stream_t *)c), 0);
+  art_close((art_handle_t *)c, (art_close_cb)free);
+}
+
+static int all_ended(void *arg) {
+  int *fds = arg;
+  for (int i = 0; i < 3; i++) {
+    char c;
+    ssize_t n = recv(fds[i], &c, 1, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return 0;
+  }
+  return 1;
+}
+
+/* The kernel takes RLIMIT_NOFILE when it prepares the accept, so the limit
+ * is lowered before the first wait: the multishot then ends with EMFILE,
+ * the reserve fd drains the backlog (the peers see their connections
+ * end), the listener hears ART_EMFILE and stays armed. */
+ART_TEST(out_of_fds_spends_the_reserve_and_keeps_listening) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_tcp_t server;
+  struct rlimit saved, low;
+  int pending[3], dups[64], ndups = 0, fd;
+  emfile_reports = other_reports = 0;
+  if (!ring_accept_loop(loop))
+    return;
+  for (int i = 0; i < 3; i++)
+    pending[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  getrlimit(RLIMIT_NOFILE, &saved);
+  low = saved;
+  low.rlim_cur = (rlim_t)art_test_fd_count() + 8;
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+  struct sockaddr_in addr = listen_on(loop, &server, count_emfile);
+  while (ndups < 64 && (fd = fcntl(0, F_DUPFD_CLOEXEC, 0)) >= 0)
+    dups[ndups++] = fd;
+  assert_int_equal(errno, EMFILE);
+  for (int i = 0; i < 3; i++)
+    connect(pending[i], (struct sockaddr *)&addr, sizeof(addr));
+  assert_true(art_test_run_until(loop, 5000, all_ended, pending));
+  assert_true(emfile_reports >= 1);
+  assert_int_equal(other_reports, 0);
+  for (int i = 0; i < ndups; i++)
+    close(dups[i]);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  for (int i = 0; i < 3; i++)
+    close(pending[i]);
+  art_close((art_handle_t *)&server, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
 }

@@ -29,8 +29,11 @@
  *    detaches it (the handle may be freed by its close callback) and it
  *    lives on until its operation's last completion, closing what comes,
  *    with a request keeping the loop alive meanwhile. Off by default
- *    because a loop with an accept in flight refuses ART_LOOP_BACKEND
- *    (ART_EBUSY), which the readiness path allows.
+ *    (docs/design.md 5.1 says why in full): the ring accepts eagerly, so a
+ *    listener closed in a SO_REUSEPORT reload resets connections readiness
+ *    would have left in the backlog; the kernel reads RLIMIT_NOFILE when it
+ *    prepares the accept, not at each one; and a loop with an accept in
+ *    flight refuses ART_LOOP_BACKEND (ART_EBUSY).
  */
 #include <fcntl.h>
 #include <stdlib.h>
