@@ -213,6 +213,23 @@ static void ring_accept_report(ring_accept_t *a) {
   }
 }
 
+static void ring_accept_free(ring_accept_t *a);
+
+/* The ring cannot accept for s (no room to submit; a kernel without
+ * multishot accept ends it with EINVAL): s goes back to readiness, with
+ * nothing queued, and a is freed. */
+static void ring_accept_fallback(ring_accept_t *a) {
+  art_stream_t *s = a->s;
+  art__detach((art_handle_t *)s, &a->link);
+  ring_accept_free(a);
+  int err = art__io_start(s->loop, &s->io_, ART_READABLE);
+  if (err) {
+    s->stream_flags_ &= ~ART__S_LISTENING; /* no connection can reach us */
+    art__handle_stop((art_handle_t *)s);
+    report(s, err);
+  }
+}
+
 /* After a report or an art_accept: arm again when nothing waits and the
  * operation is over, or stop accepting while the user holds one (note 2). */
 static void ring_accept_settle(ring_accept_t *a) {
@@ -225,11 +242,8 @@ static void ring_accept_settle(ring_accept_t *a) {
       art__io_cancel(a->loop, &a->op); /* again if already asked: harmless */
     return;
   }
-  if (!held && ring_accept_arm(a) != 0) {
-    s->stream_flags_ &= ~ART__S_LISTENING; /* no connection can reach us */
-    art__handle_stop((art_handle_t *)s);
-    report(s, ART_ENOTSUP);
-  }
+  if (!held && ring_accept_arm(a) != 0)
+    ring_accept_fallback(a);
 }
 
 static void ring_accept_free(ring_accept_t *a) {
@@ -256,6 +270,10 @@ static void ring_accept_done(art__op_t *op, int64_t result) {
   listen_state_t *st = art__ext_get(a->loop, &listen_ext);
   if (st != NULL)
     reserve_open(st);
+  if (result == ART_EINVAL && last && a->len == 0 && s->accepted_fd_ < 0) {
+    ring_accept_fallback(a); /* note 5 of io_uring_ops.c */
+    return;
+  }
   if (result >= 0 && ring_accept_push(a, (int)result) != 0) {
     art__close_fd((int)result); /* its peer sees the connection end */
     report(s, ART_ENOMEM);
