@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "helpers/harness.h"
@@ -250,4 +252,62 @@ ART_TEST(out_of_fds_spends_the_reserve_and_keeps_listening) {
     close(pending[i]);
   art_close((art_handle_t *)&server, NULL);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+}
+
+/* ---- A pipe listener ---- */
+
+static art_pipe_t piped[BURST];
+static int npiped;
+
+static void take_pipe(art_stream_t *server, int status) {
+  assert_int_equal(status, 0);
+  assert_true(npiped < BURST);
+  assert_int_equal(art_pipe_init(server->loop, &piped[npiped], 0), 0);
+  assert_int_equal(art_accept(server, (art_stream_t *)&piped[npiped]), 0);
+  npiped++;
+}
+
+static int got_all_pipes(void *arg) {
+  (void)arg;
+  return npiped == BURST;
+}
+
+/* The same burst on a Unix socket listener: 200 connections accepted once
+ * each, shown by every client seeing its end when the 200 accepted streams
+ * close (the listener still open, holding none). */
+ART_TEST(pipe_burst_each_delivered_once) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  art_pipe_t server;
+  struct sockaddr_un sun = {.sun_family = AF_UNIX};
+  int clients[BURST];
+  npiped = 0;
+  if (!ring_accept_loop(loop))
+    return;
+  snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/art-ring-accept-%d",
+           (int)getpid());
+  unlink(sun.sun_path);
+  assert_int_equal(art_pipe_init(loop, &server, 0), 0);
+  assert_int_equal(art_pipe_bind(&server, sun.sun_path), 0);
+  unsigned watched = loop->nfds_;
+  assert_int_equal(art_listen((art_stream_t *)&server, BURST, take_pipe), 0);
+  assert_int_equal(loop->nfds_, watched);
+  for (int i = 0; i < BURST; i++) {
+    clients[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(connect(clients[i], (struct sockaddr *)&sun, sizeof(sun)),
+                     0);
+  }
+  assert_true(art_test_run_until(loop, 5000, got_all_pipes, NULL));
+  for (int i = 0; i < BURST; i++)
+    art_close((art_handle_t *)&piped[i], NULL);
+  for (int i = 0; i < 3; i++)
+    art_run(loop, ART_RUN_NOWAIT);
+  assert_int_equal(npiped, BURST);
+  for (int i = 0; i < BURST; i++) {
+    char c;
+    assert_int_equal(recv(clients[i], &c, 1, MSG_DONTWAIT), 0);
+    close(clients[i]);
+  }
+  art_close((art_handle_t *)&server, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  unlink(sun.sun_path);
 }
