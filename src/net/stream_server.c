@@ -207,9 +207,7 @@ static void ring_accept_report(ring_accept_t *a) {
   art_stream_t *s = a->s;
   while (a->len > 0 && still_listening(s) && s->accepted_fd_ < 0) {
     s->accepted_fd_ = ring_accept_pop(a);
-    report(s, 0);
-    if (a->s == NULL)
-      return; /* closed by the callback: the close phase frees the queue */
+    report(s, 0); /* may close s: still_listening stops the walk */
   }
 }
 
@@ -284,17 +282,14 @@ static void ring_accept_done(art__op_t *op, int64_t result) {
              result != ART_ECONNABORTED && result != ART_EAGAIN) {
     report(s, (int)result);
   }
-  if (a->s != NULL)
-    ring_accept_report(a);
-  if (a->s != NULL)
-    ring_accept_settle(a);
+  ring_accept_report(a);
+  ring_accept_settle(a);
 }
 
 static void ring_accept_deliver(art__pending_t *p) {
   ring_accept_t *a = art__container_of(p, ring_accept_t, deliver);
   ring_accept_report(a);
-  if (a->s != NULL)
-    ring_accept_settle(a);
+  ring_accept_settle(a);
 }
 
 /* The listener's close phase: the handle may be freed after this, so the
@@ -381,9 +376,12 @@ static int accept_fd(art_stream_t *server, art_stream_t *client) {
   ring_accept_t *a = ring_accept_of(server);
   if (a == NULL)
     return art__io_start(server->loop, &server->io_, ART_READABLE);
-  /* Not from inside art_accept: the next report runs as the readiness
-   * path's would, from the loop. */
-  if (art__queue_empty(&a->deliver.node))
+  /* Nothing to do while the accept is armed and nothing is queued (an
+   * accept from the connection callback). Otherwise not from inside
+   * art_accept: the next report runs as the readiness path's would, from
+   * the loop. */
+  if ((a->len > 0 || !art__op_in_flight(&a->op)) &&
+      art__queue_empty(&a->deliver.node))
     art__pending_add(server->loop, &a->deliver, ring_accept_deliver);
   return 0;
 }
