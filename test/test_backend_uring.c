@@ -578,3 +578,111 @@ ART_TEST(forked_child_replaces_the_inherited_ring) {
   assert_int_equal(WEXITSTATUS(status), 0);
   ops->close(st);
 }
+
+/* ---- Multishot accept (ART__OP_MULTISHOT) ---- */
+
+#define BURST 200
+
+typedef struct {
+  art_loop_t *loop;
+  art_req_t req;
+  art__op_t op;
+  int fds[BURST]; /* accepted fds, in order */
+  int naccepted;  /* fds taken (more than BURST: counted, closed) */
+  int errors;     /* completions with an error */
+  int ended;      /* completions after which the operation was over */
+  int after;      /* completions after the one that ended it */
+  int64_t last_result;
+} multi_owner_t;
+
+static void multi_done(art__op_t *op, int64_t result) {
+  multi_owner_t *m =
+      (multi_owner_t *)((char *)op - offsetof(multi_owner_t, op));
+  if (m->ended > 0)
+    m->after++;
+  if (result >= 0 && m->naccepted < BURST)
+    m->fds[m->naccepted] = (int)result;
+  else if (result >= 0)
+    close((int)result);
+  if (result >= 0)
+    m->naccepted++;
+  else
+    m->errors++;
+  if (!art__op_in_flight(op)) {
+    m->ended++;
+    m->last_result = result;
+    art__req_unregister(m->loop, ART_REQ);
+  }
+}
+
+static int listen_loopback(struct sockaddr_in *addr) {
+  socklen_t alen = sizeof(*addr);
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(lfd >= 0);
+  memset(addr, 0, sizeof(*addr));
+  addr->sin_family = AF_INET;
+  addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(lfd, (struct sockaddr *)addr, sizeof(*addr)), 0);
+  assert_int_equal(listen(lfd, BURST), 0);
+  assert_int_equal(getsockname(lfd, (struct sockaddr *)addr, &alen), 0);
+  return lfd;
+}
+
+/* One submission accepts a burst of connections, each exactly once (every
+ * fd distinct, none lost), and stays in flight; a cancel then ends it with
+ * one last completion, and nothing comes after. */
+ART_TEST(multishot_accept_takes_a_burst_once_and_ends_at_cancel) {
+  art_loop_t loop;
+  multi_owner_t m;
+  struct sockaddr_in addr;
+  int clients[BURST];
+  if (!uring_loop(&loop)) {
+    close_loop(&loop);
+    return;
+  }
+  int lfd = listen_loopback(&addr);
+  memset(&m, 0, sizeof(m));
+  m.loop = &loop;
+  art__queue_init(&m.op.node_);
+  m.op.done = multi_done;
+  m.op.kind = ART__OP_ACCEPT;
+  m.op.fd = lfd;
+  m.op.how = ART__OP_MULTISHOT;
+  assert_int_equal(art__io_submit(&loop, &m.op), 0);
+  art__req_register(&loop, &m.req, ART_REQ);
+  for (int i = 0; i < BURST; i++) {
+    clients[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(
+        connect(clients[i], (struct sockaddr *)&addr, sizeof(addr)), 0);
+  }
+  while (m.naccepted < BURST && m.ended == 0)
+    art_run(&loop, ART_RUN_ONCE);
+  assert_int_equal(m.naccepted, BURST);
+  assert_int_equal(m.errors, 0);
+  assert_int_equal(m.ended, 0);
+  assert_true(art__op_in_flight(&m.op));
+  for (int i = 0; i < BURST; i++) {
+    assert_true(fcntl(m.fds[i], F_GETFD) & FD_CLOEXEC);
+    assert_true(fcntl(m.fds[i], F_GETFL) & O_NONBLOCK);
+    for (int j = 0; j < i; j++)
+      assert_int_not_equal(m.fds[i], m.fds[j]);
+  }
+  assert_int_equal(art__io_cancel(&loop, &m.op), 0);
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(m.ended, 1);
+  assert_int_equal(m.last_result, ART_ECANCELED);
+  assert_false(art__op_in_flight(&m.op));
+  /* A connection now finds no accept in the ring. */
+  int late = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_int_equal(connect(late, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  assert_int_equal(art_run(&loop, ART_RUN_NOWAIT), 0);
+  assert_int_equal(m.after, 0);
+  assert_int_equal(m.naccepted, BURST);
+  for (int i = 0; i < BURST; i++) {
+    close(m.fds[i]);
+    close(clients[i]);
+  }
+  close(late);
+  close(lfd);
+  assert_int_equal(art_loop_close(&loop), 0);
+}

@@ -69,7 +69,14 @@ enum {
    * never tried without blocking first. An open must, since the kernel's
    * first, non-blocking try opens a FIFO or a device with O_NONBLOCK,
    * which does not wait for the other end as open(2) does. */
-  ART__OP_BLOCKING = 2
+  ART__OP_BLOCKING = 2,
+  /* ACCEPT only: one submission accepts every connection that comes
+   * (io_uring's IORING_ACCEPT_MULTISHOT), and done runs once per accepted
+   * fd or error. The operation stays in flight (art__op_in_flight) until a
+   * completion ends it: a cancel (ART_ECANCELED), an error, or the kernel
+   * ending it; done then runs for the last time. A kernel without it ends
+   * the operation at once with ART_EINVAL. */
+  ART__OP_MULTISHOT = 4
 };
 
 /* One submitted operation, embedded in its owner (a request or a handle):
@@ -92,6 +99,13 @@ struct art__op_s {
   unsigned how;       /* ART__OP_NOW, ART__OP_BLOCKING */
   art__queue_t node_; /* the backend's, while the operation is in flight */
 };
+
+/* True while op is in the backend: submitted, and its last completion not
+ * yet reported (inside done: false for the last one). The owner sets node_
+ * empty (art__queue_init) before it first submits. */
+static inline int art__op_in_flight(const art__op_t *op) {
+  return !art__queue_empty(&op->node_);
+}
 
 /* What one wait found: an fd that is ready (op NULL), or an operation that
  * completed (op set, fd -1). The core blanks the fd of an entry (fd -1)

@@ -66,9 +66,9 @@
  *    its parent's rings, and the ring fd is O_CLOEXEC. A child must not use
  *    a loop of its parent; it makes its own (art_loop_init). The inherited
  *    ring fd keeps the parent's ring alive until the child execs or exits,
- *    or closes the inherited loop's backend: close_ring then closes the fd
- *    but unmaps nothing, since the addresses of the parent's rings may
- *    hold the child's own ring by then.
+ *    or closes the inherited loop's backend: art__uring_close_ring then closes
+ * the fd but unmaps nothing, since the addresses of the parent's rings may hold
+ * the child's own ring by then.
  * 10. The ring fd is readable when completions wait in the CQ: it is the
  *    backend fd for embedding, as epoll's fd is.
  * 11. Operations (submit: reads, writes, accept, and the file calls of
@@ -78,6 +78,9 @@
  *    a ring given up when the loop moved threads (note 6) reports them
  *    canceled instead of losing them. A kind whose opcode the probe did not
  *    find is refused (ART_ENOTSUP), so that its owner takes another path.
+ *    A multishot accept stays on the list until a completion without
+ *    IORING_CQE_F_MORE: the owner reads art__op_in_flight in done to know
+ *    whether that was the last.
  * 12. Credentials. Without SQPOLL the kernel runs an operation with the
  *    credentials of the task that submitted it, taken in the enter that
  *    hands it over (a kernel worker gets a copy then; an operation retried
@@ -97,27 +100,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "io_uring_ops.h"
-
-/* Every architecture but alpha numbers the system calls added since Linux
- * 5.1 alike. */
-#ifndef SYS_io_uring_setup
-#define SYS_io_uring_setup 425
-#endif
-#ifndef SYS_io_uring_enter
-#define SYS_io_uring_enter 426
-#endif
-#ifndef SYS_io_uring_register
-#define SYS_io_uring_register 427
-#endif
-
-#define SQ_ENTRIES 256
-#define CQ_ENTRIES (4 * SQ_ENTRIES)
+#include "io_uring_ring.h"
 
 /* user_data: the top bits say what a completion is for. A poll's carries
  * its fd in the low 32 bits and the fd's generation above (note 2). */
@@ -134,29 +121,9 @@ typedef struct {
   uint8_t dirty; /* on the todo list: armed must be brought to want */
 } slot_t;
 
-/* One ring: its fd and what is mapped of it. */
+/* The backend's state: one ring, and what it knows of each watched fd. */
 typedef struct {
-  int fd;
-  unsigned features; /* IORING_FEAT_* */
-  unsigned flags;    /* IORING_SETUP_* the ring got */
-  uint32_t kinds;    /* bit k: the ring runs art__op_kind k (note 11) */
-  /* Submission ring: head is the kernel's, tail ours. */
-  unsigned *sq_head, *sq_tail, *sq_flags;
-  unsigned sq_mask, sq_entries;
-  unsigned sq_local_tail; /* SQEs written, published or not */
-  struct io_uring_sqe *sqes;
-  /* Completion ring: tail is the kernel's, head ours. */
-  unsigned *cq_head, *cq_tail;
-  unsigned cq_mask;
-  struct io_uring_cqe *cqes;
-  void *ring_map; /* SQ and CQ rings, one mapping (IORING_FEAT_SINGLE_MMAP) */
-  size_t ring_len;
-  size_t sqes_len;
-  pid_t pid; /* the process that mapped the rings (note 9) */
-} ring_t;
-
-typedef struct {
-  ring_t r;
+  art__uring_ring_t r;
   int enabled;   /* R_DISABLED ring enabled by the thread running the loop */
   int lost;      /* an enter met EEXIST: another thread runs the loop now */
   slot_t *slots; /* by fd */
@@ -174,148 +141,11 @@ static int enter(int fd, unsigned to_submit, unsigned min_complete,
                       arg, argsz);
 }
 
-/* ---- Set-up (notes 6, 7, 9) ---- */
-
-/* io_uring_setup with the flags of note 6, or without the newer ones. */
-static int setup_ring(struct io_uring_params *p) {
-  const unsigned base =
-      IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL;
-  const unsigned tries[] = {
-      base | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-          IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED,
-      base | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
-      IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP};
-  int fd = -1;
-  for (unsigned i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
-    memset(p, 0, sizeof(*p));
-    p->flags = tries[i];
-    p->cq_entries = CQ_ENTRIES;
-    fd = (int)syscall(SYS_io_uring_setup, SQ_ENTRIES, p);
-    if (fd >= 0 || errno != EINVAL)
-      break;
-  }
-  if (fd < 0)
-    return -errno;
-  int fl = fcntl(fd, F_GETFD);
-  if (fl == -1 || (!(fl & FD_CLOEXEC) && fcntl(fd, F_SETFD, fl | FD_CLOEXEC))) {
-    int err = -errno;
-    art__close_fd(fd);
-    return err;
-  }
-  return fd;
-}
-
-/* True when the probe found opcode code. */
-static int probed(const struct io_uring_probe *p, unsigned code) {
-  return code <= p->last_op && code < p->ops_len &&
-         (p->ops[code].flags & IO_URING_OP_SUPPORTED);
-}
-
-/* ENOSYS unless the kernel has what this file relies on (note 7); notes
- * the kinds of operation it runs (note 11). */
-static int check_ring(ring_t *r) {
-  const unsigned need =
-      IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG;
-  static const uint8_t ops[] = {IORING_OP_POLL_ADD,    IORING_OP_POLL_REMOVE,
-                                IORING_OP_READ,        IORING_OP_WRITE,
-                                IORING_OP_ACCEPT,      IORING_OP_FSYNC,
-                                IORING_OP_ASYNC_CANCEL};
-  union {
-    struct io_uring_probe p;
-    char room[sizeof(struct io_uring_probe) +
-              256 * sizeof(struct io_uring_probe_op)];
-  } probe;
-  if ((r->features & need) != need)
-    return ART_ENOSYS;
-  memset(&probe, 0, sizeof(probe));
-  if (syscall(SYS_io_uring_register, r->fd, IORING_REGISTER_PROBE, &probe.p,
-              256) == -1)
-    return -errno;
-  for (unsigned i = 0; i < sizeof(ops); i++)
-    if (!probed(&probe.p, ops[i]))
-      return ART_ENOSYS;
-  r->kinds = 0;
-  for (int k = 1; k < ART__OP_KINDS; k++) {
-    int code = art__uring_opcode((art__op_kind)k);
-    if (code >= 0 && probed(&probe.p, (unsigned)code))
-      r->kinds |= 1u << k;
-  }
-  return 0;
-}
-
-/* Maps the rings (one mapping for SQ and CQ, one for the SQEs), not
- * inherited by a child (note 9). */
-static int map_rings(ring_t *r, const struct io_uring_params *p) {
-  size_t sq_len = p->sq_off.array + p->sq_entries * sizeof(unsigned);
-  size_t cq_len = p->cq_off.cqes + p->cq_entries * sizeof(struct io_uring_cqe);
-  r->ring_len = sq_len > cq_len ? sq_len : cq_len;
-  r->sqes_len = p->sq_entries * sizeof(struct io_uring_sqe);
-  r->ring_map = mmap(NULL, r->ring_len, PROT_READ | PROT_WRITE,
-                     MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
-  if (r->ring_map == MAP_FAILED) {
-    r->ring_map = NULL;
-    return -errno;
-  }
-  r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE,
-                 MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
-  if (r->sqes == MAP_FAILED) {
-    r->sqes = NULL;
-    return -errno;
-  }
-  madvise(r->ring_map, r->ring_len, MADV_DONTFORK);
-  madvise(r->sqes, r->sqes_len, MADV_DONTFORK);
-  r->pid = getpid();
-  char *m = r->ring_map;
-  r->sq_head = (unsigned *)(m + p->sq_off.head);
-  r->sq_tail = (unsigned *)(m + p->sq_off.tail);
-  r->sq_flags = (unsigned *)(m + p->sq_off.flags);
-  r->sq_mask = *(unsigned *)(m + p->sq_off.ring_mask);
-  r->sq_entries = *(unsigned *)(m + p->sq_off.ring_entries);
-  r->sq_local_tail = *r->sq_tail;
-  r->cq_head = (unsigned *)(m + p->cq_off.head);
-  r->cq_tail = (unsigned *)(m + p->cq_off.tail);
-  r->cq_mask = *(unsigned *)(m + p->cq_off.ring_mask);
-  r->cqes = (struct io_uring_cqe *)(m + p->cq_off.cqes);
-  /* SQEs are used in ring order: the index array is the identity. */
-  unsigned *array = (unsigned *)(m + p->sq_off.array);
-  for (unsigned i = 0; i < r->sq_entries; i++)
-    array[i] = i;
-  return 0;
-}
-
-/* In a forked child the parent's rings were never mapped (MADV_DONTFORK),
- * and their addresses may hold the child's own ring by now: only the
- * process that mapped them unmaps them. */
-static void close_ring(ring_t *r) {
-  int mine = r->pid == getpid();
-  if (r->sqes != NULL && mine)
-    munmap(r->sqes, r->sqes_len);
-  if (r->ring_map != NULL && mine)
-    munmap(r->ring_map, r->ring_len);
-  if (r->fd >= 0)
-    art__close_fd(r->fd);
-}
-
-/* A new ring, checked and mapped; 0 or a negative ART_E* code. */
-static int open_ring(ring_t *r) {
-  struct io_uring_params p;
-  int err;
-  memset(r, 0, sizeof(*r));
-  r->fd = setup_ring(&p);
-  if (r->fd < 0)
-    return r->fd;
-  r->features = p.features;
-  r->flags = p.flags;
-  if ((err = check_ring(r)) != 0 || (err = map_rings(r, &p)) != 0) {
-    close_ring(r);
-    return err;
-  }
-  return 0;
-}
+/* ---- Set-up (notes 6, 7, 9; the ring itself: io_uring_ring.c) ---- */
 
 static void uring_close(void *state) {
   uring_t *st = state;
-  close_ring(&st->r);
+  art__uring_close_ring(&st->r);
   art__free(st->slots);
   art__free(st->todo);
   art__free(st);
@@ -325,7 +155,7 @@ static int uring_init(void **state) {
   uring_t *st = art__calloc(1, sizeof(*st));
   if (st == NULL)
     return ART_ENOMEM;
-  int err = open_ring(&st->r);
+  int err = art__uring_open_ring(&st->r);
   if (err) {
     art__free(st);
     return err;
@@ -540,10 +370,12 @@ static void uring_forget_fd(void *state, int fd) {
   s->armed = 0;
 }
 
-/* An operation's completion (note 11): its user_data is the op. */
+/* An operation's completion (note 11): its user_data is the op. A
+ * multishot one stays on the list while the kernel says more will come. */
 static int op_done(const struct io_uring_cqe *cqe, art__event_t *out) {
   art__op_t *op = (art__op_t *)(uintptr_t)cqe->user_data;
-  art__queue_remove(&op->node_);
+  if (!(cqe->flags & IORING_CQE_F_MORE))
+    art__queue_remove(&op->node_);
   out->fd = -1;
   out->events = 0;
   out->op = op;
@@ -651,19 +483,19 @@ static void enter_wait(uring_t *st, int64_t timeout_ns) {
  * every wanted fd is armed again in it. The old ring's close cancels what
  * it held. */
 static int migrate(uring_t *st) {
-  ring_t fresh;
-  int err = open_ring(&fresh);
+  art__uring_ring_t fresh;
+  int err = art__uring_open_ring(&fresh);
   if (err)
     return err;
   if (dup3(fresh.fd, st->r.fd, O_CLOEXEC) == -1) {
     err = -errno;
-    close_ring(&fresh);
+    art__uring_close_ring(&fresh);
     return err;
   }
   art__close_fd(fresh.fd);
   fresh.fd = st->r.fd;
   st->r.fd = -1; /* its number is the new ring's now */
-  close_ring(&st->r);
+  art__uring_close_ring(&st->r);
   st->r = fresh;
   st->enabled = 0;
   st->lost = 0;
@@ -732,7 +564,7 @@ static int uring_flush(void *state) {
 static int uring_submit(void *state, art__op_t *op) {
   uring_t *st = state;
   int entered = st->enabled || !(st->r.flags & IORING_SETUP_R_DISABLED);
-  _Static_assert(ART__OP_KINDS <= 32, "kinds fit ring_t.kinds");
+  _Static_assert(ART__OP_KINDS <= 32, "kinds fit art__uring_ring_t.kinds");
   if ((unsigned)op->kind >= ART__OP_KINDS || !(st->r.kinds & (1u << op->kind)))
     return ART_ENOTSUP;
   if ((op->how & ART__OP_NOW) && (!entered || st->lost))

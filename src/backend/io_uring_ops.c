@@ -13,6 +13,10 @@
  * 4. FTRUNCATE came with Linux 6.9; the header of an older system may not
  *    name it, its number is fixed all the same. The backend probes every
  *    opcode before it offers the kind.
+ * 5. A multishot accept (Linux 5.19) posts one CQE per connection with
+ *    IORING_CQE_F_MORE while it stays armed; the probe cannot tell the
+ *    flag apart, so an older kernel answers its first CQE with -EINVAL and
+ *    no F_MORE, which ends it like any other error.
  */
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -68,6 +72,8 @@ static void prep_fd(struct io_uring_sqe *sqe, const art__op_t *op) {
     break;
   case ART__OP_ACCEPT:
     sqe->accept_flags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+    if (op->how & ART__OP_MULTISHOT)
+      sqe->ioprio |= IORING_ACCEPT_MULTISHOT; /* note 5 */
     break;
   case ART__OP_FDATASYNC:
     sqe->fsync_flags = IORING_FSYNC_DATASYNC;
