@@ -22,7 +22,7 @@ typedef struct {
 static void monitor_loop_close(art_loop_t *loop, void *state);
 
 static const art__ext_t monitor_ext = {"delay_monitor", monitor_loop_close,
-                                    NULL};
+                                       NULL};
 
 static void monitor_cb(art_timer_t *t) {
   monitor_t *m = art__container_of(t, monitor_t, timer);
