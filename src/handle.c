@@ -71,6 +71,27 @@ int art_close(art_handle_t *h, art_close_cb close_cb) {
   return 0;
 }
 
+/* A closing handle whose operations are still in the kernel waits among
+ * the open handles (art_walk and the report show it closing, and
+ * art_loop_close refuses to close the loop), counted as a request: the
+ * loop stays alive, and its poll phase blocks until the completions that
+ * end the wait come. */
+static void park(art_handle_t *h) {
+  art__queue_remove(&h->handle_node_);
+  art__queue_insert_tail(&h->loop->handles_, &h->handle_node_);
+  h->flags_ |= ART__H_PARKED;
+  h->loop->active_reqs_++;
+}
+
+void art__handle_unpark(art_handle_t *h) {
+  if (!(h->flags_ & ART__H_PARKED))
+    return;
+  h->flags_ &= ~ART__H_PARKED;
+  h->loop->active_reqs_--;
+  art__queue_remove(&h->handle_node_);
+  art__queue_insert_tail(&h->loop->closing_, &h->handle_node_);
+}
+
 /* The close phase: finish every handle closed before it started, the last
  * closed first. That is libuv's order (its closing list is a stack), and so
  * what Node programs observe: sockets destroyed one after another emit
@@ -86,6 +107,10 @@ void art__run_closing(art_loop_t *loop) {
   while (!art__queue_empty(&local)) {
     art__queue_t *q = local.prev; /* the newest */
     art_handle_t *h = art__container_of(q, art_handle_t, handle_node_);
+    if (h->ops_->busy != NULL && h->ops_->busy(h)) {
+      park(h);
+      continue;
+    }
     notify_attached(h);
     if (h->ops_->endgame != NULL)
       h->ops_->endgame(h);

@@ -19,6 +19,7 @@ enum {
   ART__H_CLOSING = 1u << 2, /* art_close called, close_cb not yet run */
   ART__H_CLOSED = 1u << 3,  /* close_cb has run */
   ART__H_INTERNAL = 1u << 4,
+  ART__H_PARKED = 1u << 5, /* closing, waiting for the kernel (handle.c) */
   /* Bits from 8 up belong to the handle type. */
   ART__H_TYPE_SHIFT = 8
 };
@@ -41,6 +42,12 @@ typedef struct art__handle_ops {
   void (*endgame)(art_handle_t *h); /* last step in the close phase, or NULL */
   /* The fd behind the handle (art_fileno, IPC passing), or NULL: none. */
   int (*fd)(const art_handle_t *h);
+  /* Closing handles only, or NULL: 1 while the kernel still has
+   * operations of the handle (a send from the user's buffers). The close
+   * phase then parks the handle until the type calls
+   * art__handle_unpark, so that no operation outlives the close callback
+   * and no buffer is handed back while the kernel may still touch it. */
+  int (*busy)(const art_handle_t *h);
 } art__handle_ops_t;
 
 /* Declares a type's table, art__<name>_ops, before its file uses it. */
@@ -50,6 +57,9 @@ typedef struct art__handle_ops {
 void art__handle_init(art_loop_t *loop, art_handle_t *h,
                       const art__handle_ops_t *ops) ART__HIDDEN;
 void art__run_closing(art_loop_t *loop) ART__HIDDEN;
+/* The type's operations of a closing handle are over (ops->busy is 0 now):
+ * a handle the close phase parked finishes in the next one. */
+void art__handle_unpark(art_handle_t *h) ART__HIDDEN;
 /* The fd behind an open handle (what IPC can pass), or -1. */
 int art__handle_fd(const art_handle_t *h) ART__HIDDEN;
 /* The delay monitor's histogram while it runs, else NULL
@@ -408,6 +418,16 @@ int art__io_submit(art_loop_t *loop, art__op_t *op) ART__HIDDEN;
  * runs once, canceled or with its result. ART_ENOTSUP on a readiness
  * backend, ART_ENOENT for an op not in flight. */
 int art__io_cancel(art_loop_t *loop, art__op_t *op) ART__HIDDEN;
+/* 1 if art__io_submit would take an operation of kind with these
+ * ART__OP_* flags (backend.h, supports); 0 on a readiness backend. */
+int art__io_supports(art_loop_t *loop, art__op_kind kind,
+                     unsigned how) ART__HIDDEN;
+/* The bytes of the pool buffer a done of an ART__OP_PROVIDED op was given
+ * (ART__GOT_BUFFER), and giving it back (before done returns). */
+char *art__io_buffer(art_loop_t *loop, const art__op_t *op) ART__HIDDEN;
+void art__io_recycle(art_loop_t *loop, const art__op_t *op) ART__HIDDEN;
+/* ART_LOOP_READ_BUFFERS, ART_LOOP_READ_BUFFER_SIZE (0: unchanged). */
+int art__io_set_pool(art_loop_t *loop, long count, long size) ART__HIDDEN;
 /* Hands the kernel what the backend queued for its next wait; art_run
  * calls it before it returns (backend.h, flush). */
 void art__io_flush(art_loop_t *loop) ART__HIDDEN;

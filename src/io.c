@@ -225,6 +225,7 @@ void art__io_dispatch(art_loop_t *loop, int n) {
   for (int i = 0; i < n; i++) {
     if (ev[i].op != NULL) {
       loop->metrics_.events++;
+      ev[i].op->got_ = ev[i].events;
       ev[i].op->done(ev[i].op, ev[i].result);
     } else if (ev[i].fd >= 0) {
       dispatch_fd(loop, ev[i].fd, ev[i].events);
@@ -237,6 +238,33 @@ int art__io_submit(art_loop_t *loop, art__op_t *op) {
   if (loop->backend_->submit == NULL)
     return ART_ENOTSUP;
   return loop->backend_->submit(loop->backend_state_, op);
+}
+
+int art__io_supports(art_loop_t *loop, art__op_kind kind, unsigned how) {
+  return loop->backend_->supports != NULL &&
+         loop->backend_->supports(loop->backend_state_, kind, how);
+}
+
+char *art__io_buffer(art_loop_t *loop, const art__op_t *op) {
+  return loop->backend_->buffer(loop->backend_state_,
+                                op->got_ >> ART__GOT_ID_SHIFT);
+}
+
+void art__io_recycle(art_loop_t *loop, const art__op_t *op) {
+  loop->backend_->recycle(loop->backend_state_, op->got_ >> ART__GOT_ID_SHIFT);
+}
+
+/* ART_LOOP_READ_BUFFERS (count: a power of two up to 32768) and
+ * ART_LOOP_READ_BUFFER_SIZE (size: 512 B to 1 MiB); 0 keeps the other. A
+ * backend without a pool takes them and has no use for them. */
+int art__io_set_pool(art_loop_t *loop, long count, long size) {
+  if (count < 0 || count > 32768 || (count & (count - 1)) ||
+      (size != 0 && (size < 512 || size > (1l << 20))))
+    return ART_EINVAL;
+  if (loop->backend_->set_pool == NULL)
+    return 0;
+  return loop->backend_->set_pool(loop->backend_state_, (unsigned)count,
+                                  (unsigned)size);
 }
 
 int art__io_cancel(art_loop_t *loop, art__op_t *op) {

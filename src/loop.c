@@ -67,6 +67,10 @@ int art_loop_configure(art_loop_t *loop, art_loop_option option, long value) {
     return manual_clock(loop, value);
   case ART_LOOP_BACKEND:
     return art__io_set_backend(loop, value);
+  case ART_LOOP_READ_BUFFERS:
+    return value == 0 ? ART_EINVAL : art__io_set_pool(loop, value, 0);
+  case ART_LOOP_READ_BUFFER_SIZE:
+    return value == 0 ? ART_EINVAL : art__io_set_pool(loop, 0, value);
   default:
     return ART_EINVAL;
   }

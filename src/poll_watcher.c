@@ -81,4 +81,4 @@ static int poll_fd(const art_handle_t *h) {
 }
 
 const art__handle_ops_t art__poll_ops = {ART_POLL,   "poll", sizeof(art_poll_t),
-                                         poll_close, NULL,   poll_fd};
+                                         poll_close, NULL,   poll_fd, NULL};

@@ -631,7 +631,18 @@ typedef enum {
    * kernel refuses io_uring the loop gets epoll, quietly. ART_EBUSY inside
    * art_run, and while fs requests run in the loop's io_uring; the error
    * of the new backend's set-up (the loop then keeps its backend). */
-  ART_LOOP_BACKEND = 3
+  ART_LOOP_BACKEND = 3,
+  /* io_uring only (other backends take the values and ignore them): TCP
+   * and Unix-socket streams receive into a pool of buffers the loop owns,
+   * which the kernel fills only when bytes come, so that idle connections
+   * hold no memory; the bytes are then copied into the buffers alloc_cb
+   * gives. The pool is made on the first read: count buffers (a power of
+   * two, 1 to 32768; default 128) of size bytes each (512 to 1 MiB;
+   * default 16384). Set them before the loop's first read: ART_EBUSY once
+   * the pool is made, ART_EINVAL out of range. A stream whose reads find
+   * the pool empty waits for a buffer to come back, it loses nothing. */
+  ART_LOOP_READ_BUFFERS = 4,
+  ART_LOOP_READ_BUFFER_SIZE = 5
 } art_loop_option;
 
 /* Values of ART_LOOP_BACKEND. */

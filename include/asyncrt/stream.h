@@ -56,9 +56,10 @@ typedef void (*art_drain_cb)(art_stream_t *stream);
 /* art_stream_pipe finished: 0, or the first error of either side. */
 typedef void (*art_stream_pipe_cb)(art_stream_pipe_t *p, int status);
 
+struct art__sring;
+
 /* The private fields every stream has, after ART_HANDLE_FIELDS. A stream
- * type's public fields (a pipe's ipc) follow them, so they grow into
- * stream_reserved_, never past it. */
+ * type's public fields (a pipe's ipc) follow them. */
 #define ART_STREAM_FIELDS                                                      \
   art__io_t io_;                    /* the fd and its watcher */               \
   art_alloc_cb alloc_cb_;           /* art_read_start's */                     \
@@ -76,8 +77,8 @@ typedef void (*art_stream_pipe_cb)(art_stream_pipe_t *p, int status);
   unsigned stream_flags_;           /* ART__S_* bits, src/net/stream.h */      \
   art__pending_t pending_;          /* queued for the pending phase */         \
   int bind_error_;                  /* a failed bind: listen, connect fail */  \
-  int stream_spare_;                /* reserved, as stream_reserved_ */        \
-  void *stream_reserved_[1];
+  int stream_spare_;                /* reserved */                             \
+  struct art__sring *ring_;         /* completion I/O, src/net/stream_ring.c */
 
 struct art_stream_s {
   ART_HANDLE_FIELDS

@@ -55,6 +55,10 @@ typedef enum {
   ART__OP_LINK,      /* link(path, path2) */
   ART__OP_SYMLINK,   /* symlink(path: the target, path2: the link) */
   ART__OP_FTRUNCATE, /* ftruncate(fd, offset) */
+  ART__OP_SEND,      /* send(fd, buf, len, MSG_NOSIGNAL | flags) */
+  ART__OP_SENDMSG,   /* sendmsg(fd, buf: struct msghdr, MSG_NOSIGNAL | flags) */
+  ART__OP_RECV,      /* recv(fd, buf, len, flags); or into a pool buffer */
+  ART__OP_RECVMSG,   /* recvmsg(fd, buf: struct msghdr, flags) */
   ART__OP_KINDS      /* not a kind: how many there are, plus one */
 } art__op_kind;
 
@@ -76,7 +80,23 @@ enum {
    * completion ends it: a cancel (ART_ECANCELED), an error, or the kernel
    * ending it; done then runs for the last time. A kernel without it ends
    * the operation at once with ART_EINVAL. */
-  ART__OP_MULTISHOT = 4
+  ART__OP_MULTISHOT = 4,
+  /* RECV only: the backend picks the buffer from its pool when data comes
+   * (io_uring's provided buffers), so nothing is pinned while the socket
+   * is idle; buf and len are unused. With ART__OP_MULTISHOT one submission
+   * receives until canceled, an error, the end of the stream, or the pool
+   * running dry (ART_ENOBUFS, then the owner submits again). Each
+   * completion that carries bytes has ART__GOT_BUFFER in op->got_: the
+   * owner reads them at art__io_buffer and gives the buffer back with
+   * art__io_recycle before its done returns. */
+  ART__OP_PROVIDED = 8
+};
+
+/* Bits of art__op_t.got_, set by the core before each done. */
+enum {
+  ART__GOT_MORE = 1,   /* a multishot op stays in flight: more will come */
+  ART__GOT_BUFFER = 2, /* a pool buffer holds the bytes: id in the top bits */
+  ART__GOT_ID_SHIFT = 16
 };
 
 /* One submitted operation, embedded in its owner (a request or a handle):
@@ -96,7 +116,8 @@ struct art__op_s {
   const char *path2;  /* RENAME, LINK, SYMLINK */
   int flags;          /* OPEN: open(2) flags; STATX: AT_* flags */
   unsigned mode;      /* OPEN, MKDIR: the mode; STATX: the STATX_* mask */
-  unsigned how;       /* ART__OP_NOW, ART__OP_BLOCKING */
+  unsigned how;       /* ART__OP_NOW, ART__OP_BLOCKING... */
+  unsigned got_;      /* ART__GOT_* of the completion done is called for */
   art__queue_t node_; /* the backend's, while the operation is in flight */
 };
 
@@ -112,7 +133,7 @@ static inline int art__op_in_flight(const art__op_t *op) {
  * when a callback of the same batch closes that fd. */
 typedef struct {
   int fd;          /* ready fd, or -1 */
-  unsigned events; /* ART_READABLE | ART_WRITABLE | ... | ART__IO_ERROR */
+  unsigned events; /* ART_READABLE | ... | ART__IO_ERROR; an op's ART__GOT_* */
   art__op_t *op;   /* completed operation, or NULL */
   int64_t result;  /* op's result */
 } art__event_t;
@@ -167,6 +188,16 @@ typedef struct art__backend_ops {
    * art_run returns, so that a host blocking on fd() sees every watched
    * fd. 0 or a negative ART_E* code. */
   int (*flush)(void *state);
+  /* Completion backends: 1 if submit would take an operation of kind with
+   * these ART__OP_* flags (ART__OP_PROVIDED: the pool can be made). */
+  int (*supports)(void *state, art__op_kind kind, unsigned how);
+  /* ART__OP_PROVIDED: the bytes of pool buffer id, and giving it back. */
+  char *(*buffer)(void *state, unsigned id);
+  void (*recycle)(void *state, unsigned id);
+  /* Optional: the pool's shape, before it is first used: count buffers
+   * (a power of two) of size bytes, 0 keeping either as it is.
+   * ART_EBUSY once the pool is made. */
+  int (*set_pool)(void *state, unsigned count, unsigned size);
   /* Optional: the backend a loop gets instead when init fails (a ring the
    * kernel refuses falls back to epoll). */
   const struct art__backend_ops *fallback;

@@ -93,6 +93,16 @@
  *    issuer, and the loop may be meant to run on another thread. Should
  *    that enter fail (EBUSY: the kernel short of room), the operation
  *    goes in with the next wait, as any other.
+ * 13. The buffer pool of ART__OP_PROVIDED receives: count buffers of size
+ *    bytes (art_loop_configure, 128 x 16 KiB unless set) in a provided-
+ *    buffer ring (IORING_REGISTER_PBUF_RING, group 0), made at the first
+ *    receive that asks for it. The kernel picks a buffer only when bytes
+ *    come, so an idle connection pins nothing, and the pool bounds what
+ *    reads hold whatever the number of connections. Owners copy the bytes
+ *    out and give the buffer back (recycle) inside their done, so no buffer
+ *    is ever held between waits: a ring made anew (migrate) gets the whole
+ *    pool again. A kernel that refuses the pool (before 5.19) leaves
+ *    supports() false, and the owners read by readiness.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,6 +110,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -121,9 +132,22 @@ typedef struct {
   uint8_t dirty; /* on the todo list: armed must be brought to want */
 } slot_t;
 
+/* The buffer pool (note 13). */
+typedef struct {
+  struct io_uring_buf_ring *ring; /* count entries, page-aligned */
+  char *mem;                      /* count * size bytes */
+  unsigned count, size;
+  uint16_t tail; /* entries handed to the kernel, mod 2^16 */
+  int state;     /* 0: not made, 1: made, -1: the kernel refused it */
+} pool_t;
+
+#define POOL_COUNT 128
+#define POOL_SIZE  (16 * 1024)
+
 /* The backend's state: one ring, and what it knows of each watched fd. */
 typedef struct {
   art__uring_ring_t r;
+  pool_t pool;
   int enabled;   /* R_DISABLED ring enabled by the thread running the loop */
   int lost;      /* an enter met EEXIST: another thread runs the loop now */
   slot_t *slots; /* by fd */
@@ -143,9 +167,19 @@ static int enter(int fd, unsigned to_submit, unsigned min_complete,
 
 /* ---- Set-up (notes 6, 7, 9; the ring itself: io_uring_ring.c) ---- */
 
+static void pool_free(pool_t *p) {
+  if (p->ring != NULL)
+    munmap(p->ring, p->count * sizeof(struct io_uring_buf));
+  art__free(p->mem);
+  p->ring = NULL;
+  p->mem = NULL;
+  p->state = 0;
+}
+
 static void uring_close(void *state) {
   uring_t *st = state;
   art__uring_close_ring(&st->r);
+  pool_free(&st->pool);
   art__free(st->slots);
   art__free(st->todo);
   art__free(st);
@@ -162,7 +196,60 @@ static int uring_init(void **state) {
   }
   art__queue_init(&st->ops);
   art__queue_init(&st->orphans);
+  st->pool.count = POOL_COUNT;
+  st->pool.size = POOL_SIZE;
   *state = st;
+  return 0;
+}
+
+/* ---- The buffer pool (note 13) ---- */
+
+static void pool_give(pool_t *p, unsigned id) {
+  struct io_uring_buf *b = &p->ring->bufs[p->tail & (p->count - 1)];
+  b->addr = (uint64_t)(uintptr_t)(p->mem + (size_t)id * p->size);
+  b->len = p->size;
+  b->bid = (uint16_t)id;
+  p->tail++;
+  __atomic_store_n(&p->ring->tail, p->tail, __ATOMIC_RELEASE);
+}
+
+/* Registers the pool's ring with ring fd and hands it every buffer. */
+static int pool_register(pool_t *p, int fd) {
+  struct io_uring_buf_reg reg;
+  memset(&reg, 0, sizeof(reg));
+  memset(p->ring, 0, p->count * sizeof(struct io_uring_buf));
+  reg.ring_addr = (uint64_t)(uintptr_t)p->ring;
+  reg.ring_entries = p->count;
+  reg.bgid = 0;
+  if (syscall(SYS_io_uring_register, fd, IORING_REGISTER_PBUF_RING, &reg, 1) ==
+      -1)
+    return -errno;
+  p->tail = 0;
+  for (unsigned i = 0; i < p->count; i++)
+    pool_give(p, i);
+  return 0;
+}
+
+static int pool_make(uring_t *st) {
+  pool_t *p = &st->pool;
+  /* The kernel wants the ring page-aligned: a mapping of its own. */
+  void *ring = mmap(NULL, p->count * sizeof(struct io_uring_buf),
+                    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (ring == MAP_FAILED)
+    return ART_ENOMEM;
+  p->ring = ring;
+  p->mem = art__malloc((size_t)p->count * p->size);
+  if (p->mem == NULL) {
+    pool_free(p);
+    return ART_ENOMEM;
+  }
+  int err = pool_register(p, st->r.fd);
+  if (err) {
+    pool_free(p);
+    p->state = err == ART_ENOMEM ? 0 : -1; /* no memory: try again later */
+    return err;
+  }
+  p->state = 1;
   return 0;
 }
 
@@ -374,10 +461,16 @@ static void uring_forget_fd(void *state, int fd) {
  * multishot one stays on the list while the kernel says more will come. */
 static int op_done(const struct io_uring_cqe *cqe, art__event_t *out) {
   art__op_t *op = (art__op_t *)(uintptr_t)cqe->user_data;
+  unsigned got = 0;
   if (!(cqe->flags & IORING_CQE_F_MORE))
     art__queue_remove(&op->node_);
+  else
+    got = ART__GOT_MORE;
+  if (cqe->flags & IORING_CQE_F_BUFFER)
+    got |= ART__GOT_BUFFER |
+           (cqe->flags >> IORING_CQE_BUFFER_SHIFT) << ART__GOT_ID_SHIFT;
   out->fd = -1;
-  out->events = 0;
+  out->events = got;
   out->op = op;
   out->result = cqe->res;
   return 1;
@@ -500,6 +593,8 @@ static int migrate(uring_t *st) {
   st->enabled = 0;
   st->lost = 0;
   st->ntodo = 0;
+  if (st->pool.state == 1 && pool_register(&st->pool, st->r.fd) != 0)
+    pool_free(&st->pool); /* receives read by readiness from now on */
   while (!art__queue_empty(&st->ops)) {
     art__queue_t *q = art__queue_head(&st->ops);
     art__queue_remove(q);
@@ -625,6 +720,34 @@ static void uring_adopt(void *state, void *from) {
     }
 }
 
+static int uring_supports(void *state, art__op_kind kind, unsigned how) {
+  uring_t *st = state;
+  if ((unsigned)kind >= ART__OP_KINDS || !(st->r.kinds & (1u << kind)))
+    return 0;
+  if ((how & ART__OP_PROVIDED) && st->pool.state == 0)
+    pool_make(st);
+  return !(how & ART__OP_PROVIDED) || st->pool.state == 1;
+}
+
+static char *uring_buffer(void *state, unsigned id) {
+  pool_t *p = &((uring_t *)state)->pool;
+  return p->mem + (size_t)id * p->size;
+}
+
+static void uring_recycle(void *state, unsigned id) {
+  pool_give(&((uring_t *)state)->pool, id);
+}
+
+static int uring_set_pool(void *state, unsigned count, unsigned size) {
+  pool_t *p = &((uring_t *)state)->pool;
+  if (p->state == 1)
+    return ART_EBUSY;
+  p->count = count ? count : p->count;
+  p->size = size ? size : p->size;
+  p->state = 0;
+  return 0;
+}
+
 static int uring_fd(const void *state) {
   const uring_t *st = state;
   return st->r.fd;
@@ -654,5 +777,9 @@ const art__backend_ops_t art__backend_io_uring = {
     .busy = uring_busy,
     .adopt = uring_adopt,
     .flush = uring_flush,
+    .supports = uring_supports,
+    .buffer = uring_buffer,
+    .recycle = uring_recycle,
+    .set_pool = uring_set_pool,
     .fallback = &art__backend_epoll,
 };

@@ -17,6 +17,9 @@
  *    IORING_CQE_F_MORE while it stays armed; the probe cannot tell the
  *    flag apart, so an older kernel answers its first CQE with -EINVAL and
  *    no F_MORE, which ends it like any other error.
+ * 6. Sends carry MSG_NOSIGNAL: a peer gone away is an EPIPE result, never
+ *    a SIGPIPE. A receive with ART__OP_PROVIDED names buffer group 0, the
+ *    backend's pool (io_uring.c, note 13), and a length of 0: the buffer's.
  */
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -44,6 +47,10 @@ int art__uring_opcode(art__op_kind kind) {
       [ART__OP_LINK] = IORING_OP_LINKAT,
       [ART__OP_SYMLINK] = IORING_OP_SYMLINKAT,
       [ART__OP_FTRUNCATE] = OP_FTRUNCATE,
+      [ART__OP_SEND] = IORING_OP_SEND,
+      [ART__OP_SENDMSG] = IORING_OP_SENDMSG,
+      [ART__OP_RECV] = IORING_OP_RECV,
+      [ART__OP_RECVMSG] = IORING_OP_RECVMSG,
   };
   if ((unsigned)kind >= ART__OP_KINDS || codes[kind] == 0)
     return -1;
@@ -80,6 +87,22 @@ static void prep_fd(struct io_uring_sqe *sqe, const art__op_t *op) {
     break;
   case ART__OP_FTRUNCATE:
     sqe->off = (uint64_t)op->offset;
+    break;
+  case ART__OP_SEND:
+  case ART__OP_RECV:
+    sqe->addr = ptr(op->buf);
+    sqe->len = op->len > UINT32_MAX ? UINT32_MAX : (uint32_t)op->len;
+    sqe->msg_flags = (uint32_t)op->flags;
+    if (op->kind == ART__OP_SEND)
+      sqe->msg_flags |= MSG_NOSIGNAL; /* note 6 */
+    break;
+  case ART__OP_SENDMSG:
+  case ART__OP_RECVMSG:
+    sqe->addr = ptr(op->buf);
+    sqe->len = 1;
+    sqe->msg_flags = (uint32_t)op->flags;
+    if (op->kind == ART__OP_SENDMSG)
+      sqe->msg_flags |= MSG_NOSIGNAL;
     break;
   default: /* FSYNC, CLOSE: the fd is all */
     break;
@@ -143,5 +166,14 @@ int art__uring_prep(struct io_uring_sqe *sqe, const art__op_t *op) {
   }
   if (op->how & ART__OP_BLOCKING)
     sqe->flags |= IOSQE_ASYNC; /* note 3 */
+  if (op->how & ART__OP_PROVIDED) { /* note 6 */
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = 0;
+    sqe->addr = 0;
+    sqe->len = 0;
+  }
+  if ((op->how & ART__OP_MULTISHOT) &&
+      (op->kind == ART__OP_RECV || op->kind == ART__OP_RECVMSG))
+    sqe->ioprio |= IORING_RECV_MULTISHOT;
   return 0;
 }

@@ -486,4 +486,4 @@ static void fs_event_close(art_handle_t *h) {
 
 const art__handle_ops_t art__fs_event_ops = {
     ART_FS_EVENT,   "fs_event", sizeof(art_fs_event_t),
-    fs_event_close, NULL,       NULL};
+    fs_event_close, NULL,       NULL, NULL};

@@ -378,7 +378,8 @@ static void pipe_close(art_handle_t *h) {
 
 const art__stream_ops_t art__pipe_ops = {{ART_NAMED_PIPE, "pipe",
                                           sizeof(art_pipe_t), pipe_close,
-                                          art__stream_endgame, art__stream_fd},
+                                          art__stream_endgame, art__stream_fd,
+                                          art__sring_busy},
                                          NULL,
                                          open_accepted,
                                          NULL};
@@ -386,7 +387,7 @@ const art__stream_ops_t art__pipe_ops = {{ART_NAMED_PIPE, "pipe",
 /* An IPC pipe reads with recvmsg and hands out the handles it received. */
 static const art__stream_ops_t ipc_pipe_ops = {
     {ART_NAMED_PIPE, "pipe", sizeof(art_pipe_t), pipe_close,
-     art__stream_endgame, art__stream_fd},
+     art__stream_endgame, art__stream_fd, NULL},
     ipc_recv,
     open_accepted,
     accept_pending};

@@ -71,6 +71,7 @@ void art__stream_init(art_loop_t *loop, art_stream_t *s,
   s->accepted_fd_ = -1;
   s->stream_flags_ = 0;
   s->bind_error_ = 0;
+  s->ring_ = NULL;
   art__queue_init(&s->pending_.node);
   s->pending_.cb = stream_pending;
 }
@@ -111,6 +112,8 @@ void art__stream_defer(art_stream_t *s) {
 static void stop_reading(art_stream_t *s) {
   s->stream_flags_ &= ~ART__S_READING;
   art__io_stop(s->loop, &s->io_, ART_READABLE);
+  if (s->ring_ != NULL)
+    art__sring_read_stop(s);
   if (!has_flag(s, ART__S_LISTENING))
     art__handle_stop((art_handle_t *)s);
 }
@@ -175,14 +178,20 @@ int art_read_start(art_stream_t *s, art_alloc_cb alloc_cb,
     return ART_ENOTCONN;
   s->alloc_cb_ = alloc_cb;
   s->read_cb_ = read_cb;
+  int err = ART_ENOTSUP;
+  s->stream_flags_ |= ART__S_READING; /* what the ring's start looks at */
   if (has_flag(s, ART__S_FILE)) {
     art__stream_defer(s);
-  } else {
-    int err = art__io_start(s->loop, &s->io_, ART_READABLE);
-    if (err)
-      return err;
+    err = 0;
+  } else if (art__sring_usable(s)) {
+    err = art__sring_read_start(s);
   }
-  s->stream_flags_ |= ART__S_READING;
+  if (err == ART_ENOTSUP)
+    err = art__io_start(s->loop, &s->io_, ART_READABLE);
+  if (err) {
+    s->stream_flags_ &= ~ART__S_READING;
+    return err;
+  }
   art__handle_capture((art_handle_t *)s); /* the read callbacks' context */
   art__handle_start((art_handle_t *)s);
   return 0;
@@ -266,7 +275,7 @@ static int req_started(const art_write_t *req) {
  * handle goes alone, so its fd travels with its own first byte. Returns the
  * vector count; *total gets their byte count and *send_fd the fd to pass
  * (-1: none). */
-static int gather(art_stream_t *s, struct iovec *iov, size_t *total,
+static int gather(art_stream_t *s, struct iovec *iov, int max, size_t *total,
                   int *send_fd) {
   int n = 0;
   art__queue_t *q;
@@ -279,14 +288,14 @@ static int gather(art_stream_t *s, struct iovec *iov, size_t *total,
       break;
     if (fresh_ipc)
       *send_fd = art__handle_fd((art_handle_t *)req->send_handle);
-    for (unsigned i = req->index_; i < req->nbufs_ && n < MAX_IOV; i++) {
+    for (unsigned i = req->index_; i < req->nbufs_ && n < max; i++) {
       size_t skip = i == req->index_ ? req->offset_ : 0;
       iov[n].iov_base = req->bufs_[i].base + skip;
       iov[n].iov_len = req->bufs_[i].len - skip;
       *total += iov[n].iov_len;
       n++;
     }
-    if (n == MAX_IOV || fresh_ipc)
+    if (n == max || fresh_ipc)
       break;
   }
   return n;
@@ -403,7 +412,7 @@ static void flush_queue(art_stream_t *s) {
     struct iovec iov[MAX_IOV];
     size_t total;
     int send_fd;
-    int n = gather(s, iov, &total, &send_fd);
+    int n = gather(s, iov, MAX_IOV, &total, &send_fd);
     ssize_t r = total == 0 && send_fd < 0 ? 0 : write_vec(s, iov, n, send_fd);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       wait_writable(s);
@@ -512,6 +521,83 @@ static void finish_direct(art_write_t *req, art_stream_t *s, int status) {
   art__stream_defer(s);
 }
 
+/* ---- Writes as completions (stream_ring.c, note 1) ----
+ * The queue's head goes out in one send operation, or one sendmsg that
+ * gathers up to ART__SRING_IOV buffers of the queue; requests stay queued
+ * until its completion, which writes on or finishes the queue. */
+
+static int send_in_flight(const art_stream_t *s) {
+  return s->ring_ != NULL && art__op_in_flight(&s->ring_->send);
+}
+
+static void ring_send(art_stream_t *s) {
+  art__sring_t *r = s->ring_;
+  art__op_t *op = &r->send;
+  size_t total = 0;
+  int send_fd, n = 0;
+  while (!art__queue_empty(&s->write_queue_) && total == 0) {
+    n = gather(s, r->iov, ART__SRING_IOV, &total, &send_fd);
+    if (total == 0) { /* empty writes complete as they are */
+      consume(s, 0);
+      art__stream_defer(s);
+    }
+  }
+  if (total == 0) {
+    if (s->shutdown_req_ != NULL && !has_flag(s, ART__S_SHUT))
+      do_shutdown(s);
+    return;
+  }
+  op->fd = s->io_.fd;
+  op->flags = 0;
+  if (n == 1) {
+    op->kind = ART__OP_SEND;
+    op->buf = r->iov[0].iov_base;
+    op->len = r->iov[0].iov_len;
+  } else {
+    memset(&r->msg, 0, sizeof(r->msg));
+    r->msg.msg_iov = r->iov;
+    r->msg.msg_iovlen = (size_t)n;
+    op->kind = ART__OP_SENDMSG;
+    op->buf = &r->msg;
+  }
+  if (art__io_submit(s->loop, op) != 0)
+    flush_queue(s); /* no room in the ring now: the system call's path */
+}
+
+
+void art__stream_send_done(art__op_t *op, int64_t result) {
+  art__sring_t *r = art__container_of(op, art__sring_t, send);
+  art_stream_t *s = r->stream;
+  if (result > 0)
+    consume(s, (size_t)result);
+  if (!art__handle_usable((art_handle_t *)s)) { /* the endgame fails the rest */
+    if (!art__sring_busy((art_handle_t *)s))
+      art__handle_unpark((art_handle_t *)s);
+    return;
+  }
+  if (result == ART_EAGAIN) {
+    wait_writable(s); /* the kernel would not wait: readiness does */
+    return;
+  }
+  if (result < 0)
+    fail_queue(s, (int)result);
+  if (!art__queue_empty(&s->write_queue_))
+    ring_send(s);
+  else if (s->shutdown_req_ != NULL && !has_flag(s, ART__S_SHUT))
+    do_shutdown(s);
+  run_write_done(s);
+}
+
+/* Starts writing a queue that was waiting (for a connect). */
+static void start_writes(art_stream_t *s) {
+  if (send_in_flight(s))
+    return; /* its completion goes on with the queue */
+  if (art__sring_usable(s))
+    ring_send(s);
+  else
+    flush_queue(s);
+}
+
 int art__stream_write(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
                       unsigned nbufs, art_stream_t *send_handle,
                       art_write_cb cb) {
@@ -533,6 +619,13 @@ int art__stream_write(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
   if (s->write_held_ >= s->high_water_mark_)
     s->stream_flags_ |= ART__S_NEED_DRAIN;
   int idle = art__queue_empty(&s->write_queue_) && s->connect_req_ == NULL;
+  if (send_handle == NULL && art__sring_usable(s)) {
+    art__queue_insert_tail(&s->write_queue_, &req->queue_);
+    s->write_queue_size_ += total;
+    if (idle)
+      ring_send(s);
+    return 0;
+  }
   int direct = idle && send_handle == NULL;
   ssize_t r = direct ? write_direct(req, s) : -1;
   if (direct && (size_t)r == total) {
@@ -674,7 +767,7 @@ static void finish_connect(art_stream_t *s, int status) {
   ART__REQ_CALLBACK(s->loop, req, req->cb_, (req, status));
   if (art__handle_usable((art_handle_t *)s)) {
     if (status == 0 && !art__queue_empty(&s->write_queue_))
-      flush_queue(s);
+      start_writes(s);
     run_write_done(s);
   }
 }
@@ -742,7 +835,7 @@ static void stream_io(art_loop_t *loop, art__io_t *w, unsigned events) {
   if ((events & ART_READABLE) && has_flag(s, ART__S_READING))
     read_some(s);
   if ((events & ART_WRITABLE) && art__handle_usable((art_handle_t *)s) &&
-      !art__queue_empty(&s->write_queue_)) {
+      !art__queue_empty(&s->write_queue_) && !send_in_flight(s)) {
     flush_queue(s);
     run_write_done(s);
   }
@@ -764,6 +857,8 @@ static void stream_pending(art__pending_t *p) {
     if (still_reading(s))
       art__stream_defer(s);
   }
+  if (still_reading(s) && art__sring_pending(s))
+    art__sring_deliver_held(s);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -774,6 +869,7 @@ void art__stream_close(art_handle_t *h) {
   s->stream_flags_ &=
       ~(ART__S_READING | ART__S_LISTENING | ART__S_READABLE | ART__S_WRITABLE);
   art__queue_remove(&s->pending_.node);
+  art__sring_close(s);
   if (s->io_.fd >= 0) {
     art__io_close(s->loop, &s->io_);
     art__close_fd(s->io_.fd);
@@ -801,4 +897,5 @@ void art__stream_endgame(art_handle_t *h) {
   run_write_done(s); /* leaves write_held_ at 0: every request is done */
   if (s->shutdown_req_ != NULL)
     finish_shutdown(s, ART_ECANCELED);
+  art__sring_release(s);
 }

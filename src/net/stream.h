@@ -3,6 +3,9 @@
 #ifndef ART_STREAM_INTERNAL_H
 #define ART_STREAM_INTERNAL_H
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include "internal.h"
 
 /* stream->stream_flags_ bits. Bits from 24 up belong to the stream type. */
@@ -77,6 +80,46 @@ void art__stream_connect_start(art_connect_t *req, art_stream_t *s, int err,
 static inline int art__is_stream_type(art_handle_type t) {
   return t == ART_TCP || t == ART_NAMED_PIPE || t == ART_TTY;
 }
+
+/* ---- Completion I/O (src/net/stream_ring.c) ----
+ * On a backend that runs operations whole (io_uring), a socket stream
+ * receives with one multishot receive into the loop's buffer pool and
+ * sends with send/sendmsg operations from the writes' own buffers; its
+ * block of operations is made on first use and kept until the close. */
+#define ART__SRING_IOV 16 /* buffers one sendmsg of the queue gathers */
+
+typedef struct art__sring_held art__sring_held_t;
+typedef struct art__sring art__sring_t;
+struct art__sring {
+  art__op_t recv;                /* the multishot receive */
+  art__op_t send;                /* the send of the queue's head */
+  struct msghdr msg;             /* send's, when it gathers */
+  struct iovec iov[ART__SRING_IOV];
+  art_stream_t *stream;
+  art__sring_held_t *held;       /* bytes received after a read stop */
+  art__sring_held_t *held_tail;
+  int held_status;               /* ART_EOF or an error received then */
+  unsigned flags;                /* SR_* of stream_ring.c */
+  art__sring_t *next_free;       /* the loop's free list */
+};
+
+/* 1 if s can do its reads and writes as completions on its loop now;
+ * makes its block on first use. */
+int art__sring_usable(art_stream_t *s) ART__HIDDEN;
+/* Reads: art_read_start's and art_read_stop's completion halves. */
+int art__sring_read_start(art_stream_t *s) ART__HIDDEN;
+void art__sring_read_stop(art_stream_t *s) ART__HIDDEN;
+/* The pending phase: delivers what was received after a read stop, which
+ * art__sring_pending says is there. */
+void art__sring_deliver_held(art_stream_t *s) ART__HIDDEN;
+int art__sring_pending(const art_stream_t *s) ART__HIDDEN;
+/* Closing: cancels what is in flight; busy while it still is; release
+ * gives the block back (endgame). */
+void art__sring_close(art_stream_t *s) ART__HIDDEN;
+int art__sring_busy(const art_handle_t *h) ART__HIDDEN;
+void art__sring_release(art_stream_t *s) ART__HIDDEN;
+/* stream.c's: the send operation finished (the write half). */
+void art__stream_send_done(art__op_t *op, int64_t result) ART__HIDDEN;
 
 /* True while art_read_start is in effect. */
 static inline int art__stream_reading(const art_stream_t *s) {

@@ -216,7 +216,7 @@ int art_tcp_close_reset(art_tcp_t *tcp, art_close_cb close_cb) {
 
 const art__stream_ops_t art__tcp_ops = {{ART_TCP, "tcp", sizeof(art_tcp_t),
                                          art__stream_close, art__stream_endgame,
-                                         art__stream_fd},
+                                         art__stream_fd, art__sring_busy},
                                         NULL,
                                         open_accepted,
                                         NULL};

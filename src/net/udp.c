@@ -438,7 +438,7 @@ static int udp_fd(const art_handle_t *h) {
 }
 
 const art__handle_ops_t art__udp_ops = {
-    ART_UDP, "udp", sizeof(art_udp_t), udp_close, udp_endgame, udp_fd};
+    ART_UDP, "udp", sizeof(art_udp_t), udp_close, udp_endgame, udp_fd, NULL};
 
 /* ---- Addresses and queue counters. ---- */
 

@@ -421,4 +421,4 @@ static void port_endgame(art_handle_t *h) {
 }
 
 const art__handle_ops_t art__port_ops = {
-    ART_PORT, "port", sizeof(art_port_t), port_close, port_endgame, NULL};
+    ART_PORT, "port", sizeof(art_port_t), port_close, port_endgame, NULL, NULL};

@@ -395,4 +395,4 @@ static void signal_loop_close(art_loop_t *loop, void *state) {
 }
 
 const art__handle_ops_t art__signal_ops = {
-    ART_SIGNAL, "signal", sizeof(art_signal_t), signal_close, NULL, NULL};
+    ART_SIGNAL, "signal", sizeof(art_signal_t), signal_close, NULL, NULL, NULL};

@@ -1,0 +1,332 @@
+/* A socket stream's I/O as completions, on a backend that runs operations
+ * whole (io_uring): the read half here, the write half in stream.c (it
+ * shares the queue's gathering), both over one block per stream.
+ *
+ * Notes:
+ * 1. Which streams. Sockets that are not IPC pipes (those pass fds with
+ *    recvmsg) and were not left blocking: TCP and Unix-socket streams.
+ *    Pipes, terminals and files keep readiness. A loop whose backend has
+ *    no operations (epoll, poll) never makes a block, and pays one
+ *    predictable branch per read start and per write.
+ * 2. Reading is one multishot receive per art_read_start, into the loop's
+ *    buffer pool (ART_LOOP_READ_BUFFERS): no buffer is pinned while the
+ *    socket is idle, and the kernel picks one only when bytes come. Each
+ *    completion's bytes are copied into buffers from alloc_cb, as many as
+ *    they need, and the pool buffer goes back at once.
+ * 3. Stopping. art_read_stop cancels the receive, but bytes the kernel
+ *    took before the cancel reaches it are the stream's already: they are
+ *    kept (copied to memory of their own, so the pool is never held by a
+ *    paused stream) with an end of stream or error that came after them,
+ *    and art_read_start hands them over first, from the pending phase, in
+ *    order, before it receives again.
+ * 4. A receive ends without a cancel when the pool ran dry for it
+ *    (ART_ENOBUFS), at the end of the stream or on an error. The first is
+ *    submitted again: buffers go back inside each completion, so the next
+ *    wait finds the pool full again and no loop spins on it.
+ * 5. Closing. art_close cancels the receive and the send; the close
+ *    phase parks the handle while either is in the kernel (handle.c), so
+ *    the write callbacks (ART_ECANCELED for what did not go out) and the
+ *    close callback run after the kernel let go of the writes' buffers.
+ * 6. The block is made on a stream's first completion and kept until its
+ *    close; closed streams' blocks go to a free list of the loop, so a
+ *    server accepting connections allocates none once warm.
+ */
+#include <string.h>
+
+#include "stream.h"
+
+enum {
+  SR_RECV_CANCEL = 1, /* the receive was asked to stop (note 3) */
+  SR_NO_RECV = 2      /* the kernel has no multishot receive: readiness */
+};
+
+#define READ_SUGGESTED (64 * 1024)
+
+struct art__sring_held {
+  art__sring_held_t *next;
+  size_t len, off;
+  char data[];
+};
+
+/* The loop's free blocks (note 6). */
+typedef struct {
+  art__sring_t *free;
+} sring_state_t;
+
+static void sring_loop_close(art_loop_t *loop, void *state) {
+  sring_state_t *st = state;
+  (void)loop;
+  while (st->free != NULL) {
+    art__sring_t *r = st->free;
+    st->free = r->next_free;
+    art__free(r);
+  }
+  art__free(st);
+}
+
+static const art__ext_t sring_ext = {"stream_ring", sring_loop_close, NULL};
+
+static void recv_done(art__op_t *op, int64_t result);
+
+static int stream_fits(const art_stream_t *s) {
+  unsigned f = s->stream_flags_;
+  return (f & ART__S_SOCKET) &&
+         !(f & (ART__S_IPC | ART__S_BLOCKING | ART__S_FILE));
+}
+
+static art__sring_t *sring_make(art_stream_t *s) {
+  art_loop_t *loop = s->loop;
+  sring_state_t *st = art__ext_get(loop, &sring_ext);
+  if (st == NULL) {
+    st = art__calloc(1, sizeof(*st));
+    if (st == NULL)
+      return NULL;
+    if (art__ext_set(loop, &sring_ext, st) != 0) {
+      art__free(st);
+      return NULL;
+    }
+  }
+  art__sring_t *r = st->free;
+  if (r != NULL)
+    st->free = r->next_free;
+  else if ((r = art__malloc(sizeof(*r))) == NULL)
+    return NULL;
+  memset(r, 0, sizeof(*r));
+  art__queue_init(&r->recv.node_);
+  art__queue_init(&r->send.node_);
+  r->recv.done = recv_done;
+  r->recv.kind = ART__OP_RECV;
+  r->recv.how = ART__OP_MULTISHOT | ART__OP_PROVIDED;
+  r->send.done = art__stream_send_done;
+  r->stream = s;
+  s->ring_ = r;
+  return r;
+}
+
+int art__sring_usable(art_stream_t *s) {
+  if (!(s->loop->backend_->caps & ART__BACKEND_COMPLETIONS) ||
+      !stream_fits(s) || !art__io_supports(s->loop, ART__OP_SEND, 0))
+    return 0;
+  return s->ring_ != NULL || sring_make(s) != NULL;
+}
+
+/* ---- Reading ---- */
+
+static int reading(const art_stream_t *s) {
+  return art__handle_usable((const art_handle_t *)s) &&
+         (s->stream_flags_ & ART__S_READING);
+}
+
+static void stop_reading(art_stream_t *s) {
+  s->stream_flags_ &= ~ART__S_READING;
+  if (!(s->stream_flags_ & ART__S_LISTENING))
+    art__handle_stop((art_handle_t *)s);
+}
+
+static void read_cb(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  ART__CALLBACK(s, s->read_cb_, (s, n, buf));
+}
+
+/* Keeps bytes received while the stream does not read (note 3). Without
+ * memory for them the stream fails as a read would: ART_ENOMEM. */
+static void hold(art__sring_t *r, const char *p, size_t n) {
+  art__sring_held_t *h = art__malloc(sizeof(*h) + n);
+  if (h == NULL) {
+    if (r->held_status == 0)
+      r->held_status = ART_ENOMEM;
+    return;
+  }
+  memcpy(h->data, p, n);
+  h->len = n;
+  h->off = 0;
+  h->next = NULL;
+  if (r->held_tail != NULL)
+    r->held_tail->next = h;
+  else
+    r->held = h;
+  r->held_tail = h;
+}
+
+/* Copies n bytes at p into the user's buffers while the stream reads;
+ * returns how many it did not take. */
+static size_t deliver(art_stream_t *s, const char *p, size_t n) {
+  while (n > 0 && reading(s)) {
+    art_buf_t buf = {NULL, 0};
+    ART__CALLBACK(s, s->alloc_cb_, ((art_handle_t *)s, READ_SUGGESTED, &buf));
+    if (!reading(s))
+      break;
+    if (buf.base == NULL || buf.len == 0) {
+      read_cb(s, ART_ENOBUFS, &buf);
+      if (reading(s))
+        art__stream_defer(s); /* tried again from the pending phase */
+      break;
+    }
+    size_t k = n < buf.len ? n : buf.len;
+    memcpy(buf.base, p, k);
+    p += k;
+    n -= k;
+    read_cb(s, (ssize_t)k, &buf);
+  }
+  return n;
+}
+
+/* The end of the stream or an error: delivered now if the stream reads,
+ * else kept for its next read start. */
+static void finish(art_stream_t *s, art__sring_t *r, int status) {
+  if (status == ART_EOF)
+    s->stream_flags_ &= ~ART__S_READABLE;
+  if (!reading(s) || r->held != NULL) {
+    if (r->held_status == 0)
+      r->held_status = status;
+    return;
+  }
+  art_buf_t none = {NULL, 0};
+  stop_reading(s);
+  read_cb(s, status, &none);
+}
+
+static int submit_recv(art_stream_t *s, art__sring_t *r) {
+  r->recv.fd = s->io_.fd;
+  r->flags &= ~SR_RECV_CANCEL;
+  return art__io_submit(s->loop, &r->recv);
+}
+
+/* Reads by readiness from now on (a kernel without multishot receive). */
+static void fall_back(art_stream_t *s, art__sring_t *r) {
+  r->flags |= SR_NO_RECV;
+  if (reading(s)) {
+    int err = art__io_start(s->loop, &s->io_, ART_READABLE);
+    if (err)
+      finish(s, r, err);
+  }
+}
+
+/* After the receive's last completion: receive again while the stream
+ * reads and nothing is kept (note 4). */
+static void rearm(art_stream_t *s, art__sring_t *r) {
+  if (!reading(s) || r->held != NULL || r->held_status != 0 ||
+      art__op_in_flight(&r->recv) || (r->flags & SR_NO_RECV))
+    return;
+  int err = submit_recv(s, r);
+  if (err == ART_ENOTSUP)
+    fall_back(s, r);
+  else if (err)
+    finish(s, r, err);
+}
+
+
+static void recv_done(art__op_t *op, int64_t result) {
+  art__sring_t *r = art__container_of(op, art__sring_t, recv);
+  art_stream_t *s = r->stream;
+  art_loop_t *loop = s->loop;
+  if (op->got_ & ART__GOT_BUFFER) {
+    const char *p = art__io_buffer(loop, op);
+    size_t n = result > 0 ? (size_t)result : 0;
+    size_t left = r->held == NULL ? deliver(s, p, n) : n;
+    if (left > 0 && art__handle_usable((art_handle_t *)s))
+      hold(r, p + (n - left), left);
+    art__io_recycle(loop, op);
+  } else if (result == 0) {
+    finish(s, r, ART_EOF);
+  } else if (result == ART_EINVAL && !(r->flags & SR_RECV_CANCEL)) {
+    fall_back(s, r);
+  } else if (result < 0 && result != ART_ENOBUFS && result != ART_ECANCELED) {
+    finish(s, r, (int)result);
+  }
+  if (art__op_in_flight(op))
+    return;
+  if (!art__handle_usable((art_handle_t *)s)) {
+    if (!art__sring_busy((art_handle_t *)s))
+      art__handle_unpark((art_handle_t *)s);
+    return;
+  }
+  rearm(s, r);
+}
+
+int art__sring_read_start(art_stream_t *s) {
+  art__sring_t *r = s->ring_;
+  if (r->flags & SR_NO_RECV)
+    return ART_ENOTSUP;
+  if (!art__io_supports(s->loop, ART__OP_RECV,
+                        ART__OP_MULTISHOT | ART__OP_PROVIDED))
+    return ART_ENOTSUP;
+  if (r->held != NULL || r->held_status != 0) {
+    art__stream_defer(s); /* note 3 */
+    return 0;
+  }
+  if (art__op_in_flight(&r->recv))
+    return 0; /* a stop's cancel is on its way: its end receives again */
+  return submit_recv(s, r);
+}
+
+void art__sring_read_stop(art_stream_t *s) {
+  art__sring_t *r = s->ring_;
+  if (art__op_in_flight(&r->recv) && !(r->flags & SR_RECV_CANCEL)) {
+    r->flags |= SR_RECV_CANCEL;
+    art__io_cancel(s->loop, &r->recv);
+  }
+}
+
+/* Note 3: the kept bytes, then the kept end, then receiving again. */
+void art__sring_deliver_held(art_stream_t *s) {
+  art__sring_t *r = s->ring_;
+  while (r->held != NULL && reading(s)) {
+    art__sring_held_t *h = r->held;
+    size_t left = deliver(s, h->data + h->off, h->len - h->off);
+    if (left > 0) {
+      h->off = h->len - left;
+      return;
+    }
+    r->held = h->next;
+    if (r->held == NULL)
+      r->held_tail = NULL;
+    art__free(h);
+  }
+  if (r->held == NULL && r->held_status != 0 && reading(s)) {
+    int status = r->held_status;
+    r->held_status = 0;
+    finish(s, r, status);
+    return;
+  }
+  rearm(s, r);
+}
+
+int art__sring_pending(const art_stream_t *s) {
+  const art__sring_t *r = s->ring_;
+  return r != NULL && (r->held != NULL || r->held_status != 0);
+}
+
+/* ---- Closing (note 5) ---- */
+
+void art__sring_close(art_stream_t *s) {
+  art__sring_t *r = s->ring_;
+  if (r == NULL)
+    return;
+  if (art__op_in_flight(&r->recv) && !(r->flags & SR_RECV_CANCEL)) {
+    r->flags |= SR_RECV_CANCEL;
+    art__io_cancel(s->loop, &r->recv);
+  }
+  if (art__op_in_flight(&r->send))
+    art__io_cancel(s->loop, &r->send);
+}
+
+int art__sring_busy(const art_handle_t *h) {
+  const art__sring_t *r = ((const art_stream_t *)h)->ring_;
+  return r != NULL &&
+         (art__op_in_flight(&r->recv) || art__op_in_flight(&r->send));
+}
+
+void art__sring_release(art_stream_t *s) {
+  art__sring_t *r = s->ring_;
+  if (r == NULL)
+    return;
+  s->ring_ = NULL;
+  while (r->held != NULL) {
+    art__sring_held_t *h = r->held;
+    r->held = h->next;
+    art__free(h);
+  }
+  sring_state_t *st = art__ext_get(s->loop, &sring_ext);
+  r->next_free = st->free;
+  st->free = r;
+}
