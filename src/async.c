@@ -147,4 +147,5 @@ static void async_close(art_handle_t *h) {
 }
 
 const art__handle_ops_t art__async_ops = {
-    ART_ASYNC, "async", sizeof(art_async_t), async_close, async_close, NULL, NULL};
+    ART_ASYNC, "async", sizeof(art_async_t), async_close, async_close,
+    NULL,      NULL};

@@ -423,8 +423,10 @@ int art__io_cancel(art_loop_t *loop, art__op_t *op) ART__HIDDEN;
 int art__io_supports(art_loop_t *loop, art__op_kind kind,
                      unsigned how) ART__HIDDEN;
 /* The bytes of the pool buffer a done of an ART__OP_PROVIDED op was given
- * (ART__GOT_BUFFER), and giving it back (before done returns). */
-char *art__io_buffer(art_loop_t *loop, const art__op_t *op) ART__HIDDEN;
+ * (ART__GOT_BUFFER) and, in *size, the pool buffers' size; and giving it
+ * back (before done returns). */
+char *art__io_buffer(art_loop_t *loop, const art__op_t *op,
+                     size_t *size) ART__HIDDEN;
 void art__io_recycle(art_loop_t *loop, const art__op_t *op) ART__HIDDEN;
 /* ART_LOOP_READ_BUFFERS, ART_LOOP_READ_BUFFER_SIZE (0: unchanged). */
 int art__io_set_pool(art_loop_t *loop, long count, long size) ART__HIDDEN;

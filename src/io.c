@@ -245,9 +245,9 @@ int art__io_supports(art_loop_t *loop, art__op_kind kind, unsigned how) {
          loop->backend_->supports(loop->backend_state_, kind, how);
 }
 
-char *art__io_buffer(art_loop_t *loop, const art__op_t *op) {
+char *art__io_buffer(art_loop_t *loop, const art__op_t *op, size_t *size) {
   return loop->backend_->buffer(loop->backend_state_,
-                                op->got_ >> ART__GOT_ID_SHIFT);
+                                op->got_ >> ART__GOT_ID_SHIFT, size);
 }
 
 void art__io_recycle(art_loop_t *loop, const art__op_t *op) {

@@ -291,15 +291,18 @@ static void run_pending(art_loop_t *loop) {
 }
 
 /* True when a zero-timeout wait cannot find anything: the only fd watched
- * is the wakeup eventfd, and no write to it is unread (the loop clears that
- * mark only after reading it; see src/wakeup.c). Skipping the syscall then
- * makes an iteration with nothing to poll cheap, as libuv does when it
- * watches no fd. A wakeup posted after this check is seen by the next
+ * is the wakeup eventfd, no write to it is unread (the loop clears that
+ * mark only after reading it; see src/wakeup.c), and no operation is in
+ * the backend (a stream's receive in io_uring watches no fd). Skipping the
+ * syscall then makes an iteration with nothing to poll cheap, as libuv does
+ * when it watches no fd. A wakeup posted after this check is seen by the next
  * iteration's poll phase. */
 static int nothing_to_poll(const art_loop_t *loop) {
   return loop->nfds_ == 1 && loop->wakeup_fd_ >= 0 &&
          loop->watchers_[loop->wakeup_fd_] == &loop->wakeup_io_ &&
-         !art__wakeup_unread(loop);
+         !art__wakeup_unread(loop) &&
+         (loop->backend_->busy == NULL ||
+          !loop->backend_->busy(loop->backend_state_));
 }
 
 /* The poll phase of a loop with a manual clock, when it would block:

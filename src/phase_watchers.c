@@ -88,7 +88,8 @@ static void phase_handle_close(art_handle_t *h) {
   }                                                                            \
                                                                                \
   const art__handle_ops_t art__##name##_ops = {                                \
-      TYPE, #name, sizeof(art_##name##_t), phase_handle_close, NULL, NULL, NULL};
+      TYPE, #name, sizeof(art_##name##_t), phase_handle_close, NULL,           \
+      NULL, NULL};
 
 ART__PHASE_IMPL(idle, ART_IDLE)
 ART__PHASE_IMPL(prepare, ART_PREPARE)

@@ -80,5 +80,5 @@ static int poll_fd(const art_handle_t *h) {
   return ((const art_poll_t *)h)->io_.fd;
 }
 
-const art__handle_ops_t art__poll_ops = {ART_POLL,   "poll", sizeof(art_poll_t),
-                                         poll_close, NULL,   poll_fd, NULL};
+const art__handle_ops_t art__poll_ops = {
+    ART_POLL, "poll", sizeof(art_poll_t), poll_close, NULL, poll_fd, NULL};

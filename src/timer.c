@@ -302,7 +302,8 @@ static void timer_endgame(art_handle_t *h) {
 }
 
 const art__handle_ops_t art__timer_ops = {
-    ART_TIMER, "timer", sizeof(art_timer_t), timer_close, timer_endgame, NULL, NULL};
+    ART_TIMER, "timer", sizeof(art_timer_t), timer_close, timer_endgame,
+    NULL,      NULL};
 
 /* Removes the root's entry from the heap. */
 static void pop_root(art_loop_t *loop, art_timer_t *t) {

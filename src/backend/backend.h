@@ -191,8 +191,9 @@ typedef struct art__backend_ops {
   /* Completion backends: 1 if submit would take an operation of kind with
    * these ART__OP_* flags (ART__OP_PROVIDED: the pool can be made). */
   int (*supports)(void *state, art__op_kind kind, unsigned how);
-  /* ART__OP_PROVIDED: the bytes of pool buffer id, and giving it back. */
-  char *(*buffer)(void *state, unsigned id);
+  /* ART__OP_PROVIDED: the bytes of pool buffer id (and the size of every
+   * pool buffer), and giving it back. */
+  char *(*buffer)(void *state, unsigned id, size_t *size);
   void (*recycle)(void *state, unsigned id);
   /* Optional: the pool's shape, before it is first used: count buffers
    * (a power of two) of size bytes, 0 keeping either as it is.

@@ -467,8 +467,8 @@ static int op_done(const struct io_uring_cqe *cqe, art__event_t *out) {
   else
     got = ART__GOT_MORE;
   if (cqe->flags & IORING_CQE_F_BUFFER)
-    got |= ART__GOT_BUFFER |
-           (cqe->flags >> IORING_CQE_BUFFER_SHIFT) << ART__GOT_ID_SHIFT;
+    got |= ART__GOT_BUFFER | (cqe->flags >> IORING_CQE_BUFFER_SHIFT)
+                                 << ART__GOT_ID_SHIFT;
   out->fd = -1;
   out->events = got;
   out->op = op;
@@ -729,8 +729,9 @@ static int uring_supports(void *state, art__op_kind kind, unsigned how) {
   return !(how & ART__OP_PROVIDED) || st->pool.state == 1;
 }
 
-static char *uring_buffer(void *state, unsigned id) {
+static char *uring_buffer(void *state, unsigned id, size_t *size) {
   pool_t *p = &((uring_t *)state)->pool;
+  *size = p->size;
   return p->mem + (size_t)id * p->size;
 }
 

@@ -165,7 +165,7 @@ int art__uring_prep(struct io_uring_sqe *sqe, const art__op_t *op) {
     break;
   }
   if (op->how & ART__OP_BLOCKING)
-    sqe->flags |= IOSQE_ASYNC; /* note 3 */
+    sqe->flags |= IOSQE_ASYNC;      /* note 3 */
   if (op->how & ART__OP_PROVIDED) { /* note 6 */
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = 0;

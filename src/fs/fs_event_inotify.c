@@ -485,5 +485,5 @@ static void fs_event_close(art_handle_t *h) {
 }
 
 const art__handle_ops_t art__fs_event_ops = {
-    ART_FS_EVENT,   "fs_event", sizeof(art_fs_event_t),
-    fs_event_close, NULL,       NULL, NULL};
+    ART_FS_EVENT, "fs_event", sizeof(art_fs_event_t), fs_event_close, NULL,
+    NULL,         NULL};

@@ -227,4 +227,5 @@ static void fs_poll_close(art_handle_t *h) {
 }
 
 const art__handle_ops_t art__fs_poll_ops = {
-    ART_FS_POLL, "fs_poll", sizeof(art_fs_poll_t), fs_poll_close, NULL, NULL, NULL};
+    ART_FS_POLL, "fs_poll", sizeof(art_fs_poll_t), fs_poll_close, NULL,
+    NULL,        NULL};

@@ -376,13 +376,12 @@ static void pipe_close(art_handle_t *h) {
   p->nfds_ = p->fds_cap_ = 0;
 }
 
-const art__stream_ops_t art__pipe_ops = {{ART_NAMED_PIPE, "pipe",
-                                          sizeof(art_pipe_t), pipe_close,
-                                          art__stream_endgame, art__stream_fd,
-                                          art__sring_busy},
-                                         NULL,
-                                         open_accepted,
-                                         NULL};
+const art__stream_ops_t art__pipe_ops = {
+    {ART_NAMED_PIPE, "pipe", sizeof(art_pipe_t), pipe_close,
+     art__stream_endgame, art__stream_fd, art__sring_busy},
+    NULL,
+    open_accepted,
+    NULL};
 
 /* An IPC pipe reads with recvmsg and hands out the handles it received. */
 static const art__stream_ops_t ipc_pipe_ops = {

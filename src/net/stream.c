@@ -17,10 +17,13 @@
  *    mask is restored. The process's SIGPIPE disposition is never changed.
  *    (A SIGPIPE the thread already had blocked is left alone: it is the
  *    application's.)
- * 5. Reads go on until a short read, EAGAIN or MAX_READS reads in one
- *    wakeup, so one busy stream cannot starve the others.
+ * 5. Reads (stream_read.c) go on until a short read, EAGAIN or a bound,
+ *    so one busy stream cannot starve the others.
  * 6. An fd that cannot be polled (a regular file) is always ready: its
  *    reads run from the pending phase, its writes complete at once.
+ * 7. On a completion backend (io_uring), socket streams read and write
+ *    with operations in the ring instead (stream_ring.c, and the write
+ *    half below, "Writes as completions").
  */
 #include <pthread.h>
 #include <signal.h>
@@ -33,11 +36,9 @@
 
 #include "stream.h"
 
-#define MAX_IOV        64
-#define MAX_READS      32
-#define MAX_WRITE_CBS  16
-#define READ_SUGGESTED (64 * 1024)
-#define DEFAULT_HWM    (64 * 1024)
+#define MAX_IOV       64
+#define MAX_WRITE_CBS 16
+#define DEFAULT_HWM   (64 * 1024)
 
 /* Flags that live only in this file. */
 enum {
@@ -110,64 +111,9 @@ void art__stream_defer(art_stream_t *s) {
 /* Reading.                                                                 */
 
 static void stop_reading(art_stream_t *s) {
-  s->stream_flags_ &= ~ART__S_READING;
-  art__io_stop(s->loop, &s->io_, ART_READABLE);
   if (s->ring_ != NULL)
     art__sring_read_stop(s);
-  if (!has_flag(s, ART__S_LISTENING))
-    art__handle_stop((art_handle_t *)s);
-}
-
-static void call_read_cb(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
-  ART__CALLBACK(s, s->read_cb_, (s, n, buf));
-}
-
-static int still_reading(const art_stream_t *s) {
-  return art__handle_usable((const art_handle_t *)s) &&
-         has_flag(s, ART__S_READING);
-}
-
-/* One read from the fd, or the type's own (an IPC pipe's recvmsg). */
-static ssize_t read_once(art_stream_t *s, char *base, size_t len) {
-  ssize_t n;
-  const art__stream_ops_t *ops = art__stream_ops(s);
-  if (ops->recv != NULL)
-    return ops->recv(s, base, len);
-  do
-    n = read(s->io_.fd, base, len);
-  while (n == -1 && errno == EINTR);
-  return n;
-}
-
-/* Reads until drained, EOF, an error, or MAX_READS reads. */
-static void read_some(art_stream_t *s) {
-  for (int i = 0; i < MAX_READS && still_reading(s); i++) {
-    art_buf_t buf = {NULL, 0};
-    ART__CALLBACK(s, s->alloc_cb_, ((art_handle_t *)s, READ_SUGGESTED, &buf));
-    if (!still_reading(s))
-      return;
-    if (buf.base == NULL || buf.len == 0) {
-      call_read_cb(s, ART_ENOBUFS, &buf);
-      return;
-    }
-    ssize_t n = read_once(s, buf.base, buf.len);
-    if (n < 0) {
-      int err = errno == EWOULDBLOCK ? 0 : -errno;
-      if (err != 0)
-        stop_reading(s);
-      call_read_cb(s, err, &buf);
-      return;
-    }
-    if (n == 0) {
-      s->stream_flags_ &= ~ART__S_READABLE;
-      stop_reading(s);
-      call_read_cb(s, ART_EOF, &buf);
-      return;
-    }
-    call_read_cb(s, n, &buf);
-    if ((size_t)n < buf.len && !has_flag(s, ART__S_FILE))
-      return;
-  }
+  art__stream_halt_reading(s);
 }
 
 int art_read_start(art_stream_t *s, art_alloc_cb alloc_cb,
@@ -530,6 +476,8 @@ static int send_in_flight(const art_stream_t *s) {
   return s->ring_ != NULL && art__op_in_flight(&s->ring_->send);
 }
 
+static void send_done(art__op_t *op, int64_t result);
+
 static void ring_send(art_stream_t *s) {
   art__sring_t *r = s->ring_;
   art__op_t *op = &r->send;
@@ -547,6 +495,7 @@ static void ring_send(art_stream_t *s) {
       do_shutdown(s);
     return;
   }
+  op->done = send_done;
   op->fd = s->io_.fd;
   op->flags = 0;
   if (n == 1) {
@@ -564,8 +513,7 @@ static void ring_send(art_stream_t *s) {
     flush_queue(s); /* no room in the ring now: the system call's path */
 }
 
-
-void art__stream_send_done(art__op_t *op, int64_t result) {
+static void send_done(art__op_t *op, int64_t result) {
   art__sring_t *r = art__container_of(op, art__sring_t, send);
   art_stream_t *s = r->stream;
   if (result > 0)
@@ -813,7 +761,7 @@ static void stream_refused(art_stream_t *s, int err) {
   if (has_flag(s, ART__S_READING)) {
     art_buf_t none = {NULL, 0};
     stop_reading(s);
-    call_read_cb(s, err, &none);
+    art__stream_read_cb(s, err, &none);
   }
   if (art__handle_usable((art_handle_t *)s) &&
       !art__queue_empty(&s->write_queue_))
@@ -833,7 +781,7 @@ static void stream_io(art_loop_t *loop, art__io_t *w, unsigned events) {
     return;
   }
   if ((events & ART_READABLE) && has_flag(s, ART__S_READING))
-    read_some(s);
+    art__stream_read_some(s);
   if ((events & ART_WRITABLE) && art__handle_usable((art_handle_t *)s) &&
       !art__queue_empty(&s->write_queue_) && !send_in_flight(s)) {
     flush_queue(s);
@@ -852,12 +800,12 @@ static void stream_pending(art__pending_t *p) {
   if (has_flag(s, S_SHUTDOWN_DONE) && s->shutdown_req_ != NULL &&
       art__handle_usable((art_handle_t *)s))
     finish_shutdown(s, s->shutdown_req_->error_);
-  if (has_flag(s, ART__S_FILE) && still_reading(s)) {
-    read_some(s);
-    if (still_reading(s))
+  if (has_flag(s, ART__S_FILE) && art__stream_still_reading(s)) {
+    art__stream_read_some(s);
+    if (art__stream_still_reading(s))
       art__stream_defer(s);
   }
-  if (still_reading(s) && art__sring_pending(s))
+  if (art__stream_still_reading(s) && art__sring_pending(s))
     art__sring_deliver_held(s);
 }
 

@@ -91,16 +91,16 @@ static inline int art__is_stream_type(art_handle_type t) {
 typedef struct art__sring_held art__sring_held_t;
 typedef struct art__sring art__sring_t;
 struct art__sring {
-  art__op_t recv;                /* the multishot receive */
-  art__op_t send;                /* the send of the queue's head */
-  struct msghdr msg;             /* send's, when it gathers */
+  art__op_t recv;    /* the multishot receive */
+  art__op_t send;    /* the send of the queue's head */
+  struct msghdr msg; /* send's, when it gathers */
   struct iovec iov[ART__SRING_IOV];
   art_stream_t *stream;
-  art__sring_held_t *held;       /* bytes received after a read stop */
+  art__sring_held_t *held; /* bytes received after a read stop */
   art__sring_held_t *held_tail;
-  int held_status;               /* ART_EOF or an error received then */
-  unsigned flags;                /* SR_* of stream_ring.c */
-  art__sring_t *next_free;       /* the loop's free list */
+  int held_status;         /* ART_EOF or an error received then */
+  unsigned flags;          /* SR_* of stream_ring.c */
+  art__sring_t *next_free; /* the loop's free list */
 };
 
 /* 1 if s can do its reads and writes as completions on its loop now;
@@ -118,13 +118,27 @@ int art__sring_pending(const art_stream_t *s) ART__HIDDEN;
 void art__sring_close(art_stream_t *s) ART__HIDDEN;
 int art__sring_busy(const art_handle_t *h) ART__HIDDEN;
 void art__sring_release(art_stream_t *s) ART__HIDDEN;
-/* stream.c's: the send operation finished (the write half). */
-void art__stream_send_done(art__op_t *op, int64_t result) ART__HIDDEN;
 
 /* True while art_read_start is in effect. */
 static inline int art__stream_reading(const art_stream_t *s) {
   return (s->stream_flags_ & ART__S_READING) != 0;
 }
+
+/* True while the stream is open and art_read_start is in effect. */
+static inline int art__stream_still_reading(const art_stream_t *s) {
+  return art__handle_usable((const art_handle_t *)s) &&
+         (s->stream_flags_ & ART__S_READING);
+}
+
+/* ---- Reading by system calls (src/net/stream_read.c) ---- */
+/* Clears ART__S_READING, stops the fd's readable watch and, unless the
+ * stream listens, the handle. */
+void art__stream_halt_reading(art_stream_t *s) ART__HIDDEN;
+/* The user's read callback, through the one callback path. */
+void art__stream_read_cb(art_stream_t *s, ssize_t n,
+                         const art_buf_t *buf) ART__HIDDEN;
+/* Reads until drained, the end, an error or a bound of reads. */
+void art__stream_read_some(art_stream_t *s) ART__HIDDEN;
 
 /* True for a usable stream handle. */
 static inline int art__stream_usable(const art_stream_t *s) {

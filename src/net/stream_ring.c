@@ -8,22 +8,33 @@
  *    Pipes, terminals and files keep readiness. A loop whose backend has
  *    no operations (epoll, poll) never makes a block, and pays one
  *    predictable branch per read start and per write.
- * 2. Reading is one multishot receive per art_read_start, into the loop's
- *    buffer pool (ART_LOOP_READ_BUFFERS): no buffer is pinned while the
- *    socket is idle, and the kernel picks one only when bytes come. Each
- *    completion's bytes are copied into buffers from alloc_cb, as many as
- *    they need, and the pool buffer goes back at once.
+ * 2. Reading is a receive in the ring, armed again after each
+ *    completion, into the loop's buffer pool (ART_LOOP_READ_BUFFERS): no
+ *    buffer is pinned while the socket is idle, and the kernel picks one
+ *    only when bytes come. The bytes are copied into buffers from
+ *    alloc_cb, as many as they need, and the pool buffer goes back at
+ *    once. A receive that filled its buffer means more is waiting: the
+ *    stream then drains the socket with read(2) as readiness would
+ *    (stream_read.c), so bulk transfer costs what it costs on epoll, and
+ *    a request-response exchange costs no system call but the wait.
+ *    One receive at a time, not multishot: a multishot receive goes on
+ *    taking bytes into the pool between two waits whatever the reader
+ *    said, and a cancel cannot stop it while it runs, which would drain
+ *    the socket past the reader's backpressure into the loop's memory.
  * 3. Stopping. art_read_stop cancels the receive, but bytes the kernel
  *    took before the cancel reaches it are the stream's already: they are
- *    kept (copied to memory of their own, so the pool is never held by a
- *    paused stream) with an end of stream or error that came after them,
- *    and art_read_start hands them over first, from the pending phase, in
- *    order, before it receives again.
- * 4. A receive ends without a cancel when the pool ran dry for it
- *    (ART_ENOBUFS), at the end of the stream or on an error. The first is
- *    submitted again: buffers go back inside each completion, so the next
- *    wait finds the pool full again and no loop spins on it.
- * 5. Closing. art_close cancels the receive and the send; the close
+ *    kept (copied to chunks of the loop's, so the pool is never held by a
+ *    paused stream; delivered chunks stay for the next pause, up to 64) with an
+ * end of stream or error that came after them, and art_read_start hands them
+ * over first, from the pending phase, in order, before it receives again.
+ * 4. A receive that found the pool dry (ART_ENOBUFS: more receives
+ *    completed in one wait than the pool has buffers) is submitted again:
+ *    buffers go back inside each completion, so the next wait finds the
+ *    pool full again and no loop spins on it.
+ * 5. Closing. art_close cancels the receive and the send, and submits
+ *    at once: a send still queued in the ring is made first, so the bytes
+ *    the socket takes go out (write, then close, sends), and only the
+ *    rest is canceled, as a readiness write queue's would be. The close
  *    phase parks the handle while either is in the kernel (handle.c), so
  *    the write callbacks (ART_ECANCELED for what did not go out) and the
  *    close callback run after the kernel let go of the writes' buffers.
@@ -44,13 +55,18 @@ enum {
 
 struct art__sring_held {
   art__sring_held_t *next;
-  size_t len, off;
+  size_t len, off, cap;
   char data[];
 };
 
-/* The loop's free blocks (note 6). */
+#define HOLD_MIN   (16 * 1024) /* a kept chunk's least size */
+#define MAX_SPARES 64          /* kept chunks a loop keeps for reuse */
+
+/* The loop's free blocks (note 6) and spare chunks (note 3). */
 typedef struct {
   art__sring_t *free;
+  art__sring_held_t *spares;
+  unsigned nspares;
 } sring_state_t;
 
 static void sring_loop_close(art_loop_t *loop, void *state) {
@@ -61,12 +77,24 @@ static void sring_loop_close(art_loop_t *loop, void *state) {
     st->free = r->next_free;
     art__free(r);
   }
+  while (st->spares != NULL) {
+    art__sring_held_t *h = st->spares;
+    st->spares = h->next;
+    art__free(h);
+  }
   art__free(st);
 }
 
 static const art__ext_t sring_ext = {"stream_ring", sring_loop_close, NULL};
 
 static void recv_done(art__op_t *op, int64_t result);
+
+/* Queues the stream for its pending phase (stream.c's callback, set at
+ * init): this file is below stream.c and calls nothing of it. */
+static void defer(art_stream_t *s) {
+  if (art__queue_empty(&s->pending_.node))
+    art__pending_add(s->loop, &s->pending_, s->pending_.cb);
+}
 
 static int stream_fits(const art_stream_t *s) {
   unsigned f = s->stream_flags_;
@@ -96,8 +124,7 @@ static art__sring_t *sring_make(art_stream_t *s) {
   art__queue_init(&r->send.node_);
   r->recv.done = recv_done;
   r->recv.kind = ART__OP_RECV;
-  r->recv.how = ART__OP_MULTISHOT | ART__OP_PROVIDED;
-  r->send.done = art__stream_send_done;
+  r->recv.how = ART__OP_PROVIDED;
   r->stream = s;
   s->ring_ = r;
   return r;
@@ -112,29 +139,24 @@ int art__sring_usable(art_stream_t *s) {
 
 /* ---- Reading ---- */
 
-static int reading(const art_stream_t *s) {
-  return art__handle_usable((const art_handle_t *)s) &&
-         (s->stream_flags_ & ART__S_READING);
-}
-
-static void stop_reading(art_stream_t *s) {
-  s->stream_flags_ &= ~ART__S_READING;
-  if (!(s->stream_flags_ & ART__S_LISTENING))
-    art__handle_stop((art_handle_t *)s);
-}
-
-static void read_cb(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
-  ART__CALLBACK(s, s->read_cb_, (s, n, buf));
-}
-
-/* Keeps bytes received while the stream does not read (note 3). Without
- * memory for them the stream fails as a read would: ART_ENOMEM. */
-static void hold(art__sring_t *r, const char *p, size_t n) {
-  art__sring_held_t *h = art__malloc(sizeof(*h) + n);
-  if (h == NULL) {
-    if (r->held_status == 0)
-      r->held_status = ART_ENOMEM;
-    return;
+/* Keeps bytes received while the stream does not read (note 3), in a
+ * chunk from the loop's spares when one fits: streams paused and resumed
+ * over and over (backpressure) stop allocating once warm. Without memory
+ * for them the stream fails as a read would: ART_ENOMEM. */
+static void hold(art_stream_t *s, art__sring_t *r, const char *p, size_t n) {
+  sring_state_t *st = art__ext_get(s->loop, &sring_ext);
+  art__sring_held_t *h = st->spares;
+  if (h != NULL && h->cap >= n) {
+    st->spares = h->next;
+    st->nspares--;
+  } else {
+    size_t cap = n > HOLD_MIN ? n : HOLD_MIN;
+    if ((h = art__malloc(sizeof(*h) + cap)) == NULL) {
+      if (r->held_status == 0)
+        r->held_status = ART_ENOMEM;
+      return;
+    }
+    h->cap = cap;
   }
   memcpy(h->data, p, n);
   h->len = n;
@@ -147,25 +169,37 @@ static void hold(art__sring_t *r, const char *p, size_t n) {
   r->held_tail = h;
 }
 
+/* A kept chunk is delivered: back to the loop's spares, up to a bound. */
+static void unhold(art_loop_t *loop, art__sring_held_t *h) {
+  sring_state_t *st = art__ext_get(loop, &sring_ext);
+  if (st->nspares >= MAX_SPARES) {
+    art__free(h);
+    return;
+  }
+  h->next = st->spares;
+  st->spares = h;
+  st->nspares++;
+}
+
 /* Copies n bytes at p into the user's buffers while the stream reads;
  * returns how many it did not take. */
 static size_t deliver(art_stream_t *s, const char *p, size_t n) {
-  while (n > 0 && reading(s)) {
+  while (n > 0 && art__stream_still_reading(s)) {
     art_buf_t buf = {NULL, 0};
     ART__CALLBACK(s, s->alloc_cb_, ((art_handle_t *)s, READ_SUGGESTED, &buf));
-    if (!reading(s))
+    if (!art__stream_still_reading(s))
       break;
     if (buf.base == NULL || buf.len == 0) {
-      read_cb(s, ART_ENOBUFS, &buf);
-      if (reading(s))
-        art__stream_defer(s); /* tried again from the pending phase */
+      art__stream_read_cb(s, ART_ENOBUFS, &buf);
+      if (art__stream_still_reading(s))
+        defer(s); /* tried again from the pending phase */
       break;
     }
     size_t k = n < buf.len ? n : buf.len;
     memcpy(buf.base, p, k);
     p += k;
     n -= k;
-    read_cb(s, (ssize_t)k, &buf);
+    art__stream_read_cb(s, (ssize_t)k, &buf);
   }
   return n;
 }
@@ -173,16 +207,16 @@ static size_t deliver(art_stream_t *s, const char *p, size_t n) {
 /* The end of the stream or an error: delivered now if the stream reads,
  * else kept for its next read start. */
 static void finish(art_stream_t *s, art__sring_t *r, int status) {
-  if (status == ART_EOF)
-    s->stream_flags_ &= ~ART__S_READABLE;
-  if (!reading(s) || r->held != NULL) {
+  if (!art__stream_still_reading(s) || r->held != NULL) {
     if (r->held_status == 0)
-      r->held_status = status;
+      r->held_status = status; /* READABLE stays: the user reads it */
     return;
   }
   art_buf_t none = {NULL, 0};
-  stop_reading(s);
-  read_cb(s, status, &none);
+  if (status == ART_EOF)
+    s->stream_flags_ &= ~ART__S_READABLE;
+  art__stream_halt_reading(s);
+  art__stream_read_cb(s, status, &none);
 }
 
 static int submit_recv(art_stream_t *s, art__sring_t *r) {
@@ -191,10 +225,11 @@ static int submit_recv(art_stream_t *s, art__sring_t *r) {
   return art__io_submit(s->loop, &r->recv);
 }
 
-/* Reads by readiness from now on (a kernel without multishot receive). */
+/* Reads by readiness from now on (a kernel without multishot receive, or
+ * a ring that refused the receive). */
 static void fall_back(art_stream_t *s, art__sring_t *r) {
   r->flags |= SR_NO_RECV;
-  if (reading(s)) {
+  if (art__stream_still_reading(s)) {
     int err = art__io_start(s->loop, &s->io_, ART_READABLE);
     if (err)
       finish(s, r, err);
@@ -204,28 +239,27 @@ static void fall_back(art_stream_t *s, art__sring_t *r) {
 /* After the receive's last completion: receive again while the stream
  * reads and nothing is kept (note 4). */
 static void rearm(art_stream_t *s, art__sring_t *r) {
-  if (!reading(s) || r->held != NULL || r->held_status != 0 ||
+  if (!art__stream_still_reading(s) || r->held != NULL || r->held_status != 0 ||
       art__op_in_flight(&r->recv) || (r->flags & SR_NO_RECV))
     return;
-  int err = submit_recv(s, r);
-  if (err == ART_ENOTSUP)
-    fall_back(s, r);
-  else if (err)
-    finish(s, r, err);
+  if (submit_recv(s, r) != 0)
+    fall_back(s, r); /* no room in the ring: readiness, which says why */
 }
-
 
 static void recv_done(art__op_t *op, int64_t result) {
   art__sring_t *r = art__container_of(op, art__sring_t, recv);
   art_stream_t *s = r->stream;
   art_loop_t *loop = s->loop;
   if (op->got_ & ART__GOT_BUFFER) {
-    const char *p = art__io_buffer(loop, op);
+    size_t size;
+    const char *p = art__io_buffer(loop, op, &size);
     size_t n = result > 0 ? (size_t)result : 0;
     size_t left = r->held == NULL ? deliver(s, p, n) : n;
     if (left > 0 && art__handle_usable((art_handle_t *)s))
-      hold(r, p + (n - left), left);
+      hold(s, r, p + (n - left), left);
     art__io_recycle(loop, op);
+    if (n == size && r->held == NULL)
+      art__stream_read_some(s); /* more is waiting: drain it (note 2) */
   } else if (result == 0) {
     finish(s, r, ART_EOF);
   } else if (result == ART_EINVAL && !(r->flags & SR_RECV_CANCEL)) {
@@ -233,8 +267,6 @@ static void recv_done(art__op_t *op, int64_t result) {
   } else if (result < 0 && result != ART_ENOBUFS && result != ART_ECANCELED) {
     finish(s, r, (int)result);
   }
-  if (art__op_in_flight(op))
-    return;
   if (!art__handle_usable((art_handle_t *)s)) {
     if (!art__sring_busy((art_handle_t *)s))
       art__handle_unpark((art_handle_t *)s);
@@ -251,12 +283,14 @@ int art__sring_read_start(art_stream_t *s) {
                         ART__OP_MULTISHOT | ART__OP_PROVIDED))
     return ART_ENOTSUP;
   if (r->held != NULL || r->held_status != 0) {
-    art__stream_defer(s); /* note 3 */
+    defer(s); /* note 3 */
     return 0;
   }
-  if (art__op_in_flight(&r->recv))
-    return 0; /* a stop's cancel is on its way: its end receives again */
-  return submit_recv(s, r);
+  if (art__op_in_flight(&r->recv)) {
+    r->flags &= ~SR_RECV_CANCEL; /* a later stop cancels again */
+    return 0; /* a stop's cancel may be on its way: its end rearms */
+  }
+  return submit_recv(s, r) == 0 ? 0 : ART_ENOTSUP; /* ENOTSUP: readiness */
 }
 
 void art__sring_read_stop(art_stream_t *s) {
@@ -270,7 +304,7 @@ void art__sring_read_stop(art_stream_t *s) {
 /* Note 3: the kept bytes, then the kept end, then receiving again. */
 void art__sring_deliver_held(art_stream_t *s) {
   art__sring_t *r = s->ring_;
-  while (r->held != NULL && reading(s)) {
+  while (r->held != NULL && art__stream_still_reading(s)) {
     art__sring_held_t *h = r->held;
     size_t left = deliver(s, h->data + h->off, h->len - h->off);
     if (left > 0) {
@@ -280,9 +314,9 @@ void art__sring_deliver_held(art_stream_t *s) {
     r->held = h->next;
     if (r->held == NULL)
       r->held_tail = NULL;
-    art__free(h);
+    unhold(s->loop, h);
   }
-  if (r->held == NULL && r->held_status != 0 && reading(s)) {
+  if (r->held == NULL && r->held_status != 0 && art__stream_still_reading(s)) {
     int status = r->held_status;
     r->held_status = 0;
     finish(s, r, status);
@@ -308,6 +342,11 @@ void art__sring_close(art_stream_t *s) {
   }
   if (art__op_in_flight(&r->send))
     art__io_cancel(s->loop, &r->send);
+  /* The queued send goes in before its cancel, and before the caller
+   * closes the fd it names: what the socket takes now still goes out,
+   * as a direct write's would have (note 5). */
+  if (art__sring_busy((art_handle_t *)s))
+    art__io_flush(s->loop);
 }
 
 int art__sring_busy(const art_handle_t *h) {
@@ -324,7 +363,7 @@ void art__sring_release(art_stream_t *s) {
   while (r->held != NULL) {
     art__sring_held_t *h = r->held;
     r->held = h->next;
-    art__free(h);
+    unhold(s->loop, h);
   }
   sring_state_t *st = art__ext_get(s->loop, &sring_ext);
   r->next_free = st->free;

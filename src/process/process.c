@@ -648,4 +648,5 @@ static int process_loop_fork(art_loop_t *loop, void *state) {
 }
 
 const art__handle_ops_t art__process_ops = {
-    ART_PROCESS, "process", sizeof(art_process_t), process_close, NULL, NULL, NULL};
+    ART_PROCESS, "process", sizeof(art_process_t), process_close, NULL,
+    NULL,        NULL};

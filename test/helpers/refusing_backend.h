@@ -26,6 +26,38 @@ static int refusing_update(void *state, int fd, unsigned had, unsigned want) {
   return refusing.inner->update(state, fd, had, want);
 }
 
+/* A completion backend's sends and receives on the refused fd are refused
+ * too: they stand in for its watcher (readiness then takes over, and is
+ * refused as it would be). */
+static int refusing_submit(void *state, art__op_t *op) {
+  int io = op->kind == ART__OP_SEND || op->kind == ART__OP_SENDMSG ||
+           op->kind == ART__OP_RECV || op->kind == ART__OP_RECVMSG;
+  if (io && (refusing.fd == -1 || refusing.fd == op->fd))
+    return refusing.err; /* counted when readiness is refused in turn */
+  return refusing.inner->submit(state, op);
+}
+
+/* And an operation on it already in the ring completes with the refusal,
+ * as one the kernel failed would: its pool buffer goes back unread. */
+static int refusing_wait(void *state, int64_t timeout_ns, art__event_t *out,
+                         int max) {
+  int n = refusing.inner->wait(state, timeout_ns, out, max);
+  for (int i = 0; i < n; i++) {
+    art__op_t *op = out[i].op;
+    if (op == NULL ||
+        (op->kind != ART__OP_RECV && op->kind != ART__OP_SEND &&
+         op->kind != ART__OP_SENDMSG) ||
+        (refusing.fd != -1 && refusing.fd != op->fd))
+      continue;
+    if (out[i].events & ART__GOT_BUFFER)
+      refusing.inner->recycle(state, out[i].events >> ART__GOT_ID_SHIFT);
+    out[i].events &= ~(unsigned)ART__GOT_BUFFER;
+    out[i].result = refusing.err;
+    refusing.refusals++;
+  }
+  return n;
+}
+
 /* Inits loop on the refusing backend, refusing registrations of fd (-1:
  * any fd, -2: none) with err from the start, the loop's own included. */
 static __attribute__((unused)) int refusing_loop_init_armed(art_loop_t *loop,
@@ -33,6 +65,10 @@ static __attribute__((unused)) int refusing_loop_init_armed(art_loop_t *loop,
   refusing.inner = art__backend_select();
   refusing.ops = *refusing.inner;
   refusing.ops.update = refusing_update;
+  if (refusing.inner->submit != NULL) {
+    refusing.ops.submit = refusing_submit;
+    refusing.ops.wait = refusing_wait;
+  }
   refusing.fd = fd;
   refusing.err = err;
   refusing.refusals = 0;
