@@ -629,7 +629,8 @@ typedef enum {
   /* value an art_backend_kind: the loop moves to that backend, with every
    * fd it watches (art_backend_fd and art_backend_name change). Where the
    * kernel refuses io_uring the loop gets epoll, quietly. ART_EBUSY inside
-   * art_run, and while fs requests run in the loop's io_uring; the error
+   * art_run, and while fs requests run in the loop's io_uring or streams
+   * read or write in it; the error
    * of the new backend's set-up (the loop then keeps its backend). */
   ART_LOOP_BACKEND = 3,
   /* io_uring only (other backends take the values and ignore them): TCP

@@ -89,7 +89,11 @@ enum {
    * completion that carries bytes has ART__GOT_BUFFER in op->got_: the
    * owner reads them at art__io_buffer and gives the buffer back with
    * art__io_recycle before its done returns. */
-  ART__OP_PROVIDED = 8
+  ART__OP_PROVIDED = 8,
+  /* RECV, RECVMSG: the owner just drained the socket, so the kernel
+   * waits for bytes at once instead of trying a receive that would find
+   * none (io_uring's IORING_RECVSEND_POLL_FIRST). */
+  ART__OP_POLL_FIRST = 16
 };
 
 /* Bits of art__op_t.got_, set by the core before each done. */

@@ -175,5 +175,8 @@ int art__uring_prep(struct io_uring_sqe *sqe, const art__op_t *op) {
   if ((op->how & ART__OP_MULTISHOT) &&
       (op->kind == ART__OP_RECV || op->kind == ART__OP_RECVMSG))
     sqe->ioprio |= IORING_RECV_MULTISHOT;
+  if ((op->how & ART__OP_POLL_FIRST) &&
+      (op->kind == ART__OP_RECV || op->kind == ART__OP_RECVMSG))
+    sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
   return 0;
 }

@@ -221,11 +221,13 @@ static void finish(art_stream_t *s, art__sring_t *r, int status) {
 
 static int submit_recv(art_stream_t *s, art__sring_t *r) {
   r->recv.fd = s->io_.fd;
+  if (r->flags & SR_RECV_CANCEL) /* a stop came between: bytes may wait */
+    r->recv.how &= ~(unsigned)ART__OP_POLL_FIRST;
   r->flags &= ~SR_RECV_CANCEL;
   return art__io_submit(s->loop, &r->recv);
 }
 
-/* Reads by readiness from now on (a kernel without multishot receive, or
+/* Reads by readiness from now on (a kernel that refuses the receive, or
  * a ring that refused the receive). */
 static void fall_back(art_stream_t *s, art__sring_t *r) {
   r->flags |= SR_NO_RECV;
@@ -258,7 +260,10 @@ static void recv_done(art__op_t *op, int64_t result) {
     if (left > 0 && art__handle_usable((art_handle_t *)s))
       hold(s, r, p + (n - left), left);
     art__io_recycle(loop, op);
-    if (n == size && r->held == NULL)
+    r->recv.how &= ~(unsigned)ART__OP_POLL_FIRST;
+    if (n < size)
+      r->recv.how |= ART__OP_POLL_FIRST; /* the socket is empty now */
+    else if (r->held == NULL)
       art__stream_read_some(s); /* more is waiting: drain it (note 2) */
   } else if (result == 0) {
     finish(s, r, ART_EOF);

@@ -6,7 +6,13 @@
 #   test/bench/http_wrk.sh [BUILD_DIR]     (default build/bench; built
 #                                           with -O2 if the server is missing)
 #
-# Environment: DURATION (s per run, default 10), ROUNDS (default 3),
+#   SERVERS="asyncrt-io_uring asyncrt-epoll" BIG_CONNS=0 test/bench/http_wrk.sh
+#                                          the server on two backends
+#
+# Environment: SERVERS (two of asyncrt, asyncrt-BACKEND with BACKEND
+# epoll, poll or io_uring, and node; default "asyncrt node": the ratios
+# are the first's over the second's), DURATION (s per run, default 10),
+# ROUNDS (default 3),
 # CONNS (default 100), BIG_CONNS (default 10000; 0 skips that part),
 # WARMUP (s of unmeasured load before each run, default 2),
 # PIN=split to pin each server to CPU 0 and wrk to CPU 1 (default: the
@@ -25,6 +31,8 @@ rounds=${ROUNDS:-3}
 conns=${CONNS:-100}
 big_conns=${BIG_CONNS:-10000}
 warmup=${WARMUP:-2}
+read -r -a servers <<<"${SERVERS:-asyncrt node}"
+[ "${#servers[@]}" -eq 2 ] || { echo "http_wrk.sh: SERVERS names two" >&2; exit 2; }
 srv_cpu=() wrk_cpu=()
 if [ "${PIN:-}" = split ]; then
   srv_cpu=(taskset -c 0) wrk_cpu=(taskset -c 1)
@@ -35,7 +43,10 @@ if ! command -v wrk >/dev/null; then
   [ "$(id -u)" -ne 0 ] && sudo=sudo
   $sudo apt-get install -y -qq wrk >/dev/null
 fi
-command -v node >/dev/null || { echo "http_wrk.sh: node is needed" >&2; exit 1; }
+case " ${servers[*]} " in
+*" node "*) command -v node >/dev/null ||
+  { echo "http_wrk.sh: node is needed" >&2; exit 1; } ;;
+esac
 if [ ! -x "$build/examples/http/server" ]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release \
     "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" -DART_BUILD_TESTS=OFF >/dev/null
@@ -51,8 +62,10 @@ trap cleanup EXIT
 start() {
   local out
   out=$(mktemp)
-  if [ "$1" = asyncrt ]; then
-    "${srv_cpu[@]}" "$build/examples/http/server" 0 --max-conns 20000 >"$out" &
+  if [ "${1%%-*}" = asyncrt ]; then
+    local backend=${1#asyncrt}
+    ART_BACKEND=${backend#-} "${srv_cpu[@]}" "$build/examples/http/server" 0 \
+      --max-conns 20000 >"$out" &
   else
     "${srv_cpu[@]}" node test/bench/http_node.js 0 >"$out" &
   fi
@@ -121,7 +134,7 @@ median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 declare -A res
 for r in $(seq "$rounds"); do
-  for s in asyncrt node; do
+  for s in "${servers[@]}"; do
     line=$(run "$s" "$conns" "$duration")
     echo "round $r $s: req/s p50_ms p99_ms rss_kb cpu_us/req = $line"
     res[$s]+="$line"$'\n'
@@ -133,16 +146,18 @@ echo "wrk -t2 -c$conns -d${duration}s --latency http://127.0.0.1:PORT/api/fast" 
   "(PIN=${PIN:-none}), medians of $rounds:"
 printf '%-10s %12s %10s %10s %10s %12s\n' server req/s p50_ms p99_ms \
   rss_MiB cpu_us/req
-for s in asyncrt node; do
+declare -A rps p99 cpu
+for s in "${servers[@]}"; do
   col() { printf '%s' "${res[$s]}" | awk -v c="$1" 'NF {print $c}' | median; }
-  printf '%-10s %12.0f %10.3f %10.3f %10.1f %12.2f\n' "$s" "$(col 1)" \
+  printf '%-18s %12.0f %10.3f %10.3f %10.1f %12.2f\n' "$s" "$(col 1)" \
     "$(col 2)" "$(col 3)" "$(calc "$(col 4) / 1024")" "$(col 5)"
-  declare "rps_$s=$(col 1)" "p99_$s=$(col 3)" "cpu_$s=$(col 5)"
+  rps[$s]=$(col 1) p99[$s]=$(col 3) cpu[$s]=$(col 5)
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-echo "asyncrt/node: req/s x$(ratio "$rps_asyncrt" "$rps_node")," \
-  "p99 x$(ratio "$p99_asyncrt" "$p99_node")," \
-  "server CPU per request x$(ratio "$cpu_asyncrt" "$cpu_node")"
+a=${servers[0]} b=${servers[1]}
+echo "$a/$b: req/s x$(ratio "${rps[$a]}" "${rps[$b]}")," \
+  "p99 x$(ratio "${p99[$a]}" "${p99[$b]}")," \
+  "server CPU per request x$(ratio "${cpu[$a]}" "${cpu[$b]}")"
 
 if [ "$big_conns" -gt 0 ]; then
   echo
@@ -150,7 +165,7 @@ if [ "$big_conns" -gt 0 ]; then
     "8 s each; RSS and established connections sampled at 6 s):"
   printf '%-10s %16s %16s %10s\n' server "rss@$conns" "rss@$big_conns" \
     "KiB/conn"
-  for s in asyncrt node; do
+  for s in "${servers[@]}"; do
     read -r _ _ _ small _ nsmall < <(run "$s" "$conns" 8)
     read -r _ _ _ big _ nbig < <(run "$s" "$big_conns" 8)
     printf '%-10s %9.1f MiB/%-5s %9.1f MiB/%-5s %10.2f\n' "$s" \
