@@ -26,28 +26,68 @@ static int refusing_update(void *state, int fd, unsigned had, unsigned want) {
   return refusing.inner->update(state, fd, had, want);
 }
 
-/* A completion backend's sends and receives on the refused fd are refused
- * too: they stand in for its watcher (readiness then takes over, and is
- * refused as it would be). */
-static int refusing_submit(void *state, art__op_t *op) {
-  int io = op->kind == ART__OP_SEND || op->kind == ART__OP_SENDMSG ||
-           op->kind == ART__OP_RECV || op->kind == ART__OP_RECVMSG;
-  if (io && (refusing.fd == -1 || refusing.fd == op->fd))
-    return refusing.err; /* counted when readiness is refused in turn */
-  return refusing.inner->submit(state, op);
+/* A completion backend's sends and receives stand in for the fd's
+ * watcher, so they are refused the same way: held by submit, as a watch
+ * waits for the poll phase, and handed to the ring by the next wait
+ * unless their fd is refused by then, when they complete with the
+ * refusal instead, as operations the kernel failed. */
+static art__queue_t refusing_held;
+
+static int refusing_io(const art__op_t *op) {
+  return op->kind == ART__OP_SEND || op->kind == ART__OP_SENDMSG ||
+         op->kind == ART__OP_RECV || op->kind == ART__OP_RECVMSG;
 }
 
-/* And an operation on it already in the ring completes with the refusal,
- * as one the kernel failed would: its pool buffer goes back unread. */
+static int refusing_refuses(int fd) {
+  return refusing.fd == -1 || refusing.fd == fd;
+}
+
+static int refusing_submit(void *state, art__op_t *op) {
+  if (!refusing_io(op))
+    return refusing.inner->submit(state, op);
+  art__queue_insert_tail(&refusing_held, &op->node_);
+  return 0;
+}
+
+static int refusing_cancel(void *state, art__op_t *op) {
+  art__queue_t *q;
+  art__queue_foreach(q, &refusing_held) {
+    if (q == &op->node_) {
+      op->fd = -1; /* reported canceled by the next wait */
+      return 0;
+    }
+  }
+  return refusing.inner->cancel(state, op);
+}
+
+static int refusing_busy(const void *state) {
+  return !art__queue_empty(&refusing_held) || refusing.inner->busy(state);
+}
+
 static int refusing_wait(void *state, int64_t timeout_ns, art__event_t *out,
                          int max) {
-  int n = refusing.inner->wait(state, timeout_ns, out, max);
-  for (int i = 0; i < n; i++) {
+  int k = 0;
+  while (!art__queue_empty(&refusing_held) && k < max) {
+    art__queue_t *q = art__queue_head(&refusing_held);
+    art__op_t *op = art__container_of(q, art__op_t, node_);
+    art__queue_remove(q);
+    art__queue_init(q);
+    int err = op->fd == -1 ? ART_ECANCELED : 0;
+    if (err == 0 && refusing_refuses(op->fd)) {
+      err = refusing.err;
+      refusing.refusals++;
+    }
+    if (err == 0)
+      err = refusing.inner->submit(state, op);
+    if (err != 0)
+      out[k++] = (art__event_t){-1, 0, op, err};
+  }
+  int n = refusing.inner->wait(state, k > 0 ? 0 : timeout_ns, out + k, max - k);
+  /* An operation already in the ring when its fd became refused completes
+   * with the refusal: its pool buffer goes back unread. */
+  for (int i = k; i < k + n; i++) {
     art__op_t *op = out[i].op;
-    if (op == NULL ||
-        (op->kind != ART__OP_RECV && op->kind != ART__OP_SEND &&
-         op->kind != ART__OP_SENDMSG) ||
-        (refusing.fd != -1 && refusing.fd != op->fd))
+    if (op == NULL || !refusing_io(op) || !refusing_refuses(op->fd))
       continue;
     if (out[i].events & ART__GOT_BUFFER)
       refusing.inner->recycle(state, out[i].events >> ART__GOT_ID_SHIFT);
@@ -55,7 +95,7 @@ static int refusing_wait(void *state, int64_t timeout_ns, art__event_t *out,
     out[i].result = refusing.err;
     refusing.refusals++;
   }
-  return n;
+  return k + n;
 }
 
 /* Inits loop on the refusing backend, refusing registrations of fd (-1:
@@ -65,8 +105,11 @@ static __attribute__((unused)) int refusing_loop_init_armed(art_loop_t *loop,
   refusing.inner = art__backend_select();
   refusing.ops = *refusing.inner;
   refusing.ops.update = refusing_update;
+  art__queue_init(&refusing_held);
   if (refusing.inner->submit != NULL) {
     refusing.ops.submit = refusing_submit;
+    refusing.ops.cancel = refusing_cancel;
+    refusing.ops.busy = refusing_busy;
     refusing.ops.wait = refusing_wait;
   }
   refusing.fd = fd;
