@@ -522,10 +522,11 @@ void conn_write(conn_t *c, unsigned nbufs, write_next_t next) {
     conn_start_timer(c, T_SEND, c->srv->cfg.send_timeout);
 }
 
-/* The Date header value, formatted once per second. */
+/* The Date header value, formatted once per second by each thread (worker
+ * loops serve on threads of their own: one cache each, nothing shared). */
 static const char *http_date(server_t *srv) {
-  static char date[40];
-  static time_t last;
+  static _Thread_local char date[40];
+  static _Thread_local time_t last;
   time_t now = time(NULL);
   if (now != last) {
     struct tm tm;
