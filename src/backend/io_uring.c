@@ -664,6 +664,11 @@ static int uring_submit(void *state, art__op_t *op) {
     return ART_ENOTSUP;
   if ((op->how & ART__OP_NOW) && (!entered || st->lost))
     return ART_EAGAIN;
+  /* A receive from the pool needs the pool in this ring: a forked child's
+   * or a moved loop's new ring may not have it yet (note 13). */
+  if ((op->how & ART__OP_PROVIDED) && st->pool.state != 1 &&
+      (st->pool.state != 0 || pool_make(st) != 0))
+    return ART_ENOTSUP;
   struct io_uring_sqe *sqe = get_sqe(st);
   if (sqe == NULL)
     return ART_EAGAIN;
