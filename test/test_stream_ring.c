@@ -128,6 +128,8 @@ typedef struct {
   int refuse_allocs;  /* alloc_cb gives no buffer this many times */
   int stop_in_read;   /* read_stop in each read_cb, start again later */
   int reads, eofs, enobufs, errors, after_eof, bad_bytes, closed;
+  void *other; /* cross_read: the reader it stops */
+  int stopped; /* cross_read: stopped by the other */
   char scratch[SCRATCH];
 } reader_t;
 
@@ -465,6 +467,67 @@ ART_TEST(stop_with_receive_in_ring_loses_nothing_unix) {
 
 ART_TEST(stop_with_receive_in_ring_loses_nothing_tcp) {
   stopped_stop_start_cycles(ART_TEST_LOOP(state), 1);
+}
+
+/* Each stream stops the other from its own read callback. When both
+ * receives completed in the same wait, the second one's completion is
+ * handled on a stream that no longer reads: its bytes, or its end of
+ * stream, are the stream's already and must wait for its next start. */
+static void cross_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  reader_t *r = s->data, *o = r->other;
+  reader_read(s, n, buf);
+  if (!r->stopped && !o->stopped) {
+    o->stopped = 1;
+    assert_int_equal(art_read_stop(&o->h.stream), 0);
+  }
+}
+
+static int one_stopped_other_ended(void *arg) {
+  reader_t **rs = arg;
+  for (int i = 0; i < 2; i++)
+    if (rs[i]->stopped && rs[1 - i]->eofs > 0)
+      return 1;
+  return 0;
+}
+
+static void stopped_by_the_other(art_loop_t *loop, size_t len) {
+  int peers[2];
+  reader_t *rs[2];
+  char data[256];
+  ring_or_skip(loop);
+  fill(data, sizeof(data), 3, 0);
+  for (int i = 0; i < 2; i++)
+    rs[i] = reader_open(loop, 0, 3, &peers[i]);
+  for (int i = 0; i < 2; i++) {
+    rs[i]->other = rs[1 - i];
+    assert_int_equal(art_read_start(&rs[i]->h.stream, reader_alloc, cross_read),
+                     0);
+  }
+  art_run(loop, ART_RUN_NOWAIT); /* both receives go in */
+  for (int i = 0; i < 2; i++) {
+    if (len > 0)
+      assert_int_equal(send(peers[i], data, len, 0), (ssize_t)len);
+    close(peers[i]);
+  }
+  assert_true(art_test_run_until(loop, 5000, one_stopped_other_ended, rs));
+  reader_t *x = rs[0]->stopped ? rs[0] : rs[1];
+  for (int i = 0; i < 20; i++)
+    art_run(loop, ART_RUN_NOWAIT);
+  assert_int_equal(x->eofs, 0); /* nothing ends a stopped stream */
+  assert_int_equal(art_read_start(&x->h.stream, reader_alloc, reader_read), 0);
+  assert_true(art_test_run_until(loop, 5000, got_eof, x));
+  for (int i = 0; i < 2; i++) {
+    assert_complete(rs[i], len);
+    reader_finish(loop, rs[i]);
+  }
+}
+
+ART_TEST(end_of_stream_taken_while_stopped_by_another_comes_at_start) {
+  stopped_by_the_other(ART_TEST_LOOP(state), 0);
+}
+
+ART_TEST(bytes_taken_while_stopped_by_another_come_at_start) {
+  stopped_by_the_other(ART_TEST_LOOP(state), 200);
 }
 
 /* ---- A pool far smaller than the data ---- */
