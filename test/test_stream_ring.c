@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helpers/harness.h"
@@ -689,6 +690,60 @@ ART_TEST(pool_options_refused_once_the_pool_is_made) {
   art_close((art_handle_t *)p, free_handle);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   close(peer);
+}
+
+/* The child's side of pool_options_survive_loop_fork: reads 4096 bytes
+ * sent at once and exits 0 if the first read callback had 512 of them
+ * (a receive filled one 512-byte pool buffer, the rest was drained), 1 if
+ * it had more (the default pool's 16 KiB buffer took them all), 2 if it
+ * could not tell. No cmocka here: a child must not unwind into the
+ * parent's test. */
+static size_t first_read;
+
+static void note_first(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  reader_t *r = s->data;
+  (void)buf;
+  if (n > 0 && first_read == 0)
+    first_read = (size_t)n;
+  if (n > 0)
+    r->got += (size_t)n;
+}
+
+static int child_reads_with_pool(art_loop_t *loop) {
+  int sv[2];
+  char data[4096] = {0};
+  static reader_t r;
+  if (art_loop_fork(loop) != 0 ||
+      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
+      art_pipe_init(loop, &r.h.pipe, 0) != 0 ||
+      art_pipe_open(&r.h.pipe, sv[0]) != 0)
+    return 2;
+  r.h.stream.data = &r;
+  r.alloc_len = SCRATCH;
+  if (art_read_start(&r.h.stream, reader_alloc, note_first) != 0 ||
+      r.h.stream.ring_ == NULL ||
+      send(sv[1], data, sizeof(data), 0) != (ssize_t)sizeof(data))
+    return 2;
+  while (r.got < sizeof(data))
+    art_run(loop, ART_RUN_ONCE);
+  return first_read == 512 ? 0 : 1;
+}
+
+/* Pool options set before art_loop_fork hold in the child's loop too: its
+ * new ring's pool is made with them, not with the defaults. */
+ART_TEST(pool_options_survive_loop_fork) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int status;
+  ring_or_skip(loop);
+  assert_int_equal(art_loop_configure(loop, ART_LOOP_READ_BUFFERS, 2), 0);
+  assert_int_equal(art_loop_configure(loop, ART_LOOP_READ_BUFFER_SIZE, 512), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0)
+    _exit(child_reads_with_pool(loop));
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* ---- A close that waits for the kernel ---- */
