@@ -169,6 +169,15 @@ static void dispatch_fd(art_loop_t *loop, int fd, unsigned events) {
   w->cb(loop, w, events);
 }
 
+/* Gives a backend state the loop's read pool shape, if it has a pool. */
+static int apply_pool(const art_loop_t *loop, const art__backend_ops_t *ops,
+                      void *state) {
+  if (ops->set_pool == NULL ||
+      (loop->read_buffers_ == 0 && loop->read_buffer_size_ == 0))
+    return 0;
+  return ops->set_pool(state, loop->read_buffers_, loop->read_buffer_size_);
+}
+
 /* The parent's backend state is closed, never updated: an epoll instance
  * is shared across fork, and a removal here would remove the parent's
  * watchers. The new state starts empty, so every watcher goes back on the
@@ -179,6 +188,7 @@ int art__io_fork(art_loop_t *loop) {
   int err = loop->backend_->init(&state);
   if (err)
     return err;
+  apply_pool(loop, loop->backend_, state); /* a new state: never busy */
   if (loop->backend_->adopt != NULL)
     loop->backend_->adopt(state, loop->backend_state_);
   loop->backend_->close(loop->backend_state_);
@@ -255,16 +265,25 @@ void art__io_recycle(art_loop_t *loop, const art__op_t *op) {
 }
 
 /* ART_LOOP_READ_BUFFERS (count: a power of two up to 32768) and
- * ART_LOOP_READ_BUFFER_SIZE (size: 512 B to 1 MiB); 0 keeps the other. A
- * backend without a pool takes them and has no use for them. */
+ * ART_LOOP_READ_BUFFER_SIZE (size: 512 B to 1 MiB); 0 keeps the other.
+ * The loop keeps them for every backend it gets later (a backend without a
+ * pool has no use for them); the present one refuses them once its pool
+ * is made. */
 int art__io_set_pool(art_loop_t *loop, long count, long size) {
   if (count < 0 || count > 32768 || (count & (count - 1)) ||
       (size != 0 && (size < 512 || size > (1l << 20))))
     return ART_EINVAL;
-  if (loop->backend_->set_pool == NULL)
-    return 0;
-  return loop->backend_->set_pool(loop->backend_state_, (unsigned)count,
-                                  (unsigned)size);
+  if (loop->backend_->set_pool != NULL) {
+    int err = loop->backend_->set_pool(loop->backend_state_, (unsigned)count,
+                                       (unsigned)size);
+    if (err)
+      return err;
+  }
+  if (count != 0)
+    loop->read_buffers_ = (uint32_t)count;
+  if (size != 0)
+    loop->read_buffer_size_ = (uint32_t)size;
+  return 0;
 }
 
 int art__io_cancel(art_loop_t *loop, art__op_t *op) {
@@ -315,6 +334,7 @@ int art__io_set_backend(art_loop_t *loop, long kind) {
   int err = art__backend_open(&ops, &state);
   if (err)
     return err;
+  apply_pool(loop, ops, state); /* a new state: never busy */
   for (unsigned fd = 0;
        err == 0 && ops->reserve != NULL && fd < loop->nwatchers_; fd++)
     if (loop->watchers_[fd] != NULL)

@@ -709,11 +709,11 @@ static void note_first(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
     r->got += (size_t)n;
 }
 
-static int child_reads_with_pool(art_loop_t *loop) {
+static int child_reads_with_pool(art_loop_t *loop, int forked) {
   int sv[2];
   char data[4096] = {0};
   static reader_t r;
-  if (art_loop_fork(loop) != 0 ||
+  if ((forked && art_loop_fork(loop) != 0) ||
       socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
       art_pipe_init(loop, &r.h.pipe, 0) != 0 ||
       art_pipe_open(&r.h.pipe, sv[0]) != 0)
@@ -740,9 +740,40 @@ ART_TEST(pool_options_survive_loop_fork) {
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0)
-    _exit(child_reads_with_pool(loop));
+    _exit(child_reads_with_pool(loop, 1));
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* The child of pool_options_survive_a_backend_move: a loop of its own,
+ * configured on epoll, then moved to io_uring (3: no ring here). */
+static int child_moves_then_reads(void) {
+  static art_loop_t loop;
+  if (art_loop_init(&loop) != 0 ||
+      art_loop_configure(&loop, ART_LOOP_BACKEND, ART_BACKEND_EPOLL) != 0 ||
+      art_loop_configure(&loop, ART_LOOP_READ_BUFFERS, 2) != 0 ||
+      art_loop_configure(&loop, ART_LOOP_READ_BUFFER_SIZE, 512) != 0 ||
+      art_loop_configure(&loop, ART_LOOP_BACKEND, ART_BACKEND_IO_URING) != 0)
+    return 2;
+  if (strcmp(art_backend_name(&loop), "io_uring") != 0)
+    return 3;
+  return child_reads_with_pool(&loop, 0);
+}
+
+/* Pool options given while the loop is on another backend hold when it
+ * moves to io_uring: the loop keeps them for every backend it gets. */
+ART_TEST(pool_options_survive_a_backend_move) {
+  int status;
+  (void)state;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0)
+    _exit(child_moves_then_reads());
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 3)
+    skip();
   assert_int_equal(WEXITSTATUS(status), 0);
 }
 

@@ -458,7 +458,12 @@ struct art_loop_s {
   void *context_;
   uint64_t last_id_;
   struct art__observer *observer_;
-  void *reserved_[2];
+  /* The read pool's shape (ART_LOOP_READ_BUFFERS, ART_LOOP_READ_BUFFER_SIZE;
+   * 0: the backend's default), handed to every backend state the loop
+   * makes (src/io.c). From reserved_: the size is unchanged. */
+  uint32_t read_buffers_;
+  uint32_t read_buffer_size_;
+  void *reserved_[1];
 };
 
 struct art__handle_ops;
@@ -640,8 +645,10 @@ typedef enum {
    * gives. The pool is made on the first read: count buffers (a power of
    * two, 1 to 32768; default 128) of size bytes each (512 to 1 MiB;
    * default 16384). Set them before the loop's first read: ART_EBUSY once
-   * the pool is made, ART_EINVAL out of range. A stream whose reads find
-   * the pool empty waits for a buffer to come back, it loses nothing. */
+   * the pool is made, ART_EINVAL out of range. The loop keeps them for a
+   * backend it moves to later (ART_LOOP_BACKEND, art_loop_fork). A stream
+   * whose reads find the pool empty waits for a buffer to come back, it
+   * loses nothing. */
   ART_LOOP_READ_BUFFERS = 4,
   ART_LOOP_READ_BUFFER_SIZE = 5
 } art_loop_option;

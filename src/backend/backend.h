@@ -185,8 +185,7 @@ typedef struct art__backend_ops {
   int (*busy)(const void *state);
   /* Completion backends, in a forked child: state (new) takes the
    * operations `from` (the parent's, of the same backend, about to be
-   * closed) had in flight, and its next wait reports them canceled; and
-   * the settings the loop gave `from` (its read pool's). */
+   * closed) had in flight, and its next wait reports them canceled. */
   void (*adopt)(void *state, void *from);
   /* Optional: hands the kernel what the backend queued for its next wait
    * (io_uring's re-armed polls), without waiting. The core calls it when

@@ -713,13 +713,11 @@ static int uring_busy(const void *state) {
 }
 
 /* A forked child's new ring: the parent's operations are not the child's
- * to wait for, and are reported canceled (note 11); the pool keeps the
- * count and size the loop was configured with (note 13). */
+ * to wait for, and are reported canceled (note 11). (The loop gave the new
+ * state its pool's shape already: src/io.c.) */
 static void uring_adopt(void *state, void *from) {
   uring_t *st = state, *old = from;
   art__queue_t *lists[2] = {&old->ops, &old->orphans};
-  st->pool.count = old->pool.count;
-  st->pool.size = old->pool.size;
   for (int i = 0; i < 2; i++)
     while (!art__queue_empty(lists[i])) {
       art__queue_t *q = art__queue_head(lists[i]);
