@@ -24,7 +24,7 @@ typedef struct {
   int killed; /* exits by SIGKILL */
   int clean;  /* exits with status 0 */
   int64_t restart_ms[16];
-  uint64_t exit_at[16]; /* art_hrtime of each exit */
+  uint64_t exit_at[16]; /* the loop's time (art_now, ms) at each exit */
   int stopped;
   int reloaded;
   int reload_status;
@@ -46,7 +46,7 @@ static void on_online(art_cluster_t *c, unsigned slot, int pid) {
 
 static void on_exit_cb(art_cluster_t *c, unsigned slot, int pid, int64_t status,
                        int sig, int64_t restart) {
-  (void)c, (void)slot, (void)pid;
+  (void)slot, (void)pid;
   if (seen.exits == 0) {
     seen.messages_at_first_exit = seen.messages;
     seen.first_status = status;
@@ -54,7 +54,7 @@ static void on_exit_cb(art_cluster_t *c, unsigned slot, int pid, int64_t status,
   }
   if (seen.exits < 16) {
     seen.restart_ms[seen.exits] = restart;
-    seen.exit_at[seen.exits] = art_hrtime();
+    seen.exit_at[seen.exits] = art_now(c->loop);
   }
   seen.exits++;
   seen.killed += sig == SIGKILL;
@@ -613,7 +613,10 @@ static int six_exits(void *arg) {
 
 /* A worker that exits at once is restarted after 10, 20, 40, 40... ms:
  * the delays come from the exit callback (no clock in the verdict), and
- * each restart came no sooner than its delay (timers never fire early). */
+ * each restart came no sooner than its delay on the loop's clock, which
+ * the restart timer counts from (timers never fire early; the real clock
+ * may be ahead of the loop's cached time when an exit is seen, so it
+ * cannot be the measure). */
 ART_TEST(crash_loop_backs_off) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_cluster_t c;
@@ -626,7 +629,7 @@ ART_TEST(crash_loop_backs_off) {
     assert_int_equal(seen.restart_ms[i], expect[i]);
   for (int i = 1; i < 6; i++)
     assert_true(seen.exit_at[i] - seen.exit_at[i - 1] >=
-                (uint64_t)seen.restart_ms[i - 1] * 1000000u);
+                (uint64_t)seen.restart_ms[i - 1]);
   assert_int_equal(seen.online, 0);
   stop_and_finish(loop, &c);
   assert_true(c.restarts >= 5);
