@@ -489,16 +489,22 @@ static void wait_said(const char *text, int count) {
  * in strict turns; reuseport is the kernel's hash, so only "both" is
  * checked there. */
 static void cluster_scenario(int round_robin) {
-  int seen[2] = {0, 0}, pids[2] = {0, 0}, pid, w;
+  int seen[2] = {0, 0}, pids[2] = {0, 0}, pid, w, prev = -1, turns = 0;
   wait_said(" online (pid", 2);
   for (int i = 0; i < 40; i++) {
     CHECK((w = try_stats(&pid)) == 0 || w == 1, "request %d failed", i);
     seen[w]++;
     pids[w] = pid;
+    turns += prev >= 0 && w != prev;
+    prev = w;
   }
   CHECK(seen[0] > 0 && seen[1] > 0, "spread %d/%d", seen[0], seen[1]);
+  /* Strict turns change worker at every connection; the primary skips a
+   * worker whose acknowledgements lag (a loaded machine), which costs a
+   * turn or two. A dealer that picked at random would change about half
+   * the time (19.5 of 39). */
   if (round_robin)
-    CHECK(seen[0] == 20 && seen[1] == 20, "round robin %d/%d", seen[0],
+    CHECK(turns >= 33, "round robin: %d turns in 39 (%d/%d)", turns, seen[0],
           seen[1]);
   int failed = 0;
   for (int i = 0; i < 200; i++) {

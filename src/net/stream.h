@@ -137,6 +137,10 @@ void art__stream_halt_reading(art_stream_t *s) ART__HIDDEN;
 /* The user's read callback, through the one callback path. */
 void art__stream_read_cb(art_stream_t *s, ssize_t n,
                          const art_buf_t *buf) ART__HIDDEN;
+/* Asks alloc_cb for a buffer: 1 with one in *buf, 0 if the stream
+ * stopped reading meanwhile, ART_ENOBUFS (after the read callback heard
+ * it) if alloc_cb gave none. */
+int art__stream_take_buffer(art_stream_t *s, art_buf_t *buf) ART__HIDDEN;
 /* Reads until drained, the end, an error or a bound of reads. */
 void art__stream_read_some(art_stream_t *s) ART__HIDDEN;
 

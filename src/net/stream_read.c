@@ -37,16 +37,24 @@ static ssize_t read_once(art_stream_t *s, char *base, size_t len) {
   return n;
 }
 
+int art__stream_take_buffer(art_stream_t *s, art_buf_t *buf) {
+  buf->base = NULL;
+  buf->len = 0;
+  ART__CALLBACK(s, s->alloc_cb_, ((art_handle_t *)s, READ_SUGGESTED, buf));
+  if (!art__stream_still_reading(s))
+    return 0;
+  if (buf->base == NULL || buf->len == 0) {
+    art__stream_read_cb(s, ART_ENOBUFS, buf);
+    return ART_ENOBUFS;
+  }
+  return 1;
+}
+
 void art__stream_read_some(art_stream_t *s) {
   for (int i = 0; i < MAX_READS && art__stream_still_reading(s); i++) {
-    art_buf_t buf = {NULL, 0};
-    ART__CALLBACK(s, s->alloc_cb_, ((art_handle_t *)s, READ_SUGGESTED, &buf));
-    if (!art__stream_still_reading(s))
+    art_buf_t buf;
+    if (art__stream_take_buffer(s, &buf) != 1)
       return;
-    if (buf.base == NULL || buf.len == 0) {
-      art__stream_read_cb(s, ART_ENOBUFS, &buf);
-      return;
-    }
     ssize_t n = read_once(s, buf.base, buf.len);
     if (n < 0) {
       int err = errno == EWOULDBLOCK ? 0 : -errno;

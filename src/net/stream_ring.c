@@ -51,8 +51,6 @@ enum {
   SR_NO_RECV = 2      /* the kernel has no multishot receive: readiness */
 };
 
-#define READ_SUGGESTED (64 * 1024)
-
 struct art__sring_held {
   art__sring_held_t *next;
   size_t len, off, cap;
@@ -185,16 +183,12 @@ static void unhold(art_loop_t *loop, art__sring_held_t *h) {
  * returns how many it did not take. */
 static size_t deliver(art_stream_t *s, const char *p, size_t n) {
   while (n > 0 && art__stream_still_reading(s)) {
-    art_buf_t buf = {NULL, 0};
-    ART__CALLBACK(s, s->alloc_cb_, ((art_handle_t *)s, READ_SUGGESTED, &buf));
-    if (!art__stream_still_reading(s))
+    art_buf_t buf;
+    int got = art__stream_take_buffer(s, &buf);
+    if (got == ART_ENOBUFS && art__stream_still_reading(s))
+      defer(s); /* tried again from the pending phase */
+    if (got != 1)
       break;
-    if (buf.base == NULL || buf.len == 0) {
-      art__stream_read_cb(s, ART_ENOBUFS, &buf);
-      if (art__stream_still_reading(s))
-        defer(s); /* tried again from the pending phase */
-      break;
-    }
     size_t k = n < buf.len ? n : buf.len;
     memcpy(buf.base, p, k);
     p += k;
