@@ -59,6 +59,7 @@ typedef enum {
   ART__OP_SENDMSG,   /* sendmsg(fd, buf: struct msghdr, MSG_NOSIGNAL | flags) */
   ART__OP_RECV,      /* recv(fd, buf, len, flags); or into a pool buffer */
   ART__OP_RECVMSG,   /* recvmsg(fd, buf: struct msghdr, flags) */
+  ART__OP_CONNECT,   /* connect(fd, buf: struct sockaddr, len) */
   ART__OP_KINDS      /* not a kind: how many there are, plus one */
 } art__op_kind;
 

@@ -51,6 +51,7 @@ int art__uring_opcode(art__op_kind kind) {
       [ART__OP_SENDMSG] = IORING_OP_SENDMSG,
       [ART__OP_RECV] = IORING_OP_RECV,
       [ART__OP_RECVMSG] = IORING_OP_RECVMSG,
+      [ART__OP_CONNECT] = IORING_OP_CONNECT,
   };
   if ((unsigned)kind >= ART__OP_KINDS || codes[kind] == 0)
     return -1;
@@ -103,6 +104,10 @@ static void prep_fd(struct io_uring_sqe *sqe, const art__op_t *op) {
     sqe->msg_flags = (uint32_t)op->flags;
     if (op->kind == ART__OP_SENDMSG)
       sqe->msg_flags |= MSG_NOSIGNAL;
+    break;
+  case ART__OP_CONNECT:
+    sqe->addr = ptr(op->buf);
+    sqe->off = op->len; /* the address's length */
     break;
   default: /* FSYNC, CLOSE: the fd is all */
     break;

@@ -498,6 +498,7 @@ static void ring_send(art_stream_t *s) {
   op->done = send_done;
   op->fd = s->io_.fd;
   op->flags = 0;
+  op->how = 0;
   if (n == 1) {
     op->kind = ART__OP_SEND;
     op->buf = r->iov[0].iov_base;
@@ -661,7 +662,10 @@ int art_stream_on_drain(art_stream_t *s, art_drain_cb cb) {
 /* Shutdown.                                                                */
 
 /* Half-closes a socket. Other fds have no half-close: their peer sees the
- * end when the handle is closed, so shutting them down only stops writes. */
+ * end when the handle is closed, so shutting them down only stops writes.
+ * A system call on io_uring too: the kernel runs IORING_OP_SHUTDOWN on a
+ * worker thread, so its completion could come after the peer saw the end
+ * (and closed both ends, cancelling the callback's status). */
 static void do_shutdown(art_stream_t *s) {
   art_shutdown_t *req = s->shutdown_req_;
   s->stream_flags_ |= ART__S_SHUT | S_SHUTDOWN_DONE;
@@ -720,15 +724,20 @@ static void finish_connect(art_stream_t *s, int status) {
   }
 }
 
-/* err is the result of connect(2): in progress, or done (0 or an error,
- * delivered in the pending phase). */
-void art__stream_connect_start(art_connect_t *req, art_stream_t *s, int err,
-                               art_connect_cb cb) {
+static void connect_register(art_connect_t *req, art_stream_t *s, int err,
+                             art_connect_cb cb) {
   art__req_register(s->loop, (art_req_t *)req, ART_CONNECT);
   req->handle = s;
   req->cb_ = cb;
   req->error_ = err;
   s->connect_req_ = req;
+}
+
+/* err is the result of connect(2): in progress, or done (0 or an error,
+ * delivered in the pending phase). */
+void art__stream_connect_start(art_connect_t *req, art_stream_t *s, int err,
+                               art_connect_cb cb) {
+  connect_register(req, s, err, cb);
   if (err == -EINPROGRESS) {
     req->error_ = art__io_start(s->loop, &s->io_, ART_WRITABLE);
     if (req->error_ == 0)
@@ -736,6 +745,45 @@ void art__stream_connect_start(art_connect_t *req, art_stream_t *s, int err,
   }
   s->stream_flags_ |= S_CONNECT_DONE;
   art__stream_defer(s);
+}
+
+/* The ring's connect finished (the send operation's slot: nothing is sent
+ * before the connect completes). */
+static void connect_done(art__op_t *op, int64_t result) {
+  art__sring_t *r = art__container_of(op, art__sring_t, send);
+  art_stream_t *s = r->stream;
+  if (!art__handle_usable((art_handle_t *)s)) { /* the endgame cancels it */
+    if (!art__sring_busy((art_handle_t *)s))
+      art__handle_unpark((art_handle_t *)s);
+    return;
+  }
+  finish_connect(s, (int)result);
+}
+
+void art__stream_connect(art_connect_t *req, art_stream_t *s,
+                         const struct sockaddr *addr, socklen_t len, int err,
+                         art_connect_cb cb) {
+  if (err == 0 && art__sring_usable(s) && len <= sizeof(s->ring_->addr) &&
+      art__io_supports(s->loop, ART__OP_CONNECT, 0)) {
+    art__op_t *op = &s->ring_->send;
+    memcpy(&s->ring_->addr, addr, len);
+    op->done = connect_done;
+    op->kind = ART__OP_CONNECT;
+    op->fd = s->io_.fd;
+    op->buf = &s->ring_->addr;
+    op->len = len;
+    /* Handed to the kernel now, as connect(2) would be: the SYN leaves at
+     * the call, not at the next wait (a ring not entered yet says
+     * ART_EAGAIN, and connect(2) takes it). */
+    op->how = ART__OP_NOW;
+    if (art__io_submit(s->loop, op) == 0) {
+      connect_register(req, s, 0, cb);
+      return;
+    }
+  }
+  if (err == 0 && connect(s->io_.fd, addr, len) == -1)
+    err = errno == EINTR ? -EINPROGRESS : -errno;
+  art__stream_connect_start(req, s, err, cb);
 }
 
 static void connect_io(art_stream_t *s) {

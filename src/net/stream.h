@@ -73,6 +73,13 @@ int art__stream_write(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
                       unsigned nbufs, art_stream_t *send_handle,
                       art_write_cb cb) ART__HIDDEN;
 
+/* A connect to addr (len bytes) with the result of a failed bind or
+ * socket (err, 0: none): in the ring where the stream can, else by
+ * connect(2) and art__stream_connect_start. */
+void art__stream_connect(art_connect_t *req, art_stream_t *s,
+                         const struct sockaddr *addr, socklen_t len, int err,
+                         art_connect_cb cb) ART__HIDDEN;
+
 /* Connect completion used by tcp.c and pipe.c. */
 void art__stream_connect_start(art_connect_t *req, art_stream_t *s, int err,
                                art_connect_cb cb) ART__HIDDEN;
@@ -91,9 +98,10 @@ static inline int art__is_stream_type(art_handle_type t) {
 typedef struct art__sring_held art__sring_held_t;
 typedef struct art__sring art__sring_t;
 struct art__sring {
-  art__op_t recv;    /* the multishot receive */
-  art__op_t send;    /* the send of the queue's head */
-  struct msghdr msg; /* send's, when it gathers */
+  art__op_t recv;               /* the multishot receive */
+  art__op_t send;               /* the send of the queue's head */
+  struct msghdr msg;            /* send's, when it gathers */
+  struct sockaddr_storage addr; /* a connect's, until it completes */
   struct iovec iov[ART__SRING_IOV];
   art_stream_t *stream;
   art__sring_held_t *held; /* bytes received after a read stop */

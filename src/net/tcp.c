@@ -137,9 +137,7 @@ int art_tcp_connect(art_connect_t *req, art_tcp_t *tcp,
   int err = tcp->bind_error_; /* the callback gets it, as connect's own */
   if (err == 0 && (err = new_socket(tcp, addr->sa_family)) != 0)
     return err;
-  if (err == 0 && connect(tcp->io_.fd, addr, len) == -1)
-    err = errno == EINTR ? -EINPROGRESS : -errno;
-  art__stream_connect_start(req, (art_stream_t *)tcp, err, cb);
+  art__stream_connect(req, (art_stream_t *)tcp, addr, len, err, cb);
   return 0;
 }
 

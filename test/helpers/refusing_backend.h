@@ -35,7 +35,8 @@ static art__queue_t refusing_held;
 
 static int refusing_io(const art__op_t *op) {
   return op->kind == ART__OP_SEND || op->kind == ART__OP_SENDMSG ||
-         op->kind == ART__OP_RECV || op->kind == ART__OP_RECVMSG;
+         op->kind == ART__OP_RECV || op->kind == ART__OP_RECVMSG ||
+         op->kind == ART__OP_CONNECT;
 }
 
 static int refusing_refuses(int fd) {
@@ -45,6 +46,9 @@ static int refusing_refuses(int fd) {
 static int refusing_submit(void *state, art__op_t *op) {
   if (!refusing_io(op))
     return refusing.inner->submit(state, op);
+  if (op->how & ART__OP_NOW) /* cannot wait: refused at once, or taken */
+    return refusing_refuses(op->fd) ? refusing.err
+                                    : refusing.inner->submit(state, op);
   art__queue_insert_tail(&refusing_held, &op->node_);
   return 0;
 }
