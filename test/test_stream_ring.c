@@ -777,6 +777,71 @@ ART_TEST(pool_options_survive_a_backend_move) {
   assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The child of a_reading_stream_keeps_reading_after_loop_fork: the
+ * parent's receive, in flight at the fork, ends canceled in the child's
+ * new ring, which has no pool yet; the stream must receive again there
+ * (the pool made by that receive) and get the peer's bytes: 0, else 1
+ * (never read), 2 (wrong bytes). */
+static art_pipe_t fork_reader;
+static size_t fork_got;
+static char fork_buf[64];
+
+static void fork_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  (void)s;
+  (void)buf;
+  if (n > 0)
+    fork_got += (size_t)n;
+}
+
+static void fork_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
+  (void)h;
+  (void)suggested;
+  *buf = art_buf_init(fork_buf + fork_got, sizeof(fork_buf) - fork_got);
+}
+
+static int child_reads_on(art_loop_t *loop, int peer) {
+  if (art_loop_fork(loop) != 0)
+    return 1;
+  if (send(peer, "after fork", 10, 0) != 10)
+    return 1;
+  for (int i = 0; i < 2000 && fork_got < 10; i++)
+    art_run(loop, ART_RUN_ONCE);
+  if (fork_got != 10)
+    return 1;
+  return memcmp(fork_buf, "after fork", 10) == 0 ? 0 : 2;
+}
+
+/* A stream reading in the ring when the process forks keeps reading in
+ * the child after art_loop_fork; in the parent it reads on as before. */
+ART_TEST(a_reading_stream_keeps_reading_after_loop_fork) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int ours, peer, status;
+  ring_or_skip(loop);
+  socket_pair(0, &ours, &peer);
+  assert_int_equal(art_pipe_init(loop, &fork_reader, 0), 0);
+  assert_int_equal(art_pipe_open(&fork_reader, ours), 0);
+  fork_got = 0;
+  assert_int_equal(
+      art_read_start((art_stream_t *)&fork_reader, fork_alloc, fork_read), 0);
+  assert_int_equal(art_run(loop, ART_RUN_NOWAIT), 1); /* the receive is in */
+  assert_true(art__op_in_flight(&fork_reader.ring_->recv));
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0)
+    _exit(child_reads_on(loop, peer));
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  /* The child took the bytes; the parent's stream still reads. */
+  assert_int_equal(send(peer, "parent", 6, 0), 6);
+  while (fork_got < 6)
+    assert_int_equal(art_run(loop, ART_RUN_ONCE), 1);
+  assert_memory_equal(fork_buf, "parent", 6);
+  art_close((art_handle_t *)&fork_reader, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  close(peer);
+}
+
 /* ---- A close that waits for the kernel ---- */
 
 static int walk_found, walk_closing;
