@@ -99,6 +99,8 @@ int art__stream_open(art_stream_t *s, int fd, unsigned flags) {
   s->io_.fd = fd;
   s->stream_flags_ |= flags;
   s->bind_error_ = 0; /* a failed bind was about another socket */
+  if (loop->backend_->caps & ART__BACKEND_COMPLETIONS)
+    art__sring_usable(s); /* makes the block; without memory: readiness */
   return 0;
 }
 
@@ -129,7 +131,7 @@ int art_read_start(art_stream_t *s, art_alloc_cb alloc_cb,
   if (has_flag(s, ART__S_FILE)) {
     art__stream_defer(s);
     err = 0;
-  } else if (art__sring_usable(s)) {
+  } else if (art__sring_on(s)) {
     err = art__sring_read_start(s);
   }
   if (err == ART_ENOTSUP)
@@ -541,7 +543,7 @@ static void send_done(art__op_t *op, int64_t result) {
 static void start_writes(art_stream_t *s) {
   if (send_in_flight(s))
     return; /* its completion goes on with the queue */
-  if (art__sring_usable(s))
+  if (art__sring_on(s))
     ring_send(s);
   else
     flush_queue(s);
@@ -568,7 +570,7 @@ int art__stream_write(art_write_t *req, art_stream_t *s, const art_buf_t *bufs,
   if (s->write_held_ >= s->high_water_mark_)
     s->stream_flags_ |= ART__S_NEED_DRAIN;
   int idle = art__queue_empty(&s->write_queue_) && s->connect_req_ == NULL;
-  if (send_handle == NULL && art__sring_usable(s)) {
+  if (send_handle == NULL && art__sring_on(s)) {
     art__queue_insert_tail(&s->write_queue_, &req->queue_);
     s->write_queue_size_ += total;
     if (idle)
@@ -763,7 +765,7 @@ static void connect_done(art__op_t *op, int64_t result) {
 void art__stream_connect(art_connect_t *req, art_stream_t *s,
                          const struct sockaddr *addr, socklen_t len, int err,
                          art_connect_cb cb) {
-  if (err == 0 && art__sring_usable(s) && len <= sizeof(s->ring_->addr) &&
+  if (err == 0 && art__sring_on(s) && len <= sizeof(s->ring_->addr) &&
       art__io_supports(s->loop, ART__OP_CONNECT, 0)) {
     art__op_t *op = &s->ring_->send;
     memcpy(&s->ring_->addr, addr, len);
@@ -853,7 +855,7 @@ static void stream_pending(art__pending_t *p) {
     if (art__stream_still_reading(s))
       art__stream_defer(s);
   }
-  if (art__stream_still_reading(s) && art__sring_pending(s))
+  if (s->ring_ != NULL && art__stream_still_reading(s) && art__sring_pending(s))
     art__sring_deliver_held(s);
 }
 

@@ -92,7 +92,8 @@ static inline int art__is_stream_type(art_handle_type t) {
  * On a backend that runs operations whole (io_uring), a socket stream
  * receives with one multishot receive into the loop's buffer pool and
  * sends with send/sendmsg operations from the writes' own buffers; its
- * block of operations is made on first use and kept until the close. */
+ * block of operations is made when it is opened and kept until the
+ * close. */
 #define ART__SRING_IOV 16 /* buffers one sendmsg of the queue gathers */
 
 typedef struct art__sring_held art__sring_held_t;
@@ -112,8 +113,16 @@ struct art__sring {
 };
 
 /* 1 if s can do its reads and writes as completions on its loop now;
- * makes its block on first use. */
+ * makes its block if it has none (art__stream_open calls it so). */
 int art__sring_usable(art_stream_t *s) ART__HIDDEN;
+/* The same for the hot paths: a stream gets its block when it is opened
+ * on a loop whose backend runs operations (art__stream_open), so a stream
+ * without one (every stream of an epoll or poll loop) pays a load and a
+ * branch per read start and per write. A stream opened before its loop
+ * moved to io_uring stays on readiness. */
+static inline int art__sring_on(art_stream_t *s) {
+  return s->ring_ != NULL && art__sring_usable(s);
+}
 /* Reads: art_read_start's and art_read_stop's completion halves. */
 int art__sring_read_start(art_stream_t *s) ART__HIDDEN;
 void art__sring_read_stop(art_stream_t *s) ART__HIDDEN;
@@ -142,13 +151,30 @@ static inline int art__stream_still_reading(const art_stream_t *s) {
 /* Clears ART__S_READING, stops the fd's readable watch and, unless the
  * stream listens, the handle. */
 void art__stream_halt_reading(art_stream_t *s) ART__HIDDEN;
-/* The user's read callback, through the one callback path. */
-void art__stream_read_cb(art_stream_t *s, ssize_t n,
-                         const art_buf_t *buf) ART__HIDDEN;
+/* The user's read callback, through the one callback path. Inline, as
+ * the buffer's request below: both run once per read on every backend. */
+static inline void art__stream_read_cb(art_stream_t *s, ssize_t n,
+                                       const art_buf_t *buf) {
+  ART__CALLBACK(s, s->read_cb_, (s, n, buf));
+}
+
+#define ART__READ_SUGGESTED (64 * 1024) /* alloc_cb's suggested size */
+
 /* Asks alloc_cb for a buffer: 1 with one in *buf, 0 if the stream
  * stopped reading meanwhile, ART_ENOBUFS (after the read callback heard
  * it) if alloc_cb gave none. */
-int art__stream_take_buffer(art_stream_t *s, art_buf_t *buf) ART__HIDDEN;
+static inline int art__stream_take_buffer(art_stream_t *s, art_buf_t *buf) {
+  buf->base = NULL;
+  buf->len = 0;
+  ART__CALLBACK(s, s->alloc_cb_, ((art_handle_t *)s, ART__READ_SUGGESTED, buf));
+  if (!art__stream_still_reading(s))
+    return 0;
+  if (buf->base == NULL || buf->len == 0) {
+    art__stream_read_cb(s, ART_ENOBUFS, buf);
+    return ART_ENOBUFS;
+  }
+  return 1;
+}
 /* Reads until drained, the end, an error or a bound of reads. */
 void art__stream_read_some(art_stream_t *s) ART__HIDDEN;
 

@@ -11,18 +11,13 @@
 
 #include "stream.h"
 
-#define MAX_READS      32
-#define READ_SUGGESTED (64 * 1024)
+#define MAX_READS 32
 
 void art__stream_halt_reading(art_stream_t *s) {
   s->stream_flags_ &= ~ART__S_READING;
   art__io_stop(s->loop, &s->io_, ART_READABLE);
   if (!(s->stream_flags_ & ART__S_LISTENING))
     art__handle_stop((art_handle_t *)s);
-}
-
-void art__stream_read_cb(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
-  ART__CALLBACK(s, s->read_cb_, (s, n, buf));
 }
 
 /* One read from the fd, or the type's own (an IPC pipe's recvmsg). */
@@ -35,19 +30,6 @@ static ssize_t read_once(art_stream_t *s, char *base, size_t len) {
     n = read(s->io_.fd, base, len);
   while (n == -1 && errno == EINTR);
   return n;
-}
-
-int art__stream_take_buffer(art_stream_t *s, art_buf_t *buf) {
-  buf->base = NULL;
-  buf->len = 0;
-  ART__CALLBACK(s, s->alloc_cb_, ((art_handle_t *)s, READ_SUGGESTED, buf));
-  if (!art__stream_still_reading(s))
-    return 0;
-  if (buf->base == NULL || buf->len == 0) {
-    art__stream_read_cb(s, ART_ENOBUFS, buf);
-    return ART_ENOBUFS;
-  }
-  return 1;
 }
 
 void art__stream_read_some(art_stream_t *s) {

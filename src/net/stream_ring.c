@@ -38,9 +38,13 @@
  *    phase parks the handle while either is in the kernel (handle.c), so
  *    the write callbacks (ART_ECANCELED for what did not go out) and the
  *    close callback run after the kernel let go of the writes' buffers.
- * 6. The block is made on a stream's first completion and kept until its
- *    close; closed streams' blocks go to a free list of the loop, so a
- *    server accepting connections allocates none once warm.
+ * 6. The block is made when the stream is opened on a loop whose backend
+ *    runs operations (stream.c, art__stream_open), so that the hot paths
+ *    test one pointer, and kept until its close; closed streams' blocks go
+ *    to a free list of the loop, so a server accepting connections
+ *    allocates none once warm. A stream opened before its loop moved to
+ *    io_uring has none and stays on readiness; one left without memory
+ *    for it does too.
  */
 #include <string.h>
 

@@ -191,7 +191,7 @@ static int open_accepted(art_stream_t *s, int fd) {
 
 const art__stream_ops_t art__tty_ops = {{ART_TTY, "tty", sizeof(art_tty_t),
                                          tty_close, art__stream_endgame,
-                                         art__stream_fd, NULL},
+                                         art__stream_fd, art__sring_busy},
                                         NULL,
                                         open_accepted,
                                         NULL};
