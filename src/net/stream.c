@@ -104,6 +104,14 @@ int art__stream_open(art_stream_t *s, int fd, unsigned flags) {
   return 0;
 }
 
+void art__stream_unopen(art_stream_t *s) {
+  if (s->io_.fd >= 0) {
+    art__close_fd(s->io_.fd);
+    s->io_.fd = -1;
+  }
+  art__sring_release(s);
+}
+
 void art__stream_defer(art_stream_t *s) {
   if (art__queue_empty(&s->pending_.node))
     art__pending_add(s->loop, &s->pending_, stream_pending);

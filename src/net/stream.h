@@ -64,6 +64,11 @@ int art__stream_open(art_stream_t *s, int fd, unsigned flags) ART__HIDDEN;
 void art__stream_close(art_handle_t *h) ART__HIDDEN;
 void art__stream_endgame(art_handle_t *h) ART__HIDDEN;
 
+/* Undoes art__stream_open on a stream that never ran (the pipes of a
+ * spawn that failed, forgotten without a close): closes its fd and gives
+ * back its ring block. */
+void art__stream_unopen(art_stream_t *s) ART__HIDDEN;
+
 /* Queues the stream for the pending phase, where completed writes, connect
  * and shutdown results are delivered. */
 void art__stream_defer(art_stream_t *s) ART__HIDDEN;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "net/stream.h"
 
 #define DEFAULT_MAX_BUFFER (1024 * 1024)
 
@@ -164,12 +165,10 @@ static void forget(art_handle_t *h) {
 }
 
 /* forget for a pipe, closing the fd art_spawn may have given it before it
- * failed (it was never watched, so no watcher needs stopping). */
+ * failed (it was never watched, so no watcher needs stopping) and what
+ * its opening made (an io_uring loop's ring block). */
 static void forget_pipe(art_pipe_t *p) {
-  if (p->io_.fd >= 0) {
-    art__close_fd(p->io_.fd);
-    p->io_.fd = -1;
-  }
+  art__stream_unopen((art_stream_t *)p);
   forget((art_handle_t *)p);
 }
 
