@@ -22,11 +22,12 @@
  *    said, and a cancel cannot stop it while it runs, which would drain
  *    the socket past the reader's backpressure into the loop's memory.
  * 3. Stopping. art_read_stop cancels the receive, but bytes the kernel
- *    took before the cancel reaches it are the stream's already: they are
- *    kept (copied to chunks of the loop's, so the pool is never held by a
- *    paused stream; delivered chunks stay for the next pause, up to 64) with an
- * end of stream or error that came after them, and art_read_start hands them
- * over first, from the pending phase, in order, before it receives again.
+ *    took before the cancel reached it are the stream's already: they
+ *    are kept, with an end of stream or error that came after them, in
+ *    chunks of the loop's (so the pool is never held by a paused stream;
+ *    delivered chunks stay for the next pause, up to 64), and
+ *    art_read_start hands them over first, from the pending phase, in
+ *    order, before it receives again.
  * 4. A receive that found the pool dry (ART_ENOBUFS: more receives
  *    completed in one wait than the pool has buffers) is submitted again:
  *    buffers go back inside each completion, so the next wait finds the
@@ -52,7 +53,7 @@
 
 enum {
   SR_RECV_CANCEL = 1, /* the receive was asked to stop (note 3) */
-  SR_NO_RECV = 2      /* the kernel has no multishot receive: readiness */
+  SR_NO_RECV = 2      /* the ring refused the receive: readiness */
 };
 
 struct art__sring_held {
@@ -282,8 +283,7 @@ int art__sring_read_start(art_stream_t *s) {
   art__sring_t *r = s->ring_;
   if (r->flags & SR_NO_RECV)
     return ART_ENOTSUP;
-  if (!art__io_supports(s->loop, ART__OP_RECV,
-                        ART__OP_MULTISHOT | ART__OP_PROVIDED))
+  if (!art__io_supports(s->loop, ART__OP_RECV, ART__OP_PROVIDED))
     return ART_ENOTSUP;
   if (r->held != NULL || r->held_status != 0) {
     defer(s); /* note 3 */
