@@ -529,11 +529,8 @@ static void send_done(art__op_t *op, int64_t result) {
   art_stream_t *s = r->stream;
   if (result > 0)
     consume(s, (size_t)result);
-  if (!art__handle_usable((art_handle_t *)s)) { /* the endgame fails the rest */
-    if (!art__sring_busy((art_handle_t *)s))
-      art__handle_unpark((art_handle_t *)s);
-    return;
-  }
+  if (art__sring_closed(s))
+    return; /* the endgame fails the rest */
   if (result == ART_EAGAIN) {
     wait_writable(s); /* the kernel would not wait: readiness does */
     return;
@@ -762,12 +759,8 @@ void art__stream_connect_start(art_connect_t *req, art_stream_t *s, int err,
 static void connect_done(art__op_t *op, int64_t result) {
   art__sring_t *r = art__container_of(op, art__sring_t, send);
   art_stream_t *s = r->stream;
-  if (!art__handle_usable((art_handle_t *)s)) { /* the endgame cancels it */
-    if (!art__sring_busy((art_handle_t *)s))
-      art__handle_unpark((art_handle_t *)s);
-    return;
-  }
-  finish_connect(s, (int)result);
+  if (!art__sring_closed(s)) /* else the endgame cancels the request */
+    finish_connect(s, (int)result);
 }
 
 void art__stream_connect(art_connect_t *req, art_stream_t *s,

@@ -139,6 +139,10 @@ int art__sring_pending(const art_stream_t *s) ART__HIDDEN;
  * gives the block back (endgame). */
 void art__sring_close(art_stream_t *s) ART__HIDDEN;
 int art__sring_busy(const art_handle_t *h) ART__HIDDEN;
+/* For an operation's completion: 1 if s is closing (its close callback
+ * waits for the endgame), and then the close phase may finish it once no
+ * operation of it is left in the kernel. */
+int art__sring_closed(art_stream_t *s) ART__HIDDEN;
 void art__sring_release(art_stream_t *s) ART__HIDDEN;
 
 /* True while art_read_start is in effect. */

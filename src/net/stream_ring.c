@@ -134,10 +134,13 @@ static art__sring_t *sring_make(art_stream_t *s) {
 }
 
 int art__sring_usable(art_stream_t *s) {
-  if (!(s->loop->backend_->caps & ART__BACKEND_COMPLETIONS) ||
-      !stream_fits(s) || !art__io_supports(s->loop, ART__OP_SEND, 0))
+  if (!(s->loop->backend_->caps & ART__BACKEND_COMPLETIONS) || !stream_fits(s))
     return 0;
-  return s->ring_ != NULL || sring_make(s) != NULL;
+  /* A block is made only where the ring sends, and what a kernel's ring
+   * runs does not change: every write need not ask again. */
+  if (s->ring_ != NULL)
+    return 1;
+  return art__io_supports(s->loop, ART__OP_SEND, 0) && sring_make(s) != NULL;
 }
 
 /* ---- Reading ---- */
@@ -271,12 +274,8 @@ static void recv_done(art__op_t *op, int64_t result) {
   } else if (result < 0 && result != ART_ENOBUFS && result != ART_ECANCELED) {
     finish(s, r, (int)result);
   }
-  if (!art__handle_usable((art_handle_t *)s)) {
-    if (!art__sring_busy((art_handle_t *)s))
-      art__handle_unpark((art_handle_t *)s);
-    return;
-  }
-  rearm(s, r);
+  if (!art__sring_closed(s))
+    rearm(s, r);
 }
 
 int art__sring_read_start(art_stream_t *s) {
@@ -339,10 +338,7 @@ void art__sring_close(art_stream_t *s) {
   art__sring_t *r = s->ring_;
   if (r == NULL)
     return;
-  if (art__op_in_flight(&r->recv) && !(r->flags & SR_RECV_CANCEL)) {
-    r->flags |= SR_RECV_CANCEL;
-    art__io_cancel(s->loop, &r->recv);
-  }
+  art__sring_read_stop(s);
   if (art__op_in_flight(&r->send))
     art__io_cancel(s->loop, &r->send);
   /* The queued send goes in before its cancel, and before the caller
@@ -356,6 +352,14 @@ int art__sring_busy(const art_handle_t *h) {
   const art__sring_t *r = ((const art_stream_t *)h)->ring_;
   return r != NULL &&
          (art__op_in_flight(&r->recv) || art__op_in_flight(&r->send));
+}
+
+int art__sring_closed(art_stream_t *s) {
+  if (art__handle_usable((art_handle_t *)s))
+    return 0;
+  if (!art__sring_busy((art_handle_t *)s))
+    art__handle_unpark((art_handle_t *)s);
+  return 1;
 }
 
 void art__sring_release(art_stream_t *s) {
