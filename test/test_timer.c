@@ -590,13 +590,17 @@ ART_TEST(set_repeat_from_callback) {
  * phase counts from the present, not from the time cached before the wait:
  * otherwise, after a long idle wait, a fresh connection's timeout would be
  * already overdue and fire at once. The loop blocks ~300 ms on a timerfd;
- * its callback starts a 100 ms timer, which must not run sooner. */
-static uint64_t bp_started_ns, bp_elapsed_ns;
+ * its callback starts a 100 ms timer. Everything is measured from when the
+ * timerfd was armed, a point before the loop's own clock reads, so a
+ * preempted test thread can only make the figures later: the cached time
+ * the callback sees is past the timerfd's expiry, and the timer runs at
+ * least 100 ms after that (less 1 ms: the cached ms clock truncates). */
+static uint64_t bp_armed_ns, bp_seen_ms, bp_fired_ns;
 static art_timer_t bp_timer;
 static int bp_fd;
 
 static void bp_timer_cb(art_timer_t *t) {
-  bp_elapsed_ns = art_hrtime() - bp_started_ns;
+  bp_fired_ns = art_hrtime();
   art_close((art_handle_t *)t, NULL);
 }
 
@@ -607,7 +611,7 @@ static void bp_poll_cb(art_poll_t *p, int status, int events) {
   assert_int_equal(read(bp_fd, &expirations, sizeof(expirations)),
                    (ssize_t)sizeof(expirations));
   art_close((art_handle_t *)p, NULL);
-  bp_started_ns = art_hrtime();
+  bp_seen_ms = art_now(p->loop);
   assert_int_equal(art_timer_start(&bp_timer, bp_timer_cb, 100, 0), 0);
 }
 
@@ -617,13 +621,15 @@ ART_TEST(timer_started_after_blocking_poll_counts_from_now) {
   int fd = bp_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   assert_true(fd >= 0);
   struct itimerspec its = {{0, 0}, {0, 300 * 1000000L}};
+  bp_fired_ns = bp_seen_ms = 0;
+  bp_armed_ns = art_hrtime();
   assert_int_equal(timerfd_settime(fd, 0, &its, NULL), 0);
-  bp_elapsed_ns = 0;
   assert_int_equal(art_timer_init(loop, &bp_timer), 0);
   assert_int_equal(art_poll_init(loop, &p, fd), 0);
   assert_int_equal(art_poll_start(&p, ART_READABLE, bp_poll_cb), 0);
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   close(fd);
-  /* The cached ms clock truncates, so the timer may run up to 1 ms early. */
-  assert_true(bp_elapsed_ns >= 99u * 1000000u);
+  uint64_t expiry_ns = bp_armed_ns + 300u * 1000000u;
+  assert_true((bp_seen_ms + 1) * 1000000u > expiry_ns); /* not the stale time */
+  assert_true(bp_fired_ns >= expiry_ns + 99u * 1000000u);
 }
