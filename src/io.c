@@ -229,10 +229,18 @@ void art__io_wait(art_loop_t *loop, int64_t timeout_ns) {
     art__io_dispatch(loop, n);
 }
 
+/* Events dispatched between two flushes of a long batch: a completion
+ * backend otherwise hands the kernel the writes the batch's callbacks made
+ * only at the next wait, and the first response of a batch of a hundred
+ * waits for the hundredth request to be handled. */
+#define FLUSH_EVERY 16
+
 void art__io_dispatch(art_loop_t *loop, int n) {
   art__event_t *ev = loop->events_;
   loop->nevents_ = n;
   for (int i = 0; i < n; i++) {
+    if (i != 0 && (i & (FLUSH_EVERY - 1)) == 0 && loop->backend_->flush != NULL)
+      loop->backend_->flush(loop->backend_state_);
     if (ev[i].op != NULL) {
       loop->metrics_.events++;
       ev[i].op->got_ = ev[i].events;

@@ -1191,3 +1191,78 @@ ART_TEST(write_after_failed_write_fails_at_once) {
   assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
   free(dead);
 }
+
+/* Replies written by the callbacks of one long batch of reads reach the
+ * peer while the batch is still running, on every backend: a completion
+ * backend hands the kernel the batch's writes every 16 events (src/io.c),
+ * rather than holding the first reply until the last request is handled.
+ * 40 Unix socket streams each get one byte in the same wait; each read
+ * callback replies one byte and checks that the reply written 16 callbacks
+ * earlier is already readable at its peer. */
+#define BATCH 40
+static struct {
+  art_pipe_t p[BATCH];
+  int peer[BATCH];
+  int order[BATCH]; /* the stream of the n-th callback */
+  int calls, late, closed;
+  char in[BATCH], out;
+  art_write_t w[BATCH];
+} lb;
+
+static void batch_alloc(art_handle_t *h, size_t suggested, art_buf_t *buf) {
+  (void)suggested;
+  int i = (int)((art_pipe_t *)h - lb.p);
+  *buf = art_buf_init(&lb.in[i], 1);
+}
+
+static void batch_closed(art_handle_t *h) {
+  (void)h;
+  lb.closed++;
+}
+
+static void batch_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  (void)buf;
+  int i = (int)((art_pipe_t *)s - lb.p);
+  assert_int_equal(n, 1);
+  assert_int_equal(art_read_stop(s), 0);
+  art_buf_t b = art_buf_init(&lb.out, 1);
+  assert_int_equal(art_write(&lb.w[i], s, &b, 1, NULL), 0);
+  if (lb.calls >= 16) {
+    char c;
+    int earlier = lb.order[lb.calls - 16];
+    if (recv(lb.peer[earlier], &c, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
+      lb.late++;
+  }
+  lb.order[lb.calls++] = i;
+}
+
+ART_TEST(long_batch_writes_reach_the_peer_before_it_ends) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  memset(&lb, 0, sizeof(lb));
+  for (int i = 0; i < BATCH; i++) {
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    lb.peer[i] = sv[1];
+    assert_int_equal(art_pipe_init(loop, &lb.p[i], 0), 0);
+    assert_int_equal(art_pipe_open(&lb.p[i], sv[0]), 0);
+    assert_int_equal(
+        art_read_start((art_stream_t *)&lb.p[i], batch_alloc, batch_read), 0);
+  }
+  /* The receives (or watches) reach the kernel, with nothing to read. */
+  art_run(loop, ART_RUN_NOWAIT);
+  assert_int_equal(lb.calls, 0);
+  for (int i = 0; i < BATCH; i++)
+    assert_int_equal(write(lb.peer[i], "q", 1), 1);
+  while (lb.calls < BATCH)
+    art_run(loop, ART_RUN_ONCE);
+  assert_int_equal(lb.late, 0);
+  for (int i = 0; i < BATCH; i++) {
+    char c;
+    assert_int_equal(read(lb.peer[i], &c, 1), 1);
+    art_close((art_handle_t *)&lb.p[i], batch_closed);
+  }
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(lb.closed, BATCH);
+  for (int i = 0; i < BATCH; i++)
+    close(lb.peer[i]);
+}

@@ -9,9 +9,15 @@
 #   SERVERS="asyncrt-io_uring asyncrt-epoll" BIG_CONNS=0 test/bench/http_wrk.sh
 #                                          the server on two backends
 #
+#   SERVERS="asyncrt-io_uring asyncrt-io_uring@../old/build/report" \
+#     BIG_CONNS=0 test/bench/http_wrk.sh build/report
+#                                          one backend, two builds
+#
 # Environment: SERVERS (two of asyncrt, asyncrt-BACKEND with BACKEND
-# epoll, poll or io_uring, and node; default "asyncrt node": the ratios
-# are the first's over the second's), DURATION (s per run, default 10),
+# epoll, poll or io_uring, and node; an asyncrt name may end in @DIR to
+# run DIR's server instead of BUILD_DIR's; default "asyncrt node": the
+# ratios are the first's over the second's), DURATION (s per run, default
+# 10),
 # ROUNDS (default 3),
 # CONNS (default 100), BIG_CONNS (default 10000; 0 skips that part),
 # WARMUP (s of unmeasured load before each run, default 2),
@@ -62,9 +68,11 @@ trap cleanup EXIT
 start() {
   local out
   out=$(mktemp)
-  if [ "${1%%-*}" = asyncrt ]; then
-    local backend=${1#asyncrt}
-    ART_BACKEND=${backend#-} "${srv_cpu[@]}" "$build/examples/http/server" 0 \
+  if [ "${1%%-*}" = asyncrt ] || [ "${1%%@*}" = asyncrt ]; then
+    local name=${1%%@*} dir=$build
+    [ "$name" != "$1" ] && dir=${1#*@}
+    local backend=${name#asyncrt}
+    ART_BACKEND=${backend#-} "${srv_cpu[@]}" "$dir/examples/http/server" 0 \
       --max-conns 20000 >"$out" &
   else
     "${srv_cpu[@]}" node test/bench/http_node.js 0 >"$out" &
