@@ -690,6 +690,9 @@ static void reload_under_load(art_loop_t *loop, art_cluster_mode mode,
   assert_true(art_test_run_until(loop, 20000, load_done, &l));
   l.total = LOAD_OPEN;
   load_more(&l);
+  /* The reload starts with connections in flight; how many more start
+   * before it ends depends on the machine's speed, and is only printed. */
+  assert_int_equal(l.inflight, 16);
   int before = l.started;
   if (by_signal) {
     assert_int_equal(art_kill(getpid(), SIGHUP), 0);
@@ -706,8 +709,8 @@ static void reload_under_load(art_loop_t *loop, art_cluster_mode mode,
   print_message("%s reload: %d connections, %d during the reload\n",
                 mode == ART_CLUSTER_REUSEPORT ? "reuseport" : "roundrobin",
                 l.total, during);
-  assert_true(during > 0);
-  /* Every connection was served, by an old worker or a new one. */
+  /* Every connection was served, by an old worker or a new one, those in
+   * flight when the reload began among them. */
   assert_int_equal(l.refused, 0);
   assert_int_equal(l.failed, 0);
   assert_int_equal(l.ok, l.total);
