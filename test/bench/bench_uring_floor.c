@@ -12,6 +12,9 @@
  *            provided buffers (no recv to queue again after each message)
  *   ops_pf   (by name only) ops with IORING_RECVSEND_POLL_FIRST: the recv
  *            waits for data instead of trying first and failing
+ *   ops_pf_fixed  (by name only) ops_pf with both sockets registered
+ *            (IORING_REGISTER_FILES, IOSQE_FIXED_FILE): no file lookup
+ *            per operation
  *
  * Its figures say how far completions could take the library's backend
  * (docs/performance.md). Rings with SINGLE_ISSUER | DEFER_TASKRUN, as the
@@ -157,12 +160,20 @@ static void ring_close(ring_t *r) {
   close(r->fd);
 }
 
+/* ops_pf_fixed: the sockets registered, by index, in the ring. */
+static int fixed_fds[2] = {-1, -1};
+
 static struct io_uring_sqe *ring_sqe(ring_t *r, int op, int fd, void *addr,
                                      unsigned len, uint64_t data) {
   struct io_uring_sqe *s = &r->sqes[r->tail & r->sq_mask];
   memset(s, 0, sizeof(*s));
   s->opcode = (uint8_t)op;
   s->fd = fd;
+  for (int i = 0; i < 2; i++)
+    if (fd >= 0 && fd == fixed_fds[i]) {
+      s->fd = i;
+      s->flags |= IOSQE_FIXED_FILE;
+    }
   s->addr = (uint64_t)(uintptr_t)addr;
   s->len = len;
   s->user_data = data;
@@ -224,6 +235,7 @@ static double run_poll(void) {
 #define SEND_TAG 2 /* user_data of a send: its completion needs nothing */
 
 static int poll_first; /* ops_pf: recv waits for data before trying */
+static int fixed;      /* ops_pf_fixed: the sockets registered */
 
 static void queue_recv(ring_t *r, int fd, int side) {
   struct io_uring_sqe *s = ring_sqe(r, IORING_OP_RECV, fd, buf[side],
@@ -240,6 +252,13 @@ static double run_ops(void) {
   if (ring_open(&r) != 0)
     return 0;
   tcp_pair(&fds[0], &fds[1]);
+  if (fixed) {
+    if (syscall(SYS_io_uring_register, r.fd, IORING_REGISTER_FILES, fds, 2) !=
+        0)
+      return 0;
+    fixed_fds[0] = fds[0];
+    fixed_fds[1] = fds[1];
+  }
   for (int side = 0; side < 2; side++)
     queue_recv(&r, fds[side], side);
   double t0 = bench_now();
@@ -267,6 +286,7 @@ static double run_ops(void) {
     __atomic_store_n(r.cq_head, head, __ATOMIC_RELEASE);
   }
   double rate = finish(trips, t0);
+  fixed_fds[0] = fixed_fds[1] = -1;
   ring_close(&r);
   close(fds[0]);
   close(fds[1]);
@@ -378,6 +398,13 @@ static double run_ops_pf(void) {
   return rate;
 }
 
+static double run_ops_pf_fixed(void) {
+  fixed = 1;
+  double rate = run_ops_pf();
+  fixed = 0;
+  return rate;
+}
+
 int main(int argc, char **argv) {
   static const char *const names[] = {"epoll", "poll", "ops", "multi"};
   const bench_run_fn runs[] = {run_epoll, run_poll, run_ops, run_multi};
@@ -387,8 +414,9 @@ int main(int argc, char **argv) {
   if (argc >= 3)
     trips_wanted = atol(argv[2]);
   if (argc >= 2) {
-    double r = strcmp(argv[1], "ops_pf") == 0
-                   ? run_ops_pf()
+    double r = strcmp(argv[1], "ops_pf") == 0 ? run_ops_pf()
+               : strcmp(argv[1], "ops_pf_fixed") == 0
+                   ? run_ops_pf_fixed()
                    : bench_run_named(argv[1], names, runs, 4);
     printf("%s: %.0f round trips/s, %.0f per CPU-second\n", argv[1], r,
            cpu_rate);
