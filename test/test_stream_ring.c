@@ -994,3 +994,63 @@ ART_TEST(refused_buffer_reports_enobufs_once_and_loses_nothing_unix) {
 ART_TEST(refused_buffer_reports_enobufs_once_and_loses_nothing_tcp) {
   refused_buffer(ART_TEST_LOOP(state), 1);
 }
+
+/* ---- A send the ring refuses ---- */
+
+/* The io_uring backend with its sends refused at submit (the ring short
+ * of room), so that a stream's write takes the system call's path. */
+static art__backend_ops_t no_send_ops;
+
+static int no_send_submit(void *state, art__op_t *op) {
+  if (op->kind == ART__OP_SEND || op->kind == ART__OP_SENDMSG)
+    return ART_EAGAIN;
+  return art__backend_of_kind(ART_BACKEND_IO_URING)->submit(state, op);
+}
+
+static int sent_calls, sent_status;
+
+static void note_sent(art_write_t *req, int status) {
+  (void)req;
+  sent_calls++;
+  sent_status = status;
+}
+
+/* A write whose send the ring refused is written by send(2) at once; its
+ * callback still runs, once, from the loop, and the loop then ends. */
+ART_TEST(write_with_send_refused_by_the_ring_calls_back) {
+  art_loop_t loop;
+  art_pipe_t p;
+  art_write_t req;
+  int ours, peer;
+  char data[100], back[200];
+  (void)state;
+  no_send_ops = *art__backend_of_kind(ART_BACKEND_IO_URING);
+  no_send_ops.submit = no_send_submit;
+  assert_int_equal(art__loop_init_with(&loop, &no_send_ops), 0);
+  if (strcmp(art_backend_name(&loop), "io_uring") != 0) {
+    assert_int_equal(art_loop_close(&loop), 0);
+    skip();
+  }
+  socket_pair(0, &ours, &peer);
+  assert_int_equal(art_pipe_init(&loop, &p, 0), 0);
+  assert_int_equal(art_pipe_open(&p, ours), 0);
+  assert_non_null(p.ring_);
+  fill(data, sizeof(data), 1, 0);
+  art_buf_t b = art_buf_init(data, sizeof(data));
+  sent_calls = 0;
+  assert_int_equal(art_write(&req, (art_stream_t *)&p, &b, 1, note_sent), 0);
+  assert_int_equal(sent_calls, 0); /* never from inside art_write */
+  for (int i = 0; i < 10 && art_run(&loop, ART_RUN_NOWAIT); i++)
+    ;
+  assert_int_equal(sent_calls, 1);
+  assert_int_equal(sent_status, 0);
+  assert_int_equal(art_stream_write_queue_size((art_stream_t *)&p), 0);
+  assert_int_equal(art_loop_alive(&loop), 0);
+  assert_int_equal(recv(peer, back, sizeof(back), 0), (ssize_t)sizeof(data));
+  assert_memory_equal(back, data, sizeof(data));
+  art_close((art_handle_t *)&p, NULL);
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(sent_calls, 1);
+  assert_int_equal(art_loop_close(&loop), 0);
+  close(peer);
+}

@@ -520,8 +520,11 @@ static void ring_send(art_stream_t *s) {
     op->kind = ART__OP_SENDMSG;
     op->buf = &r->msg;
   }
+  /* No room in the ring now: the system call's path, whose finished
+   * writes call back from the pending phase (art_write may be the caller,
+   * and nothing else would run their callbacks). */
   if (art__io_submit(s->loop, op) != 0)
-    flush_queue(s); /* no room in the ring now: the system call's path */
+    flush_or_wait(s, -2);
 }
 
 static void send_done(art__op_t *op, int64_t result) {
