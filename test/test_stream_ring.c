@@ -1054,3 +1054,53 @@ ART_TEST(write_with_send_refused_by_the_ring_calls_back) {
   assert_int_equal(art_loop_close(&loop), 0);
   close(peer);
 }
+
+/* ---- A receive armed while the socket is drained ---- */
+
+static reader_t *other_reader;
+
+/* The second read of the stream is the first read(2) of its drain (the
+ * receive filled a 512-byte pool buffer): there it pauses and resumes,
+ * which arms a receive, and closes another stream, which hands the ring
+ * what waits in it. */
+static void resume_amid_drain(art_stream_t *s, ssize_t n,
+                              const art_buf_t *buf) {
+  reader_t *r = s->data;
+  reader_read(s, n, buf);
+  if (r->reads != 2 || other_reader == NULL)
+    return;
+  assert_int_equal(art_read_stop(s), 0);
+  assert_int_equal(art_read_start(s, reader_alloc, resume_amid_drain), 0);
+  art_close((art_handle_t *)&other_reader->resume, NULL);
+  art_close((art_handle_t *)&other_reader->h.stream, reader_closed);
+}
+
+/* A read callback of the drain that pauses and resumes the stream, while
+ * the ring is entered before the drain ends: the bytes still arrive once
+ * and in order, then one end of stream. */
+ART_TEST(resume_during_drain_keeps_the_order) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int peer, other_peer;
+  size_t len = 16 * 1024;
+  char *data = malloc(len);
+  ring_or_skip(loop);
+  assert_int_equal(art_loop_configure(loop, ART_LOOP_READ_BUFFER_SIZE, 512), 0);
+  reader_t *r = reader_open(loop, 0, 4, &peer);
+  other_reader = reader_open(loop, 0, 5, &other_peer);
+  r->alloc_len = 1000;
+  assert_int_equal(
+      art_read_start(&r->h.stream, reader_alloc, resume_amid_drain), 0);
+  reader_start(other_reader);
+  fill(data, len, 4, 0);
+  assert_int_equal(send(peer, data, len, 0), (ssize_t)len);
+  assert_int_equal(shutdown(peer, SHUT_WR), 0);
+  assert_true(art_test_run_until(loop, 10000, got_eof, r));
+  assert_int_equal(other_reader->closed, 1);
+  assert_complete(r, len);
+  free(other_reader);
+  other_reader = NULL;
+  reader_finish(loop, r);
+  close(peer);
+  close(other_peer);
+  free(data);
+}
