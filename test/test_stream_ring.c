@@ -1104,3 +1104,39 @@ ART_TEST(resume_during_drain_keeps_the_order) {
   close(other_peer);
   free(data);
 }
+
+/* ---- Kept bytes when the loop leaves the ring ---- */
+
+/* The stream stops in its first read callback, whose buffer takes 100
+ * bytes of the 4,000 the receive brought, so the rest is kept; then the
+ * loop moves to epoll, which it may (nothing is in the ring), and the
+ * stream starts again: the kept bytes come first, then the rest from the
+ * socket, in order, then one end of stream. */
+ART_TEST(kept_bytes_survive_a_move_to_epoll) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int peer;
+  size_t first = 4000, len = 20000;
+  char *data = malloc(len);
+  ring_or_skip(loop);
+  fill(data, len, 6, 0);
+  reader_t *r = reader_open(loop, 0, 6, &peer);
+  r->alloc_len = 100;
+  r->stop_in_read = 2;
+  reader_start(r);
+  assert_int_equal(send(peer, data, first, 0), (ssize_t)first);
+  assert_true(art_test_run_until(loop, 5000, got_bytes, r));
+  assert_int_equal(r->got, 100);
+  r->stop_in_read = 0;
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(
+      art_loop_configure(loop, ART_LOOP_BACKEND, ART_BACKEND_EPOLL), 0);
+  assert_int_equal(send(peer, data + first, len - first, 0),
+                   (ssize_t)(len - first));
+  assert_int_equal(shutdown(peer, SHUT_WR), 0);
+  assert_int_equal(art_read_start(&r->h.stream, reader_alloc, reader_read), 0);
+  assert_true(art_test_run_until(loop, 5000, got_eof, r));
+  assert_complete(r, len);
+  reader_finish(loop, r);
+  close(peer);
+  free(data);
+}

@@ -139,8 +139,8 @@ int art_read_start(art_stream_t *s, art_alloc_cb alloc_cb,
   if (has_flag(s, ART__S_FILE)) {
     art__stream_defer(s);
     err = 0;
-  } else if (art__sring_on(s)) {
-    err = art__sring_read_start(s);
+  } else if (art__sring_on(s) || art__sring_pending(s)) {
+    err = art__sring_read_start(s); /* kept bytes first, on any backend */
   }
   if (err == ART_ENOTSUP)
     err = art__io_start(s->loop, &s->io_, ART_READABLE);
