@@ -994,3 +994,244 @@ ART_TEST(refused_buffer_reports_enobufs_once_and_loses_nothing_unix) {
 ART_TEST(refused_buffer_reports_enobufs_once_and_loses_nothing_tcp) {
   refused_buffer(ART_TEST_LOOP(state), 1);
 }
+
+/* ---- A send the ring refuses ---- */
+
+/* The io_uring backend with its sends refused at submit (the ring short
+ * of room), so that a stream's write takes the system call's path. */
+static art__backend_ops_t no_send_ops;
+
+static int no_send_submit(void *state, art__op_t *op) {
+  if (op->kind == ART__OP_SEND || op->kind == ART__OP_SENDMSG)
+    return ART_EAGAIN;
+  return art__backend_of_kind(ART_BACKEND_IO_URING)->submit(state, op);
+}
+
+static int sent_calls, sent_status;
+
+static void note_sent(art_write_t *req, int status) {
+  (void)req;
+  sent_calls++;
+  sent_status = status;
+}
+
+/* A write whose send the ring refused is written by send(2) at once; its
+ * callback still runs, once, from the loop, and the loop then ends. */
+ART_TEST(write_with_send_refused_by_the_ring_calls_back) {
+  art_loop_t loop;
+  art_pipe_t p;
+  art_write_t req;
+  int ours, peer;
+  char data[100], back[200];
+  (void)state;
+  no_send_ops = *art__backend_of_kind(ART_BACKEND_IO_URING);
+  no_send_ops.submit = no_send_submit;
+  assert_int_equal(art__loop_init_with(&loop, &no_send_ops), 0);
+  if (strcmp(art_backend_name(&loop), "io_uring") != 0) {
+    assert_int_equal(art_loop_close(&loop), 0);
+    skip();
+  }
+  socket_pair(0, &ours, &peer);
+  assert_int_equal(art_pipe_init(&loop, &p, 0), 0);
+  assert_int_equal(art_pipe_open(&p, ours), 0);
+  assert_non_null(p.ring_);
+  fill(data, sizeof(data), 1, 0);
+  art_buf_t b = art_buf_init(data, sizeof(data));
+  sent_calls = 0;
+  assert_int_equal(art_write(&req, (art_stream_t *)&p, &b, 1, note_sent), 0);
+  assert_int_equal(sent_calls, 0); /* never from inside art_write */
+  for (int i = 0; i < 10 && art_run(&loop, ART_RUN_NOWAIT); i++)
+    ;
+  assert_int_equal(sent_calls, 1);
+  assert_int_equal(sent_status, 0);
+  assert_int_equal(art_stream_write_queue_size((art_stream_t *)&p), 0);
+  assert_int_equal(art_loop_alive(&loop), 0);
+  assert_int_equal(recv(peer, back, sizeof(back), 0), (ssize_t)sizeof(data));
+  assert_memory_equal(back, data, sizeof(data));
+  art_close((art_handle_t *)&p, NULL);
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(sent_calls, 1);
+  assert_int_equal(art_loop_close(&loop), 0);
+  close(peer);
+}
+
+/* ---- A receive armed while the socket is drained ---- */
+
+static reader_t *other_reader;
+
+/* The second read of the stream is the first read(2) of its drain (the
+ * receive filled a 512-byte pool buffer): there it pauses and resumes,
+ * which arms a receive, and closes another stream, which hands the ring
+ * what waits in it. */
+static void resume_amid_drain(art_stream_t *s, ssize_t n,
+                              const art_buf_t *buf) {
+  reader_t *r = s->data;
+  reader_read(s, n, buf);
+  if (r->reads != 2 || other_reader == NULL)
+    return;
+  assert_int_equal(art_read_stop(s), 0);
+  assert_int_equal(art_read_start(s, reader_alloc, resume_amid_drain), 0);
+  art_close((art_handle_t *)&other_reader->resume, NULL);
+  art_close((art_handle_t *)&other_reader->h.stream, reader_closed);
+}
+
+/* A read callback of the drain that pauses and resumes the stream, while
+ * the ring is entered before the drain ends: the bytes still arrive once
+ * and in order, then one end of stream. */
+ART_TEST(resume_during_drain_keeps_the_order) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int peer, other_peer;
+  size_t len = 16 * 1024;
+  char *data = malloc(len);
+  ring_or_skip(loop);
+  assert_int_equal(art_loop_configure(loop, ART_LOOP_READ_BUFFER_SIZE, 512), 0);
+  reader_t *r = reader_open(loop, 0, 4, &peer);
+  other_reader = reader_open(loop, 0, 5, &other_peer);
+  r->alloc_len = 1000;
+  assert_int_equal(
+      art_read_start(&r->h.stream, reader_alloc, resume_amid_drain), 0);
+  reader_start(other_reader);
+  fill(data, len, 4, 0);
+  assert_int_equal(send(peer, data, len, 0), (ssize_t)len);
+  assert_int_equal(shutdown(peer, SHUT_WR), 0);
+  assert_true(art_test_run_until(loop, 10000, got_eof, r));
+  assert_int_equal(other_reader->closed, 1);
+  assert_complete(r, len);
+  free(other_reader);
+  other_reader = NULL;
+  reader_finish(loop, r);
+  close(peer);
+  close(other_peer);
+  free(data);
+}
+
+/* ---- Kept bytes when the loop leaves the ring ---- */
+
+/* The stream stops in its first read callback, whose buffer takes 100
+ * bytes of the 4,000 the receive brought, so the rest is kept; then the
+ * loop moves to epoll, which it may (nothing is in the ring), and the
+ * stream starts again: the kept bytes come first, then the rest from the
+ * socket, in order, then one end of stream. */
+ART_TEST(kept_bytes_survive_a_move_to_epoll) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int peer;
+  size_t first = 4000, len = 20000;
+  char *data = malloc(len);
+  ring_or_skip(loop);
+  fill(data, len, 6, 0);
+  reader_t *r = reader_open(loop, 0, 6, &peer);
+  r->alloc_len = 100;
+  r->stop_in_read = 2;
+  reader_start(r);
+  assert_int_equal(send(peer, data, first, 0), (ssize_t)first);
+  assert_true(art_test_run_until(loop, 5000, got_bytes, r));
+  assert_int_equal(r->got, 100);
+  r->stop_in_read = 0;
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(
+      art_loop_configure(loop, ART_LOOP_BACKEND, ART_BACKEND_EPOLL), 0);
+  assert_int_equal(send(peer, data + first, len - first, 0),
+                   (ssize_t)(len - first));
+  assert_int_equal(shutdown(peer, SHUT_WR), 0);
+  assert_int_equal(art_read_start(&r->h.stream, reader_alloc, reader_read), 0);
+  assert_true(art_test_run_until(loop, 5000, got_eof, r));
+  assert_complete(r, len);
+  reader_finish(loop, r);
+  close(peer);
+  free(data);
+}
+
+/* ---- A batch that names a stream closed earlier in it ---- */
+
+typedef struct {
+  reader_t *r[2];
+  art_write_t req; /* the second stream's send, waiting for room */
+  int write_calls; /* its callback: once, ART_ECANCELED, before close */
+  int write_status;
+  int closed_first;   /* which reader's callback closed the other */
+  int calls_after[2]; /* callbacks of a reader after its close callback */
+  int closes[2];
+  int other_reaped; /* the other's receive had completed, unread, then */
+} batch_t;
+
+static batch_t *bt;
+
+static int reader_index(const art_stream_t *s) {
+  return bt->r[1] != NULL && s == &bt->r[1]->h.stream;
+}
+
+static void batch_closed(art_handle_t *h) {
+  int i = reader_index((art_stream_t *)h);
+  bt->closes[i]++;
+  free(bt->r[i]); /* its timer, closed after it, ended first; ASan: nothing
+                     of it may be touched from now on */
+  bt->r[i] = NULL;
+}
+
+static void batch_write(art_write_t *req, int status) {
+  (void)req;
+  if (bt->closes[1] > 0)
+    bt->calls_after[1]++;
+  bt->write_calls++;
+  bt->write_status = status;
+}
+
+/* The first of the two streams to hear its bytes closes the other, whose
+ * receive completed in the same batch. */
+static void batch_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  int i = reader_index(s);
+  if (bt->closes[i] > 0)
+    bt->calls_after[i]++;
+  reader_read(s, n, buf);
+  if (bt->closed_first == 0 && bt->r[1 - i] != NULL) {
+    bt->closed_first = i + 1;
+    art_stream_t *other = &bt->r[1 - i]->h.stream;
+    bt->other_reaped =
+        !art__op_in_flight(&other->ring_->recv) && bt->r[1 - i]->reads == 0;
+    art_close((art_handle_t *)&bt->r[1 - i]->h.stream, batch_closed);
+    art_close((art_handle_t *)&bt->r[1 - i]->resume, NULL); /* ends first */
+  }
+}
+
+/* Two streams whose bytes are both waiting when the loop first waits, so
+ * their receives complete in one batch; one also has a send waiting for
+ * room in the ring. Whichever reads first closes the other: the other's
+ * completion later in the batch calls nothing, its send's callback runs
+ * once with ART_ECANCELED before its close callback, which frees it, and
+ * the loop then closes cleanly. */
+ART_TEST(close_of_a_stream_whose_completion_is_later_in_the_batch) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  int peer[2];
+  static char big[8 << 20];
+  char data[64];
+  ring_or_skip(loop);
+  bt = calloc(1, sizeof(*bt));
+  for (int i = 0; i < 2; i++) {
+    bt->r[i] = reader_open(loop, 1, 7, &peer[i]);
+    assert_int_equal(
+        art_read_start(&bt->r[i]->h.stream, reader_alloc, batch_read), 0);
+  }
+  art_buf_t b = art_buf_init(big, sizeof(big));
+  assert_int_equal(art_write(&bt->req, &bt->r[1]->h.stream, &b, 1, batch_write),
+                   0);
+  fill(data, sizeof(data), 7, 0);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(send(peer[i], data, sizeof(data), 0),
+                     (ssize_t)sizeof(data));
+  while (bt->closed_first == 0)
+    assert_true(art_run(loop, ART_RUN_ONCE) != 0);
+  int survivor = bt->closed_first - 1;
+  art_close((art_handle_t *)&bt->r[survivor]->h.stream, batch_closed);
+  art_close((art_handle_t *)&bt->r[survivor]->resume, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  assert_int_equal(bt->closes[0], 1);
+  assert_int_equal(bt->closes[1], 1);
+  assert_int_equal(bt->calls_after[0] + bt->calls_after[1], 0);
+  assert_int_equal(bt->other_reaped, 1); /* what the test is about */
+  assert_int_equal(bt->write_calls, 1);
+  assert_int_equal(bt->write_status, ART_ECANCELED);
+  assert_int_equal(art_loop_alive(loop), 0);
+  close(peer[0]);
+  close(peer[1]);
+  free(bt);
+}

@@ -139,8 +139,8 @@ int art_read_start(art_stream_t *s, art_alloc_cb alloc_cb,
   if (has_flag(s, ART__S_FILE)) {
     art__stream_defer(s);
     err = 0;
-  } else if (art__sring_on(s)) {
-    err = art__sring_read_start(s);
+  } else if (art__sring_on(s) || art__sring_pending(s)) {
+    err = art__sring_read_start(s); /* kept bytes first, on any backend */
   }
   if (err == ART_ENOTSUP)
     err = art__io_start(s->loop, &s->io_, ART_READABLE);
@@ -520,8 +520,11 @@ static void ring_send(art_stream_t *s) {
     op->kind = ART__OP_SENDMSG;
     op->buf = &r->msg;
   }
+  /* No room in the ring now: the system call's path, whose finished
+   * writes call back from the pending phase (art_write may be the caller,
+   * and nothing else would run their callbacks). */
   if (art__io_submit(s->loop, op) != 0)
-    flush_queue(s); /* no room in the ring now: the system call's path */
+    flush_or_wait(s, -2);
 }
 
 static void send_done(art__op_t *op, int64_t result) {

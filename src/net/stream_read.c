@@ -32,8 +32,17 @@ static ssize_t read_once(art_stream_t *s, char *base, size_t len) {
   return n;
 }
 
+/* A receive in the ring (stream_ring.c) takes the socket's next bytes: a
+ * read callback that paused and resumed the stream armed one, and a
+ * read(2) beside it would hand later bytes over before them. */
+static int ring_receives(const art_stream_t *s) {
+  return s->ring_ != NULL && art__op_in_flight(&s->ring_->recv);
+}
+
 void art__stream_read_some(art_stream_t *s) {
   for (int i = 0; i < MAX_READS && art__stream_still_reading(s); i++) {
+    if (ring_receives(s))
+      return;
     art_buf_t buf;
     if (art__stream_take_buffer(s, &buf) != 1)
       return;

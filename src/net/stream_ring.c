@@ -46,6 +46,10 @@
  *    allocates none once warm. A stream opened before its loop moved to
  *    io_uring has none and stays on readiness; one left without memory
  *    for it does too.
+ * 7. Bytes kept while stopped (note 3) stay the stream's when the loop
+ *    moves to a backend without operations (ART_LOOP_BACKEND, allowed
+ *    with nothing in the ring): the next read start hands them over
+ *    first, as on the ring, and the stream then reads by readiness.
  */
 #include <string.h>
 
@@ -240,13 +244,14 @@ static void fall_back(art_stream_t *s, art__sring_t *r) {
   }
 }
 
-/* After the receive's last completion: receive again while the stream
- * reads and nothing is kept (note 4). */
+/* After the receive's last completion, or the kept bytes: receive again
+ * while the stream reads and nothing is kept (note 4), by readiness once
+ * the ring refused it (or the loop left the ring, note 7). */
 static void rearm(art_stream_t *s, art__sring_t *r) {
   if (!art__stream_still_reading(s) || r->held != NULL || r->held_status != 0 ||
-      art__op_in_flight(&r->recv) || (r->flags & SR_NO_RECV))
+      art__op_in_flight(&r->recv))
     return;
-  if (submit_recv(s, r) != 0)
+  if ((r->flags & SR_NO_RECV) || submit_recv(s, r) != 0)
     fall_back(s, r); /* no room in the ring: readiness, which says why */
 }
 
@@ -280,14 +285,14 @@ static void recv_done(art__op_t *op, int64_t result) {
 
 int art__sring_read_start(art_stream_t *s) {
   art__sring_t *r = s->ring_;
+  if (r->held != NULL || r->held_status != 0) {
+    defer(s); /* note 3, on whatever backend the loop has now (note 7) */
+    return 0;
+  }
   if (r->flags & SR_NO_RECV)
     return ART_ENOTSUP;
   if (!art__io_supports(s->loop, ART__OP_RECV, ART__OP_PROVIDED))
     return ART_ENOTSUP;
-  if (r->held != NULL || r->held_status != 0) {
-    defer(s); /* note 3 */
-    return 0;
-  }
   if (art__op_in_flight(&r->recv)) {
     r->flags &= ~SR_RECV_CANCEL; /* a later stop cancels again */
     return 0; /* a stop's cancel may be on its way: its end rearms */
