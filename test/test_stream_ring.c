@@ -562,7 +562,8 @@ static int all_ended(void *arg) {
 
 /* Two buffers of 512 bytes for 64 connections whose 32 KiB each are all
  * in the sockets before the first receive: receives find the pool dry and
- * go in again, and every connection gets all of its bytes, in order. */
+ * read their sockets directly, and every connection gets all of its bytes,
+ * in order. */
 ART_TEST(tiny_pool_many_connections_every_byte_arrives) {
   art_loop_t *loop = ART_TEST_LOOP(state);
   art_tcp_t server;
@@ -604,6 +605,55 @@ ART_TEST(tiny_pool_many_connections_every_byte_arrives) {
     close(clients[i]);
   }
   free(data);
+}
+
+/* A pool far smaller than the connections with bytes waiting does not
+ * ration them: a receive that finds the pool dry reads its socket at once
+ * (stream_ring.c, note 4), so the first wait serves all 64 connections
+ * instead of the pool's two, and the bytes are whole and in order. */
+#define DRY     64
+#define DRY_LEN 100
+ART_TEST(dry_pool_serves_every_waiting_connection_in_one_wait) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  reader_t *r[DRY];
+  int peer[DRY], waits = 0;
+  char data[DRY_LEN];
+  ring_or_skip(loop);
+  assert_int_equal(art_loop_configure(loop, ART_LOOP_READ_BUFFERS, 2), 0);
+  assert_int_equal(art_loop_configure(loop, ART_LOOP_READ_BUFFER_SIZE, 512), 0);
+  for (int i = 0; i < DRY; i++) {
+    r[i] = reader_open(loop, 0, (unsigned)i, &peer[i]);
+    reader_start(r[i]);
+  }
+  art_run(loop, ART_RUN_NOWAIT); /* the receives wait in the kernel */
+  for (int i = 0; i < DRY; i++) {
+    fill(data, DRY_LEN, (unsigned)i, 0);
+    assert_int_equal(write(peer[i], data, DRY_LEN), DRY_LEN);
+  }
+  size_t total = 0;
+  while (total < DRY * DRY_LEN && waits < 1000) {
+    art_run(loop, ART_RUN_ONCE);
+    waits++;
+    total = 0;
+    for (int i = 0; i < DRY; i++)
+      total += r[i]->got;
+  }
+  for (int i = 0; i < DRY; i++) {
+    assert_int_equal(r[i]->got, DRY_LEN);
+    assert_int_equal(r[i]->bad_bytes, 0);
+    assert_int_equal(r[i]->errors + r[i]->enobufs + r[i]->eofs, 0);
+  }
+  assert_true(waits <= 2);
+  for (int i = 0; i < DRY; i++) {
+    art_close((art_handle_t *)&r[i]->resume, NULL);
+    art_close((art_handle_t *)&r[i]->h.stream, reader_closed);
+  }
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  for (int i = 0; i < DRY; i++) {
+    assert_int_equal(r[i]->closed, 1);
+    free(r[i]);
+    close(peer[i]);
+  }
 }
 
 /* ---- The pool's options ---- */

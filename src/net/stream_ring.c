@@ -29,9 +29,13 @@
  *    art_read_start hands them over first, from the pending phase, in
  *    order, before it receives again.
  * 4. A receive that found the pool dry (ART_ENOBUFS: more receives
- *    completed in one wait than the pool has buffers) is submitted again:
- *    buffers go back inside each completion, so the next wait finds the
- *    pool full again and no loop spins on it.
+ *    completed in one wait than the pool has buffers, with thousands of
+ *    connections busy at once) reads the socket at once with read(2)
+ *    into alloc_cb's buffers, as readiness would, and is armed again
+ *    waiting for bytes. Armed again at once instead, it would find the
+ *    pool dry again behind the next wait's first receives: each wait
+ *    served a pool's worth of connections and churned through the rest
+ *    (10,000 HTTP connections got 15,000 requests/s, with timeouts).
  * 5. Closing. art_close cancels the receive and the send, and submits
  *    at once: a send still queued in the ring is made first, so the bytes
  *    the socket takes go out (write, then close, sends), and only the
@@ -276,6 +280,9 @@ static void recv_done(art__op_t *op, int64_t result) {
     finish(s, r, ART_EOF);
   } else if (result == ART_EINVAL && !(r->flags & SR_RECV_CANCEL)) {
     fall_back(s, r);
+  } else if (result == ART_ENOBUFS && r->held == NULL) {
+    art__stream_read_some(s); /* note 4 */
+    r->recv.how |= ART__OP_POLL_FIRST;
   } else if (result < 0 && result != ART_ENOBUFS && result != ART_ECANCELED) {
     finish(s, r, (int)result);
   }
