@@ -510,6 +510,65 @@ ART_TEST(operations_run_whole_in_the_ring) {
   assert_int_equal(art_loop_close(&loop), 0);
 }
 
+/* A cancel that finds the SQ full while the kernel refuses to take it
+ * still happens: it goes in with the next wait, and the operation ends
+ * canceled, where the cancel used to fail and leave it waiting (a closed
+ * stream's receive on an idle socket would have kept its handle forever).
+ * The ring's fd names /dev/null meanwhile, so every enter fails. */
+ART_TEST(cancel_without_room_goes_in_with_the_next_wait) {
+  art_loop_t loop;
+  op_owner_t target, *fill;
+  int fds[2], n;
+  if (!uring_loop(&loop)) {
+    close_loop(&loop);
+    return;
+  }
+  make_pipe(fds);
+  op_submit(&loop, &target, ART__OP_READ, fds[0], 8, -1);
+  art_run(&loop, ART_RUN_NOWAIT); /* the read waits in the kernel */
+  assert_int_equal(target.calls, 0);
+  int ring = art_backend_fd(&loop);
+  int saved = fcntl(ring, F_DUPFD_CLOEXEC, 0);
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  assert_true(ring >= 0 && saved >= 0 && null >= 0);
+  assert_int_equal(dup3(null, ring, O_CLOEXEC), ring);
+  fill = calloc(65536, sizeof(*fill));
+  assert_non_null(fill);
+  for (n = 0; n < 65536; n++) { /* reads of the pipe, until the SQ is full */
+    fill[n].op.done = op_owner_done;
+    fill[n].op.kind = ART__OP_READ;
+    fill[n].op.fd = fds[0];
+    fill[n].op.buf = fill[n].buf;
+    fill[n].op.len = 8;
+    fill[n].op.offset = -1;
+    if (art__io_submit(&loop, &fill[n].op) != 0)
+      break;
+    art__req_register(&loop, &fill[n].req, ART_REQ);
+  }
+  assert_true(n > 0 && n < 65536);
+  assert_int_equal(art__io_cancel(&loop, &target.op), 0);
+  assert_int_equal(art__io_cancel(&loop, &target.op), 0); /* asked twice */
+  assert_int_equal(dup3(saved, ring, O_CLOEXEC), ring);
+  close(saved);
+  close(null);
+  for (int i = 0; i < 100 && target.calls == 0; i++)
+    art_run(&loop, ART_RUN_NOWAIT);
+  assert_int_equal(target.calls, 1);
+  assert_int_equal(target.result, ART_ECANCELED);
+  for (int i = 0; i < n; i++)
+    assert_int_equal(fill[i].calls, 0); /* only the one asked for */
+  close(fds[1]);                        /* the rest end with the pipe */
+  assert_int_equal(art_run(&loop, ART_RUN_DEFAULT), 0);
+  for (int i = 0; i < n; i++) {
+    assert_int_equal(fill[i].calls, 1);
+    assert_int_equal(fill[i].result, 0);
+  }
+  assert_int_equal(target.calls, 1);
+  free(fill);
+  close(fds[0]);
+  assert_int_equal(art_loop_close(&loop), 0);
+}
+
 static void *submit_and_leave(void *arg) {
   art_run(arg, ART_RUN_NOWAIT); /* submits the read, then the thread ends */
   return NULL;

@@ -178,7 +178,9 @@ typedef struct art__backend_ops {
   int (*reserve)(void *state, int fd, unsigned nfds);
   /* Completion backends only (NULL otherwise): starts op, or cancels it.
    * op->done runs from a later wait. submit refuses a kind the kernel
-   * lacks with ART_ENOTSUP, and ART_EAGAIN when it has no room now. */
+   * lacks with ART_ENOTSUP, and ART_EAGAIN when it has no room now.
+   * cancel never fails for room (one without room now goes in with the
+   * next wait): 0, or ART_ENOENT for an op not in flight. */
   int (*submit)(void *state, art__op_t *op);
   int (*cancel)(void *state, art__op_t *op);
   /* Completion backends: 1 while operations are in flight (their owners

@@ -80,7 +80,13 @@
  *    find is refused (ART_ENOTSUP), so that its owner takes another path.
  *    A multishot accept stays on the list until a completion without
  *    IORING_CQE_F_MORE: the owner reads art__op_in_flight in done to know
- *    whether that was the last.
+ *    whether that was the last. A cancel that finds the SQ full, and the
+ *    kernel refusing to take it (an enter failing), moves its operation to
+ *    a second list, whose cancels the next wait makes before it enters:
+ *    cancel never fails for room, so a close that cancels never waits on
+ *    an operation that might not end (a receive on an idle socket). A
+ *    completion before that takes the operation off whichever list holds
+ *    it, so a late cancel never names a later use of the same op.
  * 12. Credentials. Without SQPOLL the kernel runs an operation with the
  *    credentials of the task that submitted it, taken in the enter that
  *    hands it over (a kernel worker gets a copy then; an operation retried
@@ -155,6 +161,8 @@ typedef struct {
   int *todo; /* fds whose slot is dirty; never more than nslots */
   unsigned ntodo;
   art__queue_t ops;     /* operations in the ring (art__op_t.node_) */
+  art__queue_t cancels; /* operations in the ring whose cancel waits for
+                           room in the SQ (note 11) */
   art__queue_t orphans; /* operations of a ring given up (migrate): the
                            next wait reports them canceled */
 } uring_t;
@@ -195,6 +203,7 @@ static int uring_init(void **state) {
     return err;
   }
   art__queue_init(&st->ops);
+  art__queue_init(&st->cancels);
   art__queue_init(&st->orphans);
   st->pool.count = POOL_COUNT;
   st->pool.size = POOL_SIZE;
@@ -571,6 +580,18 @@ static void enter_wait(uring_t *st, int64_t timeout_ns) {
              sizeof(arg));
 }
 
+/* Every operation `from` had in the ring goes to st's orphans, which the
+ * next wait reports canceled (note 11). */
+static void orphan_all(uring_t *st, uring_t *from) {
+  art__queue_t *lists[3] = {&from->ops, &from->cancels, &from->orphans};
+  for (int i = 0; i < 3; i++)
+    while (!art__queue_empty(lists[i]) && lists[i] != &st->orphans) {
+      art__queue_t *q = art__queue_head(lists[i]);
+      art__queue_remove(q);
+      art__queue_insert_tail(&st->orphans, q);
+    }
+}
+
 /* Another thread runs the loop (an enter met EEXIST): a new ring takes the
  * old one's fd number (a host polling the backend fd keeps its fd), and
  * every wanted fd is armed again in it. The old ring's close cancels what
@@ -595,11 +616,7 @@ static int migrate(uring_t *st) {
   st->ntodo = 0;
   if (st->pool.state == 1 && pool_register(&st->pool, st->r.fd) != 0)
     pool_free(&st->pool); /* receives read by readiness from now on */
-  while (!art__queue_empty(&st->ops)) {
-    art__queue_t *q = art__queue_head(&st->ops);
-    art__queue_remove(q);
-    art__queue_insert_tail(&st->orphans, q);
-  }
+  orphan_all(st, st);
   for (unsigned fd = 0; fd < st->nslots; fd++) {
     slot_t *s = &st->slots[fd];
     s->dirty = 0;
@@ -628,6 +645,35 @@ static int report_orphans(uring_t *st, art__event_t *out, int max) {
   return k;
 }
 
+/* Queues the cancel of op, in flight, and keeps op on the ops list; or,
+ * with no room in the SQ, on the list of cancels for the next wait
+ * (note 11), and says ART_EAGAIN. */
+static int queue_cancel(uring_t *st, art__op_t *op) {
+  struct io_uring_sqe *sqe = get_sqe(st);
+  art__queue_remove(&op->node_);
+  if (sqe == NULL) {
+    art__queue_insert_tail(&st->cancels, &op->node_);
+    return ART_EAGAIN;
+  }
+  art__queue_insert_tail(&st->ops, &op->node_);
+  sqe->opcode = IORING_OP_ASYNC_CANCEL;
+  sqe->fd = -1;
+  sqe->addr = (uint64_t)(uintptr_t)op;
+  sqe->user_data = UD_IGNORE;
+  if (st->r.features & IORING_FEAT_CQE_SKIP)
+    sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+  publish(st);
+  return 0;
+}
+
+/* The cancels that found no room, while there is room now. */
+static void retry_cancels(uring_t *st) {
+  while (!art__queue_empty(&st->cancels) &&
+         queue_cancel(st, art__container_of(art__queue_head(&st->cancels),
+                                            art__op_t, node_)) == 0)
+    ;
+}
+
 static int uring_wait(void *state, int64_t timeout_ns, art__event_t *out,
                       int max) {
   uring_t *st = state;
@@ -636,6 +682,7 @@ static int uring_wait(void *state, int64_t timeout_ns, art__event_t *out,
   if (!art__queue_empty(&st->orphans))
     return report_orphans(st, out, max);
   flush_todo(st);
+  retry_cancels(st);
   enter_wait(st, timeout_ns);
   int k = reap(st, out, max);
   for (int i = 0; i < 8 && k < max && !st->lost && kernel_holds(st); i++) {
@@ -651,6 +698,7 @@ static int uring_flush(void *state) {
   if (st->lost)
     return 0; /* the next wait moves the loop to a new ring */
   flush_todo(st);
+  retry_cancels(st);
   return sq_pending(st) > 0 ? submit_now(st) : 0;
 }
 
@@ -694,36 +742,21 @@ static int uring_cancel(void *state, art__op_t *op) {
   }
   if (art__queue_empty(&op->node_))
     return ART_ENOENT;
-  struct io_uring_sqe *sqe = get_sqe(st);
-  if (sqe == NULL)
-    return ART_EAGAIN;
-  sqe->opcode = IORING_OP_ASYNC_CANCEL;
-  sqe->fd = -1;
-  sqe->addr = (uint64_t)(uintptr_t)op;
-  sqe->user_data = UD_IGNORE;
-  if (st->r.features & IORING_FEAT_CQE_SKIP)
-    sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
-  publish(st);
+  queue_cancel(st, op);
   return 0;
 }
 
 static int uring_busy(const void *state) {
   const uring_t *st = state;
-  return !art__queue_empty(&st->ops) || !art__queue_empty(&st->orphans);
+  return !art__queue_empty(&st->ops) || !art__queue_empty(&st->cancels) ||
+         !art__queue_empty(&st->orphans);
 }
 
 /* A forked child's new ring: the parent's operations are not the child's
  * to wait for, and are reported canceled (note 11). (The loop gave the new
  * state its pool's shape already: src/io.c.) */
 static void uring_adopt(void *state, void *from) {
-  uring_t *st = state, *old = from;
-  art__queue_t *lists[2] = {&old->ops, &old->orphans};
-  for (int i = 0; i < 2; i++)
-    while (!art__queue_empty(lists[i])) {
-      art__queue_t *q = art__queue_head(lists[i]);
-      art__queue_remove(q);
-      art__queue_insert_tail(&st->orphans, q);
-    }
+  orphan_all(state, from);
 }
 
 static int uring_supports(void *state, art__op_kind kind, unsigned how) {
