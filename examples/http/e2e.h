@@ -100,6 +100,7 @@ void wait_open(long long n);
 
 /* e2e_chaos.c: hundreds of clients misbehaving at once. */
 void scenario_chaos(void);
+void scenario_chaos_shutdown(void); /* SIGTERM in the middle */
 
 /* e2e_deploy.c: probes, drain, the service manager's protocols. */
 void scenario_drain(void);

@@ -12,7 +12,8 @@
  *   reset       a request, then SO_LINGER {1,0} and close (an RST) at once
  *   reset mid   a large file, an RST once its first bytes arrived
  *   no read     a large file with a tiny receive window, never read, held
- *               a while then closed (an RST or a FIN)
+ *               0.2 to 1.2 s (--send-timeout may cut it first), then
+ *               closed (an RST or a FIN)
  *   abandon     a long /api/slow, then close
  *
  * So RSTs meet the server with its receives and its sends in flight, and
@@ -20,11 +21,13 @@
  * well-behaved clients' answers are checked byte for byte; the others may
  * see anything. Afterwards the server must answer /healthz and /api/fast,
  * count no connection but the asking one, and (main) exit 0 on SIGTERM.
+ * chaos_shutdown sends that SIGTERM while all of them are still going.
  * Time only bounds the run and a hang; nothing passes on speed.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +44,7 @@
 #include "e2e.h"
 
 enum {
-  SLOTS = 600,
+  SLOTS = 1000,
   CHAOS_MS = 3000, /* new behaviours start for this long */
   DRAIN_MS = 15000 /* then the well-behaved ones must finish: a hang bound */
 };
@@ -79,6 +82,9 @@ typedef struct {
 } slot_t;
 
 static slot_t slots[SLOTS];
+/* The server was told to stop: a connection may end at any point (idle
+ * ones close at once, the listener goes), but what arrives must be right. */
+static int stopping;
 static unsigned long long started[K_COUNT], finished[K_COUNT];
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -192,8 +198,13 @@ static void slot_set_out(slot_t *s, const char *data, size_t len) {
 static void slot_connected(slot_t *s) {
   int err = 0;
   socklen_t len = sizeof(err);
-  CHECK(getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0,
+  CHECK(getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+            (err == 0 || stopping),
         "%s: connect failed: %s", kind_names[s->kind], strerror(err));
+  if (err != 0) {
+    slot_finish(s, 0);
+    return;
+  }
   switch (s->kind) {
   case K_KEEPALIVE:
     s->rounds = 1 + (int)next_rand(5);
@@ -242,7 +253,7 @@ static void slot_sent(slot_t *s) {
     break;
   case K_NO_READ:
     s->phase = P_HOLDING;
-    s->until_ms = now_ms() + 100 + next_rand(400);
+    s->until_ms = now_ms() + 200 + next_rand(1000);
     break;
   case K_HALF_CLOSE:
     CHECK(shutdown(s->fd, SHUT_WR) == 0, "shutdown: %s", strerror(errno));
@@ -257,6 +268,10 @@ static void slot_send(slot_t *s) {
   ssize_t n = send(s->fd, s->out, s->out_len, MSG_NOSIGNAL);
   if (n < 0 && errno == EAGAIN)
     return;
+  if (n <= 0 && stopping) {
+    slot_finish(s, 0);
+    return;
+  }
   CHECK(n > 0, "%s: send: %s", kind_names[s->kind], strerror(errno));
   s->out += n;
   s->out_len -= (size_t)n;
@@ -330,7 +345,7 @@ static void slot_read(slot_t *s) {
     n = recv(s->fd, s->buf, sizeof(s->buf), 0);
     if (n < 0 && errno == EAGAIN)
       return;
-    CHECK(n > 0, "reset mid: %s before the answer",
+    CHECK(n > 0 || stopping, "reset mid: %s before the answer",
           n == 0 ? "EOF" : strerror(errno));
     slot_finish(s, 1);
     return;
@@ -339,6 +354,10 @@ static void slot_read(slot_t *s) {
   n = recv(s->fd, s->buf + s->len, sizeof(s->buf) - s->len, 0);
   if (n < 0 && errno == EAGAIN)
     return;
+  if (n <= 0 && stopping) {
+    slot_finish(s, 0);
+    return;
+  }
   CHECK(n >= 0, "%s: recv: %s", kind_names[s->kind], strerror(errno));
   if (n == 0) { /* EOF: only once everything was answered */
     int want = s->kind == K_PIPELINED ? 4 : 1;
@@ -367,7 +386,10 @@ static short slot_events(const slot_t *s) {
 static void slot_event(slot_t *s, short revents) {
   if (s->phase == P_CONNECTING) {
     slot_connected(s);
-    slot_send(s);
+    if (s->fd >= 0)
+      slot_send(s);
+  } else if (s->fd < 0) {
+    return; /* the connect failed */
   } else if (s->phase == P_SENDING && (revents & (POLLOUT | POLLERR))) {
     slot_send(s);
   } else if (s->phase == P_READING &&
@@ -410,17 +432,20 @@ static int slots_busy(void) {
   return n;
 }
 
-void scenario_chaos(void) {
+/* Runs the clients for chaos_ms, then until every one has ended. */
+static void chaos_run(uint64_t chaos_ms) {
   uint64_t start = now_ms();
   int i, k;
   raise_fd_limit();
   make_large();
   for (i = 0; i < SLOTS; i++)
     slots[i].fd = -1;
-  while (now_ms() - start < CHAOS_MS)
+  while (now_ms() - start < chaos_ms)
     chaos_round(1);
+  if (stopping)
+    CHECK(kill(server_pid, SIGTERM) == 0, "kill: %s", strerror(errno));
   while (slots_busy() > 0) {
-    CHECK(now_ms() - start < CHAOS_MS + DRAIN_MS,
+    CHECK(now_ms() - start < chaos_ms + DRAIN_MS,
           "%d clients still waiting for the server", slots_busy());
     chaos_round(0);
   }
@@ -429,9 +454,25 @@ void scenario_chaos(void) {
            started[k], finished[k]);
     CHECK(finished[k] > 0, "no %s client ran", kind_names[k]);
   }
+}
+
+void scenario_chaos(void) {
+  chaos_run(CHAOS_MS);
   expect_get("/healthz", 200, "\"status\":\"ok\"");
   expect_get("/api/fast", 200, "\"route\":\"fast\"");
   wait_open(1);
-  printf("chaos: %lld connections accepted, %lld requests\n",
-         stat_of("accepted"), stat_of("requests"));
+  printf("chaos: %lld connections accepted, %lld requests, %lld send "
+         "timeouts\n",
+         stat_of("accepted"), stat_of("requests"), stat_of("send_timeouts"));
+}
+
+/* SIGTERM while every client is mid-way: the server finishes what it can
+ * within --shutdown-timeout, cuts the rest and exits 0. */
+void scenario_chaos_shutdown(void) {
+  int status;
+  stopping = 1;
+  chaos_run(CHAOS_MS / 2);
+  status = server_stop(0, 20000);
+  CHECK(status == 0, "exit status %d", status);
+  CHECK(connect_server() < 0, "still accepting after shutdown");
 }
