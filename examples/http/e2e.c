@@ -724,7 +724,7 @@ static void scenario_stuck_pool(void) {
 /* send_timeout: a client that never reads its response is cut off.         */
 
 /* The number after "key": in a fresh /api/stats; -1 when absent. */
-static long long stat_of(const char *key) {
+long long stat_of(const char *key) {
   char pat[64];
   const char *at;
   long long n = -1;
@@ -749,7 +749,7 @@ static void wait_stat(const char *key, long long want) {
 }
 
 /* Waits until exactly n connections are open, the asking one included. */
-static void wait_open(long long n) {
+void wait_open(long long n) {
   int tries;
   for (tries = 0; stat_of("open") != n; tries++) {
     CHECK(tries < 1000, "open connections: %lld, expected %lld",
@@ -996,6 +996,10 @@ static const struct {
     {"request_ids", scenario_request_ids, {"--log", NULL}},
     {"dashboard", scenario_dashboard, {NULL}},
     {"dashboard_chromium", scenario_dashboard_chromium, {NULL}},
+    {"chaos", scenario_chaos, {"--send-timeout", "300", NULL}},
+    {"chaos_shutdown",
+     scenario_chaos_shutdown,
+     {"--send-timeout", "300", "--shutdown-timeout", "2000", NULL}},
     {"drain",
      scenario_drain,
      {"--drain-delay", "60000", "--shutdown-timeout", "30000", NULL}},

@@ -91,6 +91,17 @@ void expect_get(const char *target, int status, const char *text);
 /* Waits until /api/stats counts a request in flight (a route is busy). */
 void wait_busy(void);
 
+/* The number after "key": in a fresh /api/stats; -1 when absent. */
+long long stat_of(const char *key);
+
+/* Waits (10 s at most) until exactly n connections are open, the asking
+ * one included. */
+void wait_open(long long n);
+
+/* e2e_chaos.c: hundreds of clients misbehaving at once. */
+void scenario_chaos(void);
+void scenario_chaos_shutdown(void); /* SIGTERM in the middle */
+
 /* e2e_deploy.c: probes, drain, the service manager's protocols. */
 void scenario_drain(void);
 void scenario_notify(const char *binary);
