@@ -1266,3 +1266,89 @@ ART_TEST(long_batch_writes_reach_the_peer_before_it_ends) {
   for (int i = 0; i < BATCH; i++)
     close(lb.peer[i]);
 }
+
+/* A large write's progress shows in art_stream_write_queue_size while the
+ * peer takes it, on every backend, so that a program timing out a peer
+ * that makes no progress does not cut off one that does. On io_uring this
+ * holds because a send goes without MSG_WAITALL: the kernel completes it
+ * with what the socket took, and the rest goes in a new send, instead of
+ * retrying inside one operation whose completion alone would move the
+ * figure, at the end. The peer reads in the same loop, both sockets'
+ * buffers small; a check handle samples the figure once per iteration
+ * until the write's callback. */
+#define PROG_TOTAL (8u << 20)
+static struct {
+  pair_t pair;
+  art_write_t req;
+  art_check_t check;
+  char *data;
+  char in[65536];
+  size_t received, last;
+  int values, written;
+} pg;
+
+static void progress_alloc(art_handle_t *h, size_t n, art_buf_t *buf) {
+  (void)h;
+  (void)n;
+  *buf = art_buf_init(pg.in, sizeof(pg.in));
+}
+
+static void progress_read(art_stream_t *s, ssize_t n, const art_buf_t *buf) {
+  (void)s;
+  (void)buf;
+  if (n > 0)
+    pg.received += (size_t)n;
+}
+
+static void progress_sample(art_check_t *c) {
+  (void)c;
+  size_t q = art_stream_write_queue_size((art_stream_t *)&pg.pair.a);
+  if (!pg.written && q != pg.last && q > 0 && q < PROG_TOTAL)
+    pg.values++; /* a new figure between the whole and nothing */
+  pg.last = q;
+}
+
+static void progress_written(art_write_t *req, int status) {
+  (void)req;
+  assert_int_equal(status, 0);
+  pg.written = 1;
+}
+
+static int progress_done(void *arg) {
+  (void)arg;
+  return pg.written && pg.received == PROG_TOTAL;
+}
+
+ART_TEST(large_write_progress_shows_in_the_queue_size) {
+  art_loop_t *loop = ART_TEST_LOOP(state);
+  memset(&pg, 0, sizeof(pg));
+  make_pair(loop, &pg.pair);
+  /* Small socket buffers, so that the 8 MiB cannot sit in them at once. */
+  int size = 65536, afd, bfd;
+  assert_int_equal(art_fileno((art_handle_t *)&pg.pair.a, &afd), 0);
+  assert_int_equal(art_fileno((art_handle_t *)&pg.pair.b, &bfd), 0);
+  assert_int_equal(setsockopt(afd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)),
+                   0);
+  assert_int_equal(setsockopt(bfd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)),
+                   0);
+  pg.data = calloc(1, PROG_TOTAL);
+  assert_non_null(pg.data);
+  pg.last = PROG_TOTAL;
+  assert_int_equal(
+      art_read_start((art_stream_t *)&pg.pair.b, progress_alloc, progress_read),
+      0);
+  assert_int_equal(art_check_init(loop, &pg.check), 0);
+  assert_int_equal(art_check_start(&pg.check, progress_sample), 0);
+  art_buf_t b = art_buf_init(pg.data, PROG_TOTAL);
+  assert_int_equal(
+      art_write(&pg.req, (art_stream_t *)&pg.pair.a, &b, 1, progress_written),
+      0);
+  assert_true(art_test_run_until(loop, 20000, progress_done, NULL));
+  /* 8 MiB through 64 KiB buffers: dozens of figures on each backend. */
+  assert_true(pg.values >= 8);
+  art_close((art_handle_t *)&pg.check, NULL);
+  art_close((art_handle_t *)&pg.pair.a, NULL);
+  art_close((art_handle_t *)&pg.pair.b, NULL);
+  assert_int_equal(art_run(loop, ART_RUN_DEFAULT), 0);
+  free(pg.data);
+}

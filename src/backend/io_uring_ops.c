@@ -18,8 +18,12 @@
  *    flag apart, so an older kernel answers its first CQE with -EINVAL and
  *    no F_MORE, which ends it like any other error.
  * 6. Sends carry MSG_NOSIGNAL: a peer gone away is an EPIPE result, never
- *    a SIGPIPE. A receive with ART__OP_PROVIDED names buffer group 0, the
- *    backend's pool (io_uring.c, note 13), and a length of 0: the buffer's.
+ *    a SIGPIPE. Never MSG_WAITALL: with it the kernel would retry a short
+ *    stream send inside the operation, and the owner would see no progress
+ *    until all of it went
+ * (stream.large_write_progress_shows_in_the_queue_size). A receive with
+ * ART__OP_PROVIDED names buffer group 0, the backend's pool (io_uring.c, note
+ * 13), and a length of 0: the buffer's.
  */
 #include <fcntl.h>
 #include <sys/socket.h>
