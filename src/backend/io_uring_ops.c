@@ -19,11 +19,10 @@
  *    no F_MORE, which ends it like any other error.
  * 6. Sends carry MSG_NOSIGNAL: a peer gone away is an EPIPE result, never
  *    a SIGPIPE. Never MSG_WAITALL: with it the kernel would retry a short
- *    stream send inside the operation, and the owner would see no progress
- *    until all of it went
- * (stream.large_write_progress_shows_in_the_queue_size). A receive with
- * ART__OP_PROVIDED names buffer group 0, the backend's pool (io_uring.c, note
- * 13), and a length of 0: the buffer's.
+ *    stream send inside the operation, and the owner would see no
+ *    progress until all of it went (a test in test_stream.c says so). A
+ *    receive with ART__OP_PROVIDED names buffer group 0, the backend's
+ *    pool (io_uring.c, note 13), and a length of 0: the buffer's.
  */
 #include <fcntl.h>
 #include <sys/socket.h>
