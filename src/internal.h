@@ -430,6 +430,8 @@ char *art__io_buffer(art_loop_t *loop, const art__op_t *op,
 void art__io_recycle(art_loop_t *loop, const art__op_t *op) ART__HIDDEN;
 /* ART_LOOP_READ_BUFFERS, ART_LOOP_READ_BUFFER_SIZE (0: unchanged). */
 int art__io_set_pool(art_loop_t *loop, long count, long size) ART__HIDDEN;
+/* The backend's read pool, for the report; ART_ENOTSUP without one. */
+int art__io_pool_stats(art_loop_t *loop, art__pool_stats_t *out) ART__HIDDEN;
 /* Hands the kernel what the backend queued for its next wait; art_run
  * calls it before it returns (backend.h, flush). */
 void art__io_flush(art_loop_t *loop) ART__HIDDEN;

@@ -294,6 +294,13 @@ int art__io_set_pool(art_loop_t *loop, long count, long size) {
   return 0;
 }
 
+int art__io_pool_stats(art_loop_t *loop, art__pool_stats_t *out) {
+  if (loop->backend_->pool_stats == NULL)
+    return ART_ENOTSUP;
+  loop->backend_->pool_stats(loop->backend_state_, out);
+  return 0;
+}
+
 int art__io_cancel(art_loop_t *loop, art__op_t *op) {
   if (loop->backend_->cancel == NULL)
     return ART_ENOTSUP;

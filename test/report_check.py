@@ -26,12 +26,21 @@ def main():
     with open(sys.argv[1]) as f:
         rep = json.load(f)  # raises, failing the test, on invalid JSON
     for section in ("header", "handles", "requests", "timers", "ticks",
-                    "microtasks", "immediates", "pool", "metrics",
-                    "histograms"):
+                    "microtasks", "immediates", "pool", "read_pool",
+                    "metrics", "histograms"):
         if section not in rep:
             fail("no section " + section)
     if rep["header"]["backend"] not in ("epoll", "poll", "io_uring"):
         fail("backend " + repr(rep["header"]["backend"]))
+    # The read pool: io_uring's, with its shape; null on the others.
+    rp = rep["read_pool"]
+    if (rp is None) != (rep["header"]["backend"] != "io_uring"):
+        fail("read_pool " + repr(rp) + " on " + rep["header"]["backend"])
+    if rp is not None and (
+            sorted(rp) != ["buffer_size", "buffers", "dry_receives", "made"]
+            or rp["buffers"] < 1 or rp["buffer_size"] < 512
+            or rp["made"] not in (True, False) or rp["dry_receives"] < 0):
+        fail("read_pool " + repr(rp))
     user = [h for h in rep["handles"] if not h["internal"]]
     for h in user:
         for k in ("type", "id", "active", "ref", "closing", "age_ms"):

@@ -110,9 +110,10 @@ ART_EXTERN int art_loop_set_callback_histogram(art_loop_t *loop,
  * into buf, describing the loop now: its backend, every open and closing
  * handle (type, address, observer id, state, fd), requests in flight,
  * timers, queued ticks, microtasks and immediates, the pool the loop uses
- * (if started: the report starts no thread), the loop's metrics, and the
- * percentiles of the loop's, the file system's, the pool's, the delay
- * monitor's and the callback histogram. docs/observability.md, "Diagnostic
+ * (if started: the report starts no thread), io_uring's read buffer pool
+ * (and how often it ran dry), the loop's metrics, and the percentiles of
+ * the loop's, the file system's, the pool's, the delay monitor's and the
+ * callback histogram. docs/observability.md, "Diagnostic
  * report", lists the fields. Sizes follow art_cwd's rule (process.h): on
  * success *size is the length written, without the NUL; if buf is too small,
  * ART_ENOBUFS with *size set to the size needed, NUL included; buf NULL with

@@ -148,6 +148,13 @@ enum {
   ART__BACKEND_COMPLETIONS = 1 /* submit and cancel run operations */
 };
 
+/* What pool_stats reports of a backend's buffer pool. */
+typedef struct {
+  unsigned count, size; /* buffers, and bytes each */
+  int made;             /* 1 once registered with the kernel */
+  uint64_t dry;         /* receives that found no buffer (ENOBUFS) */
+} art__pool_stats_t;
+
 /* The operations, over backend-private state (a void *state the backend
  * makes in init). Small on purpose, as Redis' ae: a new poller is one file. */
 typedef struct art__backend_ops {
@@ -206,6 +213,9 @@ typedef struct art__backend_ops {
    * (a power of two) of size bytes, 0 keeping either as it is.
    * ART_EBUSY once the pool is made. */
   int (*set_pool)(void *state, unsigned count, unsigned size);
+  /* Optional: the pool's shape, whether it is made, and how many receives
+   * found it dry (each then read its socket directly), for the report. */
+  void (*pool_stats)(const void *state, art__pool_stats_t *out);
   /* Optional: the backend a loop gets instead when init fails (a ring the
    * kernel refuses falls back to epoll). */
   const struct art__backend_ops *fallback;

@@ -145,6 +145,7 @@ typedef struct {
   unsigned count, size;
   uint16_t tail; /* entries handed to the kernel, mod 2^16 */
   int state;     /* 0: not made, 1: made, -1: the kernel refused it */
+  uint64_t dry;  /* receives that found it empty (ENOBUFS), for the report */
 } pool_t;
 
 #define POOL_COUNT 128
@@ -490,8 +491,10 @@ static int op_done(const struct io_uring_cqe *cqe, art__event_t *out) {
 static int reap_one(uring_t *st, const struct io_uring_cqe *cqe,
                     art__event_t *out) {
   uint64_t ud = cqe->user_data;
-  if ((ud & UD_KIND) == 0)
+  if ((ud & UD_KIND) == 0) {
+    st->pool.dry += cqe->res == -ENOBUFS; /* only a pool receive says so */
     return op_done(cqe, out);
+  }
   if ((ud & UD_KIND) != UD_POLL)
     return 0;
   int fd = (int)(uint32_t)ud;
@@ -788,6 +791,14 @@ static int uring_set_pool(void *state, unsigned count, unsigned size) {
   return 0;
 }
 
+static void uring_pool_stats(const void *state, art__pool_stats_t *out) {
+  const pool_t *p = &((const uring_t *)state)->pool;
+  out->count = p->count;
+  out->size = p->size;
+  out->made = p->state == 1;
+  out->dry = p->dry;
+}
+
 static int uring_fd(const void *state) {
   const uring_t *st = state;
   return st->r.fd;
@@ -821,5 +832,6 @@ const art__backend_ops_t art__backend_io_uring = {
     .buffer = uring_buffer,
     .recycle = uring_recycle,
     .set_pool = uring_set_pool,
+    .pool_stats = uring_pool_stats,
     .fallback = &art__backend_epoll,
 };

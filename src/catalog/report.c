@@ -382,6 +382,23 @@ static void histograms(out_t *o, art_loop_t *loop) {
   end(o, '}');
 }
 
+/* The buffer pool socket receives land in on io_uring (null on a backend
+ * without one): its shape, and how often it ran dry (those receives read
+ * their sockets directly: a pool too small for the load, not lost data). */
+static void read_pool(out_t *o, art_loop_t *loop) {
+  art__pool_stats_t s;
+  if (art__io_pool_stats(loop, &s) != 0) {
+    null(o, "read_pool");
+    return;
+  }
+  obj(o, "read_pool");
+  u64(o, "buffers", s.count);
+  u64(o, "buffer_size", s.size);
+  boolean(o, "made", s.made);
+  u64(o, "dry_receives", s.dry);
+  end(o, '}');
+}
+
 int art_loop_report(art_loop_t *loop, char *buf, size_t *size) {
   if (!art__loop_usable(loop) || size == NULL || (buf == NULL && *size != 0))
     return ART_EINVAL;
@@ -391,6 +408,7 @@ int art_loop_report(art_loop_t *loop, char *buf, size_t *size) {
   handles(&o, loop);
   queues(&o, loop);
   pool(&o, loop);
+  read_pool(&o, loop);
   metrics(&o, loop);
   histograms(&o, loop);
   end(&o, '}');
