@@ -587,12 +587,15 @@ static void enter_wait(uring_t *st, int64_t timeout_ns) {
  * next wait reports canceled (note 11). */
 static void orphan_all(uring_t *st, uring_t *from) {
   art__queue_t *lists[3] = {&from->ops, &from->cancels, &from->orphans};
-  for (int i = 0; i < 3; i++)
-    while (!art__queue_empty(lists[i]) && lists[i] != &st->orphans) {
+  for (int i = 0; i < 3; i++) {
+    if (lists[i] == &st->orphans)
+      continue; /* migrate: the state's own orphans stay where they are */
+    while (!art__queue_empty(lists[i])) {
       art__queue_t *q = art__queue_head(lists[i]);
       art__queue_remove(q);
       art__queue_insert_tail(&st->orphans, q);
     }
+  }
 }
 
 /* Another thread runs the loop (an enter met EEXIST): a new ring takes the

@@ -95,7 +95,7 @@ static inline int art__is_stream_type(art_handle_type t) {
 
 /* ---- Completion I/O (src/net/stream_ring.c) ----
  * On a backend that runs operations whole (io_uring), a socket stream
- * receives with one multishot receive into the loop's buffer pool and
+ * receives with one receive at a time into the loop's buffer pool and
  * sends with send/sendmsg operations from the writes' own buffers; its
  * block of operations is made when it is opened and kept until the
  * close. */
@@ -104,7 +104,7 @@ static inline int art__is_stream_type(art_handle_type t) {
 typedef struct art__sring_held art__sring_held_t;
 typedef struct art__sring art__sring_t;
 struct art__sring {
-  art__op_t recv;               /* the multishot receive */
+  art__op_t recv;               /* the receive into the pool */
   art__op_t send;               /* the send of the queue's head */
   struct msghdr msg;            /* send's, when it gathers */
   struct sockaddr_storage addr; /* a connect's, until it completes */

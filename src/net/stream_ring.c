@@ -271,11 +271,13 @@ static void recv_done(art__op_t *op, int64_t result) {
     if (left > 0 && art__handle_usable((art_handle_t *)s))
       hold(s, r, p + (n - left), left);
     art__io_recycle(loop, op);
-    r->recv.how &= ~(unsigned)ART__OP_POLL_FIRST;
-    if (n < size)
+    if (n < size) {
       r->recv.how |= ART__OP_POLL_FIRST; /* the socket is empty now */
-    else if (r->held == NULL)
-      art__stream_read_some(s); /* more is waiting: drain it (note 2) */
+    } else {
+      r->recv.how &= ~(unsigned)ART__OP_POLL_FIRST;
+      if (r->held == NULL)
+        art__stream_read_some(s); /* more is waiting: drain it (note 2) */
+    }
   } else if (result == 0) {
     finish(s, r, ART_EOF);
   } else if (result == ART_EINVAL && !(r->flags & SR_RECV_CANCEL)) {
